@@ -1,0 +1,61 @@
+//! The command line: `iogate [run] --config FILE`, `iogate check --config FILE`, `iogate example-config`.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// iogate: Socket.IO and Engine.IO clients in front, plain HTTP webhooks behind.
+#[derive(Debug, Parser)]
+#[command(
+    name = "iogate",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    /// What to do; without a subcommand iogate runs.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Options of `run`, accepted without the subcommand too.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the gateway (the default).
+    Run(RunArgs),
+    /// Validate a config file and exit (0 = valid, 2 = invalid).
+    Check {
+        /// The TOML config file.
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Print a commented example config.
+    ExampleConfig,
+}
+
+/// Options for running the gateway.
+#[derive(Debug, Args, Default)]
+pub struct RunArgs {
+    /// The TOML config file.
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+    /// Listen on this address instead of `[server].listen`.
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    /// Log format.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, Default, ValueEnum, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line, for collectors.
+    Json,
+}

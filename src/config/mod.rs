@@ -1,0 +1,14 @@
+//! Configuration: the TOML schema, `${VAR}` expansion, validation with key paths, and loading.
+
+mod duration;
+mod expand;
+mod load;
+mod schema;
+mod validate;
+
+pub use load::{ConfigError, load_file, parse_str};
+pub use schema::{
+    ApiConfig, Config, EndpointConfig, HookSwitches, LogConfig, Protocol, RouteConfig, RouteMode,
+    Secrets, ServerConfig, Transport,
+};
+pub use validate::normalize_path;

@@ -1,0 +1,272 @@
+//! The TOML schema. Every key is documented here; unknown keys are rejected.
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The public listener that clients connect to.
+    #[serde(default)]
+    pub server: ServerConfig,
+    /// The push API listener; absent means no API.
+    pub api: Option<ApiConfig>,
+    /// Logging settings.
+    #[serde(default)]
+    pub log: LogConfig,
+    /// The endpoints (resource paths) served, each with its protocol and webhook.
+    #[serde(rename = "endpoint", default)]
+    pub endpoints: Vec<EndpointConfig>,
+}
+
+/// `[server]`: the public listener.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address and port to listen on, e.g. `"127.0.0.1:8080"`.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// Peers (CIDR blocks) whose `X-Forwarded-For` / `Forwarded` headers are believed.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+    /// How long a graceful shutdown may take before remaining sessions are dropped.
+    #[serde(default = "default_shutdown_timeout", with = "duration_serde")]
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: default_listen(),
+            trusted_proxies: Vec::new(),
+            shutdown_timeout: default_shutdown_timeout(),
+        }
+    }
+}
+
+/// `[api]`: the push API listener.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiConfig {
+    /// Address and port of the API listener; keep it on loopback or a private network.
+    #[serde(default = "default_api_listen")]
+    pub listen: SocketAddr,
+    /// The bearer token every API call must carry.
+    pub token: String,
+}
+
+/// `[log]`: logging settings (`RUST_LOG` wins over `level`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// A tracing filter such as `"info"` or `"iogate=debug"`.
+    #[serde(default = "default_log_level")]
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            level: default_log_level(),
+        }
+    }
+}
+
+/// Which protocol an endpoint speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum Protocol {
+    /// Socket.IO (namespaces, events, acks, rooms) on top of Engine.IO.
+    #[serde(rename = "socket.io")]
+    SocketIo,
+    /// Raw Engine.IO sessions: each message is relayed as is.
+    #[serde(rename = "engine.io")]
+    EngineIo,
+}
+
+/// An Engine.IO transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    /// HTTP long-polling.
+    Polling,
+    /// WebSocket.
+    Websocket,
+}
+
+/// A webhook secret, or several while secrets rotate (each signs every request).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Secrets {
+    /// One secret.
+    One(String),
+    /// Several secrets; a signature is added for each.
+    Many(Vec<String>),
+}
+
+impl Secrets {
+    /// The secrets as a list.
+    pub fn to_vec(&self) -> Vec<String> {
+        match self {
+            Secrets::One(one) => vec![one.clone()],
+            Secrets::Many(many) => many.clone(),
+        }
+    }
+}
+
+/// `hooks = { connect = true, disconnect = true }`: which lifecycle webhooks are sent.
+/// On engine.io endpoints `connect` governs `open` and `disconnect` governs `close`.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HookSwitches {
+    /// Send the `connect` (`open`) webhook; `false` accepts every client without a call.
+    #[serde(default = "yes")]
+    pub connect: bool,
+    /// Send the `disconnect` (`close`) webhook.
+    #[serde(default = "yes")]
+    pub disconnect: bool,
+}
+
+impl Default for HookSwitches {
+    fn default() -> Self {
+        Self {
+            connect: true,
+            disconnect: true,
+        }
+    }
+}
+
+/// `[[endpoint]]`: one resource path.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointConfig {
+    /// The resource path (the client's `path` option), e.g. `"/myApp/socket"`; `/p` and `/p/...` match, `/pX` does not.
+    pub path: String,
+    /// `"socket.io"` (default) or `"engine.io"`.
+    #[serde(default = "default_protocol")]
+    pub protocol: Protocol,
+    /// Where every webhook of this endpoint is POSTed unless a route says otherwise.
+    pub webhook: String,
+    /// Signs every webhook with HMAC-SHA256 when set; a list while secrets rotate.
+    pub secret: Option<Secrets>,
+    /// Socket.IO namespaces clients may connect to: exact names or globs such as `"/tenant-*"`.
+    #[serde(default = "default_namespaces")]
+    pub namespaces: Vec<String>,
+    /// How often the server pings each client.
+    #[serde(default = "default_ping_interval", with = "duration_serde")]
+    pub ping_interval: Duration,
+    /// How long a client has to answer a ping before its session closes.
+    #[serde(default = "default_ping_timeout", with = "duration_serde")]
+    pub ping_timeout: Duration,
+    /// How long a Socket.IO client has to connect a namespace after the Engine.IO handshake.
+    #[serde(default = "default_connect_timeout", with = "duration_serde")]
+    pub connect_timeout: Duration,
+    /// How long a polling-to-WebSocket upgrade may take before the WebSocket is dropped.
+    #[serde(default = "default_upgrade_timeout", with = "duration_serde")]
+    pub upgrade_timeout: Duration,
+    /// Largest HTTP body or WebSocket message accepted, in bytes; bigger ones get 413 or close the WebSocket.
+    #[serde(default = "default_max_payload")]
+    pub max_payload: u64,
+    /// Transports clients may use.
+    #[serde(default = "default_transports")]
+    pub transports: Vec<Transport>,
+    /// Origins allowed by CORS; `"*"` allows any; absent sends no CORS headers.
+    pub cors_origins: Option<Vec<String>>,
+    /// How long one webhook call may take.
+    #[serde(default = "default_webhook_timeout", with = "duration_serde")]
+    pub webhook_timeout: Duration,
+    /// Which lifecycle webhooks are sent.
+    #[serde(default)]
+    pub hooks: HookSwitches,
+    /// Packets waiting for a slow client, per session; past this the session is closed (`transport error`).
+    #[serde(default = "default_max_buffered_packets")]
+    pub max_buffered_packets: usize,
+    /// Webhooks waiting per session; past this iogate stops reading from that client until the backend catches up.
+    #[serde(default = "default_max_pending_hooks")]
+    pub max_pending_hooks: usize,
+    /// Optional per-event overrides, first match wins.
+    #[serde(default)]
+    pub route: Vec<RouteConfig>,
+}
+
+/// How a routed event webhook is delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RouteMode {
+    /// The response is awaited and acted on.
+    Sync,
+    /// Fire and retry; the response is ignored.
+    Async,
+}
+
+/// `[[endpoint.route]]`: sends matching events elsewhere or asynchronously.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConfig {
+    /// Namespace name or glob this route applies to; absent = every namespace.
+    pub namespace: Option<String>,
+    /// Event name glob this route applies to; absent = every event.
+    pub event: Option<String>,
+    /// The webhook URL for matching events; absent = the endpoint's.
+    pub webhook: Option<String>,
+    /// `"sync"` (default) or `"async"`.
+    #[serde(default = "default_mode")]
+    pub mode: RouteMode,
+}
+
+mod duration_serde {
+    pub use super::super::duration::deserialize;
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+fn default_api_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8081))
+}
+fn default_shutdown_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+fn default_log_level() -> String {
+    "info".to_string()
+}
+fn default_protocol() -> Protocol {
+    Protocol::SocketIo
+}
+fn default_namespaces() -> Vec<String> {
+    vec!["/".to_string()]
+}
+fn default_ping_interval() -> Duration {
+    Duration::from_secs(25)
+}
+fn default_ping_timeout() -> Duration {
+    Duration::from_secs(20)
+}
+fn default_connect_timeout() -> Duration {
+    Duration::from_secs(45)
+}
+fn default_upgrade_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+fn default_max_payload() -> u64 {
+    1_000_000
+}
+fn default_transports() -> Vec<Transport> {
+    vec![Transport::Polling, Transport::Websocket]
+}
+fn default_webhook_timeout() -> Duration {
+    Duration::from_secs(5)
+}
+fn default_max_buffered_packets() -> usize {
+    10_000
+}
+fn default_max_pending_hooks() -> usize {
+    256
+}
+fn default_mode() -> RouteMode {
+    RouteMode::Sync
+}

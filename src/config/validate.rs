@@ -1,0 +1,142 @@
+//! Checks that go beyond types: paths, URLs, ranges, duplicates.
+
+use super::schema::{Config, EndpointConfig};
+use std::collections::HashSet;
+
+type Problem = (String, String);
+
+/// Validates a decoded config; the error is `(key path, message)`.
+pub fn validate(config: &Config) -> Result<(), Problem> {
+    if config.endpoints.is_empty() {
+        return Err((
+            "endpoint".into(),
+            "at least one [[endpoint]] is required".into(),
+        ));
+    }
+    if let Some(api) = &config.api {
+        if api.token.trim().is_empty() {
+            return Err(("api.token".into(), "must not be empty".into()));
+        }
+    }
+    let mut seen = HashSet::new();
+    for (index, endpoint) in config.endpoints.iter().enumerate() {
+        let key = format!("endpoint[{index}]");
+        validate_endpoint(&key, endpoint)?;
+        if !seen.insert(normalize_path(&endpoint.path)) {
+            return Err((
+                format!("{key}.path"),
+                format!("{:?} is used by another endpoint", endpoint.path),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The canonical form of a resource path: leading slash, no trailing slash (the root stays `/`).
+pub fn normalize_path(path: &str) -> String {
+    let trimmed = path.trim_end_matches('/');
+    if trimmed.is_empty() {
+        "/".to_string()
+    } else {
+        trimmed.to_string()
+    }
+}
+
+fn validate_endpoint(key: &str, endpoint: &EndpointConfig) -> Result<(), Problem> {
+    let at = |field: &str| format!("{key}.{field}");
+    if !endpoint.path.starts_with('/') {
+        return Err((
+            at("path"),
+            format!("{:?} must start with '/'", endpoint.path),
+        ));
+    }
+    if endpoint.path.contains(['?', '#', ' ']) {
+        return Err((
+            at("path"),
+            format!("{:?} must be a plain path", endpoint.path),
+        ));
+    }
+    check_url(&endpoint.webhook).map_err(|m| (at("webhook"), m))?;
+    if let Some(secrets) = &endpoint.secret {
+        let list = secrets.to_vec();
+        if list.is_empty() || list.iter().any(|s| s.is_empty()) {
+            return Err((
+                at("secret"),
+                "must be a non-empty string or list of non-empty strings".into(),
+            ));
+        }
+    }
+    for (index, namespace) in endpoint.namespaces.iter().enumerate() {
+        if !namespace.starts_with('/') {
+            return Err((
+                format!("{key}.namespaces[{index}]"),
+                format!("{namespace:?} must start with '/'"),
+            ));
+        }
+    }
+    for (name, value) in [
+        ("ping_interval", endpoint.ping_interval),
+        ("ping_timeout", endpoint.ping_timeout),
+        ("connect_timeout", endpoint.connect_timeout),
+        ("upgrade_timeout", endpoint.upgrade_timeout),
+        ("webhook_timeout", endpoint.webhook_timeout),
+    ] {
+        if value.is_zero() {
+            return Err((at(name), "must be greater than zero".into()));
+        }
+    }
+    if endpoint.max_payload == 0 {
+        return Err((at("max_payload"), "must be greater than zero".into()));
+    }
+    if endpoint.max_buffered_packets == 0 {
+        return Err((
+            at("max_buffered_packets"),
+            "must be greater than zero".into(),
+        ));
+    }
+    if endpoint.max_pending_hooks == 0 {
+        return Err((at("max_pending_hooks"), "must be greater than zero".into()));
+    }
+    if endpoint.transports.is_empty() {
+        return Err((
+            at("transports"),
+            "must list at least one of \"polling\", \"websocket\"".into(),
+        ));
+    }
+    for (index, route) in endpoint.route.iter().enumerate() {
+        if let Some(url) = &route.webhook {
+            check_url(url).map_err(|m| (format!("{key}.route[{index}].webhook"), m))?;
+        }
+    }
+    Ok(())
+}
+
+fn check_url(url: &str) -> Result<(), String> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| format!("{url:?} is not a URL ({e})"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(format!("{url:?} must be an http or https URL"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalizes_paths() {
+        assert_eq!(normalize_path("/a/b/"), "/a/b");
+        assert_eq!(normalize_path("/"), "/");
+        assert_eq!(normalize_path("/x"), "/x");
+    }
+
+    #[test]
+    fn rejects_bad_webhook_and_duplicate_paths() {
+        let base = "[[endpoint]]\npath = \"/a\"\nwebhook = \"ftp://x\"\n";
+        let err = super::super::parse_str("t", base, &|_| None).unwrap_err();
+        assert_eq!(err.key, "endpoint[0].webhook");
+        let dup = "[[endpoint]]\npath = \"/a\"\nwebhook = \"http://h/\"\n[[endpoint]]\npath = \"/a/\"\nwebhook = \"http://h/\"\n";
+        let err = super::super::parse_str("t", dup, &|_| None).unwrap_err();
+        assert_eq!(err.key, "endpoint[1].path");
+    }
+}

@@ -1,0 +1,234 @@
+//! The Engine.IO server of one endpoint: request dispatch, the session registry, handshakes.
+
+use super::error::EngineError;
+use super::handler::{Handler, Refusal, Wait};
+use super::handshake::{ConnInfo, Handshake, open_packet_json};
+use super::http::{self as responses, Body};
+use super::packet::{Incoming, Packet, PacketType};
+use super::query::Query;
+use super::session::{CloseReason, Owner, Session, SessionSettings, TransportKind};
+use super::sid::Sid;
+use super::timer::Timers;
+use super::{polling, websocket};
+use http::{Method, Request, Response};
+use hyper::body::Incoming as IncomingBody;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// Settings of one Engine.IO endpoint.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Heartbeat and buffering settings shared by sessions.
+    pub session: SessionSettings,
+    /// How long a WebSocket upgrade may take.
+    pub upgrade_timeout: Duration,
+    /// Largest body or message accepted, in bytes.
+    pub max_payload: u64,
+    /// Whether long-polling is enabled.
+    pub polling: bool,
+    /// Whether WebSocket is enabled.
+    pub websocket: bool,
+}
+
+/// An Engine.IO server for one endpoint, generic over the application handler.
+pub struct Engine<H: Handler> {
+    config: EngineConfig,
+    handler: H,
+    sessions: Mutex<HashMap<Sid, Arc<Session<H::State>>>>,
+    timers: Arc<Timers<Session<H::State>>>,
+    me: Weak<Self>,
+}
+
+impl<H: Handler> Engine<H> {
+    /// Creates the engine; must be called inside a Tokio runtime (it starts the shared timer).
+    pub fn new(config: EngineConfig, handler: H) -> Arc<Self> {
+        Arc::new_cyclic(|me| Self {
+            config,
+            handler,
+            sessions: Mutex::new(HashMap::new()),
+            timers: Timers::start(),
+            me: me.clone(),
+        })
+    }
+
+    /// The endpoint settings.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// The application handler.
+    pub fn handler(&self) -> &H {
+        &self.handler
+    }
+
+    /// Number of open sessions.
+    pub fn session_count(&self) -> usize {
+        self.registry().len()
+    }
+
+    /// The session with id `sid`, if open.
+    pub fn session(&self, sid: Sid) -> Option<Arc<Session<H::State>>> {
+        self.registry().get(&sid).cloned()
+    }
+
+    /// Every open session.
+    pub fn sessions(&self) -> Vec<Arc<Session<H::State>>> {
+        self.registry().values().cloned().collect()
+    }
+
+    /// Closes every session with `reason` (e.g. on shutdown).
+    pub fn close_all(&self, reason: CloseReason) {
+        for session in self.sessions() {
+            session.close(reason);
+        }
+    }
+
+    fn registry(&self) -> std::sync::MutexGuard<'_, HashMap<Sid, Arc<Session<H::State>>>> {
+        self.sessions
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Serves one HTTP request addressed to this endpoint.
+    pub async fn handle(
+        self: &Arc<Self>,
+        req: Request<IncomingBody>,
+        conn: &ConnInfo,
+    ) -> Response<Body> {
+        match self.dispatch(req, conn).await {
+            Ok(response) => response,
+            Err(error) => responses::error(&error),
+        }
+    }
+
+    async fn dispatch(
+        self: &Arc<Self>,
+        req: Request<IncomingBody>,
+        conn: &ConnInfo,
+    ) -> Result<Response<Body>, EngineError> {
+        let query = Query::parse(req.uri().query());
+        let transport = match query.get("transport") {
+            Some("polling") if self.config.polling => TransportKind::Polling,
+            Some("websocket") if self.config.websocket => TransportKind::Websocket,
+            _ => return Err(EngineError::TransportUnknown),
+        };
+        let is_upgrade = websocket::is_upgrade_request(&req);
+        if transport == TransportKind::Websocket && (!is_upgrade || req.method() != Method::GET) {
+            return Err(EngineError::BadRequest);
+        }
+        let Some(sid_text) = query.get("sid") else {
+            if req.method() != Method::GET {
+                return Err(EngineError::BadHandshakeMethod);
+            }
+            return self.handshake(req, &query, transport, conn).await;
+        };
+        let session = Sid::parse(sid_text)
+            .and_then(|sid| self.session(sid))
+            .ok_or(EngineError::SessionUnknown)?;
+        match (transport, req.method().clone()) {
+            (TransportKind::Polling, Method::GET) => polling::get(self, session).await,
+            (TransportKind::Polling, Method::POST) => polling::post(self, session, req).await,
+            (TransportKind::Websocket, _) => websocket::accept_upgrade(self, session, req),
+            _ => Err(EngineError::BadRequest),
+        }
+    }
+
+    async fn handshake(
+        self: &Arc<Self>,
+        req: Request<IncomingBody>,
+        query: &Query,
+        transport: TransportKind,
+        conn: &ConnInfo,
+    ) -> Result<Response<Body>, EngineError> {
+        if query.get("EIO") != Some("4") {
+            return Err(EngineError::UnsupportedProtocolVersion);
+        }
+        let sid = Sid::random();
+        let handshake = Handshake::new(req.headers(), query, transport, 4, conn);
+        let opened = self
+            .handler
+            .open(sid, handshake)
+            .await
+            .map_err(|refusal| match refusal {
+                Refusal::Rejected { context } => EngineError::Forbidden {
+                    status: 403,
+                    context,
+                },
+                Refusal::Unavailable => EngineError::Forbidden {
+                    status: 502,
+                    context: None,
+                },
+            })?;
+        let owner: Weak<dyn Owner<H::State>> = self.me.clone();
+        let session = Arc::new(Session::new(sid, 4, transport, opened.state, owner));
+        let upgrades: &[&str] = if transport == TransportKind::Polling && self.config.websocket {
+            &["websocket"]
+        } else {
+            &[]
+        };
+        let open = Packet::text(
+            PacketType::Open,
+            &open_packet_json(
+                sid.as_str(),
+                upgrades,
+                self.config.session.ping_interval,
+                self.config.session.ping_timeout,
+                self.config.max_payload,
+            ),
+        );
+        let initial = opened.messages.iter().map(Packet::message);
+        self.registry().insert(sid, session.clone());
+        session.start_heartbeat();
+        match transport {
+            TransportKind::Polling => {
+                session.send_all(initial);
+                Ok(polling::payload_response(&[open]))
+            }
+            TransportKind::Websocket => {
+                session.send_all(std::iter::once(open).chain(initial));
+                websocket::accept_new(self, session, req)
+            }
+        }
+    }
+
+    /// Acts on one packet from the client. `Err` carries the reason the session must close.
+    pub(crate) fn on_packet(
+        &self,
+        session: &Arc<Session<H::State>>,
+        packet: Incoming,
+    ) -> Result<Option<Wait>, CloseReason> {
+        match packet {
+            Incoming::Message(message) => Ok(self.handler.message(session, message)),
+            Incoming::Control(PacketType::Pong, _) => {
+                session.pong();
+                Ok(None)
+            }
+            Incoming::Control(PacketType::Noop, _) => Ok(None),
+            Incoming::Control(PacketType::Close, _) => Err(CloseReason::TransportClose),
+            // v4 clients never ping; an upgrade or open packet here is out of sequence.
+            Incoming::Control(PacketType::Ping, _) => Err(CloseReason::TransportError),
+            Incoming::Control(_, _) => Err(CloseReason::ParseError),
+        }
+    }
+}
+
+impl<H: Handler> Owner<H::State> for Engine<H> {
+    fn settings(&self) -> &SessionSettings {
+        &self.config.session
+    }
+
+    fn schedule(&self, session: &Arc<Session<H::State>>, at: Instant, generation: u64) {
+        self.timers.schedule(session, at, generation);
+    }
+
+    fn closed(&self, session: &Arc<Session<H::State>>, reason: CloseReason) {
+        tracing::debug!(sid = %session.id(), reason = reason.as_str(), "session closed");
+        self.handler.closed(session, reason);
+    }
+
+    fn forget(&self, sid: Sid) {
+        self.registry().remove(&sid);
+    }
+}

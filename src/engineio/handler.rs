@@ -1,0 +1,51 @@
+//! What the layer above (Socket.IO, or the webhook relay) provides to the Engine.IO server.
+
+use super::handshake::Handshake;
+use super::packet::Message;
+use super::session::{CloseReason, Session};
+use super::sid::Sid;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+/// A future the transport awaits before reading more from the client (backpressure).
+pub type Wait = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// A session the application accepted.
+pub struct Opened<S> {
+    /// The application's state for the session.
+    pub state: S,
+    /// Messages to send right after the handshake.
+    pub messages: Vec<Message>,
+}
+
+/// Why the application refused a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The application said no; `context` is its reason as JSON text.
+    Rejected {
+        /// The backend's reason as JSON text.
+        context: Option<String>,
+    },
+    /// The application could not be asked (down, slow, or answered garbage).
+    Unavailable,
+}
+
+/// The application side of an Engine.IO endpoint.
+pub trait Handler: Send + Sync + 'static {
+    /// Per-session state.
+    type State: Send + Sync + 'static;
+
+    /// A client asks for a session with id `sid`; accept it with its state, or refuse.
+    fn open(
+        &self,
+        sid: Sid,
+        handshake: Handshake,
+    ) -> impl Future<Output = Result<Opened<Self::State>, Refusal>> + Send;
+
+    /// A message arrived. Return a [`Wait`] to stop reading from this client until it resolves.
+    fn message(&self, session: &Arc<Session<Self::State>>, message: Message) -> Option<Wait>;
+
+    /// The session closed; called exactly once.
+    fn closed(&self, session: &Arc<Session<Self::State>>, reason: CloseReason);
+}

@@ -1,0 +1,154 @@
+//! What the application learns about a new session, and the open packet the client receives.
+
+use super::query::Query;
+use super::session::TransportKind;
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
+use std::net::IpAddr;
+use std::time::{Duration, SystemTime};
+
+/// The connection a request arrived on, as the server layer resolved it (proxies included).
+#[derive(Debug, Clone)]
+pub struct ConnInfo {
+    /// The client's address.
+    pub address: IpAddr,
+    /// Whether the client used HTTPS / WSS (directly or at a trusted proxy).
+    pub secure: bool,
+}
+
+/// The handshake request of a session, passed to the application's `open` / `connect`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Handshake {
+    /// The client's address.
+    pub address: String,
+    /// Request headers, lower-case names; values that are not UTF-8 are converted lossily.
+    #[serde(serialize_with = "pairs_as_map")]
+    pub headers: Vec<(String, String)>,
+    /// The query string, decoded.
+    #[serde(serialize_with = "pairs_as_map")]
+    pub query: Vec<(String, String)>,
+    /// The transport of the handshake request.
+    pub transport: &'static str,
+    /// The protocol version: the Engine.IO version here; Socket.IO endpoints put theirs.
+    pub protocol: u8,
+    /// Whether the client connected over TLS.
+    pub secure: bool,
+    /// When the handshake happened, RFC 3339 UTC.
+    pub time: String,
+}
+
+impl Handshake {
+    /// Builds the handshake description of a request.
+    pub fn new(
+        headers: &http::HeaderMap,
+        query: &Query,
+        transport: TransportKind,
+        protocol: u8,
+        conn: &ConnInfo,
+    ) -> Self {
+        let headers = headers
+            .iter()
+            .map(|(name, value)| {
+                (
+                    name.as_str().to_string(),
+                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        Self {
+            address: conn.address.to_string(),
+            headers,
+            query: query.pairs.clone(),
+            transport: transport.as_str(),
+            protocol,
+            secure: conn.secure,
+            time: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+        }
+    }
+}
+
+/// Serializes `(key, value)` pairs as a JSON object; a repeated key keeps its last value.
+fn pairs_as_map<S: Serializer>(
+    pairs: &[(String, String)],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    let mut merged: Vec<(&str, &str)> = Vec::with_capacity(pairs.len());
+    for (key, value) in pairs {
+        match merged.iter_mut().find(|(k, _)| *k == key.as_str()) {
+            Some(slot) => slot.1 = value,
+            None => merged.push((key, value)),
+        }
+    }
+    let mut map = serializer.serialize_map(Some(merged.len()))?;
+    for (key, value) in merged {
+        map.serialize_entry(key, value)?;
+    }
+    map.end()
+}
+
+/// The JSON of the v4 open packet: exactly `sid`, `upgrades`, `pingInterval`, `pingTimeout`, `maxPayload`.
+pub fn open_packet_json(
+    sid: &str,
+    upgrades: &[&str],
+    ping_interval: Duration,
+    ping_timeout: Duration,
+    max_payload: u64,
+) -> String {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Open<'a> {
+        sid: &'a str,
+        upgrades: &'a [&'a str],
+        ping_interval: u128,
+        ping_timeout: u128,
+        max_payload: u64,
+    }
+    let open = Open {
+        sid,
+        upgrades,
+        ping_interval: ping_interval.as_millis(),
+        ping_timeout: ping_timeout.as_millis(),
+        max_payload,
+    };
+    serde_json::to_string(&open).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_packet_has_exactly_the_reference_keys() {
+        let json = open_packet_json(
+            "abc",
+            &["websocket"],
+            Duration::from_millis(300),
+            Duration::from_millis(200),
+            1_000_000,
+        );
+        assert_eq!(
+            json,
+            r#"{"sid":"abc","upgrades":["websocket"],"pingInterval":300,"pingTimeout":200,"maxPayload":1000000}"#
+        );
+    }
+
+    #[test]
+    fn handshake_serializes_headers_and_query_as_objects() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("user-agent", http::HeaderValue::from_static("test"));
+        headers.insert("x-bin", http::HeaderValue::from_bytes(b"a\xffb").unwrap());
+        let query = Query::parse(Some("EIO=4&transport=polling"));
+        let conn = ConnInfo {
+            address: "203.0.113.9".parse().unwrap(),
+            secure: false,
+        };
+        let handshake = Handshake::new(&headers, &query, TransportKind::Polling, 4, &conn);
+        let json = serde_json::to_value(&handshake).unwrap();
+        assert_eq!(json["headers"]["user-agent"], "test");
+        assert_eq!(json["headers"]["x-bin"], "a\u{fffd}b");
+        assert_eq!(json["query"]["EIO"], "4");
+        assert_eq!(json["address"], "203.0.113.9");
+        assert_eq!(json["transport"], "polling");
+        assert!(json["time"].as_str().unwrap().ends_with('Z'));
+    }
+}

@@ -1,0 +1,27 @@
+//! The Engine.IO protocol: pure codecs, sessions with a shared heartbeat timer, and the polling and WebSocket
+//! transports. The layer above plugs in through [`Handler`].
+
+mod engine;
+mod error;
+mod handler;
+mod handshake;
+pub mod http;
+mod packet;
+pub mod payload_v4;
+mod polling;
+mod query;
+mod session;
+mod sid;
+mod text;
+pub mod timer;
+mod websocket;
+
+pub use engine::{Engine, EngineConfig};
+pub use error::EngineError;
+pub use handler::{Handler, Opened, Refusal, Wait};
+pub use handshake::{ConnInfo, Handshake};
+pub use packet::{DecodeError, Incoming, Message, Packet, PacketType, decode_text};
+pub use query::Query;
+pub use session::{CloseReason, Session, SessionSettings, TransportKind};
+pub use sid::Sid;
+pub use text::Text;

@@ -1,0 +1,165 @@
+//! HTTP long-polling: GET waits for packets, POST delivers them.
+
+use super::engine::Engine;
+use super::error::EngineError;
+use super::handler::Handler;
+use super::http::{self as responses, Body};
+use super::packet::Packet;
+use super::payload_v4;
+use super::session::{CloseReason, PollReady, Session, TransportKind};
+use bytes::Bytes;
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use http::{Request, Response};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use std::sync::Arc;
+
+/// A GET answer carrying `packets` as a v4 payload.
+pub(crate) fn payload_response(packets: &[Packet]) -> Response<Body> {
+    responses::complete(
+        200,
+        "text/plain; charset=UTF-8",
+        payload_v4::encode(packets),
+    )
+}
+
+/// Closes the session if a pending GET is abandoned (the client went away).
+struct PollGuard<S: Send + Sync + 'static> {
+    session: Arc<Session<S>>,
+    answered: bool,
+}
+
+impl<S: Send + Sync + 'static> Drop for PollGuard<S> {
+    fn drop(&mut self) {
+        if !self.answered {
+            self.session.lock().polling = false;
+            self.session.close(CloseReason::TransportClose);
+        }
+    }
+}
+
+/// Serves a long-poll GET: answers at once if packets wait, else when one arrives.
+pub(crate) async fn get<H: Handler>(
+    _engine: &Arc<Engine<H>>,
+    session: Arc<Session<H::State>>,
+) -> Result<Response<Body>, EngineError> {
+    {
+        let mut inner = session.lock();
+        if inner.closed.is_none() && inner.transport != TransportKind::Polling {
+            return Err(EngineError::BadRequest);
+        }
+        if inner.polling {
+            drop(inner);
+            tracing::debug!(sid = %session.id(), "overlapping GET; closing session");
+            session.close(CloseReason::TransportError);
+            return Err(EngineError::BadRequest);
+        }
+        inner.polling = true;
+    }
+    let mut guard = PollGuard {
+        session,
+        answered: false,
+    };
+    loop {
+        let notified = guard.session.notify.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if let PollReady::Send(packets) = guard.session.poll_ready() {
+            guard.answered = true;
+            return Ok(payload_response(&packets));
+        }
+        notified.await;
+    }
+}
+
+/// Clears the session's POST flag however the POST ends.
+struct PostGuard<S: Send + Sync + 'static>(Arc<Session<S>>);
+
+impl<S: Send + Sync + 'static> Drop for PostGuard<S> {
+    fn drop(&mut self) {
+        self.0.lock().posting = false;
+    }
+}
+
+/// Serves a POST: decodes the payload and hands each packet to the application in order.
+pub(crate) async fn post<H: Handler>(
+    engine: &Arc<Engine<H>>,
+    session: Arc<Session<H::State>>,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, EngineError> {
+    {
+        let mut inner = session.lock();
+        if inner.closed.is_some() {
+            return Err(EngineError::SessionUnknown);
+        }
+        if inner.transport != TransportKind::Polling {
+            return Err(EngineError::BadRequest);
+        }
+        if inner.posting {
+            drop(inner);
+            tracing::debug!(sid = %session.id(), "overlapping POST; closing session");
+            session.close(CloseReason::TransportError);
+            return Err(EngineError::BadRequest);
+        }
+        inner.posting = true;
+    }
+    let _guard = PostGuard(session.clone());
+    if is_octet_stream(&req) {
+        return Err(EngineError::BadRequest);
+    }
+    let body = read_body(req, engine.config().max_payload).await?;
+    let packets = match payload_v4::decode(body) {
+        Ok(packets) => packets,
+        Err(error) => {
+            tracing::debug!(sid = %session.id(), %error, "undecodable payload; closing session");
+            session.close(CloseReason::ParseError);
+            return Err(EngineError::BadRequest);
+        }
+    };
+    for packet in packets {
+        match engine.on_packet(&session, packet) {
+            Ok(Some(wait)) => wait.await,
+            Ok(None) => {}
+            Err(reason) => {
+                session.close(reason);
+                break;
+            }
+        }
+    }
+    Ok(responses::complete(
+        200,
+        "text/html",
+        Bytes::from_static(b"ok"),
+    ))
+}
+
+fn is_octet_stream(req: &Request<Incoming>) -> bool {
+    req.headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim()
+                .to_ascii_lowercase()
+                .starts_with("application/octet-stream")
+        })
+}
+
+/// Reads a request body of at most `limit` bytes.
+pub(crate) async fn read_body(req: Request<Incoming>, limit: u64) -> Result<Bytes, EngineError> {
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit) {
+        return Err(EngineError::PayloadTooLarge);
+    }
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    match Limited::new(req.into_body(), limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) if error.is::<http_body_util::LengthLimitError>() => {
+            Err(EngineError::PayloadTooLarge)
+        }
+        Err(_) => Err(EngineError::BadRequest),
+    }
+}

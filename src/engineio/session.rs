@@ -1,0 +1,328 @@
+//! One Engine.IO session: its outbound queue, transport state, heartbeat and closing.
+
+use super::packet::{Packet, PacketType};
+use super::sid::Sid;
+use super::timer::Timed;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+/// The transport a session currently uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TransportKind {
+    /// HTTP long-polling.
+    Polling,
+    /// WebSocket.
+    Websocket,
+}
+
+impl TransportKind {
+    /// The name used in queries and webhooks.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Polling => "polling",
+            Self::Websocket => "websocket",
+        }
+    }
+}
+
+/// Why a session ended, named as Engine.IO and Socket.IO name it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CloseReason {
+    /// The client closed the session or its connection.
+    TransportClose,
+    /// The transport failed (bad request sequence, overflow, I/O error).
+    TransportError,
+    /// The client did not answer a ping in time.
+    PingTimeout,
+    /// The client sent something that could not be decoded.
+    ParseError,
+    /// The server (backend) closed the session.
+    ForcedClose,
+    /// The server is shutting down.
+    ServerShuttingDown,
+}
+
+impl CloseReason {
+    /// The reason text used in webhooks.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::TransportClose => "transport close",
+            Self::TransportError => "transport error",
+            Self::PingTimeout => "ping timeout",
+            Self::ParseError => "parse error",
+            Self::ForcedClose => "forced close",
+            Self::ServerShuttingDown => "server shutting down",
+        }
+    }
+}
+
+/// Settings shared by every session of an endpoint.
+#[derive(Clone, Debug)]
+pub struct SessionSettings {
+    /// Interval between server pings.
+    pub ping_interval: Duration,
+    /// Time a client has to answer a ping.
+    pub ping_timeout: Duration,
+    /// Outbound packets kept for a slow client before the session is closed.
+    pub max_buffered_packets: usize,
+}
+
+/// What a session needs from the engine that owns it.
+pub(crate) trait Owner<S>: Send + Sync {
+    /// The endpoint's session settings.
+    fn settings(&self) -> &SessionSettings;
+    /// Fires `session` at `at` with `generation`.
+    fn schedule(&self, session: &Arc<Session<S>>, at: Instant, generation: u64);
+    /// The session has closed: tell the application.
+    fn closed(&self, session: &Arc<Session<S>>, reason: CloseReason);
+    /// The session is finished: forget its id.
+    fn forget(&self, sid: Sid);
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Heartbeat {
+    WaitToPing,
+    AwaitPong,
+}
+
+/// Where a polling-to-WebSocket upgrade stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Upgrade {
+    None,
+    /// A WebSocket is attached and has answered the probe: polls are released with noops.
+    Probing,
+}
+
+pub(crate) struct Inner {
+    pub(crate) queue: VecDeque<Packet>,
+    pub(crate) transport: TransportKind,
+    pub(crate) polling: bool,
+    pub(crate) posting: bool,
+    pub(crate) upgrade: Upgrade,
+    pub(crate) closed: Option<CloseReason>,
+    heartbeat: Heartbeat,
+    generation: u64,
+}
+
+/// What a waiting poll should answer now.
+pub(crate) enum PollReady {
+    /// Nothing yet: keep waiting.
+    Wait,
+    /// Answer with these packets.
+    Send(Vec<Packet>),
+}
+
+/// An Engine.IO session. `S` is the application's per-session state.
+pub struct Session<S> {
+    id: Sid,
+    protocol: u8,
+    state: S,
+    pub(crate) notify: Notify,
+    inner: Mutex<Inner>,
+    owner: Weak<dyn Owner<S>>,
+}
+
+impl<S: Send + Sync + 'static> Session<S> {
+    pub(crate) fn new(
+        id: Sid,
+        protocol: u8,
+        transport: TransportKind,
+        state: S,
+        owner: Weak<dyn Owner<S>>,
+    ) -> Self {
+        Self {
+            id,
+            protocol,
+            state,
+            notify: Notify::new(),
+            inner: Mutex::new(Inner {
+                queue: VecDeque::new(),
+                transport,
+                polling: false,
+                posting: false,
+                upgrade: Upgrade::None,
+                closed: None,
+                heartbeat: Heartbeat::WaitToPing,
+                generation: 0,
+            }),
+            owner,
+        }
+    }
+
+    /// The session id.
+    pub fn id(&self) -> Sid {
+        self.id
+    }
+
+    /// The Engine.IO protocol version the client speaks (3 or 4).
+    pub fn protocol(&self) -> u8 {
+        self.protocol
+    }
+
+    /// The application's state for this session.
+    pub fn state(&self) -> &S {
+        &self.state
+    }
+
+    /// The transport in use.
+    pub fn transport(&self) -> TransportKind {
+        self.lock().transport
+    }
+
+    /// Whether the session has closed.
+    pub fn is_closed(&self) -> bool {
+        self.lock().closed.is_some()
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Queues a packet for the client. Returns false when the session is closed.
+    /// A client that lets more than `max_buffered_packets` pile up is disconnected (`transport error`).
+    pub fn send(self: &Arc<Self>, packet: Packet) -> bool {
+        self.send_all(std::iter::once(packet))
+    }
+
+    /// Queues several packets in order. Returns false when the session is closed.
+    pub fn send_all(self: &Arc<Self>, packets: impl IntoIterator<Item = Packet>) -> bool {
+        let limit = self
+            .owner
+            .upgrade()
+            .map_or(usize::MAX, |o| o.settings().max_buffered_packets);
+        let overflow = {
+            let mut inner = self.lock();
+            if inner.closed.is_some() {
+                return false;
+            }
+            inner.queue.extend(packets);
+            inner.queue.len() > limit
+        };
+        if overflow {
+            tracing::warn!(sid = %self.id, limit, "outbound queue overflow; closing session");
+            self.close(CloseReason::TransportError);
+            return false;
+        }
+        self.notify.notify_waiters();
+        true
+    }
+
+    /// Closes the session: transports are told, the application is told once.
+    pub fn close(self: &Arc<Self>, reason: CloseReason) {
+        let (forget_now, generation) = {
+            let mut inner = self.lock();
+            if inner.closed.is_some() {
+                return;
+            }
+            inner.closed = Some(reason);
+            inner.generation += 1;
+            // A polling client with nothing in flight fetches its last packets with its next GET.
+            let keep_for_poll = inner.transport == TransportKind::Polling && !inner.polling;
+            (!keep_for_poll, inner.generation)
+        };
+        self.notify.notify_waiters();
+        let Some(owner) = self.owner.upgrade() else {
+            return;
+        };
+        if forget_now {
+            owner.forget(self.id);
+        } else {
+            let grace = owner.settings().ping_timeout;
+            owner.schedule(self, Instant::now() + grace, generation);
+        }
+        owner.closed(self, reason);
+    }
+
+    /// Records a pong; the next ping follows one interval later.
+    pub(crate) fn pong(self: &Arc<Self>) {
+        let generation = {
+            let mut inner = self.lock();
+            if inner.closed.is_some() || inner.heartbeat != Heartbeat::AwaitPong {
+                return;
+            }
+            inner.heartbeat = Heartbeat::WaitToPing;
+            inner.generation += 1;
+            inner.generation
+        };
+        if let Some(owner) = self.owner.upgrade() {
+            owner.schedule(
+                self,
+                Instant::now() + owner.settings().ping_interval,
+                generation,
+            );
+        }
+    }
+
+    /// Starts the heartbeat: the first ping one interval from now.
+    pub(crate) fn start_heartbeat(self: &Arc<Self>) {
+        if let Some(owner) = self.owner.upgrade() {
+            let generation = self.lock().generation;
+            owner.schedule(
+                self,
+                Instant::now() + owner.settings().ping_interval,
+                generation,
+            );
+        }
+    }
+
+    /// Called by a GET waiting for data: what to answer now, if anything.
+    pub(crate) fn poll_ready(&self) -> PollReady {
+        let mut inner = self.lock();
+        if inner.closed.is_some() {
+            let mut packets: Vec<Packet> = inner.queue.drain(..).collect();
+            packets.push(Packet::bare(PacketType::Close));
+            inner.polling = false;
+            drop(inner);
+            if let Some(owner) = self.owner.upgrade() {
+                owner.forget(self.id);
+            }
+            return PollReady::Send(packets);
+        }
+        if inner.transport == TransportKind::Websocket
+            || (inner.upgrade == Upgrade::Probing && inner.queue.is_empty())
+        {
+            inner.polling = false;
+            return PollReady::Send(vec![Packet::bare(PacketType::Noop)]);
+        }
+        if inner.queue.is_empty() {
+            return PollReady::Wait;
+        }
+        inner.polling = false;
+        PollReady::Send(inner.queue.drain(..).collect())
+    }
+}
+
+impl<S: Send + Sync + 'static> Timed for Session<S> {
+    fn fire(self: &Arc<Self>, generation: u64, now: Instant) -> Option<Instant> {
+        let owner = self.owner.upgrade()?;
+        let mut inner = self.lock();
+        if inner.generation != generation {
+            return None;
+        }
+        if inner.closed.is_some() {
+            // The grace period for a polling client to fetch its last packets is over.
+            drop(inner);
+            owner.forget(self.id);
+            return None;
+        }
+        match inner.heartbeat {
+            Heartbeat::WaitToPing => {
+                inner.heartbeat = Heartbeat::AwaitPong;
+                inner.queue.push_back(Packet::bare(PacketType::Ping));
+                drop(inner);
+                self.notify.notify_waiters();
+                Some(now + owner.settings().ping_timeout)
+            }
+            Heartbeat::AwaitPong => {
+                drop(inner);
+                self.close(CloseReason::PingTimeout);
+                None
+            }
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! One shared timer task for many sessions: a deadline heap instead of a task per session.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+use std::sync::{Arc, Mutex, Weak};
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+/// Something with deadlines, driven by [`Timers`].
+pub trait Timed: Send + Sync + 'static {
+    /// A deadline scheduled with `generation` is due. Returns the next deadline for the same generation, if any.
+    /// Implementations ignore generations they have moved past.
+    fn fire(self: &Arc<Self>, generation: u64, now: Instant) -> Option<Instant>;
+}
+
+struct Entry<T> {
+    at: Instant,
+    generation: u64,
+    target: Weak<T>,
+}
+
+impl<T> PartialEq for Entry<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.at == other.at
+    }
+}
+impl<T> Eq for Entry<T> {}
+impl<T> PartialOrd for Entry<T> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl<T> Ord for Entry<T> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        other.at.cmp(&self.at) // min-heap on the deadline
+    }
+}
+
+/// A heap of deadlines served by one background task.
+pub struct Timers<T> {
+    heap: Mutex<BinaryHeap<Entry<T>>>,
+    wake: Arc<Notify>,
+}
+
+impl<T: Timed> Timers<T> {
+    /// Creates the timers and spawns the task that fires them; it ends when the returned `Arc` is dropped.
+    pub fn start() -> Arc<Self> {
+        let wake = Arc::new(Notify::new());
+        let timers = Arc::new(Self {
+            heap: Mutex::new(BinaryHeap::new()),
+            wake: wake.clone(),
+        });
+        tokio::spawn(run(Arc::downgrade(&timers), wake));
+        timers
+    }
+
+    /// Fires `target` at `at` with `generation`.
+    pub fn schedule(&self, target: &Arc<T>, at: Instant, generation: u64) {
+        let earliest = {
+            let mut heap = self.heap.lock().unwrap_or_else(|p| p.into_inner());
+            let earliest = heap.peek().is_none_or(|top| at < top.at);
+            heap.push(Entry {
+                at,
+                generation,
+                target: Arc::downgrade(target),
+            });
+            earliest
+        };
+        if earliest {
+            self.wake.notify_one();
+        }
+    }
+
+    /// Number of deadlines waiting (including stale ones).
+    pub fn len(&self) -> usize {
+        self.heap.lock().map(|h| h.len()).unwrap_or(0)
+    }
+
+    /// Whether no deadline is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        self.heap
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .peek()
+            .map(|e| e.at)
+    }
+
+    fn take_due(&self, now: Instant, due: &mut Vec<(Arc<T>, u64)>) {
+        let mut heap = self.heap.lock().unwrap_or_else(|p| p.into_inner());
+        while heap.peek().is_some_and(|top| top.at <= now) {
+            if let Some(entry) = heap.pop() {
+                if let Some(target) = entry.target.upgrade() {
+                    due.push((target, entry.generation));
+                }
+            }
+        }
+    }
+}
+
+async fn run<T: Timed>(timers: Weak<Timers<T>>, wake: Arc<Notify>) {
+    let mut due = Vec::new();
+    loop {
+        let Some(strong) = timers.upgrade() else {
+            return;
+        };
+        let wait = strong.next_deadline();
+        drop(strong);
+        let wake = wake.notified();
+        // Wake at the next deadline, when an earlier one is scheduled, or every second to notice shutdown.
+        let sleep_until =
+            wait.unwrap_or_else(|| Instant::now() + std::time::Duration::from_secs(1));
+        tokio::select! {
+            _ = tokio::time::sleep_until(sleep_until) => {}
+            _ = wake => {}
+        }
+        let Some(strong) = timers.upgrade() else {
+            return;
+        };
+        let now = Instant::now();
+        strong.take_due(now, &mut due);
+        for (target, generation) in due.drain(..) {
+            if let Some(next) = target.fire(generation, now) {
+                strong.schedule(&target, next, generation);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering as AtomicOrdering};
+    use std::time::Duration;
+
+    struct Counter {
+        fired: AtomicU32,
+        repeat: u32,
+    }
+
+    impl Timed for Counter {
+        fn fire(self: &Arc<Self>, _generation: u64, now: Instant) -> Option<Instant> {
+            let count = self.fired.fetch_add(1, AtomicOrdering::SeqCst) + 1;
+            (count < self.repeat).then(|| now + Duration::from_millis(5))
+        }
+    }
+
+    #[tokio::test]
+    async fn fires_in_order_and_repeats() {
+        let timers = Timers::<Counter>::start();
+        let a = Arc::new(Counter {
+            fired: AtomicU32::new(0),
+            repeat: 3,
+        });
+        let b = Arc::new(Counter {
+            fired: AtomicU32::new(0),
+            repeat: 1,
+        });
+        timers.schedule(&a, Instant::now() + Duration::from_millis(10), 0);
+        timers.schedule(&b, Instant::now() + Duration::from_secs(3600), 0);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(a.fired.load(AtomicOrdering::SeqCst), 3);
+        assert_eq!(b.fired.load(AtomicOrdering::SeqCst), 0);
+        assert_eq!(timers.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn dropped_targets_are_skipped() {
+        let timers = Timers::<Counter>::start();
+        let a = Arc::new(Counter {
+            fired: AtomicU32::new(0),
+            repeat: 1,
+        });
+        timers.schedule(&a, Instant::now() + Duration::from_millis(5), 0);
+        drop(a);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(timers.is_empty());
+    }
+}

@@ -1,0 +1,281 @@
+//! WebSocket: new sessions over WebSocket, upgrades from polling (probe, noop, upgrade), and the frame pump.
+
+use super::engine::Engine;
+use super::error::EngineError;
+use super::handler::{Handler, Wait};
+use super::http::Body;
+use super::packet::{Incoming, Packet, PacketType, decode_text};
+use super::session::{CloseReason, Session, TransportKind, Upgrade};
+use super::text::Text;
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use http::header::{
+    CONNECTION, HeaderValue, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION,
+    UPGRADE,
+};
+use http::{Request, Response, StatusCode};
+use http_body_util::Full;
+use hyper::body::Incoming as IncomingBody;
+use hyper::upgrade::Upgraded;
+use hyper_util::rt::TokioIo;
+use std::sync::Arc;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Message as Frame, Utf8Bytes, handshake::derive_accept_key};
+
+type Socket = WebSocketStream<TokioIo<Upgraded>>;
+
+/// Whether a request asks for a WebSocket upgrade.
+pub(crate) fn is_upgrade_request<B>(req: &Request<B>) -> bool {
+    let has_token = |name, token: &str| {
+        req.headers().get_all(name).iter().any(|value| {
+            value
+                .to_str()
+                .map(|v| {
+                    v.split(',')
+                        .any(|part| part.trim().eq_ignore_ascii_case(token))
+                })
+                .unwrap_or(false)
+        })
+    };
+    has_token(UPGRADE, "websocket") && has_token(CONNECTION, "upgrade")
+}
+
+/// Answers 101 and returns the pending upgrade, or refuses a malformed WebSocket request.
+fn switch_protocols(
+    req: &mut Request<IncomingBody>,
+) -> Result<(Response<Body>, hyper::upgrade::OnUpgrade), EngineError> {
+    let key = req
+        .headers()
+        .get(SEC_WEBSOCKET_KEY)
+        .ok_or(EngineError::BadRequest)?;
+    if req
+        .headers()
+        .get(SEC_WEBSOCKET_VERSION)
+        .map(|v| v.as_bytes())
+        != Some(b"13")
+    {
+        return Err(EngineError::BadRequest);
+    }
+    let accept = derive_accept_key(key.as_bytes());
+    let mut response = Response::new(Full::new(Bytes::new()));
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let headers = response.headers_mut();
+    headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
+    headers.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
+    headers.insert(
+        SEC_WEBSOCKET_ACCEPT,
+        HeaderValue::from_str(&accept).map_err(|_| EngineError::BadRequest)?,
+    );
+    Ok((response, hyper::upgrade::on(req)))
+}
+
+async fn open_socket(upgrade: hyper::upgrade::OnUpgrade, max_payload: u64) -> Option<Socket> {
+    let upgraded = upgrade.await.ok()?;
+    let limit = usize::try_from(max_payload).unwrap_or(usize::MAX);
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(limit))
+        .max_frame_size(Some(limit));
+    Some(WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await)
+}
+
+/// A session that started over WebSocket: its open packet is already queued.
+pub(crate) fn accept_new<H: Handler>(
+    engine: &Arc<Engine<H>>,
+    session: Arc<Session<H::State>>,
+    mut req: Request<IncomingBody>,
+) -> Result<Response<Body>, EngineError> {
+    let (response, upgrade) = match switch_protocols(&mut req) {
+        Ok(pair) => pair,
+        Err(error) => {
+            session.close(CloseReason::TransportError);
+            return Err(error);
+        }
+    };
+    let engine = engine.clone();
+    let max_payload = engine.config().max_payload;
+    tokio::spawn(async move {
+        match open_socket(upgrade, max_payload).await {
+            Some(socket) => pump(&engine, &session, socket).await,
+            None => session.close(CloseReason::TransportClose),
+        }
+    });
+    Ok(response)
+}
+
+/// A polling session asks to move to WebSocket.
+pub(crate) fn accept_upgrade<H: Handler>(
+    engine: &Arc<Engine<H>>,
+    session: Arc<Session<H::State>>,
+    mut req: Request<IncomingBody>,
+) -> Result<Response<Body>, EngineError> {
+    {
+        let inner = session.lock();
+        if inner.closed.is_some()
+            || inner.transport != TransportKind::Polling
+            || inner.upgrade != Upgrade::None
+        {
+            return Err(EngineError::BadRequest);
+        }
+    }
+    let (response, upgrade) = switch_protocols(&mut req)?;
+    let engine = engine.clone();
+    tokio::spawn(async move {
+        let max_payload = engine.config().max_payload;
+        let Some(mut socket) = open_socket(upgrade, max_payload).await else {
+            return;
+        };
+        let timeout = engine.config().upgrade_timeout;
+        match tokio::time::timeout(timeout, probe(&session, &mut socket)).await {
+            Ok(true) => pump(&engine, &session, socket).await,
+            _ => {
+                {
+                    let mut inner = session.lock();
+                    if inner.upgrade == Upgrade::Probing {
+                        inner.upgrade = Upgrade::None;
+                    }
+                }
+                tracing::debug!(sid = %session.id(), "upgrade abandoned");
+                let _ = socket.close(None).await;
+            }
+        }
+    });
+    Ok(response)
+}
+
+/// Runs the probe (`2probe` -> `3probe`, then `5`). True when the session now uses this WebSocket.
+async fn probe<S: Send + Sync + 'static>(session: &Arc<Session<S>>, socket: &mut Socket) -> bool {
+    while let Some(Ok(frame)) = socket.next().await {
+        let Frame::Text(text) = frame else {
+            if matches!(frame, Frame::Ping(_) | Frame::Pong(_)) {
+                continue;
+            }
+            return false;
+        };
+        match decode_text(Text::from(text.as_str())) {
+            Ok(Incoming::Control(PacketType::Ping, data)) if data.as_str() == "probe" => {
+                {
+                    let mut inner = session.lock();
+                    if inner.closed.is_some() || inner.upgrade != Upgrade::None {
+                        return false;
+                    }
+                    inner.upgrade = Upgrade::Probing;
+                }
+                session.notify.notify_waiters();
+                if socket
+                    .send(text_frame(&Packet::text(PacketType::Pong, "probe")))
+                    .await
+                    .is_err()
+                {
+                    return false;
+                }
+            }
+            Ok(Incoming::Control(PacketType::Upgrade, _)) => {
+                {
+                    let mut inner = session.lock();
+                    if inner.closed.is_some() || inner.upgrade != Upgrade::Probing {
+                        return false;
+                    }
+                    inner.upgrade = Upgrade::None;
+                    inner.transport = TransportKind::Websocket;
+                }
+                session.notify.notify_waiters();
+                return true;
+            }
+            _ => return false,
+        }
+    }
+    false
+}
+
+fn text_frame(packet: &Packet) -> Frame {
+    match packet {
+        // SAFETY: `Text` holds valid UTF-8 by construction.
+        Packet::Text(text) => {
+            Frame::Text(unsafe { Utf8Bytes::from_bytes_unchecked(text.as_bytes().clone()) })
+        }
+        Packet::Binary(data) => Frame::Binary(data.clone()),
+    }
+}
+
+fn decode_frame(frame: Frame) -> Result<Option<Incoming>, CloseReason> {
+    match frame {
+        Frame::Text(text) => {
+            let text = Text::from_utf8(Bytes::from(text)).map_err(|_| CloseReason::ParseError)?;
+            decode_text(text)
+                .map(Some)
+                .map_err(|_| CloseReason::ParseError)
+        }
+        Frame::Binary(data) => Ok(Some(Incoming::Message(super::packet::Message::Binary(
+            data,
+        )))),
+        Frame::Close(_) => Err(CloseReason::TransportClose),
+        Frame::Ping(_) | Frame::Pong(_) | Frame::Frame(_) => Ok(None),
+    }
+}
+
+/// Moves packets both ways until the session or the socket ends.
+async fn pump<H: Handler>(
+    engine: &Arc<Engine<H>>,
+    session: &Arc<Session<H::State>>,
+    mut socket: Socket,
+) {
+    let mut waiting: Option<Wait> = None;
+    loop {
+        let notified = session.notify.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let (packets, closed) = {
+            let mut inner = session.lock();
+            (
+                inner.queue.drain(..).collect::<Vec<_>>(),
+                inner.closed.is_some(),
+            )
+        };
+        if !packets.is_empty() {
+            let mut failed = false;
+            for packet in &packets {
+                if socket.feed(text_frame(packet)).await.is_err() {
+                    failed = true;
+                    break;
+                }
+            }
+            if failed || socket.flush().await.is_err() {
+                session.close(CloseReason::TransportClose);
+                return;
+            }
+        }
+        if closed {
+            let _ = socket.close(None).await;
+            return;
+        }
+        tokio::select! {
+            frame = socket.next(), if waiting.is_none() => {
+                let outcome = match frame {
+                    Some(Ok(frame)) => decode_frame(frame),
+                    Some(Err(error)) => {
+                        tracing::debug!(sid = %session.id(), %error, "websocket error");
+                        Err(CloseReason::TransportError)
+                    }
+                    None => Err(CloseReason::TransportClose),
+                };
+                let result = outcome.and_then(|incoming| match incoming {
+                    Some(packet) => engine.on_packet(session, packet),
+                    None => Ok(None),
+                });
+                match result {
+                    Ok(wait) => waiting = wait,
+                    Err(reason) => {
+                        session.close(reason);
+                        let _ = socket.close(None).await;
+                        return;
+                    }
+                }
+            }
+            _ = async { if let Some(wait) = waiting.as_mut() { wait.await } }, if waiting.is_some() => {
+                waiting = None;
+            }
+            _ = &mut notified => {}
+        }
+    }
+}

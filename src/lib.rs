@@ -1,0 +1,8 @@
+//! iogate: serves Engine.IO / Socket.IO clients and relays their sessions to any HTTP backend over signed webhooks.
+
+pub mod cli;
+pub mod config;
+pub mod engineio;
+pub mod relay;
+pub mod server;
+pub mod shutdown;

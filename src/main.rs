@@ -1,0 +1,95 @@
+//! The `iogate` binary: parse the command line, set up logging, load the config, run, map errors to exit codes.
+
+use clap::Parser;
+use iogate::cli::{Cli, Command, LogFormat, RunArgs};
+use iogate::config;
+use std::process::ExitCode;
+
+/// The example config printed by `iogate example-config`.
+const EXAMPLE_CONFIG: &str = include_str!("../config/iogate.toml");
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::ExampleConfig) => {
+            print!("{EXAMPLE_CONFIG}");
+            ExitCode::SUCCESS
+        }
+        Some(Command::Check { config }) => match config::load_file(&config) {
+            Ok(parsed) => {
+                println!(
+                    "{}: ok ({} endpoint(s))",
+                    config.display(),
+                    parsed.endpoints.len()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("iogate: config error: {error}");
+                ExitCode::from(2)
+            }
+        },
+        Some(Command::Run(args)) => run(args),
+        None => run(cli.run),
+    }
+}
+
+fn run(args: RunArgs) -> ExitCode {
+    let Some(path) = args.config else {
+        eprintln!("iogate: --config FILE is required (try `iogate example-config > iogate.toml`)");
+        return ExitCode::from(2);
+    };
+    let mut config = match config::load_file(&path) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("iogate: config error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(listen) = args.listen {
+        config.server.listen = listen;
+    }
+    init_logging(&config.log.level, args.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("iogate: cannot start the runtime: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    runtime.block_on(async move {
+        let running = match iogate::server::start(&config).await {
+            Ok(running) => running,
+            Err(error) => {
+                tracing::error!("{error}");
+                eprintln!("iogate: {error}");
+                return ExitCode::from(1);
+            }
+        };
+        tracing::info!(address = %running.address, endpoints = config.endpoints.len(), "iogate listening");
+        iogate::shutdown::signal().await;
+        tracing::info!(limit = ?config.server.shutdown_timeout, "shutting down");
+        if running.shutdown(config.server.shutdown_timeout).await {
+            tracing::info!("shutdown complete");
+        } else {
+            tracing::warn!("shutdown limit reached with webhooks still pending");
+        }
+        ExitCode::SUCCESS
+    })
+}
+
+fn init_logging(level: &str, format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}

@@ -1,0 +1,318 @@
+//! The webhook relay for `protocol = "engine.io"` endpoints: `open`, `message` and `close`.
+
+use super::binary::BinaryJson;
+use super::queue::OrderedQueue;
+use super::webhook::{Delivery, HookClient, HookTarget, RetryPolicy};
+use crate::engineio::{
+    CloseReason, Handler, Handshake, Message, Opened, Packet, Refusal, Session, Sid, Text, Wait,
+};
+use serde::ser::{SerializeMap, Serializer};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use std::sync::Arc;
+
+/// Settings of the relay for one engine.io endpoint.
+#[derive(Debug, Clone)]
+pub struct EngineRelayConfig {
+    /// The endpoint path, sent in every body.
+    pub endpoint: String,
+    /// Where hooks go.
+    pub target: HookTarget,
+    /// Whether `open` is sent (otherwise every session is accepted).
+    pub open_hook: bool,
+    /// Whether `close` is sent.
+    pub close_hook: bool,
+    /// Hooks waiting per session before the client is no longer read.
+    pub max_pending_hooks: usize,
+    /// How `close` deliveries are retried.
+    pub retry: RetryPolicy,
+}
+
+/// Relays raw Engine.IO sessions to a backend.
+pub struct EngineRelay {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    config: EngineRelayConfig,
+    client: HookClient,
+}
+
+/// Per-session state: the ordered queue of hooks to send.
+#[derive(Default)]
+pub struct EngineSessionState {
+    hooks: OrderedQueue<Job>,
+}
+
+enum Job {
+    Message(Message),
+    Close(CloseReason),
+}
+
+impl EngineRelay {
+    /// A relay sending through `client`.
+    pub fn new(config: EngineRelayConfig, client: HookClient) -> Self {
+        Self {
+            shared: Arc::new(Shared { config, client }),
+        }
+    }
+
+    fn enqueue(&self, session: &Arc<Session<EngineSessionState>>, job: Job) -> usize {
+        let pushed = session.state().hooks.push(job);
+        if pushed.start_worker {
+            tokio::spawn(drain(self.shared.clone(), session.clone()));
+        }
+        pushed.waiting
+    }
+}
+
+#[derive(Serialize)]
+struct OpenBody<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    endpoint: &'a str,
+    sid: Sid,
+    handshake: &'a Handshake,
+}
+
+#[derive(Serialize)]
+struct MessageBody<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    endpoint: &'a str,
+    sid: Sid,
+    data: MessageJson<'a>,
+}
+
+#[derive(Serialize)]
+struct CloseBody<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    endpoint: &'a str,
+    sid: Sid,
+    reason: &'static str,
+}
+
+/// A message as webhook JSON: a string, or `{"$binary": ...}`.
+struct MessageJson<'a>(&'a Message);
+
+impl Serialize for MessageJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Message::Text(text) => serializer.serialize_str(text.as_str()),
+            Message::Binary(data) => {
+                let mut map = serializer.serialize_map(Some(1))?;
+                map.serialize_entry("$binary", &base64_of(data))?;
+                map.end()
+            }
+        }
+    }
+}
+
+fn base64_of(data: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(data)
+}
+
+/// A message a backend asks to send: a string or `{"$binary": ...}`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OutMessage {
+    Text(String),
+    Binary(BinaryJson),
+}
+
+impl OutMessage {
+    fn into_message(self) -> Result<Message, String> {
+        match self {
+            OutMessage::Text(text) => Ok(Message::Text(Text::from(text))),
+            OutMessage::Binary(binary) => binary.decode().map(Message::Binary),
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct OpenReply {
+    reject: Option<Box<RawValue>>,
+    #[serde(default)]
+    send: Vec<OutMessage>,
+}
+
+#[derive(Deserialize, Default)]
+struct MessageReply {
+    #[serde(default)]
+    send: Vec<OutMessage>,
+    #[serde(default)]
+    close: bool,
+}
+
+/// Parses a reply body; an empty body is the default reply.
+fn parse_reply<T: for<'de> Deserialize<'de> + Default>(body: &[u8]) -> Result<T, String> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|e| format!("webhook answered invalid JSON: {e}"))
+}
+
+fn decode_messages(send: Vec<OutMessage>) -> Result<Vec<Message>, String> {
+    send.into_iter().map(OutMessage::into_message).collect()
+}
+
+fn to_json(body: &impl Serialize) -> Vec<u8> {
+    serde_json::to_vec(body).unwrap_or_default()
+}
+
+impl Handler for EngineRelay {
+    type State = EngineSessionState;
+
+    async fn open(&self, sid: Sid, handshake: Handshake) -> Result<Opened<Self::State>, Refusal> {
+        let state = EngineSessionState::default();
+        let config = &self.shared.config;
+        if !config.open_hook {
+            return Ok(Opened {
+                state,
+                messages: Vec::new(),
+            });
+        }
+        let body = OpenBody {
+            kind: "open",
+            endpoint: &config.endpoint,
+            sid,
+            handshake: &handshake,
+        };
+        let delivery = Delivery::new("open", to_json(&body));
+        let reply = match self.shared.client.send(&config.target, &delivery).await {
+            Ok(reply) => reply,
+            Err(error) => {
+                tracing::warn!(%sid, endpoint = %config.endpoint, %error, "open webhook failed; refusing session");
+                return Err(Refusal::Unavailable);
+            }
+        };
+        let reply: OpenReply = parse_reply(&reply).map_err(|error| {
+            tracing::warn!(%sid, endpoint = %config.endpoint, %error, "open webhook reply unusable; refusing session");
+            Refusal::Unavailable
+        })?;
+        if let Some(reject) = reply.reject {
+            return Err(Refusal::Rejected {
+                context: Some(reject.get().to_string()),
+            });
+        }
+        let messages = decode_messages(reply.send).map_err(|error| {
+            tracing::warn!(%sid, endpoint = %config.endpoint, %error, "open webhook reply unusable; refusing session");
+            Refusal::Unavailable
+        })?;
+        Ok(Opened { state, messages })
+    }
+
+    fn message(&self, session: &Arc<Session<Self::State>>, message: Message) -> Option<Wait> {
+        let waiting = self.enqueue(session, Job::Message(message));
+        let capacity = self.shared.config.max_pending_hooks;
+        if waiting < capacity {
+            return None;
+        }
+        let session = session.clone();
+        Some(Box::pin(async move {
+            session.state().hooks.wait_below(capacity).await
+        }))
+    }
+
+    fn closed(&self, session: &Arc<Session<Self::State>>, reason: CloseReason) {
+        if self.shared.config.close_hook {
+            self.enqueue(session, Job::Close(reason));
+        }
+    }
+}
+
+/// Sends a session's hooks one after another, in order, then exits.
+async fn drain(shared: Arc<Shared>, session: Arc<Session<EngineSessionState>>) {
+    let config = &shared.config;
+    let _busy = shared.client.busy();
+    while let Some(job) = session.state().hooks.next() {
+        match job {
+            Job::Message(message) => {
+                let body = MessageBody {
+                    kind: "message",
+                    endpoint: &config.endpoint,
+                    sid: session.id(),
+                    data: MessageJson(&message),
+                };
+                let delivery = Delivery::new("message", to_json(&body));
+                match shared.client.send(&config.target, &delivery).await {
+                    Ok(reply) => apply_message_reply(&session, &reply),
+                    Err(error) => {
+                        tracing::warn!(sid = %session.id(), endpoint = %config.endpoint, %error, "message webhook failed")
+                    }
+                }
+            }
+            Job::Close(reason) => {
+                let body = CloseBody {
+                    kind: "close",
+                    endpoint: &config.endpoint,
+                    sid: session.id(),
+                    reason: reason.as_str(),
+                };
+                let delivery = Delivery::new("close", to_json(&body));
+                if let Err(error) = shared
+                    .client
+                    .send_with_retries(&config.target, &delivery, config.retry)
+                    .await
+                {
+                    tracing::error!(sid = %session.id(), endpoint = %config.endpoint, delivery = %delivery.id, %error, "close webhook not delivered");
+                }
+            }
+        }
+    }
+}
+
+fn apply_message_reply(session: &Arc<Session<EngineSessionState>>, reply: &[u8]) {
+    let outcome = parse_reply::<MessageReply>(reply)
+        .and_then(|reply| Ok((decode_messages(reply.send)?, reply.close)));
+    match outcome {
+        Ok((messages, close)) => {
+            if !messages.is_empty() {
+                session.send_all(messages.iter().map(Packet::message));
+            }
+            if close {
+                session.close(CloseReason::ForcedClose);
+            }
+        }
+        Err(error) => tracing::warn!(sid = %session.id(), %error, "message webhook reply ignored"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_json_is_a_string_or_binary_object() {
+        let text = Message::Text(Text::from("hé \"x\""));
+        assert_eq!(
+            serde_json::to_string(&MessageJson(&text)).unwrap(),
+            r#""hé \"x\"""#
+        );
+        let bin = Message::Binary(bytes::Bytes::from_static(&[1, 2, 3]));
+        assert_eq!(
+            serde_json::to_string(&MessageJson(&bin)).unwrap(),
+            super::super::binary::to_json(&[1, 2, 3])
+        );
+    }
+
+    #[test]
+    fn replies_parse_leniently_but_reject_garbage() {
+        let reply: MessageReply = parse_reply(b"").unwrap();
+        assert!(reply.send.is_empty() && !reply.close);
+        let reply: MessageReply =
+            parse_reply(br#"{"send":["a",{"$binary":"AQ=="}],"close":true,"extra":1}"#).unwrap();
+        let messages = decode_messages(reply.send).unwrap();
+        assert_eq!(
+            messages[1],
+            Message::Binary(bytes::Bytes::from_static(&[1]))
+        );
+        assert!(reply.close);
+        assert!(parse_reply::<MessageReply>(b"<html>").is_err());
+        assert!(parse_reply::<MessageReply>(br#"{"send":[42]}"#).is_err());
+        let open: OpenReply = parse_reply(br#"{"reject":{"message":"no"}}"#).unwrap();
+        assert_eq!(open.reject.unwrap().get(), r#"{"message":"no"}"#);
+    }
+}

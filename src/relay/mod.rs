@@ -1,0 +1,11 @@
+//! Webhooks: signing, delivery with retries, per-session ordering, and the relays that turn protocol events into
+//! hooks and hook replies into actions.
+
+pub mod binary;
+mod engine_hooks;
+pub mod queue;
+pub mod signing;
+pub mod webhook;
+
+pub use engine_hooks::{EngineRelay, EngineRelayConfig, EngineSessionState};
+pub use webhook::{Delivery, HookClient, HookError, HookTarget, RetryPolicy};

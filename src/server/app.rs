@@ -1,0 +1,171 @@
+//! The application served on the public listener: endpoints by path, health checks, draining.
+
+use super::cors::Cors;
+use super::endpoint::Service;
+use super::router;
+use crate::config::{Config, EndpointConfig, Protocol, Transport, normalize_path};
+use crate::engineio::http::{Body, complete};
+use crate::engineio::{CloseReason, ConnInfo, Engine, EngineConfig, SessionSettings};
+use crate::relay::{EngineRelay, EngineRelayConfig, HookClient, HookTarget, RetryPolicy};
+use http::{Method, Request, Response, StatusCode};
+use hyper::body::Incoming;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// One endpoint: its normalized path, CORS policy and protocol service.
+pub struct Endpoint {
+    /// Normalized resource path.
+    pub path: String,
+    cors: Option<Cors>,
+    service: Box<dyn Service>,
+}
+
+/// Everything the public listener serves.
+pub struct App {
+    endpoints: Vec<Endpoint>,
+    hooks: HookClient,
+    draining: AtomicBool,
+}
+
+impl App {
+    /// Builds every endpoint of `config`; must run inside a Tokio runtime.
+    pub fn build(config: &Config) -> Result<Arc<Self>, String> {
+        let hooks = HookClient::new()?;
+        let endpoints = config
+            .endpoints
+            .iter()
+            .map(|endpoint| build_endpoint(endpoint, &hooks))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Arc::new(Self {
+            endpoints,
+            hooks,
+            draining: AtomicBool::new(false),
+        }))
+    }
+
+    /// The endpoints, in config order.
+    pub fn endpoints(&self) -> &[Endpoint] {
+        &self.endpoints
+    }
+
+    /// Whether a shutdown has begun.
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Acquire)
+    }
+
+    /// Serves one request from the public listener.
+    pub async fn handle(&self, req: Request<Incoming>, conn: ConnInfo) -> Response<Body> {
+        let path = req.uri().path();
+        if path == "/healthz" {
+            return complete(200, "text/plain; charset=UTF-8", "ok");
+        }
+        if path == "/readyz" {
+            return if self.is_draining() {
+                complete(503, "text/plain; charset=UTF-8", "draining")
+            } else {
+                complete(200, "text/plain; charset=UTF-8", "ready")
+            };
+        }
+        let Some(index) = router::find(self.endpoints.iter().map(|e| e.path.as_str()), path) else {
+            return complete(404, "text/plain; charset=UTF-8", "Not Found");
+        };
+        let endpoint = &self.endpoints[index];
+        let request_headers = req.headers().clone();
+        if req.method() == Method::OPTIONS {
+            if let Some(cors) = &endpoint.cors {
+                let mut response = complete(204, "text/plain; charset=UTF-8", "");
+                cors.apply_preflight(&request_headers, response.headers_mut());
+                return response;
+            }
+        }
+        let is_handshake = !req
+            .uri()
+            .query()
+            .unwrap_or("")
+            .split('&')
+            .any(|pair| pair.starts_with("sid="));
+        let mut response = if is_handshake && self.is_draining() {
+            complete(503, "text/plain; charset=UTF-8", "server shutting down")
+        } else {
+            endpoint.service.handle(req, &conn).await
+        };
+        if let Some(cors) = &endpoint.cors {
+            if response.status() != StatusCode::SWITCHING_PROTOCOLS {
+                cors.apply(&request_headers, response.headers_mut());
+            }
+        }
+        response
+    }
+
+    /// Stops taking new sessions, closes every session (`server shutting down`) and waits up to `limit`
+    /// for their last webhooks.
+    pub async fn drain(&self, limit: Duration) -> bool {
+        self.draining.store(true, Ordering::Release);
+        for endpoint in &self.endpoints {
+            endpoint.service.close_all(CloseReason::ServerShuttingDown);
+        }
+        tokio::time::timeout(limit, self.hooks.wait_idle())
+            .await
+            .is_ok()
+    }
+
+    /// Open sessions over every endpoint.
+    pub fn session_count(&self) -> usize {
+        self.endpoints
+            .iter()
+            .map(|e| e.service.session_count())
+            .sum()
+    }
+}
+
+fn build_endpoint(config: &EndpointConfig, hooks: &HookClient) -> Result<Endpoint, String> {
+    let path = normalize_path(&config.path);
+    let engine_config = EngineConfig {
+        session: SessionSettings {
+            ping_interval: config.ping_interval,
+            ping_timeout: config.ping_timeout,
+            max_buffered_packets: config.max_buffered_packets,
+        },
+        upgrade_timeout: config.upgrade_timeout,
+        max_payload: config.max_payload,
+        polling: config.transports.contains(&Transport::Polling),
+        websocket: config.transports.contains(&Transport::Websocket),
+    };
+    let target = HookTarget {
+        url: reqwest::Url::parse(&config.webhook)
+            .map_err(|e| format!("endpoint {path}: webhook: {e}"))?,
+        secrets: config
+            .secret
+            .as_ref()
+            .map(|s| s.to_vec())
+            .unwrap_or_default(),
+        timeout: config.webhook_timeout,
+    };
+    let service: Box<dyn Service> = match config.protocol {
+        Protocol::EngineIo => {
+            let relay = EngineRelay::new(
+                EngineRelayConfig {
+                    endpoint: path.clone(),
+                    target,
+                    open_hook: config.hooks.connect,
+                    close_hook: config.hooks.disconnect,
+                    max_pending_hooks: config.max_pending_hooks,
+                    retry: RetryPolicy::default(),
+                },
+                hooks.clone(),
+            );
+            Box::new(Engine::new(engine_config, relay))
+        }
+        Protocol::SocketIo => {
+            return Err(format!(
+                "endpoint {path}: protocol \"socket.io\" is not served by this build; use \"engine.io\""
+            ));
+        }
+    };
+    Ok(Endpoint {
+        path,
+        cors: Cors::from_config(config.cors_origins.as_deref()),
+        service,
+    })
+}

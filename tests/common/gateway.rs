@@ -1,0 +1,50 @@
+//! Runs iogate in-process on a loopback port for a test.
+
+use iogate::config::{Config, parse_str};
+use iogate::server::{Running, start};
+use std::net::SocketAddr;
+
+/// A running gateway.
+pub struct Gateway {
+    /// The public listener's address.
+    pub address: SocketAddr,
+    /// The running server (for shutdown and inspection).
+    pub running: Running,
+}
+
+impl Gateway {
+    /// Starts iogate from TOML text; `listen` is forced to an ephemeral loopback port.
+    pub async fn start(toml: &str) -> Self {
+        let mut config: Config = parse_str("test.toml", toml, &|name| std::env::var(name).ok())
+            .expect("valid test config");
+        config.server.listen = "127.0.0.1:0".parse().unwrap();
+        let running = start(&config).await.expect("gateway starts");
+        Self {
+            address: running.address,
+            running,
+        }
+    }
+
+    /// One engine.io endpoint at `/engine.io` relaying to `webhook`, with `extra` TOML lines appended to it.
+    pub async fn engine_io(webhook: &str, extra: &str) -> Self {
+        Self::start(&format!(
+            "[[endpoint]]\npath = \"/engine.io\"\nprotocol = \"engine.io\"\nwebhook = \"{webhook}\"\n{extra}\n"
+        ))
+        .await
+    }
+
+    /// `http://ADDR{path}`.
+    pub fn url(&self, path_and_query: &str) -> String {
+        format!("http://{}{}", self.address, path_and_query)
+    }
+
+    /// `ws://ADDR{path}`.
+    pub fn ws_url(&self, path_and_query: &str) -> String {
+        format!("ws://{}{}", self.address, path_and_query)
+    }
+
+    /// Open sessions.
+    pub fn sessions(&self) -> usize {
+        self.running.app.session_count()
+    }
+}
