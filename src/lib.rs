@@ -3,6 +3,8 @@
 pub mod cli;
 pub mod config;
 pub mod engineio;
+pub mod glob;
 pub mod relay;
 pub mod server;
 pub mod shutdown;
+pub mod socketio;

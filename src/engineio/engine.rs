@@ -181,6 +181,7 @@ impl<H: Handler> Engine<H> {
         let initial = opened.messages.iter().map(Packet::message);
         self.registry().insert(sid, session.clone());
         session.start_heartbeat();
+        self.handler.opened(&session);
         match transport {
             TransportKind::Polling => {
                 session.send_all(initial);

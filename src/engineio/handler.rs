@@ -43,6 +43,9 @@ pub trait Handler: Send + Sync + 'static {
         handshake: Handshake,
     ) -> impl Future<Output = Result<Opened<Self::State>, Refusal>> + Send;
 
+    /// The session is registered and its handshake answered or queued.
+    fn opened(&self, _session: &Arc<Session<Self::State>>) {}
+
     /// A message arrived. Return a [`Wait`] to stop reading from this client until it resolves.
     fn message(&self, session: &Arc<Session<Self::State>>, message: Message) -> Option<Wait>;
 

@@ -1,0 +1,99 @@
+//! What the application (the webhook relay) provides to the Socket.IO layer, and what it gets.
+
+use super::socket::Socket;
+use crate::engineio::{CloseReason, Handshake, Wait};
+use serde_json::value::RawValue;
+use std::future::Future;
+use std::sync::Arc;
+
+/// Why a socket left its namespace, named as Socket.IO names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DisconnectReason {
+    /// The client disconnected the namespace.
+    ClientNamespaceDisconnect,
+    /// The server (backend) disconnected the socket.
+    ServerNamespaceDisconnect,
+    /// The Engine.IO session ended for this reason.
+    Session(CloseReason),
+}
+
+impl DisconnectReason {
+    /// The reason text used in webhooks.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClientNamespaceDisconnect => "client namespace disconnect",
+            Self::ServerNamespaceDisconnect => "server namespace disconnect",
+            Self::Session(reason) => reason.as_str(),
+        }
+    }
+}
+
+/// A client asks to join a namespace.
+pub struct ConnectRequest<'a> {
+    /// The new socket's id (what the client will see as `socket.id`).
+    pub sid: crate::engineio::Sid,
+    /// The namespace.
+    pub namespace: &'a str,
+    /// The CONNECT payload (auth) as raw JSON; `{}` when the client sent none.
+    pub auth: &'a RawValue,
+    /// The Engine.IO handshake of the connection.
+    pub handshake: &'a Handshake,
+}
+
+/// An event to send: raw JSON of the name and of each argument.
+#[derive(Debug, Clone)]
+pub struct Emit {
+    /// The event name as JSON (usually a string).
+    pub event: Box<RawValue>,
+    /// The arguments as JSON values.
+    pub args: Vec<Box<RawValue>>,
+}
+
+/// The application accepted a connection.
+pub struct Accepted<S> {
+    /// The application's state for the new socket.
+    pub state: S,
+    /// Data to store for the socket.
+    pub data: Option<Box<RawValue>>,
+    /// Rooms to join before anything is sent.
+    pub join: Vec<String>,
+    /// Events sent right after the CONNECT reply.
+    pub emit: Vec<Emit>,
+}
+
+/// The application refused a connection: the client gets CONNECT_ERROR with this payload.
+pub struct Rejected {
+    /// The CONNECT_ERROR payload as raw JSON (`{"message":...,"data":...}`).
+    pub payload: String,
+}
+
+/// An event the client emitted.
+pub struct ClientEvent {
+    /// The event name as JSON.
+    pub event: Box<RawValue>,
+    /// The arguments as a raw JSON array, binary attachments as `{"$binary":...}`.
+    pub args: String,
+    /// The ack id when the client waits for an answer.
+    pub ack: Option<u64>,
+}
+
+/// The application side of a socket.io endpoint.
+pub trait App: Send + Sync + 'static {
+    /// Per-socket state.
+    type SocketState: Send + Sync + 'static;
+
+    /// A client asks to join a namespace that the endpoint allows.
+    fn connect(
+        &self,
+        request: ConnectRequest<'_>,
+    ) -> impl Future<Output = Result<Accepted<Self::SocketState>, Rejected>> + Send;
+
+    /// The client emitted an event. Return a [`Wait`] to stop reading from the client until it resolves.
+    fn event(&self, socket: &Arc<Socket<Self::SocketState>>, event: ClientEvent) -> Option<Wait>;
+
+    /// The client answered a server emit that asked for an ack.
+    fn ack(&self, socket: &Arc<Socket<Self::SocketState>>, id: u64, args: String);
+
+    /// The socket left its namespace; called exactly once per connected socket.
+    fn disconnect(&self, socket: &Arc<Socket<Self::SocketState>>, reason: DisconnectReason);
+}

@@ -1,0 +1,73 @@
+//! The Socket.IO state of one Engine.IO session: its sockets by namespace and a packet being reassembled.
+
+use super::packet::Packet;
+use super::socket::Socket;
+use super::watch::ConnectWatch;
+use crate::engineio::Handshake;
+use bytes::Bytes;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// Socket.IO state kept per Engine.IO session.
+pub struct Conn<S> {
+    handshake: Arc<Handshake>,
+    inner: Mutex<ConnInner<S>>,
+}
+
+pub(crate) struct ConnInner<S> {
+    /// Connected sockets, one per namespace.
+    pub(crate) sockets: Vec<Arc<Socket<S>>>,
+    /// Namespaces whose CONNECT is being decided.
+    pub(crate) connecting: Vec<String>,
+    /// A binary packet waiting for its attachments.
+    pub(crate) partial: Option<(Packet, Vec<Bytes>)>,
+    /// Whether a namespace was ever connected (stops the connect timeout).
+    pub(crate) ever_connected: bool,
+    /// Whether the session has closed (no socket may be added any more).
+    pub(crate) closed: bool,
+    /// The pending connect timeout; dropping it cancels the deadline.
+    pub(crate) watch: Option<Arc<ConnectWatch>>,
+}
+
+impl<S> Conn<S> {
+    pub(crate) fn new(handshake: Handshake) -> Self {
+        Self {
+            handshake: Arc::new(handshake),
+            inner: Mutex::new(ConnInner {
+                sockets: Vec::new(),
+                connecting: Vec::new(),
+                partial: None,
+                ever_connected: false,
+                closed: false,
+                watch: None,
+            }),
+        }
+    }
+
+    /// The handshake of the session.
+    pub fn handshake(&self) -> &Arc<Handshake> {
+        &self.handshake
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, ConnInner<S>> {
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The socket connected to `namespace`.
+    pub fn socket(&self, namespace: &str) -> Option<Arc<Socket<S>>>
+    where
+        S: Send + Sync + 'static,
+    {
+        self.lock()
+            .sockets
+            .iter()
+            .find(|s| s.namespace() == namespace)
+            .cloned()
+    }
+
+    /// Every connected socket of the session.
+    pub fn sockets(&self) -> Vec<Arc<Socket<S>>> {
+        self.lock().sockets.clone()
+    }
+}

@@ -1,0 +1,19 @@
+//! The Socket.IO protocol (v5) on top of the Engine.IO server: packet codec, binary attachments, namespaces,
+//! sockets, rooms. The application (the webhook relay) plugs in through [`App`].
+
+mod app;
+pub mod binary;
+mod conn;
+mod namespace;
+pub mod outgoing;
+pub mod packet;
+mod server;
+mod socket;
+mod watch;
+
+pub use app::{Accepted, App, ClientEvent, ConnectRequest, DisconnectReason, Emit, Rejected};
+pub use conn::Conn;
+pub use namespace::{Namespace, Selector};
+pub use outgoing::Encoded;
+pub use server::{SioConfig, SioHandler, SocketIo, encode_event};
+pub use socket::Socket;

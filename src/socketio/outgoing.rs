@@ -1,0 +1,129 @@
+//! Building the Engine.IO packets of an outgoing Socket.IO packet, binary attachments included.
+
+use super::binary::binary_to_placeholders;
+use super::packet::{PacketKind, encode, join_array};
+use crate::engineio::{Message, Packet, Text};
+use serde_json::value::RawValue;
+
+/// An outgoing packet, encoded once: the text packet then its binary attachments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Encoded(pub Vec<Packet>);
+
+/// Encodes an EVENT (or BINARY_EVENT when `args` hold `{"$binary":...}`) with raw `event` and `args` JSON.
+pub fn event(
+    namespace: &str,
+    event: &RawValue,
+    args: &[&RawValue],
+    id: Option<u64>,
+) -> Result<Encoded, String> {
+    let mut items = Vec::with_capacity(args.len() + 1);
+    items.push(event);
+    items.extend_from_slice(args);
+    build(
+        PacketKind::Event,
+        PacketKind::BinaryEvent,
+        namespace,
+        id,
+        &join_array(&items),
+    )
+}
+
+/// Encodes an ACK (or BINARY_ACK) with a raw JSON array of arguments.
+pub fn ack(namespace: &str, id: u64, args: &str) -> Result<Encoded, String> {
+    build(
+        PacketKind::Ack,
+        PacketKind::BinaryAck,
+        namespace,
+        Some(id),
+        args,
+    )
+}
+
+/// Encodes a packet without binary handling (CONNECT, CONNECT_ERROR, DISCONNECT).
+pub fn plain(kind: PacketKind, namespace: &str, payload: Option<&str>) -> Encoded {
+    Encoded(vec![text_packet(&encode(
+        kind, namespace, 0, None, payload,
+    ))])
+}
+
+fn build(
+    text_kind: PacketKind,
+    binary_kind: PacketKind,
+    namespace: &str,
+    id: Option<u64>,
+    payload: &str,
+) -> Result<Encoded, String> {
+    if !payload.contains("\"$binary\"") {
+        return Ok(Encoded(vec![text_packet(&encode(
+            text_kind,
+            namespace,
+            0,
+            id,
+            Some(payload),
+        ))]));
+    }
+    let (payload, attachments) = binary_to_placeholders(payload)?;
+    if attachments.is_empty() {
+        return Ok(Encoded(vec![text_packet(&encode(
+            text_kind,
+            namespace,
+            0,
+            id,
+            Some(&payload),
+        ))]));
+    }
+    let mut packets = Vec::with_capacity(1 + attachments.len());
+    packets.push(text_packet(&encode(
+        binary_kind,
+        namespace,
+        attachments.len(),
+        id,
+        Some(&payload),
+    )));
+    packets.extend(attachments.into_iter().map(Packet::Binary));
+    Ok(Encoded(packets))
+}
+
+fn text_packet(text: &str) -> Packet {
+    Packet::message(&Message::Text(Text::from(text)))
+}
+
+/// Splits a raw JSON array into its elements; `None` when it is not an array.
+pub fn array_items(raw: &str) -> Option<Vec<&RawValue>> {
+    serde_json::from_str(raw).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    fn raw(text: &str) -> Box<RawValue> {
+        RawValue::from_string(text.to_string()).unwrap()
+    }
+
+    #[test]
+    fn plain_events_and_binary_events() {
+        let name = raw("\"hi\"");
+        let arg = raw("{\"b\":1,\"a\":2.50}");
+        let encoded = event("/", &name, &[&arg], None).unwrap();
+        assert_eq!(
+            encoded.0,
+            vec![text_packet("2[\"hi\",{\"b\":1,\"a\":2.50}]")]
+        );
+        let bin = raw("{\"$binary\":\"AQI=\"}");
+        let encoded = event("/chat", &name, &[&bin], Some(4)).unwrap();
+        assert_eq!(
+            encoded.0,
+            vec![
+                text_packet("51-/chat,4[\"hi\",{\"_placeholder\":true,\"num\":0}]"),
+                Packet::Binary(Bytes::from_static(&[1, 2]))
+            ]
+        );
+        let acked = ack("/", 9, "[{\"$binary\":\"AQ==\"}]").unwrap();
+        assert_eq!(
+            acked.0[0],
+            text_packet("61-9[{\"_placeholder\":true,\"num\":0}]")
+        );
+    }
+}

@@ -1,0 +1,410 @@
+//! The Socket.IO server of one endpoint: decodes packets per Engine.IO session, connects namespaces through the
+//! application, dispatches events and acks, and keeps namespaces and rooms.
+
+use super::app::{App, ClientEvent, ConnectRequest, DisconnectReason, Emit};
+use super::binary::placeholders_to_binary;
+use super::conn::Conn;
+use super::namespace::Namespace;
+use super::outgoing::{self, Encoded};
+use super::packet::{self, Packet as SioPacket, PacketKind};
+use super::socket::Socket;
+use super::watch::{ConnectWatch, Unconnected};
+use crate::engineio::timer::Timers;
+use crate::engineio::{
+    CloseReason, Handler, Handshake, Message, Opened, Refusal, Session, Sid, Wait,
+};
+use bytes::Bytes;
+use serde_json::value::RawValue;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// Settings of a socket.io endpoint.
+#[derive(Debug, Clone)]
+pub struct SioConfig {
+    /// Namespaces clients may connect to: exact names or globs.
+    pub namespaces: Vec<String>,
+    /// Time a client has to connect a namespace after the handshake.
+    pub connect_timeout: Duration,
+}
+
+/// The Socket.IO server of one endpoint.
+pub struct SocketIo<A: App> {
+    app: A,
+    config: SioConfig,
+    namespaces: Mutex<HashMap<String, Arc<Namespace<A::SocketState>>>>,
+    timers: Arc<Timers<ConnectWatch>>,
+}
+
+type SioSession<S> = Session<Conn<S>>;
+
+impl<A: App> SocketIo<A> {
+    /// Creates the server; must run inside a Tokio runtime (it starts the connect-timeout timer).
+    pub fn new(config: SioConfig, app: A) -> Arc<Self> {
+        Arc::new(Self {
+            app,
+            config,
+            namespaces: Mutex::new(HashMap::new()),
+            timers: Timers::start(),
+        })
+    }
+
+    /// The application.
+    pub fn app(&self) -> &A {
+        &self.app
+    }
+
+    /// Whether clients may connect to `name`.
+    pub fn allows(&self, name: &str) -> bool {
+        self.config
+            .namespaces
+            .iter()
+            .any(|pattern| crate::glob::matches(pattern, name))
+    }
+
+    /// The namespace `name`, if a client ever connected to it.
+    pub fn namespace(&self, name: &str) -> Option<Arc<Namespace<A::SocketState>>> {
+        self.namespaces
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+            .cloned()
+    }
+
+    /// Every namespace that exists.
+    pub fn namespaces(&self) -> Vec<Arc<Namespace<A::SocketState>>> {
+        self.namespaces
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    fn namespace_or_create(&self, name: &str) -> Arc<Namespace<A::SocketState>> {
+        let mut map = self.namespaces.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(name.to_string())
+            .or_insert_with(|| Arc::new(Namespace::new(name)))
+            .clone()
+    }
+
+    /// Disconnects a socket from the server side: the client gets DISCONNECT, the application a
+    /// `server namespace disconnect`; with `close_session` the whole Engine.IO session ends too.
+    pub fn disconnect(&self, socket: &Arc<Socket<A::SocketState>>, close_session: bool) {
+        let session = socket.session();
+        if self.remove_socket(socket) {
+            if let Some(session) = &session {
+                session
+                    .send_all(outgoing::plain(PacketKind::Disconnect, socket.namespace(), None).0);
+            }
+            self.app
+                .disconnect(socket, DisconnectReason::ServerNamespaceDisconnect);
+        }
+        if let (true, Some(session)) = (close_session, session) {
+            session.close(CloseReason::ForcedClose);
+        }
+    }
+
+    /// Sends `emit` to every socket `sockets`, encoding it once. Returns how many were reached.
+    pub fn emit_to(
+        &self,
+        namespace: &str,
+        sockets: &[Arc<Socket<A::SocketState>>],
+        emit: &Emit,
+    ) -> Result<usize, String> {
+        let args: Vec<&RawValue> = emit.args.iter().map(|a| a.as_ref()).collect();
+        let encoded = outgoing::event(namespace, &emit.event, &args, None)?;
+        Ok(sockets
+            .iter()
+            .filter(|socket| socket.send(&encoded))
+            .count())
+    }
+
+    /// Removes a socket from its session and namespace; true if it was connected.
+    fn remove_socket(&self, socket: &Arc<Socket<A::SocketState>>) -> bool {
+        if let Some(session) = socket.session() {
+            session
+                .state()
+                .lock()
+                .sockets
+                .retain(|s| !Arc::ptr_eq(s, socket));
+        }
+        self.namespace_or_create(socket.namespace()).remove(socket)
+    }
+
+    fn on_message(
+        self: &Arc<Self>,
+        session: &Arc<SioSession<A::SocketState>>,
+        message: Message,
+    ) -> Option<Wait> {
+        let conn = session.state();
+        let (packet, attachments) = match message {
+            Message::Text(text) => {
+                if conn.lock().partial.is_some() {
+                    return protocol_error(
+                        session,
+                        "text packet while binary attachments were expected",
+                    );
+                }
+                match packet::decode(text.as_str()) {
+                    Ok(packet) if packet.kind.is_binary() && packet.attachments > 0 => {
+                        conn.lock().partial = Some((packet, Vec::with_capacity(1)));
+                        return None;
+                    }
+                    Ok(packet) => (packet, Vec::new()),
+                    Err(error) => return protocol_error(session, &error.to_string()),
+                }
+            }
+            Message::Binary(data) => {
+                let mut inner = conn.lock();
+                let Some((packet, attachments)) = inner.partial.as_mut() else {
+                    drop(inner);
+                    return protocol_error(session, "unexpected binary message");
+                };
+                attachments.push(data);
+                if attachments.len() < packet.attachments {
+                    return None;
+                }
+                match inner.partial.take() {
+                    Some(done) => done,
+                    None => return None,
+                }
+            }
+        };
+        self.dispatch(session, packet, attachments)
+    }
+
+    fn dispatch(
+        self: &Arc<Self>,
+        session: &Arc<SioSession<A::SocketState>>,
+        packet: SioPacket,
+        attachments: Vec<Bytes>,
+    ) -> Option<Wait> {
+        if packet.kind == PacketKind::Connect {
+            self.connect(session, packet);
+            return None;
+        }
+        let Some(socket) = session.state().socket(&packet.namespace) else {
+            tracing::debug!(sid = %session.id(), namespace = %packet.namespace, "packet for a namespace not connected; closing");
+            session.close(CloseReason::ForcedClose);
+            return None;
+        };
+        match packet.kind {
+            PacketKind::Disconnect => {
+                if self.remove_socket(&socket) {
+                    self.app
+                        .disconnect(&socket, DisconnectReason::ClientNamespaceDisconnect);
+                }
+                None
+            }
+            PacketKind::Event | PacketKind::BinaryEvent => {
+                let payload = packet.payload?;
+                let Some((name, args)) = packet::split_event(&payload) else {
+                    return protocol_error(session, "invalid event payload");
+                };
+                let args = match with_binary(args, &attachments) {
+                    Ok(args) => args,
+                    Err(error) => return protocol_error(session, &error),
+                };
+                let event = ClientEvent {
+                    event: name.to_owned(),
+                    args,
+                    ack: packet.id,
+                };
+                self.app.event(&socket, event)
+            }
+            PacketKind::Ack | PacketKind::BinaryAck => {
+                let (Some(id), Some(payload)) = (packet.id, packet.payload) else {
+                    return protocol_error(session, "ack without id");
+                };
+                match with_binary(payload.get().to_string(), &attachments) {
+                    Ok(args) => self.app.ack(&socket, id, args),
+                    Err(error) => return protocol_error(session, &error),
+                }
+                None
+            }
+            PacketKind::Connect | PacketKind::ConnectError => {
+                protocol_error(session, "unexpected packet type from client")
+            }
+        }
+    }
+
+    fn connect(self: &Arc<Self>, session: &Arc<SioSession<A::SocketState>>, packet: SioPacket) {
+        let name = packet.namespace;
+        if !self.allows(&name) {
+            let refusal = outgoing::plain(
+                PacketKind::ConnectError,
+                &name,
+                Some(r#"{"message":"Invalid namespace"}"#),
+            );
+            session.send_all(refusal.0);
+            return;
+        }
+        {
+            let mut inner = session.state().lock();
+            if inner.closed {
+                return;
+            }
+            if inner.connecting.contains(&name)
+                || inner.sockets.iter().any(|s| s.namespace() == name)
+            {
+                drop(inner);
+                tracing::debug!(sid = %session.id(), namespace = %name, "second CONNECT to one namespace; closing");
+                session.close(CloseReason::ForcedClose);
+                return;
+            }
+            inner.connecting.push(name.clone());
+        }
+        let auth = packet.payload.unwrap_or_else(empty_object);
+        let this = self.clone();
+        let session = session.clone();
+        tokio::spawn(async move { this.finish_connect(session, name, auth).await });
+    }
+
+    async fn finish_connect(
+        self: Arc<Self>,
+        session: Arc<SioSession<A::SocketState>>,
+        name: String,
+        auth: Box<RawValue>,
+    ) {
+        let sid = Sid::random();
+        let namespace = self.namespace_or_create(&name);
+        let handshake = session.state().handshake().clone();
+        let request = ConnectRequest {
+            sid,
+            namespace: &name,
+            auth: &auth,
+            handshake: &handshake,
+        };
+        let decision = self.app.connect(request).await;
+        let conn = session.state();
+        let accepted = match decision {
+            Ok(accepted) => accepted,
+            Err(rejected) => {
+                conn.lock().connecting.retain(|n| n != &name);
+                session.send_all(
+                    outgoing::plain(PacketKind::ConnectError, &name, Some(&rejected.payload)).0,
+                );
+                return;
+            }
+        };
+        let socket = Arc::new(Socket::new(
+            sid,
+            namespace.clone(),
+            Arc::downgrade(&session),
+            handshake,
+            accepted.state,
+            accepted.data,
+        ));
+        {
+            let mut inner = conn.lock();
+            inner.connecting.retain(|n| n != &name);
+            if inner.closed {
+                drop(inner);
+                socket.lock().connected = false;
+                // The backend accepted a socket whose session ended meanwhile: tell it the socket is gone.
+                self.app.disconnect(
+                    &socket,
+                    DisconnectReason::Session(CloseReason::TransportClose),
+                );
+                return;
+            }
+            inner.sockets.push(socket.clone());
+            inner.ever_connected = true;
+            inner.watch = None;
+            namespace.add(&socket);
+        }
+        socket.join(accepted.join.iter().map(String::as_str));
+        let reply = format!("{{\"sid\":\"{sid}\"}}");
+        session.send_all(outgoing::plain(PacketKind::Connect, &name, Some(&reply)).0);
+        for emit in &accepted.emit {
+            if let Err(error) = self.emit_to(&name, std::slice::from_ref(&socket), emit) {
+                tracing::warn!(%sid, %error, "connect emit dropped");
+            }
+        }
+    }
+
+    fn on_session_closed(&self, session: &Arc<SioSession<A::SocketState>>, reason: CloseReason) {
+        let sockets = {
+            let mut inner = session.state().lock();
+            inner.closed = true;
+            inner.partial = None;
+            inner.watch = None;
+            std::mem::take(&mut inner.sockets)
+        };
+        for socket in sockets {
+            self.namespace_or_create(socket.namespace()).remove(&socket);
+            self.app
+                .disconnect(&socket, DisconnectReason::Session(reason));
+        }
+    }
+}
+
+fn empty_object() -> Box<RawValue> {
+    RawValue::from_string("{}".to_string()).expect("a constant, valid JSON object")
+}
+
+fn with_binary(args: String, attachments: &[Bytes]) -> Result<String, String> {
+    if attachments.is_empty() {
+        Ok(args)
+    } else {
+        placeholders_to_binary(&args, attachments)
+    }
+}
+
+fn protocol_error<S: Send + Sync + 'static>(
+    session: &Arc<Session<Conn<S>>>,
+    why: &str,
+) -> Option<Wait> {
+    tracing::debug!(sid = %session.id(), why, "invalid Socket.IO packet; closing");
+    session.close(CloseReason::ParseError);
+    None
+}
+
+impl<S: Send + Sync + 'static> Unconnected for Session<Conn<S>> {
+    fn close_if_unconnected(self: Arc<Self>) {
+        let unconnected = !self.state().lock().ever_connected;
+        if unconnected {
+            tracing::debug!(sid = %self.id(), "no namespace connected in time; closing");
+            self.close(CloseReason::ForcedClose);
+        }
+    }
+}
+
+/// The Engine.IO handler of a socket.io endpoint.
+pub struct SioHandler<A: App>(pub Arc<SocketIo<A>>);
+
+impl<A: App> Handler for SioHandler<A> {
+    type State = Conn<A::SocketState>;
+
+    async fn open(&self, _sid: Sid, handshake: Handshake) -> Result<Opened<Self::State>, Refusal> {
+        Ok(Opened {
+            state: Conn::new(handshake),
+            messages: Vec::new(),
+        })
+    }
+
+    fn opened(&self, session: &Arc<Session<Self::State>>) {
+        let target: Weak<dyn Unconnected> = Arc::downgrade(session) as Weak<dyn Unconnected>;
+        let watch = Arc::new(ConnectWatch { target });
+        self.0
+            .timers
+            .schedule(&watch, Instant::now() + self.0.config.connect_timeout, 0);
+        session.state().lock().watch = Some(watch);
+    }
+
+    fn message(&self, session: &Arc<Session<Self::State>>, message: Message) -> Option<Wait> {
+        self.0.on_message(session, message)
+    }
+
+    fn closed(&self, session: &Arc<Session<Self::State>>, reason: CloseReason) {
+        self.0.on_session_closed(session, reason);
+    }
+}
+
+/// Encodes an event once for many sockets.
+pub fn encode_event(namespace: &str, emit: &Emit) -> Result<Encoded, String> {
+    let args: Vec<&RawValue> = emit.args.iter().map(|a| a.as_ref()).collect();
+    outgoing::event(namespace, &emit.event, &args, None)
+}
