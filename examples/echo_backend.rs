@@ -2,6 +2,8 @@
 //! `cargo run --example echo_backend -- 127.0.0.1:5000`
 //!
 //! engine.io endpoints: `message` answers `{"send":[<the message>]}`.
+//! socket.io endpoints: `connect` answers with an `auth` emit carrying the CONNECT payload; the event `message`
+//! is emitted back as `message-back` with the same arguments; `message-with-ack` is acked with its arguments.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -25,11 +27,15 @@ async fn answer(req: Request<hyper::body::Incoming>) -> Result<Response<Full<Byt
         .await
         .map(|b| b.to_bytes())
         .unwrap_or_default();
+    let hook: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
     let reply = match event.as_str() {
-        "message" => {
-            let hook: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-            serde_json::json!({ "send": [hook["data"].clone()] }).to_string()
-        }
+        "message" => serde_json::json!({ "send": [hook["data"].clone()] }).to_string(),
+        "connect" => serde_json::json!({ "emit": [{ "event": "auth", "args": [hook["auth"].clone()] }] }).to_string(),
+        "event" => match hook["event"].as_str() {
+            Some("message") => serde_json::json!({ "emit": [{ "event": "message-back", "args": hook["args"].clone() }] }).to_string(),
+            Some("message-with-ack") => serde_json::json!({ "ack": hook["args"].clone() }).to_string(),
+            _ => String::new(),
+        },
         _ => String::new(),
     };
     Ok(Response::new(Full::new(Bytes::from(reply))))

@@ -2,7 +2,8 @@
 
 use super::binary::BinaryJson;
 use super::queue::OrderedQueue;
-use super::webhook::{Delivery, HookClient, HookTarget, RetryPolicy};
+use super::reply::{parse_reply, to_json};
+use super::webhook::{BusyGuard, Delivery, HookClient, HookTarget, RetryPolicy};
 use crate::engineio::{
     CloseReason, Handler, Handshake, Message, Opened, Packet, Refusal, Session, Sid, Text, Wait,
 };
@@ -10,6 +11,7 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Settings of the relay for one engine.io endpoint.
 #[derive(Debug, Clone)]
@@ -42,6 +44,9 @@ struct Shared {
 #[derive(Default)]
 pub struct EngineSessionState {
     hooks: OrderedQueue<Job>,
+    /// Set when the worker takes the session's `Close` job: messages queued after it are dropped, so the
+    /// backend never hears of a session after its `close`.
+    closed: AtomicBool,
 }
 
 enum Job {
@@ -60,7 +65,9 @@ impl EngineRelay {
     fn enqueue(&self, session: &Arc<Session<EngineSessionState>>, job: Job) -> usize {
         let pushed = session.state().hooks.push(job);
         if pushed.start_worker {
-            tokio::spawn(drain(self.shared.clone(), session.clone()));
+            // Counted before the spawn, so a shutdown that begins now waits for this worker.
+            let busy = self.shared.client.busy();
+            tokio::spawn(drain(self.shared.clone(), session.clone(), busy));
         }
         pushed.waiting
     }
@@ -146,21 +153,10 @@ struct MessageReply {
     close: bool,
 }
 
-/// Parses a reply body; an empty body is the default reply.
-fn parse_reply<T: for<'de> Deserialize<'de> + Default>(body: &[u8]) -> Result<T, String> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(T::default());
-    }
-    serde_json::from_slice(body).map_err(|e| format!("webhook answered invalid JSON: {e}"))
-}
-
 fn decode_messages(send: Vec<OutMessage>) -> Result<Vec<Message>, String> {
     send.into_iter().map(OutMessage::into_message).collect()
 }
 
-fn to_json(body: &impl Serialize) -> Vec<u8> {
-    serde_json::to_vec(body).unwrap_or_default()
-}
 
 impl Handler for EngineRelay {
     type State = EngineSessionState;
@@ -217,50 +213,72 @@ impl Handler for EngineRelay {
     }
 
     fn closed(&self, session: &Arc<Session<Self::State>>, reason: CloseReason) {
-        if self.shared.config.close_hook {
-            self.enqueue(session, Job::Close(reason));
+        // Queued even without a close hook: it marks where the session's messages end.
+        self.enqueue(session, Job::Close(reason));
+    }
+}
+
+/// Sends a session's hooks one after another, in order, then exits; `_busy` marks it running until then.
+async fn drain(shared: Arc<Shared>, session: Arc<Session<EngineSessionState>>, _busy: BusyGuard) {
+    let state = session.state();
+    while let Some(job) = state.hooks.next() {
+        match job {
+            Job::Message(_) if state.closed.load(Ordering::Acquire) => {
+                tracing::debug!(sid = %session.id(), "message after close not relayed");
+            }
+            Job::Message(message) => send_message(&shared, &session, &message).await,
+            Job::Close(reason) => {
+                state.closed.store(true, Ordering::Release);
+                if shared.config.close_hook {
+                    send_close(&shared, &session, reason).await;
+                }
+            }
         }
     }
 }
 
-/// Sends a session's hooks one after another, in order, then exits.
-async fn drain(shared: Arc<Shared>, session: Arc<Session<EngineSessionState>>) {
+/// Sends one `message` hook and acts on the reply.
+async fn send_message(
+    shared: &Shared,
+    session: &Arc<Session<EngineSessionState>>,
+    message: &Message,
+) {
     let config = &shared.config;
-    let _busy = shared.client.busy();
-    while let Some(job) = session.state().hooks.next() {
-        match job {
-            Job::Message(message) => {
-                let body = MessageBody {
-                    kind: "message",
-                    endpoint: &config.endpoint,
-                    sid: session.id(),
-                    data: MessageJson(&message),
-                };
-                let delivery = Delivery::new("message", to_json(&body));
-                match shared.client.send(&config.target, &delivery).await {
-                    Ok(reply) => apply_message_reply(&session, &reply),
-                    Err(error) => {
-                        tracing::warn!(sid = %session.id(), endpoint = %config.endpoint, %error, "message webhook failed")
-                    }
-                }
-            }
-            Job::Close(reason) => {
-                let body = CloseBody {
-                    kind: "close",
-                    endpoint: &config.endpoint,
-                    sid: session.id(),
-                    reason: reason.as_str(),
-                };
-                let delivery = Delivery::new("close", to_json(&body));
-                if let Err(error) = shared
-                    .client
-                    .send_with_retries(&config.target, &delivery, config.retry)
-                    .await
-                {
-                    tracing::error!(sid = %session.id(), endpoint = %config.endpoint, delivery = %delivery.id, %error, "close webhook not delivered");
-                }
-            }
+    let body = MessageBody {
+        kind: "message",
+        endpoint: &config.endpoint,
+        sid: session.id(),
+        data: MessageJson(message),
+    };
+    let delivery = Delivery::new("message", to_json(&body));
+    match shared.client.send(&config.target, &delivery).await {
+        Ok(reply) => apply_message_reply(session, &reply),
+        Err(error) => {
+            tracing::warn!(sid = %session.id(), endpoint = %config.endpoint, %error, "message webhook failed")
         }
+    }
+}
+
+/// Sends the `close` hook, retrying until it is delivered or the policy gives up.
+async fn send_close(
+    shared: &Shared,
+    session: &Arc<Session<EngineSessionState>>,
+    reason: CloseReason,
+) {
+    let config = &shared.config;
+    let body = CloseBody {
+        kind: "close",
+        endpoint: &config.endpoint,
+        sid: session.id(),
+        reason: reason.as_str(),
+    };
+    let delivery = Delivery::new("close", to_json(&body));
+    if let Err(error) = shared
+        .client
+        .send_with_retries(&config.target, &delivery, config.retry)
+        .await
+    {
+        tracing::error!(sid = %session.id(), endpoint = %config.endpoint, delivery = %delivery.id, %error, "close webhook not delivered");
     }
 }
 

@@ -4,8 +4,13 @@
 pub mod binary;
 mod engine_hooks;
 pub mod queue;
+mod reply;
+mod socket_bodies;
+mod socket_hooks;
+mod socket_reply;
 pub mod signing;
 pub mod webhook;
 
 pub use engine_hooks::{EngineRelay, EngineRelayConfig, EngineSessionState};
+pub use socket_hooks::{Route, SocketHookState, SocketRelay, SocketRelayConfig};
 pub use webhook::{Delivery, HookClient, HookError, HookTarget, RetryPolicy};

@@ -6,7 +6,8 @@ use super::router;
 use crate::config::{Config, EndpointConfig, Protocol, Transport, normalize_path};
 use crate::engineio::http::{Body, complete};
 use crate::engineio::{CloseReason, ConnInfo, Engine, EngineConfig, SessionSettings};
-use crate::relay::{EngineRelay, EngineRelayConfig, HookClient, HookTarget, RetryPolicy};
+use crate::relay::{EngineRelay, EngineRelayConfig, HookClient, HookTarget, RetryPolicy, Route, SocketRelay, SocketRelayConfig};
+use crate::socketio::{SioConfig, SioHandler, SocketIo};
 use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use std::sync::Arc;
@@ -158,9 +159,38 @@ fn build_endpoint(config: &EndpointConfig, hooks: &HookClient) -> Result<Endpoin
             Box::new(Engine::new(engine_config, relay))
         }
         Protocol::SocketIo => {
-            return Err(format!(
-                "endpoint {path}: protocol \"socket.io\" is not served by this build; use \"engine.io\""
-            ));
+            let routes = config
+                .route
+                .iter()
+                .map(|route| {
+                    let url = match &route.webhook {
+                        Some(url) => reqwest::Url::parse(url).map_err(|e| format!("endpoint {path}: route webhook: {e}"))?,
+                        None => target.url.clone(),
+                    };
+                    Ok(Route {
+                        namespace: route.namespace.clone(),
+                        event: route.event.clone(),
+                        target: HookTarget { url, ..target.clone() },
+                        mode: route.mode,
+                    })
+                })
+                .collect::<Result<Vec<_>, String>>()?;
+            let relay = SocketRelay::new(
+                SocketRelayConfig {
+                    endpoint: path.clone(),
+                    target,
+                    routes,
+                    connect_hook: config.hooks.connect,
+                    disconnect_hook: config.hooks.disconnect,
+                    max_pending_hooks: config.max_pending_hooks,
+                    retry: RetryPolicy::default(),
+                },
+                hooks.clone(),
+            );
+            let sio_config = SioConfig { namespaces: config.namespaces.clone(), connect_timeout: config.connect_timeout };
+            let server = SocketIo::new(sio_config, relay);
+            SocketRelay::attach(&server);
+            Box::new(Engine::new(engine_config, SioHandler(server)))
         }
     };
     Ok(Endpoint {

@@ -70,11 +70,12 @@ impl<S: Send + Sync + 'static> Namespace<S> {
         let present = inner.sockets.remove(&socket.id()).is_some();
         let mut state = socket.lock();
         state.connected = false;
-        for room in state.rooms.drain(..) {
-            if let Some(members) = inner.rooms.get_mut(&room) {
+        // The socket keeps its room list, so its disconnect hook can still say where it was.
+        for room in &state.rooms {
+            if let Some(members) = inner.rooms.get_mut(room) {
                 members.remove(&socket.id());
                 if members.is_empty() {
-                    inner.rooms.remove(&room);
+                    inner.rooms.remove(room);
                 }
             }
         }

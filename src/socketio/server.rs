@@ -378,7 +378,8 @@ pub struct SioHandler<A: App>(pub Arc<SocketIo<A>>);
 impl<A: App> Handler for SioHandler<A> {
     type State = Conn<A::SocketState>;
 
-    async fn open(&self, _sid: Sid, handshake: Handshake) -> Result<Opened<Self::State>, Refusal> {
+    async fn open(&self, _sid: Sid, mut handshake: Handshake) -> Result<Opened<Self::State>, Refusal> {
+        handshake.protocol = 5;
         Ok(Opened {
             state: Conn::new(handshake),
             messages: Vec::new(),

@@ -1,0 +1,285 @@
+//! The webhook relay for `protocol = "socket.io"` endpoints: `connect`, `event` and `disconnect` hooks, and the
+//! actions their replies ask for.
+
+use super::queue::OrderedQueue;
+use super::reply::{null, parse_reply, raw, to_json};
+use super::socket_bodies::{Common, ConnectBody, DisconnectBody, EventBody};
+use super::socket_reply::{ConnectReply, EventReply, is_array, reject_payload};
+use super::webhook::{Delivery, HookClient, HookTarget, RetryPolicy};
+use crate::config::RouteMode;
+use crate::engineio::Wait;
+use crate::socketio::{
+    Accepted, App, ClientEvent, ConnectRequest, DisconnectReason, Emit, Rejected, Selector, Socket, SocketIo, outgoing,
+};
+use serde_json::value::RawValue;
+use std::sync::{Arc, OnceLock, Weak};
+
+/// A route: events matching `namespace` and `event` globs go to `target` in `mode`.
+#[derive(Debug, Clone)]
+pub struct Route {
+    /// Namespace glob; `None` = any.
+    pub namespace: Option<String>,
+    /// Event name glob; `None` = any.
+    pub event: Option<String>,
+    /// Where matching events go.
+    pub target: HookTarget,
+    /// Sync (reply acted on) or async (retried, reply ignored).
+    pub mode: RouteMode,
+}
+
+/// Settings of the relay for one socket.io endpoint.
+#[derive(Debug, Clone)]
+pub struct SocketRelayConfig {
+    /// The endpoint path, sent in every body.
+    pub endpoint: String,
+    /// Where hooks go unless a route says otherwise.
+    pub target: HookTarget,
+    /// Per-event overrides, first match wins.
+    pub routes: Vec<Route>,
+    /// Whether `connect` is sent (otherwise every connection is accepted).
+    pub connect_hook: bool,
+    /// Whether `disconnect` is sent.
+    pub disconnect_hook: bool,
+    /// Hooks waiting per socket before the client is no longer read.
+    pub max_pending_hooks: usize,
+    /// How `disconnect` and async `event` deliveries are retried.
+    pub retry: RetryPolicy,
+}
+
+/// Relays Socket.IO sockets to a backend.
+pub struct SocketRelay {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    config: SocketRelayConfig,
+    client: HookClient,
+    server: OnceLock<Weak<SocketIo<SocketRelay>>>,
+}
+
+/// Per-socket state: the ordered queue of hooks to send.
+#[derive(Default)]
+pub struct SocketHookState {
+    hooks: OrderedQueue<Job>,
+}
+
+enum Job {
+    Event(ClientEvent, usize),
+    Disconnect(DisconnectReason),
+}
+
+type RelaySocket = Socket<SocketHookState>;
+
+impl SocketRelay {
+    /// A relay sending through `client`.
+    pub fn new(config: SocketRelayConfig, client: HookClient) -> Self {
+        Self { shared: Arc::new(Shared { config, client, server: OnceLock::new() }) }
+    }
+
+    /// Connects the relay to the server it serves (for broadcasts and disconnects).
+    pub fn attach(server: &Arc<SocketIo<SocketRelay>>) {
+        let _ = server.app().shared.server.set(Arc::downgrade(server));
+    }
+
+    fn enqueue(&self, socket: &Arc<RelaySocket>, job: Job) -> usize {
+        let pushed = socket.state().hooks.push(job);
+        if pushed.start_worker {
+            tokio::spawn(drain(self.shared.clone(), socket.clone()));
+        }
+        pushed.waiting
+    }
+}
+
+impl Shared {
+    fn route(&self, namespace: &str, event: &RawValue) -> Option<(usize, &Route)> {
+        let name = serde_json::from_str::<String>(event.get()).unwrap_or_else(|_| event.get().to_string());
+        self.config.routes.iter().enumerate().find(|(_, route)| {
+            route.namespace.as_deref().is_none_or(|glob| crate::glob::matches(glob, namespace))
+                && route.event.as_deref().is_none_or(|glob| crate::glob::matches(glob, &name))
+        })
+    }
+
+    fn target(&self, route: Option<usize>) -> &HookTarget {
+        route.and_then(|index| self.config.routes.get(index)).map_or(&self.config.target, |r| &r.target)
+    }
+
+    fn server(&self) -> Option<Arc<SocketIo<SocketRelay>>> {
+        self.server.get().and_then(Weak::upgrade)
+    }
+
+    fn event_delivery(&self, socket: &RelaySocket, event: &ClientEvent) -> Delivery {
+        let data = socket.data().unwrap_or_else(null);
+        let rooms = socket.rooms();
+        let args = raw(event.args.clone());
+        let body = EventBody {
+            common: common("event", &self.config.endpoint, socket, &data, &rooms),
+            event: &event.event,
+            args: &args,
+            ack: event.ack.is_some(),
+        };
+        Delivery::new("event", to_json(&body))
+    }
+}
+
+fn common<'a>(kind: &'static str, endpoint: &'a str, socket: &'a RelaySocket, data: &'a RawValue, rooms: &'a [Arc<str>]) -> Common<'a> {
+    Common { kind, endpoint, namespace: socket.namespace(), sid: socket.id(), data, rooms }
+}
+
+fn refused() -> Rejected {
+    Rejected { payload: r#"{"message":"Connection refused"}"#.to_string() }
+}
+
+impl App for SocketRelay {
+    type SocketState = SocketHookState;
+
+    async fn connect(&self, request: ConnectRequest<'_>) -> Result<Accepted<Self::SocketState>, Rejected> {
+        let config = &self.shared.config;
+        let accepted = |reply: ConnectReply| Accepted {
+            state: SocketHookState::default(),
+            data: reply.data,
+            join: reply.join,
+            emit: reply.emit.into_iter().map(Emit::from).collect(),
+        };
+        if !config.connect_hook {
+            return Ok(accepted(ConnectReply::default()));
+        }
+        let data = null();
+        let body = ConnectBody {
+            common: Common { kind: "connect", endpoint: &config.endpoint, namespace: request.namespace, sid: request.sid, data: &data, rooms: &[] },
+            auth: request.auth,
+            handshake: request.handshake,
+        };
+        let delivery = Delivery::new("connect", to_json(&body));
+        let sid = request.sid;
+        let reply = match self.shared.client.send(&config.target, &delivery).await {
+            Ok(reply) => reply,
+            Err(error) => {
+                tracing::warn!(%sid, endpoint = %config.endpoint, %error, "connect webhook failed; refusing");
+                return Err(refused());
+            }
+        };
+        let reply: ConnectReply = parse_reply(&reply).map_err(|error| {
+            tracing::warn!(%sid, endpoint = %config.endpoint, %error, "connect webhook reply unusable; refusing");
+            refused()
+        })?;
+        if let Some(reject) = &reply.reject {
+            return Err(Rejected { payload: reject_payload(reject) });
+        }
+        Ok(accepted(reply))
+    }
+
+    fn event(&self, socket: &Arc<RelaySocket>, event: ClientEvent) -> Option<Wait> {
+        let route = self.shared.route(socket.namespace(), &event.event);
+        if let Some((index, route)) = route {
+            if route.mode == RouteMode::Async {
+                let delivery = self.shared.event_delivery(socket, &event);
+                let shared = self.shared.clone();
+                tokio::spawn(async move {
+                    let _busy = shared.client.busy();
+                    let target = shared.target(Some(index));
+                    if let Err(error) = shared.client.send_with_retries(target, &delivery, shared.config.retry).await {
+                        tracing::error!(delivery = %delivery.id, %error, "async event webhook not delivered");
+                    }
+                });
+                return None;
+            }
+        }
+        let waiting = self.enqueue(socket, Job::Event(event, route.map_or(usize::MAX, |(index, _)| index)));
+        let capacity = self.shared.config.max_pending_hooks;
+        if waiting < capacity {
+            return None;
+        }
+        let socket = socket.clone();
+        Some(Box::pin(async move { socket.state().hooks.wait_below(capacity).await }))
+    }
+
+    fn ack(&self, socket: &Arc<RelaySocket>, id: u64, _args: String) {
+        tracing::debug!(sid = %socket.id(), id, "ack for an unknown server emit ignored");
+    }
+
+    fn disconnect(&self, socket: &Arc<RelaySocket>, reason: DisconnectReason) {
+        if self.shared.config.disconnect_hook {
+            self.enqueue(socket, Job::Disconnect(reason));
+        }
+    }
+}
+
+/// Sends a socket's hooks one after another, in order, then exits.
+async fn drain(shared: Arc<Shared>, socket: Arc<RelaySocket>) {
+    let _busy = shared.client.busy();
+    while let Some(job) = socket.state().hooks.next() {
+        match job {
+            Job::Event(event, route) => {
+                let delivery = shared.event_delivery(&socket, &event);
+                match shared.client.send(shared.target(Some(route)), &delivery).await {
+                    Ok(reply) => apply_event_reply(&shared, &socket, &event, &reply),
+                    Err(error) => tracing::warn!(
+                        sid = %socket.id(), endpoint = %shared.config.endpoint, ack_pending = event.ack.is_some(), %error,
+                        "event webhook failed"
+                    ),
+                }
+            }
+            Job::Disconnect(reason) => {
+                let data = socket.data().unwrap_or_else(null);
+                let rooms = socket.rooms();
+                let body = DisconnectBody { common: common("disconnect", &shared.config.endpoint, &socket, &data, &rooms), reason: reason.as_str() };
+                let delivery = Delivery::new("disconnect", to_json(&body));
+                if let Err(error) = shared.client.send_with_retries(&shared.config.target, &delivery, shared.config.retry).await {
+                    tracing::error!(sid = %socket.id(), delivery = %delivery.id, %error, "disconnect webhook not delivered");
+                }
+            }
+        }
+    }
+}
+
+fn apply_event_reply(shared: &Shared, socket: &Arc<RelaySocket>, event: &ClientEvent, reply: &[u8]) {
+    let reply: EventReply = match parse_reply(reply) {
+        Ok(reply) => reply,
+        Err(error) => {
+            tracing::warn!(sid = %socket.id(), %error, "event webhook reply ignored");
+            return;
+        }
+    };
+    if let Some(data) = reply.data {
+        socket.set_data((data.get() != "null").then_some(data));
+    }
+    socket.join(reply.join.iter().map(String::as_str));
+    socket.leave(reply.leave.iter().map(String::as_str));
+    if let (Some(id), Some(args)) = (event.ack, &reply.ack) {
+        let sent = if is_array(args) { outgoing::ack(socket.namespace(), id, args.get()) } else { Err("ack must be an array".to_string()) };
+        match sent {
+            Ok(encoded) => {
+                socket.send(&encoded);
+            }
+            Err(error) => tracing::warn!(sid = %socket.id(), %error, "ack not sent"),
+        }
+    }
+    let server = shared.server();
+    for spec in reply.emit {
+        let emit = Emit::from(spec);
+        if let Some(server) = &server {
+            if let Err(error) = server.emit_to(socket.namespace(), std::slice::from_ref(socket), &emit) {
+                tracing::warn!(sid = %socket.id(), %error, "emit not sent");
+            }
+        }
+    }
+    if let Some(server) = &server {
+        for spec in &reply.broadcast {
+            let selector = Selector {
+                to_rooms: spec.rooms.clone(),
+                except_rooms: spec.except.clone(),
+                except_sockets: if spec.include_self { Vec::new() } else { vec![socket.id()] },
+                ..Selector::default()
+            };
+            if let Some(namespace) = server.namespace(socket.namespace()) {
+                let targets = namespace.select(&selector);
+                if let Err(error) = server.emit_to(socket.namespace(), &targets, &spec.emit()) {
+                    tracing::warn!(sid = %socket.id(), %error, "broadcast not sent");
+                }
+            }
+        }
+        if reply.disconnect {
+            server.disconnect(socket, false);
+        }
+    }
+}

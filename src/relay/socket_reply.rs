@@ -1,0 +1,143 @@
+//! Backend replies on socket.io endpoints and how they become actions.
+
+use super::reply::present;
+use crate::socketio::Emit;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+/// `{"event":..., "args":[...]}`.
+#[derive(Deserialize, Debug)]
+pub struct EmitSpec {
+    /// Event name (JSON string or number).
+    pub event: Box<RawValue>,
+    /// Arguments; absent = none.
+    #[serde(default)]
+    pub args: Vec<Box<RawValue>>,
+}
+
+impl From<EmitSpec> for Emit {
+    fn from(spec: EmitSpec) -> Self {
+        Emit { event: spec.event, args: spec.args }
+    }
+}
+
+/// `{"rooms":[...], "except":[...], "self":false, "event":..., "args":[...]}`.
+#[derive(Deserialize, Debug)]
+pub struct BroadcastSpec {
+    /// Target rooms; empty = the whole namespace.
+    #[serde(default)]
+    pub rooms: Vec<String>,
+    /// Rooms excluded.
+    #[serde(default)]
+    pub except: Vec<String>,
+    /// Whether the sender receives it too.
+    #[serde(default, rename = "self")]
+    pub include_self: bool,
+    /// Event name (JSON string or number).
+    pub event: Box<RawValue>,
+    /// Arguments; absent = none.
+    #[serde(default)]
+    pub args: Vec<Box<RawValue>>,
+}
+
+impl BroadcastSpec {
+    /// The event to send.
+    pub fn emit(&self) -> Emit {
+        Emit { event: self.event.clone(), args: self.args.clone() }
+    }
+}
+
+/// `{"message": "...", "data": ...}` of a rejected connect.
+#[derive(Deserialize, Debug)]
+pub struct RejectSpec {
+    /// Shown to the client as the error message.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// Extra data for the client.
+    #[serde(default, deserialize_with = "present")]
+    pub data: Option<Box<RawValue>>,
+}
+
+/// The reply to a `connect` webhook.
+#[derive(Deserialize, Debug, Default)]
+pub struct ConnectReply {
+    /// Present = the connection is refused.
+    pub reject: Option<RejectSpec>,
+    /// Data to store.
+    #[serde(default, deserialize_with = "present")]
+    pub data: Option<Box<RawValue>>,
+    /// Rooms to join.
+    #[serde(default)]
+    pub join: Vec<String>,
+    /// Events to send after the CONNECT reply.
+    #[serde(default)]
+    pub emit: Vec<EmitSpec>,
+}
+
+/// The reply to an `event` webhook (sync mode).
+#[derive(Deserialize, Debug, Default)]
+pub struct EventReply {
+    /// Arguments of the ack, as a JSON array.
+    #[serde(default, deserialize_with = "present")]
+    pub ack: Option<Box<RawValue>>,
+    /// Events to this socket.
+    #[serde(default)]
+    pub emit: Vec<EmitSpec>,
+    /// Events to rooms or the namespace.
+    #[serde(default)]
+    pub broadcast: Vec<BroadcastSpec>,
+    /// Rooms to join.
+    #[serde(default)]
+    pub join: Vec<String>,
+    /// Rooms to leave.
+    #[serde(default)]
+    pub leave: Vec<String>,
+    /// Data to store (`null` clears it).
+    #[serde(default, deserialize_with = "present")]
+    pub data: Option<Box<RawValue>>,
+    /// Disconnect the socket after acting on the rest.
+    #[serde(default)]
+    pub disconnect: bool,
+}
+
+/// The CONNECT_ERROR payload for a rejection.
+pub fn reject_payload(reject: &RejectSpec) -> String {
+    let message = serde_json::to_string(reject.message.as_deref().unwrap_or("Not authorized")).unwrap_or_default();
+    match &reject.data {
+        Some(data) => format!("{{\"message\":{message},\"data\":{}}}", data.get()),
+        None => format!("{{\"message\":{message}}}"),
+    }
+}
+
+/// Whether raw JSON is an array.
+pub fn is_array(raw: &RawValue) -> bool {
+    raw.get().trim_start().starts_with('[')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::relay::reply::parse_reply;
+
+    #[test]
+    fn event_reply_keeps_raw_json_and_null_data() {
+        let reply: EventReply = parse_reply(
+            br#"{"ack":[1.50,{"b":1,"a":2}],"data":null,"broadcast":[{"rooms":["r"],"event":"x","self":true}],"extra":1}"#,
+        )
+        .unwrap();
+        assert_eq!(reply.ack.unwrap().get(), r#"[1.50,{"b":1,"a":2}]"#);
+        assert_eq!(reply.data.unwrap().get(), "null");
+        assert!(reply.broadcast[0].include_self);
+        assert_eq!(reply.broadcast[0].event.get(), "\"x\"");
+        let empty: EventReply = parse_reply(b"").unwrap();
+        assert!(empty.ack.is_none() && empty.data.is_none());
+    }
+
+    #[test]
+    fn reject_payload_has_message_and_optional_data() {
+        let reply: ConnectReply = parse_reply(br#"{"reject":{"message":"Not \"you\"","data":{"code":7}}}"#).unwrap();
+        assert_eq!(reject_payload(&reply.reject.unwrap()), r#"{"message":"Not \"you\"","data":{"code":7}}"#);
+        let reply: ConnectReply = parse_reply(br#"{"reject":{}}"#).unwrap();
+        assert_eq!(reject_payload(&reply.reject.unwrap()), r#"{"message":"Not authorized"}"#);
+    }
+}
