@@ -46,6 +46,11 @@ pub enum CloseReason {
 }
 
 impl CloseReason {
+    /// Whether the server (or the backend) chose to end the session.
+    pub fn is_server_initiated(self) -> bool {
+        matches!(self, Self::ForcedClose | Self::ServerShuttingDown)
+    }
+
     /// The reason text used in webhooks.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -92,6 +97,8 @@ enum Heartbeat {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Upgrade {
     None,
+    /// A WebSocket is attached and owns the upgrade, but has not probed yet: other upgrades are refused.
+    Attached,
     /// A WebSocket is attached and has answered the probe: polls are released with noops.
     Probing,
 }
@@ -212,6 +219,11 @@ impl<S: Send + Sync + 'static> Session<S> {
         true
     }
 
+    /// Wakes the transports so they look again at the session (e.g. the application finished its work on it).
+    pub fn wake(&self) {
+        self.notify.notify_waiters();
+    }
+
     /// Closes the session: transports are told, the application is told once.
     pub fn close(self: &Arc<Self>, reason: CloseReason) {
         let (forget_now, generation) = {
@@ -221,8 +233,10 @@ impl<S: Send + Sync + 'static> Session<S> {
             }
             inner.closed = Some(reason);
             inner.generation += 1;
-            // A polling client with nothing in flight fetches its last packets with its next GET.
-            let keep_for_poll = inner.transport == TransportKind::Polling && !inner.polling;
+            // When the server ends a polling session, a client with no GET in flight fetches its last packets
+            // and the close packet with its next GET. Sessions the client ended or broke are forgotten at once.
+            let keep_for_poll =
+                reason.is_server_initiated() && inner.transport == TransportKind::Polling && !inner.polling;
             (!keep_for_poll, inner.generation)
         };
         self.notify.notify_waiters();
@@ -270,12 +284,20 @@ impl<S: Send + Sync + 'static> Session<S> {
         }
     }
 
+    /// Whether packets wait in the queue of an open session.
+    pub(crate) fn has_queued_output(&self) -> bool {
+        let inner = self.lock();
+        inner.closed.is_none() && !inner.queue.is_empty()
+    }
+
     /// Called by a GET waiting for data: what to answer now, if anything.
     pub(crate) fn poll_ready(&self) -> PollReady {
         let mut inner = self.lock();
-        if inner.closed.is_some() {
+        if let Some(reason) = inner.closed {
             let mut packets: Vec<Packet> = inner.queue.drain(..).collect();
-            packets.push(Packet::bare(PacketType::Close));
+            // A client that closed the session itself only needs its GET released (as the reference server does).
+            let last = if reason == CloseReason::TransportClose { PacketType::Noop } else { PacketType::Close };
+            packets.push(Packet::bare(last));
             inner.polling = false;
             drop(inner);
             if let Some(owner) = self.owner.upgrade() {

@@ -109,32 +109,28 @@ pub(crate) fn accept_upgrade<H: Handler>(
     session: Arc<Session<H::State>>,
     mut req: Request<IncomingBody>,
 ) -> Result<Response<Body>, EngineError> {
-    {
-        let inner = session.lock();
-        if inner.closed.is_some()
-            || inner.transport != TransportKind::Polling
-            || inner.upgrade != Upgrade::None
-        {
-            return Err(EngineError::BadRequest);
-        }
-    }
     let (response, upgrade) = switch_protocols(&mut req)?;
+    if claim_upgrade(&session).is_err() {
+        // As the reference server does: accept the WebSocket, then close it at once, leaving the session as it is.
+        tokio::spawn(async move {
+            if let Some(mut socket) = open_socket(upgrade, 0).await {
+                let _ = socket.close(None).await;
+            }
+        });
+        return Ok(response);
+    }
     let engine = engine.clone();
     tokio::spawn(async move {
         let max_payload = engine.config().max_payload;
         let Some(mut socket) = open_socket(upgrade, max_payload).await else {
+            abandon_upgrade(&session);
             return;
         };
         let timeout = engine.config().upgrade_timeout;
         match tokio::time::timeout(timeout, probe(&session, &mut socket)).await {
             Ok(true) => pump(&engine, &session, socket).await,
             _ => {
-                {
-                    let mut inner = session.lock();
-                    if inner.upgrade == Upgrade::Probing {
-                        inner.upgrade = Upgrade::None;
-                    }
-                }
+                abandon_upgrade(&session);
                 tracing::debug!(sid = %session.id(), "upgrade abandoned");
                 let _ = socket.close(None).await;
             }
@@ -143,49 +139,90 @@ pub(crate) fn accept_upgrade<H: Handler>(
     Ok(response)
 }
 
-/// Runs the probe (`2probe` -> `3probe`, then `5`). True when the session now uses this WebSocket.
+/// Makes the caller the session's only upgrade in progress, from the moment its WebSocket is accepted
+/// until it completes or is abandoned; refuses when the session cannot upgrade or another attempt owns it.
+fn claim_upgrade<S: Send + Sync + 'static>(session: &Session<S>) -> Result<(), EngineError> {
+    let mut inner = session.lock();
+    if inner.closed.is_some()
+        || inner.transport != TransportKind::Polling
+        || inner.upgrade != Upgrade::None
+    {
+        return Err(EngineError::BadRequest);
+    }
+    inner.upgrade = Upgrade::Attached;
+    Ok(())
+}
+
+/// Releases the upgrade claim of a failed attempt: the session stays on polling and may upgrade again.
+fn abandon_upgrade<S: Send + Sync + 'static>(session: &Session<S>) {
+    let mut inner = session.lock();
+    if inner.transport == TransportKind::Polling {
+        inner.upgrade = Upgrade::None;
+    }
+}
+
+/// Runs the probe (`2probe` -> `3probe`, then `5`). True when the session now uses this WebSocket; false as
+/// soon as the client strays from that sequence, the socket ends, or the session closes meanwhile.
 async fn probe<S: Send + Sync + 'static>(session: &Arc<Session<S>>, socket: &mut Socket) -> bool {
-    while let Some(Ok(frame)) = socket.next().await {
-        let Frame::Text(text) = frame else {
-            if matches!(frame, Frame::Ping(_) | Frame::Pong(_)) {
-                continue;
-            }
+    loop {
+        let notified = session.notify.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if session.is_closed() {
             return false;
-        };
-        match decode_text(Text::from(text.as_str())) {
-            Ok(Incoming::Control(PacketType::Ping, data)) if data.as_str() == "probe" => {
-                {
-                    let mut inner = session.lock();
-                    if inner.closed.is_some() || inner.upgrade != Upgrade::None {
-                        return false;
-                    }
-                    inner.upgrade = Upgrade::Probing;
-                }
-                session.notify.notify_waiters();
-                if socket
-                    .send(text_frame(&Packet::text(PacketType::Pong, "probe")))
-                    .await
-                    .is_err()
-                {
+        }
+        tokio::select! {
+            frame = socket.next() => {
+                let Some(Ok(frame)) = frame else {
                     return false;
+                };
+                if let Some(upgraded) = probe_step(session, socket, frame).await {
+                    return upgraded;
                 }
             }
-            Ok(Incoming::Control(PacketType::Upgrade, _)) => {
-                {
-                    let mut inner = session.lock();
-                    if inner.closed.is_some() || inner.upgrade != Upgrade::Probing {
-                        return false;
-                    }
-                    inner.upgrade = Upgrade::None;
-                    inner.transport = TransportKind::Websocket;
-                }
-                session.notify.notify_waiters();
-                return true;
-            }
-            _ => return false,
+            _ = &mut notified => {}
         }
     }
-    false
+}
+
+/// Acts on one frame of the probe: `Some(outcome)` when the probe is over, `None` to read on.
+async fn probe_step<S: Send + Sync + 'static>(
+    session: &Arc<Session<S>>,
+    socket: &mut Socket,
+    frame: Frame,
+) -> Option<bool> {
+    let text = match frame {
+        Frame::Text(text) => text,
+        Frame::Ping(_) | Frame::Pong(_) => return None,
+        _ => return Some(false),
+    };
+    match decode_text(Text::from(text.as_str())) {
+        Ok(Incoming::Control(PacketType::Ping, data)) if data.as_str() == "probe" => {
+            {
+                let mut inner = session.lock();
+                if inner.closed.is_some() || inner.upgrade != Upgrade::Attached {
+                    return Some(false);
+                }
+                inner.upgrade = Upgrade::Probing;
+            }
+            session.notify.notify_waiters();
+            let pong = text_frame(&Packet::text(PacketType::Pong, "probe"));
+            socket.send(pong).await.is_err().then_some(false)
+        }
+        Ok(Incoming::Control(PacketType::Upgrade, _)) => {
+            {
+                let mut inner = session.lock();
+                if inner.closed.is_some() || inner.upgrade != Upgrade::Probing {
+                    return Some(false);
+                }
+                inner.upgrade = Upgrade::None;
+                inner.transport = TransportKind::Websocket;
+            }
+            session.notify.notify_waiters();
+            Some(true)
+        }
+        _ => Some(false),
+    }
 }
 
 fn text_frame(packet: &Packet) -> Frame {

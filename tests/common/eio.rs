@@ -137,3 +137,85 @@ pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+/// The WebSocket URL of a new session at `base` (e.g. `ws://a/engine.io/`).
+pub fn ws_handshake_url(base: &str) -> String {
+    format!("{base}?EIO=4&transport=websocket")
+}
+
+/// The WebSocket URL that upgrades session `sid` at `base`.
+pub fn ws_upgrade_url(base: &str, sid: &str) -> String {
+    format!("{base}?EIO=4&transport=websocket&sid={sid}")
+}
+
+/// Opens a WebSocket-only session at `base` (`ws://...`): returns the socket and the open packet's JSON.
+pub async fn ws_handshake(base: &str) -> (Ws, Value) {
+    let mut ws = ws_connect(&ws_handshake_url(base)).await;
+    let first = next_text(&mut ws).await;
+    let open = first
+        .strip_prefix('0')
+        .unwrap_or_else(|| panic!("first frame is not an open packet: {first:?}"));
+    let open: Value = serde_json::from_str(open).expect("open packet JSON");
+    (ws, open)
+}
+
+/// Tries to connect a WebSocket; a refusal comes back as its HTTP status and body.
+pub async fn ws_try_connect(url: &str) -> Result<Ws, (u16, String)> {
+    use tokio_tungstenite::tungstenite::Error;
+    match tokio_tungstenite::connect_async(url).await {
+        Ok((ws, _)) => Ok(ws),
+        Err(Error::Http(response)) => {
+            let body = response
+                .body()
+                .as_deref()
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+                .unwrap_or_default();
+            Err((response.status().as_u16(), body))
+        }
+        Err(other) => panic!("websocket connect failed without an HTTP answer: {other}"),
+    }
+}
+
+/// Next binary frame (skipping control frames); panics after 5 s or on a non-binary frame.
+pub async fn next_binary(ws: &mut Ws) -> Vec<u8> {
+    match next_frame(ws).await {
+        Frame::Binary(data) => data.to_vec(),
+        other => panic!("expected a binary frame, got {other:?}"),
+    }
+}
+
+/// Sends a binary frame.
+pub async fn send_binary(ws: &mut Ws, data: &[u8]) {
+    ws.send(Frame::Binary(data.to_vec().into()))
+        .await
+        .expect("send binary");
+}
+
+/// Reads until the server ends the WebSocket (close frame, end of stream or a reset) and returns the
+/// data frames that came before; panics if it stays open for `limit`.
+pub async fn frames_until_closed(ws: &mut Ws, limit: Duration) -> Vec<Frame> {
+    let deadline = tokio::time::Instant::now() + limit;
+    let mut before = Vec::new();
+    loop {
+        let next = tokio::time::timeout_at(deadline, ws.next())
+            .await
+            .unwrap_or_else(|_| panic!("websocket still open after {limit:?}; got {before:?}"));
+        match next {
+            None | Some(Err(_)) | Some(Ok(Frame::Close(_))) => return before,
+            Some(Ok(Frame::Ping(_) | Frame::Pong(_))) => {}
+            Some(Ok(frame)) => before.push(frame),
+        }
+    }
+}
+
+/// Asserts that nothing but control frames arrives on `ws` for `quiet`.
+pub async fn assert_silent(ws: &mut Ws, quiet: Duration) {
+    let deadline = tokio::time::Instant::now() + quiet;
+    loop {
+        match tokio::time::timeout_at(deadline, ws.next()).await {
+            Err(_) => return,
+            Ok(Some(Ok(Frame::Ping(_) | Frame::Pong(_)))) => {}
+            Ok(other) => panic!("expected silence, got {other:?}"),
+        }
+    }
+}
