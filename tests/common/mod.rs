@@ -1,9 +1,11 @@
-//! Shared test harness: a real webhook backend, an in-process gateway, and a raw Engine.IO client.
+//! Shared test harness: a real webhook backend, an in-process gateway, a raw Engine.IO client, and a runner
+//! for the real-client scripts of `tests/clients/`.
 #![allow(dead_code, unused_imports)]
 
 pub mod backend;
 pub mod eio;
 pub mod gateway;
+pub mod node;
 
 pub use backend::{Backend, Hook, Reply};
 pub use gateway::Gateway;
