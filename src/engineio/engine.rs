@@ -207,7 +207,10 @@ impl<H: Handler> Engine<H> {
                 Ok(None)
             }
             Incoming::Control(PacketType::Noop, _) => Ok(None),
-            Incoming::Control(PacketType::Close, _) => Err(CloseReason::TransportClose),
+            Incoming::Control(PacketType::Close, _) => {
+                session.close_by_client();
+                Ok(None)
+            }
             // v4 clients never ping; an upgrade or open packet here is out of sequence.
             Incoming::Control(PacketType::Ping, _) => Err(CloseReason::TransportError),
             Incoming::Control(_, _) => Err(CloseReason::ParseError),

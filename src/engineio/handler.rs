@@ -49,6 +49,13 @@ pub trait Handler: Send + Sync + 'static {
     /// A message arrived. Return a [`Wait`] to stop reading from this client until it resolves.
     fn message(&self, session: &Arc<Session<Self::State>>, message: Message) -> Option<Wait>;
 
+    /// Whether the application is still working on this session's input, so more output is likely to follow at
+    /// once. A poll that has packets waits a few milliseconds while this holds, to answer them in one response.
+    /// Implementations call [`Session::wake`] when the work ends.
+    fn busy(&self, _session: &Arc<Session<Self::State>>) -> bool {
+        false
+    }
+
     /// The session closed; called exactly once.
     fn closed(&self, session: &Arc<Session<Self::State>>, reason: CloseReason);
 }

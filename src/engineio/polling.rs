@@ -6,13 +6,21 @@ use super::handler::Handler;
 use super::http::{self as responses, Body};
 use super::packet::Packet;
 use super::payload_v4;
-use super::session::{CloseReason, PollReady, Session, TransportKind};
+use super::session::{CloseReason, PollReady, Session, TransportKind, Upgrade};
 use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::{Request, Response};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// How long a poll with packets may wait for more while the application is still working on the session.
+const POLL_COALESCE: Duration = Duration::from_millis(20);
+
+/// How long a GET that starts during an upgrade probe waits before its noop.
+const PROBE_POLL_HOLD: Duration = Duration::from_millis(100);
 
 /// A GET answer carrying `packets` as a v4 payload.
 pub(crate) fn payload_response(packets: &[Packet]) -> Response<Body> {
@@ -40,10 +48,10 @@ impl<S: Send + Sync + 'static> Drop for PollGuard<S> {
 
 /// Serves a long-poll GET: answers at once if packets wait, else when one arrives.
 pub(crate) async fn get<H: Handler>(
-    _engine: &Arc<Engine<H>>,
+    engine: &Arc<Engine<H>>,
     session: Arc<Session<H::State>>,
 ) -> Result<Response<Body>, EngineError> {
-    {
+    let started_during_probe = {
         let mut inner = session.lock();
         if inner.closed.is_none() && inner.transport != TransportKind::Polling {
             return Err(EngineError::BadRequest);
@@ -55,20 +63,58 @@ pub(crate) async fn get<H: Handler>(
             return Err(EngineError::BadRequest);
         }
         inner.polling = true;
-    }
+        inner.upgrade == Upgrade::Probing
+    };
     let mut guard = PollGuard {
         session,
         answered: false,
     };
+    if started_during_probe && upgraded_meanwhile(&guard.session).await {
+        guard.answered = true;
+        guard.session.lock().polling = false;
+        return Err(EngineError::BadRequest);
+    }
+    let mut coalesce_until = None;
     loop {
         let notified = guard.session.notify.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
+        if guard.session.has_queued_output() && engine.handler().busy(&guard.session) {
+            // More output is on its way (the backend is answering this client): gather it into one response.
+            let until = *coalesce_until.get_or_insert_with(|| Instant::now() + POLL_COALESCE);
+            if Instant::now() < until {
+                let _ = tokio::time::timeout_at(until, notified).await;
+                continue;
+            }
+        }
         if let PollReady::Send(packets) = guard.session.poll_ready() {
             guard.answered = true;
             return Ok(payload_response(&packets));
         }
         notified.await;
+    }
+}
+
+/// A GET that starts while a WebSocket probes the session is held like the reference server holds it (its noop
+/// comes on a 100 ms tick). True when the upgrade completed meanwhile: that GET belongs to a retired transport.
+async fn upgraded_meanwhile<S: Send + Sync + 'static>(session: &Arc<Session<S>>) -> bool {
+    let deadline = Instant::now() + PROBE_POLL_HOLD;
+    loop {
+        let notified = session.notify.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        {
+            let inner = session.lock();
+            if inner.transport == TransportKind::Websocket {
+                return true;
+            }
+            if inner.upgrade != Upgrade::Probing || inner.closed.is_some() {
+                return false;
+            }
+        }
+        if tokio::time::timeout_at(deadline, notified).await.is_err() {
+            return false;
+        }
     }
 }
 
@@ -124,6 +170,9 @@ pub(crate) async fn post<H: Handler>(
                 session.close(reason);
                 break;
             }
+        }
+        if session.is_closed() {
+            break;
         }
     }
     Ok(responses::complete(

@@ -226,6 +226,17 @@ impl<S: Send + Sync + 'static> Session<S> {
 
     /// Closes the session: transports are told, the application is told once.
     pub fn close(self: &Arc<Self>, reason: CloseReason) {
+        self.close_and_linger(reason, reason.is_server_initiated());
+    }
+
+    /// The client sent a close packet. A GET racing with it (sent alongside the POST) still gets its answer.
+    pub(crate) fn close_by_client(self: &Arc<Self>) {
+        self.close_and_linger(CloseReason::TransportClose, true);
+    }
+
+    /// Closes the session; with `linger`, a polling client with no GET in flight can fetch its last packets
+    /// with its next GET (until `ping_timeout` passes). Otherwise the session id is forgotten at once.
+    fn close_and_linger(self: &Arc<Self>, reason: CloseReason, linger: bool) {
         let (forget_now, generation) = {
             let mut inner = self.lock();
             if inner.closed.is_some() {
@@ -233,10 +244,8 @@ impl<S: Send + Sync + 'static> Session<S> {
             }
             inner.closed = Some(reason);
             inner.generation += 1;
-            // When the server ends a polling session, a client with no GET in flight fetches its last packets
-            // and the close packet with its next GET. Sessions the client ended or broke are forgotten at once.
             let keep_for_poll =
-                reason.is_server_initiated() && inner.transport == TransportKind::Polling && !inner.polling;
+                linger && inner.transport == TransportKind::Polling && !inner.polling;
             (!keep_for_poll, inner.generation)
         };
         self.notify.notify_waiters();
@@ -296,7 +305,11 @@ impl<S: Send + Sync + 'static> Session<S> {
         if let Some(reason) = inner.closed {
             let mut packets: Vec<Packet> = inner.queue.drain(..).collect();
             // A client that closed the session itself only needs its GET released (as the reference server does).
-            let last = if reason == CloseReason::TransportClose { PacketType::Noop } else { PacketType::Close };
+            let last = if reason == CloseReason::TransportClose {
+                PacketType::Noop
+            } else {
+                PacketType::Close
+            };
             packets.push(Packet::bare(last));
             inner.polling = false;
             drop(inner);

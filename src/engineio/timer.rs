@@ -8,7 +8,7 @@ use tokio::time::Instant;
 
 /// Something with deadlines, driven by [`Timers`].
 pub trait Timed: Send + Sync + 'static {
-    /// A deadline scheduled with `generation` is due. Returns the next deadline for the same generation, if any.
+    /// A deadline scheduled with `generation` for `now` is due. Returns the next deadline for the same generation.
     /// Implementations ignore generations they have moved past.
     fn fire(self: &Arc<Self>, generation: u64, now: Instant) -> Option<Instant>;
 }
@@ -89,12 +89,12 @@ impl<T: Timed> Timers<T> {
             .map(|e| e.at)
     }
 
-    fn take_due(&self, now: Instant, due: &mut Vec<(Arc<T>, u64)>) {
+    fn take_due(&self, now: Instant, due: &mut Vec<(Arc<T>, u64, Instant)>) {
         let mut heap = self.heap.lock().unwrap_or_else(|p| p.into_inner());
         while heap.peek().is_some_and(|top| top.at <= now) {
             if let Some(entry) = heap.pop() {
                 if let Some(target) = entry.target.upgrade() {
-                    due.push((target, entry.generation));
+                    due.push((target, entry.generation, entry.at));
                 }
             }
         }
@@ -122,8 +122,9 @@ async fn run<T: Timed>(timers: Weak<Timers<T>>, wake: Arc<Notify>) {
         };
         let now = Instant::now();
         strong.take_due(now, &mut due);
-        for (target, generation) in due.drain(..) {
-            if let Some(next) = target.fire(generation, now) {
+        // Each target sees its own deadline as "now", so late wake-ups do not push later deadlines further out.
+        for (target, generation, at) in due.drain(..) {
+            if let Some(next) = target.fire(generation, at) {
                 strong.schedule(&target, next, generation);
             }
         }

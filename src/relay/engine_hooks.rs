@@ -157,7 +157,6 @@ fn decode_messages(send: Vec<OutMessage>) -> Result<Vec<Message>, String> {
     send.into_iter().map(OutMessage::into_message).collect()
 }
 
-
 impl Handler for EngineRelay {
     type State = EngineSessionState;
 
@@ -212,6 +211,10 @@ impl Handler for EngineRelay {
         }))
     }
 
+    fn busy(&self, session: &Arc<Session<Self::State>>) -> bool {
+        session.state().hooks.is_busy()
+    }
+
     fn closed(&self, session: &Arc<Session<Self::State>>, reason: CloseReason) {
         // Queued even without a close hook: it marks where the session's messages end.
         self.enqueue(session, Job::Close(reason));
@@ -235,6 +238,8 @@ async fn drain(shared: Arc<Shared>, session: Arc<Session<EngineSessionState>>, _
             }
         }
     }
+    // Polls holding packets while this session was busy can answer now.
+    session.wake();
 }
 
 /// Sends one `message` hook and acts on the reply.

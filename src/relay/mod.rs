@@ -5,10 +5,10 @@ pub mod binary;
 mod engine_hooks;
 pub mod queue;
 mod reply;
+pub mod signing;
 mod socket_bodies;
 mod socket_hooks;
 mod socket_reply;
-pub mod signing;
 pub mod webhook;
 
 pub use engine_hooks::{EngineRelay, EngineRelayConfig, EngineSessionState};

@@ -71,6 +71,12 @@ impl<J> OrderedQueue<J> {
         job
     }
 
+    /// Whether a worker is running or jobs wait.
+    pub fn is_busy(&self) -> bool {
+        let inner = self.lock();
+        inner.running || !inner.jobs.is_empty()
+    }
+
     /// Jobs waiting.
     pub fn len(&self) -> usize {
         self.lock().jobs.len()

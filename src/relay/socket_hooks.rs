@@ -5,11 +5,12 @@ use super::queue::OrderedQueue;
 use super::reply::{null, parse_reply, raw, to_json};
 use super::socket_bodies::{Common, ConnectBody, DisconnectBody, EventBody};
 use super::socket_reply::{ConnectReply, EventReply, is_array, reject_payload};
-use super::webhook::{Delivery, HookClient, HookTarget, RetryPolicy};
+use super::webhook::{BusyGuard, Delivery, HookClient, HookTarget, RetryPolicy};
 use crate::config::RouteMode;
 use crate::engineio::Wait;
 use crate::socketio::{
-    Accepted, App, ClientEvent, ConnectRequest, DisconnectReason, Emit, Rejected, Selector, Socket, SocketIo, outgoing,
+    Accepted, App, ClientEvent, ConnectRequest, DisconnectReason, Emit, Rejected, Selector, Socket,
+    SocketIo, outgoing,
 };
 use serde_json::value::RawValue;
 use std::sync::{Arc, OnceLock, Weak};
@@ -73,7 +74,13 @@ type RelaySocket = Socket<SocketHookState>;
 impl SocketRelay {
     /// A relay sending through `client`.
     pub fn new(config: SocketRelayConfig, client: HookClient) -> Self {
-        Self { shared: Arc::new(Shared { config, client, server: OnceLock::new() }) }
+        Self {
+            shared: Arc::new(Shared {
+                config,
+                client,
+                server: OnceLock::new(),
+            }),
+        }
     }
 
     /// Connects the relay to the server it serves (for broadcasts and disconnects).
@@ -84,7 +91,9 @@ impl SocketRelay {
     fn enqueue(&self, socket: &Arc<RelaySocket>, job: Job) -> usize {
         let pushed = socket.state().hooks.push(job);
         if pushed.start_worker {
-            tokio::spawn(drain(self.shared.clone(), socket.clone()));
+            // Counted before the spawn, so a shutdown that begins now waits for this worker.
+            let busy = self.shared.client.busy();
+            tokio::spawn(drain(self.shared.clone(), socket.clone(), busy));
         }
         pushed.waiting
     }
@@ -92,15 +101,24 @@ impl SocketRelay {
 
 impl Shared {
     fn route(&self, namespace: &str, event: &RawValue) -> Option<(usize, &Route)> {
-        let name = serde_json::from_str::<String>(event.get()).unwrap_or_else(|_| event.get().to_string());
+        let name =
+            serde_json::from_str::<String>(event.get()).unwrap_or_else(|_| event.get().to_string());
         self.config.routes.iter().enumerate().find(|(_, route)| {
-            route.namespace.as_deref().is_none_or(|glob| crate::glob::matches(glob, namespace))
-                && route.event.as_deref().is_none_or(|glob| crate::glob::matches(glob, &name))
+            route
+                .namespace
+                .as_deref()
+                .is_none_or(|glob| crate::glob::matches(glob, namespace))
+                && route
+                    .event
+                    .as_deref()
+                    .is_none_or(|glob| crate::glob::matches(glob, &name))
         })
     }
 
     fn target(&self, route: Option<usize>) -> &HookTarget {
-        route.and_then(|index| self.config.routes.get(index)).map_or(&self.config.target, |r| &r.target)
+        route
+            .and_then(|index| self.config.routes.get(index))
+            .map_or(&self.config.target, |r| &r.target)
     }
 
     fn server(&self) -> Option<Arc<SocketIo<SocketRelay>>> {
@@ -121,18 +139,36 @@ impl Shared {
     }
 }
 
-fn common<'a>(kind: &'static str, endpoint: &'a str, socket: &'a RelaySocket, data: &'a RawValue, rooms: &'a [Arc<str>]) -> Common<'a> {
-    Common { kind, endpoint, namespace: socket.namespace(), sid: socket.id(), data, rooms }
+fn common<'a>(
+    kind: &'static str,
+    endpoint: &'a str,
+    socket: &'a RelaySocket,
+    data: &'a RawValue,
+    rooms: &'a [Arc<str>],
+) -> Common<'a> {
+    Common {
+        kind,
+        endpoint,
+        namespace: socket.namespace(),
+        sid: socket.id(),
+        data,
+        rooms,
+    }
 }
 
 fn refused() -> Rejected {
-    Rejected { payload: r#"{"message":"Connection refused"}"#.to_string() }
+    Rejected {
+        payload: r#"{"message":"Connection refused"}"#.to_string(),
+    }
 }
 
 impl App for SocketRelay {
     type SocketState = SocketHookState;
 
-    async fn connect(&self, request: ConnectRequest<'_>) -> Result<Accepted<Self::SocketState>, Rejected> {
+    async fn connect(
+        &self,
+        request: ConnectRequest<'_>,
+    ) -> Result<Accepted<Self::SocketState>, Rejected> {
         let config = &self.shared.config;
         let accepted = |reply: ConnectReply| Accepted {
             state: SocketHookState::default(),
@@ -145,7 +181,14 @@ impl App for SocketRelay {
         }
         let data = null();
         let body = ConnectBody {
-            common: Common { kind: "connect", endpoint: &config.endpoint, namespace: request.namespace, sid: request.sid, data: &data, rooms: &[] },
+            common: Common {
+                kind: "connect",
+                endpoint: &config.endpoint,
+                namespace: request.namespace,
+                sid: request.sid,
+                data: &data,
+                rooms: &[],
+            },
             auth: request.auth,
             handshake: request.handshake,
         };
@@ -163,7 +206,9 @@ impl App for SocketRelay {
             refused()
         })?;
         if let Some(reject) = &reply.reject {
-            return Err(Rejected { payload: reject_payload(reject) });
+            return Err(Rejected {
+                payload: reject_payload(reject),
+            });
         }
         Ok(accepted(reply))
     }
@@ -174,27 +219,41 @@ impl App for SocketRelay {
             if route.mode == RouteMode::Async {
                 let delivery = self.shared.event_delivery(socket, &event);
                 let shared = self.shared.clone();
+                let busy = shared.client.busy();
                 tokio::spawn(async move {
-                    let _busy = shared.client.busy();
+                    let _busy = busy;
                     let target = shared.target(Some(index));
-                    if let Err(error) = shared.client.send_with_retries(target, &delivery, shared.config.retry).await {
+                    if let Err(error) = shared
+                        .client
+                        .send_with_retries(target, &delivery, shared.config.retry)
+                        .await
+                    {
                         tracing::error!(delivery = %delivery.id, %error, "async event webhook not delivered");
                     }
                 });
                 return None;
             }
         }
-        let waiting = self.enqueue(socket, Job::Event(event, route.map_or(usize::MAX, |(index, _)| index)));
+        let waiting = self.enqueue(
+            socket,
+            Job::Event(event, route.map_or(usize::MAX, |(index, _)| index)),
+        );
         let capacity = self.shared.config.max_pending_hooks;
         if waiting < capacity {
             return None;
         }
         let socket = socket.clone();
-        Some(Box::pin(async move { socket.state().hooks.wait_below(capacity).await }))
+        Some(Box::pin(async move {
+            socket.state().hooks.wait_below(capacity).await
+        }))
     }
 
     fn ack(&self, socket: &Arc<RelaySocket>, id: u64, _args: String) {
         tracing::debug!(sid = %socket.id(), id, "ack for an unknown server emit ignored");
+    }
+
+    fn busy(&self, socket: &Arc<RelaySocket>) -> bool {
+        socket.state().hooks.is_busy()
     }
 
     fn disconnect(&self, socket: &Arc<RelaySocket>, reason: DisconnectReason) {
@@ -205,13 +264,16 @@ impl App for SocketRelay {
 }
 
 /// Sends a socket's hooks one after another, in order, then exits.
-async fn drain(shared: Arc<Shared>, socket: Arc<RelaySocket>) {
-    let _busy = shared.client.busy();
+async fn drain(shared: Arc<Shared>, socket: Arc<RelaySocket>, _busy: BusyGuard) {
     while let Some(job) = socket.state().hooks.next() {
         match job {
             Job::Event(event, route) => {
                 let delivery = shared.event_delivery(&socket, &event);
-                match shared.client.send(shared.target(Some(route)), &delivery).await {
+                match shared
+                    .client
+                    .send(shared.target(Some(route)), &delivery)
+                    .await
+                {
                     Ok(reply) => apply_event_reply(&shared, &socket, &event, &reply),
                     Err(error) => tracing::warn!(
                         sid = %socket.id(), endpoint = %shared.config.endpoint, ack_pending = event.ack.is_some(), %error,
@@ -222,17 +284,39 @@ async fn drain(shared: Arc<Shared>, socket: Arc<RelaySocket>) {
             Job::Disconnect(reason) => {
                 let data = socket.data().unwrap_or_else(null);
                 let rooms = socket.rooms();
-                let body = DisconnectBody { common: common("disconnect", &shared.config.endpoint, &socket, &data, &rooms), reason: reason.as_str() };
+                let body = DisconnectBody {
+                    common: common(
+                        "disconnect",
+                        &shared.config.endpoint,
+                        &socket,
+                        &data,
+                        &rooms,
+                    ),
+                    reason: reason.as_str(),
+                };
                 let delivery = Delivery::new("disconnect", to_json(&body));
-                if let Err(error) = shared.client.send_with_retries(&shared.config.target, &delivery, shared.config.retry).await {
+                if let Err(error) = shared
+                    .client
+                    .send_with_retries(&shared.config.target, &delivery, shared.config.retry)
+                    .await
+                {
                     tracing::error!(sid = %socket.id(), delivery = %delivery.id, %error, "disconnect webhook not delivered");
                 }
             }
         }
     }
+    // Polls holding packets while this socket was busy can answer now.
+    if let Some(session) = socket.session() {
+        session.wake();
+    }
 }
 
-fn apply_event_reply(shared: &Shared, socket: &Arc<RelaySocket>, event: &ClientEvent, reply: &[u8]) {
+fn apply_event_reply(
+    shared: &Shared,
+    socket: &Arc<RelaySocket>,
+    event: &ClientEvent,
+    reply: &[u8],
+) {
     let reply: EventReply = match parse_reply(reply) {
         Ok(reply) => reply,
         Err(error) => {
@@ -246,7 +330,11 @@ fn apply_event_reply(shared: &Shared, socket: &Arc<RelaySocket>, event: &ClientE
     socket.join(reply.join.iter().map(String::as_str));
     socket.leave(reply.leave.iter().map(String::as_str));
     if let (Some(id), Some(args)) = (event.ack, &reply.ack) {
-        let sent = if is_array(args) { outgoing::ack(socket.namespace(), id, args.get()) } else { Err("ack must be an array".to_string()) };
+        let sent = if is_array(args) {
+            outgoing::ack(socket.namespace(), id, args.get())
+        } else {
+            Err("ack must be an array".to_string())
+        };
         match sent {
             Ok(encoded) => {
                 socket.send(&encoded);
@@ -258,7 +346,9 @@ fn apply_event_reply(shared: &Shared, socket: &Arc<RelaySocket>, event: &ClientE
     for spec in reply.emit {
         let emit = Emit::from(spec);
         if let Some(server) = &server {
-            if let Err(error) = server.emit_to(socket.namespace(), std::slice::from_ref(socket), &emit) {
+            if let Err(error) =
+                server.emit_to(socket.namespace(), std::slice::from_ref(socket), &emit)
+            {
                 tracing::warn!(sid = %socket.id(), %error, "emit not sent");
             }
         }
@@ -268,7 +358,11 @@ fn apply_event_reply(shared: &Shared, socket: &Arc<RelaySocket>, event: &ClientE
             let selector = Selector {
                 to_rooms: spec.rooms.clone(),
                 except_rooms: spec.except.clone(),
-                except_sockets: if spec.include_self { Vec::new() } else { vec![socket.id()] },
+                except_sockets: if spec.include_self {
+                    Vec::new()
+                } else {
+                    vec![socket.id()]
+                },
                 ..Selector::default()
             };
             if let Some(namespace) = server.namespace(socket.namespace()) {

@@ -17,7 +17,10 @@ pub struct EmitSpec {
 
 impl From<EmitSpec> for Emit {
     fn from(spec: EmitSpec) -> Self {
-        Emit { event: spec.event, args: spec.args }
+        Emit {
+            event: spec.event,
+            args: spec.args,
+        }
     }
 }
 
@@ -43,7 +46,10 @@ pub struct BroadcastSpec {
 impl BroadcastSpec {
     /// The event to send.
     pub fn emit(&self) -> Emit {
-        Emit { event: self.event.clone(), args: self.args.clone() }
+        Emit {
+            event: self.event.clone(),
+            args: self.args.clone(),
+        }
     }
 }
 
@@ -102,7 +108,8 @@ pub struct EventReply {
 
 /// The CONNECT_ERROR payload for a rejection.
 pub fn reject_payload(reject: &RejectSpec) -> String {
-    let message = serde_json::to_string(reject.message.as_deref().unwrap_or("Not authorized")).unwrap_or_default();
+    let message = serde_json::to_string(reject.message.as_deref().unwrap_or("Not authorized"))
+        .unwrap_or_default();
     match &reject.data {
         Some(data) => format!("{{\"message\":{message},\"data\":{}}}", data.get()),
         None => format!("{{\"message\":{message}}}"),
@@ -135,9 +142,16 @@ mod tests {
 
     #[test]
     fn reject_payload_has_message_and_optional_data() {
-        let reply: ConnectReply = parse_reply(br#"{"reject":{"message":"Not \"you\"","data":{"code":7}}}"#).unwrap();
-        assert_eq!(reject_payload(&reply.reject.unwrap()), r#"{"message":"Not \"you\"","data":{"code":7}}"#);
+        let reply: ConnectReply =
+            parse_reply(br#"{"reject":{"message":"Not \"you\"","data":{"code":7}}}"#).unwrap();
+        assert_eq!(
+            reject_payload(&reply.reject.unwrap()),
+            r#"{"message":"Not \"you\"","data":{"code":7}}"#
+        );
         let reply: ConnectReply = parse_reply(br#"{"reject":{}}"#).unwrap();
-        assert_eq!(reject_payload(&reply.reject.unwrap()), r#"{"message":"Not authorized"}"#);
+        assert_eq!(
+            reject_payload(&reply.reject.unwrap()),
+            r#"{"message":"Not authorized"}"#
+        );
     }
 }

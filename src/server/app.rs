@@ -6,7 +6,10 @@ use super::router;
 use crate::config::{Config, EndpointConfig, Protocol, Transport, normalize_path};
 use crate::engineio::http::{Body, complete};
 use crate::engineio::{CloseReason, ConnInfo, Engine, EngineConfig, SessionSettings};
-use crate::relay::{EngineRelay, EngineRelayConfig, HookClient, HookTarget, RetryPolicy, Route, SocketRelay, SocketRelayConfig};
+use crate::relay::{
+    EngineRelay, EngineRelayConfig, HookClient, HookTarget, RetryPolicy, Route, SocketRelay,
+    SocketRelayConfig,
+};
 use crate::socketio::{SioConfig, SioHandler, SocketIo};
 use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
@@ -164,13 +167,17 @@ fn build_endpoint(config: &EndpointConfig, hooks: &HookClient) -> Result<Endpoin
                 .iter()
                 .map(|route| {
                     let url = match &route.webhook {
-                        Some(url) => reqwest::Url::parse(url).map_err(|e| format!("endpoint {path}: route webhook: {e}"))?,
+                        Some(url) => reqwest::Url::parse(url)
+                            .map_err(|e| format!("endpoint {path}: route webhook: {e}"))?,
                         None => target.url.clone(),
                     };
                     Ok(Route {
                         namespace: route.namespace.clone(),
                         event: route.event.clone(),
-                        target: HookTarget { url, ..target.clone() },
+                        target: HookTarget {
+                            url,
+                            ..target.clone()
+                        },
                         mode: route.mode,
                     })
                 })
@@ -187,7 +194,10 @@ fn build_endpoint(config: &EndpointConfig, hooks: &HookClient) -> Result<Endpoin
                 },
                 hooks.clone(),
             );
-            let sio_config = SioConfig { namespaces: config.namespaces.clone(), connect_timeout: config.connect_timeout };
+            let sio_config = SioConfig {
+                namespaces: config.namespaces.clone(),
+                connect_timeout: config.connect_timeout,
+            };
             let server = SocketIo::new(sio_config, relay);
             SocketRelay::attach(&server);
             Box::new(Engine::new(engine_config, SioHandler(server)))

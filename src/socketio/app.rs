@@ -94,6 +94,11 @@ pub trait App: Send + Sync + 'static {
     /// The client answered a server emit that asked for an ack.
     fn ack(&self, socket: &Arc<Socket<Self::SocketState>>, id: u64, args: String);
 
+    /// Whether the application is still working on this socket's input (see `engineio::Handler::busy`).
+    fn busy(&self, _socket: &Arc<Socket<Self::SocketState>>) -> bool {
+        false
+    }
+
     /// The socket left its namespace; called exactly once per connected socket.
     fn disconnect(&self, socket: &Arc<Socket<Self::SocketState>>, reason: DisconnectReason);
 }

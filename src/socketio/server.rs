@@ -166,10 +166,7 @@ impl<A: App> SocketIo<A> {
                 if attachments.len() < packet.attachments {
                     return None;
                 }
-                match inner.partial.take() {
-                    Some(done) => done,
-                    None => return None,
-                }
+                inner.partial.take()?
             }
         };
         self.dispatch(session, packet, attachments)
@@ -378,7 +375,11 @@ pub struct SioHandler<A: App>(pub Arc<SocketIo<A>>);
 impl<A: App> Handler for SioHandler<A> {
     type State = Conn<A::SocketState>;
 
-    async fn open(&self, _sid: Sid, mut handshake: Handshake) -> Result<Opened<Self::State>, Refusal> {
+    async fn open(
+        &self,
+        _sid: Sid,
+        mut handshake: Handshake,
+    ) -> Result<Opened<Self::State>, Refusal> {
         handshake.protocol = 5;
         Ok(Opened {
             state: Conn::new(handshake),
@@ -397,6 +398,16 @@ impl<A: App> Handler for SioHandler<A> {
 
     fn message(&self, session: &Arc<Session<Self::State>>, message: Message) -> Option<Wait> {
         self.0.on_message(session, message)
+    }
+
+    fn busy(&self, session: &Arc<Session<Self::State>>) -> bool {
+        let app = self.0.app();
+        session
+            .state()
+            .lock()
+            .sockets
+            .iter()
+            .any(|socket| app.busy(socket))
     }
 
     fn closed(&self, session: &Arc<Session<Self::State>>, reason: CloseReason) {
