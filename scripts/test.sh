@@ -9,4 +9,4 @@ if [ -f tests/clients/package-lock.json ] && [ ! -d tests/clients/node_modules ]
   npm ci --prefix tests/clients --no-audit --no-fund
 fi
 
-cargo test --all-targets --locked "$@"
+cargo test --all-targets "$@"
