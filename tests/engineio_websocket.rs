@@ -410,8 +410,9 @@ async fn websocket_only_endpoint_refuses_polling() {
 #[tokio::test]
 async fn a_session_closed_during_its_upgrade_drops_the_probing_websocket() {
     let backend = Backend::echo().await;
-    // The default upgrade timeout (10 s) must not keep the WebSocket of a dead session open.
-    let gateway = Gateway::engine_io(&backend.url(), "").await;
+    // The default upgrade timeout (10 s) must not keep the WebSocket of a dead session open. A session its client
+    // closed over polling lingers up to ping_timeout for a racing GET, so that is kept short here.
+    let gateway = Gateway::engine_io(&backend.url(), TIMING).await;
     let base = gateway.url("/engine.io/");
     let ws_base = gateway.ws_url("/engine.io/");
     for probed in [false, true] {
