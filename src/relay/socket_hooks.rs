@@ -248,10 +248,6 @@ impl App for SocketRelay {
         }))
     }
 
-    fn ack(&self, socket: &Arc<RelaySocket>, id: u64, _args: String) {
-        tracing::debug!(sid = %socket.id(), id, "ack for an unknown server emit ignored");
-    }
-
     fn busy(&self, socket: &Arc<RelaySocket>) -> bool {
         socket.state().hooks.is_busy()
     }

@@ -91,9 +91,6 @@ pub trait App: Send + Sync + 'static {
     /// The client emitted an event. Return a [`Wait`] to stop reading from the client until it resolves.
     fn event(&self, socket: &Arc<Socket<Self::SocketState>>, event: ClientEvent) -> Option<Wait>;
 
-    /// The client answered a server emit that asked for an ack.
-    fn ack(&self, socket: &Arc<Socket<Self::SocketState>>, id: u64, args: String);
-
     /// Whether the application is still working on this socket's input (see `engineio::Handler::busy`).
     fn busy(&self, _socket: &Arc<Socket<Self::SocketState>>) -> bool {
         false

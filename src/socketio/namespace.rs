@@ -70,6 +70,7 @@ impl<S: Send + Sync + 'static> Namespace<S> {
         let present = inner.sockets.remove(&socket.id()).is_some();
         let mut state = socket.lock();
         state.connected = false;
+        state.drop_pending_acks();
         // The socket keeps its room list, so its disconnect hook can still say where it was.
         for room in &state.rooms {
             if let Some(members) = inner.rooms.get_mut(room) {

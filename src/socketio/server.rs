@@ -216,7 +216,11 @@ impl<A: App> SocketIo<A> {
                     return protocol_error(session, "ack without id");
                 };
                 match with_binary(payload.get().to_string(), &attachments) {
-                    Ok(args) => self.app.ack(&socket, id, args),
+                    Ok(args) => {
+                        if !socket.resolve_ack(id, args) {
+                            tracing::debug!(sid = %socket.id(), id, "ack for no pending emit ignored");
+                        }
+                    }
                     Err(error) => return protocol_error(session, &error),
                 }
                 None

@@ -2,10 +2,13 @@
 
 use super::conn::Conn;
 use super::namespace::Namespace;
-use super::outgoing::Encoded;
+use super::app::Emit;
+use super::outgoing::{self, Encoded};
 use crate::engineio::{Handshake, Session, Sid};
 use serde_json::value::RawValue;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use tokio::sync::oneshot;
 
 /// One client connected to one namespace.
 pub struct Socket<S> {
@@ -21,6 +24,16 @@ pub(crate) struct SocketInner {
     pub(crate) rooms: Vec<Arc<str>>,
     pub(crate) data: Option<Box<RawValue>>,
     pub(crate) connected: bool,
+    /// Server emits waiting for the client's ack, by ack id.
+    acks: HashMap<u64, oneshot::Sender<String>>,
+    next_ack: u64,
+}
+
+impl SocketInner {
+    /// Fails every pending ack (the socket is gone).
+    pub(crate) fn drop_pending_acks(&mut self) {
+        self.acks.clear();
+    }
 }
 
 impl<S: Send + Sync + 'static> Socket<S> {
@@ -42,6 +55,8 @@ impl<S: Send + Sync + 'static> Socket<S> {
                 rooms: Vec::new(),
                 data,
                 connected: true,
+                acks: HashMap::new(),
+                next_ack: 0,
             }),
         }
     }
@@ -114,6 +129,46 @@ impl<S: Send + Sync + 'static> Socket<S> {
         for room in rooms {
             self.namespace.leave(self, room);
         }
+    }
+
+    /// Sends an event that asks the client for an ack. The receiver yields the ack's arguments as a raw JSON array;
+    /// it fails if the socket disconnects first. Call [`Socket::forget_ack`] when giving up on it.
+    pub fn emit_with_ack(&self, emit: &Emit) -> Result<Option<(u64, oneshot::Receiver<String>)>, String> {
+        let (sender, receiver) = oneshot::channel();
+        let id = {
+            let mut inner = self.lock();
+            if !inner.connected {
+                return Ok(None);
+            }
+            let id = inner.next_ack;
+            inner.next_ack += 1;
+            inner.acks.insert(id, sender);
+            id
+        };
+        let args: Vec<&RawValue> = emit.args.iter().map(|a| a.as_ref()).collect();
+        let encoded = match outgoing::event(self.namespace(), &emit.event, &args, Some(id)) {
+            Ok(encoded) => encoded,
+            Err(error) => {
+                self.forget_ack(id);
+                return Err(error);
+            }
+        };
+        if !self.send(&encoded) {
+            self.forget_ack(id);
+            return Ok(None);
+        }
+        Ok(Some((id, receiver)))
+    }
+
+    /// Stops waiting for ack `id`.
+    pub fn forget_ack(&self, id: u64) {
+        self.lock().acks.remove(&id);
+    }
+
+    /// Delivers the client's ack `id`; false when nothing waited for it.
+    pub(crate) fn resolve_ack(&self, id: u64, args: String) -> bool {
+        let waiting = self.lock().acks.remove(&id);
+        waiting.is_some_and(|sender| sender.send(args).is_ok())
     }
 
     /// Sends an encoded packet to the client. False when the session is gone or the socket disconnected.
