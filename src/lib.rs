@@ -1,5 +1,6 @@
 //! iogate: serves Engine.IO / Socket.IO clients and relays their sessions to any HTTP backend over signed webhooks.
 
+pub mod api;
 pub mod cli;
 pub mod config;
 pub mod engineio;

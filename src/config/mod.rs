@@ -6,6 +6,7 @@ mod load;
 mod schema;
 mod validate;
 
+pub use duration::parse as parse_duration;
 pub use load::{ConfigError, load_file, parse_str};
 pub use schema::{
     ApiConfig, Config, EndpointConfig, HookSwitches, LogConfig, Protocol, RouteConfig, RouteMode,

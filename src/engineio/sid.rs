@@ -10,6 +10,9 @@ const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 pub struct Sid([u8; 20]);
 
 impl Sid {
+    /// An id that is never issued (it has a character outside the id alphabet), for "matches nothing".
+    pub const NONE: Sid = Sid(*b"....................");
+
     /// A new random id.
     pub fn random() -> Self {
         let mut rng = rand::rng();
@@ -31,7 +34,7 @@ impl Sid {
 
     /// The id as text.
     pub fn as_str(&self) -> &str {
-        // Only ALPHABET bytes (ASCII) are ever stored.
+        // Only ASCII bytes are ever stored.
         std::str::from_utf8(&self.0).unwrap_or("")
     }
 }

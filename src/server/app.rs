@@ -1,7 +1,8 @@
 //! The application served on the public listener: endpoints by path, health checks, draining.
 
 use super::cors::Cors;
-use super::endpoint::Service;
+use super::endpoint::{ResponseFuture, Service};
+use super::listener::HttpHandler;
 use super::router;
 use crate::config::{Config, EndpointConfig, Protocol, Transport, normalize_path};
 use crate::engineio::http::{Body, complete};
@@ -17,12 +18,38 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-/// One endpoint: its normalized path, CORS policy and protocol service.
+/// The protocol side of an endpoint, typed so the push API can reach its sockets and sessions.
+pub enum EndpointHandle {
+    /// A socket.io endpoint.
+    SocketIo {
+        /// Its Engine.IO server.
+        engine: Arc<Engine<SioHandler<SocketRelay>>>,
+        /// Its Socket.IO server (namespaces, rooms, sockets).
+        server: Arc<SocketIo<SocketRelay>>,
+    },
+    /// An engine.io endpoint.
+    EngineIo {
+        /// Its Engine.IO server.
+        engine: Arc<Engine<EngineRelay>>,
+    },
+}
+
+impl EndpointHandle {
+    fn service(&self) -> &dyn Service {
+        match self {
+            EndpointHandle::SocketIo { engine, .. } => engine,
+            EndpointHandle::EngineIo { engine } => engine,
+        }
+    }
+}
+
+/// One endpoint: its normalized path, CORS policy and protocol side.
 pub struct Endpoint {
     /// Normalized resource path.
     pub path: String,
     cors: Option<Cors>,
-    service: Box<dyn Service>,
+    /// The protocol side.
+    pub handle: EndpointHandle,
 }
 
 /// Everything the public listener serves.
@@ -30,6 +57,12 @@ pub struct App {
     endpoints: Vec<Endpoint>,
     hooks: HookClient,
     draining: AtomicBool,
+}
+
+impl HttpHandler for App {
+    fn serve(&self, req: Request<Incoming>, conn: ConnInfo) -> ResponseFuture<'_> {
+        Box::pin(self.handle(req, conn))
+    }
 }
 
 impl App {
@@ -92,7 +125,7 @@ impl App {
         let mut response = if is_handshake && self.is_draining() {
             complete(503, "text/plain; charset=UTF-8", "server shutting down")
         } else {
-            endpoint.service.handle(req, &conn).await
+            endpoint.handle.service().handle(req, &conn).await
         };
         if let Some(cors) = &endpoint.cors {
             if response.status() != StatusCode::SWITCHING_PROTOCOLS {
@@ -107,7 +140,10 @@ impl App {
     pub async fn drain(&self, limit: Duration) -> bool {
         self.draining.store(true, Ordering::Release);
         for endpoint in &self.endpoints {
-            endpoint.service.close_all(CloseReason::ServerShuttingDown);
+            endpoint
+                .handle
+                .service()
+                .close_all(CloseReason::ServerShuttingDown);
         }
         tokio::time::timeout(limit, self.hooks.wait_idle())
             .await
@@ -118,7 +154,7 @@ impl App {
     pub fn session_count(&self) -> usize {
         self.endpoints
             .iter()
-            .map(|e| e.service.session_count())
+            .map(|e| e.handle.service().session_count())
             .sum()
     }
 }
@@ -146,7 +182,7 @@ fn build_endpoint(config: &EndpointConfig, hooks: &HookClient) -> Result<Endpoin
             .unwrap_or_default(),
         timeout: config.webhook_timeout,
     };
-    let service: Box<dyn Service> = match config.protocol {
+    let handle = match config.protocol {
         Protocol::EngineIo => {
             let relay = EngineRelay::new(
                 EngineRelayConfig {
@@ -159,7 +195,9 @@ fn build_endpoint(config: &EndpointConfig, hooks: &HookClient) -> Result<Endpoin
                 },
                 hooks.clone(),
             );
-            Box::new(Engine::new(engine_config, relay))
+            EndpointHandle::EngineIo {
+                engine: Engine::new(engine_config, relay),
+            }
         }
         Protocol::SocketIo => {
             let routes = config
@@ -200,12 +238,13 @@ fn build_endpoint(config: &EndpointConfig, hooks: &HookClient) -> Result<Endpoin
             };
             let server = SocketIo::new(sio_config, relay);
             SocketRelay::attach(&server);
-            Box::new(Engine::new(engine_config, SioHandler(server)))
+            let engine = Engine::new(engine_config, SioHandler(server.clone()));
+            EndpointHandle::SocketIo { engine, server }
         }
     };
     Ok(Endpoint {
         path,
         cors: Cors::from_config(config.cors_origins.as_deref()),
-        service,
+        handle,
     })
 }

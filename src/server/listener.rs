@@ -1,7 +1,9 @@
 //! The accept loop: HTTP/1.1 with upgrades, one task per connection, stopped by a shutdown signal.
 
-use super::app::App;
+use super::endpoint::ResponseFuture;
 use crate::engineio::ConnInfo;
+use http::Request;
+use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -10,8 +12,18 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+/// Something that answers HTTP requests on a listener.
+pub trait HttpHandler: Send + Sync + 'static {
+    /// Answers one request from the connection described by `conn`.
+    fn serve(&self, req: Request<Incoming>, conn: ConnInfo) -> ResponseFuture<'_>;
+}
+
 /// Accepts connections on `listener` and serves `app` until `stop` turns true.
-pub async fn serve(listener: TcpListener, app: Arc<App>, mut stop: watch::Receiver<bool>) {
+pub async fn serve<A: HttpHandler>(
+    listener: TcpListener,
+    app: Arc<A>,
+    mut stop: watch::Receiver<bool>,
+) {
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
@@ -36,7 +48,7 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, mut stop: watch::Receiv
             let service = service_fn(move |req| {
                 let app = app.clone();
                 let conn = conn.clone();
-                async move { Ok::<_, Infallible>(app.handle(req, conn).await) }
+                async move { Ok::<_, Infallible>(app.serve(req, conn).await) }
             });
             let result = http1::Builder::new()
                 .keep_alive(true)

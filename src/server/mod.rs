@@ -2,27 +2,29 @@
 
 mod app;
 pub mod cors;
-mod endpoint;
+pub mod endpoint;
 mod listener;
 pub mod router;
 
-pub use app::{App, Endpoint};
+pub use app::{App, Endpoint, EndpointHandle};
 pub use endpoint::Service;
-pub use listener::serve;
+pub use listener::{HttpHandler, serve};
 
 use crate::config::Config;
 use std::net::SocketAddr;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-/// A running gateway: its bound address and the handle that stops it.
+/// A running gateway: its bound addresses and the handle that stops it.
 pub struct Running {
     /// The address the public listener is bound to.
     pub address: SocketAddr,
+    /// The address the push API listener is bound to, when `[api]` is configured.
+    pub api_address: Option<SocketAddr>,
     /// The application.
     pub app: std::sync::Arc<App>,
     stop: watch::Sender<bool>,
-    task: tokio::task::JoinHandle<()>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
@@ -30,7 +32,9 @@ impl Running {
     pub async fn shutdown(self, limit: std::time::Duration) -> bool {
         let _ = self.stop.send(true);
         let delivered = self.app.drain(limit).await;
-        let _ = self.task.await;
+        for task in self.tasks {
+            let _ = task.await;
+        }
         delivered
     }
 }
@@ -43,11 +47,21 @@ pub async fn start(config: &Config) -> Result<Running, String> {
         .map_err(|e| format!("cannot listen on {}: {e}", config.server.listen))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     let (stop, stopped) = watch::channel(false);
-    let task = tokio::spawn(serve(listener, app.clone(), stopped));
+    let mut tasks = vec![tokio::spawn(serve(listener, app.clone(), stopped.clone()))];
+    let mut api_address = None;
+    if let Some(api) = &config.api {
+        let listener = TcpListener::bind(api.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {} (api): {e}", api.listen))?;
+        api_address = Some(listener.local_addr().map_err(|e| e.to_string())?);
+        let handler = std::sync::Arc::new(crate::api::Api::new(api.token.clone(), app.clone()));
+        tasks.push(tokio::spawn(serve(listener, handler, stopped)));
+    }
     Ok(Running {
         address,
+        api_address,
         app,
         stop,
-        task,
+        tasks,
     })
 }

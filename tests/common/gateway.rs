@@ -8,6 +8,8 @@ use std::net::SocketAddr;
 pub struct Gateway {
     /// The public listener's address.
     pub address: SocketAddr,
+    /// The push API's address, when the config has `[api]`.
+    pub api_address: Option<SocketAddr>,
     /// The running server (for shutdown and inspection).
     pub running: Running,
 }
@@ -18,9 +20,13 @@ impl Gateway {
         let mut config: Config = parse_str("test.toml", toml, &|name| std::env::var(name).ok())
             .expect("valid test config");
         config.server.listen = "127.0.0.1:0".parse().unwrap();
+        if let Some(api) = config.api.as_mut() {
+            api.listen = "127.0.0.1:0".parse().unwrap();
+        }
         let running = start(&config).await.expect("gateway starts");
         Self {
             address: running.address,
+            api_address: running.api_address,
             running,
         }
     }
@@ -31,6 +37,15 @@ impl Gateway {
             "[[endpoint]]\npath = \"/engine.io\"\nprotocol = \"engine.io\"\nwebhook = \"{webhook}\"\n{extra}\n"
         ))
         .await
+    }
+
+    /// `http://API_ADDR{path}` (panics without `[api]`).
+    pub fn api_url(&self, path_and_query: &str) -> String {
+        format!(
+            "http://{}{}",
+            self.api_address.expect("the config has [api]"),
+            path_and_query
+        )
     }
 
     /// `http://ADDR{path}`.

@@ -1,0 +1,95 @@
+//! The push API on `[api].listen`: backends reach clients at any time (emit, rooms, disconnect, data, listings,
+//! engine.io sends), plus `/healthz`, `/readyz` and `/metrics`.
+
+mod auth;
+mod emit;
+mod error;
+mod listing;
+mod lookup;
+mod request;
+mod rooms;
+mod send;
+
+pub use error::ApiError;
+
+use crate::engineio::ConnInfo;
+use crate::engineio::http::{Body, complete};
+use crate::server::endpoint::ResponseFuture;
+use crate::server::{App, HttpHandler};
+use http::{Method, Request, Response};
+use hyper::body::Incoming;
+use std::sync::Arc;
+
+/// The push API.
+pub struct Api {
+    token: String,
+    app: Arc<App>,
+}
+
+impl Api {
+    /// An API over `app`, guarded by `token`.
+    pub fn new(token: String, app: Arc<App>) -> Self {
+        Self { token, app }
+    }
+
+    async fn handle(&self, req: Request<Incoming>) -> Response<Body> {
+        match req.uri().path() {
+            "/healthz" => return complete(200, "text/plain; charset=UTF-8", "ok"),
+            "/readyz" if self.app.is_draining() => {
+                return complete(503, "text/plain; charset=UTF-8", "draining");
+            }
+            "/readyz" => return complete(200, "text/plain; charset=UTF-8", "ready"),
+            _ => {}
+        }
+        if !auth::authorized(req.headers(), &self.token) {
+            return ApiError::unauthorized().response();
+        }
+        match self.route(req).await {
+            Ok(json) => complete(200, "application/json", json),
+            Err(error) => error.response(),
+        }
+    }
+
+    async fn route(&self, req: Request<Incoming>) -> Result<String, ApiError> {
+        let app = &*self.app;
+        let method = req.method().clone();
+        let path = req.uri().path().to_string();
+        match (path.as_str(), method) {
+            ("/v1/emit", Method::POST) => {
+                emit::emit(app, request::json(&request::body(req).await?)?).await
+            }
+            ("/v1/join", Method::POST) => {
+                rooms::join(app, request::json(&request::body(req).await?)?)
+            }
+            ("/v1/leave", Method::POST) => {
+                rooms::leave(app, request::json(&request::body(req).await?)?)
+            }
+            ("/v1/disconnect", Method::POST) => {
+                rooms::disconnect(app, request::json(&request::body(req).await?)?)
+            }
+            ("/v1/data", Method::PUT) => {
+                rooms::put_data(app, request::json(&request::body(req).await?)?)
+            }
+            ("/v1/send", Method::POST) => {
+                send::send(app, request::json(&request::body(req).await?)?)
+            }
+            ("/v1/sockets", Method::GET) => listing::sockets(app, &request::query(&req)),
+            ("/v1/rooms", Method::GET) => listing::rooms(app, &request::query(&req)),
+            ("/metrics", Method::GET) => Err(ApiError::not_found(
+                "metrics are not collected by this build",
+            )),
+            ("/v1/emit" | "/v1/join" | "/v1/leave" | "/v1/disconnect" | "/v1/send", _) => {
+                Err(ApiError::method("POST"))
+            }
+            ("/v1/data", _) => Err(ApiError::method("PUT")),
+            ("/v1/sockets" | "/v1/rooms" | "/metrics", _) => Err(ApiError::method("GET")),
+            _ => Err(ApiError::not_found(format!("no API call at {path}"))),
+        }
+    }
+}
+
+impl HttpHandler for Api {
+    fn serve(&self, req: Request<Incoming>, _conn: ConnInfo) -> ResponseFuture<'_> {
+        Box::pin(self.handle(req))
+    }
+}
