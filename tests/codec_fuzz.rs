@@ -11,7 +11,13 @@ const ROUNDS: usize = 20_000;
 fn random_bytes(rng: &mut StdRng, alphabet: &[u8]) -> Vec<u8> {
     let len = rng.random_range(0..64);
     (0..len)
-        .map(|_| if rng.random_bool(0.8) { alphabet[rng.random_range(0..alphabet.len())] } else { rng.random() })
+        .map(|_| {
+            if rng.random_bool(0.8) {
+                alphabet[rng.random_range(0..alphabet.len())]
+            } else {
+                rng.random()
+            }
+        })
         .collect()
 }
 
@@ -50,14 +56,20 @@ fn random_packet(rng: &mut StdRng) -> Packet {
 fn valid_payloads_round_trip() {
     let mut rng = StdRng::seed_from_u64(7);
     for _ in 0..ROUNDS / 4 {
-        let packets: Vec<Packet> = (0..rng.random_range(1..6)).map(|_| random_packet(&mut rng)).collect();
+        let packets: Vec<Packet> = (0..rng.random_range(1..6))
+            .map(|_| random_packet(&mut rng))
+            .collect();
         let encoded = payload_v4::encode(&packets);
         let decoded = payload_v4::decode(encoded.clone()).expect("valid payload decodes");
         assert_eq!(decoded.len(), packets.len());
         for (packet, incoming) in packets.iter().zip(&decoded) {
             match (packet, incoming) {
-                (Packet::Binary(data), Incoming::Message(Message::Binary(back))) => assert_eq!(data, back),
-                (Packet::Text(text), Incoming::Message(Message::Text(back))) => assert_eq!(&text.as_str()[1..], back.as_str()),
+                (Packet::Binary(data), Incoming::Message(Message::Binary(back))) => {
+                    assert_eq!(data, back)
+                }
+                (Packet::Text(text), Incoming::Message(Message::Text(back))) => {
+                    assert_eq!(&text.as_str()[1..], back.as_str())
+                }
                 (Packet::Text(text), Incoming::Control(kind, data)) => {
                     assert_eq!(text.as_str().as_bytes()[0], kind.digit());
                     assert_eq!(&text.as_str()[1..], data.as_str());
@@ -72,7 +84,9 @@ fn valid_payloads_round_trip() {
 fn mutated_valid_payloads_never_panic() {
     let mut rng = StdRng::seed_from_u64(99);
     for _ in 0..ROUNDS / 4 {
-        let packets: Vec<Packet> = (0..rng.random_range(1..4)).map(|_| random_packet(&mut rng)).collect();
+        let packets: Vec<Packet> = (0..rng.random_range(1..4))
+            .map(|_| random_packet(&mut rng))
+            .collect();
         let mut bytes = payload_v4::encode(&packets).to_vec();
         for _ in 0..rng.random_range(1..4) {
             if bytes.is_empty() {
