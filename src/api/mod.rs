@@ -20,6 +20,19 @@ use http::{Method, Request, Response};
 use hyper::body::Incoming;
 use std::sync::Arc;
 
+/// The calls the API answers (metric labels).
+const CALLS: [&str; 9] = [
+    "/v1/emit",
+    "/v1/join",
+    "/v1/leave",
+    "/v1/disconnect",
+    "/v1/data",
+    "/v1/send",
+    "/v1/sockets",
+    "/v1/rooms",
+    "/metrics",
+];
+
 /// The push API.
 pub struct Api {
     token: String,
@@ -41,13 +54,31 @@ impl Api {
             "/readyz" => return complete(200, "text/plain; charset=UTF-8", "ready"),
             _ => {}
         }
-        if !auth::authorized(req.headers(), &self.token) {
-            return ApiError::unauthorized().response();
-        }
-        match self.route(req).await {
-            Ok(json) => complete(200, "application/json", json),
-            Err(error) => error.response(),
-        }
+        let call = req.uri().path().to_string();
+        let response = if !auth::authorized(req.headers(), &self.token) {
+            ApiError::unauthorized().response()
+        } else if call == "/metrics" && req.method() == Method::GET {
+            complete(
+                200,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                self.app.metrics().encode(),
+            )
+        } else {
+            match self.route(req).await {
+                Ok(json) => complete(200, "application/json", json),
+                Err(error) => error.response(),
+            }
+        };
+        // Only known calls become label values, so random paths cannot grow the metric without bound.
+        let label = CALLS
+            .iter()
+            .find(|known| **known == call)
+            .copied()
+            .unwrap_or("other");
+        self.app
+            .metrics()
+            .api_call(label, response.status().as_u16());
+        response
     }
 
     async fn route(&self, req: Request<Incoming>) -> Result<String, ApiError> {

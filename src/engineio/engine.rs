@@ -10,6 +10,7 @@ use super::session::{CloseReason, Owner, Session, SessionSettings, TransportKind
 use super::sid::Sid;
 use super::timer::Timers;
 use super::{polling, websocket};
+use crate::metrics::EndpointMetrics;
 use http::{Method, Request, Response};
 use hyper::body::Incoming as IncomingBody;
 use std::collections::HashMap;
@@ -30,6 +31,8 @@ pub struct EngineConfig {
     pub polling: bool,
     /// Whether WebSocket is enabled.
     pub websocket: bool,
+    /// The endpoint's metric handles.
+    pub metrics: EndpointMetrics,
 }
 
 /// An Engine.IO server for one endpoint, generic over the application handler.
@@ -180,6 +183,10 @@ impl<H: Handler> Engine<H> {
         );
         let initial = opened.messages.iter().map(Packet::message);
         self.registry().insert(sid, session.clone());
+        self.config
+            .metrics
+            .sessions(transport == TransportKind::Websocket)
+            .inc();
         session.start_heartbeat();
         self.handler.opened(&session);
         match transport {
@@ -201,7 +208,10 @@ impl<H: Handler> Engine<H> {
         packet: Incoming,
     ) -> Result<Option<Wait>, CloseReason> {
         match packet {
-            Incoming::Message(message) => Ok(self.handler.message(session, message)),
+            Incoming::Message(message) => {
+                self.config.metrics.packets_in.inc();
+                Ok(self.handler.message(session, message))
+            }
             Incoming::Control(PacketType::Pong, _) => {
                 session.pong();
                 Ok(None)
@@ -227,7 +237,13 @@ impl<H: Handler> Owner<H::State> for Engine<H> {
         self.timers.schedule(session, at, generation);
     }
 
+    fn metrics(&self) -> &EndpointMetrics {
+        &self.config.metrics
+    }
+
     fn closed(&self, session: &Arc<Session<H::State>>, reason: CloseReason) {
+        let websocket = session.transport() == TransportKind::Websocket;
+        self.config.metrics.sessions(websocket).dec();
         tracing::debug!(sid = %session.id(), reason = reason.as_str(), "session closed");
         self.handler.closed(session, reason);
     }

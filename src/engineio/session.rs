@@ -79,6 +79,8 @@ pub struct SessionSettings {
 pub(crate) trait Owner<S>: Send + Sync {
     /// The endpoint's session settings.
     fn settings(&self) -> &SessionSettings;
+    /// The endpoint's metric handles.
+    fn metrics(&self) -> &crate::metrics::EndpointMetrics;
     /// Fires `session` at `at` with `generation`.
     fn schedule(&self, session: &Arc<Session<S>>, at: Instant, generation: u64);
     /// The session has closed: tell the application.
@@ -198,19 +200,26 @@ impl<S: Send + Sync + 'static> Session<S> {
 
     /// Queues several packets in order. Returns false when the session is closed.
     pub fn send_all(self: &Arc<Self>, packets: impl IntoIterator<Item = Packet>) -> bool {
-        let limit = self
-            .owner
-            .upgrade()
+        let owner = self.owner.upgrade();
+        let limit = owner
+            .as_ref()
             .map_or(usize::MAX, |o| o.settings().max_buffered_packets);
-        let overflow = {
+        let (added, overflow) = {
             let mut inner = self.lock();
             if inner.closed.is_some() {
                 return false;
             }
+            let before = inner.queue.len();
             inner.queue.extend(packets);
-            inner.queue.len() > limit
+            (inner.queue.len() - before, inner.queue.len() > limit)
         };
+        if let Some(owner) = &owner {
+            owner.metrics().packets_out.inc_by(added as u64);
+        }
         if overflow {
+            if let Some(owner) = &owner {
+                owner.metrics().outbound_overflows.inc();
+            }
             tracing::warn!(sid = %self.id, limit, "outbound queue overflow; closing session");
             self.close(CloseReason::TransportError);
             return false;

@@ -128,7 +128,13 @@ pub(crate) fn accept_upgrade<H: Handler>(
         };
         let timeout = engine.config().upgrade_timeout;
         match tokio::time::timeout(timeout, probe(&session, &mut socket)).await {
-            Ok(true) => pump(&engine, &session, socket).await,
+            Ok(true) => {
+                // Gauge moves commute with the close-time decrement, so a close racing this stays balanced.
+                let metrics = &engine.config().metrics;
+                metrics.sessions_polling.dec();
+                metrics.sessions_websocket.inc();
+                pump(&engine, &session, socket).await
+            }
             _ => {
                 abandon_upgrade(&session);
                 tracing::debug!(sid = %session.id(), "upgrade abandoned");

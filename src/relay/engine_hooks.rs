@@ -28,6 +28,8 @@ pub struct EngineRelayConfig {
     pub max_pending_hooks: usize,
     /// How `close` deliveries are retried.
     pub retry: RetryPolicy,
+    /// The endpoint's metric handles.
+    pub metrics: crate::metrics::EndpointMetrics,
 }
 
 /// Relays raw Engine.IO sessions to a backend.
@@ -205,6 +207,7 @@ impl Handler for EngineRelay {
         if waiting < capacity {
             return None;
         }
+        self.shared.config.metrics.hook_overflows.inc();
         let session = session.clone();
         Some(Box::pin(async move {
             session.state().hooks.wait_below(capacity).await

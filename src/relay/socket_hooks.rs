@@ -45,6 +45,8 @@ pub struct SocketRelayConfig {
     pub max_pending_hooks: usize,
     /// How `disconnect` and async `event` deliveries are retried.
     pub retry: RetryPolicy,
+    /// The endpoint's metric handles.
+    pub metrics: crate::metrics::EndpointMetrics,
 }
 
 /// Relays Socket.IO sockets to a backend.
@@ -242,6 +244,7 @@ impl App for SocketRelay {
         if waiting < capacity {
             return None;
         }
+        self.shared.config.metrics.hook_overflows.inc();
         let socket = socket.clone();
         Some(Box::pin(async move {
             socket.state().hooks.wait_below(capacity).await

@@ -1,6 +1,7 @@
 //! Sending webhooks: headers, signatures, timeouts, and at-least-once retries.
 
 use super::signing::signature_header;
+use crate::metrics::HookMetrics;
 use bytes::Bytes;
 use rand::RngCore;
 use std::sync::Arc;
@@ -17,6 +18,8 @@ pub struct HookTarget {
     pub secrets: Vec<String>,
     /// Time allowed for one call.
     pub timeout: Duration,
+    /// Latency, failure and retry metrics of the endpoint.
+    pub metrics: HookMetrics,
 }
 
 /// One webhook request, ready to send (and resend with the same delivery id).
@@ -148,8 +151,22 @@ impl HookClient {
         }
     }
 
-    /// Sends `delivery` once; a 2xx answer returns its body.
+    /// Sends `delivery` once; a 2xx answer returns its body. Latency and failures are counted.
     pub async fn send(&self, target: &HookTarget, delivery: &Delivery) -> Result<Bytes, HookError> {
+        let started = std::time::Instant::now();
+        let result = self.send_once(target, delivery).await;
+        target.metrics.observe(delivery.event, started.elapsed());
+        if result.is_err() {
+            target.metrics.failed(delivery.event);
+        }
+        result
+    }
+
+    async fn send_once(
+        &self,
+        target: &HookTarget,
+        delivery: &Delivery,
+    ) -> Result<Bytes, HookError> {
         let timestamp = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
@@ -196,6 +213,7 @@ impl HookClient {
                 Ok(body) => return Ok(body),
                 Err(error) if attempt < policy.attempts && error.is_retryable() => {
                     tracing::debug!(event = delivery.event, delivery = %delivery.id, attempt, %error, "webhook failed; retrying");
+                    target.metrics.retried(delivery.event);
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(policy.max_backoff);
                     attempt += 1;

@@ -7,6 +7,7 @@ use super::router;
 use crate::config::{Config, EndpointConfig, Protocol, Transport, normalize_path};
 use crate::engineio::http::{Body, complete};
 use crate::engineio::{CloseReason, ConnInfo, Engine, EngineConfig, SessionSettings};
+use crate::metrics::Metrics;
 use crate::relay::{
     EngineRelay, EngineRelayConfig, HookClient, HookTarget, RetryPolicy, Route, SocketRelay,
     SocketRelayConfig,
@@ -57,6 +58,7 @@ pub struct App {
     endpoints: Vec<Endpoint>,
     hooks: HookClient,
     draining: AtomicBool,
+    metrics: Arc<Metrics>,
 }
 
 impl HttpHandler for App {
@@ -69,16 +71,23 @@ impl App {
     /// Builds every endpoint of `config`; must run inside a Tokio runtime.
     pub fn build(config: &Config) -> Result<Arc<Self>, String> {
         let hooks = HookClient::new()?;
+        let metrics = Metrics::new();
         let endpoints = config
             .endpoints
             .iter()
-            .map(|endpoint| build_endpoint(endpoint, &hooks))
+            .map(|endpoint| build_endpoint(endpoint, &hooks, &metrics))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Arc::new(Self {
             endpoints,
             hooks,
+            metrics,
             draining: AtomicBool::new(false),
         }))
+    }
+
+    /// The process's metrics.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     /// The endpoints, in config order.
@@ -159,8 +168,13 @@ impl App {
     }
 }
 
-fn build_endpoint(config: &EndpointConfig, hooks: &HookClient) -> Result<Endpoint, String> {
+fn build_endpoint(
+    config: &EndpointConfig,
+    hooks: &HookClient,
+    metrics: &Arc<Metrics>,
+) -> Result<Endpoint, String> {
     let path = normalize_path(&config.path);
+    let endpoint_metrics = metrics.endpoint(&path);
     let engine_config = EngineConfig {
         session: SessionSettings {
             ping_interval: config.ping_interval,
@@ -171,6 +185,7 @@ fn build_endpoint(config: &EndpointConfig, hooks: &HookClient) -> Result<Endpoin
         max_payload: config.max_payload,
         polling: config.transports.contains(&Transport::Polling),
         websocket: config.transports.contains(&Transport::Websocket),
+        metrics: endpoint_metrics.clone(),
     };
     let target = HookTarget {
         url: reqwest::Url::parse(&config.webhook)
@@ -181,6 +196,7 @@ fn build_endpoint(config: &EndpointConfig, hooks: &HookClient) -> Result<Endpoin
             .map(|s| s.to_vec())
             .unwrap_or_default(),
         timeout: config.webhook_timeout,
+        metrics: endpoint_metrics.hooks.clone(),
     };
     let handle = match config.protocol {
         Protocol::EngineIo => {
@@ -192,6 +208,7 @@ fn build_endpoint(config: &EndpointConfig, hooks: &HookClient) -> Result<Endpoin
                     close_hook: config.hooks.disconnect,
                     max_pending_hooks: config.max_pending_hooks,
                     retry: RetryPolicy::default(),
+                    metrics: endpoint_metrics.clone(),
                 },
                 hooks.clone(),
             );
@@ -229,6 +246,7 @@ fn build_endpoint(config: &EndpointConfig, hooks: &HookClient) -> Result<Endpoin
                     disconnect_hook: config.hooks.disconnect,
                     max_pending_hooks: config.max_pending_hooks,
                     retry: RetryPolicy::default(),
+                    metrics: endpoint_metrics.clone(),
                 },
                 hooks.clone(),
             );

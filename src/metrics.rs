@@ -1,0 +1,267 @@
+//! Prometheus metrics worth alerting on, served at `/metrics` on the API listener.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Labels: endpoint path.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct EndpointLabel {
+    /// The endpoint path.
+    pub endpoint: String,
+}
+
+/// Labels: endpoint and transport.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TransportLabels {
+    /// The endpoint path.
+    pub endpoint: String,
+    /// `polling` or `websocket`.
+    pub transport: String,
+}
+
+/// Labels: endpoint and webhook event.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HookLabels {
+    /// The endpoint path.
+    pub endpoint: String,
+    /// `connect`, `event`, `disconnect`, `open`, `message` or `close`.
+    pub event: String,
+}
+
+/// Labels: endpoint and which queue overflowed.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct QueueLabels {
+    /// The endpoint path.
+    pub endpoint: String,
+    /// `outbound` (packets for a slow client; the session is closed) or `hooks` (backpressure applied).
+    pub queue: String,
+}
+
+/// Labels: API call and outcome.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ApiLabels {
+    /// The call, e.g. `/v1/emit`.
+    pub call: String,
+    /// The HTTP status answered.
+    pub status: String,
+}
+
+/// Every metric of the process.
+pub struct Metrics {
+    registry: Registry,
+    sessions: Family<TransportLabels, Gauge>,
+    sockets: Family<EndpointLabel, Gauge>,
+    packets_in: Family<EndpointLabel, Counter>,
+    packets_out: Family<EndpointLabel, Counter>,
+    hook_latency: Family<HookLabels, Histogram>,
+    hook_failures: Family<HookLabels, Counter>,
+    hook_retries: Family<HookLabels, Counter>,
+    queue_overflows: Family<QueueLabels, Counter>,
+    api_calls: Family<ApiLabels, Counter>,
+}
+
+impl Metrics {
+    /// A registry with every metric registered.
+    pub fn new() -> Arc<Self> {
+        let mut registry = Registry::with_prefix("iogate");
+        let sessions = Family::<TransportLabels, Gauge>::default();
+        let sockets = Family::<EndpointLabel, Gauge>::default();
+        let packets_in = Family::<EndpointLabel, Counter>::default();
+        let packets_out = Family::<EndpointLabel, Counter>::default();
+        let hook_latency = Family::<HookLabels, Histogram>::new_with_constructor(
+            latency_histogram as fn() -> Histogram,
+        );
+        let hook_failures = Family::<HookLabels, Counter>::default();
+        let hook_retries = Family::<HookLabels, Counter>::default();
+        let queue_overflows = Family::<QueueLabels, Counter>::default();
+        let api_calls = Family::<ApiLabels, Counter>::default();
+        registry.register("sessions", "Open Engine.IO sessions", sessions.clone());
+        registry.register("sockets", "Connected Socket.IO sockets", sockets.clone());
+        registry.register(
+            "packets_in",
+            "Messages received from clients",
+            packets_in.clone(),
+        );
+        registry.register(
+            "packets_out",
+            "Packets queued for clients",
+            packets_out.clone(),
+        );
+        registry.register(
+            "webhook_duration_seconds",
+            "Webhook call latency",
+            hook_latency.clone(),
+        );
+        registry.register(
+            "webhook_failures",
+            "Webhook calls that failed (unreachable, timeout, non-2xx)",
+            hook_failures.clone(),
+        );
+        registry.register(
+            "webhook_retries",
+            "Webhook deliveries retried",
+            hook_retries.clone(),
+        );
+        registry.register(
+            "queue_overflows",
+            "Queue overflows: outbound closes a session, hooks applies backpressure",
+            queue_overflows.clone(),
+        );
+        registry.register("api_calls", "Push API calls by outcome", api_calls.clone());
+        Arc::new(Self {
+            registry,
+            sessions,
+            sockets,
+            packets_in,
+            packets_out,
+            hook_latency,
+            hook_failures,
+            hook_retries,
+            queue_overflows,
+            api_calls,
+        })
+    }
+
+    /// Handles for one endpoint.
+    pub fn endpoint(self: &Arc<Self>, endpoint: &str) -> EndpointMetrics {
+        let label = EndpointLabel {
+            endpoint: endpoint.to_string(),
+        };
+        let transport = |name: &str| TransportLabels {
+            endpoint: endpoint.to_string(),
+            transport: name.to_string(),
+        };
+        let queue = |name: &str| QueueLabels {
+            endpoint: endpoint.to_string(),
+            queue: name.to_string(),
+        };
+        EndpointMetrics {
+            sessions_polling: self.sessions.get_or_create_owned(&transport("polling")),
+            sessions_websocket: self.sessions.get_or_create_owned(&transport("websocket")),
+            sockets: self.sockets.get_or_create_owned(&label),
+            packets_in: self.packets_in.get_or_create_owned(&label),
+            packets_out: self.packets_out.get_or_create_owned(&label),
+            outbound_overflows: self.queue_overflows.get_or_create_owned(&queue("outbound")),
+            hook_overflows: self.queue_overflows.get_or_create_owned(&queue("hooks")),
+            hooks: HookMetrics {
+                endpoint: endpoint.to_string(),
+                metrics: self.clone(),
+            },
+        }
+    }
+
+    /// Counts an API call.
+    pub fn api_call(&self, call: &str, status: u16) {
+        self.api_calls
+            .get_or_create(&ApiLabels {
+                call: call.to_string(),
+                status: status.to_string(),
+            })
+            .inc();
+    }
+
+    /// The Prometheus text exposition.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}
+
+fn latency_histogram() -> Histogram {
+    // 1 ms to ~16 s.
+    Histogram::new(exponential_buckets(0.001, 2.0, 15))
+}
+
+/// Metric handles of one endpoint, shared by its sessions and relay.
+#[derive(Clone, Debug)]
+pub struct EndpointMetrics {
+    /// Sessions on long-polling.
+    pub sessions_polling: Gauge,
+    /// Sessions on WebSocket.
+    pub sessions_websocket: Gauge,
+    /// Connected sockets.
+    pub sockets: Gauge,
+    /// Messages received.
+    pub packets_in: Counter,
+    /// Packets queued for clients.
+    pub packets_out: Counter,
+    /// Sessions closed because their outbound queue overflowed.
+    pub outbound_overflows: Counter,
+    /// Times a client was paused because its hook queue was full.
+    pub hook_overflows: Counter,
+    /// Webhook metrics.
+    pub hooks: HookMetrics,
+}
+
+impl EndpointMetrics {
+    /// Handles that count into a private registry (for code paths built without a shared one).
+    pub fn detached() -> Self {
+        Metrics::new().endpoint("")
+    }
+
+    /// The session gauge of `websocket` or polling.
+    pub fn sessions(&self, websocket: bool) -> &Gauge {
+        if websocket {
+            &self.sessions_websocket
+        } else {
+            &self.sessions_polling
+        }
+    }
+}
+
+/// Webhook metrics of one endpoint.
+#[derive(Clone)]
+pub struct HookMetrics {
+    endpoint: String,
+    metrics: Arc<Metrics>,
+}
+
+impl std::fmt::Debug for HookMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HookMetrics")
+            .field("endpoint", &self.endpoint)
+            .finish()
+    }
+}
+
+impl HookMetrics {
+    fn labels(&self, event: &str) -> HookLabels {
+        HookLabels {
+            endpoint: self.endpoint.clone(),
+            event: event.to_string(),
+        }
+    }
+
+    /// Records one call's latency.
+    pub fn observe(&self, event: &str, took: Duration) {
+        self.metrics
+            .hook_latency
+            .get_or_create(&self.labels(event))
+            .observe(took.as_secs_f64());
+    }
+
+    /// Counts a failed call.
+    pub fn failed(&self, event: &str) {
+        self.metrics
+            .hook_failures
+            .get_or_create(&self.labels(event))
+            .inc();
+    }
+
+    /// Counts a retry.
+    pub fn retried(&self, event: &str) {
+        self.metrics
+            .hook_retries
+            .get_or_create(&self.labels(event))
+            .inc();
+    }
+}
