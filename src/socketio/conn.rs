@@ -3,7 +3,7 @@
 use super::packet::Packet;
 use super::socket::Socket;
 use super::watch::ConnectWatch;
-use crate::engineio::Handshake;
+use crate::engineio::{CloseReason, Handshake};
 use bytes::Bytes;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -22,8 +22,8 @@ pub(crate) struct ConnInner<S> {
     pub(crate) partial: Option<(Packet, Vec<Bytes>)>,
     /// Whether a namespace was ever connected (stops the connect timeout).
     pub(crate) ever_connected: bool,
-    /// Whether the session has closed (no socket may be added any more).
-    pub(crate) closed: bool,
+    /// Why the session closed, once it has (no socket may be added any more).
+    pub(crate) closed: Option<CloseReason>,
     /// The pending connect timeout; dropping it cancels the deadline.
     pub(crate) watch: Option<Arc<ConnectWatch>>,
 }
@@ -37,7 +37,7 @@ impl<S> Conn<S> {
                 connecting: Vec::new(),
                 partial: None,
                 ever_connected: false,
-                closed: false,
+                closed: None,
                 watch: None,
             }),
         }

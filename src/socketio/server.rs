@@ -244,7 +244,7 @@ impl<A: App> SocketIo<A> {
         }
         {
             let mut inner = session.state().lock();
-            if inner.closed {
+            if inner.closed.is_some() {
                 return;
             }
             if inner.connecting.contains(&name)
@@ -301,14 +301,12 @@ impl<A: App> SocketIo<A> {
         {
             let mut inner = conn.lock();
             inner.connecting.retain(|n| n != &name);
-            if inner.closed {
+            if let Some(reason) = inner.closed {
                 drop(inner);
                 socket.lock().connected = false;
-                // The backend accepted a socket whose session ended meanwhile: tell it the socket is gone.
-                self.app.disconnect(
-                    &socket,
-                    DisconnectReason::Session(CloseReason::TransportClose),
-                );
+                // The backend accepted a socket whose session ended meanwhile: tell it the socket is gone, and why.
+                self.app
+                    .disconnect(&socket, DisconnectReason::Session(reason));
                 return;
             }
             inner.sockets.push(socket.clone());
@@ -329,7 +327,7 @@ impl<A: App> SocketIo<A> {
     fn on_session_closed(&self, session: &Arc<SioSession<A::SocketState>>, reason: CloseReason) {
         let sockets = {
             let mut inner = session.state().lock();
-            inner.closed = true;
+            inner.closed = Some(reason);
             inner.partial = None;
             inner.watch = None;
             std::mem::take(&mut inner.sockets)
