@@ -1,7 +1,7 @@
 //! Building the Engine.IO packets of an outgoing Socket.IO packet, binary attachments included.
 
 use super::binary::binary_to_placeholders;
-use super::packet::{PacketKind, encode, join_array};
+use super::packet::{PacketKind, encode, is_valid_event_name, join_array};
 use crate::engineio::{Message, Packet, Text};
 use serde_json::value::RawValue;
 
@@ -10,12 +10,19 @@ use serde_json::value::RawValue;
 pub struct Encoded(pub Vec<Packet>);
 
 /// Encodes an EVENT (or BINARY_EVENT when `args` hold `{"$binary":...}`) with raw `event` and `args` JSON.
+/// An event name a client would refuse (not a string or number, or reserved such as `"connect"`) is an error.
 pub fn event(
     namespace: &str,
     event: &RawValue,
     args: &[&RawValue],
     id: Option<u64>,
 ) -> Result<Encoded, String> {
+    if !is_valid_event_name(event) {
+        return Err(format!(
+            "invalid event name {}: a string that is not reserved, or a number",
+            event.get()
+        ));
+    }
     let mut items = Vec::with_capacity(args.len() + 1);
     items.push(event);
     items.extend_from_slice(args);
@@ -120,6 +127,16 @@ mod tests {
                 Packet::Binary(Bytes::from_static(&[1, 2]))
             ]
         );
+        for refused in [
+            "\"connect\"",
+            "\"disconnect\"",
+            "{\"x\":1}",
+            "null",
+            "[1]",
+            "true",
+        ] {
+            assert!(event("/", &raw(refused), &[], None).is_err(), "{refused}");
+        }
         let acked = ack("/", 9, "[{\"$binary\":\"AQ==\"}]").unwrap();
         assert_eq!(
             acked.0[0],

@@ -185,11 +185,16 @@ fn event_name_is_valid(raw: &RawValue) -> bool {
     let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(raw.get()) else {
         return false;
     };
-    let Some(first) = items.first() else {
-        return false;
-    };
-    match first.get().as_bytes().first() {
-        Some(b'"') => serde_json::from_str::<String>(first.get())
+    items
+        .first()
+        .is_some_and(|first| is_valid_event_name(first))
+}
+
+/// Whether raw JSON is an event name a peer accepts: a number, or a string that is not a reserved name.
+/// Both sides refuse other EVENT packets, so they are neither accepted nor sent.
+pub fn is_valid_event_name(name: &RawValue) -> bool {
+    match name.get().as_bytes().first() {
+        Some(b'"') => serde_json::from_str::<String>(name.get())
             .is_ok_and(|name| !RESERVED_EVENTS.contains(&name.as_str())),
         Some(b'-' | b'0'..=b'9') => true,
         _ => false,
