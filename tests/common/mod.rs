@@ -6,6 +6,7 @@ pub mod backend;
 pub mod eio;
 pub mod gateway;
 pub mod node;
+pub mod sio;
 
 pub use backend::{Backend, Hook, Reply};
 pub use gateway::Gateway;
