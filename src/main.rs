@@ -46,6 +46,14 @@ fn run(args: RunArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    match iogate::server::iis::listen_from_env(&|name| std::env::var(name).ok()) {
+        Ok(Some(listen)) => config.server.listen = listen,
+        Ok(None) => {}
+        Err(error) => {
+            eprintln!("iogate: config error: {error}");
+            return ExitCode::from(2);
+        }
+    }
     if let Some(listen) = args.listen {
         config.server.listen = listen;
     }
@@ -70,7 +78,10 @@ fn run(args: RunArgs) -> ExitCode {
             }
         };
         tracing::info!(address = %running.address, endpoints = config.endpoints.len(), "iogate listening");
-        iogate::shutdown::signal().await;
+        tokio::select! {
+            _ = iogate::shutdown::signal() => {}
+            _ = running.app.shutdown_requested() => {}
+        }
         tracing::info!(limit = ?config.server.shutdown_timeout, "shutting down");
         if running.shutdown(config.server.shutdown_timeout).await {
             tracing::info!("shutdown complete");

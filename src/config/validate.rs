@@ -18,6 +18,10 @@ pub fn validate(config: &Config) -> Result<(), Problem> {
             return Err(("api.token".into(), "must not be empty".into()));
         }
     }
+    for (index, entry) in config.server.trusted_proxies.iter().enumerate() {
+        crate::server::cidr::Cidr::parse(entry)
+            .map_err(|m| (format!("server.trusted_proxies[{index}]"), m))?;
+    }
     let mut seen = HashSet::new();
     for (index, endpoint) in config.endpoints.iter().enumerate() {
         let key = format!("endpoint[{index}]");

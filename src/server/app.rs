@@ -1,23 +1,26 @@
 //! The application served on the public listener: endpoints by path, health checks, draining.
 
+use super::build::build_endpoint;
 use super::cors::Cors;
 use super::endpoint::{ResponseFuture, Service};
+use super::forwarded::TrustedProxies;
+use super::iis::IisSettings;
 use super::listener::HttpHandler;
 use super::router;
-use crate::config::{Config, EndpointConfig, Protocol, Transport, normalize_path};
+use crate::config::Config;
 use crate::engineio::http::{Body, complete};
-use crate::engineio::{CloseReason, ConnInfo, Engine, EngineConfig, SessionSettings};
+use crate::engineio::{CloseReason, ConnInfo, Engine};
 use crate::metrics::Metrics;
-use crate::relay::{
-    EngineRelay, EngineRelayConfig, HookClient, HookTarget, RetryPolicy, Route, SocketRelay,
-    SocketRelayConfig,
-};
-use crate::socketio::{SioConfig, SioHandler, SocketIo};
-use http::{Method, Request, Response, StatusCode};
+use crate::relay::{EngineRelay, HookClient, SocketRelay};
+use crate::socketio::{SioHandler, SocketIo};
+use http::uri::PathAndQuery;
+use http::{Method, Request, Response, StatusCode, Uri};
 use hyper::body::Incoming;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+use tokio::sync::Notify;
+use tracing::Instrument;
 
 /// The protocol side of an endpoint, typed so the push API can reach its sockets and sessions.
 pub enum EndpointHandle {
@@ -53,23 +56,75 @@ pub struct Endpoint {
     pub handle: EndpointHandle,
 }
 
+impl Endpoint {
+    /// An endpoint at `path`.
+    pub(crate) fn new(path: String, cors: Option<Cors>, handle: EndpointHandle) -> Self {
+        Self { path, cors, handle }
+    }
+}
+
+/// How long a shutdown leaves transports to write their last packets.
+const FLUSH_GRACE: Duration = Duration::from_millis(100);
+
 /// Everything the public listener serves.
 pub struct App {
     endpoints: Vec<Endpoint>,
     hooks: HookClient,
-    draining: AtomicBool,
     metrics: Arc<Metrics>,
+    proxies: TrustedProxies,
+    iis: IisSettings,
+    draining: AtomicBool,
+    shutdown_requested: Notify,
 }
 
 impl HttpHandler for App {
     fn serve(&self, req: Request<Incoming>, conn: ConnInfo) -> ResponseFuture<'_> {
-        Box::pin(self.handle(req, conn))
+        let span = request_span(&req);
+        Box::pin(self.handle(req, conn).instrument(span))
     }
 }
 
+/// A span per request carrying what operators search logs for: the session id and IIS's `X-ARR-LOG-ID`.
+fn request_span(req: &Request<Incoming>) -> tracing::Span {
+    let sid = req
+        .uri()
+        .query()
+        .and_then(|q| q.split('&').find_map(|pair| pair.strip_prefix("sid=")));
+    let arr_log_id = req
+        .headers()
+        .get("x-arr-log-id")
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    tracing::debug_span!("request", method = %req.method(), path = req.uri().path(), sid, arr_log_id)
+}
+
+/// URL Rewrite puts the URL the client asked for in `X-Original-URL`; from a trusted proxy, route by it.
+fn apply_original_url(req: &mut Request<Incoming>) {
+    let Some(original) = req.headers().get("x-original-url") else {
+        return;
+    };
+    let Ok(path_and_query) = PathAndQuery::try_from(original.as_bytes()) else {
+        tracing::debug!("unusable X-Original-URL ignored");
+        return;
+    };
+    if !path_and_query.path().starts_with('/') {
+        return;
+    }
+    let mut parts = req.uri().clone().into_parts();
+    parts.path_and_query = Some(path_and_query);
+    if let Ok(uri) = Uri::from_parts(parts) {
+        *req.uri_mut() = uri;
+    }
+}
+
+fn text(status: u16, body: &'static str) -> Response<Body> {
+    complete(status, "text/plain; charset=UTF-8", body)
+}
+
 impl App {
-    /// Builds every endpoint of `config`; must run inside a Tokio runtime.
-    pub fn build(config: &Config) -> Result<Arc<Self>, String> {
+    /// Builds every endpoint of `config`, with IIS settings from `iis`; must run inside a Tokio runtime.
+    pub fn build(config: &Config, iis: IisSettings) -> Result<Arc<Self>, String> {
+        let proxies = TrustedProxies::parse(&config.server.trusted_proxies)
+            .map_err(|e| format!("server.trusted_proxies: {e}"))?;
         let hooks = HookClient::new()?;
         let metrics = Metrics::new();
         let endpoints = config
@@ -81,7 +136,10 @@ impl App {
             endpoints,
             hooks,
             metrics,
+            proxies,
+            iis,
             draining: AtomicBool::new(false),
+            shutdown_requested: Notify::new(),
         }))
     }
 
@@ -100,23 +158,60 @@ impl App {
         self.draining.load(Ordering::Acquire)
     }
 
-    /// Serves one request from the public listener.
-    pub async fn handle(&self, req: Request<Incoming>, conn: ConnInfo) -> Response<Body> {
-        let path = req.uri().path();
-        if path == "/healthz" {
-            return complete(200, "text/plain; charset=UTF-8", "ok");
+    /// Resolves when IIS asked the process to stop (the ASP.NET Core Module's shutdown event).
+    pub async fn shutdown_requested(&self) {
+        self.shutdown_requested.notified().await;
+    }
+
+    /// Serves one request from the public listener; `conn` is the TCP peer.
+    pub async fn handle(&self, mut req: Request<Incoming>, conn: ConnInfo) -> Response<Body> {
+        if !self.iis.token_ok(req.headers()) {
+            tracing::warn!("request without the ASP.NET Core Module token refused");
+            return text(400, "Bad Request");
         }
-        if path == "/readyz" {
+        if self
+            .iis
+            .is_shutdown_event(req.method(), req.uri().path(), req.headers())
+        {
+            tracing::info!("IIS asked for shutdown");
+            self.shutdown_requested.notify_one();
+            return text(202, "Accepted");
+        }
+        let peer = conn.address;
+        let client = self.proxies.resolve(peer, conn.secure, req.headers());
+        let conn = ConnInfo {
+            address: client.address,
+            secure: client.secure,
+        };
+        if self.proxies.trusts(peer) {
+            apply_original_url(&mut req);
+        }
+        let candidates = self.iis.candidates(req.uri().path());
+        if candidates.iter().any(|p| p == "/healthz") {
+            return text(200, "ok");
+        }
+        if candidates.iter().any(|p| p == "/readyz") {
             return if self.is_draining() {
-                complete(503, "text/plain; charset=UTF-8", "draining")
+                text(503, "draining")
             } else {
-                complete(200, "text/plain; charset=UTF-8", "ready")
+                text(200, "ready")
             };
         }
-        let Some(index) = router::find(self.endpoints.iter().map(|e| e.path.as_str()), path) else {
-            return complete(404, "text/plain; charset=UTF-8", "Not Found");
+        let found = candidates
+            .iter()
+            .find_map(|path| router::find(self.endpoints.iter().map(|e| e.path.as_str()), path));
+        let Some(index) = found else {
+            return text(404, "Not Found");
         };
-        let endpoint = &self.endpoints[index];
+        self.serve_endpoint(&self.endpoints[index], req, conn).await
+    }
+
+    async fn serve_endpoint(
+        &self,
+        endpoint: &Endpoint,
+        req: Request<Incoming>,
+        conn: ConnInfo,
+    ) -> Response<Body> {
         let request_headers = req.headers().clone();
         if req.method() == Method::OPTIONS {
             if let Some(cors) = &endpoint.cors {
@@ -132,7 +227,7 @@ impl App {
             .split('&')
             .any(|pair| pair.starts_with("sid="));
         let mut response = if is_handshake && self.is_draining() {
-            complete(503, "text/plain; charset=UTF-8", "server shutting down")
+            text(503, "server shutting down")
         } else {
             endpoint.handle.service().handle(req, &conn).await
         };
@@ -154,9 +249,14 @@ impl App {
                 .service()
                 .close_all(CloseReason::ServerShuttingDown);
         }
-        tokio::time::timeout(limit, self.hooks.wait_idle())
+        let started = tokio::time::Instant::now();
+        let delivered = tokio::time::timeout(limit, self.hooks.wait_idle())
             .await
-            .is_ok()
+            .is_ok();
+        // Let transports write what closing queued (answers to pending polls, WebSocket close frames).
+        let flush = FLUSH_GRACE.min(limit.saturating_sub(started.elapsed()));
+        tokio::time::sleep(flush).await;
+        delivered
     }
 
     /// Open sessions over every endpoint.
@@ -166,103 +266,4 @@ impl App {
             .map(|e| e.handle.service().session_count())
             .sum()
     }
-}
-
-fn build_endpoint(
-    config: &EndpointConfig,
-    hooks: &HookClient,
-    metrics: &Arc<Metrics>,
-) -> Result<Endpoint, String> {
-    let path = normalize_path(&config.path);
-    let endpoint_metrics = metrics.endpoint(&path);
-    let engine_config = EngineConfig {
-        session: SessionSettings {
-            ping_interval: config.ping_interval,
-            ping_timeout: config.ping_timeout,
-            max_buffered_packets: config.max_buffered_packets,
-        },
-        upgrade_timeout: config.upgrade_timeout,
-        max_payload: config.max_payload,
-        polling: config.transports.contains(&Transport::Polling),
-        websocket: config.transports.contains(&Transport::Websocket),
-        metrics: endpoint_metrics.clone(),
-    };
-    let target = HookTarget {
-        url: reqwest::Url::parse(&config.webhook)
-            .map_err(|e| format!("endpoint {path}: webhook: {e}"))?,
-        secrets: config
-            .secret
-            .as_ref()
-            .map(|s| s.to_vec())
-            .unwrap_or_default(),
-        timeout: config.webhook_timeout,
-        metrics: endpoint_metrics.hooks.clone(),
-    };
-    let handle = match config.protocol {
-        Protocol::EngineIo => {
-            let relay = EngineRelay::new(
-                EngineRelayConfig {
-                    endpoint: path.clone(),
-                    target,
-                    open_hook: config.hooks.connect,
-                    close_hook: config.hooks.disconnect,
-                    max_pending_hooks: config.max_pending_hooks,
-                    retry: RetryPolicy::default(),
-                    metrics: endpoint_metrics.clone(),
-                },
-                hooks.clone(),
-            );
-            EndpointHandle::EngineIo {
-                engine: Engine::new(engine_config, relay),
-            }
-        }
-        Protocol::SocketIo => {
-            let routes = config
-                .route
-                .iter()
-                .map(|route| {
-                    let url = match &route.webhook {
-                        Some(url) => reqwest::Url::parse(url)
-                            .map_err(|e| format!("endpoint {path}: route webhook: {e}"))?,
-                        None => target.url.clone(),
-                    };
-                    Ok(Route {
-                        namespace: route.namespace.clone(),
-                        event: route.event.clone(),
-                        target: HookTarget {
-                            url,
-                            ..target.clone()
-                        },
-                        mode: route.mode,
-                    })
-                })
-                .collect::<Result<Vec<_>, String>>()?;
-            let relay = SocketRelay::new(
-                SocketRelayConfig {
-                    endpoint: path.clone(),
-                    target,
-                    routes,
-                    connect_hook: config.hooks.connect,
-                    disconnect_hook: config.hooks.disconnect,
-                    max_pending_hooks: config.max_pending_hooks,
-                    retry: RetryPolicy::default(),
-                    metrics: endpoint_metrics.clone(),
-                },
-                hooks.clone(),
-            );
-            let sio_config = SioConfig {
-                namespaces: config.namespaces.clone(),
-                connect_timeout: config.connect_timeout,
-            };
-            let server = SocketIo::new(sio_config, relay);
-            SocketRelay::attach(&server);
-            let engine = Engine::new(engine_config, SioHandler(server.clone()));
-            EndpointHandle::SocketIo { engine, server }
-        }
-    };
-    Ok(Endpoint {
-        path,
-        cors: Cors::from_config(config.cors_origins.as_deref()),
-        handle,
-    })
 }

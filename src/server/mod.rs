@@ -1,8 +1,12 @@
 //! The HTTP side: listeners, routing by path, CORS, health, and graceful shutdown.
 
 mod app;
+mod build;
+pub mod cidr;
 pub mod cors;
 pub mod endpoint;
+pub mod forwarded;
+pub mod iis;
 mod listener;
 pub mod router;
 
@@ -39,9 +43,18 @@ impl Running {
     }
 }
 
-/// Binds the public listener and starts serving `config`.
+/// Binds the listeners and starts serving `config`, with IIS settings from the process environment.
 pub async fn start(config: &Config) -> Result<Running, String> {
-    let app = App::build(config)?;
+    start_with(
+        config,
+        iis::IisSettings::from_env(&|name| std::env::var(name).ok()),
+    )
+    .await
+}
+
+/// Binds the listeners and starts serving `config` with the given IIS settings.
+pub async fn start_with(config: &Config, iis: iis::IisSettings) -> Result<Running, String> {
+    let app = App::build(config, iis)?;
     let listener = TcpListener::bind(config.server.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.server.listen))?;

@@ -1,0 +1,113 @@
+//! Building endpoints from their config: the Engine.IO server, the Socket.IO server and the webhook relay.
+
+use super::app::{Endpoint, EndpointHandle};
+use super::cors::Cors;
+use crate::config::{EndpointConfig, Protocol, Transport, normalize_path};
+use crate::engineio::{Engine, EngineConfig, SessionSettings};
+use crate::metrics::Metrics;
+use crate::relay::{
+    EngineRelay, EngineRelayConfig, HookClient, HookTarget, RetryPolicy, Route, SocketRelay,
+    SocketRelayConfig,
+};
+use crate::socketio::{SioConfig, SioHandler, SocketIo};
+use std::sync::Arc;
+
+/// Builds one endpoint; must run inside a Tokio runtime.
+pub(crate) fn build_endpoint(
+    config: &EndpointConfig,
+    hooks: &HookClient,
+    metrics: &Arc<Metrics>,
+) -> Result<Endpoint, String> {
+    let path = normalize_path(&config.path);
+    let endpoint_metrics = metrics.endpoint(&path);
+    let engine_config = EngineConfig {
+        session: SessionSettings {
+            ping_interval: config.ping_interval,
+            ping_timeout: config.ping_timeout,
+            max_buffered_packets: config.max_buffered_packets,
+        },
+        upgrade_timeout: config.upgrade_timeout,
+        max_payload: config.max_payload,
+        polling: config.transports.contains(&Transport::Polling),
+        websocket: config.transports.contains(&Transport::Websocket),
+        metrics: endpoint_metrics.clone(),
+    };
+    let target = HookTarget {
+        url: reqwest::Url::parse(&config.webhook)
+            .map_err(|e| format!("endpoint {path}: webhook: {e}"))?,
+        secrets: config
+            .secret
+            .as_ref()
+            .map(|s| s.to_vec())
+            .unwrap_or_default(),
+        timeout: config.webhook_timeout,
+        metrics: endpoint_metrics.hooks.clone(),
+    };
+    let handle = match config.protocol {
+        Protocol::EngineIo => {
+            let relay = EngineRelay::new(
+                EngineRelayConfig {
+                    endpoint: path.clone(),
+                    target,
+                    open_hook: config.hooks.connect,
+                    close_hook: config.hooks.disconnect,
+                    max_pending_hooks: config.max_pending_hooks,
+                    retry: RetryPolicy::default(),
+                    metrics: endpoint_metrics.clone(),
+                },
+                hooks.clone(),
+            );
+            EndpointHandle::EngineIo {
+                engine: Engine::new(engine_config, relay),
+            }
+        }
+        Protocol::SocketIo => {
+            let routes = config
+                .route
+                .iter()
+                .map(|route| {
+                    let url = match &route.webhook {
+                        Some(url) => reqwest::Url::parse(url)
+                            .map_err(|e| format!("endpoint {path}: route webhook: {e}"))?,
+                        None => target.url.clone(),
+                    };
+                    Ok(Route {
+                        namespace: route.namespace.clone(),
+                        event: route.event.clone(),
+                        target: HookTarget {
+                            url,
+                            ..target.clone()
+                        },
+                        mode: route.mode,
+                    })
+                })
+                .collect::<Result<Vec<_>, String>>()?;
+            let relay = SocketRelay::new(
+                SocketRelayConfig {
+                    endpoint: path.clone(),
+                    target,
+                    routes,
+                    connect_hook: config.hooks.connect,
+                    disconnect_hook: config.hooks.disconnect,
+                    max_pending_hooks: config.max_pending_hooks,
+                    retry: RetryPolicy::default(),
+                    metrics: endpoint_metrics.clone(),
+                },
+                hooks.clone(),
+            );
+            let sio_config = SioConfig {
+                namespaces: config.namespaces.clone(),
+                connect_timeout: config.connect_timeout,
+            };
+            let server = SocketIo::new(sio_config, relay);
+            SocketRelay::attach(&server);
+            let engine = Engine::new(engine_config, SioHandler(server.clone()));
+            EndpointHandle::SocketIo { engine, server }
+        }
+    };
+    Ok(Endpoint::new(
+        path,
+        Cors::from_config(config.cors_origins.as_deref()),
+        handle,
+    ))
+}
