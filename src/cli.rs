@@ -34,6 +34,15 @@ pub enum Command {
     },
     /// Print a commented example config.
     ExampleConfig,
+    /// Exit 0 when a running iogate answers `GET /healthz` with 200 (for container health checks).
+    Healthcheck {
+        /// The address of the public listener.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        address: SocketAddr,
+        /// The path to check (`/readyz` is 503 while draining).
+        #[arg(long, default_value = "/healthz")]
+        path: String,
+    },
 }
 
 /// Options for running the gateway.

@@ -5,6 +5,7 @@ pub mod cli;
 pub mod config;
 pub mod engineio;
 pub mod glob;
+pub mod healthcheck;
 pub mod metrics;
 pub mod relay;
 pub mod server;

@@ -29,6 +29,15 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Some(Command::Healthcheck { address, path }) => {
+            match iogate::healthcheck::check(address, &path, std::time::Duration::from_secs(3)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    eprintln!("iogate: unhealthy: {error}");
+                    ExitCode::from(1)
+                }
+            }
+        }
         Some(Command::Run(args)) => run(args),
         None => run(cli.run),
     }
