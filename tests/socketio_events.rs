@@ -484,6 +484,41 @@ async fn events_of_one_socket_reach_the_backend_in_order() {
     assert_eq!(order, expected);
 }
 
+#[tokio::test]
+async fn a_slow_backend_holding_back_reading_does_not_time_out_a_live_client() {
+    // Two hooks may wait per socket; past that the gateway stops reading from the client, pongs included.
+    let backend = Backend::start(|hook: &Hook| match hook.event.as_str() {
+        "event" => Reply::ok(format!(r#"{{"ack":{}}}"#, raw_field(hook, "args")))
+            .after(Duration::from_millis(150)),
+        _ => Reply::ok(""),
+    })
+    .await;
+    let gateway = sio::gateway(
+        &backend.url(),
+        "ping_interval = \"300ms\"\nping_timeout = \"200ms\"\nmax_pending_hooks = 2",
+    )
+    .await;
+    let (mut client, sid) = SioWs::connected(&gateway, "/", None).await;
+    // 8 x 150 ms of backend time: several ping intervals and timeouts pass while reading is held back.
+    for i in 0..8 {
+        client.send(&format!(r#"42{i}["e",{i}]"#)).await;
+    }
+    for i in 0..8 {
+        assert_eq!(client.recv_text().await, format!("43{i}[{i}]"));
+    }
+    assert!(
+        backend.hooks_of("disconnect").is_empty(),
+        "the client answered every ping it could: {:?}",
+        backend.hooks_of("disconnect")
+    );
+    // Still alive: heartbeats go on as usual once reading resumes.
+    client.assert_silent(Duration::from_millis(700)).await;
+    assert_eq!(client.call(r#"429["e","last"]"#).await, r#"439["last"]"#);
+    assert!(backend.hooks_of("disconnect").is_empty());
+    assert_eq!(backend.hooks_of("event").len(), 9);
+    assert_eq!(gateway.sessions(), 1, "{sid} kept its session");
+}
+
 // ---- routes ----------------------------------------------------------------------------------------------
 
 #[tokio::test]

@@ -210,7 +210,10 @@ impl<H: Handler> Engine<H> {
         match packet {
             Incoming::Message(message) => {
                 self.config.metrics.packets_in.inc();
-                Ok(self.handler.message(session, message))
+                Ok(self
+                    .handler
+                    .message(session, message)
+                    .map(|wait| paused_while(session, wait)))
             }
             Incoming::Control(PacketType::Pong, _) => {
                 session.pong();
@@ -226,6 +229,16 @@ impl<H: Handler> Engine<H> {
             Incoming::Control(_, _) => Err(CloseReason::ParseError),
         }
     }
+}
+
+/// `wait`, with the session's reading marked as paused until it resolves (or is dropped), so the heartbeat does
+/// not blame the client for a pong the transport has not read.
+fn paused_while<S: Send + Sync + 'static>(session: &Arc<Session<S>>, wait: Wait) -> Wait {
+    let paused = session.pause_reading();
+    Box::pin(async move {
+        wait.await;
+        drop(paused);
+    })
 }
 
 impl<H: Handler> Owner<H::State> for Engine<H> {

@@ -114,6 +114,8 @@ pub(crate) struct Inner {
     pub(crate) closed: Option<CloseReason>,
     heartbeat: Heartbeat,
     generation: u64,
+    /// Transports currently not reading from the client because the application applies backpressure.
+    reading_paused: usize,
 }
 
 /// What a waiting poll should answer now.
@@ -156,6 +158,7 @@ impl<S: Send + Sync + 'static> Session<S> {
                 closed: None,
                 heartbeat: Heartbeat::WaitToPing,
                 generation: 0,
+                reading_paused: 0,
             }),
             owner,
         }
@@ -270,6 +273,13 @@ impl<S: Send + Sync + 'static> Session<S> {
         owner.closed(self, reason);
     }
 
+    /// Marks reading from the client as suspended (backpressure) until the guard drops. Meanwhile a missing pong
+    /// does not end the session: it may be waiting, unread, behind the client's earlier messages.
+    pub(crate) fn pause_reading(self: &Arc<Self>) -> ReadingPaused<S> {
+        self.lock().reading_paused += 1;
+        ReadingPaused(self.clone())
+    }
+
     /// Records a pong; the next ping follows one interval later.
     pub(crate) fn pong(self: &Arc<Self>) {
         let generation = {
@@ -341,6 +351,16 @@ impl<S: Send + Sync + 'static> Session<S> {
     }
 }
 
+/// Keeps a session's reading marked as paused while alive (see [`Session::pause_reading`]).
+pub(crate) struct ReadingPaused<S: Send + Sync + 'static>(Arc<Session<S>>);
+
+impl<S: Send + Sync + 'static> Drop for ReadingPaused<S> {
+    fn drop(&mut self) {
+        let mut inner = self.0.lock();
+        inner.reading_paused = inner.reading_paused.saturating_sub(1);
+    }
+}
+
 impl<S: Send + Sync + 'static> Timed for Session<S> {
     fn fire(self: &Arc<Self>, generation: u64, now: Instant) -> Option<Instant> {
         let owner = self.owner.upgrade()?;
@@ -360,6 +380,10 @@ impl<S: Send + Sync + 'static> Timed for Session<S> {
                 inner.queue.push_back(Packet::bare(PacketType::Ping));
                 drop(inner);
                 self.notify.notify_waiters();
+                Some(now + owner.settings().ping_timeout)
+            }
+            // The pong cannot have been read yet: look again one timeout later.
+            Heartbeat::AwaitPong if inner.reading_paused > 0 => {
                 Some(now + owner.settings().ping_timeout)
             }
             Heartbeat::AwaitPong => {
