@@ -20,8 +20,11 @@ use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use std::sync::Arc;
 use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
-use tokio_tungstenite::tungstenite::{Message as Frame, Utf8Bytes, handshake::derive_accept_key};
+use tokio_tungstenite::tungstenite::{
+    Error as WsError, Message as Frame, Utf8Bytes, handshake::derive_accept_key,
+};
 
 type Socket = WebSocketStream<TokioIo<Upgraded>>;
 
@@ -241,6 +244,30 @@ fn text_frame(packet: &Packet) -> Frame {
     }
 }
 
+/// Why a session ends when reading its WebSocket fails. A peer that goes away without a close frame (its
+/// process ended, its connection was reset) is a `transport close`, as the reference server reports it; any
+/// other failure (a protocol violation, a message over `max_payload`) is a `transport error`.
+fn read_error_reason(error: &WsError) -> CloseReason {
+    use std::io::ErrorKind;
+    let gone = match error {
+        WsError::ConnectionClosed | WsError::AlreadyClosed => true,
+        WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => true,
+        WsError::Io(io) => matches!(
+            io.kind(),
+            ErrorKind::ConnectionReset
+                | ErrorKind::ConnectionAborted
+                | ErrorKind::BrokenPipe
+                | ErrorKind::UnexpectedEof
+        ),
+        _ => false,
+    };
+    if gone {
+        CloseReason::TransportClose
+    } else {
+        CloseReason::TransportError
+    }
+}
+
 fn decode_frame(frame: Frame) -> Result<Option<Incoming>, CloseReason> {
     match frame {
         Frame::Text(text) => {
@@ -297,8 +324,8 @@ async fn pump<H: Handler>(
                 let outcome = match frame {
                     Some(Ok(frame)) => decode_frame(frame),
                     Some(Err(error)) => {
-                        tracing::debug!(sid = %session.id(), %error, "websocket error");
-                        Err(CloseReason::TransportError)
+                        tracing::debug!(sid = %session.id(), %error, "websocket read failed");
+                        Err(read_error_reason(&error))
                     }
                     None => Err(CloseReason::TransportClose),
                 };
@@ -319,6 +346,45 @@ async fn pump<H: Handler>(
                 waiting = None;
             }
             _ = &mut notified => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Error as IoError, ErrorKind};
+    use tokio_tungstenite::tungstenite::error::CapacityError;
+
+    #[test]
+    fn a_peer_gone_without_a_close_frame_is_a_transport_close() {
+        let gone = [
+            WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake),
+            WsError::Io(IoError::from(ErrorKind::ConnectionReset)),
+            WsError::Io(IoError::from(ErrorKind::UnexpectedEof)),
+            WsError::ConnectionClosed,
+        ];
+        for error in &gone {
+            assert_eq!(
+                read_error_reason(error),
+                CloseReason::TransportClose,
+                "{error}"
+            );
+        }
+        let broken = [
+            WsError::Capacity(CapacityError::MessageTooLong {
+                size: 2,
+                max_size: 1,
+            }),
+            WsError::Protocol(ProtocolError::NonZeroReservedBits),
+            WsError::Io(IoError::from(ErrorKind::InvalidData)),
+        ];
+        for error in &broken {
+            assert_eq!(
+                read_error_reason(error),
+                CloseReason::TransportError,
+                "{error}"
+            );
         }
     }
 }
