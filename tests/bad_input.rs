@@ -175,7 +175,8 @@ async fn post_handshake_is_code_2() {
 
 #[tokio::test]
 async fn unsupported_protocol_versions_are_code_5() {
-    let mut fx = Fixture::start("").await;
+    // EIO=3 is served by default; this endpoint turns it off.
+    let mut fx = Fixture::start("eio3 = false").await;
     for query in [
         "?EIO=3&transport=polling",
         "?EIO=5&transport=polling",

@@ -168,6 +168,9 @@ pub struct EndpointConfig {
     /// Largest HTTP body or WebSocket message accepted, in bytes; bigger ones get 413 or close the WebSocket.
     #[serde(default = "default_max_payload")]
     pub max_payload: u64,
+    /// Accept Engine.IO v3 clients (socket.io-client 1.x/2.x, python-socketio 4.x) besides v4 ones.
+    #[serde(default = "yes")]
+    pub eio3: bool,
     /// Transports clients may use.
     #[serde(default = "default_transports")]
     pub transports: Vec<Transport>,

@@ -5,6 +5,7 @@ use super::handler::{Handler, Refusal, Wait};
 use super::handshake::{ConnInfo, Handshake, open_packet_json};
 use super::http::{self as responses, Body};
 use super::packet::{Incoming, Packet, PacketType};
+use super::poll_format::PollFormat;
 use super::query::Query;
 use super::session::{CloseReason, Owner, Session, SessionSettings, TransportKind};
 use super::sid::Sid;
@@ -31,6 +32,8 @@ pub struct EngineConfig {
     pub polling: bool,
     /// Whether WebSocket is enabled.
     pub websocket: bool,
+    /// Whether Engine.IO v3 clients (socket.io-client 1.x/2.x) are accepted.
+    pub eio3: bool,
     /// The endpoint's metric handles.
     pub metrics: EndpointMetrics,
 }
@@ -130,9 +133,13 @@ impl<H: Handler> Engine<H> {
         let session = Sid::parse(sid_text)
             .and_then(|sid| self.session(sid))
             .ok_or(EngineError::SessionUnknown)?;
+        let format =
+            PollFormat::from_query(session.protocol(), &query)?.text_only_if(session.base64_only());
         match (transport, req.method().clone()) {
-            (TransportKind::Polling, Method::GET) => polling::get(self, session).await,
-            (TransportKind::Polling, Method::POST) => polling::post(self, session, req).await,
+            (TransportKind::Polling, Method::GET) => polling::get(self, session, format).await,
+            (TransportKind::Polling, Method::POST) => {
+                polling::post(self, session, req, format).await
+            }
             (TransportKind::Websocket, _) => websocket::accept_upgrade(self, session, req),
             _ => Err(EngineError::BadRequest),
         }
@@ -145,11 +152,14 @@ impl<H: Handler> Engine<H> {
         transport: TransportKind,
         conn: &ConnInfo,
     ) -> Result<Response<Body>, EngineError> {
-        if query.get("EIO") != Some("4") {
-            return Err(EngineError::UnsupportedProtocolVersion);
-        }
+        let protocol = match query.get("EIO") {
+            Some("4") => 4,
+            Some("3") if self.config.eio3 => 3,
+            _ => return Err(EngineError::UnsupportedProtocolVersion),
+        };
+        let format = PollFormat::from_query(protocol, query)?;
         let sid = Sid::random();
-        let handshake = Handshake::new(req.headers(), query, transport, 4, conn);
+        let handshake = Handshake::new(req.headers(), query, transport, protocol, conn);
         let opened = self
             .handler
             .open(sid, handshake)
@@ -165,7 +175,14 @@ impl<H: Handler> Engine<H> {
                 },
             })?;
         let owner: Weak<dyn Owner<H::State>> = self.me.clone();
-        let session = Arc::new(Session::new(sid, 4, transport, opened.state, owner));
+        let base64 = format != PollFormat::V3 { binary: true } && protocol == 3;
+        let session = Arc::new(Session::new(
+            sid,
+            (protocol, base64),
+            transport,
+            opened.state,
+            owner,
+        ));
         let upgrades: &[&str] = if transport == TransportKind::Polling && self.config.websocket {
             &["websocket"]
         } else {
@@ -192,7 +209,7 @@ impl<H: Handler> Engine<H> {
         match transport {
             TransportKind::Polling => {
                 session.send_all(initial);
-                Ok(polling::payload_response(&[open]))
+                Ok(format.response(&[open]))
             }
             TransportKind::Websocket => {
                 session.send_all(std::iter::once(open).chain(initial));
@@ -224,7 +241,11 @@ impl<H: Handler> Engine<H> {
                 session.close_by_client();
                 Ok(None)
             }
-            // v4 clients never ping; an upgrade or open packet here is out of sequence.
+            // v3 clients ping; v4 clients never do. An upgrade or open packet here is out of sequence.
+            Incoming::Control(PacketType::Ping, data) if session.protocol() == 3 => {
+                session.client_ping(data.as_str());
+                Ok(None)
+            }
             Incoming::Control(PacketType::Ping, _) => Err(CloseReason::TransportError),
             Incoming::Control(_, _) => Err(CloseReason::ParseError),
         }

@@ -4,8 +4,7 @@ use super::engine::Engine;
 use super::error::EngineError;
 use super::handler::Handler;
 use super::http::{self as responses, Body};
-use super::packet::Packet;
-use super::payload_v4;
+use super::poll_format::{PollFormat, PostError};
 use super::session::{CloseReason, PollReady, Session, TransportKind, Upgrade};
 use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
@@ -21,15 +20,6 @@ const POLL_COALESCE: Duration = Duration::from_millis(20);
 
 /// How long a GET that starts during an upgrade probe waits before its noop.
 const PROBE_POLL_HOLD: Duration = Duration::from_millis(100);
-
-/// A GET answer carrying `packets` as a v4 payload.
-pub(crate) fn payload_response(packets: &[Packet]) -> Response<Body> {
-    responses::complete(
-        200,
-        "text/plain; charset=UTF-8",
-        payload_v4::encode(packets),
-    )
-}
 
 /// Closes the session if a pending GET is abandoned (the client went away).
 struct PollGuard<S: Send + Sync + 'static> {
@@ -50,6 +40,7 @@ impl<S: Send + Sync + 'static> Drop for PollGuard<S> {
 pub(crate) async fn get<H: Handler>(
     engine: &Arc<Engine<H>>,
     session: Arc<Session<H::State>>,
+    format: PollFormat,
 ) -> Result<Response<Body>, EngineError> {
     let started_during_probe = {
         let mut inner = session.lock();
@@ -89,7 +80,7 @@ pub(crate) async fn get<H: Handler>(
         }
         if let PollReady::Send(packets) = guard.session.poll_ready() {
             guard.answered = true;
-            return Ok(payload_response(&packets));
+            return Ok(format.response(&packets));
         }
         notified.await;
     }
@@ -132,6 +123,7 @@ pub(crate) async fn post<H: Handler>(
     engine: &Arc<Engine<H>>,
     session: Arc<Session<H::State>>,
     req: Request<Incoming>,
+    format: PollFormat,
 ) -> Result<Response<Body>, EngineError> {
     {
         let mut inner = session.lock();
@@ -150,13 +142,12 @@ pub(crate) async fn post<H: Handler>(
         inner.posting = true;
     }
     let _guard = PostGuard(session.clone());
-    if is_octet_stream(&req) {
-        return Err(EngineError::BadRequest);
-    }
+    let octet_stream = is_octet_stream(&req);
     let body = read_body(req, engine.config().max_payload).await?;
-    let packets = match payload_v4::decode(body) {
+    let packets = match format.decode(body, octet_stream) {
         Ok(packets) => packets,
-        Err(error) => {
+        Err(PostError::BadRequest) => return Err(EngineError::BadRequest),
+        Err(PostError::Decode(error)) => {
             tracing::debug!(sid = %session.id(), %error, "undecodable payload; closing session");
             session.close(CloseReason::ParseError);
             return Err(EngineError::BadRequest);

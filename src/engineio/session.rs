@@ -91,8 +91,12 @@ pub(crate) trait Owner<S>: Send + Sync {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Heartbeat {
+    /// v4: the server pings next.
     WaitToPing,
+    /// v4: a ping is out; the pong is due.
     AwaitPong,
+    /// v3: the client pings; the session ends when none comes within interval + timeout.
+    ClientPings,
 }
 
 /// Where a polling-to-WebSocket upgrade stands.
@@ -130,6 +134,8 @@ pub(crate) enum PollReady {
 pub struct Session<S> {
     id: Sid,
     protocol: u8,
+    /// A v3 client that asked for text-only payloads at its handshake (`b64=1`, or JSONP).
+    base64: bool,
     state: S,
     pub(crate) notify: Notify,
     inner: Mutex<Inner>,
@@ -139,7 +145,7 @@ pub struct Session<S> {
 impl<S: Send + Sync + 'static> Session<S> {
     pub(crate) fn new(
         id: Sid,
-        protocol: u8,
+        (protocol, base64): (u8, bool),
         transport: TransportKind,
         state: S,
         owner: Weak<dyn Owner<S>>,
@@ -147,6 +153,7 @@ impl<S: Send + Sync + 'static> Session<S> {
         Self {
             id,
             protocol,
+            base64,
             state,
             notify: Notify::new(),
             inner: Mutex::new(Inner {
@@ -172,6 +179,11 @@ impl<S: Send + Sync + 'static> Session<S> {
     /// The Engine.IO protocol version the client speaks (3 or 4).
     pub fn protocol(&self) -> u8 {
         self.protocol
+    }
+
+    /// Whether a v3 client asked for text-only payloads (`b64=1`) at its handshake.
+    pub fn base64_only(&self) -> bool {
+        self.base64
     }
 
     /// The application's state for this session.
@@ -300,16 +312,48 @@ impl<S: Send + Sync + 'static> Session<S> {
         }
     }
 
-    /// Starts the heartbeat: the first ping one interval from now.
+    /// Starts the heartbeat: v4, the first ping one interval from now; v3, the first client ping due within
+    /// interval + timeout.
     pub(crate) fn start_heartbeat(self: &Arc<Self>) {
-        if let Some(owner) = self.owner.upgrade() {
-            let generation = self.lock().generation;
-            owner.schedule(
-                self,
-                Instant::now() + owner.settings().ping_interval,
-                generation,
-            );
-        }
+        let Some(owner) = self.owner.upgrade() else {
+            return;
+        };
+        let settings = owner.settings();
+        let (generation, due) = {
+            let mut inner = self.lock();
+            if self.protocol == 3 {
+                inner.heartbeat = Heartbeat::ClientPings;
+                (
+                    inner.generation,
+                    settings.ping_interval + settings.ping_timeout,
+                )
+            } else {
+                (inner.generation, settings.ping_interval)
+            }
+        };
+        owner.schedule(self, Instant::now() + due, generation);
+    }
+
+    /// A v3 client pinged: answer with a pong carrying the same data and expect the next ping in time.
+    pub(crate) fn client_ping(self: &Arc<Self>, data: &str) {
+        let Some(owner) = self.owner.upgrade() else {
+            return;
+        };
+        let generation = {
+            let mut inner = self.lock();
+            if inner.closed.is_some() {
+                return;
+            }
+            inner.generation += 1;
+            inner.generation
+        };
+        let settings = owner.settings();
+        owner.schedule(
+            self,
+            Instant::now() + settings.ping_interval + settings.ping_timeout,
+            generation,
+        );
+        self.send(Packet::text(PacketType::Pong, data));
     }
 
     /// Whether packets wait in the queue of an open session.
@@ -386,7 +430,10 @@ impl<S: Send + Sync + 'static> Timed for Session<S> {
             Heartbeat::AwaitPong if inner.reading_paused > 0 => {
                 Some(now + owner.settings().ping_timeout)
             }
-            Heartbeat::AwaitPong => {
+            Heartbeat::ClientPings if inner.reading_paused > 0 => {
+                Some(now + owner.settings().ping_timeout)
+            }
+            Heartbeat::AwaitPong | Heartbeat::ClientPings => {
                 drop(inner);
                 self.close(CloseReason::PingTimeout);
                 None

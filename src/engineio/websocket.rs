@@ -235,10 +235,21 @@ async fn probe_step<S: Send + Sync + 'static>(
 }
 
 fn text_frame(packet: &Packet) -> Frame {
+    frame_for(packet, 4)
+}
+
+/// The WebSocket frame of a packet: v3 prefixes binary data with the packet type byte.
+fn frame_for(packet: &Packet, protocol: u8) -> Frame {
     match packet {
         // SAFETY: `Text` holds valid UTF-8 by construction.
         Packet::Text(text) => {
             Frame::Text(unsafe { Utf8Bytes::from_bytes_unchecked(text.as_bytes().clone()) })
+        }
+        Packet::Binary(data) if protocol == 3 => {
+            let mut framed = Vec::with_capacity(data.len() + 1);
+            framed.push(PacketType::Message as u8);
+            framed.extend_from_slice(data);
+            Frame::Binary(Bytes::from(framed))
         }
         Packet::Binary(data) => Frame::Binary(data.clone()),
     }
@@ -268,7 +279,15 @@ fn read_error_reason(error: &WsError) -> CloseReason {
     }
 }
 
-fn decode_frame(frame: Frame) -> Result<Option<Incoming>, CloseReason> {
+fn decode_frame(frame: Frame, protocol: u8) -> Result<Option<Incoming>, CloseReason> {
+    if let (Frame::Binary(data), 3) = (&frame, protocol) {
+        return match data.first() {
+            Some(&kind) if kind == PacketType::Message as u8 => Ok(Some(Incoming::Message(
+                super::packet::Message::Binary(data.slice(1..)),
+            ))),
+            _ => Err(CloseReason::ParseError),
+        };
+    }
     match frame {
         Frame::Text(text) => {
             let text = Text::from_utf8(Bytes::from(text)).map_err(|_| CloseReason::ParseError)?;
@@ -305,7 +324,11 @@ async fn pump<H: Handler>(
         if !packets.is_empty() {
             let mut failed = false;
             for packet in &packets {
-                if socket.feed(text_frame(packet)).await.is_err() {
+                if socket
+                    .feed(frame_for(packet, session.protocol()))
+                    .await
+                    .is_err()
+                {
                     failed = true;
                     break;
                 }
@@ -322,7 +345,7 @@ async fn pump<H: Handler>(
         tokio::select! {
             frame = socket.next(), if waiting.is_none() => {
                 let outcome = match frame {
-                    Some(Ok(frame)) => decode_frame(frame),
+                    Some(Ok(frame)) => decode_frame(frame, session.protocol()),
                     Some(Err(error)) => {
                         tracing::debug!(sid = %session.id(), %error, "websocket read failed");
                         Err(read_error_reason(&error))

@@ -30,6 +30,7 @@ pub(crate) fn build_endpoint(
         max_payload: config.max_payload,
         polling: config.transports.contains(&Transport::Polling),
         websocket: config.transports.contains(&Transport::Websocket),
+        eio3: config.eio3,
         metrics: endpoint_metrics.clone(),
     };
     let target = HookTarget {
