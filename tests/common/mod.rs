@@ -6,7 +6,9 @@ pub mod backend;
 pub mod eio;
 pub mod gateway;
 pub mod node;
+pub mod python;
 pub mod sio;
+pub mod sio_backend;
 
 pub use backend::{Backend, Hook, Reply};
 pub use gateway::Gateway;

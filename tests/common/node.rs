@@ -72,14 +72,21 @@ pub async fn run(script: &str, args: &[&str], limit: Duration) -> NodeRun {
     let path = dir.join(script);
     assert!(path.is_file(), "no such client script: {}", path.display());
     let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    tokio::task::spawn_blocking(move || run_blocking(&dir, &path, &args, limit))
+    tokio::task::spawn_blocking(move || run_program("node", &dir, &path, &args, limit))
         .await
         .expect("node runner thread")
 }
 
-fn run_blocking(dir: &Path, script: &Path, args: &[String], limit: Duration) -> NodeRun {
-    let command = format!("node {} {}", script.display(), args.join(" "));
-    let mut child = Command::new("node")
+/// Runs `<program> <script> <args...>` in `dir`, blocking, killing it after `limit`.
+pub fn run_program(
+    program: &str,
+    dir: &Path,
+    script: &Path,
+    args: &[String],
+    limit: Duration,
+) -> NodeRun {
+    let command = format!("{program} {} {}", script.display(), args.join(" "));
+    let mut child = Command::new(program)
         .arg(script)
         .args(args)
         .current_dir(dir)
@@ -87,7 +94,7 @@ fn run_blocking(dir: &Path, script: &Path, args: &[String], limit: Duration) -> 
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("cannot start `{command}` (is Node.js installed?): {e}"));
+        .unwrap_or_else(|e| panic!("cannot start `{command}` (is {program} installed?): {e}"));
     let stdout = drain(child.stdout.take());
     let stderr = drain(child.stderr.take());
     let deadline = Instant::now() + limit;

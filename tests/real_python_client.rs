@@ -1,0 +1,144 @@
+//! The real PyPI `python-socketio` (5.x) client against the gateway and the backend of `common::sio_backend`:
+//! auth accepted (on "/" and "/chat") and rejected with message and data, events, acks through `sio.call`, bytes
+//! both ways, and the disconnect reasons the backend is told; over polling only, WebSocket only, and polling
+//! upgraded to WebSocket. Needs `pip install -r tests/clients/python/requirements.txt`; without it these tests fail.
+
+mod common;
+
+use common::sio_backend::{
+    self, b64, check_connect, disconnect_reason, events_named, last_transport, sid_of,
+};
+use common::{Gateway, Hook, eio, python};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+/// How long one script may run (its own overall timeout is 15 s).
+const LIMIT: Duration = Duration::from_secs(25);
+
+/// Endpoint settings of these tests. python-engineio closes a polling session with no GET in flight (after a
+/// refused connect, say); the gateway keeps such a closed session's id for one `ping_timeout`, so that a GET racing
+/// the close still gets its answer. A short one lets the tests see every session gone soon after the scripts end.
+const SETTINGS: &str = "ping_timeout = \"1s\"";
+
+/// Runs `tests/clients/python/<script> <url> <mode>` against `gateway` and returns its RESULT.
+async fn run_script(gateway: &Gateway, script: &str, mode: &str) -> Value {
+    let url = gateway.url("/socket.io/");
+    let run = python::run(script, &[&url, mode], LIMIT).await;
+    run.assert_success();
+    run.result()
+}
+
+async fn auth(mode: &str) {
+    let (backend, gateway) = sio_backend::start(SETTINGS).await;
+    let result = run_script(&gateway, "auth.py", mode).await;
+    assert_eq!(result["transport"], last_transport(mode));
+    let (sid, chat) = (sid_of(&result, "sid"), sid_of(&result, "chat"));
+    let handshake = check_connect(&backend, sid, "/", "alice", mode).await;
+    assert_eq!(
+        check_connect(&backend, chat, "/chat", "alice", mode).await,
+        handshake,
+        "one session, one handshake"
+    );
+    let whoami = events_named(&backend, chat, "whoami");
+    assert_eq!(whoami.len(), 1);
+    assert_eq!(whoami[0]["ack"], true);
+    assert_eq!(whoami[0]["rooms"], json!([chat, "user:alice"]));
+
+    let refused: Vec<Hook> = backend
+        .hooks_of("connect")
+        .into_iter()
+        .filter(|h| h.body["auth"]["token"] == "bad")
+        .collect();
+    assert_eq!(refused.len(), 1, "one refused connect");
+    assert_eq!(
+        refused[0].body["auth"],
+        json!({"token": "bad", "name": "mallory"})
+    );
+    assert_eq!(refused[0].body["namespace"], "/");
+    assert_eq!(refused[0].body["handshake"]["protocol"], 5);
+
+    let reasons = [
+        disconnect_reason(&backend, sid, "/", "alice").await,
+        disconnect_reason(&backend, chat, "/chat", "alice").await,
+    ];
+    assert_eq!(reasons, ["client namespace disconnect"; 2]);
+    eio::eventually("sessions closed", || gateway.sessions() == 0).await;
+    assert_eq!(backend.hooks_of("disconnect").len(), 2);
+}
+
+async fn events(mode: &str) {
+    let (backend, gateway) = sio_backend::start(SETTINGS).await;
+    let result = run_script(&gateway, "events.py", mode).await;
+    assert_eq!(result["transport"], last_transport(mode));
+    let sid = sid_of(&result, "sid");
+    check_connect(&backend, sid, "/", "erin", mode).await;
+    // The process exited without closing anything.
+    let reason = disconnect_reason(&backend, sid, "/", "erin").await;
+    assert_eq!(reason, "transport close");
+
+    let count = result["seq"].as_u64().expect("RESULT has seq");
+    let seq: Vec<Value> = events_named(&backend, sid, "seq")
+        .into_iter()
+        .map(|body| body["args"].clone())
+        .collect();
+    let expected: Vec<Value> = (0..count).map(|i| json!([i])).collect();
+    assert_eq!(seq, expected, "seq events in the order sent");
+
+    let echo = events_named(&backend, sid, "echo");
+    assert_eq!(echo.len(), 1);
+    assert_eq!(echo[0]["ack"], false);
+    assert_eq!(
+        echo[0]["args"],
+        json!(["one", {"n": 1, "nested": [true, null, "x"]}, [2.5]])
+    );
+    let shout = events_named(&backend, sid, "shout");
+    assert_eq!(shout[0]["args"], json!(["héllo € 😀 world"]));
+    assert_eq!(shout[0]["ack"], true);
+    assert_eq!(events_named(&backend, sid, "add").len(), 11);
+
+    let binary = events_named(&backend, sid, "binary");
+    assert_eq!(binary.len(), 1);
+    assert_eq!(binary[0]["ack"], true);
+    assert_eq!(
+        binary[0]["args"],
+        json!([
+            b64(&[0, 1, 2, 127, 128, 253, 254, 255]),
+            {
+                "name": "file.bin",
+                "content": b64("buffer héllo".as_bytes()),
+                "parts": [b64(b"a"), "text", b64(&[9, 8])],
+            },
+        ])
+    );
+    eio::eventually("session closed", || gateway.sessions() == 0).await;
+}
+
+#[tokio::test]
+async fn python_client_auth_over_polling() {
+    auth("polling").await;
+}
+
+#[tokio::test]
+async fn python_client_auth_over_websocket() {
+    auth("websocket").await;
+}
+
+#[tokio::test]
+async fn python_client_auth_with_upgrade() {
+    auth("upgrade").await;
+}
+
+#[tokio::test]
+async fn python_client_events_over_polling() {
+    events("polling").await;
+}
+
+#[tokio::test]
+async fn python_client_events_over_websocket() {
+    events("websocket").await;
+}
+
+#[tokio::test]
+async fn python_client_events_with_upgrade() {
+    events("upgrade").await;
+}
