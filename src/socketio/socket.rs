@@ -1,8 +1,8 @@
 //! A Socket.IO socket: one client in one namespace, with its rooms and stored data.
 
+use super::app::Emit;
 use super::conn::Conn;
 use super::namespace::Namespace;
-use super::app::Emit;
 use super::outgoing::{self, Encoded};
 use crate::engineio::{Handshake, Session, Sid};
 use serde_json::value::RawValue;
@@ -133,7 +133,10 @@ impl<S: Send + Sync + 'static> Socket<S> {
 
     /// Sends an event that asks the client for an ack. The receiver yields the ack's arguments as a raw JSON array;
     /// it fails if the socket disconnects first. Call [`Socket::forget_ack`] when giving up on it.
-    pub fn emit_with_ack(&self, emit: &Emit) -> Result<Option<(u64, oneshot::Receiver<String>)>, String> {
+    pub fn emit_with_ack(
+        &self,
+        emit: &Emit,
+    ) -> Result<Option<(u64, oneshot::Receiver<String>)>, String> {
         let (sender, receiver) = oneshot::channel();
         let id = {
             let mut inner = self.lock();
