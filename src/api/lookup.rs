@@ -1,10 +1,10 @@
 //! Finding the endpoint, namespace and sockets an API call names.
 
 use super::error::ApiError;
-use crate::engineio::{Engine, Sid};
+use crate::engineio::Engine;
 use crate::relay::{EngineRelay, SocketRelay};
 use crate::server::{App, EndpointHandle};
-use crate::socketio::{Namespace, Selector, SocketIo};
+use crate::socketio::{Namespace, Selector, SocketId, SocketIo};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -22,13 +22,10 @@ pub struct Target {
 
 /// The selector for `to` (absent = every socket) and `except`.
 pub fn selector(to: Option<&Target>, except: Option<&Target>) -> Selector {
-    // An id that cannot be a socket id matches nothing; it is still a target, so `to` does not widen to everyone.
-    let ids = |target: Option<&Target>| -> Vec<Sid> {
+    // An id nobody has matches nothing; it is still a target, so `to` does not widen to everyone.
+    let ids = |target: Option<&Target>| -> Vec<SocketId> {
         target.map_or_else(Vec::new, |t| {
-            t.sockets
-                .iter()
-                .map(|s| Sid::parse(s).unwrap_or(NO_SOCKET))
-                .collect()
+            t.sockets.iter().map(|s| SocketId::from_text(s)).collect()
         })
     };
     Selector {
@@ -38,9 +35,6 @@ pub fn selector(to: Option<&Target>, except: Option<&Target>) -> Selector {
         except_sockets: ids(except),
     }
 }
-
-/// An id no socket has.
-const NO_SOCKET: Sid = Sid::NONE;
 
 /// The endpoint `name`, or the only one when `name` is absent.
 pub fn endpoint<'a>(app: &'a App, name: Option<&str>) -> Result<&'a EndpointHandle, ApiError> {

@@ -2,7 +2,6 @@
 
 use super::error::ApiError;
 use super::lookup::{Target, namespace, selector, socketio};
-use crate::engineio::Sid;
 use crate::relay::SocketHookState;
 use crate::server::App;
 use crate::socketio::Socket;
@@ -119,8 +118,8 @@ pub fn disconnect(app: &App, request: DisconnectRequest) -> Result<String, ApiEr
 pub fn put_data(app: &App, request: DataRequest) -> Result<String, ApiError> {
     let server = socketio(app, request.endpoint.as_deref())?;
     let namespace = namespace(server, request.namespace.as_deref())?;
-    let socket = Sid::parse(&request.sid)
-        .and_then(|sid| namespace?.get(sid))
+    let socket = namespace
+        .and_then(|namespace| namespace.get(&request.sid))
         .ok_or_else(|| {
             ApiError::not_found(format!("no socket {:?} in this namespace", request.sid))
         })?;

@@ -10,9 +10,6 @@ const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 pub struct Sid([u8; 20]);
 
 impl Sid {
-    /// An id that is never issued (it has a character outside the id alphabet), for "matches nothing".
-    pub const NONE: Sid = Sid(*b"....................");
-
     /// A new random id.
     pub fn random() -> Self {
         let mut rng = rand::rng();

@@ -1,6 +1,7 @@
 //! The JSON bodies of socket.io webhooks: `connect`, `event`, `disconnect`.
 
-use crate::engineio::{Handshake, Sid};
+use crate::engineio::Handshake;
+use crate::socketio::SocketId;
 use serde::Serialize;
 use serde_json::value::RawValue;
 use std::sync::Arc;
@@ -16,7 +17,7 @@ pub struct Common<'a> {
     /// The namespace.
     pub namespace: &'a str,
     /// The socket id.
-    pub sid: Sid,
+    pub sid: SocketId,
     /// What the backend last stored for the socket, or `null`.
     pub data: &'a RawValue,
     /// The socket's rooms.

@@ -187,7 +187,7 @@ impl App for SocketRelay {
                 kind: "connect",
                 endpoint: &config.endpoint,
                 namespace: request.namespace,
-                sid: request.sid,
+                sid: request.sid.clone(),
                 data: &data,
                 rooms: &[],
             },
@@ -195,7 +195,7 @@ impl App for SocketRelay {
             handshake: request.handshake,
         };
         let delivery = Delivery::new("connect", to_json(&body));
-        let sid = request.sid;
+        let sid = &request.sid;
         let reply = match self.shared.client.send(&config.target, &delivery).await {
             Ok(reply) => reply,
             Err(error) => {

@@ -31,7 +31,7 @@ impl DisconnectReason {
 /// A client asks to join a namespace.
 pub struct ConnectRequest<'a> {
     /// The new socket's id (what the client will see as `socket.id`).
-    pub sid: crate::engineio::Sid,
+    pub sid: super::socket_id::SocketId,
     /// The namespace.
     pub namespace: &'a str,
     /// The CONNECT payload (auth) as raw JSON; `{}` when the client sent none.

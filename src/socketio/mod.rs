@@ -9,6 +9,7 @@ pub mod outgoing;
 pub mod packet;
 mod server;
 mod socket;
+mod socket_id;
 mod watch;
 
 pub use app::{Accepted, App, ClientEvent, ConnectRequest, DisconnectReason, Emit, Rejected};
@@ -17,3 +18,4 @@ pub use namespace::{Namespace, Selector};
 pub use outgoing::Encoded;
 pub use server::{SioConfig, SioHandler, SocketIo, encode_event};
 pub use socket::Socket;
+pub use socket_id::SocketId;

@@ -1,7 +1,7 @@
 //! A namespace of one endpoint: its sockets and the room index used by broadcasts.
 
 use super::socket::Socket;
-use crate::engineio::Sid;
+use super::socket_id::SocketId;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -11,11 +11,11 @@ pub struct Selector {
     /// Sockets in any of these rooms; with `to_sockets` empty too, every socket.
     pub to_rooms: Vec<String>,
     /// These sockets.
-    pub to_sockets: Vec<Sid>,
+    pub to_sockets: Vec<SocketId>,
     /// Minus sockets in any of these rooms.
     pub except_rooms: Vec<String>,
     /// Minus these sockets.
-    pub except_sockets: Vec<Sid>,
+    pub except_sockets: Vec<SocketId>,
 }
 
 /// The sockets and rooms of one namespace.
@@ -25,8 +25,8 @@ pub struct Namespace<S> {
 }
 
 struct Inner<S> {
-    sockets: HashMap<Sid, Arc<Socket<S>>>,
-    rooms: HashMap<Arc<str>, HashSet<Sid>>,
+    sockets: HashMap<SocketId, Arc<Socket<S>>>,
+    rooms: HashMap<Arc<str>, HashSet<SocketId>>,
 }
 
 impl<S: Send + Sync + 'static> Namespace<S> {
@@ -115,8 +115,8 @@ impl<S: Send + Sync + 'static> Namespace<S> {
     }
 
     /// The socket with id `sid`.
-    pub fn get(&self, sid: Sid) -> Option<Arc<Socket<S>>> {
-        self.read().sockets.get(&sid).cloned()
+    pub fn get(&self, sid: &str) -> Option<Arc<Socket<S>>> {
+        self.read().sockets.get(sid).cloned()
     }
 
     /// Every socket.
@@ -149,7 +149,7 @@ impl<S: Send + Sync + 'static> Namespace<S> {
     /// The sockets `selector` reaches.
     pub fn select(&self, selector: &Selector) -> Vec<Arc<Socket<S>>> {
         let inner = self.read();
-        let excluded = |sid: &Sid| {
+        let excluded = |sid: &SocketId| {
             selector.except_sockets.contains(sid)
                 || selector.except_rooms.iter().any(|room| {
                     inner
@@ -178,7 +178,7 @@ impl<S: Send + Sync + 'static> Namespace<S> {
                 .flatten(),
         );
         for sid in candidates {
-            if seen.insert(*sid) && !excluded(sid) {
+            if seen.insert(sid.clone()) && !excluded(sid) {
                 if let Some(socket) = inner.sockets.get(sid) {
                     chosen.push(socket.clone());
                 }

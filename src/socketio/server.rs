@@ -8,6 +8,7 @@ use super::namespace::Namespace;
 use super::outgoing::{self, Encoded};
 use super::packet::{self, Packet as SioPacket, PacketKind};
 use super::socket::Socket;
+use super::socket_id::SocketId;
 use super::watch::{ConnectWatch, Unconnected};
 use crate::engineio::timer::Timers;
 use crate::engineio::{
@@ -269,11 +270,11 @@ impl<A: App> SocketIo<A> {
         name: String,
         auth: Box<RawValue>,
     ) {
-        let sid = Sid::random();
+        let sid = SocketId::random();
         let namespace = self.namespace_or_create(&name);
         let handshake = session.state().handshake().clone();
         let request = ConnectRequest {
-            sid,
+            sid: sid.clone(),
             namespace: &name,
             auth: &auth,
             handshake: &handshake,
@@ -291,7 +292,7 @@ impl<A: App> SocketIo<A> {
             }
         };
         let socket = Arc::new(Socket::new(
-            sid,
+            sid.clone(),
             namespace.clone(),
             Arc::downgrade(&session),
             handshake,

@@ -4,6 +4,7 @@ use super::app::Emit;
 use super::conn::Conn;
 use super::namespace::Namespace;
 use super::outgoing::{self, Encoded};
+use super::socket_id::SocketId;
 use crate::engineio::{Handshake, Session, Sid};
 use serde_json::value::RawValue;
 use std::collections::HashMap;
@@ -12,7 +13,7 @@ use tokio::sync::oneshot;
 
 /// One client connected to one namespace.
 pub struct Socket<S> {
-    id: Sid,
+    id: SocketId,
     namespace: Arc<Namespace<S>>,
     session: Weak<Session<Conn<S>>>,
     handshake: Arc<Handshake>,
@@ -38,7 +39,7 @@ impl SocketInner {
 
 impl<S: Send + Sync + 'static> Socket<S> {
     pub(crate) fn new(
-        id: Sid,
+        id: SocketId,
         namespace: Arc<Namespace<S>>,
         session: Weak<Session<Conn<S>>>,
         handshake: Arc<Handshake>,
@@ -62,8 +63,8 @@ impl<S: Send + Sync + 'static> Socket<S> {
     }
 
     /// The socket id (`socket.id` on the client).
-    pub fn id(&self) -> Sid {
-        self.id
+    pub fn id(&self) -> SocketId {
+        self.id.clone()
     }
 
     /// The namespace name.
