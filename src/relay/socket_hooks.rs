@@ -4,7 +4,7 @@
 use super::queue::OrderedQueue;
 use super::reply::{null, parse_reply, raw, to_json};
 use super::socket_bodies::{Common, ConnectBody, DisconnectBody, EventBody};
-use super::socket_reply::{ConnectReply, EventReply, is_array, reject_payload};
+use super::socket_reply::{ConnectReply, EventReply, is_array};
 use super::webhook::{BusyGuard, Delivery, HookClient, HookTarget, RetryPolicy};
 use crate::config::RouteMode;
 use crate::engineio::Wait;
@@ -160,7 +160,8 @@ fn common<'a>(
 
 fn refused() -> Rejected {
     Rejected {
-        payload: r#"{"message":"Connection refused"}"#.to_string(),
+        message: "Connection refused".to_string(),
+        data: None,
     }
 }
 
@@ -207,10 +208,9 @@ impl App for SocketRelay {
             tracing::warn!(%sid, endpoint = %config.endpoint, %error, "connect webhook reply unusable; refusing");
             refused()
         })?;
-        if let Some(reject) = &reply.reject {
-            return Err(Rejected {
-                payload: reject_payload(reject),
-            });
+        let mut reply = reply;
+        if let Some(reject) = reply.reject.take() {
+            return Err(reject.into_rejected());
         }
         Ok(accepted(reply))
     }

@@ -1,7 +1,7 @@
 //! Backend replies on socket.io endpoints and how they become actions.
 
 use super::reply::present;
-use crate::socketio::Emit;
+use crate::socketio::{Emit, Rejected};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -106,13 +106,13 @@ pub struct EventReply {
     pub disconnect: bool,
 }
 
-/// The CONNECT_ERROR payload for a rejection.
-pub fn reject_payload(reject: &RejectSpec) -> String {
-    let message = serde_json::to_string(reject.message.as_deref().unwrap_or("Not authorized"))
-        .unwrap_or_default();
-    match &reject.data {
-        Some(data) => format!("{{\"message\":{message},\"data\":{}}}", data.get()),
-        None => format!("{{\"message\":{message}}}"),
+impl RejectSpec {
+    /// The rejection the Socket.IO layer sends.
+    pub fn into_rejected(self) -> Rejected {
+        Rejected {
+            message: self.message.unwrap_or_else(|| "Not authorized".to_string()),
+            data: self.data,
+        }
     }
 }
 
@@ -141,17 +141,18 @@ mod tests {
     }
 
     #[test]
-    fn reject_payload_has_message_and_optional_data() {
+    fn rejections_keep_message_and_data() {
         let reply: ConnectReply =
-            parse_reply(br#"{"reject":{"message":"Not \"you\"","data":{"code":7}}}"#).unwrap();
+            parse_reply(br#"{"reject":{"message":"no","data":{"code":7}}}"#).unwrap();
+        let rejected = reply.reject.unwrap().into_rejected();
         assert_eq!(
-            reject_payload(&reply.reject.unwrap()),
-            r#"{"message":"Not \"you\"","data":{"code":7}}"#
+            (rejected.message.as_str(), rejected.data.unwrap().get()),
+            ("no", r#"{"code":7}"#)
         );
         let reply: ConnectReply = parse_reply(br#"{"reject":{}}"#).unwrap();
         assert_eq!(
-            reject_payload(&reply.reject.unwrap()),
-            r#"{"message":"Not authorized"}"#
+            reply.reject.unwrap().into_rejected().message,
+            "Not authorized"
         );
     }
 }

@@ -63,8 +63,24 @@ pub struct Accepted<S> {
 
 /// The application refused a connection: the client gets CONNECT_ERROR with this payload.
 pub struct Rejected {
-    /// The CONNECT_ERROR payload as raw JSON (`{"message":...,"data":...}`).
-    pub payload: String,
+    /// The error message (`Not authorized` when the backend gave none).
+    pub message: String,
+    /// Extra data for the client.
+    pub data: Option<Box<RawValue>>,
+}
+
+impl Rejected {
+    /// The CONNECT_ERROR payload: `{"message","data"}` for v5 clients; for v4 clients (socket.io 1.x/2.x) the
+    /// data when there is some, else the message as a JSON string, as the 2.x server sends it.
+    pub fn payload(&self, v4: bool) -> String {
+        let message = serde_json::to_string(&self.message).unwrap_or_else(|_| "\"\"".to_string());
+        match (&self.data, v4) {
+            (Some(data), true) => data.get().to_string(),
+            (None, true) => message,
+            (Some(data), false) => format!("{{\"message\":{message},\"data\":{}}}", data.get()),
+            (None, false) => format!("{{\"message\":{message}}}"),
+        }
+    }
 }
 
 /// An event the client emitted.
@@ -98,4 +114,29 @@ pub trait App: Send + Sync + 'static {
 
     /// The socket left its namespace; called exactly once per connected socket.
     fn disconnect(&self, socket: &Arc<Socket<Self::SocketState>>, reason: DisconnectReason);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejection_payloads_per_protocol() {
+        let data = RawValue::from_string(r#"{"code":7}"#.to_string()).unwrap();
+        let with_data = Rejected {
+            message: "Not \"you\"".into(),
+            data: Some(data),
+        };
+        assert_eq!(
+            with_data.payload(false),
+            r#"{"message":"Not \"you\"","data":{"code":7}}"#
+        );
+        assert_eq!(with_data.payload(true), r#"{"code":7}"#);
+        let plain = Rejected {
+            message: "Not authorized".into(),
+            data: None,
+        };
+        assert_eq!(plain.payload(false), r#"{"message":"Not authorized"}"#);
+        assert_eq!(plain.payload(true), r#""Not authorized""#);
+    }
 }

@@ -1,7 +1,7 @@
 //! The Socket.IO server of one endpoint: decodes packets per Engine.IO session, connects namespaces through the
 //! application, dispatches events and acks, and keeps namespaces and rooms.
 
-use super::app::{App, ClientEvent, ConnectRequest, DisconnectReason, Emit};
+use super::app::{App, ClientEvent, ConnectRequest, DisconnectReason, Emit, Rejected};
 use super::binary::placeholders_to_binary;
 use super::conn::Conn;
 use super::namespace::Namespace;
@@ -233,12 +233,40 @@ impl<A: App> SocketIo<A> {
     }
 
     fn connect(self: &Arc<Self>, session: &Arc<SioSession<A::SocketState>>, packet: SioPacket) {
-        let name = packet.namespace;
+        // v4 clients (socket.io 1.x/2.x) put the auth in a query after the namespace: `40/admin?token=abc,`.
+        let (name, auth) = if is_v4(session) {
+            let (name, query) = packet
+                .namespace
+                .split_once('?')
+                .unwrap_or((&packet.namespace, ""));
+            (
+                name.to_string(),
+                query_as_json(form_urlencoded::parse(query.as_bytes()).into_owned()),
+            )
+        } else {
+            (
+                packet.namespace,
+                packet.payload.unwrap_or_else(empty_object),
+            )
+        };
+        self.start_connect(session, name, auth);
+    }
+
+    fn start_connect(
+        self: &Arc<Self>,
+        session: &Arc<SioSession<A::SocketState>>,
+        name: String,
+        auth: Box<RawValue>,
+    ) {
         if !self.allows(&name) {
+            let invalid = Rejected {
+                message: "Invalid namespace".to_string(),
+                data: None,
+            };
             let refusal = outgoing::plain(
                 PacketKind::ConnectError,
                 &name,
-                Some(r#"{"message":"Invalid namespace"}"#),
+                Some(&invalid.payload(is_v4(session))),
             );
             session.send_all(refusal.0);
             return;
@@ -258,7 +286,6 @@ impl<A: App> SocketIo<A> {
             }
             inner.connecting.push(name.clone());
         }
-        let auth = packet.payload.unwrap_or_else(empty_object);
         let this = self.clone();
         let session = session.clone();
         tokio::spawn(async move { this.finish_connect(session, name, auth).await });
@@ -270,7 +297,12 @@ impl<A: App> SocketIo<A> {
         name: String,
         auth: Box<RawValue>,
     ) {
-        let sid = SocketId::random();
+        let v4 = is_v4(&session);
+        let sid = if v4 {
+            SocketId::for_v4(&name, session.id())
+        } else {
+            SocketId::random()
+        };
         let namespace = self.namespace_or_create(&name);
         let handshake = session.state().handshake().clone();
         let request = ConnectRequest {
@@ -286,7 +318,7 @@ impl<A: App> SocketIo<A> {
             Err(rejected) => {
                 conn.lock().connecting.retain(|n| n != &name);
                 session.send_all(
-                    outgoing::plain(PacketKind::ConnectError, &name, Some(&rejected.payload)).0,
+                    outgoing::plain(PacketKind::ConnectError, &name, Some(&rejected.payload(v4))).0,
                 );
                 return;
             }
@@ -316,8 +348,10 @@ impl<A: App> SocketIo<A> {
             namespace.add(&socket);
         }
         socket.join(accepted.join.iter().map(String::as_str));
+        // v5 clients learn their id from the reply; v4 clients derive it from the engine id.
         let reply = format!("{{\"sid\":\"{sid}\"}}");
-        session.send_all(outgoing::plain(PacketKind::Connect, &name, Some(&reply)).0);
+        let reply = (!v4).then_some(reply.as_str());
+        session.send_all(outgoing::plain(PacketKind::Connect, &name, reply).0);
         for emit in &accepted.emit {
             if let Err(error) = self.emit_to(&name, std::slice::from_ref(&socket), emit) {
                 tracing::warn!(%sid, %error, "connect emit dropped");
@@ -339,6 +373,23 @@ impl<A: App> SocketIo<A> {
                 .disconnect(&socket, DisconnectReason::Session(reason));
         }
     }
+}
+
+/// Query keys that belong to Engine.IO, not to the application's auth.
+const ENGINE_QUERY_KEYS: [&str; 6] = ["EIO", "transport", "t", "b64", "j", "sid"];
+
+/// Whether the session's client speaks Socket.IO protocol v4 (socket.io 1.x/2.x, over Engine.IO v3).
+fn is_v4<S: Send + Sync + 'static>(session: &Session<Conn<S>>) -> bool {
+    session.protocol() == 3
+}
+
+/// Query pairs as a JSON object (a repeated key keeps its last value), used as a v4 client's auth.
+fn query_as_json(pairs: impl IntoIterator<Item = (String, String)>) -> Box<RawValue> {
+    let mut object = serde_json::Map::new();
+    for (key, value) in pairs {
+        object.insert(key, serde_json::Value::String(value));
+    }
+    serde_json::value::to_raw_value(&object).unwrap_or_else(|_| empty_object())
 }
 
 fn empty_object() -> Box<RawValue> {
@@ -397,6 +448,17 @@ impl<A: App> Handler for SioHandler<A> {
             .timers
             .schedule(&watch, Instant::now() + self.0.config.connect_timeout, 0);
         session.state().lock().watch = Some(watch);
+        if is_v4(session) {
+            // socket.io 1.x/2.x clients are connected to `/` by the server, with the handshake query as auth.
+            let query = session
+                .state()
+                .handshake()
+                .query
+                .iter()
+                .filter(|(key, _)| !ENGINE_QUERY_KEYS.contains(&key.as_str()));
+            let auth = query_as_json(query.cloned());
+            self.0.start_connect(session, "/".to_string(), auth);
+        }
     }
 
     fn message(&self, session: &Arc<Session<Self::State>>, message: Message) -> Option<Wait> {
