@@ -197,7 +197,8 @@ async fn a_second_connect_while_the_first_is_decided_closes() {
     assert!(before.is_empty(), "answered before closing: {before:?}");
     // The backend accepted the first CONNECT meanwhile: that socket is reported gone.
     let connect = backend
-        .hooks_of("connect")
+        .wait_for("connect", None, 2)
+        .await
         .into_iter()
         .find(|h| h.body["auth"]["slow"] == true)
         .expect("the first CONNECT reached the backend");

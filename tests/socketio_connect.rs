@@ -488,6 +488,40 @@ async fn disabled_connect_hook_accepts_without_a_call() {
     assert!(backend.hooks_of("connect").is_empty());
 }
 
+#[tokio::test]
+async fn every_hook_is_signed_when_a_secret_is_set() {
+    let backend = Backend::start(accept).await;
+    let gateway = sio::gateway(&backend.url(), "secret = [\"new\", \"old\"]").await;
+    let (mut client, sid) = SioWs::connected(&gateway, "/", Some(r#"{"t":1}"#)).await;
+    client.send(r#"42["e",1.50]"#).await;
+    backend.wait_for("event", Some(&sid), 1).await;
+    client.close().await;
+    backend.wait_for("disconnect", Some(&sid), 1).await;
+    let hooks = backend.hooks();
+    let events: Vec<&str> = hooks.iter().map(|h| h.event.as_str()).collect();
+    assert_eq!(events, ["connect", "event", "disconnect"]);
+    for hook in &hooks {
+        let header = hook.signature.as_deref().expect("signed");
+        let parts: Vec<&str> = header.split(',').collect();
+        let timestamp = parts[0].strip_prefix("t=").expect("t= first");
+        let expected: Vec<String> = ["new", "old"]
+            .iter()
+            .map(|secret| format!("v1={}", hmac_hex(secret, timestamp, &hook.raw)))
+            .collect();
+        assert_eq!(parts[1..], expected, "{header}");
+    }
+}
+
+/// HMAC-SHA256(secret, "<t>.<body>") in hex, computed here rather than by iogate.
+fn hmac_hex(secret: &str, timestamp: &str, body: &[u8]) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("any key");
+    mac.update(timestamp.as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    hex::encode(mac.finalize().into_bytes())
+}
+
 // ---- the disconnect webhook ------------------------------------------------------------------------------
 
 #[tokio::test]
@@ -525,6 +559,20 @@ async fn closing_the_websocket_is_transport_close_for_every_namespace() {
         assert_eq!(hook.body["rooms"], json!([sid, "lobby"]));
     }
     eio::eventually("the session is gone", || gateway.sessions() == 0).await;
+}
+
+#[tokio::test]
+async fn disabled_disconnect_hook_sends_nothing() {
+    let backend = Backend::start(accept).await;
+    let gateway = sio::gateway(&backend.url(), "hooks = { disconnect = false }").await;
+    let (mut client, sid) = SioWs::connected(&gateway, "/", None).await;
+    client.send("41").await;
+    client.connect("/", None).await;
+    client.close().await;
+    eio::eventually("the session is gone", || gateway.sessions() == 0).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(backend.hooks_of("disconnect").is_empty(), "{sid}");
+    assert_eq!(backend.hooks_of("connect").len(), 2);
 }
 
 #[tokio::test]
@@ -640,4 +688,45 @@ async fn a_socket_accepted_after_its_session_ended_gets_a_disconnect_hook_with_t
     leaving.close().await;
     let hook = &backend.wait_for("disconnect", Some(&sid), 1).await[0];
     assert_eq!(hook.body["reason"], "transport close");
+}
+
+#[tokio::test]
+async fn a_polling_session_upgraded_to_websocket_keeps_its_sockets() {
+    let backend = Backend::start(|hook: &Hook| match hook.event.as_str() {
+        "event" => Reply::ok(format!(r#"{{"ack":{}}}"#, raw_field(hook, "args"))),
+        _ => Reply::ok(""),
+    })
+    .await;
+    let gateway = sio::gateway(&backend.url(), CUSTOM).await;
+    let polling = SioPolling::open(&gateway).await;
+    let main = polling.connect("/", None).await;
+    let custom = polling.connect("/custom", None).await;
+
+    let url = eio::ws_upgrade_url(&gateway.ws_url(&format!("{}/", sio::PATH)), &polling.sid);
+    let mut ws = eio::ws_connect(&url).await;
+    eio::send_text(&mut ws, "2probe").await;
+    assert_eq!(eio::next_text(&mut ws).await, "3probe");
+    eio::send_text(&mut ws, "5").await;
+    let mut client = SioWs {
+        ws,
+        open: polling.open.clone(),
+    };
+    assert_eq!(client.call(r#"421["a",1]"#).await, r#"431[1]"#);
+    assert_eq!(
+        client.call(r#"42/custom,2["b",2]"#).await,
+        r#"43/custom,2[2]"#
+    );
+    backend.wait_for("event", Some(&main), 1).await;
+    backend.wait_for("event", Some(&custom), 1).await;
+    let connect = &backend.wait_for("connect", Some(&main), 1).await[0];
+    assert_eq!(
+        connect.body["handshake"]["transport"], "polling",
+        "the handshake is the session's first request"
+    );
+
+    client.close().await;
+    for sid in [&main, &custom] {
+        let hook = &backend.wait_for("disconnect", Some(sid), 1).await[0];
+        assert_eq!(hook.body["reason"], "transport close");
+    }
 }

@@ -315,6 +315,35 @@ async fn reply_disconnect_ends_only_that_namespace_socket() {
     assert_eq!(gateway.sessions(), 1);
 }
 
+#[tokio::test]
+async fn an_ack_is_not_sent_to_a_socket_that_left() {
+    let backend = Backend::start(|hook: &Hook| match hook.event.as_str() {
+        "event" => Reply::ok(format!(r#"{{"ack":{}}}"#, raw_field(hook, "args")))
+            .after(Duration::from_millis(200)),
+        _ => Reply::ok(""),
+    })
+    .await;
+    let gateway = sio::gateway(&backend.url(), "").await;
+    let (mut client, old) = SioWs::connected(&gateway, "/", None).await;
+    client.send(r#"421["slow","old"]"#).await;
+    client.send("41").await;
+    let new = client.connect("/", None).await;
+    // The old socket's answer would come first; the new socket's must be the next packet.
+    assert_eq!(client.call(r#"422["slow","new"]"#).await, r#"432["new"]"#);
+    backend.wait_for("disconnect", Some(&old), 1).await;
+    let events: Vec<String> = backend
+        .hooks()
+        .iter()
+        .filter(|h| h.body["sid"] == old.as_str())
+        .map(|h| h.event.clone())
+        .collect();
+    assert_eq!(
+        events,
+        ["connect", "event", "disconnect"],
+        "in order, for {new}"
+    );
+}
+
 // ---- binary ----------------------------------------------------------------------------------------------
 
 #[tokio::test]
