@@ -434,7 +434,8 @@ impl<A: App> Handler for SioHandler<A> {
         _sid: Sid,
         mut handshake: Handshake,
     ) -> Result<Opened<Self::State>, Refusal> {
-        handshake.protocol = 5;
+        // The engine put its own version; webhooks carry the Socket.IO protocol: 5, or 4 over Engine.IO v3.
+        handshake.protocol = if handshake.protocol == 3 { 4 } else { 5 };
         Ok(Opened {
             state: Conn::new(handshake),
             messages: Vec::new(),
