@@ -4,7 +4,7 @@ use super::build::build_endpoint;
 use super::cors::Cors;
 use super::endpoint::{ResponseFuture, Service};
 use super::forwarded::TrustedProxies;
-use super::iis::IisSettings;
+use super::iis::{IisSettings, TOKEN_HEADER};
 use super::listener::HttpHandler;
 use super::router;
 use crate::config::Config;
@@ -169,6 +169,8 @@ impl App {
             tracing::warn!("request without the ASP.NET Core Module token refused");
             return text(400, "Bad Request");
         }
+        // The pairing token is a secret between IIS and this process: never pass it on to the backend.
+        req.headers_mut().remove(TOKEN_HEADER);
         if self
             .iis
             .is_shutdown_event(req.method(), req.uri().path(), req.headers())

@@ -4,6 +4,9 @@
 use http::{HeaderMap, Method};
 use std::net::SocketAddr;
 
+/// The header carrying the ASP.NET Core Module's pairing token.
+pub const TOKEN_HEADER: &str = "ms-aspnetcore-token";
+
 /// What the ASP.NET Core Module (or HttpPlatformHandler) told the process through its environment.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IisSettings {
@@ -28,13 +31,17 @@ impl IisSettings {
         let Some(token) = &self.token else {
             return true;
         };
-        headers.get("ms-aspnetcore-token").is_some_and(|v| {
+        headers.get(TOKEN_HEADER).is_some_and(|v| {
             crate::relay::signing::constant_time_eq(v.as_bytes(), token.as_bytes())
         })
     }
 
     /// Whether a request is the module's shutdown event (`POST {base}/iisintegration`, `MS-ASPNETCORE-EVENT: shutdown`).
+    /// Only under the module (a token is set): without its token nothing shows that the request comes from IIS.
     pub fn is_shutdown_event(&self, method: &Method, path: &str, headers: &HeaderMap) -> bool {
+        if self.token.is_none() {
+            return false;
+        }
         let is_event = headers
             .get("ms-aspnetcore-event")
             .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"shutdown"));
@@ -179,5 +186,12 @@ mod tests {
         assert!(iis.is_shutdown_event(&Method::POST, "/iisintegration", &headers));
         assert!(!iis.is_shutdown_event(&Method::GET, "/myApp/iisintegration", &headers));
         assert!(IisSettings::default().token_ok(&HeaderMap::new()));
+        let without_token = IisSettings::from_env(&env(&[("ASPNETCORE_APPL_PATH", "/myApp")]));
+        assert!(!without_token.is_shutdown_event(&Method::POST, "/myApp/iisintegration", &headers));
+        assert!(!IisSettings::default().is_shutdown_event(
+            &Method::POST,
+            "/iisintegration",
+            &headers
+        ));
     }
 }
