@@ -1,0 +1,406 @@
+//! iogate behind a real nginx, configured the way DEPLOY.md tells operators to: the public path `/myApp/socket/`
+//! proxied to iogate's `/inside/socket/` with HTTP/1.1, the Upgrade/Connection headers, X-Forwarded-For/Proto and
+//! nginx's default response buffering (iogate's `X-Accel-Buffering: no` must be enough). The real npm
+//! socket.io-client talks to nginx only, over polling, WebSocket, and polling upgraded to WebSocket, and the
+//! backend's hooks must show the client nginx saw. Needs nginx (`apt-get install -y nginx`) and
+//! `npm ci --prefix tests/clients`; without them these tests fail, they never skip.
+
+mod common;
+
+use common::{Backend, Gateway, Hook, Reply, eio, node};
+use serde_json::{Value, json};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// How long one client script may run (its own overall timeout is 15 s).
+const SCRIPT_LIMIT: Duration = Duration::from_secs(25);
+
+/// How long a client stays connected: several heartbeats at [`PING_INTERVAL`] cross nginx meanwhile, and a
+/// heartbeat lost on the way would end the session within [`PING_TIMEOUT`], failing the client.
+const HOLD: Duration = Duration::from_millis(2000);
+
+/// The gateway's ping interval, short so that heartbeats happen during [`HOLD`].
+const PING_INTERVAL: &str = "200ms";
+
+/// The gateway's ping timeout, well under [`HOLD`].
+const PING_TIMEOUT: &str = "1s";
+
+/// How long nginx may take to start listening.
+const NGINX_START_LIMIT: Duration = Duration::from_secs(10);
+
+/// The path clients use at nginx, and the one nginx proxies it to.
+const PUBLIC_PATH: &str = "/myApp/socket";
+const INSIDE_PATH: &str = "/inside/socket";
+
+/// Where nginx connects from when a test wants nginx's address to differ from the client's.
+const NGINX_SOURCE: &str = "127.0.0.3";
+
+/// The nginx binary: `IOGATE_NGINX`, else `nginx` on PATH, else Debian's `/usr/sbin/nginx`; panics when none.
+fn nginx_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("IOGATE_NGINX") {
+        return PathBuf::from(path);
+    }
+    let on_path = std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|dir| dir.join("nginx"))
+        .find(|candidate| candidate.is_file());
+    let debian = PathBuf::from("/usr/sbin/nginx");
+    on_path
+        .or_else(|| debian.is_file().then_some(debian))
+        .unwrap_or_else(|| {
+            panic!(
+                "nginx is not installed: the behind-nginx tests need it (`apt-get install -y nginx`, as .ci/run \
+                 does), or set IOGATE_NGINX to an nginx binary"
+            )
+        })
+}
+
+/// A fresh directory for one nginx under the target's temp dir.
+fn fresh_dir() -> PathBuf {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "nginx-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("nginx temp dir");
+    dir
+}
+
+/// A loopback port that was free a moment ago.
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    listener.local_addr().expect("local address").port()
+}
+
+/// The nginx config: a foreground single process with every file in `dir`, proxying [`PUBLIC_PATH`] to
+/// [`INSIDE_PATH`] at `upstream`. `proxy_bind` (when given) is the address nginx connects to iogate from.
+/// Response buffering stays at nginx's default (on).
+fn nginx_config(dir: &Path, port: u16, upstream: SocketAddr, proxy_bind: Option<&str>) -> String {
+    let dir = dir.display();
+    let bind = proxy_bind
+        .map(|address| format!("proxy_bind {address};"))
+        .unwrap_or_default();
+    format!(
+        r#"daemon off;
+master_process off;
+worker_processes 1;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log info;
+events {{
+    worker_connections 256;
+}}
+http {{
+    access_log {dir}/access.log;
+    client_body_temp_path {dir}/client_body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+    map $http_upgrade $connection_upgrade {{
+        default upgrade;
+        '' close;
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        location {PUBLIC_PATH}/ {{
+            proxy_pass http://{upstream}{INSIDE_PATH}/;
+            proxy_http_version 1.1;
+            proxy_set_header Host $host;
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection $connection_upgrade;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            {bind}
+        }}
+    }}
+}}
+"#
+    )
+}
+
+/// A running nginx child process, killed when dropped (also when a test panics); its directory is removed
+/// unless the test failed (its logs stay there to read).
+struct Nginx {
+    child: Child,
+    port: u16,
+    dir: PathBuf,
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+impl Nginx {
+    /// Starts nginx in front of `upstream`; retries on another port when the one picked was taken meanwhile.
+    fn start(upstream: SocketAddr, proxy_bind: Option<&str>) -> Self {
+        let binary = nginx_binary();
+        let mut last_error = String::new();
+        for _ in 0..3 {
+            match Self::try_start(&binary, upstream, proxy_bind) {
+                Ok(nginx) => return nginx,
+                Err(error) => last_error = error,
+            }
+        }
+        panic!("nginx did not start: {last_error}");
+    }
+
+    fn try_start(
+        binary: &Path,
+        upstream: SocketAddr,
+        proxy_bind: Option<&str>,
+    ) -> Result<Self, String> {
+        let dir = fresh_dir();
+        let port = free_port();
+        let conf = dir.join("nginx.conf");
+        std::fs::write(&conf, nginx_config(&dir, port, upstream, proxy_bind))
+            .expect("write nginx.conf");
+        let child = Command::new(binary)
+            .arg("-p")
+            .arg(&dir)
+            .arg("-e")
+            .arg(dir.join("error.log"))
+            .arg("-c")
+            .arg(&conf)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| {
+                format!(
+                    "cannot run {} (is nginx installed? `apt-get install -y nginx`): {e}",
+                    binary.display()
+                )
+            })?;
+        let mut nginx = Self { child, port, dir };
+        nginx.wait_listening()?;
+        Ok(nginx)
+    }
+
+    /// Waits until nginx accepts connections; `Err` with its error log when it exits or takes too long.
+    fn wait_listening(&mut self) -> Result<(), String> {
+        let deadline = Instant::now() + NGINX_START_LIMIT;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!("nginx exited with {status}:\n{}", self.error_log()));
+            }
+            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "nginx not listening after {NGINX_START_LIMIT:?}:\n{}",
+                    self.error_log()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The URL a client is given: the public path at nginx, without the trailing slash the client adds.
+    fn client_url(&self) -> String {
+        format!("http://127.0.0.1:{}{PUBLIC_PATH}", self.port)
+    }
+
+    fn error_log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("error.log")).unwrap_or_default()
+    }
+
+    fn access_log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("access.log")).unwrap_or_default()
+    }
+}
+
+/// The backend: accepts every connect, acks `echo` with the args it got and `ping` with `"pong"`.
+fn respond(hook: &Hook) -> Reply {
+    match (hook.event.as_str(), hook.body["event"].as_str()) {
+        ("event", Some("echo")) => Reply::json(json!({ "ack": hook.body["args"] })),
+        ("event", Some("ping")) => Reply::json(json!({ "ack": ["pong"] })),
+        _ => Reply::ok(""),
+    }
+}
+
+/// A gateway with a socket.io endpoint at [`INSIDE_PATH`] relaying to `backend`, trusting `trusted`, pinging
+/// every [`PING_INTERVAL`] with [`PING_TIMEOUT`].
+async fn gateway(backend: &Backend, trusted: &str) -> Gateway {
+    Gateway::start(&format!(
+        "[server]\ntrusted_proxies = [\"{trusted}\"]\n\n[[endpoint]]\npath = \"{INSIDE_PATH}\"\nprotocol = \"socket.io\"\nwebhook = \"{}\"\nping_interval = \"{PING_INTERVAL}\"\nping_timeout = \"{PING_TIMEOUT}\"\n",
+        backend.url()
+    ))
+    .await
+}
+
+/// Runs `socketio/proxied.js` through `nginx` in `mode`, staying connected for [`HOLD`] (with a spoofed
+/// X-Forwarded-For when given).
+async fn run_client(nginx: &Nginx, mode: &str, spoofed_for: Option<&str>) -> Value {
+    let url = nginx.client_url();
+    let hold = HOLD.as_millis().to_string();
+    let mut args = vec![url.as_str(), mode, hold.as_str()];
+    args.extend(spoofed_for);
+    let run = node::run("socketio/proxied.js", &args, SCRIPT_LIMIT).await;
+    if run.code != Some(0) || run.timed_out {
+        panic!(
+            "the client failed through nginx (exit {:?}, timed out: {}):\n--- stdout\n{}\n--- stderr\n{}\n--- nginx error log\n{}\n--- nginx access log\n{}",
+            run.code,
+            run.timed_out,
+            run.stdout,
+            run.stderr,
+            nginx.error_log(),
+            nginx.access_log()
+        );
+    }
+    run.result()
+}
+
+/// The transport a session starts on in `mode`.
+fn first_transport(mode: &str) -> &'static str {
+    if mode == "websocket" {
+        "websocket"
+    } else {
+        "polling"
+    }
+}
+
+/// The transport a session ends on in `mode`.
+fn last_transport(mode: &str) -> &'static str {
+    if mode == "polling" {
+        "polling"
+    } else {
+        "websocket"
+    }
+}
+
+/// Checks the hooks of the client's socket `sid`: a connect whose handshake shows the client as nginx forwarded
+/// it, the echo event, and the disconnect the client asked for. Returns the connect hook's handshake.
+async fn check_hooks(backend: &Backend, sid: &str, mode: &str) -> Value {
+    let connect = backend.wait_for("connect", Some(sid), 1).await;
+    assert_eq!(connect.len(), 1, "one connect hook for {sid}");
+    let handshake = connect[0].body["handshake"].clone();
+    assert_eq!(
+        handshake["address"], "127.0.0.1",
+        "handshake.address must be the client nginx forwarded for: {handshake}"
+    );
+    assert_eq!(
+        handshake["secure"], false,
+        "nginx served plain http: {handshake}"
+    );
+    assert_eq!(handshake["transport"], first_transport(mode), "{handshake}");
+    assert_eq!(
+        handshake["headers"]["x-forwarded-proto"], "http",
+        "nginx's X-Forwarded-Proto reached iogate: {handshake}"
+    );
+    assert_eq!(handshake["query"]["EIO"], "4", "{handshake}");
+    assert_eq!(connect[0].body["auth"], json!({"token": "proxied"}));
+
+    let events: Vec<Hook> = backend
+        .hooks_of("event")
+        .into_iter()
+        .filter(|h| h.body["sid"] == sid && h.body["event"] == "echo")
+        .collect();
+    assert_eq!(events.len(), 1, "one echo event hook");
+    assert_eq!(events[0].body["ack"], true);
+    assert_eq!(
+        events[0].body["args"],
+        json!(["héllo € 😀", 42, {"nested": [true, null, "x"]}])
+    );
+
+    let disconnect = backend.wait_for("disconnect", Some(sid), 1).await;
+    assert_eq!(disconnect[0].body["reason"], "client namespace disconnect");
+    handshake
+}
+
+/// The whole scenario in `mode` with the gateway trusting nginx at 127.0.0.1, where the client also is.
+async fn through_nginx(mode: &str) {
+    let backend = Backend::start(respond).await;
+    let gateway = gateway(&backend, "127.0.0.1/32").await;
+    let nginx = Nginx::start(gateway.address, None);
+
+    let result = run_client(&nginx, mode, None).await;
+    assert_eq!(result["transport"], last_transport(mode));
+    let sid = result["sid"].as_str().expect("RESULT has the sid");
+    let handshake = check_hooks(&backend, sid, mode).await;
+    assert_eq!(
+        handshake["headers"]["x-forwarded-for"], "127.0.0.1",
+        "nginx's X-Forwarded-For reached iogate: {handshake}"
+    );
+    eio::eventually("the session closed", || gateway.sessions() == 0).await;
+
+    let access = nginx.access_log();
+    assert!(
+        access.contains(&format!("{PUBLIC_PATH}/?EIO=4&transport=")),
+        "the client went through nginx at {PUBLIC_PATH}/:\n{access}"
+    );
+    if mode == "polling" {
+        // Each ping is a poll answered with the one byte `2`.
+        let pings = access
+            .lines()
+            .filter(|line| {
+                line.contains("\"GET ") && line.contains("&sid=") && line.contains("\" 200 1 ")
+            })
+            .count();
+        assert!(
+            pings >= 5,
+            "heartbeats went through nginx (got {pings} pings):\n{access}"
+        );
+    } else {
+        assert!(
+            access.contains("transport=websocket") && access.contains("\" 101 "),
+            "a WebSocket went through nginx:\n{access}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn socketio_client_over_polling_through_nginx() {
+    through_nginx("polling").await;
+}
+
+#[tokio::test]
+async fn socketio_client_over_websocket_through_nginx() {
+    through_nginx("websocket").await;
+}
+
+#[tokio::test]
+async fn socketio_client_upgrading_through_nginx() {
+    through_nginx("upgrade").await;
+}
+
+/// nginx connects to iogate from another address than the client's, so the hook's address can only be the
+/// client's if iogate believed nginx's X-Forwarded-For; and the client's own X-Forwarded-For, which nginx
+/// appends to, must not be believed: the client is not a trusted proxy.
+async fn spoofed_through_nginx(mode: &str) {
+    let backend = Backend::start(respond).await;
+    let gateway = gateway(&backend, &format!("{NGINX_SOURCE}/32")).await;
+    let nginx = Nginx::start(gateway.address, Some(NGINX_SOURCE));
+
+    let result = run_client(&nginx, mode, Some("198.51.100.1")).await;
+    let sid = result["sid"].as_str().expect("RESULT has the sid");
+    let handshake = check_hooks(&backend, sid, mode).await;
+    assert_eq!(
+        handshake["headers"]["x-forwarded-for"], "198.51.100.1, 127.0.0.1",
+        "nginx appended the client to its spoofed X-Forwarded-For: {handshake}"
+    );
+    eio::eventually("the session closed", || gateway.sessions() == 0).await;
+}
+
+#[tokio::test]
+async fn forwarded_for_believed_from_nginx_and_not_from_the_client_over_polling() {
+    spoofed_through_nginx("polling").await;
+}
+
+#[tokio::test]
+async fn forwarded_for_believed_from_nginx_and_not_from_the_client_over_websocket() {
+    spoofed_through_nginx("websocket").await;
+}
