@@ -1,7 +1,7 @@
 //! `POST /v1/emit`: an event to sockets, optionally collecting every socket's ack.
 
 use super::error::ApiError;
-use super::lookup::{Target, namespace, selector, socketio};
+use super::lookup::{Target, namespace, object_target, reaches_nobody, selector, socketio};
 use crate::relay::SocketHookState;
 use crate::server::App;
 use crate::socketio::{Emit, Socket};
@@ -17,7 +17,9 @@ use std::time::Duration;
 pub struct EmitRequest {
     endpoint: Option<String>,
     namespace: Option<String>,
+    #[serde(default, deserialize_with = "object_target")]
     to: Option<Target>,
+    #[serde(default, deserialize_with = "object_target")]
     except: Option<Target>,
     event: Box<RawValue>,
     #[serde(default)]
@@ -44,8 +46,10 @@ pub async fn emit(app: &App, request: EmitRequest) -> Result<String, ApiError> {
     let server = socketio(app, request.endpoint.as_deref())?;
     let name = request.namespace.as_deref().unwrap_or("/");
     let targets = match namespace(server, Some(name))? {
-        Some(ns) => ns.select(&selector(request.to.as_ref(), request.except.as_ref())),
-        None => Vec::new(),
+        Some(ns) if !reaches_nobody(request.to.as_ref()) => {
+            ns.select(&selector(request.to.as_ref(), request.except.as_ref()))
+        }
+        _ => Vec::new(),
     };
     let emit = Emit {
         event: request.event,
@@ -58,7 +62,13 @@ pub async fn emit(app: &App, request: EmitRequest) -> Result<String, ApiError> {
                 .map_err(ApiError::invalid)?;
             Ok(json!({ "sockets": reached }).to_string())
         }
-        Some(limit) => collect_acks(&targets, &emit, limit).await,
+        Some(limit) => {
+            // Encoded once up front, so a bad emit is refused even when it targets nobody.
+            server
+                .emit_to(name, &[], &emit)
+                .map_err(ApiError::invalid)?;
+            collect_acks(&targets, &emit, limit).await
+        }
     }
 }
 

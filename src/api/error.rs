@@ -2,6 +2,7 @@
 
 use crate::engineio::http::{Body, complete};
 use http::Response;
+use http::header::{ALLOW, HeaderName, HeaderValue, WWW_AUTHENTICATE};
 
 /// A refused API call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,6 +13,8 @@ pub struct ApiError {
     pub code: &'static str,
     /// What is wrong, naming the field where there is one.
     pub message: String,
+    /// A header the status requires (`Allow` on 405, `WWW-Authenticate` on 401).
+    pub header: Option<(HeaderName, &'static str)>,
 }
 
 impl ApiError {
@@ -21,6 +24,7 @@ impl ApiError {
             status: 400,
             code: "invalid_request",
             message: message.into(),
+            header: None,
         }
     }
 
@@ -30,24 +34,27 @@ impl ApiError {
             status: 404,
             code: "not_found",
             message: message.into(),
+            header: None,
         }
     }
 
-    /// 401 `unauthorized`.
+    /// 401 `unauthorized`, with the `WWW-Authenticate: Bearer` challenge HTTP requires.
     pub fn unauthorized() -> Self {
         Self {
             status: 401,
             code: "unauthorized",
             message: "a valid `Authorization: Bearer <token>` header is required".into(),
+            header: Some((WWW_AUTHENTICATE, "Bearer realm=\"iogate\"")),
         }
     }
 
-    /// 405 `method_not_allowed`.
-    pub fn method(allowed: &str) -> Self {
+    /// 405 `method_not_allowed`, with the `Allow` header HTTP requires.
+    pub fn method(allowed: &'static str) -> Self {
         Self {
             status: 405,
             code: "method_not_allowed",
             message: format!("use {allowed}"),
+            header: Some((ALLOW, allowed)),
         }
     }
 
@@ -57,12 +64,19 @@ impl ApiError {
             status: 413,
             code: "payload_too_large",
             message: format!("the body is larger than {limit} bytes"),
+            header: None,
         }
     }
 
     /// The JSON response.
     pub fn response(&self) -> Response<Body> {
         let body = serde_json::json!({ "error": { "code": self.code, "message": self.message } });
-        complete(self.status, "application/json", body.to_string())
+        let mut response = complete(self.status, "application/json", body.to_string());
+        if let Some((name, value)) = &self.header {
+            response
+                .headers_mut()
+                .insert(name.clone(), HeaderValue::from_static(value));
+        }
+        response
     }
 }

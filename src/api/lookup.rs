@@ -6,6 +6,9 @@ use crate::relay::{EngineRelay, SocketRelay};
 use crate::server::{App, EndpointHandle};
 use crate::socketio::{Namespace, Selector, SocketId, SocketIo};
 use serde::Deserialize;
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{Deserializer, MapAccess, Visitor};
+use std::fmt;
 use std::sync::Arc;
 
 /// Sockets named by id and/or rooms: `{"sockets":[sid...],"rooms":[name...]}`.
@@ -93,4 +96,38 @@ pub fn namespace(
         )));
     }
     Ok(server.namespace(name))
+}
+
+/// Whether `to` is present but lists nothing: it then reaches no socket (only an absent `to` means everyone).
+pub fn reaches_nobody(to: Option<&Target>) -> bool {
+    to.is_some_and(|t| t.sockets.is_empty() && t.rooms.is_empty())
+}
+
+/// Reads an optional [`Target`] that must be written as an object (a derived struct would also take an array).
+pub fn object_target<'de, D: Deserializer<'de>>(de: D) -> Result<Option<Target>, D::Error> {
+    Option::<ObjectTarget>::deserialize(de).map(|target| target.map(|t| t.0))
+}
+
+/// A [`Target`] read from an object only.
+struct ObjectTarget(Target);
+
+impl<'de> Deserialize<'de> for ObjectTarget {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        de.deserialize_map(TargetVisitor)
+    }
+}
+
+/// Visits the object of a [`Target`] and reads it with the derived, field-checking implementation.
+struct TargetVisitor;
+
+impl<'de> Visitor<'de> for TargetVisitor {
+    type Value = ObjectTarget;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(r#"an object {"sockets":[...],"rooms":[...]}"#)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ObjectTarget, A::Error> {
+        Target::deserialize(MapAccessDeserializer::new(map)).map(ObjectTarget)
+    }
 }

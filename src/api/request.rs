@@ -21,8 +21,12 @@ pub async fn body(req: Request<Incoming>) -> Result<Bytes, ApiError> {
     }
 }
 
-/// Decodes a JSON body; errors name the field at fault.
+/// Decodes a JSON object body; errors name the field at fault.
 pub fn json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    // Derived structs would also take a positional array; only an object names its fields.
+    if body.trim_ascii_start().first() != Some(&b'{') {
+        return Err(ApiError::invalid("invalid JSON body: expected an object"));
+    }
     let mut de = serde_json::Deserializer::from_slice(body);
     let value: T = serde_path_to_error::deserialize(&mut de).map_err(|error| {
         let path = error.path().to_string();
@@ -78,6 +82,8 @@ mod tests {
         assert!(err.message.contains("evnt"), "{}", err.message);
         let err = json::<Probe>(b"not json").unwrap_err();
         assert_eq!(err.status, 400);
+        assert!(json::<Probe>(br#"["e",null]"#).is_err());
+        assert!(json::<Probe>(br#" {"event":"e"}"#).is_ok());
         assert!(json::<Probe>(br#"{"event":"e"} trailing"#).is_err());
     }
 }

@@ -1,7 +1,7 @@
 //! `POST /v1/join`, `POST /v1/leave`, `POST /v1/disconnect`, `PUT /v1/data`.
 
 use super::error::ApiError;
-use super::lookup::{Target, namespace, selector, socketio};
+use super::lookup::{Target, namespace, object_target, reaches_nobody, selector, socketio};
 use crate::relay::SocketHookState;
 use crate::server::App;
 use crate::socketio::Socket;
@@ -16,7 +16,9 @@ use std::sync::Arc;
 pub struct RoomsRequest {
     endpoint: Option<String>,
     namespace: Option<String>,
+    #[serde(default, deserialize_with = "object_target")]
     to: Option<Target>,
+    #[serde(default, deserialize_with = "object_target")]
     except: Option<Target>,
     rooms: Vec<String>,
 }
@@ -27,7 +29,9 @@ pub struct RoomsRequest {
 pub struct DisconnectRequest {
     endpoint: Option<String>,
     namespace: Option<String>,
+    #[serde(default, deserialize_with = "object_target")]
     to: Option<Target>,
+    #[serde(default, deserialize_with = "object_target")]
     except: Option<Target>,
     #[serde(default)]
     close: bool,
@@ -54,8 +58,8 @@ fn targets(
 ) -> Result<Vec<RelaySocket>, ApiError> {
     let server = socketio(app, endpoint)?;
     Ok(match namespace(server, ns)? {
-        Some(namespace) => namespace.select(&selector(to, except)),
-        None => Vec::new(),
+        Some(namespace) if !reaches_nobody(to) => namespace.select(&selector(to, except)),
+        _ => Vec::new(),
     })
 }
 

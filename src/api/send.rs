@@ -7,6 +7,7 @@ use crate::relay::binary::BinaryJson;
 use crate::server::App;
 use serde::Deserialize;
 use serde_json::json;
+use std::collections::HashSet;
 
 /// A message: a string or `{"$binary": ...}`.
 #[derive(Debug, Deserialize)]
@@ -45,10 +46,14 @@ pub fn send(app: &App, request: SendRequest) -> Result<String, ApiError> {
         };
         packets.push(Packet::message(&message));
     }
+    let mut seen = HashSet::new();
     let reached = request
         .sids
         .iter()
-        .filter_map(|sid| Sid::parse(sid).and_then(|sid| engine.session(sid)))
+        .filter_map(|sid| Sid::parse(sid))
+        // A session listed twice gets the messages once.
+        .filter(|sid| seen.insert(*sid))
+        .filter_map(|sid| engine.session(sid))
         .filter(|session| session.send_all(packets.iter().cloned()))
         .count();
     Ok(json!({ "sessions": reached }).to_string())
