@@ -2,6 +2,7 @@
 //! for the real-client scripts of `tests/clients/`.
 #![allow(dead_code, unused_imports)]
 
+pub mod api;
 pub mod backend;
 pub mod eio;
 pub mod gateway;
