@@ -333,7 +333,8 @@ async fn ancm_forwarded_headers_from_the_trusted_peer_make_the_handshake() {
 #[tokio::test]
 async fn forwarded_headers_from_an_untrusted_peer_are_ignored() {
     let backend = Backend::start(accept).await;
-    let running = start(&backend, "", "", ancm()).await;
+    // Without ANCM (which makes loopback trusted) and with no trusted proxies, nobody's headers are believed.
+    let running = start(&backend, "", BASE, IisSettings::default()).await;
     let mut headers = ANCM_FORWARDED.to_vec();
     headers.push(("x-arr-ssl", "2048|256|C=US, O=Example|C=US, CN=example.com"));
     let client = Client::with_token(running.address, &headers);
@@ -345,7 +346,7 @@ async fn forwarded_headers_from_an_untrusted_peer_are_ignored() {
         false,
     );
     let websocket = client
-        .ws_handshake("/socket/")
+        .ws_handshake(&format!("{BASE}/socket/"))
         .await
         .expect("WebSocket opens");
     assert_client(
@@ -400,10 +401,26 @@ async fn arr_exchange(running: &Running, backend: &Backend, mut headers: Vec<(&s
 }
 
 #[tokio::test]
-async fn arr_x_original_url_reaches_the_endpoint_under_ancm_settings() {
+async fn x_original_url_is_ignored_under_ancm_which_passes_client_headers_through() {
     let backend = Backend::echo().await;
     let running = start(&backend, "\"127.0.0.1/32\"", "", ancm()).await;
-    arr_exchange(&running, &backend, vec![("ms-aspnetcore-token", TOKEN)]).await;
+    let rewritten = Client::with_token(
+        running.address,
+        &[("x-original-url", "/myApp/socket/?EIO=4&transport=polling")],
+    );
+    let answer = rewritten.get("/rewritten/by/arr?x=1").await;
+    assert_eq!(answer.status, 404, "{}", answer.text);
+    assert!(backend.hooks_of("open").is_empty());
+}
+
+#[tokio::test]
+async fn under_ancm_loopback_is_trusted_without_configuration() {
+    let backend = Backend::start(accept).await;
+    // trusted_proxies is empty: the module itself, on loopback, is believed as ASP.NET Core does.
+    let running = start(&backend, "", "", ancm()).await;
+    let client = Client::with_token(running.address, &ANCM_FORWARDED);
+    let polling = client.handshake(&format!("{BASE}/socket/")).await;
+    assert_client(&open_handshake(&backend, &polling).await, "fe80::1", true);
 }
 
 #[tokio::test]

@@ -123,8 +123,13 @@ fn text(status: u16, body: &'static str) -> Response<Body> {
 impl App {
     /// Builds every endpoint of `config`, with IIS settings from `iis`; must run inside a Tokio runtime.
     pub fn build(config: &Config, iis: IisSettings) -> Result<Arc<Self>, String> {
-        let proxies = TrustedProxies::parse(&config.server.trusted_proxies)
-            .map_err(|e| format!("server.trusted_proxies: {e}"))?;
+        let mut trusted = config.server.trusted_proxies.clone();
+        if iis.token.is_some() {
+            // Under the ASP.NET Core Module the only peer is the module itself, on loopback (as ASP.NET Core does).
+            trusted.extend(["127.0.0.1/32".to_string(), "::1/128".to_string()]);
+        }
+        let proxies =
+            TrustedProxies::parse(&trusted).map_err(|e| format!("server.trusted_proxies: {e}"))?;
         let hooks = HookClient::new()?;
         let metrics = Metrics::new();
         let endpoints = config
@@ -185,7 +190,8 @@ impl App {
             address: client.address,
             secure: client.secure,
         };
-        if self.proxies.trusts(peer) {
+        // URL Rewrite (ARR) sets X-Original-URL; the ASP.NET Core Module passes client headers through untouched.
+        if self.proxies.trusts(peer) && self.iis.token.is_none() {
             apply_original_url(&mut req);
         }
         let candidates = self.iis.candidates(req.uri().path());

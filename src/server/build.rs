@@ -99,6 +99,7 @@ pub(crate) fn build_endpoint(
             let sio_config = SioConfig {
                 namespaces: config.namespaces.clone(),
                 connect_timeout: config.connect_timeout,
+                metrics: endpoint_metrics.clone(),
             };
             let server = SocketIo::new(sio_config, relay);
             SocketRelay::attach(&server);

@@ -14,6 +14,7 @@ use crate::engineio::timer::Timers;
 use crate::engineio::{
     CloseReason, Handler, Handshake, Message, Opened, Refusal, Session, Sid, Wait,
 };
+use crate::metrics::EndpointMetrics;
 use bytes::Bytes;
 use serde_json::value::RawValue;
 use std::collections::HashMap;
@@ -28,6 +29,8 @@ pub struct SioConfig {
     pub namespaces: Vec<String>,
     /// Time a client has to connect a namespace after the handshake.
     pub connect_timeout: Duration,
+    /// The endpoint's metric handles (the socket gauge).
+    pub metrics: EndpointMetrics,
 }
 
 /// The Socket.IO server of one endpoint.
@@ -131,7 +134,11 @@ impl<A: App> SocketIo<A> {
                 .sockets
                 .retain(|s| !Arc::ptr_eq(s, socket));
         }
-        self.namespace_or_create(socket.namespace()).remove(socket)
+        let removed = self.namespace_or_create(socket.namespace()).remove(socket);
+        if removed {
+            self.config.metrics.sockets.dec();
+        }
+        removed
     }
 
     fn on_message(
@@ -346,6 +353,7 @@ impl<A: App> SocketIo<A> {
             inner.ever_connected = true;
             inner.watch = None;
             namespace.add(&socket);
+            self.config.metrics.sockets.inc();
         }
         socket.join(accepted.join.iter().map(String::as_str));
         // v5 clients learn their id from the reply; v4 clients derive it from the engine id.
@@ -368,7 +376,9 @@ impl<A: App> SocketIo<A> {
             std::mem::take(&mut inner.sockets)
         };
         for socket in sockets {
-            self.namespace_or_create(socket.namespace()).remove(&socket);
+            if self.namespace_or_create(socket.namespace()).remove(&socket) {
+                self.config.metrics.sockets.dec();
+            }
             self.app
                 .disconnect(&socket, DisconnectReason::Session(reason));
         }
