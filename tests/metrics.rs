@@ -213,7 +213,6 @@ async fn the_sessions_gauge_follows_live_sessions_per_transport() {
 }
 
 #[tokio::test]
-#[ignore = "iogate_sockets is registered but nothing updates it yet (src/socketio owns the socket lifecycle)"]
 async fn the_sockets_gauge_counts_connected_sockets() {
     let (_backend, gateway, api) = start(accept).await;
     let mut multi = Client::open(&gateway, Transport::Ws).await;
