@@ -128,8 +128,17 @@ impl Metrics {
         })
     }
 
-    /// Handles for one endpoint.
+    /// Handles for one endpoint. Its webhook series exist from the start (at zero), so alerts have data.
     pub fn endpoint(self: &Arc<Self>, endpoint: &str) -> EndpointMetrics {
+        for event in ["connect", "event", "disconnect", "open", "message", "close"] {
+            let labels = HookLabels {
+                endpoint: endpoint.to_string(),
+                event: event.to_string(),
+            };
+            drop(self.hook_latency.get_or_create(&labels));
+            drop(self.hook_failures.get_or_create(&labels));
+            drop(self.hook_retries.get_or_create(&labels));
+        }
         let label = EndpointLabel {
             endpoint: endpoint.to_string(),
         };

@@ -9,10 +9,12 @@ pub fn authorized(headers: &HeaderMap, token: &str) -> bool {
     let Some(value) = headers.get(AUTHORIZATION) else {
         return false;
     };
-    let Some(presented) = value.as_bytes().strip_prefix(b"Bearer ") else {
+    // The scheme name is case-insensitive (RFC 9110); the token is not.
+    let bytes = value.as_bytes();
+    if bytes.len() < 7 || !bytes[..7].eq_ignore_ascii_case(b"bearer ") {
         return false;
-    };
-    constant_time_eq(presented.trim_ascii(), token.as_bytes())
+    }
+    constant_time_eq(bytes[7..].trim_ascii(), token.as_bytes())
 }
 
 #[cfg(test)]
@@ -32,6 +34,9 @@ mod tests {
         assert!(!authorized(&with("Bearer s3cre"), "s3cret"));
         assert!(!authorized(&with("Bearer s3cretX"), "s3cret"));
         assert!(!authorized(&with("Basic s3cret"), "s3cret"));
+        assert!(authorized(&with("bearer s3cret"), "s3cret"));
+        assert!(!authorized(&with("Bearer S3CRET"), "s3cret"));
+        assert!(!authorized(&with("Bearer"), "s3cret"));
         assert!(!authorized(&HeaderMap::new(), "s3cret"));
     }
 }

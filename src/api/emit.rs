@@ -11,6 +11,9 @@ use serde_json::value::RawValue;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The longest `ack_timeout` an API call may ask for (the call stays open that long).
+const MAX_ACK_TIMEOUT: Duration = Duration::from_secs(120);
+
 /// The body of `POST /v1/emit`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -41,6 +44,16 @@ pub async fn emit(app: &App, request: EmitRequest) -> Result<String, ApiError> {
         .map(|text| {
             crate::config::parse_duration(text)
                 .map_err(|e| ApiError::invalid(format!("field `ack_timeout`: {e}")))
+                .and_then(|limit| {
+                    if limit > MAX_ACK_TIMEOUT {
+                        Err(ApiError::invalid(format!(
+                            "field `ack_timeout`: at most {}s",
+                            MAX_ACK_TIMEOUT.as_secs()
+                        )))
+                    } else {
+                        Ok(limit)
+                    }
+                })
         })
         .transpose()?;
     let server = socketio(app, request.endpoint.as_deref())?;
