@@ -72,22 +72,24 @@ fn check_rooms(rooms: &[String]) -> Result<(), ApiError> {
 
 /// Puts the selected sockets in `rooms`; answers `{"sockets":N}`.
 pub fn join(app: &App, request: RoomsRequest) -> Result<String, ApiError> {
-    check_rooms(&request.rooms)?;
-    let sockets = targets(
-        app,
-        request.endpoint.as_deref(),
-        request.namespace.as_deref(),
-        request.to.as_ref(),
-        request.except.as_ref(),
-    )?;
-    for socket in &sockets {
-        socket.join(request.rooms.iter().map(String::as_str));
-    }
-    Ok(json!({ "sockets": sockets.len() }).to_string())
+    change_rooms(app, request, |socket, rooms| {
+        socket.join(rooms.iter().map(String::as_str))
+    })
 }
 
 /// Takes the selected sockets out of `rooms`; answers `{"sockets":N}`.
 pub fn leave(app: &App, request: RoomsRequest) -> Result<String, ApiError> {
+    change_rooms(app, request, |socket, rooms| {
+        socket.leave(rooms.iter().map(String::as_str))
+    })
+}
+
+/// Applies `change` with the request's rooms to every selected socket; answers `{"sockets":N}`.
+fn change_rooms(
+    app: &App,
+    request: RoomsRequest,
+    change: impl Fn(&RelaySocket, &[String]),
+) -> Result<String, ApiError> {
     check_rooms(&request.rooms)?;
     let sockets = targets(
         app,
@@ -97,7 +99,7 @@ pub fn leave(app: &App, request: RoomsRequest) -> Result<String, ApiError> {
         request.except.as_ref(),
     )?;
     for socket in &sockets {
-        socket.leave(request.rooms.iter().map(String::as_str));
+        change(socket, &request.rooms);
     }
     Ok(json!({ "sockets": sockets.len() }).to_string())
 }
