@@ -191,6 +191,17 @@ impl<A: App> SocketIo<A> {
             return None;
         }
         let Some(socket) = session.state().socket(&packet.namespace) else {
+            if is_v4(session)
+                && session
+                    .state()
+                    .lock()
+                    .connecting
+                    .contains(&packet.namespace)
+            {
+                // socket.io 1.x/2.x clients are connected to `/` by the server and may send before they see the
+                // CONNECT (python-socketio 4 does): hold this packet, and the client's next ones, until decided.
+                return Some(self.after_connect(session, packet, attachments));
+            }
             tracing::debug!(sid = %session.id(), namespace = %packet.namespace, "packet for a namespace not connected; closing");
             session.close(CloseReason::ForcedClose);
             return None;
@@ -237,6 +248,45 @@ impl<A: App> SocketIo<A> {
                 protocol_error(session, "unexpected packet type from client")
             }
         }
+    }
+
+    /// Dispatches `packet` once its namespace's pending CONNECT is decided: dropped if refused (as the 2.x server
+    /// drops packets for a namespace it has no socket for) or if the session closes meanwhile.
+    fn after_connect(
+        self: &Arc<Self>,
+        session: &Arc<SioSession<A::SocketState>>,
+        packet: SioPacket,
+        attachments: Vec<Bytes>,
+    ) -> Wait {
+        let this = self.clone();
+        let session = session.clone();
+        Box::pin(async move {
+            loop {
+                // The decision queues CONNECT or CONNECT_ERROR, which wakes the session's waiters.
+                let notified = session.notify.notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                if session.is_closed() {
+                    return;
+                }
+                let pending = session
+                    .state()
+                    .lock()
+                    .connecting
+                    .contains(&packet.namespace);
+                if !pending {
+                    break;
+                }
+                notified.await;
+            }
+            if session.state().socket(&packet.namespace).is_none() {
+                tracing::debug!(sid = %session.id(), namespace = %packet.namespace, "packet for a refused namespace dropped");
+                return;
+            }
+            if let Some(wait) = this.dispatch(&session, packet, attachments) {
+                wait.await;
+            }
+        })
     }
 
     fn connect(self: &Arc<Self>, session: &Arc<SioSession<A::SocketState>>, packet: SioPacket) {
