@@ -4,13 +4,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ -f tests/clients/package-lock.json ] && [ ! -d tests/clients/node_modules/socket.io-client ]; then
+if [ -f tests/clients/package-lock.json ] && { [ ! -d tests/clients/node_modules/socket.io-client ] ||
+  [ ! -d tests/clients/node_modules/socket.io-client-v2 ]; }; then
   echo "installing the npm test clients (tests/clients)"
   npm ci --prefix tests/clients --no-audit --no-fund
 fi
 if ! python3 -c "import socketio" 2>/dev/null; then
   echo "installing the python test clients (tests/clients/python/requirements.txt)"
   python3 -m pip install -q -r tests/clients/python/requirements.txt
+fi
+# python-socketio 4.x / python-engineio 3.x conflict with the 5.x above: they get a venv of their own.
+if ! tests/clients/python4/.venv/bin/python -c "import socketio, engineio" 2>/dev/null; then
+  echo "installing the python-socketio 4 test clients (tests/clients/python4/.venv)"
+  python3 -m venv tests/clients/python4/.venv
+  tests/clients/python4/.venv/bin/python -m pip install -q -r tests/clients/python4/requirements.txt
 fi
 
 cargo test --all-targets "$@"
