@@ -12,8 +12,11 @@ use serde_json::{Value, json};
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// What the v3 suite's server uses.
+/// What the v3 suite's server uses: for the handshake and heartbeat tests.
 const TIMING: &str = "ping_interval = \"300ms\"\nping_timeout = \"200ms\"";
+
+/// The other tests' clients never ping: a v3 session outlives them however slow the machine.
+const LONG: &str = "ping_interval = \"25s\"\nping_timeout = \"20s\"";
 
 /// How long one request may take before the test fails.
 const REQUEST_LIMIT: Duration = Duration::from_secs(5);
@@ -201,14 +204,16 @@ fn open_of_payload(payload: &str) -> Value {
     serde_json::from_str(open).expect("open JSON")
 }
 
-fn assert_v3_open(open: &Value, upgrades: Value) {
+/// Checks a v3 open packet: sid, `upgrades`, and the heartbeat of [`TIMING`] (`short`) or [`LONG`].
+fn assert_v3_open(open: &Value, upgrades: Value, short: bool) {
     assert!(
         open["sid"].as_str().is_some_and(|sid| !sid.is_empty()),
         "sid: {open}"
     );
     assert_eq!(open["upgrades"], upgrades);
-    assert_eq!(open["pingInterval"], 300);
-    assert_eq!(open["pingTimeout"], 200);
+    let (interval, timeout) = if short { (300, 200) } else { (25_000, 20_000) };
+    assert_eq!(open["pingInterval"], interval);
+    assert_eq!(open["pingTimeout"], timeout);
     assert!(
         open.get("maxPayload").is_none() || open["maxPayload"] == 1_000_000,
         "maxPayload: {open}"
@@ -225,7 +230,7 @@ async fn polling_handshake_is_a_length_prefixed_open_packet() {
         assert_eq!(answer.status, 200);
         assert_eq!(answer.content_type, "text/plain; charset=UTF-8");
         let open = open_of_payload(&answer.text());
-        assert_v3_open(&open, json!(["websocket"]));
+        assert_v3_open(&open, json!(["websocket"]), true);
         let sid = open["sid"].as_str().unwrap();
         let hooks = fx.backend.wait_for("open", Some(sid), 1).await;
         let handshake = &hooks[0].body["handshake"];
@@ -255,14 +260,13 @@ async fn bad_v3_handshakes_are_refused() {
 #[tokio::test]
 async fn websocket_handshake_sends_the_open_packet_first() {
     let fx = Fixture::start(TIMING).await;
-    let (mut ws, open) = fx.open_ws().await;
-    assert_v3_open(&open, json!([]));
+    let (_ws, open) = fx.open_ws().await;
+    assert_v3_open(&open, json!([]), true);
     let sid = open["sid"].as_str().unwrap();
     let hooks = fx.backend.wait_for("open", Some(sid), 1).await;
     assert_eq!(hooks[0].body["handshake"]["query"]["EIO"], "3");
+    assert_eq!(hooks[0].body["handshake"]["protocol"], 3);
     assert_eq!(hooks[0].body["handshake"]["transport"], "websocket");
-    eio::send_text(&mut ws, "4hello").await;
-    assert_eq!(eio::next_text(&mut ws).await, "4hello");
 }
 
 #[tokio::test]
@@ -297,7 +301,7 @@ async fn eio3_false_refuses_v3_clients_with_code_5() {
 
 #[tokio::test]
 async fn text_payloads_round_trip() {
-    let fx = Fixture::start(TIMING).await;
+    let fx = Fixture::start(LONG).await;
     let (sid, _) = fx.open("&b64=1").await;
     let url = fx.session(&sid, "&b64=1");
 
@@ -327,7 +331,7 @@ async fn text_payloads_round_trip() {
 
 #[tokio::test]
 async fn text_lengths_count_utf16_units() {
-    let fx = Fixture::start(TIMING).await;
+    let fx = Fixture::start(LONG).await;
     let (sid, _) = fx.open("&b64=1").await;
     // "4é😀": é is one unit, 😀 two (a surrogate pair); "4€" two.
     post_ok(&fx.session(&sid, "&b64=1"), "4:4é😀2:4€").await;
@@ -337,7 +341,7 @@ async fn text_lengths_count_utf16_units() {
 
 #[tokio::test]
 async fn a_session_opened_with_b64_keeps_text_framing() {
-    let fx = Fixture::start(TIMING).await;
+    let fx = Fixture::start(LONG).await;
     let (sid, _) = fx.open("&b64=1").await;
     // Later requests without b64 still get base64 text: the handshake decided.
     post_ok(&fx.session(&sid, ""), "10:b4AQIDBA==").await;
@@ -348,7 +352,7 @@ async fn a_session_opened_with_b64_keeps_text_framing() {
 
 #[tokio::test]
 async fn binary_capable_sessions_get_the_xhr2_framing() {
-    let fx = Fixture::start(TIMING).await;
+    let fx = Fixture::start(LONG).await;
     let (sid, _) = fx.open("").await;
     let url = fx.session(&sid, "");
 
@@ -374,7 +378,7 @@ async fn one_reply_with_text_and_binary_is_framed_exactly() {
         _ => common::Reply::ok(""),
     })
     .await;
-    let gateway = Gateway::engine_io(&backend.url(), TIMING).await;
+    let gateway = Gateway::engine_io(&backend.url(), LONG).await;
     let fx = Fixture { backend, gateway };
     let (sid, _) = fx.open("").await;
     let url = fx.session(&sid, "");
@@ -387,7 +391,7 @@ async fn one_reply_with_text_and_binary_is_framed_exactly() {
 
 #[tokio::test]
 async fn xhr2_binary_post_bodies_are_decoded() {
-    let fx = Fixture::start(TIMING).await;
+    let fx = Fixture::start(LONG).await;
     let (sid, _) = fx.open("&b64=1").await;
     let url = fx.session(&sid, "&b64=1");
     let answer = post(&url, "application/octet-stream", FRAMED).await;
@@ -420,12 +424,12 @@ async fn xhr2_binary_post_bodies_are_decoded() {
 
 #[tokio::test]
 async fn jsonp_wraps_payloads_and_reads_form_posts() {
-    let fx = Fixture::start(TIMING).await;
+    let fx = Fixture::start(LONG).await;
     let answer = get(&fx.polling("&j=0")).await;
     assert_eq!(answer.status, 200);
     assert_eq!(answer.content_type, "text/javascript; charset=UTF-8");
     let open = open_of_payload(&unwrap_jsonp("0", &answer.text()));
-    assert_v3_open(&open, json!(["websocket"]));
+    assert_v3_open(&open, json!(["websocket"]), false);
     let sid = open["sid"].as_str().unwrap().to_string();
     let url = fx.session(&sid, "&j=0");
 
@@ -468,7 +472,7 @@ async fn jsonp_wraps_payloads_and_reads_form_posts() {
 
 #[tokio::test]
 async fn invalid_jsonp_indexes_are_refused() {
-    let fx = Fixture::start(TIMING).await;
+    let fx = Fixture::start(LONG).await;
     for query in [
         "&j=",
         "&j=abc",
@@ -607,7 +611,7 @@ async fn silent_websocket_is_closed_after_interval_plus_timeout() {
 
 #[tokio::test]
 async fn websocket_binary_frames_carry_the_type_byte() {
-    let fx = Fixture::start(TIMING).await;
+    let fx = Fixture::start(LONG).await;
     let (mut ws, open) = fx.open_ws().await;
     let sid = open["sid"].as_str().unwrap();
     eio::send_binary(&mut ws, &[4, 1, 2, 3, 4]).await;
@@ -628,7 +632,7 @@ async fn websocket_binary_frames_carry_the_type_byte() {
 
 #[tokio::test]
 async fn websocket_binary_frame_without_the_message_type_is_a_parse_error() {
-    let fx = Fixture::start(TIMING).await;
+    let fx = Fixture::start(LONG).await;
     let (mut bystander, _) = fx.open_ws().await;
     let (mut ws, open) = fx.open_ws().await;
     eio::send_binary(&mut ws, &[1, 2, 3]).await;
@@ -643,7 +647,7 @@ async fn websocket_binary_frame_without_the_message_type_is_a_parse_error() {
 
 #[tokio::test]
 async fn websocket_garbage_closes_the_socket() {
-    let fx = Fixture::start(TIMING).await;
+    let fx = Fixture::start(LONG).await;
     let (mut ws, open) = fx.open_ws().await;
     eio::send_text(&mut ws, "abc").await;
     frames_until_closed(&mut ws, Duration::from_secs(2)).await;
@@ -657,7 +661,7 @@ async fn websocket_garbage_closes_the_socket() {
 
 #[tokio::test]
 async fn close_packet_releases_the_pending_get_with_a_noop() {
-    let fx = Fixture::start(TIMING).await;
+    let fx = Fixture::start(LONG).await;
     let (sid, _) = fx.open("&b64=1").await;
     let url = fx.session(&sid, "&b64=1");
     let pending = tokio::spawn({
@@ -677,7 +681,7 @@ async fn close_packet_releases_the_pending_get_with_a_noop() {
 
 #[tokio::test]
 async fn websocket_close_packet_ends_the_session() {
-    let fx = Fixture::start(TIMING).await;
+    let fx = Fixture::start(LONG).await;
     let (mut ws, open) = fx.open_ws().await;
     eio::send_text(&mut ws, "1").await;
     frames_until_closed(&mut ws, Duration::from_secs(2)).await;
@@ -703,7 +707,7 @@ async fn probed(fx: &Fixture, query: &str) -> (String, Ws) {
 
 #[tokio::test]
 async fn upgrade_moves_the_session_to_websocket() {
-    let fx = Fixture::start(TIMING).await;
+    let fx = Fixture::start(LONG).await;
     for query in ["&b64=1", ""] {
         let (sid, mut ws) = probed(&fx, query).await;
         eio::send_text(&mut ws, "5").await;
@@ -724,7 +728,7 @@ async fn upgrade_moves_the_session_to_websocket() {
 
 #[tokio::test]
 async fn polling_after_the_upgrade_is_refused() {
-    let fx = Fixture::start(TIMING).await;
+    let fx = Fixture::start(LONG).await;
     let (sid, mut ws) = probed(&fx, "&b64=1").await;
     upgrade(&mut ws).await;
     let poll = get(&fx.session(&sid, "&b64=1")).await;
@@ -735,7 +739,7 @@ async fn polling_after_the_upgrade_is_refused() {
 
 #[tokio::test]
 async fn a_second_websocket_for_an_upgraded_session_is_closed() {
-    let fx = Fixture::start(TIMING).await;
+    let fx = Fixture::start(LONG).await;
     let (sid, mut ws) = probed(&fx, "&b64=1").await;
     upgrade(&mut ws).await;
     let mut second = ws_connect(&fx.websocket(&format!("&sid={sid}"))).await;
