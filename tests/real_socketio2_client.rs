@@ -42,14 +42,21 @@ async fn start() -> (Backend, Gateway) {
     (backend, gateway)
 }
 
+/// Fails, with the install command, unless socket.io-client 2.x and 4.x are installed.
+fn require_node_clients() {
+    for package in ["socket.io-client-v2", "socket.io-client"] {
+        let dir = node::clients_dir().join("node_modules").join(package);
+        assert!(
+            dir.is_dir(),
+            "{} is missing: run `npm ci --prefix tests/clients` first (the socket.io-client 2.x tests need it)",
+            dir.display()
+        );
+    }
+}
+
 /// Checks that socket.io-client 2.x is installed, then runs `tests/clients/socketio2/<script> <url> <mode>`.
 async fn run_script(gateway: &Gateway, script: &str, mode: &str) -> Value {
-    let package = node::clients_dir().join("node_modules/socket.io-client-v2");
-    assert!(
-        package.is_dir(),
-        "{} is missing: run `npm ci --prefix tests/clients` first (the socket.io-client 2.x tests need it)",
-        package.display()
-    );
+    require_node_clients();
     let url = gateway.url("/socket.io/");
     let run = node::run(&format!("socketio2/{script}"), &[&url, mode], LIMIT).await;
     run.assert_success();
@@ -278,7 +285,7 @@ async fn wait_ready(backend: &Backend, count: usize) -> Vec<Value> {
 #[tokio::test]
 async fn one_room_reaches_socketio4_socketio2_and_python4_clients() {
     // Fail at once, with the install hints, when a client is missing.
-    node::clients_dir();
+    require_node_clients();
     python4::interpreter();
     let backend = Backend::start(respond).await;
     let gateway = Gateway::start(&format!(
