@@ -136,7 +136,13 @@ impl<H: Handler> Engine<H> {
         let format =
             PollFormat::from_query(session.protocol(), &query)?.text_only_if(session.base64_only());
         match (transport, req.method().clone()) {
-            (TransportKind::Polling, Method::GET) => polling::get(self, session, format).await,
+            (TransportKind::Polling, Method::GET) => {
+                // A long poll may wait a whole ping interval: let go of the request first, since its headers
+                // share hyper's read buffer and would keep it (and a second one) allocated meanwhile.
+                drop(req);
+                drop(query);
+                polling::get(self, session, format).await
+            }
             (TransportKind::Polling, Method::POST) => {
                 polling::post(self, session, req, format).await
             }

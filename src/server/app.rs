@@ -13,6 +13,7 @@ use crate::engineio::{CloseReason, ConnInfo, Engine};
 use crate::metrics::Metrics;
 use crate::relay::{EngineRelay, HookClient, SocketRelay};
 use crate::socketio::{SioHandler, SocketIo};
+use http::header::{HeaderMap, HeaderValue, ORIGIN};
 use http::uri::PathAndQuery;
 use http::{Method, Request, Response, StatusCode, Uri};
 use hyper::body::Incoming;
@@ -211,6 +212,7 @@ impl App {
         let Some(index) = found else {
             return text(404, "Not Found");
         };
+        drop(candidates);
         self.serve_endpoint(&self.endpoints[index], req, conn).await
     }
 
@@ -220,12 +222,21 @@ impl App {
         req: Request<Incoming>,
         conn: ConnInfo,
     ) -> Response<Body> {
-        let request_headers = req.headers().clone();
         if req.method() == Method::OPTIONS {
             if let Some(cors) = &endpoint.cors {
                 let mut response = complete(204, "text/plain; charset=UTF-8", "");
-                cors.apply_preflight(&request_headers, response.headers_mut());
+                cors.apply_preflight(req.headers(), response.headers_mut());
                 return response;
+            }
+        }
+        // CORS needs only the Origin after the request is served. A copy, not a clone: cloned header values share
+        // hyper's read buffer, and a long poll would keep it allocated for as long as it waits.
+        let mut request_headers = HeaderMap::new();
+        if endpoint.cors.is_some() {
+            if let Some(origin) = req.headers().get(ORIGIN) {
+                if let Ok(copy) = HeaderValue::from_bytes(origin.as_bytes()) {
+                    request_headers.insert(ORIGIN, copy);
+                }
             }
         }
         let is_handshake = !req
