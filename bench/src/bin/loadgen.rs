@@ -1,0 +1,257 @@
+//! `bench-loadgen`: runs iogate's benchmarks side by side with the Node socket.io reference and prints one markdown
+//! table. `bench/run.sh` builds everything and calls `bench-loadgen run`.
+//!
+//! Usage: `bench-loadgen run [--quick | --smoke] [--only iogate|node] [--iogate BIN] [--backend BIN] [--node BIN]
+//!         [--node-app DIR] [--sources N] [--json FILE]`
+//!
+//! One scenario against servers started by hand (to profile them):
+//! `bench-loadgen scenario NAME --kind iogate|node --pid PID --addr ADDR --control ADDR --backend ADDR
+//!  [--clients N] [--seconds S] [--rate R] [--rounds R] [--sources N]`, NAME one of idle-polling, idle-websocket,
+//! relay-polling, relay-websocket, fanout-polling, fanout-websocket, storm-polling, storm-websocket.
+
+use iogate_bench::net::Sources;
+use iogate_bench::runner::{self, Mode, Options};
+use iogate_bench::scenario::{self, Ctx, Pace, Problems, Transport};
+use iogate_bench::servers::{Backend, Kind, Server, Tools};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+fn usage(problem: &str) -> ! {
+    eprintln!(
+        "bench-loadgen: {problem}\n\
+         usage: bench-loadgen run [--quick | --smoke] [--only iogate|node] [--iogate BIN] [--backend BIN]\n\
+         \x20                        [--node BIN] [--node-app DIR] [--sources N] [--json FILE]\n\
+         \x20      bench-loadgen scenario NAME --kind iogate|node --pid PID --addr ADDR --control ADDR --backend ADDR\n\
+         \x20                        [--clients N] [--seconds S] [--rate R] [--rounds R] [--sources N]"
+    );
+    std::process::exit(2)
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    match args.next().as_deref() {
+        Some("run") => {}
+        Some("scenario") => return single(args),
+        Some("--help" | "-h") => usage("runs the benchmarks"),
+        Some(other) => usage(&format!("unknown command {other}")),
+        None => usage("a command is required"),
+    }
+    let here = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(PathBuf::from))
+        .unwrap_or_default();
+    let mut mode = Mode::Full;
+    let mut servers = vec![Kind::Iogate, Kind::Node];
+    let mut tools = Tools {
+        iogate: here.join("iogate"),
+        backend: here.join("bench-backend"),
+        node: PathBuf::from("node"),
+        node_app: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node"),
+        work_dir: std::env::temp_dir().join(format!("iogate-bench-{}", std::process::id())),
+    };
+    let mut sources = 4;
+    let mut json = None;
+    while let Some(arg) = args.next() {
+        let mut value = || {
+            args.next()
+                .unwrap_or_else(|| usage(&format!("{arg} needs a value")))
+        };
+        match arg.as_str() {
+            "--quick" => mode = Mode::Quick,
+            "--smoke" => mode = Mode::Smoke,
+            "--full" => mode = Mode::Full,
+            "--only" => {
+                servers = match value().as_str() {
+                    "iogate" => vec![Kind::Iogate],
+                    "node" => vec![Kind::Node],
+                    other => usage(&format!("unknown server {other}")),
+                }
+            }
+            "--iogate" => tools.iogate = PathBuf::from(value()),
+            "--backend" => tools.backend = PathBuf::from(value()),
+            "--node" => tools.node = PathBuf::from(value()),
+            "--node-app" => tools.node_app = PathBuf::from(value()),
+            "--sources" => {
+                sources = value()
+                    .parse()
+                    .unwrap_or_else(|_| usage("--sources takes a count"))
+            }
+            "--json" => json = Some(PathBuf::from(value())),
+            other => usage(&format!("unknown argument {other}")),
+        }
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let work_dir = tools.work_dir.clone();
+    let options = Options {
+        mode,
+        tools,
+        servers,
+        sources,
+        json,
+    };
+    let result = runtime.block_on(runner::run(options));
+    let _ = std::fs::remove_dir_all(&work_dir);
+    match result {
+        Ok(report) => {
+            println!("{}", report.render());
+        }
+        Err(error) => {
+            eprintln!("bench-loadgen: {error}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// Runs one scenario against servers started by hand and prints its outcome.
+fn single(mut args: impl Iterator<Item = String>) {
+    let name = args
+        .next()
+        .unwrap_or_else(|| usage("scenario needs a name"));
+    let mut kind = Kind::Iogate;
+    let (mut pid, mut addr, mut control, mut backend) = (None, None, None, None);
+    let (mut clients, mut seconds, mut rate, mut rounds, mut sources) =
+        (100usize, 10.0f64, None, 10usize, 4usize);
+    while let Some(arg) = args.next() {
+        let mut value = || {
+            args.next()
+                .unwrap_or_else(|| usage(&format!("{arg} needs a value")))
+        };
+        let bad = |what: &str| -> ! { usage(&format!("bad {what}")) };
+        match arg.as_str() {
+            "--kind" => {
+                kind = match value().as_str() {
+                    "iogate" => Kind::Iogate,
+                    "node" => Kind::Node,
+                    _ => bad("--kind"),
+                }
+            }
+            "--pid" => pid = Some(value().parse::<u32>().unwrap_or_else(|_| bad("--pid"))),
+            "--addr" => {
+                addr = Some(
+                    value()
+                        .parse::<SocketAddr>()
+                        .unwrap_or_else(|_| bad("--addr")),
+                )
+            }
+            "--control" => {
+                control = Some(
+                    value()
+                        .parse::<SocketAddr>()
+                        .unwrap_or_else(|_| bad("--control")),
+                )
+            }
+            "--backend" => {
+                backend = Some(
+                    value()
+                        .parse::<SocketAddr>()
+                        .unwrap_or_else(|_| bad("--backend")),
+                )
+            }
+            "--clients" => clients = value().parse().unwrap_or_else(|_| bad("--clients")),
+            "--seconds" => seconds = value().parse().unwrap_or_else(|_| bad("--seconds")),
+            "--rate" => rate = Some(value().parse::<f64>().unwrap_or_else(|_| bad("--rate"))),
+            "--rounds" => rounds = value().parse().unwrap_or_else(|_| bad("--rounds")),
+            "--sources" => sources = value().parse().unwrap_or_else(|_| bad("--sources")),
+            other => usage(&format!("unknown argument {other}")),
+        }
+    }
+    let (Some(pid), Some(addr), Some(backend)) = (pid, addr, backend) else {
+        usage("scenario needs --pid, --addr and --backend")
+    };
+    let control = control.unwrap_or(addr);
+    let (what, transport) = name
+        .rsplit_once('-')
+        .map(|(what, t)| {
+            let transport = match t {
+                "polling" => Transport::Polling,
+                "websocket" => Transport::Websocket,
+                _ => usage(&format!("unknown transport in {name}")),
+            };
+            (what.to_string(), transport)
+        })
+        .unwrap_or_else(|| usage(&format!("unknown scenario {name}")));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    runtime.block_on(async move {
+        let server = Server::attach(kind, pid, addr, control);
+        let backend = Backend::attach(backend, 0);
+        let ctx = Ctx {
+            server: &server,
+            backend: &backend,
+            sources: Arc::new(Sources::loopback(sources)),
+            connect_concurrency: 256,
+        };
+        let mut problems = Problems::default();
+        let window = Duration::from_secs_f64(seconds);
+        let outcome: Result<String, iogate_bench::Error> = match what.as_str() {
+            "idle" => scenario::idle(
+                &ctx,
+                transport,
+                clients,
+                Duration::from_secs(1),
+                window,
+                &mut problems,
+            )
+            .await
+            .map(|o| format!("{o:?}")),
+            "relay" => {
+                let pace = rate.map_or(Pace::ClosedLoop, Pace::Rate);
+                scenario::relay(
+                    &ctx,
+                    transport,
+                    clients,
+                    Duration::from_secs(1),
+                    window,
+                    pace,
+                    &mut problems,
+                )
+                .await
+                .map(|mut o| {
+                    format!(
+                        "{:.0} acks/s, p50 {:?} ms, p99 {:?} ms, {:.1} us CPU/ack; {}",
+                        o.acks_per_second,
+                        o.latencies.percentile_ms(50.0),
+                        o.latencies.percentile_ms(99.0),
+                        o.cpu_us_per_ack,
+                        o.cpu.summary()
+                    )
+                })
+            }
+            "fanout" => scenario::fanout(&ctx, transport, clients, rounds, &mut problems)
+                .await
+                .map(|mut o| {
+                    format!(
+                        "{} clients, {:.0} deliveries/s, p99 {:?} ms, {:.2} us CPU/delivery; {}",
+                        o.clients,
+                        o.deliveries_per_second,
+                        o.latencies.percentile_ms(99.0),
+                        o.cpu_us_per_delivery,
+                        o.cpu.summary()
+                    )
+                }),
+            "storm" => scenario::storm(&ctx, transport, clients, 64, &mut problems)
+                .await
+                .map(|o| {
+                    format!(
+                        "{:.0} connects/s, {:.0} us CPU/connect",
+                        o.connects_per_second, o.cpu_us_per_connect
+                    )
+                }),
+            _ => usage(&format!("unknown scenario {name}")),
+        };
+        match outcome {
+            Ok(line) => println!("{name}: {line}"),
+            Err(error) => println!("{name}: FAILED: {error}"),
+        }
+        for note in problems.notes {
+            println!("note: {note}");
+        }
+    });
+}

@@ -1,0 +1,17 @@
+//! iogate's benchmarks: an Engine.IO v4 / Socket.IO v5 load generator (long-polling and WebSocket), the scenarios,
+//! the processes they measure, and the report. `bench-loadgen run` drives everything; `bench/run.sh` wraps it.
+
+pub mod client;
+pub mod net;
+pub mod procfs;
+pub mod proto;
+pub mod report;
+pub mod runner;
+pub mod scenario;
+pub mod servers;
+pub mod stats;
+
+/// Errors are reported, not matched on.
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
+/// A result with [`Error`].
+pub type Res<T> = Result<T, Error>;

@@ -1,0 +1,644 @@
+//! A whole benchmark run: each scenario against iogate and then against Node (a fresh server process each time),
+//! the relay at half load for both, and one table at the end.
+
+use crate::Res;
+use crate::net::Sources;
+use crate::report::{Better, Row, number, table};
+use crate::scenario::{self, Ctx, Pace, Problems, Transport};
+use crate::servers::{Backend, Heartbeat, Kind, Server, Tools};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How big a run is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Mode {
+    /// The documented numbers: 10k idle sessions per transport, 10k-client fan-out, repeated relay runs.
+    Full,
+    /// Under two minutes.
+    Quick,
+    /// Seconds: tiny counts, to keep the tooling from rotting (CI). Its numbers mean nothing.
+    Smoke,
+}
+
+/// Sizes and durations of a run.
+#[derive(Clone, Debug, Serialize)]
+pub struct Plan {
+    /// Idle sessions per transport.
+    pub idle_sessions: usize,
+    /// Heartbeat interval of the idle scenarios.
+    pub idle_ping_interval: Duration,
+    /// Wait after the last idle client connected.
+    pub idle_settle: Duration,
+    /// CPU window of the idle scenarios.
+    pub idle_window: Duration,
+    /// Relay clients (concurrency) per transport.
+    pub relay_clients: usize,
+    /// Relay warm-up, not measured.
+    pub relay_warmup: Duration,
+    /// Relay measured window.
+    pub relay_window: Duration,
+    /// Closed-loop relay runs per server and transport; the best (by throughput) is reported.
+    pub relay_runs: usize,
+    /// Fan-out room size over WebSocket.
+    pub fanout_websocket: usize,
+    /// Fan-out room size over polling.
+    pub fanout_polling: usize,
+    /// Emits per fan-out scenario.
+    pub fanout_rounds: usize,
+    /// Connects per connect storm.
+    pub storm_connects: usize,
+    /// Connects in flight during a storm.
+    pub storm_concurrency: usize,
+    /// Clients connecting at once while a scenario sets up.
+    pub connect_concurrency: usize,
+}
+
+impl Plan {
+    /// The plan of `mode`.
+    pub fn for_mode(mode: Mode) -> Self {
+        match mode {
+            Mode::Full => Self {
+                idle_sessions: 10_000,
+                idle_ping_interval: Duration::from_secs(25),
+                idle_settle: Duration::from_secs(3),
+                idle_window: Duration::from_secs(30),
+                relay_clients: 100,
+                relay_warmup: Duration::from_secs(2),
+                relay_window: Duration::from_secs(10),
+                relay_runs: 3,
+                fanout_websocket: 10_000,
+                fanout_polling: 1_000,
+                fanout_rounds: 10,
+                storm_connects: 10_000,
+                storm_concurrency: 64,
+                connect_concurrency: 256,
+            },
+            Mode::Quick => Self {
+                idle_sessions: 2_000,
+                idle_ping_interval: Duration::from_secs(4),
+                idle_settle: Duration::from_millis(500),
+                idle_window: Duration::from_secs(5),
+                relay_clients: 100,
+                relay_warmup: Duration::from_secs(1),
+                relay_window: Duration::from_secs(3),
+                relay_runs: 1,
+                fanout_websocket: 2_000,
+                fanout_polling: 500,
+                fanout_rounds: 5,
+                storm_connects: 1_500,
+                storm_concurrency: 64,
+                connect_concurrency: 256,
+            },
+            Mode::Smoke => Self {
+                idle_sessions: 20,
+                idle_ping_interval: Duration::from_millis(300),
+                idle_settle: Duration::from_millis(100),
+                idle_window: Duration::from_millis(400),
+                relay_clients: 4,
+                relay_warmup: Duration::from_millis(100),
+                relay_window: Duration::from_millis(300),
+                relay_runs: 1,
+                fanout_websocket: 20,
+                fanout_polling: 10,
+                fanout_rounds: 2,
+                storm_connects: 20,
+                storm_concurrency: 4,
+                connect_concurrency: 16,
+            },
+        }
+    }
+
+    fn idle_heartbeat(&self) -> Heartbeat {
+        Heartbeat {
+            interval: self.idle_ping_interval,
+            timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+/// The servers' default heartbeat (both use 25 s / 20 s), for every scenario but the idle ones.
+const DEFAULT_HEARTBEAT: Heartbeat = Heartbeat {
+    interval: Duration::from_secs(25),
+    timeout: Duration::from_secs(20),
+};
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Size of the run.
+    pub mode: Mode,
+    /// The programs.
+    pub tools: Tools,
+    /// Servers to measure, in order.
+    pub servers: Vec<Kind>,
+    /// Loopback source addresses for client connections (0: the kernel's choice).
+    pub sources: usize,
+    /// Where to write the results as JSON.
+    pub json: Option<PathBuf>,
+}
+
+/// Everything a run measured.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    /// The size of the run.
+    pub mode: Mode,
+    /// Its plan.
+    pub plan: Plan,
+    /// The rows of the table.
+    pub rows: Vec<Row>,
+    /// CPU of the server, load generator and backend in each measured window.
+    pub details: Vec<Detail>,
+    /// Problems met (failed connects, lost sessions, errors).
+    pub notes: Vec<String>,
+}
+
+/// CPU use of the three processes during one measurement.
+#[derive(Debug, Serialize)]
+pub struct Detail {
+    /// Which server.
+    pub server: String,
+    /// Which measurement.
+    pub scenario: String,
+    /// The CPU readings.
+    pub cpu: scenario::Usage,
+}
+
+impl Report {
+    /// The markdown table, a legend, and the notes.
+    pub fn render(&self) -> String {
+        let mut out = table(&self.rows);
+        out.push_str(
+            "\nratio: how many times better iogate does than Node (rates: iogate / Node; costs and latencies: \
+             Node / iogate); below 1.0x Node does better.\n",
+        );
+        if !self.notes.is_empty() {
+            out.push_str("\nnotes:\n");
+            for note in &self.notes {
+                out.push_str(&format!("- {note}\n"));
+            }
+        }
+        out
+    }
+}
+
+/// Values measured per server, keyed by row name, in the order rows were first seen.
+#[derive(Default)]
+struct Values {
+    rows: Vec<(String, &'static str, Better)>,
+    by_server: HashMap<(String, Kind), f64>,
+}
+
+impl Values {
+    fn put(&mut self, kind: Kind, scenario: String, unit: &'static str, better: Better, v: f64) {
+        if !self.rows.iter().any(|(name, _, _)| *name == scenario) {
+            self.rows.push((scenario.clone(), unit, better));
+        }
+        self.by_server.insert((scenario, kind), v);
+    }
+
+    fn rows(&self) -> Vec<Row> {
+        self.rows
+            .iter()
+            .map(|(scenario, unit, better)| Row {
+                scenario: scenario.clone(),
+                unit,
+                better: *better,
+                iogate: self
+                    .by_server
+                    .get(&(scenario.clone(), Kind::Iogate))
+                    .copied(),
+                node: self.by_server.get(&(scenario.clone(), Kind::Node)).copied(),
+            })
+            .collect()
+    }
+}
+
+fn count(n: usize) -> String {
+    if n >= 1000 && n % 1000 == 0 {
+        format!("{}k", n / 1000)
+    } else {
+        n.to_string()
+    }
+}
+
+fn seconds(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s >= 1.0 && s.fract() == 0.0 {
+        format!("{s:.0} s")
+    } else {
+        format!("{s} s")
+    }
+}
+
+/// Starts a fresh server of `$kind`, runs `$body` with a scenario context `$ctx` and a `Problems` `$problems`,
+/// stops the server; evaluates to `(Res<outcome>, Problems)`.
+macro_rules! on_fresh_server {
+    ($run:expr, $kind:expr, $heartbeat:expr, |$ctx:ident, $problems:ident| $body:block) => {{
+        let mut $problems = Problems::default();
+        match Server::start(&$run.tools, $kind, &$run.backend, $heartbeat).await {
+            Ok(mut server) => {
+                let outcome = {
+                    let $ctx = Ctx {
+                        server: &server,
+                        backend: &$run.backend,
+                        sources: $run.sources.clone(),
+                        connect_concurrency: $run.plan.connect_concurrency,
+                    };
+                    $body
+                };
+                if !server.is_running() {
+                    $problems
+                        .notes
+                        .push(format!("{} exited during the scenario", $kind));
+                }
+                server.stop().await;
+                (outcome, $problems)
+            }
+            Err(error) => (Err(error), $problems),
+        }
+    }};
+}
+
+struct Run {
+    plan: Plan,
+    tools: Tools,
+    backend: Backend,
+    sources: Arc<Sources>,
+    servers: Vec<Kind>,
+    values: Values,
+    details: Vec<Detail>,
+    notes: Vec<String>,
+}
+
+impl Run {
+    fn record<T>(
+        &mut self,
+        kind: Kind,
+        what: &str,
+        (outcome, problems): (Res<T>, Problems),
+    ) -> Option<T> {
+        for note in problems.notes {
+            self.notes.push(format!("{kind}: {note}"));
+        }
+        match outcome {
+            Ok(value) => Some(value),
+            Err(error) => {
+                eprintln!("   {kind} {what}: FAILED: {error}");
+                self.notes.push(format!("{kind}: {what} failed: {error}"));
+                None
+            }
+        }
+    }
+
+    fn detail(&mut self, kind: Kind, scenario: &str, cpu: scenario::Usage) {
+        self.details.push(Detail {
+            server: kind.to_string(),
+            scenario: scenario.to_string(),
+            cpu,
+        });
+    }
+
+    fn put(&mut self, kind: Kind, scenario: String, unit: &'static str, better: Better, v: f64) {
+        self.values.put(kind, scenario, unit, better, v);
+    }
+
+    async fn idle(&mut self, transport: Transport) {
+        let n = self.plan.idle_sessions;
+        let (settle, window) = (self.plan.idle_settle, self.plan.idle_window);
+        for kind in self.servers.clone() {
+            let outcome =
+                on_fresh_server!(self, kind, self.plan.idle_heartbeat(), |ctx, problems| {
+                    scenario::idle(&ctx, transport, n, settle, window, &mut problems).await
+                });
+            let what = format!("idle {transport}");
+            let Some(o) = self.record(kind, &what, outcome) else {
+                continue;
+            };
+            eprintln!(
+                "   {kind} {what}: {} sessions, {:.2} KiB/session; {}",
+                o.sessions,
+                o.rss_per_session_kib,
+                o.cpu.summary()
+            );
+            self.detail(kind, &what, o.cpu);
+            let label = format!("idle {transport}, {} sessions", count(n));
+            self.put(
+                kind,
+                format!("{label}: memory per session (RSS delta / N)"),
+                "KiB",
+                Better::Lower,
+                o.rss_per_session_kib,
+            );
+            self.put(
+                kind,
+                format!(
+                    "{label}: server CPU while idle (ping every {}, {} window)",
+                    seconds(self.plan.idle_ping_interval),
+                    seconds(window)
+                ),
+                "% of a core",
+                Better::Lower,
+                o.cpu_percent,
+            );
+        }
+    }
+
+    /// Closed-loop relay; returns each server's best throughput.
+    async fn relay(&mut self, transport: Transport) -> HashMap<Kind, f64> {
+        let clients = self.plan.relay_clients;
+        let (warmup, window) = (self.plan.relay_warmup, self.plan.relay_window);
+        let mut best: HashMap<Kind, scenario::RelayOutcome> = HashMap::new();
+        // Runs alternate between the servers, so a noisy neighbour hurts both alike; the best run of each counts.
+        for run in 0..self.plan.relay_runs {
+            for kind in self.servers.clone() {
+                let outcome = on_fresh_server!(self, kind, DEFAULT_HEARTBEAT, |ctx, problems| {
+                    scenario::relay(
+                        &ctx,
+                        transport,
+                        clients,
+                        warmup,
+                        window,
+                        Pace::ClosedLoop,
+                        &mut problems,
+                    )
+                    .await
+                });
+                let what = format!("relay {transport}");
+                let Some(mut o) = self.record(kind, &what, outcome) else {
+                    continue;
+                };
+                eprintln!(
+                    "   {kind} {what} (run {}): {:.0} acks/s, p50 {:.3} ms, p99 {:.3} ms, {:.1} us CPU/ack; {}",
+                    run + 1,
+                    o.acks_per_second,
+                    o.latencies.percentile_ms(50.0).unwrap_or(f64::NAN),
+                    o.latencies.percentile_ms(99.0).unwrap_or(f64::NAN),
+                    o.cpu_us_per_ack,
+                    o.cpu.summary()
+                );
+                self.detail(kind, &format!("{what} run {}", run + 1), o.cpu);
+                if best
+                    .get(&kind)
+                    .is_none_or(|b| o.acks_per_second > b.acks_per_second)
+                {
+                    best.insert(kind, o);
+                }
+            }
+        }
+        let runs = if self.plan.relay_runs > 1 {
+            format!(", best of {}", self.plan.relay_runs)
+        } else {
+            String::new()
+        };
+        let label = format!("relay {transport}, {clients} clients emitting with ack{runs}");
+        let mut max = HashMap::new();
+        for kind in self.servers.clone() {
+            let Some(mut o) = best.remove(&kind) else {
+                continue;
+            };
+            max.insert(kind, o.acks_per_second);
+            self.put(
+                kind,
+                format!("{label}: throughput"),
+                "acks/s",
+                Better::Higher,
+                o.acks_per_second,
+            );
+            if let Some(p50) = o.latencies.percentile_ms(50.0) {
+                self.put(
+                    kind,
+                    format!("{label}: p50 latency"),
+                    "ms",
+                    Better::Lower,
+                    p50,
+                );
+            }
+            if let Some(p99) = o.latencies.percentile_ms(99.0) {
+                self.put(
+                    kind,
+                    format!("{label}: p99 latency"),
+                    "ms",
+                    Better::Lower,
+                    p99,
+                );
+            }
+            self.put(
+                kind,
+                format!("{label}: server CPU per ack"),
+                "µs",
+                Better::Lower,
+                o.cpu_us_per_ack,
+            );
+        }
+        max
+    }
+
+    /// The relay at a fixed offered rate, the same for both servers.
+    async fn relay_at(&mut self, transport: Transport, rate: f64) {
+        let clients = self.plan.relay_clients;
+        let (warmup, window) = (self.plan.relay_warmup, self.plan.relay_window);
+        for kind in self.servers.clone() {
+            let outcome = on_fresh_server!(self, kind, DEFAULT_HEARTBEAT, |ctx, problems| {
+                scenario::relay(
+                    &ctx,
+                    transport,
+                    clients,
+                    warmup,
+                    window,
+                    Pace::Rate(rate),
+                    &mut problems,
+                )
+                .await
+            });
+            let what = format!("relay {transport} at {rate:.0}/s");
+            let Some(mut o) = self.record(kind, &what, outcome) else {
+                continue;
+            };
+            let (p50, p99) = (
+                o.latencies.percentile_ms(50.0),
+                o.latencies.percentile_ms(99.0),
+            );
+            eprintln!(
+                "   {kind} {what}: {:.0} acks/s, p50 {:.3} ms, p99 {:.3} ms, {:.1} us CPU/ack; {}",
+                o.acks_per_second,
+                p50.unwrap_or(f64::NAN),
+                p99.unwrap_or(f64::NAN),
+                o.cpu_us_per_ack,
+                o.cpu.summary()
+            );
+            self.detail(kind, &what, o.cpu);
+            let label = format!(
+                "relay {transport} at {} emits/s (half of Node's max), {clients} clients",
+                number(rate)
+            );
+            if let Some(p50) = p50 {
+                self.put(
+                    kind,
+                    format!("{label}: p50 latency"),
+                    "ms",
+                    Better::Lower,
+                    p50,
+                );
+            }
+            if let Some(p99) = p99 {
+                self.put(
+                    kind,
+                    format!("{label}: p99 latency"),
+                    "ms",
+                    Better::Lower,
+                    p99,
+                );
+            }
+            self.put(
+                kind,
+                format!("{label}: server CPU per ack"),
+                "µs",
+                Better::Lower,
+                o.cpu_us_per_ack,
+            );
+        }
+    }
+
+    async fn fanout(&mut self, transport: Transport, n: usize) {
+        let rounds = self.plan.fanout_rounds;
+        for kind in self.servers.clone() {
+            let outcome = on_fresh_server!(self, kind, DEFAULT_HEARTBEAT, |ctx, problems| {
+                scenario::fanout(&ctx, transport, n, rounds, &mut problems).await
+            });
+            let what = format!("fan-out {transport}");
+            let Some(mut o) = self.record(kind, &what, outcome) else {
+                continue;
+            };
+            let p99 = o.latencies.percentile_ms(99.0);
+            eprintln!(
+                "   {kind} {what}: {} clients, {:.0} deliveries/s, p99 {:.1} ms, {:.2} us CPU/delivery; {}",
+                o.clients,
+                o.deliveries_per_second,
+                p99.unwrap_or(f64::NAN),
+                o.cpu_us_per_delivery,
+                o.cpu.summary()
+            );
+            self.detail(kind, &what, o.cpu);
+            let label = format!("fan-out {transport}, room of {}, {rounds} emits", count(n));
+            self.put(
+                kind,
+                format!("{label}: deliveries per second"),
+                "/s",
+                Better::Higher,
+                o.deliveries_per_second,
+            );
+            if let Some(p99) = p99 {
+                self.put(
+                    kind,
+                    format!("{label}: p99 delivery latency"),
+                    "ms",
+                    Better::Lower,
+                    p99,
+                );
+            }
+            self.put(
+                kind,
+                format!("{label}: server CPU per delivery"),
+                "µs",
+                Better::Lower,
+                o.cpu_us_per_delivery,
+            );
+        }
+    }
+
+    async fn storm(&mut self, transport: Transport) {
+        let (total, concurrency) = (self.plan.storm_connects, self.plan.storm_concurrency);
+        for kind in self.servers.clone() {
+            let outcome = on_fresh_server!(self, kind, DEFAULT_HEARTBEAT, |ctx, problems| {
+                scenario::storm(&ctx, transport, total, concurrency, &mut problems).await
+            });
+            let what = format!("connect storm {transport}");
+            let Some(mut o) = self.record(kind, &what, outcome) else {
+                continue;
+            };
+            eprintln!(
+                "   {kind} {what}: {:.0} connects/s, p99 {:.1} ms, {:.0} us CPU/connect; {}",
+                o.connects_per_second,
+                o.latencies.percentile_ms(99.0).unwrap_or(f64::NAN),
+                o.cpu_us_per_connect,
+                o.cpu.summary()
+            );
+            self.detail(kind, &what, o.cpu);
+            let label = format!(
+                "connect storm {transport}, {} connects, {concurrency} at once",
+                count(total)
+            );
+            self.put(
+                kind,
+                format!("{label}: connects per second"),
+                "/s",
+                Better::Higher,
+                o.connects_per_second,
+            );
+            self.put(
+                kind,
+                format!("{label}: server CPU per connect (and its disconnect)"),
+                "µs",
+                Better::Lower,
+                o.cpu_us_per_connect,
+            );
+        }
+    }
+}
+
+/// Runs every scenario; prints progress to stderr; returns the report.
+pub async fn run(options: Options) -> Res<Report> {
+    let plan = Plan::for_mode(options.mode);
+    let backend = Backend::start(&options.tools).await?;
+    let mut run = Run {
+        plan: plan.clone(),
+        tools: options.tools.clone(),
+        backend,
+        sources: Arc::new(Sources::loopback(options.sources)),
+        servers: options.servers.clone(),
+        values: Values::default(),
+        details: Vec::new(),
+        notes: Vec::new(),
+    };
+    eprintln!("== idle sessions");
+    run.idle(Transport::Polling).await;
+    run.idle(Transport::Websocket).await;
+    for transport in [Transport::Polling, Transport::Websocket] {
+        eprintln!("== relay {transport}");
+        let max = run.relay(transport).await;
+        // Latency at half load: both servers get the same offered rate, half of what Node sustained.
+        let reference = max.get(&Kind::Node).or_else(|| max.get(&Kind::Iogate));
+        if let Some(rate) = reference.map(|r| r / 2.0).filter(|r| *r >= 1.0) {
+            run.relay_at(transport, rate).await;
+        }
+    }
+    eprintln!("== fan-out");
+    run.fanout(Transport::Websocket, plan.fanout_websocket)
+        .await;
+    run.fanout(Transport::Polling, plan.fanout_polling).await;
+    eprintln!("== connect storm");
+    run.storm(Transport::Websocket).await;
+    run.storm(Transport::Polling).await;
+    let Run {
+        backend,
+        values,
+        details,
+        notes,
+        ..
+    } = run;
+    backend.stop().await;
+    let report = Report {
+        mode: options.mode,
+        plan,
+        rows: values.rows(),
+        details,
+        notes,
+    };
+    if let Some(path) = &options.json {
+        std::fs::write(path, serde_json::to_string_pretty(&report)?)?;
+    }
+    Ok(report)
+}

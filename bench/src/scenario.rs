@@ -1,0 +1,916 @@
+//! The scenarios: idle sessions, relay (emit with ack through the webhook backend), fan-out (one server-side emit
+//! to a room), connect storm. Each runs against one freshly started server and reads its CPU time and memory from
+//! /proc.
+
+use crate::client::{
+    self, HttpConn, PollClient, Ws, poll_connect, poll_get, poll_post, ws_connect,
+};
+use crate::net::Sources;
+use crate::procfs::{self, CpuMark, CpuUse};
+use crate::proto::{self, Packet, Sio};
+use crate::servers::{Backend, Server};
+use crate::stats::{Latencies, instant_at, now_us};
+use crate::{Error, Res};
+use futures_util::{SinkExt, StreamExt};
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
+use tokio_tungstenite::tungstenite::Message;
+
+/// The client transport of a scenario.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Transport {
+    /// HTTP long-polling.
+    Polling,
+    /// WebSocket.
+    Websocket,
+}
+
+impl fmt::Display for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Transport::Polling => "polling",
+            Transport::Websocket => "WebSocket",
+        })
+    }
+}
+
+/// What every scenario needs.
+pub struct Ctx<'a> {
+    /// The server under test.
+    pub server: &'a Server,
+    /// The webhook backend.
+    pub backend: &'a Backend,
+    /// Source addresses for client connections.
+    pub sources: Arc<Sources>,
+    /// How many clients may be connecting at once while a scenario sets up.
+    pub connect_concurrency: usize,
+}
+
+impl Ctx<'_> {
+    fn pid(&self) -> u32 {
+        self.server.pid
+    }
+
+    fn marks(&self) -> Marks {
+        Marks {
+            server: CpuMark::now(self.server.pid),
+            loadgen: CpuMark::now(std::process::id()),
+            backend: CpuMark::now(self.backend.pid),
+        }
+    }
+}
+
+/// CPU readings of the three processes sharing the machine.
+struct Marks {
+    server: CpuMark,
+    loadgen: CpuMark,
+    backend: CpuMark,
+}
+
+impl Marks {
+    fn used(&self) -> Usage {
+        Usage {
+            server: self.server.used(),
+            loadgen: self.loadgen.used(),
+            backend: self.backend.used(),
+        }
+    }
+}
+
+/// CPU used during a measured window by the server, the load generator and the webhook backend (they share the
+/// machine's cores).
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct Usage {
+    /// The server under test.
+    pub server: CpuUse,
+    /// This process.
+    pub loadgen: CpuUse,
+    /// The webhook backend (zero when it was not started by this process).
+    pub backend: CpuUse,
+}
+
+impl Usage {
+    /// One line: each process's share of a core and the server's kernel share.
+    pub fn summary(&self) -> String {
+        format!(
+            "server {:.0}% CPU ({:.0}% of it kernel), load generator {:.0}%, backend {:.0}%",
+            self.server.percent(),
+            self.server.system_share(),
+            self.loadgen.percent(),
+            self.backend.percent()
+        )
+    }
+}
+
+/// Problems worth reporting beside the numbers (failed connects, lost sessions, missing deliveries).
+#[derive(Default, Debug)]
+pub struct Problems {
+    /// Short descriptions.
+    pub notes: Vec<String>,
+}
+
+/// Counts and first errors of a crowd of client tasks.
+#[derive(Default)]
+struct Tally {
+    connected: AtomicUsize,
+    failed: AtomicUsize,
+    lost: AtomicUsize,
+    first_errors: Mutex<Vec<String>>,
+}
+
+impl Tally {
+    fn error(&self, what: &str, error: &Error) {
+        let mut errors = self.first_errors.lock().unwrap_or_else(|p| p.into_inner());
+        if errors.len() < 3 {
+            errors.push(format!("{what}: {error}"));
+        }
+    }
+
+    fn summary(&self) -> String {
+        self.first_errors
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .join("; ")
+    }
+}
+
+/// Waits until `n` clients connected or failed (or `limit` passes).
+async fn wait_connected(tally: &Tally, n: usize, limit: Duration) -> Res<()> {
+    let started = Instant::now();
+    loop {
+        let done = tally.connected.load(Ordering::Acquire) + tally.failed.load(Ordering::Acquire);
+        if done >= n {
+            return Ok(());
+        }
+        if started.elapsed() > limit {
+            return Err(format!(
+                "only {done} of {n} clients connected in {limit:?} ({})",
+                tally.summary()
+            )
+            .into());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn connect_limit(n: usize) -> Duration {
+    Duration::from_secs(30) + Duration::from_millis(10 * n as u64)
+}
+
+fn failures_note(tally: &Tally, n: usize, what: &str, problems: &mut Problems) {
+    let failed = tally.failed.load(Ordering::Acquire);
+    let lost = tally.lost.load(Ordering::Acquire);
+    if failed > 0 || lost > 0 {
+        problems.notes.push(format!(
+            "{what}: {failed} of {n} clients failed to connect, {lost} sessions lost ({})",
+            tally.summary()
+        ));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// 1. Idle sessions
+
+/// Memory and CPU of idle sessions.
+#[derive(Debug, Clone, Copy)]
+pub struct IdleOutcome {
+    /// Sessions held.
+    pub sessions: usize,
+    /// Resident memory growth per session, KiB.
+    pub rss_per_session_kib: f64,
+    /// Server CPU while idle, percent of one core.
+    pub cpu_percent: f64,
+    /// CPU of every process in the window.
+    pub cpu: Usage,
+}
+
+/// Connects `n` clients that then only answer heartbeats (polling: a GET always pending), waits `settle`, then
+/// reads the server's CPU over `window` and its resident memory (after a garbage collection for Node).
+pub async fn idle(
+    ctx: &Ctx<'_>,
+    transport: Transport,
+    n: usize,
+    settle: Duration,
+    window: Duration,
+    problems: &mut Problems,
+) -> Res<IdleOutcome> {
+    ctx.server.collect_garbage().await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let rss_before = procfs::rss_kib(ctx.pid()).ok_or("cannot read the server's memory")?;
+    let tally = Arc::new(Tally::default());
+    let gate = Arc::new(Semaphore::new(ctx.connect_concurrency));
+    let mut clients = JoinSet::new();
+    for _ in 0..n {
+        let (tally, gate, sources, endpoint) = (
+            tally.clone(),
+            gate.clone(),
+            ctx.sources.clone(),
+            ctx.server.endpoint.clone(),
+        );
+        clients.spawn(async move {
+            let permit = gate.acquire_owned().await;
+            let ended = match transport {
+                Transport::Polling => match poll_connect(&sources, &endpoint).await {
+                    Ok(client) => {
+                        tally.connected.fetch_add(1, Ordering::AcqRel);
+                        drop(permit);
+                        client::poll_idle(client).await
+                    }
+                    Err(error) => {
+                        tally.error("connect", &error);
+                        tally.failed.fetch_add(1, Ordering::AcqRel);
+                        return;
+                    }
+                },
+                Transport::Websocket => match ws_connect(&sources, &endpoint).await {
+                    Ok(ws) => {
+                        tally.connected.fetch_add(1, Ordering::AcqRel);
+                        drop(permit);
+                        client::ws_idle(ws).await
+                    }
+                    Err(error) => {
+                        tally.error("connect", &error);
+                        tally.failed.fetch_add(1, Ordering::AcqRel);
+                        return;
+                    }
+                },
+            };
+            tally.error("idle session ended", &ended);
+            tally.lost.fetch_add(1, Ordering::AcqRel);
+        });
+    }
+    wait_connected(&tally, n, connect_limit(n)).await?;
+    tokio::time::sleep(settle).await;
+    let marks = ctx.marks();
+    tokio::time::sleep(window).await;
+    let cpu = marks.used();
+    ctx.server.collect_garbage().await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let rss_after = procfs::rss_kib(ctx.pid()).ok_or("cannot read the server's memory")?;
+    let held = tally.connected.load(Ordering::Acquire) - tally.lost.load(Ordering::Acquire);
+    failures_note(&tally, n, &format!("idle {transport}"), problems);
+    clients.abort_all();
+    Ok(IdleOutcome {
+        sessions: held,
+        rss_per_session_kib: rss_after.saturating_sub(rss_before) as f64 / held.max(1) as f64,
+        cpu_percent: cpu.server.percent(),
+        cpu,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// 2. Relay: emit with ack through the webhook backend
+
+/// Throughput and latency of emits acked by the backend.
+#[derive(Debug, Clone)]
+pub struct RelayOutcome {
+    /// Acks received per second in the measured window.
+    pub acks_per_second: f64,
+    /// Emit-to-ack latencies of the window.
+    pub latencies: Latencies,
+    /// Server CPU seconds per ack, in microseconds.
+    pub cpu_us_per_ack: f64,
+    /// CPU of every process in the window.
+    pub cpu: Usage,
+}
+
+/// How the relay clients pace their emits.
+#[derive(Clone, Copy, Debug)]
+pub enum Pace {
+    /// Each client emits again as soon as its ack arrives (fixed concurrency).
+    ClosedLoop,
+    /// All clients together emit this many times per second, on schedule whatever the acks do; latency counts
+    /// from the scheduled time.
+    Rate(f64),
+}
+
+/// The shared timeline of a relay run, in [`now_us`] microseconds.
+#[derive(Clone, Copy)]
+struct Timeline {
+    start: u64,
+    window_start: u64,
+    window_end: u64,
+}
+
+/// What one relay client measured.
+#[derive(Default)]
+struct ClientResult {
+    acks: u64,
+    latencies: Latencies,
+}
+
+/// One client's emit schedule.
+#[derive(Clone, Copy)]
+struct Schedule {
+    /// First emit (open loop).
+    first: u64,
+    /// Microseconds between emits (open loop); 0 = closed loop.
+    period: u64,
+}
+
+/// Emits with ack from `clients` clients; measures from `warmup` on for `duration`.
+pub async fn relay(
+    ctx: &Ctx<'_>,
+    transport: Transport,
+    clients: usize,
+    warmup: Duration,
+    duration: Duration,
+    pace: Pace,
+    problems: &mut Problems,
+) -> Res<RelayOutcome> {
+    let tally = Arc::new(Tally::default());
+    // Connect every client first; they start emitting together.
+    let mut connecting = JoinSet::new();
+    for _ in 0..clients {
+        let (sources, endpoint) = (ctx.sources.clone(), ctx.server.endpoint.clone());
+        connecting.spawn(async move {
+            match transport {
+                Transport::Polling => {
+                    let client = poll_connect(&sources, &endpoint).await?;
+                    let post = HttpConn::open(&sources, endpoint.addr).await?;
+                    Ok::<_, Error>(RelayClient::Polling(client, post))
+                }
+                Transport::Websocket => Ok(RelayClient::Ws(ws_connect(&sources, &endpoint).await?)),
+            }
+        });
+    }
+    let mut ready = Vec::with_capacity(clients);
+    while let Some(joined) = connecting.join_next().await {
+        match joined? {
+            Ok(client) => ready.push(client),
+            Err(error) => {
+                tally.error("connect", &error);
+                tally.failed.fetch_add(1, Ordering::AcqRel);
+            }
+        }
+    }
+    if ready.is_empty() {
+        return Err(format!("no relay client connected ({})", tally.summary()).into());
+    }
+    let start = now_us() + 100_000;
+    let window_start = start + warmup.as_micros() as u64;
+    let timeline = Timeline {
+        start,
+        window_start,
+        window_end: window_start + duration.as_micros() as u64,
+    };
+    let count = ready.len() as u64;
+    let mut runs = JoinSet::new();
+    for (index, client) in ready.into_iter().enumerate() {
+        let schedule = match pace {
+            Pace::ClosedLoop => Schedule {
+                first: start,
+                period: 0,
+            },
+            Pace::Rate(rate) => {
+                let period = (count as f64 * 1e6 / rate.max(1.0)) as u64;
+                Schedule {
+                    first: start + period * index as u64 / count,
+                    period: period.max(1),
+                }
+            }
+        };
+        let tally = tally.clone();
+        runs.spawn(async move {
+            let outcome = match client {
+                RelayClient::Ws(ws) => relay_ws(ws, timeline, schedule).await,
+                RelayClient::Polling(client, post) => {
+                    relay_polling(client, post, timeline, schedule).await
+                }
+            };
+            outcome.unwrap_or_else(|(error, partial)| {
+                tally.error("relay client", &error);
+                tally.lost.fetch_add(1, Ordering::AcqRel);
+                partial
+            })
+        });
+    }
+    tokio::time::sleep_until(instant_at(timeline.window_start)).await;
+    let marks = ctx.marks();
+    tokio::time::sleep_until(instant_at(timeline.window_end)).await;
+    let cpu = marks.used();
+    let mut acks = 0;
+    let mut latencies = Latencies::default();
+    let collect = async {
+        while let Some(joined) = runs.join_next().await {
+            if let Ok(result) = joined {
+                acks += result.acks;
+                latencies.extend(&result.latencies);
+            }
+        }
+    };
+    if tokio::time::timeout(Duration::from_secs(10), collect)
+        .await
+        .is_err()
+    {
+        problems.notes.push(format!(
+            "relay {transport}: some clients did not stop in time"
+        ));
+    }
+    runs.abort_all();
+    failures_note(&tally, clients, &format!("relay {transport}"), problems);
+    let seconds = duration.as_secs_f64();
+    Ok(RelayOutcome {
+        acks_per_second: acks as f64 / seconds,
+        latencies,
+        cpu_us_per_ack: if acks > 0 {
+            cpu.server.total() * 1e6 / acks as f64
+        } else {
+            f64::NAN
+        },
+        cpu,
+    })
+}
+
+enum RelayClient {
+    Ws(Ws),
+    Polling(PollClient, HttpConn),
+}
+
+/// Records an ack arriving at `at` for an emit timed from `sent`.
+fn record(result: &mut ClientResult, timeline: &Timeline, sent: u64, at: u64) {
+    if at >= timeline.window_start && at <= timeline.window_end {
+        result.acks += 1;
+        result.latencies.push(at.saturating_sub(sent));
+    }
+}
+
+type ClientError = (Error, ClientResult);
+
+async fn relay_ws(
+    mut ws: Ws,
+    timeline: Timeline,
+    schedule: Schedule,
+) -> Result<ClientResult, ClientError> {
+    let mut result = ClientResult::default();
+    let mut pending: HashMap<u64, u64> = HashMap::new();
+    let mut next_id = 1u64;
+    let mut next_send = schedule.first;
+    let closed_loop = schedule.period == 0;
+    tokio::time::sleep_until(instant_at(timeline.start)).await;
+    loop {
+        let now = now_us();
+        if now >= timeline.window_end {
+            return Ok(result);
+        }
+        if closed_loop && pending.is_empty() {
+            pending.insert(next_id, now_us());
+            if let Err(error) = ws.send(Message::text(proto::emit_with_ack(next_id))).await {
+                return Err((error.into(), result));
+            }
+            next_id += 1;
+        }
+        tokio::select! {
+            frame = ws.next() => {
+                let text = match frame {
+                    Some(Ok(Message::Text(text))) => text,
+                    Some(Ok(_)) => continue,
+                    Some(Err(error)) => return Err((error.into(), result)),
+                    None => return Err(("websocket ended".into(), result)),
+                };
+                let at = now_us();
+                match proto::packet(text.as_str()) {
+                    Packet::Ping => {
+                        if let Err(error) = ws.send(Message::text("3")).await {
+                            return Err((error.into(), result));
+                        }
+                    }
+                    Packet::Sio(Sio::Ack(id, _)) => {
+                        if let Some(sent) = pending.remove(&id) {
+                            record(&mut result, &timeline, sent, at);
+                        }
+                    }
+                    Packet::Close => return Err(("server closed the session".into(), result)),
+                    _ => {}
+                }
+            }
+            _ = tokio::time::sleep_until(instant_at(next_send)), if !closed_loop => {
+                // Timed from the wake-up: the timer's millisecond granularity is the load generator's, not the
+                // server's.
+                pending.insert(next_id, now_us().max(next_send));
+                if let Err(error) = ws.send(Message::text(proto::emit_with_ack(next_id))).await {
+                    return Err((error.into(), result));
+                }
+                next_id += 1;
+                next_send += schedule.period;
+            }
+            _ = tokio::time::sleep_until(instant_at(timeline.window_end)) => return Ok(result),
+        }
+    }
+}
+
+/// A polling client as real clients run one: a GET always pending on one connection, POSTs on another.
+async fn relay_polling(
+    client: PollClient,
+    mut post: HttpConn,
+    timeline: Timeline,
+    schedule: Schedule,
+) -> Result<ClientResult, ClientError> {
+    let PollClient { mut conn, url } = client;
+    let (ack_tx, mut ack_rx) = mpsc::unbounded_channel::<(u64, u64)>();
+    let (out_tx, mut out_rx) = mpsc::unbounded_channel::<&'static str>();
+    let reader_url = url.clone();
+    let reader = tokio::spawn(async move {
+        loop {
+            let body = poll_get(&mut conn, &reader_url).await?;
+            let at = now_us();
+            for packet in proto::payload(&body) {
+                match packet {
+                    Packet::Ping => {
+                        let _ = out_tx.send("3");
+                    }
+                    Packet::Sio(Sio::Ack(id, _)) => {
+                        let _ = ack_tx.send((id, at));
+                    }
+                    Packet::Close => return Err::<(), Error>("server closed the session".into()),
+                    _ => {}
+                }
+            }
+        }
+    });
+    let _reader = AbortOnDrop(reader.abort_handle());
+    let mut result = ClientResult::default();
+    let mut pending: HashMap<u64, u64> = HashMap::new();
+    let mut next_id = 1u64;
+    let mut next_send = schedule.first;
+    let closed_loop = schedule.period == 0;
+    let mut outgoing: Vec<String> = Vec::new();
+    let mut last_post_end = 0u64;
+    tokio::time::sleep_until(instant_at(timeline.start)).await;
+    loop {
+        while let Ok((id, at)) = ack_rx.try_recv() {
+            if let Some(sent) = pending.remove(&id) {
+                record(&mut result, &timeline, sent, at);
+            }
+        }
+        while let Ok(packet) = out_rx.try_recv() {
+            outgoing.push(packet.to_string());
+        }
+        let now = now_us();
+        if now >= timeline.window_end {
+            return Ok(result);
+        }
+        if closed_loop && pending.is_empty() {
+            outgoing.push(proto::emit_with_ack(next_id));
+            pending.insert(next_id, now);
+            next_id += 1;
+        }
+        if !closed_loop {
+            while next_send <= now {
+                outgoing.push(proto::emit_with_ack(next_id));
+                // An emit that fell due while the previous POST was in flight waited for the server: timed from
+                // when it was due. Otherwise from the wake-up (the timer's granularity is not the server's).
+                let due = if next_send < last_post_end {
+                    next_send
+                } else {
+                    now
+                };
+                pending.insert(next_id, due);
+                next_id += 1;
+                next_send += schedule.period;
+            }
+        }
+        if !outgoing.is_empty() {
+            let payload = outgoing.join("\u{1e}");
+            outgoing.clear();
+            if let Err(error) = poll_post(&mut post, &url, payload).await {
+                return Err((error, result));
+            }
+            last_post_end = now_us();
+            continue;
+        }
+        if reader.is_finished() {
+            return Err(("polling reader ended".into(), result));
+        }
+        tokio::select! {
+            Some((id, at)) = ack_rx.recv() => {
+                if let Some(sent) = pending.remove(&id) {
+                    record(&mut result, &timeline, sent, at);
+                }
+            }
+            Some(packet) = out_rx.recv() => outgoing.push(packet.to_string()),
+            _ = tokio::time::sleep_until(instant_at(next_send)), if !closed_loop => {}
+            _ = tokio::time::sleep_until(instant_at(timeline.window_end)) => return Ok(result),
+        }
+    }
+}
+
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// 3. Fan-out: one server-side emit to a room
+
+/// Deliveries of server-side emits to a room.
+#[derive(Debug, Clone)]
+pub struct FanoutOutcome {
+    /// Clients in the room.
+    pub clients: usize,
+    /// Deliveries per second within rounds (from the emit call to the last delivery of each round).
+    pub deliveries_per_second: f64,
+    /// Emit-call-to-delivery latencies.
+    pub latencies: Latencies,
+    /// Server CPU per delivery, in microseconds.
+    pub cpu_us_per_delivery: f64,
+    /// CPU of every process over the rounds.
+    pub cpu: Usage,
+}
+
+struct Rounds {
+    sent: Vec<AtomicU64>,
+    delivered: Vec<AtomicUsize>,
+    last: Vec<AtomicU64>,
+    latencies: Vec<Mutex<Latencies>>,
+}
+
+impl Rounds {
+    fn new(rounds: usize) -> Self {
+        Self {
+            sent: (0..rounds).map(|_| AtomicU64::new(0)).collect(),
+            delivered: (0..rounds).map(|_| AtomicUsize::new(0)).collect(),
+            last: (0..rounds).map(|_| AtomicU64::new(0)).collect(),
+            latencies: (0..16).map(|_| Mutex::new(Latencies::default())).collect(),
+        }
+    }
+
+    fn tick(&self, client: usize, data: &str, at: u64) {
+        let Some(("tick", round)) = proto::event_with_number(data) else {
+            return;
+        };
+        let round = round as usize;
+        let Some(sent) = self.sent.get(round) else {
+            return;
+        };
+        let sent = sent.load(Ordering::Acquire);
+        self.latencies[client % self.latencies.len()]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(at.saturating_sub(sent));
+        self.last[round].fetch_max(at, Ordering::AcqRel);
+        self.delivered[round].fetch_add(1, Ordering::AcqRel);
+    }
+}
+
+/// Connects `n` clients (each joins the room `bench` through the connect hook), then runs `rounds` emits to the
+/// room, one at a time: each waits until every client has the event (or 15 s pass).
+pub async fn fanout(
+    ctx: &Ctx<'_>,
+    transport: Transport,
+    n: usize,
+    rounds: usize,
+    problems: &mut Problems,
+) -> Res<FanoutOutcome> {
+    let tally = Arc::new(Tally::default());
+    let state = Arc::new(Rounds::new(rounds));
+    let gate = Arc::new(Semaphore::new(ctx.connect_concurrency));
+    let mut clients = JoinSet::new();
+    for index in 0..n {
+        let (tally, gate, sources, endpoint, state) = (
+            tally.clone(),
+            gate.clone(),
+            ctx.sources.clone(),
+            ctx.server.endpoint.clone(),
+            state.clone(),
+        );
+        clients.spawn(async move {
+            let permit = gate.acquire_owned().await;
+            let ended = match transport {
+                Transport::Polling => match poll_connect(&sources, &endpoint).await {
+                    Ok(client) => {
+                        tally.connected.fetch_add(1, Ordering::AcqRel);
+                        drop(permit);
+                        fanout_polling(client, index, &state).await
+                    }
+                    Err(error) => {
+                        tally.error("connect", &error);
+                        tally.failed.fetch_add(1, Ordering::AcqRel);
+                        return;
+                    }
+                },
+                Transport::Websocket => match ws_connect(&sources, &endpoint).await {
+                    Ok(ws) => {
+                        tally.connected.fetch_add(1, Ordering::AcqRel);
+                        drop(permit);
+                        fanout_ws(ws, index, &state).await
+                    }
+                    Err(error) => {
+                        tally.error("connect", &error);
+                        tally.failed.fetch_add(1, Ordering::AcqRel);
+                        return;
+                    }
+                },
+            };
+            tally.error("session ended", &ended);
+            tally.lost.fetch_add(1, Ordering::AcqRel);
+        });
+    }
+    wait_connected(&tally, n, connect_limit(n)).await?;
+    // Let the last connects' hooks and polls settle.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let expected = tally.connected.load(Ordering::Acquire) - tally.lost.load(Ordering::Acquire);
+    let marks = ctx.marks();
+    let mut busy_us = 0u64;
+    let mut delivered = 0usize;
+    for round in 0..rounds {
+        state.sent[round].store(now_us(), Ordering::Release);
+        ctx.server
+            .emit_to_room("bench", "tick", &round.to_string())
+            .await?;
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while state.delivered[round].load(Ordering::Acquire) < expected && Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let got = state.delivered[round].load(Ordering::Acquire);
+        if got < expected {
+            problems.notes.push(format!(
+                "fan-out {transport}: round {round} reached {got} of {expected} clients in 15 s"
+            ));
+        }
+        delivered += got;
+        busy_us += state.last[round]
+            .load(Ordering::Acquire)
+            .saturating_sub(state.sent[round].load(Ordering::Acquire));
+        // Polling clients re-issue their GET; let every transport get back to idle before the next round.
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    let cpu = marks.used();
+    failures_note(&tally, n, &format!("fan-out {transport}"), problems);
+    clients.abort_all();
+    let mut latencies = Latencies::default();
+    for shard in &state.latencies {
+        latencies.extend(&shard.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+    Ok(FanoutOutcome {
+        clients: expected,
+        deliveries_per_second: delivered as f64 / (busy_us.max(1) as f64 / 1e6),
+        latencies,
+        cpu_us_per_delivery: cpu.server.total() * 1e6 / delivered.max(1) as f64,
+        cpu,
+    })
+}
+
+async fn fanout_ws(mut ws: Ws, index: usize, state: &Rounds) -> Error {
+    while let Some(frame) = ws.next().await {
+        let text = match frame {
+            Ok(Message::Text(text)) => text,
+            Ok(_) => continue,
+            Err(error) => return error.into(),
+        };
+        let at = now_us();
+        match proto::packet(text.as_str()) {
+            Packet::Ping => {
+                if let Err(error) = ws.send(Message::text("3")).await {
+                    return error.into();
+                }
+            }
+            Packet::Sio(Sio::Event(data)) => state.tick(index, data, at),
+            Packet::Close => return "server closed the session".into(),
+            _ => {}
+        }
+    }
+    "websocket ended".into()
+}
+
+async fn fanout_polling(mut client: PollClient, index: usize, state: &Rounds) -> Error {
+    loop {
+        let body = match poll_get(&mut client.conn, &client.url).await {
+            Ok(body) => body,
+            Err(error) => return error,
+        };
+        let at = now_us();
+        let mut pong = false;
+        for packet in proto::payload(&body) {
+            match packet {
+                Packet::Ping => pong = true,
+                Packet::Sio(Sio::Event(data)) => state.tick(index, data, at),
+                Packet::Close => return "server closed the session".into(),
+                _ => {}
+            }
+        }
+        if pong {
+            if let Err(error) = poll_post(&mut client.conn, &client.url, "3".to_string()).await {
+                return error;
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// 4. Connect storm
+
+/// Connects per second and their cost.
+#[derive(Debug, Clone)]
+pub struct StormOutcome {
+    /// Completed connects per second (handshake, connect hook, CONNECT received).
+    pub connects_per_second: f64,
+    /// Time from the first byte to CONNECT.
+    pub latencies: Latencies,
+    /// Server CPU per connect (its disconnect included), in microseconds.
+    pub cpu_us_per_connect: f64,
+    /// CPU of every process over the storm.
+    pub cpu: Usage,
+}
+
+/// `total` clients, `concurrency` at a time, each on a new TCP connection: handshake, connect the namespace (the
+/// server calls the connect hook), then close (the server sends the disconnect hook).
+pub async fn storm(
+    ctx: &Ctx<'_>,
+    transport: Transport,
+    total: usize,
+    concurrency: usize,
+    problems: &mut Problems,
+) -> Res<StormOutcome> {
+    let before = ctx.backend.counts().await?;
+    let tally = Arc::new(Tally::default());
+    let next = Arc::new(AtomicUsize::new(0));
+    let marks = ctx.marks();
+    let started = Instant::now();
+    let mut workers = JoinSet::new();
+    for _ in 0..concurrency.min(total) {
+        let (tally, next, sources, endpoint) = (
+            tally.clone(),
+            next.clone(),
+            ctx.sources.clone(),
+            ctx.server.endpoint.clone(),
+        );
+        workers.spawn(async move {
+            let mut latencies = Latencies::default();
+            while next.fetch_add(1, Ordering::AcqRel) < total {
+                let begun = now_us();
+                let outcome: Res<()> = async {
+                    match transport {
+                        Transport::Websocket => {
+                            let mut ws = ws_connect(&sources, &endpoint).await?;
+                            latencies.push(now_us() - begun);
+                            let _ = ws.close(None).await;
+                        }
+                        Transport::Polling => {
+                            let mut client = poll_connect(&sources, &endpoint).await?;
+                            latencies.push(now_us() - begun);
+                            let _ = poll_post(&mut client.conn, &client.url, "1".to_string()).await;
+                        }
+                    }
+                    Ok(())
+                }
+                .await;
+                match outcome {
+                    Ok(()) => {
+                        tally.connected.fetch_add(1, Ordering::AcqRel);
+                    }
+                    Err(error) => {
+                        tally.error("connect", &error);
+                        tally.failed.fetch_add(1, Ordering::AcqRel);
+                    }
+                }
+            }
+            latencies
+        });
+    }
+    let mut latencies = Latencies::default();
+    while let Some(joined) = workers.join_next().await {
+        if let Ok(worker) = joined {
+            latencies.extend(&worker);
+        }
+    }
+    let wall = started.elapsed().as_secs_f64();
+    let connected = tally.connected.load(Ordering::Acquire);
+    // The disconnect hooks are part of each connect's cost: wait until the backend has them all.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let counts = ctx.backend.counts().await?;
+        if counts.disconnect - before.disconnect >= connected as u64 || Instant::now() > deadline {
+            if counts.disconnect - before.disconnect < connected as u64 {
+                problems.notes.push(format!(
+                    "connect storm {transport}: {} of {connected} disconnect hooks arrived in 15 s",
+                    counts.disconnect - before.disconnect
+                ));
+            }
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let cpu = marks.used();
+    failures_note(
+        &tally,
+        total,
+        &format!("connect storm {transport}"),
+        problems,
+    );
+    Ok(StormOutcome {
+        connects_per_second: connected as f64 / wall,
+        latencies,
+        cpu_us_per_connect: cpu.server.total() * 1e6 / connected.max(1) as f64,
+        cpu,
+    })
+}

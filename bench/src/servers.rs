@@ -1,0 +1,354 @@
+//! The processes the benchmarks run: the webhook backend, and iogate or the Node reference (a fresh one per
+//! scenario, so memory and CPU readings start clean).
+
+use crate::client::{Endpoint, HttpConn};
+use crate::net::{Sources, free_port};
+use crate::procfs;
+use crate::{Error, Res};
+use bytes::Bytes;
+use http::Method;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// The server under test.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// iogate, relaying to the webhook backend.
+    Iogate,
+    /// The Node socket.io reference app, relaying to the same backend.
+    Node,
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Kind::Iogate => "iogate",
+            Kind::Node => "node",
+        })
+    }
+}
+
+/// Where the programs are.
+#[derive(Clone, Debug)]
+pub struct Tools {
+    /// The iogate binary.
+    pub iogate: PathBuf,
+    /// The webhook backend binary.
+    pub backend: PathBuf,
+    /// The `node` executable.
+    pub node: PathBuf,
+    /// The Node reference app's directory (holding `server.js` and its `node_modules`).
+    pub node_app: PathBuf,
+    /// Where configs and logs go.
+    pub work_dir: PathBuf,
+}
+
+/// Heartbeat settings, the same for both servers.
+#[derive(Clone, Copy, Debug)]
+pub struct Heartbeat {
+    /// Time between server pings.
+    pub interval: Duration,
+    /// Time a client has to answer.
+    pub timeout: Duration,
+}
+
+/// The webhook backend, shared by every scenario of a run.
+pub struct Backend {
+    child: Option<Child>,
+    /// Its listener.
+    pub addr: SocketAddr,
+    /// Its process id.
+    pub pid: u32,
+}
+
+/// Hook counts the backend has answered.
+#[derive(Debug, Default, Clone, Copy, serde::Deserialize)]
+pub struct HookCounts {
+    /// `connect` hooks.
+    pub connect: u64,
+    /// `event` hooks.
+    pub event: u64,
+    /// `disconnect` hooks.
+    pub disconnect: u64,
+}
+
+impl Backend {
+    /// Starts the backend on a free port.
+    pub async fn start(tools: &Tools) -> Res<Self> {
+        let mut child = Command::new(&tools.backend)
+            .args(["--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", tools.backend.display()))?;
+        let pid = child.id().ok_or("backend exited")?;
+        let stdout = child.stdout.take().ok_or("no backend stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
+            .await
+            .map_err(|_| "backend did not start in 10 s")??
+            .ok_or("backend exited before listening")?;
+        let addr = line
+            .strip_prefix("listening ")
+            .ok_or_else(|| format!("unexpected backend output {line:?}"))?
+            .parse()?;
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Ok(Self {
+            child: Some(child),
+            addr,
+            pid,
+        })
+    }
+
+    /// A backend started elsewhere (for `bench-loadgen scenario`).
+    pub fn attach(addr: SocketAddr, pid: u32) -> Self {
+        Self {
+            child: None,
+            addr,
+            pid,
+        }
+    }
+
+    /// The URL hooks are POSTed to.
+    pub fn url(&self) -> String {
+        format!("http://{}/hook", self.addr)
+    }
+
+    /// The hook counts so far.
+    pub async fn counts(&self) -> Res<HookCounts> {
+        let mut conn = HttpConn::open(&Sources::loopback(0), self.addr).await?;
+        let (_, body) = conn
+            .request(Method::GET, "/stats", &[], Bytes::new())
+            .await?;
+        Ok(serde_json::from_slice(&body)?)
+    }
+
+    /// Stops the backend.
+    pub async fn stop(mut self) {
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.start_kill();
+            let _ = child.wait().await;
+        }
+    }
+}
+
+/// A running server under test.
+pub struct Server {
+    /// Which one.
+    pub kind: Kind,
+    child: Option<Child>,
+    /// Its process id (the one /proc readings are taken from).
+    pub pid: u32,
+    /// Where clients connect.
+    pub endpoint: Endpoint,
+    /// iogate's push API, or the Node app's control listener.
+    control: SocketAddr,
+    api: tokio::sync::Mutex<Option<HttpConn>>,
+}
+
+const API_TOKEN: &str = "bench-token";
+
+impl Server {
+    /// Starts a fresh server of `kind` relaying to `backend`, and waits until it answers.
+    pub async fn start(
+        tools: &Tools,
+        kind: Kind,
+        backend: &Backend,
+        heartbeat: Heartbeat,
+    ) -> Res<Self> {
+        let port = free_port()?;
+        let control_port = free_port()?;
+        std::fs::create_dir_all(&tools.work_dir)?;
+        let log = std::fs::File::create(tools.work_dir.join(format!("{kind}.log")))?;
+        let mut command = match kind {
+            Kind::Iogate => {
+                let config = tools.work_dir.join("iogate.toml");
+                std::fs::write(
+                    &config,
+                    iogate_config(port, control_port, &backend.url(), heartbeat),
+                )?;
+                let mut command = Command::new(&tools.iogate);
+                command.arg("--config").arg(&config);
+                command
+            }
+            Kind::Node => {
+                let mut command = Command::new(&tools.node);
+                command
+                    .arg("--expose-gc")
+                    .arg(tools.node_app.join("server.js"))
+                    .env("PORT", port.to_string())
+                    .env("CONTROL_PORT", control_port.to_string())
+                    .env("WEBHOOK", backend.url())
+                    .env("PATH_PREFIX", "/socket.io")
+                    .env(
+                        "PING_INTERVAL_MS",
+                        heartbeat.interval.as_millis().to_string(),
+                    )
+                    .env("PING_TIMEOUT_MS", heartbeat.timeout.as_millis().to_string())
+                    .env("NODE_ENV", "production");
+                command
+            }
+        };
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| format!("cannot start {kind}: {e}"))?;
+        let pid = child.id().ok_or("server exited at once")?;
+        let server = Self {
+            kind,
+            child: Some(child),
+            pid,
+            endpoint: Endpoint {
+                addr: SocketAddr::from(([127, 0, 0, 1], port)),
+                path: "/socket.io/".to_string(),
+            },
+            control: SocketAddr::from(([127, 0, 0, 1], control_port)),
+            api: tokio::sync::Mutex::new(None),
+        };
+        server.wait_ready(tools).await?;
+        Ok(server)
+    }
+
+    async fn wait_ready(&self, tools: &Tools) -> Res<()> {
+        let (addr, path) = match self.kind {
+            Kind::Iogate => (self.endpoint.addr, "/healthz"),
+            Kind::Node => (self.control, "/ready"),
+        };
+        let started = Instant::now();
+        let mut last: Option<Error> = None;
+        while started.elapsed() < Duration::from_secs(15) {
+            match HttpConn::open(&Sources::loopback(0), addr).await {
+                Ok(mut conn) => match conn.request(Method::GET, path, &[], Bytes::new()).await {
+                    Ok((200, _)) => return Ok(()),
+                    Ok((status, _)) => last = Some(format!("HTTP {status}").into()),
+                    Err(error) => last = Some(error),
+                },
+                Err(error) => last = Some(error),
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let log = std::fs::read_to_string(tools.work_dir.join(format!("{}.log", self.kind)))
+            .unwrap_or_default();
+        Err(format!(
+            "{} did not become ready in 15 s ({}); its log:\n{log}",
+            self.kind,
+            last.map(|e| e.to_string()).unwrap_or_default()
+        )
+        .into())
+    }
+
+    /// A server started elsewhere (for `bench-loadgen scenario`): its pid, client listener, and push API (iogate)
+    /// or control listener (Node).
+    pub fn attach(kind: Kind, pid: u32, addr: SocketAddr, control: SocketAddr) -> Self {
+        Self {
+            kind,
+            child: None,
+            pid,
+            endpoint: Endpoint {
+                addr,
+                path: "/socket.io/".to_string(),
+            },
+            control,
+            api: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// One server-side emit of `event` with `args` (a JSON array's items) to every socket in `room`: iogate's
+    /// `POST /v1/emit`, or the Node app's `io.to(room).emit(...)` through its control listener.
+    pub async fn emit_to_room(&self, room: &str, event: &str, args: &str) -> Res<()> {
+        let body = format!(
+            r#"{{"to":{{"rooms":[{}]}},"event":{},"args":[{args}]}}"#,
+            serde_json::to_string(room)?,
+            serde_json::to_string(event)?
+        );
+        let (path, auth) = match self.kind {
+            Kind::Iogate => ("/v1/emit", format!("Bearer {API_TOKEN}")),
+            Kind::Node => ("/emit", String::new()),
+        };
+        let mut api = self.api.lock().await;
+        if api.is_none() {
+            *api = Some(HttpConn::open(&Sources::loopback(0), self.control).await?);
+        }
+        let conn = api.as_mut().ok_or("no api connection")?;
+        let mut headers = vec![("content-type", "application/json")];
+        if !auth.is_empty() {
+            headers.push(("authorization", auth.as_str()));
+        }
+        let (status, answer) = conn
+            .request(Method::POST, path, &headers, Bytes::from(body))
+            .await?;
+        if status != 200 {
+            *api = None;
+            return Err(format!(
+                "emit answered HTTP {status}: {}",
+                String::from_utf8_lossy(&answer)
+            )
+            .into());
+        }
+        Ok(())
+    }
+
+    /// Asks the Node app to run a full garbage collection (before memory is read); nothing for iogate.
+    pub async fn collect_garbage(&self) {
+        if self.kind == Kind::Node {
+            if let Ok(mut conn) = HttpConn::open(&Sources::loopback(0), self.control).await {
+                let _ = conn.request(Method::POST, "/gc", &[], Bytes::new()).await;
+            }
+        }
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        match self.child.as_mut() {
+            Some(child) => matches!(child.try_wait(), Ok(None)),
+            None => procfs::cpu_seconds(self.pid).is_some(),
+        }
+    }
+
+    /// Kills the server (it was started for one scenario; nothing needs a graceful end).
+    pub async fn stop(mut self) {
+        self.api.get_mut().take();
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.start_kill();
+            let _ = child.wait().await;
+        }
+    }
+}
+
+fn iogate_config(port: u16, api_port: u16, webhook: &str, heartbeat: Heartbeat) -> String {
+    format!(
+        r#"# Written by bench-loadgen for one benchmark scenario.
+[server]
+listen = "127.0.0.1:{port}"
+shutdown_timeout = "1s"
+
+[api]
+listen = "127.0.0.1:{api_port}"
+token = "{API_TOKEN}"
+
+[log]
+level = "warn"
+
+[[endpoint]]
+path = "/socket.io"
+protocol = "socket.io"
+webhook = "{webhook}"
+namespaces = ["/"]
+ping_interval = "{}ms"
+ping_timeout = "{}ms"
+transports = ["polling", "websocket"]
+webhook_timeout = "5s"
+"#,
+        heartbeat.interval.as_millis(),
+        heartbeat.timeout.as_millis()
+    )
+}
