@@ -81,7 +81,14 @@ pub struct App {
 impl HttpHandler for App {
     fn serve(&self, req: Request<Incoming>, conn: ConnInfo) -> ResponseFuture<'_> {
         let span = request_span(&req);
-        Box::pin(self.handle(req, conn).instrument(span))
+        Box::pin(
+            async move {
+                let response = self.handle(req, conn).await;
+                tracing::debug!(status = response.status().as_u16(), "request served");
+                response
+            }
+            .instrument(span),
+        )
     }
 }
 
