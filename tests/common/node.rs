@@ -128,3 +128,128 @@ fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<St
         text
     })
 }
+
+/// A client script still running, whose stdout is read line by line while the test drives the gateway.
+pub struct Spawned {
+    command: String,
+    child: std::process::Child,
+    lines: tokio::sync::mpsc::UnboundedReceiver<String>,
+    stdout: Option<std::thread::JoinHandle<String>>,
+    stderr: Option<std::thread::JoinHandle<String>>,
+}
+
+impl Spawned {
+    /// The rest of the first stdout line starting with `prefix`, waiting at most `limit`; panics (killing the
+    /// script and showing what it printed) when the script ends or the time runs out first.
+    pub async fn line_starting(&mut self, prefix: &str, limit: Duration) -> String {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            match tokio::time::timeout_at(deadline, self.lines.recv()).await {
+                Ok(Some(line)) => {
+                    if let Some(rest) = line.strip_prefix(prefix) {
+                        return rest.to_string();
+                    }
+                }
+                ended => {
+                    let what = match ended {
+                        Ok(_) => "before its stdout closed".to_string(),
+                        Err(_) => format!("within {limit:?}"),
+                    };
+                    let run = self.finish(Duration::from_secs(1)).await;
+                    panic!(
+                        "`{}` printed no {prefix:?} line {what} (exit {:?}):\n--- stdout\n{}\n--- stderr\n{}",
+                        run.command, run.code, run.stdout, run.stderr
+                    );
+                }
+            }
+        }
+    }
+
+    /// Waits for the script to end, killing it after `limit`; returns how it ended and all it printed.
+    pub async fn finish(&mut self, limit: Duration) -> NodeRun {
+        let deadline = Instant::now() + limit;
+        let (code, timed_out) = loop {
+            if let Some(status) = self.child.try_wait().expect("wait for the script") {
+                break (status.code(), false);
+            }
+            if Instant::now() >= deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                break (None, true);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        let join = |handle: Option<std::thread::JoinHandle<String>>| async move {
+            match handle {
+                Some(handle) => {
+                    tokio::task::spawn_blocking(move || handle.join().unwrap_or_default())
+                        .await
+                        .unwrap_or_default()
+                }
+                None => String::new(),
+            }
+        };
+        NodeRun {
+            command: self.command.clone(),
+            code,
+            timed_out,
+            stdout: join(self.stdout.take()).await,
+            stderr: join(self.stderr.take()).await,
+        }
+    }
+}
+
+impl Drop for Spawned {
+    /// A test that panics mid-way leaves no script behind.
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Starts `<program> <script> <args...>` in `dir` without waiting for it: its stdout lines are kept (for
+/// [`NodeRun::stdout`]) and handed to [`Spawned::line_starting`] as they come.
+pub fn spawn_program(program: &str, dir: &Path, script: &Path, args: &[String]) -> Spawned {
+    use std::io::BufRead;
+    let command = format!("{program} {} {}", script.display(), args.join(" "));
+    let mut child = Command::new(program)
+        .arg(script)
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start `{command}` (is {program} installed?): {e}"));
+    let (sender, lines) = tokio::sync::mpsc::unbounded_channel();
+    let pipe = child.stdout.take().expect("piped stdout");
+    let stdout = std::thread::spawn(move || {
+        let mut text = String::new();
+        for line in std::io::BufReader::new(pipe).lines() {
+            let Ok(line) = line else { break };
+            text.push_str(&line);
+            text.push('\n');
+            let _ = sender.send(line);
+        }
+        text
+    });
+    let stderr = drain(child.stderr.take());
+    Spawned {
+        command,
+        child,
+        lines,
+        stdout: Some(stdout),
+        stderr: Some(stderr),
+    }
+}
+
+/// Starts `node tests/clients/<script> <args...>` without waiting for it.
+pub fn spawn(script: &str, args: &[&str]) -> Spawned {
+    let dir = clients_dir();
+    let path = dir.join(script);
+    assert!(path.is_file(), "no such client script: {}", path.display());
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    spawn_program("node", &dir, &path, &args)
+}

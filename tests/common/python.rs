@@ -53,3 +53,13 @@ pub async fn run(script: &str, args: &[&str], limit: Duration) -> NodeRun {
         .await
         .expect("python runner thread")
 }
+
+/// Starts `python3 tests/clients/python/<script> <args...>` without waiting for it; its stdout is read line by
+/// line (see [`super::node::Spawned`]), so the script must flush each line it means the test to see.
+pub fn spawn(script: &str, args: &[&str]) -> super::node::Spawned {
+    let dir = clients_dir();
+    let path = dir.join(script);
+    assert!(path.is_file(), "no such client script: {}", path.display());
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    super::node::spawn_program(PYTHON, &dir, &path, &args)
+}
