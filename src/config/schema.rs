@@ -31,6 +31,9 @@ pub struct ServerConfig {
     /// Peers (CIDR blocks) whose `X-Forwarded-For` / `Forwarded` headers are believed.
     #[serde(default)]
     pub trusted_proxies: Vec<String>,
+    /// How long a client may take to send a request head before its connection is closed (slow or stuck clients).
+    #[serde(default = "default_request_head_timeout", with = "duration_serde")]
+    pub request_head_timeout: Duration,
     /// How long a graceful shutdown may take before remaining sessions are dropped.
     #[serde(default = "default_shutdown_timeout", with = "duration_serde")]
     pub shutdown_timeout: Duration,
@@ -41,6 +44,7 @@ impl Default for ServerConfig {
         Self {
             listen: default_listen(),
             trusted_proxies: Vec::new(),
+            request_head_timeout: default_request_head_timeout(),
             shutdown_timeout: default_shutdown_timeout(),
         }
     }
@@ -230,6 +234,9 @@ fn default_listen() -> SocketAddr {
 }
 fn default_api_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 8081))
+}
+fn default_request_head_timeout() -> Duration {
+    Duration::from_secs(30)
 }
 fn default_shutdown_timeout() -> Duration {
     Duration::from_secs(10)

@@ -18,6 +18,12 @@ pub fn validate(config: &Config) -> Result<(), Problem> {
             return Err(("api.token".into(), "must not be empty".into()));
         }
     }
+    if config.server.request_head_timeout.is_zero() {
+        return Err((
+            "server.request_head_timeout".into(),
+            "must be greater than zero".into(),
+        ));
+    }
     for (index, entry) in config.server.trusted_proxies.iter().enumerate() {
         crate::server::cidr::Cidr::parse(entry)
             .map_err(|m| (format!("server.trusted_proxies[{index}]"), m))?;

@@ -116,6 +116,8 @@ impl HookClient {
     pub fn new() -> Result<Self, String> {
         let http = reqwest::Client::builder()
             .no_proxy()
+            // A signed webhook is not re-sent elsewhere: a 3xx answer is a failure like any non-2xx.
+            .redirect(reqwest::redirect::Policy::none())
             .pool_idle_timeout(Duration::from_secs(60))
             .tcp_nodelay(true)
             .user_agent(concat!("iogate/", env!("CARGO_PKG_VERSION")))

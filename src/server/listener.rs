@@ -6,7 +6,7 @@ use http::Request;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use std::convert::Infallible;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -19,10 +19,12 @@ pub trait HttpHandler: Send + Sync + 'static {
 }
 
 /// Accepts connections on `listener` and serves `app` until `stop` turns true.
+/// `head_timeout` bounds how long a client may take to send a request head.
 pub async fn serve<A: HttpHandler>(
     listener: TcpListener,
     app: Arc<A>,
     mut stop: watch::Receiver<bool>,
+    head_timeout: std::time::Duration,
 ) {
     loop {
         let accepted = tokio::select! {
@@ -50,7 +52,11 @@ pub async fn serve<A: HttpHandler>(
                 let conn = conn.clone();
                 async move { Ok::<_, Infallible>(app.serve(req, conn).await) }
             });
+            // With a timer, hyper enforces its header-read timeout: a connection that starts a request and
+            // never finishes its head (slowloris) is closed instead of holding a descriptor and buffers forever.
             let result = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(head_timeout)
                 .keep_alive(true)
                 .serve_connection(TokioIo::new(stream), service)
                 .with_upgrades()

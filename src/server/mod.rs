@@ -60,7 +60,13 @@ pub async fn start_with(config: &Config, iis: iis::IisSettings) -> Result<Runnin
         .map_err(|e| format!("cannot listen on {}: {e}", config.server.listen))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     let (stop, stopped) = watch::channel(false);
-    let mut tasks = vec![tokio::spawn(serve(listener, app.clone(), stopped.clone()))];
+    let head_timeout = config.server.request_head_timeout;
+    let mut tasks = vec![tokio::spawn(serve(
+        listener,
+        app.clone(),
+        stopped.clone(),
+        head_timeout,
+    ))];
     let mut api_address = None;
     if let Some(api) = &config.api {
         let listener = TcpListener::bind(api.listen)
@@ -68,7 +74,12 @@ pub async fn start_with(config: &Config, iis: iis::IisSettings) -> Result<Runnin
             .map_err(|e| format!("cannot listen on {} (api): {e}", api.listen))?;
         api_address = Some(listener.local_addr().map_err(|e| e.to_string())?);
         let handler = std::sync::Arc::new(crate::api::Api::new(api.token.clone(), app.clone()));
-        tasks.push(tokio::spawn(serve(listener, handler, stopped)));
+        tasks.push(tokio::spawn(serve(
+            listener,
+            handler,
+            stopped,
+            head_timeout,
+        )));
     }
     Ok(Running {
         address,
