@@ -12,7 +12,6 @@ use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
 use std::net::SocketAddr;
-use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::task::AbortHandle;
 use tokio_tungstenite::WebSocketStream;
@@ -239,9 +238,4 @@ pub async fn poll_idle(mut client: PollClient) -> Error {
             }
         }
     }
-}
-
-/// Waits `delay`, for retries.
-pub async fn pause(delay: Duration) {
-    tokio::time::sleep(delay).await
 }

@@ -78,17 +78,17 @@ impl Plan {
             },
             Mode::Quick => Self {
                 idle_sessions: 2_000,
-                idle_ping_interval: Duration::from_secs(4),
+                idle_ping_interval: Duration::from_secs(3),
                 idle_settle: Duration::from_millis(500),
-                idle_window: Duration::from_secs(5),
+                idle_window: Duration::from_secs(4),
                 relay_clients: 100,
                 relay_warmup: Duration::from_secs(1),
-                relay_window: Duration::from_secs(3),
+                relay_window: Duration::from_millis(2500),
                 relay_runs: 1,
                 fanout_websocket: 2_000,
                 fanout_polling: 500,
                 fanout_rounds: 5,
-                storm_connects: 1_500,
+                storm_connects: 1_000,
                 storm_concurrency: 64,
                 connect_concurrency: 256,
             },
@@ -308,10 +308,11 @@ impl Run {
     async fn idle(&mut self, transport: Transport) {
         let n = self.plan.idle_sessions;
         let (settle, window) = (self.plan.idle_settle, self.plan.idle_window);
+        let ping = self.plan.idle_ping_interval;
         for kind in self.servers.clone() {
             let outcome =
                 on_fresh_server!(self, kind, self.plan.idle_heartbeat(), |ctx, problems| {
-                    scenario::idle(&ctx, transport, n, settle, window, &mut problems).await
+                    scenario::idle(&ctx, transport, n, ping, settle, window, &mut problems).await
                 });
             let what = format!("idle {transport}");
             let Some(o) = self.record(kind, &what, outcome) else {
@@ -603,11 +604,13 @@ pub async fn run(options: Options) -> Res<Report> {
         details: Vec::new(),
         notes: Vec::new(),
     };
+    let started = std::time::Instant::now();
+    let elapsed = || format!("{:.0} s", started.elapsed().as_secs_f64());
     eprintln!("== idle sessions");
     run.idle(Transport::Polling).await;
     run.idle(Transport::Websocket).await;
     for transport in [Transport::Polling, Transport::Websocket] {
-        eprintln!("== relay {transport}");
+        eprintln!("== relay {transport} (at {})", elapsed());
         let max = run.relay(transport).await;
         // Latency at half load: both servers get the same offered rate, half of what Node sustained.
         let reference = max.get(&Kind::Node).or_else(|| max.get(&Kind::Iogate));
@@ -615,13 +618,14 @@ pub async fn run(options: Options) -> Res<Report> {
             run.relay_at(transport, rate).await;
         }
     }
-    eprintln!("== fan-out");
+    eprintln!("== fan-out (at {})", elapsed());
     run.fanout(Transport::Websocket, plan.fanout_websocket)
         .await;
     run.fanout(Transport::Polling, plan.fanout_polling).await;
-    eprintln!("== connect storm");
+    eprintln!("== connect storm (at {})", elapsed());
     run.storm(Transport::Websocket).await;
     run.storm(Transport::Polling).await;
+    eprintln!("== done in {}", elapsed());
     let Run {
         backend,
         values,

@@ -191,10 +191,15 @@ pub struct IdleOutcome {
 
 /// Connects `n` clients that then only answer heartbeats (polling: a GET always pending), waits `settle`, then
 /// reads the server's CPU over `window` and its resident memory (after a garbage collection for Node).
+///
+/// The connects are spread evenly over `ramp` (one ping interval): heartbeats then come spread out, as they do
+/// for clients that arrive over time, instead of every session answering its ping in the same instant (a burst
+/// whose transient allocations would stay in the resident memory of either server).
 pub async fn idle(
     ctx: &Ctx<'_>,
     transport: Transport,
     n: usize,
+    ramp: Duration,
     settle: Duration,
     window: Duration,
     problems: &mut Problems,
@@ -205,14 +210,17 @@ pub async fn idle(
     let tally = Arc::new(Tally::default());
     let gate = Arc::new(Semaphore::new(ctx.connect_concurrency));
     let mut clients = JoinSet::new();
-    for _ in 0..n {
+    let start = tokio::time::Instant::now();
+    for index in 0..n {
         let (tally, gate, sources, endpoint) = (
             tally.clone(),
             gate.clone(),
             ctx.sources.clone(),
             ctx.server.endpoint.clone(),
         );
+        let at = start + ramp.mul_f64(index as f64 / n as f64);
         clients.spawn(async move {
+            tokio::time::sleep_until(at).await;
             let permit = gate.acquire_owned().await;
             let ended = match transport {
                 Transport::Polling => match poll_connect(&sources, &endpoint).await {
@@ -244,7 +252,7 @@ pub async fn idle(
             tally.lost.fetch_add(1, Ordering::AcqRel);
         });
     }
-    wait_connected(&tally, n, connect_limit(n)).await?;
+    wait_connected(&tally, n, connect_limit(n) + ramp).await?;
     tokio::time::sleep(settle).await;
     let marks = ctx.marks();
     tokio::time::sleep(window).await;

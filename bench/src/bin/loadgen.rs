@@ -6,7 +6,7 @@
 //!
 //! One scenario against servers started by hand (to profile them):
 //! `bench-loadgen scenario NAME --kind iogate|node --pid PID --addr ADDR --control ADDR --backend ADDR
-//!  [--clients N] [--seconds S] [--rate R] [--rounds R] [--sources N]`, NAME one of idle-polling, idle-websocket,
+//!  [--clients N] [--seconds S] [--rate R] [--rounds R] [--ramp S] [--sources N]`, NAME one of idle-polling, idle-websocket,
 //! relay-polling, relay-websocket, fanout-polling, fanout-websocket, storm-polling, storm-websocket.
 
 use iogate_bench::net::Sources;
@@ -24,7 +24,7 @@ fn usage(problem: &str) -> ! {
          usage: bench-loadgen run [--quick | --smoke] [--only iogate|node] [--iogate BIN] [--backend BIN]\n\
          \x20                        [--node BIN] [--node-app DIR] [--sources N] [--json FILE]\n\
          \x20      bench-loadgen scenario NAME --kind iogate|node --pid PID --addr ADDR --control ADDR --backend ADDR\n\
-         \x20                        [--clients N] [--seconds S] [--rate R] [--rounds R] [--sources N]"
+         \x20                        [--clients N] [--seconds S] [--rate R] [--rounds R] [--ramp S] [--sources N]"
     );
     std::process::exit(2)
 }
@@ -114,6 +114,7 @@ fn single(mut args: impl Iterator<Item = String>) {
         .unwrap_or_else(|| usage("scenario needs a name"));
     let mut kind = Kind::Iogate;
     let (mut pid, mut addr, mut control, mut backend) = (None, None, None, None);
+    let mut ramp = Duration::ZERO;
     let (mut clients, mut seconds, mut rate, mut rounds, mut sources) =
         (100usize, 10.0f64, None, 10usize, 4usize);
     while let Some(arg) = args.next() {
@@ -156,6 +157,9 @@ fn single(mut args: impl Iterator<Item = String>) {
             "--seconds" => seconds = value().parse().unwrap_or_else(|_| bad("--seconds")),
             "--rate" => rate = Some(value().parse::<f64>().unwrap_or_else(|_| bad("--rate"))),
             "--rounds" => rounds = value().parse().unwrap_or_else(|_| bad("--rounds")),
+            "--ramp" => {
+                ramp = Duration::from_secs_f64(value().parse().unwrap_or_else(|_| bad("--ramp")))
+            }
             "--sources" => sources = value().parse().unwrap_or_else(|_| bad("--sources")),
             other => usage(&format!("unknown argument {other}")),
         }
@@ -195,6 +199,7 @@ fn single(mut args: impl Iterator<Item = String>) {
                 &ctx,
                 transport,
                 clients,
+                ramp,
                 Duration::from_secs(1),
                 window,
                 &mut problems,
