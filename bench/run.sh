@@ -2,7 +2,7 @@
 # Benchmarks iogate side by side with the Node socket.io reference (bench/node) on this machine, in one run, and
 # prints one markdown table: scenario | iogate | Node | ratio. See docs/benchmarks.md.
 #
-#   bench/run.sh            the full run (about 10 minutes): 10k idle sessions per transport, 10k-client fan-out
+#   bench/run.sh            the full run (about 8 minutes): 10k idle sessions per transport, 10k-client fan-out
 #   bench/run.sh --quick    the same scenarios, smaller and shorter (under two minutes once built)
 #   bench/run.sh --smoke    seconds, tiny counts, debug build: keeps the tooling working (CI); numbers mean nothing
 #
