@@ -153,6 +153,8 @@ pub struct Report {
     pub details: Vec<Detail>,
     /// Problems met (failed connects, lost sessions, errors).
     pub notes: Vec<String>,
+    /// Measurements that failed outright (no number).
+    pub failures: usize,
 }
 
 /// CPU use of the three processes during one measurement.
@@ -271,6 +273,7 @@ struct Run {
     values: Values,
     details: Vec<Detail>,
     notes: Vec<String>,
+    failures: usize,
 }
 
 impl Run {
@@ -286,6 +289,7 @@ impl Run {
         match outcome {
             Ok(value) => Some(value),
             Err(error) => {
+                self.failures += 1;
                 eprintln!("   {kind} {what}: FAILED: {error}");
                 self.notes.push(format!("{kind}: {what} failed: {error}"));
                 None
@@ -603,6 +607,7 @@ pub async fn run(options: Options) -> Res<Report> {
         values: Values::default(),
         details: Vec::new(),
         notes: Vec::new(),
+        failures: 0,
     };
     let started = std::time::Instant::now();
     let elapsed = || format!("{:.0} s", started.elapsed().as_secs_f64());
@@ -631,6 +636,7 @@ pub async fn run(options: Options) -> Res<Report> {
         values,
         details,
         notes,
+        failures,
         ..
     } = run;
     backend.stop().await;
@@ -640,6 +646,7 @@ pub async fn run(options: Options) -> Res<Report> {
         rows: values.rows(),
         details,
         notes,
+        failures,
     };
     if let Some(path) = &options.json {
         std::fs::write(path, serde_json::to_string_pretty(&report)?)?;

@@ -99,6 +99,13 @@ fn main() {
     match result {
         Ok(report) => {
             println!("{}", report.render());
+            if report.failures > 0 {
+                eprintln!(
+                    "bench-loadgen: {} measurement(s) failed (see the notes)",
+                    report.failures
+                );
+                std::process::exit(1);
+            }
         }
         Err(error) => {
             eprintln!("bench-loadgen: {error}");
