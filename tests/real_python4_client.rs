@@ -10,7 +10,8 @@ mod common;
 #[path = "common/python4.rs"]
 mod python4;
 
-use common::sio_backend::{self, b64, events_named, first_transport, last_transport, sid_of};
+use common::sio_backend::check_event_script_hooks;
+use common::sio_backend::{self, events_named, first_transport, last_transport, sid_of};
 use common::{Backend, Gateway, Hook, Reply, eio};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -131,37 +132,7 @@ async fn events(mode: &str) {
     assert_eq!(first.body["args"], json!(["héllo € 😀 world"]));
     assert_eq!(first.body["ack"], true);
 
-    let count = result["seq"].as_u64().expect("RESULT has seq");
-    let seq: Vec<Value> = events_named(&backend, sid, "seq")
-        .into_iter()
-        .map(|body| body["args"].clone())
-        .collect();
-    let expected: Vec<Value> = (0..count).map(|i| json!([i])).collect();
-    assert_eq!(seq, expected, "seq events in the order sent");
-
-    let echo = events_named(&backend, sid, "echo");
-    assert_eq!(echo.len(), 1);
-    assert_eq!(echo[0]["ack"], false);
-    assert_eq!(
-        echo[0]["args"],
-        json!(["one", {"n": 1, "nested": [true, null, "x"]}, [2.5]])
-    );
-    assert_eq!(events_named(&backend, sid, "add").len(), 11);
-
-    let binary = events_named(&backend, sid, "binary");
-    assert_eq!(binary.len(), 1);
-    assert_eq!(binary[0]["ack"], true);
-    assert_eq!(
-        binary[0]["args"],
-        json!([
-            b64(&[0, 1, 2, 127, 128, 253, 254, 255]),
-            {
-                "name": "file.bin",
-                "content": b64("buffer héllo".as_bytes()),
-                "parts": [b64(b"a"), "text", b64(&[9, 8])],
-            },
-        ])
-    );
+    check_event_script_hooks(&backend, sid, &result, 11, None);
     eio::eventually("session closed", || gateway.sessions() == 0).await;
 }
 

@@ -12,7 +12,8 @@ mod common;
 mod python4;
 
 use common::sio::SioWs;
-use common::sio_backend::{self, b64, events_named, first_transport, last_transport, sid_of};
+use common::sio_backend::check_event_script_hooks;
+use common::sio_backend::{self, events_named, first_transport, last_transport, sid_of};
 use common::{Backend, Gateway, Hook, Reply, eio, node};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -188,45 +189,8 @@ async fn events_scenario(mode: &str) {
     // The process exited without closing anything.
     assert_eq!(reason(&backend, sid, "/").await, "transport close");
 
-    let count = result["seq"].as_u64().expect("RESULT has seq");
-    let seq: Vec<Value> = events_named(&backend, sid, "seq")
-        .into_iter()
-        .map(|body| {
-            assert_eq!(body["ack"], false);
-            body["args"].clone()
-        })
-        .collect();
-    let expected: Vec<Value> = (0..count).map(|i| json!([i])).collect();
-    assert_eq!(seq, expected, "seq events in the order sent");
-
-    let echo = events_named(&backend, sid, "echo");
-    assert_eq!(echo.len(), 1);
-    assert_eq!(echo[0]["ack"], false);
-    assert_eq!(
-        echo[0]["args"],
-        json!(["one", {"n": 1, "nested": [true, null, "x"]}, [2.5]])
-    );
-    let shout = events_named(&backend, sid, "shout");
-    assert_eq!(shout[0]["args"], json!(["héllo € 😀 world"]));
-    assert_eq!(shout[0]["ack"], true);
     // 11 in the script's own steps, one after the seq events, one checking the transport.
-    assert_eq!(events_named(&backend, sid, "add").len(), 13);
-
-    let binary = events_named(&backend, sid, "binary");
-    assert_eq!(binary.len(), 1);
-    assert_eq!(binary[0]["ack"], true);
-    assert_eq!(
-        binary[0]["args"],
-        json!([
-            b64(&[0, 1, 2, 127, 128, 253, 254, 255]),
-            {
-                "name": "file.bin",
-                "content": b64("buffer héllo".as_bytes()),
-                "parts": [b64(b"a"), "text", b64(&[9, 8])],
-            },
-        ])
-    );
-    assert_eq!(binary[0]["data"], json!({"name": "erin"}));
+    check_event_script_hooks(&backend, sid, &result, 13, Some(json!({"name": "erin"})));
     eio::eventually("session closed", || gateway.sessions() == 0).await;
 }
 

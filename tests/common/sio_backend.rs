@@ -222,3 +222,56 @@ pub fn events_named(backend: &Backend, sid: &str, name: &str) -> Vec<Value> {
         .map(|h| h.body)
         .collect()
 }
+
+/// Checks what the `events` client scripts (every client generation runs the same steps) sent, as the backend saw
+/// it: the `seq` events in order and without acks, `echo`, `shout`, `adds` calls of `add`, and one `binary` event
+/// with its bytes; with `data`, the data that the binary event's hook carried.
+pub fn check_event_script_hooks(
+    backend: &Backend,
+    sid: &str,
+    result: &Value,
+    adds: usize,
+    data: Option<Value>,
+) {
+    let seq: Vec<Value> = events_named(backend, sid, "seq")
+        .into_iter()
+        .map(|body| {
+            assert_eq!(body["ack"], false);
+            body["args"].clone()
+        })
+        .collect();
+    let count = result["seq"].as_u64().expect("RESULT has seq");
+    let expected: Vec<Value> = (0..count).map(|i| json!([i])).collect();
+    assert_eq!(seq, expected, "seq events in the order sent");
+
+    let echo = events_named(backend, sid, "echo");
+    assert_eq!(echo.len(), 1);
+    assert_eq!(echo[0]["ack"], false);
+    assert_eq!(
+        echo[0]["args"],
+        json!(["one", {"n": 1, "nested": [true, null, "x"]}, [2.5]])
+    );
+
+    let shout = events_named(backend, sid, "shout");
+    assert_eq!(shout[0]["args"], json!(["héllo € 😀 world"]));
+    assert_eq!(shout[0]["ack"], true);
+    assert_eq!(events_named(backend, sid, "add").len(), adds);
+
+    let binary = events_named(backend, sid, "binary");
+    assert_eq!(binary.len(), 1);
+    assert_eq!(binary[0]["ack"], true);
+    assert_eq!(
+        binary[0]["args"],
+        json!([
+            b64(&[0, 1, 2, 127, 128, 253, 254, 255]),
+            {
+                "name": "file.bin",
+                "content": b64("buffer héllo".as_bytes()),
+                "parts": [b64(b"a"), "text", b64(&[9, 8])],
+            },
+        ])
+    );
+    if let Some(data) = data {
+        assert_eq!(binary[0]["data"], data);
+    }
+}
