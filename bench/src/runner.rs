@@ -309,6 +309,42 @@ impl Run {
         self.values.put(kind, scenario, unit, better, v);
     }
 
+    /// The latency and CPU rows of a relay measurement (p50 and p99 only when there were acks).
+    fn put_relay_costs(
+        &mut self,
+        kind: Kind,
+        label: &str,
+        p50: Option<f64>,
+        p99: Option<f64>,
+        cpu_us_per_ack: f64,
+    ) {
+        if let Some(p50) = p50 {
+            self.put(
+                kind,
+                format!("{label}: p50 latency"),
+                "ms",
+                Better::Lower,
+                p50,
+            );
+        }
+        if let Some(p99) = p99 {
+            self.put(
+                kind,
+                format!("{label}: p99 latency"),
+                "ms",
+                Better::Lower,
+                p99,
+            );
+        }
+        self.put(
+            kind,
+            format!("{label}: server CPU per ack"),
+            "µs",
+            Better::Lower,
+            cpu_us_per_ack,
+        );
+    }
+
     async fn idle(&mut self, transport: Transport) {
         let n = self.plan.idle_sessions;
         let (settle, window) = (self.plan.idle_settle, self.plan.idle_window);
@@ -412,31 +448,11 @@ impl Run {
                 Better::Higher,
                 o.acks_per_second,
             );
-            if let Some(p50) = o.latencies.percentile_ms(50.0) {
-                self.put(
-                    kind,
-                    format!("{label}: p50 latency"),
-                    "ms",
-                    Better::Lower,
-                    p50,
-                );
-            }
-            if let Some(p99) = o.latencies.percentile_ms(99.0) {
-                self.put(
-                    kind,
-                    format!("{label}: p99 latency"),
-                    "ms",
-                    Better::Lower,
-                    p99,
-                );
-            }
-            self.put(
-                kind,
-                format!("{label}: server CPU per ack"),
-                "µs",
-                Better::Lower,
-                o.cpu_us_per_ack,
+            let (p50, p99) = (
+                o.latencies.percentile_ms(50.0),
+                o.latencies.percentile_ms(99.0),
             );
+            self.put_relay_costs(kind, &label, p50, p99, o.cpu_us_per_ack);
         }
         max
     }
@@ -479,31 +495,7 @@ impl Run {
                 "relay {transport} at {} emits/s (half of Node's max), {clients} clients",
                 number(rate)
             );
-            if let Some(p50) = p50 {
-                self.put(
-                    kind,
-                    format!("{label}: p50 latency"),
-                    "ms",
-                    Better::Lower,
-                    p50,
-                );
-            }
-            if let Some(p99) = p99 {
-                self.put(
-                    kind,
-                    format!("{label}: p99 latency"),
-                    "ms",
-                    Better::Lower,
-                    p99,
-                );
-            }
-            self.put(
-                kind,
-                format!("{label}: server CPU per ack"),
-                "µs",
-                Better::Lower,
-                o.cpu_us_per_ack,
-            );
+            self.put_relay_costs(kind, &label, p50, p99, o.cpu_us_per_ack);
         }
     }
 
