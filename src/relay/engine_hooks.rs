@@ -1,7 +1,7 @@
 //! The webhook relay for `protocol = "engine.io"` endpoints: `open`, `message` and `close`.
 
 use super::binary::BinaryJson;
-use super::queue::OrderedQueue;
+use super::queue::{OrderedQueue, backpressure};
 use super::reply::{parse_reply, to_json};
 use super::webhook::{BusyGuard, Delivery, HookClient, HookTarget, RetryPolicy};
 use crate::engineio::{
@@ -203,15 +203,14 @@ impl Handler for EngineRelay {
 
     fn message(&self, session: &Arc<Session<Self::State>>, message: Message) -> Option<Wait> {
         let waiting = self.enqueue(session, Job::Message(message));
-        let capacity = self.shared.config.max_pending_hooks;
-        if waiting < capacity {
-            return None;
-        }
-        self.shared.config.metrics.hook_overflows.inc();
-        let session = session.clone();
-        Some(Box::pin(async move {
-            session.state().hooks.wait_below(capacity).await
-        }))
+        let config = &self.shared.config;
+        backpressure(
+            session,
+            |s| &s.state().hooks,
+            waiting,
+            config.max_pending_hooks,
+            &config.metrics.hook_overflows,
+        )
     }
 
     fn busy(&self, session: &Arc<Session<Self::State>>) -> bool {

@@ -5,7 +5,7 @@
 //! until then. Nothing is dropped.
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
 
 /// Jobs of one session, kept in arrival order.
@@ -99,6 +99,29 @@ impl<J> OrderedQueue<J> {
             notified.await;
         }
     }
+}
+
+/// What a producer gets after pushing onto a queue that `owner` holds (reached through `queue`): nothing while
+/// fewer than `capacity` jobs wait, else a future that resolves once there is room (the overflow is counted).
+pub fn backpressure<O, J>(
+    owner: &Arc<O>,
+    queue: fn(&O) -> &OrderedQueue<J>,
+    waiting: usize,
+    capacity: usize,
+    overflows: &prometheus_client::metrics::counter::Counter,
+) -> Option<crate::engineio::Wait>
+where
+    O: Send + Sync + 'static,
+    J: Send + 'static,
+{
+    if waiting < capacity {
+        return None;
+    }
+    overflows.inc();
+    let owner = owner.clone();
+    Some(Box::pin(
+        async move { queue(&owner).wait_below(capacity).await },
+    ))
 }
 
 #[cfg(test)]

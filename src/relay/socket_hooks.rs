@@ -1,7 +1,7 @@
 //! The webhook relay for `protocol = "socket.io"` endpoints: `connect`, `event` and `disconnect` hooks, and the
 //! actions their replies ask for.
 
-use super::queue::OrderedQueue;
+use super::queue::{OrderedQueue, backpressure};
 use super::reply::{null, parse_reply, raw, to_json};
 use super::socket_bodies::{Common, ConnectBody, DisconnectBody, EventBody};
 use super::socket_reply::{ConnectReply, EventReply, is_array};
@@ -240,15 +240,14 @@ impl App for SocketRelay {
             socket,
             Job::Event(event, route.map_or(usize::MAX, |(index, _)| index)),
         );
-        let capacity = self.shared.config.max_pending_hooks;
-        if waiting < capacity {
-            return None;
-        }
-        self.shared.config.metrics.hook_overflows.inc();
-        let socket = socket.clone();
-        Some(Box::pin(async move {
-            socket.state().hooks.wait_below(capacity).await
-        }))
+        let config = &self.shared.config;
+        backpressure(
+            socket,
+            |s| &s.state().hooks,
+            waiting,
+            config.max_pending_hooks,
+            &config.metrics.hook_overflows,
+        )
     }
 
     fn busy(&self, socket: &Arc<RelaySocket>) -> bool {
