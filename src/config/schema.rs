@@ -141,6 +141,21 @@ impl Default for HookSwitches {
     }
 }
 
+impl EndpointConfig {
+    /// Where this endpoint serves Socket.IO 0.9 clients (`/{resource}`, normalized), or `None` when it does not.
+    pub fn legacy_base(&self) -> Option<String> {
+        if self.protocol != Protocol::SocketIo || !self.socketio09 {
+            return None;
+        }
+        Some(match &self.resource {
+            Some(resource) => {
+                super::normalize_path(&format!("/{}", resource.trim_start_matches('/')))
+            }
+            None => super::normalize_path(&self.path),
+        })
+    }
+}
+
 /// `[[endpoint]]`: one resource path.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -175,6 +190,13 @@ pub struct EndpointConfig {
     /// Accept Engine.IO v3 clients (socket.io-client 1.x/2.x, python-socketio 4.x) besides v4 ones.
     #[serde(default = "yes")]
     pub eio3: bool,
+    /// Serve Socket.IO 0.9 clients at `/{resource}/1/...` (socket.io endpoints only).
+    #[serde(default = "yes")]
+    pub socketio09: bool,
+    /// The `resource` option of this endpoint's Socket.IO 0.9 clients, e.g. `"myApp/server.js"` for pages that call
+    /// `io.connect(url, {resource: 'myApp/server.js'})`; they are served at `/{resource}/1/...`. Defaults to
+    /// `path` (so `/socket.io/1/...` for the default path). socket.io endpoints only.
+    pub resource: Option<String>,
     /// Transports clients may use.
     #[serde(default = "default_transports")]
     pub transports: Vec<Transport>,

@@ -1,6 +1,6 @@
 //! Checks that go beyond types: paths, URLs, ranges, duplicates.
 
-use super::schema::{Config, EndpointConfig};
+use super::schema::{Config, EndpointConfig, Protocol};
 use std::collections::HashSet;
 
 type Problem = (String, String);
@@ -29,6 +29,7 @@ pub fn validate(config: &Config) -> Result<(), Problem> {
             .map_err(|m| (format!("server.trusted_proxies[{index}]"), m))?;
     }
     let mut seen = HashSet::new();
+    let mut resources = HashSet::new();
     for (index, endpoint) in config.endpoints.iter().enumerate() {
         let key = format!("endpoint[{index}]");
         validate_endpoint(&key, endpoint)?;
@@ -37,6 +38,16 @@ pub fn validate(config: &Config) -> Result<(), Problem> {
                 format!("{key}.path"),
                 format!("{:?} is used by another endpoint", endpoint.path),
             ));
+        }
+        if let Some(base) = endpoint.legacy_base() {
+            if !resources.insert(base.clone()) {
+                return Err((
+                    format!("{key}.resource"),
+                    format!(
+                        "{base:?} already serves another endpoint's Socket.IO 0.9 clients; set a different resource or socketio09 = false"
+                    ),
+                ));
+            }
         }
     }
     Ok(())
@@ -65,6 +76,20 @@ fn validate_endpoint(key: &str, endpoint: &EndpointConfig) -> Result<(), Problem
             at("path"),
             format!("{:?} must be a plain path", endpoint.path),
         ));
+    }
+    if let Some(resource) = &endpoint.resource {
+        if endpoint.protocol != Protocol::SocketIo {
+            return Err((
+                at("resource"),
+                "only socket.io endpoints serve Socket.IO 0.9 clients".into(),
+            ));
+        }
+        if resource.contains(['?', '#', ' ']) {
+            return Err((
+                at("resource"),
+                format!("{resource:?} must be a plain path such as \"myApp/server.js\""),
+            ));
+        }
     }
     check_url(&endpoint.webhook).map_err(|m| (at("webhook"), m))?;
     if let Some(secrets) = &endpoint.secret {

@@ -164,8 +164,49 @@ impl<H: Handler> Engine<H> {
             _ => return Err(EngineError::UnsupportedProtocolVersion),
         };
         let format = PollFormat::from_query(protocol, query)?;
-        let sid = Sid::random();
         let handshake = Handshake::new(req.headers(), query, transport, protocol, conn);
+        let base64 = format != PollFormat::V3 { binary: true } && protocol == 3;
+        let upgrades: &[&str] = if transport == TransportKind::Polling && self.config.websocket {
+            &["websocket"]
+        } else {
+            &[]
+        };
+        let sid = Sid::random();
+        let open = Packet::text(
+            PacketType::Open,
+            &open_packet_json(
+                sid.as_str(),
+                upgrades,
+                self.config.session.ping_interval,
+                self.config.session.ping_timeout,
+                self.config.max_payload,
+            ),
+        );
+        match transport {
+            TransportKind::Polling => {
+                self.open_session(sid, handshake, (protocol, base64), transport, None)
+                    .await?;
+                Ok(format.response(&[open]))
+            }
+            TransportKind::Websocket => {
+                let session = self
+                    .open_session(sid, handshake, (protocol, base64), transport, Some(open))
+                    .await?;
+                websocket::accept_new(self, session, req)
+            }
+        }
+    }
+
+    /// Asks the application to accept a session, then registers it and starts its heartbeat. `first` is queued
+    /// ahead of the application's opening messages and of anything it sends once told the session is open.
+    pub(crate) async fn open_session(
+        self: &Arc<Self>,
+        sid: Sid,
+        handshake: Handshake,
+        (protocol, base64): (u8, bool),
+        transport: TransportKind,
+        first: Option<Packet>,
+    ) -> Result<Arc<Session<H::State>>, EngineError> {
         let opened = self
             .handler
             .open(sid, handshake)
@@ -181,7 +222,6 @@ impl<H: Handler> Engine<H> {
                 },
             })?;
         let owner: Weak<dyn Owner<H::State>> = self.me.clone();
-        let base64 = format != PollFormat::V3 { binary: true } && protocol == 3;
         let session = Arc::new(Session::new(
             sid,
             (protocol, base64),
@@ -189,39 +229,19 @@ impl<H: Handler> Engine<H> {
             opened.state,
             owner,
         ));
-        let upgrades: &[&str] = if transport == TransportKind::Polling && self.config.websocket {
-            &["websocket"]
-        } else {
-            &[]
-        };
-        let open = Packet::text(
-            PacketType::Open,
-            &open_packet_json(
-                sid.as_str(),
-                upgrades,
-                self.config.session.ping_interval,
-                self.config.session.ping_timeout,
-                self.config.max_payload,
-            ),
-        );
-        let initial = opened.messages.iter().map(Packet::message);
         self.registry().insert(sid, session.clone());
         self.config
             .metrics
             .sessions(transport == TransportKind::Websocket)
             .inc();
+        session.send_all(
+            first
+                .into_iter()
+                .chain(opened.messages.iter().map(Packet::message)),
+        );
         session.start_heartbeat();
         self.handler.opened(&session);
-        match transport {
-            TransportKind::Polling => {
-                session.send_all(initial);
-                Ok(format.response(&[open]))
-            }
-            TransportKind::Websocket => {
-                session.send_all(std::iter::once(open).chain(initial));
-                websocket::accept_new(self, session, req)
-            }
-        }
+        Ok(session)
     }
 
     /// Acts on one packet from the client. `Err` carries the reason the session must close.

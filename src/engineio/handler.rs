@@ -1,6 +1,7 @@
 //! What the layer above (Socket.IO, or the webhook relay) provides to the Engine.IO server.
 
 use super::handshake::Handshake;
+use super::legacy::LegacyCodec;
 use super::packet::Message;
 use super::session::{CloseReason, Session};
 use super::sid::Sid;
@@ -54,6 +55,11 @@ pub trait Handler: Send + Sync + 'static {
     /// Implementations call [`Session::wake`] when the work ends.
     fn busy(&self, _session: &Arc<Session<Self::State>>) -> bool {
         false
+    }
+
+    /// How this application's sessions are spoken to Socket.IO 0.9 clients; `None` serves no such clients.
+    fn legacy(&self) -> Option<&dyn LegacyCodec> {
+        None
     }
 
     /// The session closed; called exactly once.

@@ -6,6 +6,7 @@ mod error;
 mod handler;
 mod handshake;
 pub mod http;
+pub mod legacy;
 mod packet;
 pub mod payload_v3;
 pub mod payload_v4;

@@ -130,6 +130,9 @@ pub enum DecodeError {
     /// A v3 length prefix was missing or wrong.
     #[error("bad length prefix in payload")]
     Length,
+    /// A Socket.IO 0.9 message was malformed.
+    #[error("invalid Socket.IO 0.9 message: {0}")]
+    Legacy(&'static str),
 }
 
 /// Decodes one text packet `<type digit><data>`.

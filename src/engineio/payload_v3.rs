@@ -148,11 +148,15 @@ pub fn decode_binary_payload(body: &Bytes) -> Result<Vec<Incoming>, DecodeError>
 
 /// Wraps a text payload for a JSONP poll: `___eio[N]("...");`, with U+2028/U+2029 escaped.
 pub fn jsonp_wrap(index: &str, payload: &str) -> String {
-    let quoted = serde_json::to_string(payload).unwrap_or_else(|_| "\"\"".to_string());
-    let quoted = quoted
+    format!("___eio[{index}]({});", js_string(payload))
+}
+
+/// `text` as a JavaScript string literal: JSON quoting, plus U+2028/U+2029 escaped (line ends in older engines).
+pub(crate) fn js_string(text: &str) -> String {
+    let quoted = serde_json::to_string(text).unwrap_or_else(|_| "\"\"".to_string());
+    quoted
         .replace('\u{2028}', "\\u2028")
-        .replace('\u{2029}', "\\u2029");
-    format!("___eio[{index}]({quoted});")
+        .replace('\u{2029}', "\\u2029")
 }
 
 /// The payload of a JSONP POST: the form field `d`, with escaped newlines turned back into newlines.

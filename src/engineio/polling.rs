@@ -4,13 +4,14 @@ use super::engine::Engine;
 use super::error::EngineError;
 use super::handler::Handler;
 use super::http::{self as responses, Body};
+use super::packet::{Incoming, Packet};
 use super::poll_format::{PollFormat, PostError};
 use super::session::{CloseReason, PollReady, Session, TransportKind, Upgrade};
 use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::{Request, Response};
 use http_body_util::{BodyExt, Limited};
-use hyper::body::Incoming;
+use hyper::body::Incoming as IncomingBody;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -42,6 +43,15 @@ pub(crate) async fn get<H: Handler>(
     session: Arc<Session<H::State>>,
     format: PollFormat,
 ) -> Result<Response<Body>, EngineError> {
+    let packets = wait_for_packets(engine, session).await?;
+    Ok(format.response(&packets))
+}
+
+/// The packets a long-poll GET answers with: at once if packets wait, else when one arrives.
+pub(crate) async fn wait_for_packets<H: Handler>(
+    engine: &Arc<Engine<H>>,
+    session: Arc<Session<H::State>>,
+) -> Result<Vec<Packet>, EngineError> {
     let started_during_probe = {
         let mut inner = session.lock();
         if inner.closed.is_none() && inner.transport != TransportKind::Polling {
@@ -80,7 +90,7 @@ pub(crate) async fn get<H: Handler>(
         }
         if let PollReady::Send(packets) = guard.session.poll_ready() {
             guard.answered = true;
-            return Ok(format.response(&packets));
+            return Ok(packets);
         }
         notified.await;
     }
@@ -122,9 +132,29 @@ impl<S: Send + Sync + 'static> Drop for PostGuard<S> {
 pub(crate) async fn post<H: Handler>(
     engine: &Arc<Engine<H>>,
     session: Arc<Session<H::State>>,
-    req: Request<Incoming>,
+    req: Request<IncomingBody>,
     format: PollFormat,
 ) -> Result<Response<Body>, EngineError> {
+    let octet_stream = is_octet_stream(&req);
+    receive(engine, session, req, |body| {
+        format.decode(body, octet_stream)
+    })
+    .await?;
+    Ok(responses::complete(
+        200,
+        "text/html",
+        Bytes::from_static(b"ok"),
+    ))
+}
+
+/// Reads a POST body, decodes it with `decode` and hands each packet to the application in order, waiting
+/// while the application applies backpressure.
+pub(crate) async fn receive<H: Handler>(
+    engine: &Arc<Engine<H>>,
+    session: Arc<Session<H::State>>,
+    req: Request<IncomingBody>,
+    decode: impl FnOnce(Bytes) -> Result<Vec<Incoming>, PostError>,
+) -> Result<(), EngineError> {
     {
         let mut inner = session.lock();
         if inner.closed.is_some() {
@@ -142,9 +172,8 @@ pub(crate) async fn post<H: Handler>(
         inner.posting = true;
     }
     let _guard = PostGuard(session.clone());
-    let octet_stream = is_octet_stream(&req);
     let body = read_body(req, engine.config().max_payload).await?;
-    let packets = match format.decode(body, octet_stream) {
+    let packets = match decode(body) {
         Ok(packets) => packets,
         Err(PostError::BadRequest) => return Err(EngineError::BadRequest),
         Err(PostError::Decode(error)) => {
@@ -153,8 +182,19 @@ pub(crate) async fn post<H: Handler>(
             return Err(EngineError::BadRequest);
         }
     };
+    deliver(engine, &session, packets).await;
+    Ok(())
+}
+
+/// Hands packets to the application in order, waiting while it applies backpressure; stops when the session
+/// closes.
+pub(crate) async fn deliver<H: Handler>(
+    engine: &Arc<Engine<H>>,
+    session: &Arc<Session<H::State>>,
+    packets: Vec<Incoming>,
+) {
     for packet in packets {
-        match engine.on_packet(&session, packet) {
+        match engine.on_packet(session, packet) {
             Ok(Some(wait)) => wait.await,
             Ok(None) => {}
             Err(reason) => {
@@ -166,14 +206,9 @@ pub(crate) async fn post<H: Handler>(
             break;
         }
     }
-    Ok(responses::complete(
-        200,
-        "text/html",
-        Bytes::from_static(b"ok"),
-    ))
 }
 
-fn is_octet_stream(req: &Request<Incoming>) -> bool {
+fn is_octet_stream(req: &Request<IncomingBody>) -> bool {
     req.headers()
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -185,7 +220,10 @@ fn is_octet_stream(req: &Request<Incoming>) -> bool {
 }
 
 /// Reads a request body of at most `limit` bytes.
-pub(crate) async fn read_body(req: Request<Incoming>, limit: u64) -> Result<Bytes, EngineError> {
+pub(crate) async fn read_body(
+    req: Request<IncomingBody>,
+    limit: u64,
+) -> Result<Bytes, EngineError> {
     let declared = req
         .headers()
         .get(CONTENT_LENGTH)

@@ -52,6 +52,8 @@ impl EndpointHandle {
 pub struct Endpoint {
     /// Normalized resource path.
     pub path: String,
+    /// Where Socket.IO 0.9 clients are served (`/{resource}`), if they are.
+    pub legacy_base: Option<String>,
     cors: Option<Cors>,
     /// The protocol side.
     pub handle: EndpointHandle,
@@ -59,8 +61,18 @@ pub struct Endpoint {
 
 impl Endpoint {
     /// An endpoint at `path`.
-    pub(crate) fn new(path: String, cors: Option<Cors>, handle: EndpointHandle) -> Self {
-        Self { path, cors, handle }
+    pub(crate) fn new(
+        path: String,
+        legacy_base: Option<String>,
+        cors: Option<Cors>,
+        handle: EndpointHandle,
+    ) -> Self {
+        Self {
+            path,
+            legacy_base,
+            cors,
+            handle,
+        }
     }
 }
 
@@ -213,6 +225,12 @@ impl App {
                 text(200, "ready")
             };
         }
+        if let Some((index, rest)) = self.find_legacy(&candidates) {
+            drop(candidates);
+            return self
+                .serve_endpoint(&self.endpoints[index], req, conn, Some(&rest))
+                .await;
+        }
         let found = candidates
             .iter()
             .find_map(|path| router::find(self.endpoints.iter().map(|e| e.path.as_str()), path));
@@ -220,14 +238,30 @@ impl App {
             return text(404, "Not Found");
         };
         drop(candidates);
-        self.serve_endpoint(&self.endpoints[index], req, conn).await
+        self.serve_endpoint(&self.endpoints[index], req, conn, None)
+            .await
     }
 
+    /// The endpoint serving a Socket.IO 0.9 request at one of `candidates`, and the path after `/{resource}/1`.
+    fn find_legacy(&self, candidates: &[String]) -> Option<(usize, String)> {
+        candidates.iter().find_map(|path| {
+            self.endpoints
+                .iter()
+                .enumerate()
+                .find_map(|(index, endpoint)| {
+                    let rest = router::legacy_rest(endpoint.legacy_base.as_deref()?, path)?;
+                    Some((index, rest.to_string()))
+                })
+        })
+    }
+
+    /// Serves a request of `endpoint`; `legacy` is the path after `/{resource}/1` of a Socket.IO 0.9 request.
     async fn serve_endpoint(
         &self,
         endpoint: &Endpoint,
         req: Request<Incoming>,
         conn: ConnInfo,
+        legacy: Option<&str>,
     ) -> Response<Body> {
         if req.method() == Method::OPTIONS {
             if let Some(cors) = &endpoint.cors {
@@ -246,16 +280,22 @@ impl App {
                 }
             }
         }
-        let is_handshake = !req
-            .uri()
-            .query()
-            .unwrap_or("")
-            .split('&')
-            .any(|pair| pair.starts_with("sid="));
+        let is_handshake = match legacy {
+            Some(rest) => rest.trim_end_matches('/').is_empty(),
+            None => !req
+                .uri()
+                .query()
+                .unwrap_or("")
+                .split('&')
+                .any(|pair| pair.starts_with("sid=")),
+        };
+        let service = endpoint.handle.service();
         let mut response = if is_handshake && self.is_draining() {
             text(503, "server shutting down")
+        } else if let Some(rest) = legacy {
+            service.handle_legacy(req, &conn, rest).await
         } else {
-            endpoint.handle.service().handle(req, &conn).await
+            service.handle(req, &conn).await
         };
         if let Some(cors) = &endpoint.cors {
             if response.status() != StatusCode::SWITCHING_PROTOCOLS {

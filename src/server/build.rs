@@ -109,6 +109,7 @@ pub(crate) fn build_endpoint(
     };
     Ok(Endpoint::new(
         path,
+        config.legacy_base(),
         Cors::from_config(config.cors_origins.as_deref()),
         handle,
     ))

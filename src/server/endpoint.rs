@@ -15,6 +15,13 @@ pub type ResponseFuture<'a> = Pin<Box<dyn Future<Output = Response<Body>> + Send
 pub trait Service: Send + Sync {
     /// Serves one request addressed to the endpoint.
     fn handle<'a>(&'a self, req: Request<Incoming>, conn: &'a ConnInfo) -> ResponseFuture<'a>;
+    /// Serves a Socket.IO 0.9 request; `rest` is its path after `/{resource}/1`.
+    fn handle_legacy<'a>(
+        &'a self,
+        req: Request<Incoming>,
+        conn: &'a ConnInfo,
+        rest: &'a str,
+    ) -> ResponseFuture<'a>;
     /// Closes every session (shutdown).
     fn close_all(&self, reason: CloseReason);
     /// Open sessions.
@@ -24,6 +31,15 @@ pub trait Service: Send + Sync {
 impl<H: Handler> Service for Arc<Engine<H>> {
     fn handle<'a>(&'a self, req: Request<Incoming>, conn: &'a ConnInfo) -> ResponseFuture<'a> {
         Box::pin(Engine::handle(self, req, conn))
+    }
+
+    fn handle_legacy<'a>(
+        &'a self,
+        req: Request<Incoming>,
+        conn: &'a ConnInfo,
+        rest: &'a str,
+    ) -> ResponseFuture<'a> {
+        Box::pin(Engine::handle_legacy(self, req, conn, rest))
     }
 
     fn close_all(&self, reason: CloseReason) {

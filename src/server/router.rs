@@ -21,9 +21,31 @@ pub fn find<'a>(bases: impl IntoIterator<Item = &'a str>, path: &str) -> Option<
         .map(|(index, _)| index)
 }
 
+/// For a Socket.IO 0.9 request (`{base}/1` or `{base}/1/...`, `base` being the endpoint's `/{resource}`), the
+/// rest of the path after `/1`; `None` for any other path.
+pub fn legacy_rest<'a>(base: &str, path: &'a str) -> Option<&'a str> {
+    let base = if base == "/" { "" } else { base };
+    let rest = path.strip_prefix(base)?.strip_prefix("/1")?;
+    (rest.is_empty() || rest.starts_with('/')).then_some(rest)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn legacy_paths_are_the_resource_then_protocol_1() {
+        assert_eq!(legacy_rest("/socket.io", "/socket.io/1/"), Some("/"));
+        assert_eq!(
+            legacy_rest("/myApp/server.js", "/myApp/server.js/1/xhr-polling/abc"),
+            Some("/xhr-polling/abc")
+        );
+        assert_eq!(legacy_rest("/socket.io", "/socket.io/1"), Some(""));
+        assert_eq!(legacy_rest("/", "/1/"), Some("/"));
+        assert_eq!(legacy_rest("/socket.io", "/socket.io/"), None);
+        assert_eq!(legacy_rest("/socket.io", "/socket.io/12/"), None);
+        assert_eq!(legacy_rest("/socket.io", "/socket.iox/1/"), None);
+    }
 
     #[test]
     fn matches_exact_and_subpaths_only() {

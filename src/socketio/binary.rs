@@ -74,6 +74,23 @@ fn rewrite_objects(
 
 /// Replaces each placeholder with `{"$binary":...}` from `attachments`. Every attachment must be used in range.
 pub fn placeholders_to_binary(raw: &str, attachments: &[Bytes]) -> Result<String, String> {
+    replace_placeholders(raw, attachments, |data| {
+        format!("{{\"$binary\":\"{}\"}}", STANDARD.encode(data))
+    })
+}
+
+/// Replaces each placeholder with its attachment as a base64 JSON string, for clients without binary support.
+pub fn placeholders_to_base64(raw: &str, attachments: &[Bytes]) -> Result<String, String> {
+    replace_placeholders(raw, attachments, |data| {
+        format!("\"{}\"", STANDARD.encode(data))
+    })
+}
+
+fn replace_placeholders(
+    raw: &str,
+    attachments: &[Bytes],
+    render: impl Fn(&Bytes) -> String,
+) -> Result<String, String> {
     rewrite_objects(raw, &["\"_placeholder\"", "\"num\""], |object| {
         let Ok(placeholder) = serde_json::from_str::<Placeholder>(object) else {
             return Ok(None);
@@ -84,10 +101,7 @@ pub fn placeholders_to_binary(raw: &str, attachments: &[Bytes]) -> Result<String
         let data = attachments
             .get(placeholder.num)
             .ok_or("placeholder number out of range")?;
-        Ok(Some(format!(
-            "{{\"$binary\":\"{}\"}}",
-            STANDARD.encode(data)
-        )))
+        Ok(Some(render(data)))
     })
 }
 

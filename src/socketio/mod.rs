@@ -1,9 +1,11 @@
 //! The Socket.IO protocol (v5) on top of the Engine.IO server: packet codec, binary attachments, namespaces,
-//! sockets, rooms. The application (the webhook relay) plugs in through [`App`].
+//! sockets, rooms, and the translation that serves Socket.IO 0.9 clients. The application (the webhook relay) plugs in through [`App`].
 
 mod app;
 pub mod binary;
 mod conn;
+pub mod legacy;
+pub mod legacy_message;
 mod namespace;
 pub mod outgoing;
 pub mod packet;

@@ -4,12 +4,14 @@
 use super::app::{App, ClientEvent, ConnectRequest, DisconnectReason, Emit, Rejected};
 use super::binary::placeholders_to_binary;
 use super::conn::Conn;
+use super::legacy::Legacy09;
 use super::namespace::Namespace;
 use super::outgoing::{self, Encoded};
 use super::packet::{self, Packet as SioPacket, PacketKind};
 use super::socket::Socket;
 use super::socket_id::SocketId;
 use super::watch::{ConnectWatch, Unconnected};
+use crate::engineio::legacy::{LEGACY_PROTOCOL, LegacyCodec};
 use crate::engineio::timer::Timers;
 use crate::engineio::{
     CloseReason, Handler, Handshake, Message, Opened, Refusal, Session, Sid, Wait,
@@ -438,9 +440,10 @@ impl<A: App> SocketIo<A> {
 /// Query keys that belong to Engine.IO, not to the application's auth.
 const ENGINE_QUERY_KEYS: [&str; 6] = ["EIO", "transport", "t", "b64", "j", "sid"];
 
-/// Whether the session's client speaks Socket.IO protocol v4 (socket.io 1.x/2.x, over Engine.IO v3).
+/// Whether the session's client speaks Socket.IO protocol v4 (socket.io 1.x/2.x, over Engine.IO v3), or is a
+/// Socket.IO 0.9 client, whose messages are translated to protocol v4 packets.
 fn is_v4<S: Send + Sync + 'static>(session: &Session<Conn<S>>) -> bool {
-    session.protocol() == 3
+    session.protocol() < 4
 }
 
 /// Query pairs as a JSON object (a repeated key keeps its last value), used as a v4 client's auth.
@@ -494,8 +497,13 @@ impl<A: App> Handler for SioHandler<A> {
         _sid: Sid,
         mut handshake: Handshake,
     ) -> Result<Opened<Self::State>, Refusal> {
-        // The engine put its own version; webhooks carry the Socket.IO protocol: 5, or 4 over Engine.IO v3.
-        handshake.protocol = if handshake.protocol == 3 { 4 } else { 5 };
+        // The engine put its own version; webhooks carry the Socket.IO protocol: 5, 4 over Engine.IO v3, and 1
+        // for Socket.IO 0.9 clients.
+        handshake.protocol = match handshake.protocol {
+            3 => 4,
+            LEGACY_PROTOCOL => LEGACY_PROTOCOL,
+            _ => 5,
+        };
         Ok(Opened {
             state: Conn::new(handshake),
             messages: Vec::new(),
@@ -534,6 +542,10 @@ impl<A: App> Handler for SioHandler<A> {
             .sockets
             .iter()
             .any(|socket| app.busy(socket))
+    }
+
+    fn legacy(&self) -> Option<&dyn LegacyCodec> {
+        Some(&Legacy09)
     }
 
     fn closed(&self, session: &Arc<Session<Self::State>>, reason: CloseReason) {

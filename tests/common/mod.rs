@@ -6,6 +6,7 @@ pub mod api;
 pub mod backend;
 pub mod eio;
 pub mod gateway;
+pub mod legacy;
 pub mod node;
 pub mod python;
 pub mod sio;

@@ -1,0 +1,247 @@
+//! Serving Socket.IO 0.9 requests: the handshake (`sid:heartbeat:close:transports`), long-polling over XHR and
+//! JSONP, and the forced-disconnect request browsers send on unload.
+
+use super::super::engine::Engine;
+use super::super::error::EngineError;
+use super::super::handler::Handler;
+use super::super::handshake::{ConnInfo, Handshake};
+use super::super::http::{self as responses, Body, complete};
+use super::super::poll_format::PostError;
+use super::super::polling;
+use super::super::query::Query;
+use super::super::session::{Session, TransportKind};
+use super::super::sid::Sid;
+use super::frame::{self, is_jsonp_index, jsonp, jsonp_post_body};
+use super::{LEGACY_PROTOCOL, LegacyCodec, LegacyRoute, LegacyTransport};
+use bytes::Bytes;
+use http::{Method, Request, Response};
+use hyper::body::Incoming as IncomingBody;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The error a 0.9 client gets for a session id the server does not know: `client not handshaken`, advice
+/// `reconnect` (it handshakes again).
+const NOT_HANDSHAKEN: &str = "7:::1+0";
+
+/// Query keys of 0.9 requests that belong to the transport, not to the application.
+const TRANSPORT_QUERY_KEYS: [&str; 3] = ["t", "jsonp", "i"];
+
+/// How a polling answer is wrapped.
+enum Wrap {
+    /// XHR: the payload as text.
+    Plain,
+    /// JSONP: `io.j[index]("payload");`.
+    Jsonp(String),
+}
+
+impl Wrap {
+    fn of(transport: LegacyTransport, query: &Query) -> Result<Self, EngineError> {
+        if transport != LegacyTransport::JsonpPolling {
+            return Ok(Self::Plain);
+        }
+        match query.get("i") {
+            None => Ok(Self::Jsonp("0".to_string())),
+            Some(index) if is_jsonp_index(index) => Ok(Self::Jsonp(index.to_string())),
+            Some(_) => Err(EngineError::BadRequest),
+        }
+    }
+
+    fn response(&self, payload: &str) -> Response<Body> {
+        match self {
+            Self::Plain => complete(200, "text/plain; charset=UTF-8", payload.to_string()),
+            Self::Jsonp(index) => {
+                complete(200, "text/javascript; charset=UTF-8", jsonp(index, payload))
+            }
+        }
+    }
+}
+
+fn text(status: u16, body: &'static str) -> Response<Body> {
+    complete(status, "text/plain; charset=UTF-8", body)
+}
+
+/// Whole seconds covering `duration`, as the 0.9 handshake states its timeouts.
+fn ceil_seconds(duration: Duration) -> u64 {
+    duration.as_millis().div_ceil(1000) as u64
+}
+
+impl<H: Handler> Engine<H> {
+    /// Serves a Socket.IO 0.9 request; `rest` is its path after `/{resource}/1`.
+    pub async fn handle_legacy(
+        self: &Arc<Self>,
+        req: Request<IncomingBody>,
+        conn: &ConnInfo,
+        rest: &str,
+    ) -> Response<Body> {
+        let Some(codec) = self.handler().legacy() else {
+            return text(404, "Not Found");
+        };
+        let query = Query::parse(req.uri().query());
+        let result = match LegacyRoute::parse(rest) {
+            None => return text(404, "Not Found"),
+            Some(LegacyRoute::UnknownTransport) => return text(400, "transport not supported"),
+            Some(LegacyRoute::Handshake) => self.legacy_handshake(req, &query, conn).await,
+            Some(LegacyRoute::Transport(transport, sid)) => {
+                self.legacy_transport(codec, req, &query, transport, sid)
+                    .await
+            }
+        };
+        result.unwrap_or_else(|error| responses::error(&error))
+    }
+
+    fn legacy_transports(&self) -> Vec<&'static str> {
+        let mut names = Vec::new();
+        if self.config().websocket {
+            names.push(LegacyTransport::Websocket.as_str());
+        }
+        if self.config().polling {
+            names.push(LegacyTransport::XhrPolling.as_str());
+            names.push(LegacyTransport::JsonpPolling.as_str());
+        }
+        names
+    }
+
+    async fn legacy_handshake(
+        self: &Arc<Self>,
+        req: Request<IncomingBody>,
+        query: &Query,
+        conn: &ConnInfo,
+    ) -> Result<Response<Body>, EngineError> {
+        let wrap = match query.get("jsonp") {
+            Some(index) if is_jsonp_index(index) => Wrap::Jsonp(index.to_string()),
+            Some(_) => return Err(EngineError::BadRequest),
+            None => Wrap::Plain,
+        };
+        if req.method() != Method::GET {
+            return Err(EngineError::BadHandshakeMethod);
+        }
+        let application_query = Query {
+            pairs: query
+                .pairs
+                .iter()
+                .filter(|(key, _)| !TRANSPORT_QUERY_KEYS.contains(&key.as_str()))
+                .cloned()
+                .collect(),
+        };
+        let handshake = Handshake::new(
+            req.headers(),
+            &application_query,
+            TransportKind::Polling,
+            LEGACY_PROTOCOL,
+            conn,
+        );
+        drop(req);
+        let sid = Sid::random();
+        let opened = self
+            .open_session(
+                sid,
+                handshake,
+                (LEGACY_PROTOCOL, true),
+                TransportKind::Polling,
+                None,
+            )
+            .await;
+        if let Err(error) = opened {
+            // 0.9 clients show the body of a refused handshake as their error.
+            let (status, why) = match error {
+                EngineError::Forbidden { status: 403, .. } => (403, "handshake unauthorized"),
+                _ => (500, "handshake error"),
+            };
+            return Ok(match wrap {
+                Wrap::Plain => text(status, why),
+                Wrap::Jsonp(index) => complete(
+                    200,
+                    "text/javascript; charset=UTF-8",
+                    format!("io.j[{index}](new Error(\"{why}\"));"),
+                ),
+            });
+        }
+        let settings = &self.config().session;
+        let timeout = ceil_seconds(settings.ping_interval + settings.ping_timeout);
+        let answer = format!(
+            "{sid}:{timeout}:{timeout}:{}",
+            self.legacy_transports().join(",")
+        );
+        Ok(wrap.response(&answer))
+    }
+
+    async fn legacy_transport(
+        self: &Arc<Self>,
+        codec: &dyn LegacyCodec,
+        req: Request<IncomingBody>,
+        query: &Query,
+        transport: LegacyTransport,
+        sid: Option<Sid>,
+    ) -> Result<Response<Body>, EngineError> {
+        let enabled = match transport {
+            LegacyTransport::Websocket => self.config().websocket,
+            _ => self.config().polling,
+        };
+        if !enabled {
+            return Ok(text(400, "transport not supported"));
+        }
+        if transport == LegacyTransport::Websocket {
+            // Not offered in the handshake yet.
+            return Ok(text(400, "transport not supported"));
+        }
+        let wrap = Wrap::of(transport, query)?;
+        let session = sid
+            .and_then(|sid| self.session(sid))
+            .filter(|session| session.protocol() == LEGACY_PROTOCOL);
+        let Some(session) = session else {
+            return Ok(wrap.response(NOT_HANDSHAKEN));
+        };
+        if query.get("disconnect").is_some() {
+            // A page being unloaded: the client is gone, as if it had sent `0::`.
+            drop(req);
+            let packets = codec
+                .decode("0::")
+                .map(|decoded| decoded.packets)
+                .unwrap_or_default();
+            polling::deliver(self, &session, packets).await;
+            return Ok(text(200, ""));
+        }
+        match *req.method() {
+            Method::GET => {
+                drop(req);
+                let packets = polling::wait_for_packets(self, session).await?;
+                Ok(wrap.response(&frame::encode_payload(&codec.encode(&packets))))
+            }
+            Method::POST => {
+                let jsonp = matches!(wrap, Wrap::Jsonp(_));
+                let target = session.clone();
+                polling::receive(self, session, req, |body| {
+                    decode_post(codec, &target, &body, jsonp)
+                })
+                .await?;
+                Ok(text(200, "1"))
+            }
+            _ => Err(EngineError::BadRequest),
+        }
+    }
+}
+
+/// Decodes a 0.9 POST body into packets, queuing the automatic acknowledgements it calls for.
+fn decode_post<S: Send + Sync + 'static>(
+    codec: &dyn LegacyCodec,
+    session: &Arc<Session<S>>,
+    body: &Bytes,
+    jsonp: bool,
+) -> Result<Vec<super::super::packet::Incoming>, PostError> {
+    let text = if jsonp {
+        jsonp_post_body(body).ok_or(PostError::BadRequest)?
+    } else {
+        std::str::from_utf8(body)
+            .map_err(|_| PostError::Decode(super::super::packet::DecodeError::Utf8))?
+            .to_string()
+    };
+    let mut packets = Vec::new();
+    for message in frame::decode_payload(&text).map_err(PostError::Decode)? {
+        let decoded = codec.decode(message).map_err(PostError::Decode)?;
+        if let Some(reply) = decoded.reply {
+            session.send(reply);
+        }
+        packets.extend(decoded.packets);
+    }
+    Ok(packets)
+}

@@ -1,0 +1,369 @@
+//! Socket.IO 0.9 clients over xhr-polling and jsonp-polling, with raw 0.9 messages against a running gateway
+//! and a real webhook backend: the handshake at `/{resource}/1/` (custom resources such as `myApp/server.js`),
+//! `1::` for the main endpoint, events with and without acks, messages and json messages, endpoints as
+//! namespaces (accepted and refused), heartbeats and ping timeouts, payload framing, JSONP, unknown sessions,
+//! disconnects, and pushes from the API reaching 0.9 clients.
+
+mod common;
+
+use common::api::Api;
+use common::eio;
+use common::legacy::{LegacyClient, SEP};
+use common::sio::{self, accept, raw_field};
+use common::{Backend, Hook, Reply};
+
+/// The resource old IIS pages pass to `io.connect`.
+const RESOURCE: &str = "myApp/server.js";
+
+fn config(extra: &str) -> String {
+    format!("resource = \"{RESOURCE}\"\nnamespaces = [\"/\", \"/chat\", \"/admin\"]\n{extra}")
+}
+
+/// The endpoint keys of [`config`] for a gateway whose endpoint table already lists its namespaces.
+fn resource_only() -> String {
+    format!("resource = \"{RESOURCE}\"")
+}
+
+/// Acks `echo` events with their arguments, answers `news` with a broadcast to the sender's room, refuses
+/// `/admin`; accepts everything else.
+fn app(hook: &Hook) -> Reply {
+    match (hook.event.as_str(), hook.body["namespace"].as_str()) {
+        ("connect", Some("/admin")) => Reply::json(serde_json::json!({
+            "reject": { "message": "Not authorized" }
+        })),
+        ("event", _) if hook.body["event"] == "echo" => {
+            Reply::ok(format!(r#"{{"ack":{}}}"#, raw_field(hook, "args")))
+        }
+        ("event", _) if hook.body["event"] == "message" => Reply::ok(format!(
+            r#"{{"emit":[{{"event":"message-back","args":{}}}]}}"#,
+            raw_field(hook, "args")
+        )),
+        _ => Reply::ok(""),
+    }
+}
+
+#[tokio::test]
+async fn handshake_at_the_resource_then_the_main_endpoint_connects() {
+    let backend = Backend::start(app).await;
+    let gateway = sio::gateway(
+        &backend.url(),
+        &config("ping_interval = \"20s\"\nping_timeout = \"5s\""),
+    )
+    .await;
+
+    let client = LegacyClient::connect(&gateway, RESOURCE, "token=abc&name=J%20D").await;
+    assert_eq!(client.sid.len(), 20, "a session id: {:?}", client.handshake);
+    assert_eq!(
+        client.handshake[1], "25",
+        "heartbeat timeout: interval + timeout"
+    );
+    assert_eq!(client.handshake[2], "25", "close timeout");
+    assert!(
+        client.handshake[3].split(',').any(|t| t == "xhr-polling")
+            && client.handshake[3].split(',').any(|t| t == "jsonp-polling"),
+        "transports: {:?}",
+        client.handshake[3]
+    );
+    assert_eq!(client.next().await, "1::", "the main endpoint is connected");
+
+    let connect = backend.wait_for("connect", None, 1).await.remove(0);
+    assert_eq!(connect.body["namespace"], "/");
+    assert_eq!(
+        connect.body["handshake"]["protocol"], 1,
+        "Socket.IO 0.9 clients are protocol 1"
+    );
+    assert_eq!(
+        connect.body["auth"],
+        serde_json::json!({"token": "abc", "name": "J D"}),
+        "the handshake query is the auth, without the transport's keys"
+    );
+    assert!(connect.body["handshake"]["query"].get("t").is_none());
+
+    // The default resource is the endpoint path: /socket.io/1/ answers too when no resource is set.
+    let plain = sio::gateway(&backend.url(), "").await;
+    let other = LegacyClient::connect(&plain, "socket.io", "").await;
+    assert_eq!(other.next().await, "1::");
+    // And v1+ clients still handshake at the same path.
+    let (sid, _) = eio::handshake(&plain.url("/socket.io/")).await;
+    assert_eq!(sid.len(), 20);
+}
+
+#[tokio::test]
+async fn events_with_acks_messages_and_json_reach_the_backend_and_back() {
+    let backend = Backend::start(app).await;
+    let gateway = sio::gateway(&backend.url(), &config("")).await;
+    let client = LegacyClient::connect(&gateway, RESOURCE, "").await;
+    assert_eq!(client.next().await, "1::");
+
+    client
+        .send(&[r#"5:1+::{"name":"echo","args":[{"a":1},"€uro",[true,null]]}"#])
+        .await;
+    assert_eq!(client.next().await, r#"6:::1+[{"a":1},"€uro",[true,null]]"#);
+    let event = backend.wait_for("event", None, 1).await.remove(0);
+    assert_eq!(event.body["event"], "echo");
+    assert_eq!(raw_field(&event, "args"), r#"[{"a":1},"€uro",[true,null]]"#);
+
+    // A plain message (type 3) and a json message (type 4) are `message` events.
+    client.send(&["3:::hello: \"world\""]).await;
+    assert_eq!(
+        client.next().await,
+        r#"5:::{"name":"message-back","args":["hello: \"world\""]}"#
+    );
+    client.send(&[r#"4:::{"j":[1,2]}"#]).await;
+    assert_eq!(
+        client.next().await,
+        r#"5:::{"name":"message-back","args":[{"j":[1,2]}]}"#
+    );
+
+    // An id without `+` is acknowledged at once, before the backend answers.
+    client.send(&["3:7::auto"]).await;
+    let first = client.next().await;
+    assert_eq!(first, "6:::7", "automatic ack first");
+    assert_eq!(
+        client.next().await,
+        r#"5:::{"name":"message-back","args":["auto"]}"#
+    );
+
+    // Several messages in one payload, answered in order.
+    client
+        .send(&[
+            r#"5:2+::{"name":"echo","args":[2]}"#,
+            r#"5:3+::{"name":"echo","args":["ü"]}"#,
+        ])
+        .await;
+    let mut acks = vec![client.next().await];
+    acks.push(client.next().await);
+    assert_eq!(acks, [r#"6:::2+[2]"#, r#"6:::3+["ü"]"#]);
+}
+
+#[tokio::test]
+async fn endpoints_are_namespaces_accepted_refused_and_left() {
+    let backend = Backend::start(app).await;
+    let gateway = sio::gateway(&backend.url(), &config("")).await;
+    let client = LegacyClient::connect(&gateway, RESOURCE, "").await;
+    assert_eq!(client.next().await, "1::");
+
+    client.send(&["1::/chat?room=42"]).await;
+    assert_eq!(client.next().await, "1::/chat");
+    let connects = backend.wait_for("connect", None, 2).await;
+    let chat = connects
+        .iter()
+        .find(|h| h.body["namespace"] == "/chat")
+        .expect("a /chat connect hook");
+    assert_eq!(
+        chat.body["auth"],
+        serde_json::json!({"room": "42"}),
+        "the endpoint query is the auth"
+    );
+
+    client
+        .send(&[r#"5:4+:/chat:{"name":"echo","args":["in chat"]}"#])
+        .await;
+    assert_eq!(client.next().await, r#"6::/chat:4+["in chat"]"#);
+    let event = backend.wait_for("event", None, 1).await.remove(0);
+    assert_eq!(event.body["namespace"], "/chat");
+
+    client.send(&["1::/admin"]).await;
+    assert_eq!(
+        client.next().await,
+        "7::/admin:2",
+        "a refused endpoint is `unauthorized`"
+    );
+    client.send(&["1::/nowhere"]).await;
+    assert_eq!(
+        client.next().await,
+        "7::/nowhere:2",
+        "an unknown endpoint is refused too"
+    );
+
+    client.send(&["0::/chat"]).await;
+    let gone = backend.wait_for("disconnect", None, 1).await.remove(0);
+    assert_eq!(gone.body["namespace"], "/chat");
+    assert_eq!(gone.body["reason"], "client namespace disconnect");
+
+    // The main endpoint still works, and `0::` ends everything.
+    client.send(&[r#"5:5+::{"name":"echo","args":[5]}"#]).await;
+    assert_eq!(client.next().await, "6:::5+[5]");
+    client.send(&["0::"]).await;
+    let gone = backend.wait_for("disconnect", None, 2).await;
+    assert!(
+        gone.iter().any(
+            |h| h.body["namespace"] == "/" && h.body["reason"] == "client namespace disconnect"
+        )
+    );
+    assert_eq!(client.poll().await, ["8::"], "a last poll is released");
+    assert_eq!(client.poll().await, ["7:::1+0"], "then the session is gone");
+}
+
+#[tokio::test]
+async fn heartbeats_keep_a_session_and_missing_ones_end_it() {
+    let backend = Backend::start(accept).await;
+    let gateway = sio::gateway(
+        &backend.url(),
+        &config("ping_interval = \"300ms\"\nping_timeout = \"300ms\""),
+    )
+    .await;
+    let client = LegacyClient::connect(&gateway, RESOURCE, "").await;
+    assert_eq!(
+        client.handshake[1], "1",
+        "heartbeat timeout rounds up to whole seconds"
+    );
+    assert_eq!(client.poll().await, ["1::"]);
+    for _ in 0..3 {
+        assert_eq!(client.poll().await, ["2::"], "the server sends heartbeats");
+        client.send(&["2::"]).await;
+    }
+    assert_eq!(client.poll().await, ["2::"]);
+    // Not answered: the session ends with a ping timeout.
+    let gone = backend.wait_for("disconnect", None, 1).await.remove(0);
+    assert_eq!(gone.body["reason"], "ping timeout");
+}
+
+#[tokio::test]
+async fn jsonp_polling_handshake_poll_and_form_posts() {
+    let backend = Backend::start(app).await;
+    let gateway = sio::gateway(&backend.url(), &config("")).await;
+    let base = gateway.url(&format!("/{RESOURCE}/1"));
+
+    let answer = eio::get(&format!("{base}/?t=1&jsonp=3")).await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(
+        answer.header("content-type"),
+        Some("text/javascript; charset=UTF-8")
+    );
+    let literal = answer
+        .text
+        .strip_prefix("io.j[3](")
+        .and_then(|r| r.strip_suffix(");"))
+        .unwrap_or_else(|| panic!("a JSONP handshake: {:?}", answer.text));
+    let handshake: String = serde_json::from_str(literal).unwrap();
+    let sid = handshake.split(':').next().unwrap().to_string();
+
+    let mut client = LegacyClient {
+        base,
+        sid,
+        handshake: handshake.split(':').map(str::to_string).collect(),
+        jsonp: Some(2),
+        pending: Default::default(),
+    };
+    assert_eq!(client.next().await, "1::");
+    // Newlines and U+2028 (a line end in old JavaScript engines) survive the form post and the script answer.
+    client
+        .send(&["5:1+::{\"name\":\"echo\",\"args\":[\"line\\nbreak\",\"\u{2028}\"]}"])
+        .await;
+    client.jsonp = Some(5);
+    assert_eq!(client.next().await, "6:::1+[\"line\\nbreak\",\"\u{2028}\"]");
+    let bad = eio::get(&format!("{}/jsonp-polling/{}?i=x", client.base, client.sid)).await;
+    assert_eq!(bad.status, 400, "a callback index that is not a number");
+}
+
+#[tokio::test]
+async fn unknown_sessions_strangers_and_forced_disconnects() {
+    let backend = Backend::start(accept).await;
+    let gateway = sio::gateway(&backend.url(), &config("")).await;
+    let base = gateway.url(&format!("/{RESOURCE}/1"));
+
+    for url in [
+        format!("{base}/xhr-polling/AAAAAAAAAAAAAAAAAAAA"),
+        format!("{base}/xhr-polling/not-a-sid"),
+    ] {
+        let answer = eio::get(&url).await;
+        assert_eq!(
+            (answer.status, answer.text.as_str()),
+            (200, "7:::1+0"),
+            "{url}"
+        );
+    }
+    let answer = eio::get(&format!("{base}/jsonp-polling/x?i=4")).await;
+    assert_eq!(answer.text, "io.j[4](\"7:::1+0\");");
+    assert_eq!(eio::get(&format!("{base}/flashsocket/x")).await.status, 400);
+    assert_eq!(eio::get(&format!("{base}/a/b/c")).await.status, 404);
+    // A v1+ session id is not a 0.9 session.
+    let (v4_sid, _) = eio::handshake(&gateway.url("/socket.io/")).await;
+    assert_eq!(
+        eio::get(&format!("{base}/xhr-polling/{v4_sid}")).await.text,
+        "7:::1+0"
+    );
+
+    // Malformed messages close the session (parse error).
+    let client = LegacyClient::connect(&gateway, RESOURCE, "").await;
+    assert_eq!(client.next().await, "1::");
+    let answer = client.post_payload(&["5:::not json"]).await;
+    assert_eq!(answer.status, 400);
+    let gone = backend.wait_for("disconnect", None, 1).await.remove(0);
+    assert_eq!(gone.body["reason"], "parse error");
+    let framed = format!("{SEP}9{SEP}2::");
+    let other = LegacyClient::connect(&gateway, RESOURCE, "").await;
+    assert_eq!(other.next().await, "1::");
+    assert_eq!(
+        eio::post(&other.url(), framed).await.status,
+        400,
+        "a frame longer than the payload"
+    );
+
+    // A page being unloaded sends `?disconnect`.
+    let third = LegacyClient::connect(&gateway, RESOURCE, "").await;
+    assert_eq!(third.next().await, "1::");
+    let answer = eio::get(&format!("{}&disconnect=1", third.url())).await;
+    assert_eq!(answer.status, 200);
+    let hooks = backend.wait_for("disconnect", None, 3).await;
+    assert!(
+        hooks
+            .iter()
+            .any(|h| h.body["reason"] == "client namespace disconnect")
+    );
+    let last = third.poll().await;
+    assert!(last == ["8::"] || last == ["7:::1+0"], "{last:?}");
+}
+
+#[tokio::test]
+async fn pushes_from_the_api_reach_09_clients_with_acks_and_binary() {
+    let backend = Backend::start(accept).await;
+    let gateway = common::api::socketio_gateway(&backend.url(), &resource_only()).await;
+    let api = Api::of(&gateway);
+    let client = LegacyClient::connect(&gateway, RESOURCE, "").await;
+    assert_eq!(client.next().await, "1::");
+    let connect = backend.wait_for("connect", None, 1).await.remove(0);
+    let socket = connect.body["sid"].as_str().expect("socket id").to_string();
+
+    let reached = api.emit(r#"{"event":"news","args":[{"n":1}]}"#).await;
+    assert_eq!(reached, 1);
+    assert_eq!(
+        client.next().await,
+        r#"5:::{"name":"news","args":[{"n":1}]}"#
+    );
+
+    let body = format!(
+        r#"{{"event":"file","args":[{{"$binary":"AQID"}}],"to":{{"sockets":["{socket}"]}}}}"#
+    );
+    api.post_ok("/v1/emit", &body).await;
+    assert_eq!(
+        client.next().await,
+        r#"5:::{"name":"file","args":["AQID"]}"#,
+        "binary reaches 0.9 clients as base64"
+    );
+
+    let body = format!(
+        r#"{{"event":"ask","args":["q"],"to":{{"sockets":["{socket}"]}},"ack_timeout":"5s"}}"#
+    );
+    let asked = tokio::spawn({
+        let api = Api::of(&gateway);
+        async move { api.post_ok("/v1/emit", &body).await }
+    });
+    let question = client.next().await;
+    let id = question
+        .strip_prefix("5:")
+        .and_then(|rest| rest.split_once("+::"))
+        .map(|(id, _)| id.to_string())
+        .unwrap_or_else(|| panic!("an event asking for an ack: {question:?}"));
+    assert!(
+        question.ends_with(r#"{"name":"ask","args":["q"]}"#),
+        "{question}"
+    );
+    client.send(&[&format!(r#"6:::{id}+["answer",2]"#)]).await;
+    let answer = asked.await.unwrap();
+    assert!(
+        answer.contains(r#"["answer",2]"#),
+        "the ack reached the API caller: {answer}"
+    );
+}
