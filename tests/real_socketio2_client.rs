@@ -3,8 +3,8 @@
 //! with data, refused with a plain message), a custom namespace with its own query, socket ids as the client derives
 //! them, events and callback acks, Buffers both ways, and the disconnect reasons the backend is told; each over
 //! polling only, polling upgraded to WebSocket, and WebSocket only. Then one room shared by a socket.io-client 4.x,
-//! a socket.io-client 2.x and a python-socketio 4.x client, reached by the push API and by a webhook reply's
-//! `broadcast`. Needs `npm ci --prefix tests/clients` (and the python4 venv for the shared room); without them these
+//! a socket.io-client 2.x, a python-socketio 4.x and a socket.io-client 0.9 client, reached by the push API and by a
+//! webhook reply's `broadcast`. Needs `npm ci --prefix tests/clients` (and the python4 venv for the shared room); without them these
 //! tests fail.
 
 mod common;
@@ -45,7 +45,11 @@ async fn start() -> (Backend, Gateway) {
 
 /// Fails, with the install command, unless socket.io-client 2.x and 4.x are installed.
 fn require_node_clients() {
-    for package in ["socket.io-client-v2", "socket.io-client"] {
+    for package in [
+        "socket.io-client-v2",
+        "socket.io-client",
+        "socket.io-client-v09",
+    ] {
         let dir = node::clients_dir().join("node_modules").join(package);
         assert!(
             dir.is_dir(),
@@ -247,7 +251,7 @@ async fn wait_ready(backend: &Backend, count: usize) -> Vec<Value> {
 }
 
 #[tokio::test]
-async fn one_room_reaches_socketio4_socketio2_and_python4_clients() {
+async fn one_room_reaches_socketio4_socketio2_python4_and_socketio09_clients() {
     // Fail at once, with the install hints, when a client is missing.
     require_node_clients();
     python4::interpreter();
@@ -279,13 +283,25 @@ async fn one_room_reaches_socketio4_socketio2_and_python4_clients() {
         let url = url.clone();
         async move { python4::run("mixed_room.py", &[&url, "polling", "pia"], LIMIT).await }
     });
-    let ready = wait_ready(&backend, 3).await;
+    // A socket.io-client 0.9 over xhr-polling, at the default resource (the endpoint's path).
+    let v09 = tokio::spawn({
+        let url = gateway.url("/socket.io");
+        async move {
+            node::run(
+                "socketio09/mixed_room.js",
+                &[&url, "xhr-polling", "nina"],
+                LIMIT,
+            )
+            .await
+        }
+    });
+    let ready = wait_ready(&backend, 4).await;
     let mut names: Vec<&str> = ready
         .iter()
         .map(|body| body["args"][0].as_str().unwrap_or_default())
         .collect();
     names.sort_unstable();
-    assert_eq!(names, ["otto", "pia", "vera"]);
+    assert_eq!(names, ["nina", "otto", "pia", "vera"]);
 
     // The push API, to the room.
     let answer = eio::http()
@@ -306,7 +322,7 @@ async fn one_room_reaches_socketio4_socketio2_and_python4_clients() {
     assert_eq!(answer.status().as_u16(), 200);
     let body: Value =
         serde_json::from_str(&answer.text().await.expect("API body")).expect("API JSON");
-    assert_eq!(body, json!({"sockets": 3}));
+    assert_eq!(body, json!({"sockets": 4}));
 
     // A webhook reply's broadcast, triggered by a raw v5 client outside the room.
     let (mut rusty, _) =
@@ -324,7 +340,7 @@ async fn one_room_reaches_socketio4_socketio2_and_python4_clients() {
     }
 
     let mut sids = Vec::new();
-    for (name, run) in [("vera", v4), ("otto", v2), ("pia", py4)] {
+    for (name, run) in [("vera", v4), ("otto", v2), ("pia", py4), ("nina", v09)] {
         let run = run.await.expect("client task");
         run.assert_success();
         let result = run.result();
@@ -333,7 +349,12 @@ async fn one_room_reaches_socketio4_socketio2_and_python4_clients() {
             json!(["hello, mixed room", "AQID"]),
             "{name}"
         );
-        assert_eq!(result["binary"], true, "{name} got the bytes as binary");
+        // Socket.IO 0.9 has no binary: its client gets the bytes as the same base64 text.
+        assert_eq!(
+            result["binary"],
+            name != "nina",
+            "{name} got the bytes as binary"
+        );
         assert_eq!(
             result["shout"],
             json!([{"from": "rusty", "text": "from the backend"}]),
@@ -350,7 +371,12 @@ async fn one_room_reaches_socketio4_socketio2_and_python4_clients() {
         .collect();
     assert_eq!(
         protocols,
-        [("vera", json!(5)), ("otto", json!(4)), ("pia", json!(4))]
+        [
+            ("vera", json!(5)),
+            ("otto", json!(4)),
+            ("pia", json!(4)),
+            ("nina", json!(1))
+        ]
     );
     rusty.close().await;
     eio::eventually("sessions closed", || gateway.sessions() == 0).await;

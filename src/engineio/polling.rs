@@ -4,6 +4,7 @@ use super::engine::Engine;
 use super::error::EngineError;
 use super::handler::Handler;
 use super::http::{self as responses, Body};
+use super::legacy::LEGACY_PROTOCOL;
 use super::packet::{Incoming, Packet};
 use super::poll_format::{PollFormat, PostError};
 use super::session::{CloseReason, PollReady, Session, TransportKind, Upgrade};
@@ -32,9 +33,26 @@ impl<S: Send + Sync + 'static> Drop for PollGuard<S> {
     fn drop(&mut self) {
         if !self.answered {
             self.session.lock().polling = false;
-            self.session.close(CloseReason::TransportClose);
+            if self.session.protocol() == LEGACY_PROTOCOL {
+                close_unless_polled_again(&self.session);
+            } else {
+                self.session.close(CloseReason::TransportClose);
+            }
         }
     }
+}
+
+/// A Socket.IO 0.9 client aborts its poll when it disconnects, before it posts its last messages (`0::`), so its
+/// session is closed only when no new GET comes within `ping_timeout` (0.9 servers waited a close timeout).
+fn close_unless_polled_again<S: Send + Sync + 'static>(session: &Arc<Session<S>>) {
+    let (polls, grace) = (session.lock().polls, session.ping_timeout());
+    let session = session.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(grace).await;
+        if session.lock().polls == polls {
+            session.close(CloseReason::TransportClose);
+        }
+    });
 }
 
 /// Serves a long-poll GET: answers at once if packets wait, else when one arrives.
@@ -64,6 +82,7 @@ pub(crate) async fn wait_for_packets<H: Handler>(
             return Err(EngineError::BadRequest);
         }
         inner.polling = true;
+        inner.polls = inner.polls.wrapping_add(1);
         inner.upgrade == Upgrade::Probing
     };
     let mut guard = PollGuard {

@@ -113,6 +113,8 @@ pub(crate) struct Inner {
     pub(crate) queue: VecDeque<Packet>,
     pub(crate) transport: TransportKind,
     pub(crate) polling: bool,
+    /// GETs started so far (wrapping): tells whether a client polled again since a moment.
+    pub(crate) polls: u32,
     pub(crate) posting: bool,
     pub(crate) upgrade: Upgrade,
     pub(crate) closed: Option<CloseReason>,
@@ -160,6 +162,7 @@ impl<S: Send + Sync + 'static> Session<S> {
                 queue: VecDeque::new(),
                 transport,
                 polling: false,
+                polls: 0,
                 posting: false,
                 upgrade: Upgrade::None,
                 closed: None,
@@ -354,6 +357,13 @@ impl<S: Send + Sync + 'static> Session<S> {
             generation,
         );
         self.send(Packet::text(PacketType::Pong, data));
+    }
+
+    /// How long the client has to answer a ping (the endpoint's `ping_timeout`).
+    pub(crate) fn ping_timeout(&self) -> Duration {
+        self.owner
+            .upgrade()
+            .map_or(Duration::ZERO, |owner| owner.settings().ping_timeout)
     }
 
     /// Whether packets wait in the queue of an open session.

@@ -4,6 +4,7 @@ use super::engine::Engine;
 use super::error::EngineError;
 use super::handler::{Handler, Wait};
 use super::http::Body;
+use super::legacy::{LEGACY_PROTOCOL, decode_payload};
 use super::packet::{Incoming, Packet, PacketType, decode_text};
 use super::session::{CloseReason, Session, TransportKind, Upgrade};
 use super::text::Text;
@@ -18,6 +19,7 @@ use http_body_util::Full;
 use hyper::body::Incoming as IncomingBody;
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
+use std::collections::VecDeque;
 use std::sync::Arc;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::error::ProtocolError;
@@ -151,6 +153,51 @@ pub(crate) fn accept_upgrade<H: Handler>(
                 let _ = socket.close(None).await;
             }
         }
+    });
+    Ok(response)
+}
+
+/// A Socket.IO 0.9 client opens its WebSocket transport: the session, made by the 0.9 handshake and not yet
+/// polled, moves to this WebSocket at once (0.9 has no probe).
+pub(crate) fn accept_legacy<H: Handler>(
+    engine: &Arc<Engine<H>>,
+    session: Arc<Session<H::State>>,
+    mut req: Request<IncomingBody>,
+) -> Result<Response<Body>, EngineError> {
+    {
+        let mut inner = session.lock();
+        if inner.closed.is_some()
+            || inner.transport != TransportKind::Polling
+            || inner.upgrade != Upgrade::None
+            || inner.polling
+            || inner.posting
+        {
+            return Err(EngineError::BadRequest);
+        }
+        inner.upgrade = Upgrade::Attached;
+    }
+    let (response, upgrade) = match switch_protocols(&mut req) {
+        Ok(pair) => pair,
+        Err(error) => {
+            abandon_upgrade(&session);
+            return Err(error);
+        }
+    };
+    let engine = engine.clone();
+    tokio::spawn(async move {
+        let Some(socket) = open_socket(upgrade, engine.config().max_payload).await else {
+            session.close(CloseReason::TransportClose);
+            return;
+        };
+        {
+            let mut inner = session.lock();
+            inner.upgrade = Upgrade::None;
+            inner.transport = TransportKind::Websocket;
+        }
+        let metrics = &engine.config().metrics;
+        metrics.sessions_polling.dec();
+        metrics.sessions_websocket.inc();
+        pump(&engine, &session, socket).await
     });
     Ok(response)
 }
@@ -310,6 +357,52 @@ fn decode_frame(frame: Frame, protocol: u8) -> Result<Option<Incoming>, CloseRea
     }
 }
 
+/// The frames for a batch of queued packets, in the session's protocol.
+fn frames_for<H: Handler>(
+    engine: &Engine<H>,
+    session: &Session<H::State>,
+    packets: &[Packet],
+) -> Vec<Frame> {
+    let protocol = session.protocol();
+    match engine.handler().legacy() {
+        Some(codec) if protocol == LEGACY_PROTOCOL => codec
+            .encode(packets)
+            .into_iter()
+            .map(|message| Frame::Text(Utf8Bytes::from(message)))
+            .collect(),
+        _ => packets.iter().map(|p| frame_for(p, protocol)).collect(),
+    }
+}
+
+/// The packets of one frame from the client, in the session's protocol. A Socket.IO 0.9 frame may hold several
+/// messages and ask for automatic acknowledgements, which are queued here.
+fn packets_of<H: Handler>(
+    engine: &Engine<H>,
+    session: &Arc<Session<H::State>>,
+    frame: Frame,
+) -> Result<Vec<Incoming>, CloseReason> {
+    let protocol = session.protocol();
+    let codec = match engine.handler().legacy() {
+        Some(codec) if protocol == LEGACY_PROTOCOL => codec,
+        _ => return Ok(decode_frame(frame, protocol)?.into_iter().collect()),
+    };
+    let text = match frame {
+        Frame::Text(text) => text,
+        Frame::Ping(_) | Frame::Pong(_) | Frame::Frame(_) => return Ok(Vec::new()),
+        Frame::Close(_) => return Err(CloseReason::TransportClose),
+        Frame::Binary(_) => return Err(CloseReason::ParseError),
+    };
+    let mut packets = Vec::new();
+    for message in decode_payload(text.as_str()).map_err(|_| CloseReason::ParseError)? {
+        let decoded = codec.decode(message).map_err(|_| CloseReason::ParseError)?;
+        if let Some(reply) = decoded.reply {
+            session.send(reply);
+        }
+        packets.extend(decoded.packets);
+    }
+    Ok(packets)
+}
+
 /// Moves packets both ways until the session or the socket ends.
 async fn pump<H: Handler>(
     engine: &Arc<Engine<H>>,
@@ -317,7 +410,22 @@ async fn pump<H: Handler>(
     mut socket: Socket,
 ) {
     let mut waiting: Option<Wait> = None;
+    // Packets read but not yet handed over, while the application applies backpressure.
+    let mut backlog: VecDeque<Incoming> = VecDeque::new();
     loop {
+        while waiting.is_none() {
+            let Some(packet) = backlog.pop_front() else {
+                break;
+            };
+            match engine.on_packet(session, packet) {
+                Ok(wait) => waiting = wait,
+                Err(reason) => {
+                    session.close(reason);
+                    let _ = socket.close(None).await;
+                    return;
+                }
+            }
+        }
         let notified = session.notify.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
@@ -330,12 +438,8 @@ async fn pump<H: Handler>(
         };
         if !packets.is_empty() {
             let mut failed = false;
-            for packet in &packets {
-                if socket
-                    .feed(frame_for(packet, session.protocol()))
-                    .await
-                    .is_err()
-                {
+            for frame in frames_for(engine, session, &packets) {
+                if socket.feed(frame).await.is_err() {
                     failed = true;
                     break;
                 }
@@ -349,22 +453,19 @@ async fn pump<H: Handler>(
             let _ = socket.close(None).await;
             return;
         }
+        let reading = waiting.is_none() && backlog.is_empty();
         tokio::select! {
-            frame = socket.next(), if waiting.is_none() => {
+            frame = socket.next(), if reading => {
                 let outcome = match frame {
-                    Some(Ok(frame)) => decode_frame(frame, session.protocol()),
+                    Some(Ok(frame)) => packets_of(engine, session, frame),
                     Some(Err(error)) => {
                         tracing::debug!(sid = %session.id(), %error, "websocket read failed");
                         Err(read_error_reason(&error))
                     }
                     None => Err(CloseReason::TransportClose),
                 };
-                let result = outcome.and_then(|incoming| match incoming {
-                    Some(packet) => engine.on_packet(session, packet),
-                    None => Ok(None),
-                });
-                match result {
-                    Ok(wait) => waiting = wait,
+                match outcome {
+                    Ok(packets) => backlog.extend(packets),
                     Err(reason) => {
                         session.close(reason);
                         let _ = socket.close(None).await;

@@ -293,15 +293,18 @@ impl<A: App> SocketIo<A> {
 
     fn connect(self: &Arc<Self>, session: &Arc<SioSession<A::SocketState>>, packet: SioPacket) {
         // v4 clients (socket.io 1.x/2.x) put the auth in a query after the namespace: `40/admin?token=abc,`.
+        // Socket.IO 0.9 clients send none: their endpoints were authorized with the handshake's query.
         let (name, auth) = if is_v4(session) {
             let (name, query) = packet
                 .namespace
                 .split_once('?')
                 .unwrap_or((&packet.namespace, ""));
-            (
-                name.to_string(),
-                query_as_json(form_urlencoded::parse(query.as_bytes()).into_owned()),
-            )
+            let auth = if query.is_empty() && session.protocol() == LEGACY_PROTOCOL {
+                handshake_auth(session)
+            } else {
+                query_as_json(form_urlencoded::parse(query.as_bytes()).into_owned())
+            };
+            (name.to_string(), auth)
         } else {
             (
                 packet.namespace,
@@ -446,6 +449,17 @@ fn is_v4<S: Send + Sync + 'static>(session: &Session<Conn<S>>) -> bool {
     session.protocol() < 4
 }
 
+/// The handshake query as auth (a v4 or 0.9 client's), without the keys that belong to Engine.IO.
+fn handshake_auth<S: Send + Sync + 'static>(session: &Session<Conn<S>>) -> Box<RawValue> {
+    let query = session
+        .state()
+        .handshake()
+        .query
+        .iter()
+        .filter(|(key, _)| !ENGINE_QUERY_KEYS.contains(&key.as_str()));
+    query_as_json(query.cloned())
+}
+
 /// Query pairs as a JSON object (a repeated key keeps its last value), used as a v4 client's auth.
 fn query_as_json(pairs: impl IntoIterator<Item = (String, String)>) -> Box<RawValue> {
     let mut object = serde_json::Map::new();
@@ -519,14 +533,8 @@ impl<A: App> Handler for SioHandler<A> {
         session.state().lock().watch = Some(watch);
         if is_v4(session) {
             // socket.io 1.x/2.x clients are connected to `/` by the server, with the handshake query as auth.
-            let query = session
-                .state()
-                .handshake()
-                .query
-                .iter()
-                .filter(|(key, _)| !ENGINE_QUERY_KEYS.contains(&key.as_str()));
-            let auth = query_as_json(query.cloned());
-            self.0.start_connect(session, "/".to_string(), auth);
+            self.0
+                .start_connect(session, "/".to_string(), handshake_auth(session));
         }
     }
 

@@ -7,10 +7,10 @@ use super::super::handler::Handler;
 use super::super::handshake::{ConnInfo, Handshake};
 use super::super::http::{self as responses, Body, complete};
 use super::super::poll_format::PostError;
-use super::super::polling;
 use super::super::query::Query;
 use super::super::session::{Session, TransportKind};
 use super::super::sid::Sid;
+use super::super::{polling, websocket};
 use super::frame::{self, is_jsonp_index, jsonp, jsonp_post_body};
 use super::{LEGACY_PROTOCOL, LegacyCodec, LegacyRoute, LegacyTransport};
 use bytes::Bytes;
@@ -180,14 +180,19 @@ impl<H: Handler> Engine<H> {
         if !enabled {
             return Ok(text(400, "transport not supported"));
         }
-        if transport == LegacyTransport::Websocket {
-            // Not offered in the handshake yet.
-            return Ok(text(400, "transport not supported"));
-        }
-        let wrap = Wrap::of(transport, query)?;
         let session = sid
             .and_then(|sid| self.session(sid))
             .filter(|session| session.protocol() == LEGACY_PROTOCOL);
+        if transport == LegacyTransport::Websocket {
+            if !websocket::is_upgrade_request(&req) || req.method() != Method::GET {
+                return Err(EngineError::BadRequest);
+            }
+            // An unknown session cannot be told `client not handshaken` before the socket opens: refuse it, and
+            // the client's next transport (polling) learns it.
+            let session = session.ok_or(EngineError::SessionUnknown)?;
+            return websocket::accept_legacy(self, session, req);
+        }
+        let wrap = Wrap::of(transport, query)?;
         let Some(session) = session else {
             return Ok(wrap.response(NOT_HANDSHAKEN));
         };

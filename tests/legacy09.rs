@@ -1,4 +1,4 @@
-//! Socket.IO 0.9 clients over xhr-polling and jsonp-polling, with raw 0.9 messages against a running gateway
+//! Socket.IO 0.9 clients over xhr-polling, jsonp-polling and WebSocket, with raw 0.9 messages against a running gateway
 //! and a real webhook backend: the handshake at `/{resource}/1/` (custom resources such as `myApp/server.js`),
 //! `1::` for the main endpoint, events with and without acks, messages and json messages, endpoints as
 //! namespaces (accepted and refused), heartbeats and ping timeouts, payload framing, JSONP, unknown sessions,
@@ -11,6 +11,8 @@ use common::eio;
 use common::legacy::{LegacyClient, SEP};
 use common::sio::{self, accept, raw_field};
 use common::{Backend, Hook, Reply};
+use futures_util::SinkExt;
+use tokio_tungstenite::tungstenite::Message as Frame;
 
 /// The resource old IIS pages pass to `io.connect`.
 const RESOURCE: &str = "myApp/server.js";
@@ -163,6 +165,18 @@ async fn endpoints_are_namespaces_accepted_refused_and_left() {
     let event = backend.wait_for("event", None, 1).await.remove(0);
     assert_eq!(event.body["namespace"], "/chat");
 
+    // Without a query of its own, an endpoint's auth is the handshake's query, as 0.9 authorized endpoints.
+    let other = LegacyClient::connect(&gateway, RESOURCE, "token=t2").await;
+    assert_eq!(other.next().await, "1::");
+    other.send(&["1::/chat"]).await;
+    assert_eq!(other.next().await, "1::/chat");
+    let connects = backend.wait_for("connect", None, 4).await;
+    let chat = connects
+        .iter()
+        .find(|h| h.body["namespace"] == "/chat" && h.body["auth"]["token"] == "t2")
+        .expect("a /chat connect hook with the handshake's query");
+    assert_eq!(chat.body["auth"], serde_json::json!({"token": "t2"}));
+
     client.send(&["1::/admin"]).await;
     assert_eq!(
         client.next().await,
@@ -179,6 +193,7 @@ async fn endpoints_are_namespaces_accepted_refused_and_left() {
     client.send(&["0::/chat"]).await;
     let gone = backend.wait_for("disconnect", None, 1).await.remove(0);
     assert_eq!(gone.body["namespace"], "/chat");
+    assert_eq!(gone.body["sid"], format!("/chat#{}", client.sid));
     assert_eq!(gone.body["reason"], "client namespace disconnect");
 
     // The main endpoint still works, and `0::` ends everything.
@@ -366,4 +381,50 @@ async fn pushes_from_the_api_reach_09_clients_with_acks_and_binary() {
         answer.contains(r#"["answer",2]"#),
         "the ack reached the API caller: {answer}"
     );
+}
+
+#[tokio::test]
+async fn websocket_transport_frames_messages_and_heartbeats() {
+    let backend = Backend::start(app).await;
+    let gateway = sio::gateway(
+        &backend.url(),
+        &config("ping_interval = \"400ms\"\nping_timeout = \"400ms\""),
+    )
+    .await;
+    let client = LegacyClient::connect(&gateway, RESOURCE, "").await;
+    assert!(
+        client.handshake[3].starts_with("websocket,"),
+        "{:?}",
+        client.handshake
+    );
+    let url = gateway.ws_url(&format!("/{RESOURCE}/1/websocket/{}", client.sid));
+    let mut ws = eio::ws_connect(&url).await;
+    assert_eq!(eio::next_text(&mut ws).await, "1::");
+    ws.send(Frame::text(r#"5:1+::{"name":"echo","args":["over ws"]}"#))
+        .await
+        .unwrap();
+    assert_eq!(eio::next_text(&mut ws).await, r#"6:::1+["over ws"]"#);
+    // Several messages in one frame, and an automatic ack.
+    let framed = format!("{SEP}6{SEP}3:4::x{SEP}3{SEP}8::");
+    ws.send(Frame::text(framed)).await.unwrap();
+    assert_eq!(eio::next_text(&mut ws).await, "6:::4");
+    assert_eq!(
+        eio::next_text(&mut ws).await,
+        r#"5:::{"name":"message-back","args":["x"]}"#
+    );
+    for _ in 0..2 {
+        assert_eq!(eio::next_text(&mut ws).await, "2::", "heartbeat");
+        ws.send(Frame::text("2::")).await.unwrap();
+    }
+    // A polling request for a session on WebSocket is refused; a second WebSocket too.
+    assert_eq!(eio::get(&client.url()).await.status, 400);
+    let second = tokio_tungstenite::connect_async(&url).await;
+    assert!(second.is_err(), "a second WebSocket for one session");
+    // Unknown sessions cannot open a WebSocket.
+    let stranger = gateway.ws_url(&format!("/{RESOURCE}/1/websocket/AAAAAAAAAAAAAAAAAAAA"));
+    assert!(tokio_tungstenite::connect_async(&stranger).await.is_err());
+    // A binary frame is not 0.9: parse error.
+    ws.send(Frame::binary(vec![1u8, 2])).await.unwrap();
+    let gone = backend.wait_for("disconnect", None, 1).await.remove(0);
+    assert_eq!(gone.body["reason"], "parse error");
 }

@@ -1,0 +1,191 @@
+'use strict';
+// Helpers shared by the socket.io-client 0.9 scripts of this folder (the npm alias `socket.io-client-v09`: the
+// Socket.IO 0.9 protocol, revision 1, as old IIS pages still ship it). Each script runs against an iogate
+// socket.io endpoint whose backend behaves as tests/common/sio_backend.rs describes. Pages connect the way they
+// always did: `io.connect('http://server/?token=...', {resource: 'myApp/server.js'})`; the handshake query is the
+// auth of "/" (which the server connects) and of every endpoint the page joins with `socket.of('/chat')`.
+// A refused endpoint gets 'connect_failed' with the reason 'unauthorized'. 0.9 has no binary: bytes arrive as
+// base64 strings.
+// A script prints `RESULT {...}` on success and exits 0; on any failure, or after the overall timeout, it prints
+// `FAIL: ...` on stderr and exits 1; with a missing or bad argument it exits 2.
+//
+// Usage: node <script> <origin + resource> [xhr-polling|websocket]
+//   e.g. node events.js http://127.0.0.1:8080/myApp/server.js xhr-polling
+
+const util = require('node:util');
+let io;
+try {
+  io = require('socket.io-client-v09');
+} catch (error) {
+  console.error(`FAIL: ${error.message}: run \`npm ci --prefix tests/clients\` first`);
+  process.exit(1);
+}
+
+const VERSION = io.version;
+if (!String(VERSION).startsWith('0.9.')) {
+  console.error(`FAIL: socket.io-client-v09 is ${VERSION}, expected 0.9.x`);
+  process.exit(1);
+}
+
+const TIMEOUT_MS = Number(process.env.IOGATE_CLIENT_TIMEOUT_MS || 15000);
+const ACK_TIMEOUT_MS = 5000;
+const MODES = ['xhr-polling', 'websocket'];
+
+let stage = 'starting';
+
+function fail(message) {
+  console.error(`FAIL: ${message} (while ${stage})`);
+  process.exit(1);
+}
+
+/** Names what the script is doing, for failure messages. */
+function step(name) {
+  stage = name;
+}
+
+function usage(problem) {
+  console.error(`${problem}\nusage: node ${process.argv[1]} <origin + resource> [xhr-polling|websocket]`);
+  process.exit(2);
+}
+
+/** The target from argv: `{origin, resource, mode}`. */
+function target() {
+  const raw = process.argv[2] || process.env.IOGATE_URL;
+  if (!raw) usage('no URL given');
+  let url;
+  try {
+    url = new URL(raw);
+  } catch (error) {
+    usage(`not a URL: ${raw}`);
+  }
+  const mode = process.argv[3] || 'xhr-polling';
+  if (!MODES.includes(mode)) usage(`unknown mode: ${mode}`);
+  return { origin: url.origin, resource: url.pathname.replace(/^\/+|\/+$/g, ''), mode };
+}
+
+/**
+ * A new connection (`io.connect` as a page calls it) to `namespace` with `query` in the URL. Only `mode` is
+ * offered: the 0.9 client merges a `transports` option into its defaults index by index, so the global list is
+ * what narrows it.
+ */
+function connect(tgt, namespace, query) {
+  io.transports = [tgt.mode];
+  const search = query ? `?${new URLSearchParams(query)}` : '';
+  const path = namespace === '/' ? '/' : namespace;
+  const socket = io.connect(`${tgt.origin}${path}${search}`, {
+    resource: tgt.resource,
+    'force new connection': true,
+    reconnect: false,
+  });
+  return watch(socket);
+}
+
+/** Records `welcome` and fails on an unexpected disconnect (set `socket.closing` before closing on purpose). */
+function watch(socket) {
+  socket.welcome = new Promise((resolve) => socket.once('welcome', (...args) => resolve(args)));
+  socket.on('disconnect', (reason) => {
+    if (!socket.closing) fail(`${socket.name || '/'} disconnected unexpectedly: ${reason}`);
+  });
+  return socket;
+}
+
+/** Resolves once `socket` (a namespace) is connected; fails on 'connect_failed' or 'error'. */
+function connected(socket) {
+  return new Promise((resolve) => {
+    socket.once('connect', () => resolve(socket));
+    socket.once('connect_failed', (reason) => fail(`${socket.name || '/'} refused: ${show(reason)}`));
+    socket.once('error', (error) => fail(`${socket.name || '/'} error: ${show(error)}`));
+  });
+}
+
+/** Resolves with the reason of 'connect_failed'; fails if `socket` connects instead. */
+function refused(socket) {
+  return new Promise((resolve) => {
+    socket.once('connect', () => fail(`${socket.name || '/'} connected, expected a refusal`));
+    socket.once('connect_failed', resolve);
+  });
+}
+
+/** Resolves with the args of the next `event` on `socket`. */
+function next(socket, event) {
+  return new Promise((resolve) => socket.once(event, (...args) => resolve(args)));
+}
+
+/** Emits with an ack callback and resolves with every argument of the ack. */
+function callAll(socket, event, ...args) {
+  return new Promise((resolve) => {
+    const timer = setTimeout(
+      () => fail(`no ack for ${JSON.stringify(event)} on ${socket.name || '/'} within ${ACK_TIMEOUT_MS} ms`),
+      ACK_TIMEOUT_MS,
+    );
+    socket.emit(event, ...args, (...ackArgs) => {
+      clearTimeout(timer);
+      resolve(ackArgs);
+    });
+  });
+}
+
+/** Emits with an ack callback and resolves with the ack's first argument. */
+async function call(socket, event, ...args) {
+  return (await callAll(socket, event, ...args))[0];
+}
+
+/** Renders a value, for messages. */
+function show(value) {
+  return util.inspect(value, { depth: 8, breakLength: Infinity });
+}
+
+/** Fails unless `actual` deep-equals `expected`. */
+function assertEqual(actual, expected, what) {
+  if (!util.isDeepStrictEqual(actual, expected)) fail(`${what}: expected ${show(expected)}, got ${show(actual)}`);
+}
+
+/** The session id of the connection `socket` belongs to (the socket id of "/" on the gateway). */
+function sessionId(socket) {
+  return socket.socket.sessionid;
+}
+
+/** Checks the transport of `socket`'s connection, then that an ack still comes back. Resolves with its name. */
+async function checkTransport(socket, mode) {
+  step(`checking the transport (${mode})`);
+  const name = socket.socket.transport && socket.socket.transport.name;
+  if (name !== mode) fail(`transport is ${name}, expected ${mode}`);
+  assertEqual(await call(socket, 'add', 1, 2), 3, `ack over ${mode}`);
+  return name;
+}
+
+/** How long a process waits before exiting, so that what it sent last (a disconnect) is surely out. */
+const SETTLE_MS = 300;
+
+/**
+ * Runs `body` under the overall timeout, prints its result as the RESULT line, and exits after SETTLE_MS (the
+ * 0.9 client keeps timers of its own, so the process does not end by itself).
+ */
+function run(body) {
+  const timer = setTimeout(() => fail(`timed out after ${TIMEOUT_MS} ms`), TIMEOUT_MS);
+  (async () => {
+    const result = await body();
+    clearTimeout(timer);
+    console.log(`RESULT ${JSON.stringify(result)}`);
+    setTimeout(() => process.exit(0), SETTLE_MS);
+  })().catch((error) => fail(`unexpected error: ${(error && error.stack) || error}`));
+}
+
+module.exports = {
+  VERSION,
+  assertEqual,
+  call,
+  callAll,
+  checkTransport,
+  connect,
+  connected,
+  fail,
+  next,
+  refused,
+  run,
+  sessionId,
+  show,
+  step,
+  target,
+  watch,
+};
