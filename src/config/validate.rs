@@ -174,4 +174,22 @@ mod tests {
         let err = super::super::parse_str("t", dup, &|_| None).unwrap_err();
         assert_eq!(err.key, "endpoint[1].path");
     }
+
+    #[test]
+    fn socketio09_resources_are_checked() {
+        let parse = |toml: &str| super::super::parse_str("t", toml, &|_| None);
+        let engine = "[[endpoint]]\npath = \"/e\"\nprotocol = \"engine.io\"\nwebhook = \"http://h/\"\nresource = \"x\"\n";
+        let err = parse(engine).unwrap_err();
+        assert_eq!(err.key, "endpoint[0].resource");
+        let odd = "[[endpoint]]\npath = \"/a\"\nwebhook = \"http://h/\"\nresource = \"a?b\"\n";
+        assert_eq!(parse(odd).unwrap_err().key, "endpoint[0].resource");
+        // Two endpoints cannot serve 0.9 clients at one resource; the default resource is the path.
+        let clash = "[[endpoint]]\npath = \"/a\"\nwebhook = \"http://h/\"\n[[endpoint]]\npath = \"/b\"\nwebhook = \"http://h/\"\nresource = \"/a/\"\n";
+        let err = parse(clash).unwrap_err();
+        assert_eq!(err.key, "endpoint[1].resource");
+        assert!(err.message.contains("socketio09 = false"), "{}", err.message);
+        let config = parse("[[endpoint]]\npath = \"/socket.io\"\nwebhook = \"http://h/\"\nresource = \"myApp/server.js\"\n[[endpoint]]\npath = \"/b\"\nwebhook = \"http://h/\"\nsocketio09 = false\n").unwrap();
+        assert_eq!(config.endpoints[0].legacy_base().as_deref(), Some("/myApp/server.js"));
+        assert_eq!(config.endpoints[1].legacy_base(), None);
+    }
 }
