@@ -124,7 +124,8 @@ fn arbitrary_config_text_never_panics() {
 /// Random text made mostly of the characters Socket.IO 0.9 payloads and messages are built from.
 fn random_legacy_text(rng: &mut StdRng) -> String {
     const PIECES: [&str; 18] = [
-        "\u{fffd}", "0", "1", "2", "3", "5", "6", "9", ":", "+", "/", "?", "{", "}", "\"name\"", "[", "]", "😀",
+        "\u{fffd}", "0", "1", "2", "3", "5", "6", "9", ":", "+", "/", "?", "{", "}", "\"name\"",
+        "[", "]", "😀",
     ];
     (0..rng.random_range(0..24))
         .map(|_| {

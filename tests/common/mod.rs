@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod backend;
+pub mod browser;
 pub mod eio;
 pub mod gateway;
 pub mod legacy;
