@@ -431,6 +431,58 @@ async fn arr_x_original_url_reaches_the_endpoint_without_ancm() {
     arr_exchange(&running, &backend, Vec::new()).await;
 }
 
+/// The sid of a Socket.IO 0.9 handshake answer (`sid:heartbeat:close:transports`).
+fn legacy_sid(answer: &eio::Answer, what: &str) -> String {
+    assert_eq!(
+        answer.status, 200,
+        "0.9 handshake at {what}: {}",
+        answer.text
+    );
+    let sid = answer.text.split(':').next().unwrap_or_default();
+    assert_eq!(sid.len(), 20, "0.9 handshake at {what}: {:?}", answer.text);
+    sid.to_string()
+}
+
+#[tokio::test]
+async fn socketio09_pages_reach_their_resource_under_ancm_and_through_arr() {
+    // Under ANCM: the socket.io endpoint `/sio` serves 0.9 clients at `/sio/1/`, with or without the app path.
+    let backend = Backend::start(accept).await;
+    let running = start(&backend, "", "", ancm()).await;
+    let client = Client::with_token(running.address, &ANCM_FORWARDED);
+    for base in [format!("{BASE}/sio/1"), "/sio/1".to_string()] {
+        let sid = legacy_sid(&client.get(&format!("{base}/?t=1")).await, &base);
+        let poll = client.get(&format!("{base}/xhr-polling/{sid}?t=2")).await;
+        assert_eq!(poll.text, "1::", "{base}");
+        assert_client(&connect_handshake(&backend, &sid).await, "fe80::1", true);
+    }
+
+    // ARR with URL Rewrite: the original 0.9 URL is in X-Original-URL.
+    let backend = Backend::start(accept).await;
+    let running = start(&backend, "\"127.0.0.1/32\"", BASE, IisSettings::default()).await;
+    let forwarded = [("x-forwarded-for", "203.0.113.9:5678")];
+    let handshake = format!("{BASE}/sio/1/?t=1");
+    let mut headers = forwarded.to_vec();
+    headers.push(("x-original-url", &handshake));
+    let sid = legacy_sid(
+        &Client::new(running.address, &headers)
+            .get("/rewritten")
+            .await,
+        &handshake,
+    );
+    let poll = format!("{BASE}/sio/1/xhr-polling/{sid}?t=2");
+    let mut headers = forwarded.to_vec();
+    headers.push(("x-original-url", &poll));
+    let answer = Client::new(running.address, &headers)
+        .get("/rewritten")
+        .await;
+    assert_eq!(answer.text, "1::");
+    assert_client(
+        &connect_handshake(&backend, &sid).await,
+        "203.0.113.9",
+        false,
+    );
+}
+
 /// Whether the app has been asked to shut down (a pending notification resolves at once).
 async fn shutdown_requested(running: &Running, within: Duration) -> bool {
     tokio::time::timeout(within, running.app.shutdown_requested())

@@ -187,9 +187,16 @@ mod tests {
         let clash = "[[endpoint]]\npath = \"/a\"\nwebhook = \"http://h/\"\n[[endpoint]]\npath = \"/b\"\nwebhook = \"http://h/\"\nresource = \"/a/\"\n";
         let err = parse(clash).unwrap_err();
         assert_eq!(err.key, "endpoint[1].resource");
-        assert!(err.message.contains("socketio09 = false"), "{}", err.message);
+        assert!(
+            err.message.contains("socketio09 = false"),
+            "{}",
+            err.message
+        );
         let config = parse("[[endpoint]]\npath = \"/socket.io\"\nwebhook = \"http://h/\"\nresource = \"myApp/server.js\"\n[[endpoint]]\npath = \"/b\"\nwebhook = \"http://h/\"\nsocketio09 = false\n").unwrap();
-        assert_eq!(config.endpoints[0].legacy_base().as_deref(), Some("/myApp/server.js"));
+        assert_eq!(
+            config.endpoints[0].legacy_base().as_deref(),
+            Some("/myApp/server.js")
+        );
         assert_eq!(config.endpoints[1].legacy_base(), None);
     }
 }

@@ -109,12 +109,21 @@ fn request_span(req: &Request<Incoming>) -> tracing::Span {
     let sid = req
         .uri()
         .query()
-        .and_then(|q| q.split('&').find_map(|pair| pair.strip_prefix("sid=")));
+        .and_then(|q| q.split('&').find_map(|pair| pair.strip_prefix("sid=")))
+        .or_else(|| legacy_sid(req.uri().path()));
     let arr_log_id = req
         .headers()
         .get("x-arr-log-id")
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
     tracing::debug_span!("request", method = %req.method(), path = req.uri().path(), sid, arr_log_id)
+}
+
+/// The session id in the path of a Socket.IO 0.9 transport request (`.../1/xhr-polling/{sid}`).
+fn legacy_sid(path: &str) -> Option<&str> {
+    let mut segments = path.trim_end_matches('/').rsplit('/');
+    let sid = segments.next()?;
+    let transport = segments.next()?;
+    matches!(transport, "xhr-polling" | "jsonp-polling" | "websocket").then_some(sid)
 }
 
 /// URL Rewrite puts the URL the client asked for in `X-Original-URL`; from a trusted proxy, route by it.
@@ -331,5 +340,21 @@ impl App {
             .iter()
             .map(|e| e.handle.service().session_count())
             .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::legacy_sid;
+
+    #[test]
+    fn the_sid_of_socketio09_transport_paths() {
+        assert_eq!(
+            legacy_sid("/myApp/server.js/1/xhr-polling/abc"),
+            Some("abc")
+        );
+        assert_eq!(legacy_sid("/socket.io/1/websocket/abc/"), Some("abc"));
+        assert_eq!(legacy_sid("/socket.io/1/"), None);
+        assert_eq!(legacy_sid("/socket.io/"), None);
     }
 }
