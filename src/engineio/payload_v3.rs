@@ -3,14 +3,10 @@
 //! framing `<0|1><length digits as bytes><0xFF><data>` with lengths in bytes.
 
 use super::packet::{DecodeError, Incoming, Message, Packet, PacketType, decode_text};
-use super::text::Text;
+use super::text::{Text, byte_offset_of_utf16, utf16_len};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use bytes::{BufMut, Bytes, BytesMut};
-
-fn utf16_len(text: &str) -> usize {
-    text.chars().map(char::len_utf16).sum()
-}
 
 /// Encodes packets as a text payload (binary as `b4<base64>`), for `b64=1` and JSONP clients.
 pub fn encode_text(packets: &[Packet]) -> String {
@@ -75,18 +71,6 @@ pub fn decode_text_payload(body: &str) -> Result<Vec<Incoming>, DecodeError> {
         rest = &after[end..];
     }
     Ok(packets)
-}
-
-/// The byte offset after `units` UTF-16 code units of `text`.
-fn byte_offset_of_utf16(text: &str, units: usize) -> Option<usize> {
-    let mut counted = 0;
-    for (offset, ch) in text.char_indices() {
-        if counted == units {
-            return Some(offset);
-        }
-        counted += ch.len_utf16();
-    }
-    (counted == units).then_some(text.len())
 }
 
 fn decode_one_text(packet: &str) -> Result<Incoming, DecodeError> {

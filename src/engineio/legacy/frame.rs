@@ -3,6 +3,7 @@
 
 use super::super::packet::DecodeError;
 use super::super::payload_v3::js_string;
+use super::super::text::{byte_offset_of_utf16, utf16_len};
 
 /// Separates the frames of a multi-message payload.
 const SEPARATOR: char = '\u{fffd}';
@@ -52,27 +53,6 @@ pub fn decode_payload(text: &str) -> Result<Vec<&str>, DecodeError> {
             .strip_prefix(SEPARATOR)
             .ok_or(DecodeError::Legacy("frame not followed by a separator"))?;
     }
-}
-
-/// `text`'s length in UTF-16 code units.
-fn utf16_len(text: &str) -> usize {
-    text.chars().map(char::len_utf16).sum()
-}
-
-/// The byte offset in `text` after `units` UTF-16 code units; `None` when `text` is shorter or the count ends
-/// inside a character.
-fn byte_offset_of_utf16(text: &str, units: usize) -> Option<usize> {
-    let mut counted = 0;
-    for (offset, ch) in text.char_indices() {
-        if counted == units {
-            return Some(offset);
-        }
-        counted += ch.len_utf16();
-        if counted > units {
-            return None;
-        }
-    }
-    (counted == units).then_some(text.len())
 }
 
 /// A JSONP answer: `io.j[index]("payload");`.
