@@ -4,16 +4,13 @@
 //   connect: auth.token "good" -> accepted, data {name}, joins "user:<name>", emits `welcome` [{name, namespace}];
 //            anything else -> rejected with "Not authorized" and REJECT_DATA.
 //   events:  shout, add, echo, binary, join, leave, broadcast, whoami, kick, ping (see the backend for replies).
-// A script prints `RESULT {...}` on success and exits 0; on any failure, or after the overall timeout, it prints
-// `FAIL: ...` on stderr and exits 1; with a missing or bad argument it exits 2.
+// The generic parts (steps, failing, RESULT, callback acks) are in ../script.js.
 //
 // Usage: node <script> <url> [polling|upgrade|websocket]   e.g. http://127.0.0.1:8080/socket.io/ upgrade
 
 const util = require('node:util');
 const { io, Manager } = require('socket.io-client');
-
-const TIMEOUT_MS = Number(process.env.IOGATE_CLIENT_TIMEOUT_MS || 15000);
-const ACK_TIMEOUT_MS = 5000;
+const { ACK_TIMEOUT_MS, assertEqual, fail, next, parseTarget, run, show, step } = require('../script');
 
 /** engine.io `transports` per mode (undefined: the default, polling then an upgrade to WebSocket). */
 const MODES = { polling: ['polling'], upgrade: undefined, websocket: ['websocket'] };
@@ -21,35 +18,9 @@ const MODES = { polling: ['polling'], upgrade: undefined, websocket: ['websocket
 /** What the backend sends as CONNECT_ERROR data when it rejects a token. */
 const REJECT_DATA = { code: 4001, reason: 'bad token', retry: false, tags: ['auth', 1.5, null] };
 
-let stage = 'starting';
-
-function fail(message) {
-  console.error(`FAIL: ${message} (while ${stage})`);
-  process.exit(1);
-}
-
-/** Names what the script is doing, for failure messages. */
-function step(name) {
-  stage = name;
-}
-
-function usage(problem) {
-  console.error(`${problem}\nusage: node ${process.argv[1]} <url> [polling|upgrade|websocket]`);
-  process.exit(2);
-}
-
 /** The target from argv: `{origin, path, mode}`. */
 function target() {
-  const raw = process.argv[2] || process.env.IOGATE_URL;
-  if (!raw) usage('no URL given');
-  let url;
-  try {
-    url = new URL(raw);
-  } catch (error) {
-    usage(`not a URL: ${raw}`);
-  }
-  const mode = process.argv[3] || 'upgrade';
-  if (!(mode in MODES)) usage(`unknown mode: ${mode}`);
+  const { url, mode } = parseTarget(['upgrade', 'polling', 'websocket']);
   return { origin: url.origin, path: url.pathname, mode };
 }
 
@@ -93,11 +64,6 @@ function connectError(socket) {
   });
 }
 
-/** Resolves with the args of the next `event` on `socket`. */
-function next(socket, event) {
-  return new Promise((resolve) => socket.once(event, (...args) => resolve(args)));
-}
-
 /** Emits with an ack and resolves with the ack's first argument; fails after ACK_TIMEOUT_MS. */
 async function call(socket, event, ...args) {
   try {
@@ -117,16 +83,6 @@ function callAll(socket, event, ...args) {
   });
 }
 
-/** Renders a value with Buffers shown as hex, for messages. */
-function show(value) {
-  return util.inspect(value, { depth: 8, breakLength: Infinity });
-}
-
-/** Fails unless `actual` deep-equals `expected` (strictly: a Buffer only equals a Buffer with the same bytes). */
-function assertEqual(actual, expected, what) {
-  if (!util.isDeepStrictEqual(actual, expected)) fail(`${what}: expected ${show(expected)}, got ${show(actual)}`);
-}
-
 function transportOf(socket) {
   return socket.io.engine && socket.io.engine.transport && socket.io.engine.transport.name;
 }
@@ -144,30 +100,6 @@ async function checkTransport(socket, mode) {
   if (transportOf(socket) !== expected) fail(`transport is ${transportOf(socket)}, expected ${expected}`);
   assertEqual(await call(socket, 'ping'), 'pong', `ack over ${expected}`);
   return expected;
-}
-
-/** How long a process that exits on purpose waits first, so that its long-poll GET is surely pending then. */
-const SETTLE_MS = 300;
-
-/**
- * Runs `body` under the overall timeout; prints its result as the RESULT line, then runs `beforeExit`. With
- * `exitNow` the process then exits after SETTLE_MS, its connections dropped without a close (over polling the
- * gateway notices through the pending GET; a client gone between two polls would only time out); otherwise it
- * must end by itself within 3 s.
- */
-function run(body, { exitNow = false, beforeExit = () => {} } = {}) {
-  const timer = setTimeout(() => fail(`timed out after ${TIMEOUT_MS} ms`), TIMEOUT_MS);
-  (async () => {
-    const result = await body();
-    clearTimeout(timer);
-    console.log(`RESULT ${JSON.stringify(result)}`);
-    beforeExit();
-    if (exitNow) {
-      setTimeout(() => process.exit(0), SETTLE_MS);
-      return;
-    }
-    setTimeout(() => fail('still running 3 s after closing (a connection stayed open)'), 3000).unref();
-  })().catch((error) => fail(`unexpected error: ${(error && error.stack) || error}`));
 }
 
 module.exports = {

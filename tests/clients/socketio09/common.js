@@ -6,13 +6,14 @@
 // auth of "/" (which the server connects) and of every endpoint the page joins with `socket.of('/chat')`.
 // A refused endpoint gets 'connect_failed' with the reason 'unauthorized'. 0.9 has no binary: bytes arrive as
 // base64 strings.
-// A script prints `RESULT {...}` on success and exits 0; on any failure, or after the overall timeout, it prints
-// `FAIL: ...` on stderr and exits 1; with a missing or bad argument it exits 2.
+// The generic parts (steps, failing, RESULT, callback acks) are in ../script.js.
 //
 // Usage: node <script> <origin + resource> [xhr-polling|websocket]
 //   e.g. node events.js http://127.0.0.1:8080/myApp/server.js xhr-polling
 
-const util = require('node:util');
+const script = require('../script');
+
+const { assertEqual, fail, next, parseTarget, show, step } = script;
 let io;
 try {
   io = require('socket.io-client-v09');
@@ -27,39 +28,9 @@ if (!String(VERSION).startsWith('0.9.')) {
   process.exit(1);
 }
 
-const TIMEOUT_MS = Number(process.env.IOGATE_CLIENT_TIMEOUT_MS || 15000);
-const ACK_TIMEOUT_MS = 5000;
-const MODES = ['xhr-polling', 'websocket'];
-
-let stage = 'starting';
-
-function fail(message) {
-  console.error(`FAIL: ${message} (while ${stage})`);
-  process.exit(1);
-}
-
-/** Names what the script is doing, for failure messages. */
-function step(name) {
-  stage = name;
-}
-
-function usage(problem) {
-  console.error(`${problem}\nusage: node ${process.argv[1]} <origin + resource> [xhr-polling|websocket]`);
-  process.exit(2);
-}
-
 /** The target from argv: `{origin, resource, mode}`. */
 function target() {
-  const raw = process.argv[2] || process.env.IOGATE_URL;
-  if (!raw) usage('no URL given');
-  let url;
-  try {
-    url = new URL(raw);
-  } catch (error) {
-    usage(`not a URL: ${raw}`);
-  }
-  const mode = process.argv[3] || 'xhr-polling';
-  if (!MODES.includes(mode)) usage(`unknown mode: ${mode}`);
+  const { url, mode } = parseTarget(['xhr-polling', 'websocket']);
   return { origin: url.origin, resource: url.pathname.replace(/^\/+|\/+$/g, ''), mode };
 }
 
@@ -106,38 +77,14 @@ function refused(socket) {
   });
 }
 
-/** Resolves with the args of the next `event` on `socket`. */
-function next(socket, event) {
-  return new Promise((resolve) => socket.once(event, (...args) => resolve(args)));
-}
-
 /** Emits with an ack callback and resolves with every argument of the ack. */
 function callAll(socket, event, ...args) {
-  return new Promise((resolve) => {
-    const timer = setTimeout(
-      () => fail(`no ack for ${JSON.stringify(event)} on ${socket.name || '/'} within ${ACK_TIMEOUT_MS} ms`),
-      ACK_TIMEOUT_MS,
-    );
-    socket.emit(event, ...args, (...ackArgs) => {
-      clearTimeout(timer);
-      resolve(ackArgs);
-    });
-  });
+  return script.callbackAck(socket, socket.name || '/', event, ...args);
 }
 
 /** Emits with an ack callback and resolves with the ack's first argument. */
 async function call(socket, event, ...args) {
   return (await callAll(socket, event, ...args))[0];
-}
-
-/** Renders a value, for messages. */
-function show(value) {
-  return util.inspect(value, { depth: 8, breakLength: Infinity });
-}
-
-/** Fails unless `actual` deep-equals `expected`. */
-function assertEqual(actual, expected, what) {
-  if (!util.isDeepStrictEqual(actual, expected)) fail(`${what}: expected ${show(expected)}, got ${show(actual)}`);
 }
 
 /** The session id of the connection `socket` belongs to (the socket id of "/" on the gateway). */
@@ -154,21 +101,9 @@ async function checkTransport(socket, mode) {
   return name;
 }
 
-/** How long a process waits before exiting, so that what it sent last (a disconnect) is surely out. */
-const SETTLE_MS = 300;
-
-/**
- * Runs `body` under the overall timeout, prints its result as the RESULT line, and exits after SETTLE_MS (the
- * 0.9 client keeps timers of its own, so the process does not end by itself).
- */
+/** Runs `body` (see ../script.js), then exits: the 0.9 client keeps timers of its own and never ends by itself. */
 function run(body) {
-  const timer = setTimeout(() => fail(`timed out after ${TIMEOUT_MS} ms`), TIMEOUT_MS);
-  (async () => {
-    const result = await body();
-    clearTimeout(timer);
-    console.log(`RESULT ${JSON.stringify(result)}`);
-    setTimeout(() => process.exit(0), SETTLE_MS);
-  })().catch((error) => fail(`unexpected error: ${(error && error.stack) || error}`));
+  script.run(body, { exitNow: true });
 }
 
 module.exports = {

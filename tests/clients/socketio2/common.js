@@ -10,12 +10,13 @@
 // The server connects "/" by itself with the handshake query as auth; another namespace is connected with a
 // CONNECT that carries the namespace's query (`40/chat?token=good&name=x,`). socket.id is the Engine.IO id on
 // "/", `<nsp>#<engine id>` elsewhere.
-// A script prints `RESULT {...}` on success and exits 0; on any failure, or after the overall timeout, it prints
-// `FAIL: ...` on stderr and exits 1; with a missing or bad argument it exits 2.
+// The generic parts (steps, failing, RESULT, callback acks) are in ../script.js.
 //
 // Usage: node <script> <url> [polling|upgrade|websocket]   e.g. http://127.0.0.1:8080/socket.io/ upgrade
 
-const util = require('node:util');
+const script = require('../script');
+
+const { assertEqual, fail, next, parseTarget, run, show, step } = script;
 let io;
 try {
   io = require('socket.io-client-v2');
@@ -30,44 +31,15 @@ if (!VERSION.startsWith('2.')) {
   process.exit(1);
 }
 
-const TIMEOUT_MS = Number(process.env.IOGATE_CLIENT_TIMEOUT_MS || 15000);
-const ACK_TIMEOUT_MS = 5000;
-
 /** engine.io `transports` per mode (undefined: the default, polling then an upgrade to WebSocket). */
 const MODES = { polling: ['polling'], upgrade: undefined, websocket: ['websocket'] };
 
 /** What the backend sends as CONNECT_ERROR data when it rejects a token. */
 const REJECT_DATA = { code: 4001, reason: 'bad token', retry: false, tags: ['auth', 1.5, null] };
 
-let stage = 'starting';
-
-function fail(message) {
-  console.error(`FAIL: ${message} (while ${stage})`);
-  process.exit(1);
-}
-
-/** Names what the script is doing, for failure messages. */
-function step(name) {
-  stage = name;
-}
-
-function usage(problem) {
-  console.error(`${problem}\nusage: node ${process.argv[1]} <url> [polling|upgrade|websocket]`);
-  process.exit(2);
-}
-
 /** The target from argv: `{origin, path, mode}`. */
 function target() {
-  const raw = process.argv[2] || process.env.IOGATE_URL;
-  if (!raw) usage('no URL given');
-  let url;
-  try {
-    url = new URL(raw);
-  } catch (error) {
-    usage(`not a URL: ${raw}`);
-  }
-  const mode = process.argv[3] || 'upgrade';
-  if (!(mode in MODES)) usage(`unknown mode: ${mode}`);
+  const { url, mode } = parseTarget(['upgrade', 'polling', 'websocket']);
   return { origin: url.origin, path: url.pathname, mode };
 }
 
@@ -120,38 +92,14 @@ function refused(socket) {
   });
 }
 
-/** Resolves with the args of the next `event` on `socket`. */
-function next(socket, event) {
-  return new Promise((resolve) => socket.once(event, (...args) => resolve(args)));
-}
-
 /** Emits with an ack callback (the 2.x way) and resolves with every argument of the ack. */
 function callAll(socket, event, ...args) {
-  return new Promise((resolve) => {
-    const timer = setTimeout(
-      () => fail(`no ack for ${JSON.stringify(event)} on ${socket.nsp} within ${ACK_TIMEOUT_MS} ms`),
-      ACK_TIMEOUT_MS,
-    );
-    socket.emit(event, ...args, (...ackArgs) => {
-      clearTimeout(timer);
-      resolve(ackArgs);
-    });
-  });
+  return script.callbackAck(socket, socket.nsp, event, ...args);
 }
 
 /** Emits with an ack callback and resolves with the ack's first argument. */
 async function call(socket, event, ...args) {
   return (await callAll(socket, event, ...args))[0];
-}
-
-/** Renders a value with Buffers shown as hex, for messages. */
-function show(value) {
-  return util.inspect(value, { depth: 8, breakLength: Infinity });
-}
-
-/** Fails unless `actual` deep-equals `expected` (strictly: a Buffer only equals a Buffer with the same bytes). */
-function assertEqual(actual, expected, what) {
-  if (!util.isDeepStrictEqual(actual, expected)) fail(`${what}: expected ${show(expected)}, got ${show(actual)}`);
 }
 
 function transportOf(socket) {
@@ -171,27 +119,6 @@ async function checkTransport(socket, mode) {
   if (transportOf(socket) !== expected) fail(`transport is ${transportOf(socket)}, expected ${expected}`);
   assertEqual(await call(socket, 'add', 1, 2), 3, `ack over ${expected}`);
   return expected;
-}
-
-/** How long a process that exits on purpose waits first, so that its long-poll GET is surely pending then. */
-const SETTLE_MS = 300;
-
-/**
- * Runs `body` under the overall timeout and prints its result as the RESULT line. With `exitNow` the process then
- * exits after SETTLE_MS, its connections dropped without a close; otherwise it must end by itself within 3 s.
- */
-function run(body, { exitNow = false } = {}) {
-  const timer = setTimeout(() => fail(`timed out after ${TIMEOUT_MS} ms`), TIMEOUT_MS);
-  (async () => {
-    const result = await body();
-    clearTimeout(timer);
-    console.log(`RESULT ${JSON.stringify(result)}`);
-    if (exitNow) {
-      setTimeout(() => process.exit(0), SETTLE_MS);
-      return;
-    }
-    setTimeout(() => fail('still running 3 s after closing (a connection stayed open)'), 3000).unref();
-  })().catch((error) => fail(`unexpected error: ${(error && error.stack) || error}`));
 }
 
 module.exports = {
