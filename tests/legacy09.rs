@@ -26,9 +26,12 @@ fn resource_only() -> String {
     format!("resource = \"{RESOURCE}\"")
 }
 
-/// Acks `echo` events with their arguments, answers `news` with a broadcast to the sender's room, refuses
-/// `/admin`; accepts everything else.
+/// Acks `echo` events with their arguments, answers `message` events with a `message-back` emit, refuses
+/// `/admin` and the token `bad`; accepts everything else.
 fn app(hook: &Hook) -> Reply {
+    if hook.event == "connect" && hook.body["auth"]["token"] == "bad" {
+        return Reply::json(serde_json::json!({"reject": {"message": "Go away"}}));
+    }
     match (hook.event.as_str(), hook.body["namespace"].as_str()) {
         ("connect", Some("/admin")) => Reply::json(serde_json::json!({
             "reject": { "message": "Not authorized" }
@@ -427,4 +430,87 @@ async fn websocket_transport_frames_messages_and_heartbeats() {
     ws.send(Frame::binary(vec![1u8, 2])).await.unwrap();
     let gone = backend.wait_for("disconnect", None, 1).await.remove(0);
     assert_eq!(gone.body["reason"], "parse error");
+}
+
+#[tokio::test]
+async fn a_refused_main_namespace_is_a_refused_handshake() {
+    let backend = Backend::start(app).await;
+    let gateway = sio::gateway(&backend.url(), &config("")).await;
+    let base = gateway.url(&format!("/{RESOURCE}/1"));
+    let answer = eio::get(&format!("{base}/?t=1&token=bad")).await;
+    assert_eq!(
+        (answer.status, answer.text.as_str()),
+        (403, "handshake unauthorized")
+    );
+    let answer = eio::get(&format!("{base}/?t=1&token=bad&jsonp=1")).await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(
+        answer.text,
+        "io.j[1](new Error(\"handshake unauthorized\"));"
+    );
+    let refused = backend.wait_for("connect", None, 2).await;
+    assert!(refused.iter().all(|h| h.body["handshake"]["protocol"] == 1));
+    eio::eventually("refused sessions closed", || gateway.sessions() == 0).await;
+    assert!(
+        backend.hooks_of("disconnect").is_empty(),
+        "no socket was made"
+    );
+}
+
+#[tokio::test]
+async fn server_closes_tell_09_clients_to_reconnect_and_strays_are_dropped() {
+    let backend = Backend::start(app).await;
+    let gateway = common::api::socketio_gateway(&backend.url(), &resource_only()).await;
+    let api = Api::of(&gateway);
+    let client = LegacyClient::connect(&gateway, RESOURCE, "").await;
+    assert_eq!(client.next().await, "1::");
+
+    // A message for an endpoint the client has not joined (a reconnecting client flushes its buffer before it
+    // joins again) is dropped; the connection stays.
+    client
+        .send(&[
+            r#"5:1+:/chat:{"name":"echo","args":[1]}"#,
+            r#"5:2+::{"name":"echo","args":[2]}"#,
+        ])
+        .await;
+    assert_eq!(client.next().await, "6:::2+[2]");
+    assert_eq!(backend.hooks_of("event").len(), 1);
+
+    // Engine.IO requests cannot reach a 0.9 session.
+    let stray = eio::get(&gateway.url(&format!(
+        "/socket.io/?EIO=4&transport=polling&sid={}",
+        client.sid
+    )))
+    .await;
+    assert_eq!(stray.status, 400);
+    assert_eq!(stray.json()["code"], 1);
+
+    // The backend ends the whole connection: the socket's `0::`, then the advice to reconnect (`7:::+0`), which 0.9
+    // clients obey where a bare `0::` would leave them booted for good.
+    let connect = backend.wait_for("connect", None, 1).await.remove(0);
+    let sid = connect.body["sid"].as_str().unwrap().to_string();
+    api.post_ok(
+        "/v1/disconnect",
+        &format!(r#"{{"to":{{"sockets":["{sid}"]}},"close":true}}"#),
+    )
+    .await;
+    let mut last = Vec::new();
+    while last.len() < 2 {
+        last.extend(client.poll().await);
+    }
+    assert_eq!(last, ["0::", "7:::+0"]);
+
+    // The unload request of 0.9 pages names no transport: /{resource}/1//{sid}/?disconnect=1.
+    let other = LegacyClient::connect(&gateway, RESOURCE, "").await;
+    assert_eq!(other.next().await, "1::");
+    let unload = format!("{}//{}/?disconnect=1", other.base, other.sid);
+    assert_eq!(eio::get(&unload).await.status, 200);
+    let gone = backend.wait_for("disconnect", Some(&other.sid), 1).await;
+    assert_eq!(gone[0].body["reason"], "client namespace disconnect");
+    let bare = format!("{}//{}/", other.base, other.sid);
+    assert_eq!(
+        eio::get(&bare).await.status,
+        400,
+        "no transport, no disconnect"
+    );
 }

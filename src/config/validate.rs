@@ -40,6 +40,24 @@ pub fn validate(config: &Config) -> Result<(), Problem> {
             ));
         }
         if let Some(base) = endpoint.legacy_base() {
+            let served = if base == "/" {
+                "/1".to_string()
+            } else {
+                format!("{base}/1")
+            };
+            let shadowed = config
+                .endpoints
+                .iter()
+                .map(|e| normalize_path(&e.path))
+                .find(|path| path == &served || path.starts_with(&format!("{served}/")));
+            if let Some(path) = shadowed {
+                return Err((
+                    format!("{key}.resource"),
+                    format!(
+                        "Socket.IO 0.9 clients are served at {served}/..., which would hide the endpoint {path:?}; set a different resource or socketio09 = false"
+                    ),
+                ));
+            }
             if !resources.insert(base.clone()) {
                 return Err((
                     format!("{key}.resource"),
@@ -192,6 +210,10 @@ mod tests {
             "{}",
             err.message
         );
+        let shadow = "[[endpoint]]\npath = \"/api/1/x\"\nwebhook = \"http://h/\"\n[[endpoint]]\npath = \"/b\"\nwebhook = \"http://h/\"\nresource = \"api\"\n";
+        let err = parse(shadow).unwrap_err();
+        assert_eq!(err.key, "endpoint[1].resource");
+        assert!(err.message.contains("/api/1/x"), "{}", err.message);
         let config = parse("[[endpoint]]\npath = \"/socket.io\"\nwebhook = \"http://h/\"\nresource = \"myApp/server.js\"\n[[endpoint]]\npath = \"/b\"\nwebhook = \"http://h/\"\nsocketio09 = false\n").unwrap();
         assert_eq!(
             config.endpoints[0].legacy_base().as_deref(),

@@ -130,8 +130,10 @@ impl<H: Handler> Engine<H> {
             }
             return self.handshake(req, &query, transport, conn).await;
         };
+        // A Socket.IO 0.9 session is spoken to only through its own transports.
         let session = Sid::parse(sid_text)
             .and_then(|sid| self.session(sid))
+            .filter(|session| session.protocol() != super::legacy::LEGACY_PROTOCOL)
             .ok_or(EngineError::SessionUnknown)?;
         let format =
             PollFormat::from_query(session.protocol(), &query)?.text_only_if(session.base64_only());

@@ -256,6 +256,12 @@ impl<S: Send + Sync + 'static> Session<S> {
         self.close_and_linger(reason, reason.is_server_initiated());
     }
 
+    /// Closes the session and forgets its id at once: no transport will ask for its last packets (e.g. a session
+    /// refused while its handshake was still being answered).
+    pub(crate) fn close_at_once(self: &Arc<Self>, reason: CloseReason) {
+        self.close_and_linger(reason, false);
+    }
+
     /// The client sent a close packet. A GET racing with it (sent alongside the POST) still gets its answer.
     pub(crate) fn close_by_client(self: &Arc<Self>) {
         self.close_and_linger(CloseReason::TransportClose, true);

@@ -12,6 +12,9 @@ use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+/// What a 0.9 client is told when the server ends its session: an error without reason, advice `reconnect`.
+const SERVER_CLOSED: &str = "7:::+0";
+
 /// The translation between Socket.IO sessions and 0.9 messages.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Legacy09;
@@ -28,7 +31,10 @@ impl LegacyCodec for Legacy09 {
                 continue;
             };
             match packet.kind() {
-                PacketType::Close => messages.push("0::".to_string()),
+                // The server ended the session (shutdown, ping timeout...): an error with the advice `reconnect`,
+                // which 0.9 clients obey; `0::` would tell them they were booted, and they would stay away. A
+                // socket the backend disconnects got its `0::` before this.
+                PacketType::Close => messages.push(SERVER_CLOSED.to_string()),
                 PacketType::Ping => messages.push("2::".to_string()),
                 PacketType::Noop => messages.push("8::".to_string()),
                 PacketType::Message => {
@@ -58,6 +64,17 @@ impl LegacyCodec for Legacy09 {
     fn decode(&self, text: &str) -> Result<Decoded, DecodeError> {
         let parsed = message::parse(text).map_err(DecodeError::Legacy)?;
         incoming(&parsed)
+    }
+
+    fn refuses(&self, packet: &Packet) -> bool {
+        // A CONNECT_ERROR for `/` (protocol v4: `44` then the reason, no namespace).
+        match packet {
+            Packet::Text(text) => {
+                let bytes = text.as_bytes();
+                bytes.starts_with(b"44") && bytes.get(2) != Some(&b'/')
+            }
+            Packet::Binary(_) => false,
+        }
     }
 }
 
@@ -174,11 +191,15 @@ fn incoming(parsed: &LegacyMessage<'_>) -> Result<Decoded, DecodeError> {
                 .map_err(|_| DecodeError::Legacy("message is not text"))?;
             vec![message_event(namespace, id, &text)]
         }
+        // `json.send(undefined)` sends no data: 0.9 servers passed it on as nothing.
+        LegacyKind::Json if parsed.data.is_empty() => vec![message_event(namespace, id, "null")],
         LegacyKind::Json => {
             let value: &RawValue = serde_json::from_str(parsed.data)
                 .map_err(|_| DecodeError::Legacy("json message is not JSON"))?;
             vec![message_event(namespace, id, value.get())]
         }
+        // An event without data names no event: 0.9 servers emitted nothing for it.
+        LegacyKind::Event if parsed.data.is_empty() => Vec::new(),
         LegacyKind::Event => {
             let event: LegacyEvent<'_> = serde_json::from_str(parsed.data)
                 .map_err(|_| DecodeError::Legacy("event is not {\"name\":...,\"args\":[...]}"))?;
@@ -282,7 +303,7 @@ mod tests {
                 "2::",
                 "8::",
                 "5:::{\"name\":\"file\",\"args\":[\"AQID\"]}",
-                "0::",
+                "7:::+0",
             ]
         );
     }
@@ -321,6 +342,17 @@ mod tests {
             [sio("2/chat,[\"message\",{\"j\":[1]}]")]
         );
         assert!(decoded("7:::1+0").packets.is_empty());
+        assert_eq!(decoded("4::").packets, [sio("2[\"message\",null]")]);
+        assert!(decoded("5:1+::").packets.is_empty());
+    }
+
+    #[test]
+    fn only_a_refused_main_namespace_refuses_the_handshake() {
+        assert!(Legacy09.refuses(&text("44\"Not authorized\"")));
+        assert!(Legacy09.refuses(&text("44{\"code\":1}")));
+        assert!(!Legacy09.refuses(&text("44/chat,\"no\"")));
+        assert!(!Legacy09.refuses(&text("40")));
+        assert!(!Legacy09.refuses(&Packet::Binary(Bytes::new())));
     }
 
     #[test]

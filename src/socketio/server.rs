@@ -204,6 +204,12 @@ impl<A: App> SocketIo<A> {
                 // CONNECT (python-socketio 4 does): hold this packet, and the client's next ones, until decided.
                 return Some(self.after_connect(session, packet, attachments));
             }
+            if session.protocol() == LEGACY_PROTOCOL {
+                // A reconnecting 0.9 client flushes what it buffered before it joins its endpoints again, and 0.9
+                // servers ignored messages for endpoints a client was not in: drop it, keep the connection.
+                tracing::debug!(sid = %session.id(), namespace = %packet.namespace, "0.9 packet for a namespace not connected dropped");
+                return None;
+            }
             tracing::debug!(sid = %session.id(), namespace = %packet.namespace, "packet for a namespace not connected; closing");
             session.close(CloseReason::ForcedClose);
             return None;

@@ -33,4 +33,8 @@ pub trait LegacyCodec: Send + Sync {
 
     /// What a 0.9 message from the client stands for; an error closes the session (`parse error`).
     fn decode(&self, message: &str) -> Result<Decoded, DecodeError>;
+
+    /// Whether `packet`, the first the application queues for a new session, refuses the client: 0.9 clients were
+    /// authorized at their handshake, which is then answered 403 `handshake unauthorized`.
+    fn refuses(&self, packet: &Packet) -> bool;
 }

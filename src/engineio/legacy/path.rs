@@ -39,6 +39,9 @@ pub enum LegacyRoute {
     Transport(LegacyTransport, Option<Sid>),
     /// A transport 0.9 clients may name that iogate does not serve (`flashsocket`, `htmlfile`...).
     UnknownTransport,
+    /// A session with no transport named: `/{resource}/1//{sid}/?disconnect=1`, the request 0.9 clients send
+    /// when their page unloads.
+    NoTransport(Option<Sid>),
 }
 
 impl LegacyRoute {
@@ -52,6 +55,9 @@ impl LegacyRoute {
         let (transport, sid) = rest.split_once('/')?;
         if sid.contains('/') || sid.is_empty() {
             return None;
+        }
+        if transport.is_empty() {
+            return Some(Self::NoTransport(Sid::parse(sid)));
         }
         Some(match LegacyTransport::from_name(transport) {
             Some(transport) => Self::Transport(transport, Sid::parse(sid)),
@@ -90,6 +96,10 @@ mod tests {
         assert_eq!(
             LegacyRoute::parse("/flashsocket/x"),
             Some(LegacyRoute::UnknownTransport)
+        );
+        assert_eq!(
+            LegacyRoute::parse(&format!("//{sid}/")),
+            Some(LegacyRoute::NoTransport(Some(sid)))
         );
         assert_eq!(LegacyRoute::parse("/xhr-polling"), None);
         assert_eq!(LegacyRoute::parse("/a/b/c"), None);

@@ -8,7 +8,7 @@ use super::super::handshake::{ConnInfo, Handshake};
 use super::super::http::{self as responses, Body, complete};
 use super::super::poll_format::PostError;
 use super::super::query::Query;
-use super::super::session::{Session, TransportKind};
+use super::super::session::{CloseReason, Session, TransportKind};
 use super::super::sid::Sid;
 use super::super::{polling, websocket};
 use super::frame::{self, is_jsonp_index, jsonp, jsonp_post_body};
@@ -56,6 +56,66 @@ impl Wrap {
     }
 }
 
+/// Why a 0.9 handshake was not accepted.
+enum Refused {
+    /// The application said no: `handshake unauthorized`.
+    Unauthorized,
+    /// The application could not decide (down, or the session ended first): `handshake error`.
+    Failed,
+}
+
+impl Refused {
+    /// The answer 0.9 servers gave; a JSONP handshake gets a script that passes an Error to its callback.
+    fn response(&self, wrap: &Wrap) -> Response<Body> {
+        let (status, why) = match self {
+            Self::Unauthorized => (403, "handshake unauthorized"),
+            Self::Failed => (500, "handshake error"),
+        };
+        match wrap {
+            Wrap::Plain => text(status, why),
+            Wrap::Jsonp(index) => complete(
+                200,
+                "text/javascript; charset=UTF-8",
+                format!("io.j[{index}](new Error(\"{why}\"));"),
+            ),
+        }
+    }
+}
+
+/// The application's first word on a new session.
+enum Decision {
+    Accepted,
+    Refused,
+    Closed,
+}
+
+/// Waits for the first packet the application queues for `session` (its accepting or refusing the client), or for
+/// the session to close first (the connect timeout bounds the wait).
+async fn first_decision<S: Send + Sync + 'static>(
+    session: &Arc<Session<S>>,
+    codec: &dyn LegacyCodec,
+) -> Decision {
+    loop {
+        let notified = session.notify.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        {
+            let inner = session.lock();
+            if inner.closed.is_some() {
+                return Decision::Closed;
+            }
+            if let Some(first) = inner.queue.front() {
+                return if codec.refuses(first) {
+                    Decision::Refused
+                } else {
+                    Decision::Accepted
+                };
+            }
+        }
+        notified.await;
+    }
+}
+
 fn text(status: u16, body: &'static str) -> Response<Body> {
     complete(status, "text/plain; charset=UTF-8", body)
 }
@@ -77,10 +137,21 @@ impl<H: Handler> Engine<H> {
             return text(404, "Not Found");
         };
         let query = Query::parse(req.uri().query());
-        let result = match LegacyRoute::parse(rest) {
+        let route = LegacyRoute::parse(rest);
+        if query.get("disconnect").is_some() {
+            // A page being unloaded (on any transport path, or none): the client is gone, as if it had sent `0::`.
+            if let Some(LegacyRoute::Transport(_, sid) | LegacyRoute::NoTransport(sid)) = route {
+                drop(req);
+                self.legacy_disconnect(codec, sid).await;
+                return text(200, "");
+            }
+        }
+        let result = match route {
             None => return text(404, "Not Found"),
-            Some(LegacyRoute::UnknownTransport) => return text(400, "transport not supported"),
-            Some(LegacyRoute::Handshake) => self.legacy_handshake(req, &query, conn).await,
+            Some(LegacyRoute::UnknownTransport | LegacyRoute::NoTransport(_)) => {
+                return text(400, "transport not supported");
+            }
+            Some(LegacyRoute::Handshake) => self.legacy_handshake(codec, req, &query, conn).await,
             Some(LegacyRoute::Transport(transport, sid)) => {
                 self.legacy_transport(codec, req, &query, transport, sid)
                     .await
@@ -101,8 +172,11 @@ impl<H: Handler> Engine<H> {
         names
     }
 
+    /// A 0.9 handshake. 0.9 servers authorized clients here: the answer waits for the application's decision on
+    /// the session (the socket.io layer's `connect` of `/`), and a refusal is a 403 the page sees as its error.
     async fn legacy_handshake(
         self: &Arc<Self>,
+        codec: &dyn LegacyCodec,
         req: Request<IncomingBody>,
         query: &Query,
         conn: &ConnInfo,
@@ -141,20 +215,20 @@ impl<H: Handler> Engine<H> {
                 None,
             )
             .await;
-        if let Err(error) = opened {
-            // 0.9 clients show the body of a refused handshake as their error.
-            let (status, why) = match error {
-                EngineError::Forbidden { status: 403, .. } => (403, "handshake unauthorized"),
-                _ => (500, "handshake error"),
-            };
-            return Ok(match wrap {
-                Wrap::Plain => text(status, why),
-                Wrap::Jsonp(index) => complete(
-                    200,
-                    "text/javascript; charset=UTF-8",
-                    format!("io.j[{index}](new Error(\"{why}\"));"),
-                ),
-            });
+        let refusal = match opened {
+            Err(EngineError::Forbidden { status: 403, .. }) => Some(Refused::Unauthorized),
+            Err(_) => Some(Refused::Failed),
+            Ok(session) => match first_decision(&session, codec).await {
+                Decision::Accepted => None,
+                Decision::Refused => {
+                    session.close_at_once(CloseReason::ForcedClose);
+                    Some(Refused::Unauthorized)
+                }
+                Decision::Closed => Some(Refused::Failed),
+            },
+        };
+        if let Some(refused) = refusal {
+            return Ok(refused.response(&wrap));
         }
         let settings = &self.config().session;
         let timeout = ceil_seconds(settings.ping_interval + settings.ping_timeout);
@@ -163,6 +237,20 @@ impl<H: Handler> Engine<H> {
             self.legacy_transports().join(",")
         );
         Ok(wrap.response(&answer))
+    }
+
+    /// Ends the 0.9 session `sid`, if there is one, as the client's `0::` would.
+    async fn legacy_disconnect(self: &Arc<Self>, codec: &dyn LegacyCodec, sid: Option<Sid>) {
+        let session = sid
+            .and_then(|sid| self.session(sid))
+            .filter(|session| session.protocol() == LEGACY_PROTOCOL);
+        if let Some(session) = session {
+            let packets = codec
+                .decode("0::")
+                .map(|decoded| decoded.packets)
+                .unwrap_or_default();
+            polling::deliver(self, &session, packets).await;
+        }
     }
 
     async fn legacy_transport(
@@ -196,16 +284,6 @@ impl<H: Handler> Engine<H> {
         let Some(session) = session else {
             return Ok(wrap.response(NOT_HANDSHAKEN));
         };
-        if query.get("disconnect").is_some() {
-            // A page being unloaded: the client is gone, as if it had sent `0::`.
-            drop(req);
-            let packets = codec
-                .decode("0::")
-                .map(|decoded| decoded.packets)
-                .unwrap_or_default();
-            polling::deliver(self, &session, packets).await;
-            return Ok(text(200, ""));
-        }
         match *req.method() {
             Method::GET => {
                 drop(req);

@@ -4,8 +4,8 @@
 // socket.io endpoint whose backend behaves as tests/common/sio_backend.rs describes. Pages connect the way they
 // always did: `io.connect('http://server/?token=...', {resource: 'myApp/server.js'})`; the handshake query is the
 // auth of "/" (which the server connects) and of every endpoint the page joins with `socket.of('/chat')`.
-// A refused endpoint gets 'connect_failed' with the reason 'unauthorized'. 0.9 has no binary: bytes arrive as
-// base64 strings.
+// A refused "/" is refused at the handshake (the page's 'error' is 'handshake unauthorized'); a refused endpoint
+// gets 'connect_failed' with the reason 'unauthorized'. 0.9 has no binary: bytes arrive as base64 strings.
 // The generic parts (steps, failing, RESULT, callback acks) are in ../script.js.
 //
 // Usage: node <script> <origin + resource> [xhr-polling|websocket]
@@ -69,11 +69,15 @@ function connected(socket) {
   });
 }
 
-/** Resolves with the reason of 'connect_failed'; fails if `socket` connects instead. */
+/**
+ * Resolves with the reason of a refusal: 'error' with the handshake's answer (a refused "/"), or 'connect_failed'
+ * (a refused endpoint); fails if `socket` connects instead.
+ */
 function refused(socket) {
   return new Promise((resolve) => {
     socket.once('connect', () => fail(`${socket.name || '/'} connected, expected a refusal`));
     socket.once('connect_failed', resolve);
+    socket.once('error', resolve);
   });
 }
 
