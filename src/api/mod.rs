@@ -13,11 +13,11 @@ mod send;
 pub use error::ApiError;
 
 use crate::engineio::ConnInfo;
+use crate::engineio::http::RequestBody;
 use crate::engineio::http::{Body, complete};
 use crate::server::endpoint::ResponseFuture;
 use crate::server::{App, HttpHandler};
 use http::{Method, Request, Response};
-use hyper::body::Incoming;
 use std::sync::Arc;
 
 /// The calls the API answers (metric labels).
@@ -45,7 +45,7 @@ impl Api {
         Self { token, app }
     }
 
-    async fn handle(&self, req: Request<Incoming>) -> Response<Body> {
+    async fn handle(&self, req: Request<RequestBody>) -> Response<Body> {
         match req.uri().path() {
             "/healthz" => return complete(200, "text/plain; charset=UTF-8", "ok"),
             "/readyz" if self.app.is_draining() => {
@@ -81,7 +81,7 @@ impl Api {
         response
     }
 
-    async fn route(&self, req: Request<Incoming>) -> Result<String, ApiError> {
+    async fn route(&self, req: Request<RequestBody>) -> Result<String, ApiError> {
         let app = &*self.app;
         let method = req.method().clone();
         let path = req.uri().path().to_string();
@@ -120,7 +120,7 @@ impl Api {
 }
 
 impl HttpHandler for Api {
-    fn serve(&self, req: Request<Incoming>, _conn: ConnInfo) -> ResponseFuture<'_> {
+    fn serve(&self, req: Request<RequestBody>, _conn: ConnInfo) -> ResponseFuture<'_> {
         Box::pin(self.handle(req))
     }
 }

@@ -1,17 +1,17 @@
 //! Reading API requests: bodies with a size limit, JSON decoded with the failing field named, query strings.
 
 use super::error::ApiError;
+use crate::engineio::http::RequestBody;
 use bytes::Bytes;
 use http::Request;
 use http_body_util::{BodyExt, Limited};
-use hyper::body::Incoming;
 use serde::de::DeserializeOwned;
 
 /// Largest API request body, in bytes.
 pub const MAX_BODY: usize = 4 * 1024 * 1024;
 
 /// Reads the body (413 past [`MAX_BODY`]).
-pub async fn body(req: Request<Incoming>) -> Result<Bytes, ApiError> {
+pub async fn body(req: Request<RequestBody>) -> Result<Bytes, ApiError> {
     match Limited::new(req.into_body(), MAX_BODY).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(error) if error.is::<http_body_util::LengthLimitError>() => {
@@ -43,7 +43,7 @@ pub fn json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
 }
 
 /// The query string as decoded pairs.
-pub fn query(req: &Request<Incoming>) -> Vec<(String, String)> {
+pub fn query(req: &Request<RequestBody>) -> Vec<(String, String)> {
     crate::engineio::Query::parse(req.uri().query()).pairs
 }
 

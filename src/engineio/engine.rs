@@ -3,6 +3,7 @@
 use super::error::EngineError;
 use super::handler::{Handler, Refusal, Wait};
 use super::handshake::{ConnInfo, Handshake, open_packet_json};
+use super::http::RequestBody;
 use super::http::{self as responses, Body};
 use super::packet::{Incoming, Packet, PacketType};
 use super::poll_format::PollFormat;
@@ -13,7 +14,6 @@ use super::timer::Timers;
 use super::{polling, websocket};
 use crate::metrics::EndpointMetrics;
 use http::{Method, Request, Response};
-use hyper::body::Incoming as IncomingBody;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
@@ -100,7 +100,7 @@ impl<H: Handler> Engine<H> {
     /// Serves one HTTP request addressed to this endpoint.
     pub async fn handle(
         self: &Arc<Self>,
-        req: Request<IncomingBody>,
+        req: Request<RequestBody>,
         conn: &ConnInfo,
     ) -> Response<Body> {
         match self.dispatch(req, conn).await {
@@ -111,7 +111,7 @@ impl<H: Handler> Engine<H> {
 
     async fn dispatch(
         self: &Arc<Self>,
-        req: Request<IncomingBody>,
+        req: Request<RequestBody>,
         conn: &ConnInfo,
     ) -> Result<Response<Body>, EngineError> {
         let query = Query::parse(req.uri().query());
@@ -155,7 +155,7 @@ impl<H: Handler> Engine<H> {
 
     async fn handshake(
         self: &Arc<Self>,
-        req: Request<IncomingBody>,
+        req: Request<RequestBody>,
         query: &Query,
         transport: TransportKind,
         conn: &ConnInfo,

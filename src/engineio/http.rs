@@ -30,3 +30,49 @@ pub fn error(error: &EngineError) -> Response<Body> {
     };
     complete(error.status(), content_type, error.body())
 }
+
+/// The body of a request as the transports receive it: hyper's streaming body, or none at all for a request that
+/// the listener's own HTTP/1.1 path read (those never carry a body).
+#[derive(Debug, Default)]
+pub enum RequestBody {
+    /// No body: the request declared none.
+    #[default]
+    Empty,
+    /// A body read by hyper.
+    Hyper(hyper::body::Incoming),
+}
+
+impl From<hyper::body::Incoming> for RequestBody {
+    fn from(body: hyper::body::Incoming) -> Self {
+        RequestBody::Hyper(body)
+    }
+}
+
+impl hyper::body::Body for RequestBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, hyper::Error>>> {
+        match self.get_mut() {
+            RequestBody::Empty => std::task::Poll::Ready(None),
+            RequestBody::Hyper(body) => std::pin::Pin::new(body).poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            RequestBody::Empty => true,
+            RequestBody::Hyper(body) => body.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        match self {
+            RequestBody::Empty => hyper::body::SizeHint::with_exact(0),
+            RequestBody::Hyper(body) => body.size_hint(),
+        }
+    }
+}

@@ -3,6 +3,7 @@
 use super::engine::Engine;
 use super::error::EngineError;
 use super::handler::Handler;
+use super::http::RequestBody;
 use super::http::{self as responses, Body};
 use super::legacy::LEGACY_PROTOCOL;
 use super::packet::{Incoming, Packet};
@@ -12,7 +13,6 @@ use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::{Request, Response};
 use http_body_util::{BodyExt, Limited};
-use hyper::body::Incoming as IncomingBody;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -151,7 +151,7 @@ impl<S: Send + Sync + 'static> Drop for PostGuard<S> {
 pub(crate) async fn post<H: Handler>(
     engine: &Arc<Engine<H>>,
     session: Arc<Session<H::State>>,
-    req: Request<IncomingBody>,
+    req: Request<RequestBody>,
     format: PollFormat,
 ) -> Result<Response<Body>, EngineError> {
     let octet_stream = is_octet_stream(&req);
@@ -171,7 +171,7 @@ pub(crate) async fn post<H: Handler>(
 pub(crate) async fn receive<H: Handler>(
     engine: &Arc<Engine<H>>,
     session: Arc<Session<H::State>>,
-    req: Request<IncomingBody>,
+    req: Request<RequestBody>,
     decode: impl FnOnce(Bytes) -> Result<Vec<Incoming>, PostError>,
 ) -> Result<(), EngineError> {
     {
@@ -227,7 +227,7 @@ pub(crate) async fn deliver<H: Handler>(
     }
 }
 
-fn is_octet_stream(req: &Request<IncomingBody>) -> bool {
+fn is_octet_stream(req: &Request<RequestBody>) -> bool {
     req.headers()
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -239,10 +239,7 @@ fn is_octet_stream(req: &Request<IncomingBody>) -> bool {
 }
 
 /// Reads a request body of at most `limit` bytes.
-pub(crate) async fn read_body(
-    req: Request<IncomingBody>,
-    limit: u64,
-) -> Result<Bytes, EngineError> {
+pub(crate) async fn read_body(req: Request<RequestBody>, limit: u64) -> Result<Bytes, EngineError> {
     let declared = req
         .headers()
         .get(CONTENT_LENGTH)

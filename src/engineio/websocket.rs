@@ -4,6 +4,7 @@ use super::engine::Engine;
 use super::error::EngineError;
 use super::handler::{Handler, Wait};
 use super::http::Body;
+use super::http::RequestBody;
 use super::legacy::{LEGACY_PROTOCOL, decode_payload};
 use super::packet::{Incoming, Packet, PacketType, decode_text};
 use super::session::{CloseReason, Session, TransportKind, Upgrade};
@@ -16,7 +17,6 @@ use http::header::{
 };
 use http::{Request, Response, StatusCode};
 use http_body_util::Full;
-use hyper::body::Incoming as IncomingBody;
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use std::collections::VecDeque;
@@ -48,7 +48,7 @@ pub(crate) fn is_upgrade_request<B>(req: &Request<B>) -> bool {
 
 /// Answers 101 and returns the pending upgrade, or refuses a malformed WebSocket request.
 fn switch_protocols(
-    req: &mut Request<IncomingBody>,
+    req: &mut Request<RequestBody>,
 ) -> Result<(Response<Body>, hyper::upgrade::OnUpgrade), EngineError> {
     let key = req
         .headers()
@@ -95,7 +95,7 @@ async fn open_socket(upgrade: hyper::upgrade::OnUpgrade, max_payload: u64) -> Op
 pub(crate) fn accept_new<H: Handler>(
     engine: &Arc<Engine<H>>,
     session: Arc<Session<H::State>>,
-    mut req: Request<IncomingBody>,
+    mut req: Request<RequestBody>,
 ) -> Result<Response<Body>, EngineError> {
     let (response, upgrade) = match switch_protocols(&mut req) {
         Ok(pair) => pair,
@@ -119,7 +119,7 @@ pub(crate) fn accept_new<H: Handler>(
 pub(crate) fn accept_upgrade<H: Handler>(
     engine: &Arc<Engine<H>>,
     session: Arc<Session<H::State>>,
-    mut req: Request<IncomingBody>,
+    mut req: Request<RequestBody>,
 ) -> Result<Response<Body>, EngineError> {
     let (response, upgrade) = switch_protocols(&mut req)?;
     if claim_upgrade(&session).is_err() {
@@ -162,7 +162,7 @@ pub(crate) fn accept_upgrade<H: Handler>(
 pub(crate) fn accept_legacy<H: Handler>(
     engine: &Arc<Engine<H>>,
     session: Arc<Session<H::State>>,
-    mut req: Request<IncomingBody>,
+    mut req: Request<RequestBody>,
 ) -> Result<Response<Body>, EngineError> {
     {
         let mut inner = session.lock();

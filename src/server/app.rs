@@ -8,6 +8,7 @@ use super::iis::{IisSettings, TOKEN_HEADER};
 use super::listener::HttpHandler;
 use super::router;
 use crate::config::Config;
+use crate::engineio::http::RequestBody;
 use crate::engineio::http::{Body, complete};
 use crate::engineio::{CloseReason, ConnInfo, Engine};
 use crate::metrics::Metrics;
@@ -16,7 +17,6 @@ use crate::socketio::{SioHandler, SocketIo};
 use http::header::{HeaderMap, HeaderValue, ORIGIN};
 use http::uri::PathAndQuery;
 use http::{Method, Request, Response, StatusCode, Uri};
-use hyper::body::Incoming;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -91,7 +91,7 @@ pub struct App {
 }
 
 impl HttpHandler for App {
-    fn serve(&self, req: Request<Incoming>, conn: ConnInfo) -> ResponseFuture<'_> {
+    fn serve(&self, req: Request<RequestBody>, conn: ConnInfo) -> ResponseFuture<'_> {
         let span = request_span(&req);
         Box::pin(
             async move {
@@ -105,7 +105,7 @@ impl HttpHandler for App {
 }
 
 /// A span per request carrying what operators search logs for: the session id and IIS's `X-ARR-LOG-ID`.
-fn request_span(req: &Request<Incoming>) -> tracing::Span {
+fn request_span(req: &Request<RequestBody>) -> tracing::Span {
     let sid = req
         .uri()
         .query()
@@ -127,7 +127,7 @@ fn legacy_sid(path: &str) -> Option<&str> {
 }
 
 /// URL Rewrite puts the URL the client asked for in `X-Original-URL`; from a trusted proxy, route by it.
-fn apply_original_url(req: &mut Request<Incoming>) {
+fn apply_original_url(req: &mut Request<RequestBody>) {
     let Some(original) = req.headers().get("x-original-url") else {
         return;
     };
@@ -198,7 +198,7 @@ impl App {
     }
 
     /// Serves one request from the public listener; `conn` is the TCP peer.
-    pub async fn handle(&self, mut req: Request<Incoming>, conn: ConnInfo) -> Response<Body> {
+    pub async fn handle(&self, mut req: Request<RequestBody>, conn: ConnInfo) -> Response<Body> {
         if !self.iis.token_ok(req.headers()) {
             tracing::warn!("request without the ASP.NET Core Module token refused");
             return text(400, "Bad Request");
@@ -268,7 +268,7 @@ impl App {
     async fn serve_endpoint(
         &self,
         endpoint: &Endpoint,
-        req: Request<Incoming>,
+        req: Request<RequestBody>,
         conn: ConnInfo,
         legacy: Option<&str>,
     ) -> Response<Body> {

@@ -1,9 +1,9 @@
 //! One served endpoint as the listener sees it: a path, a CORS policy and a protocol service.
 
 use crate::engineio::http::Body;
+use crate::engineio::http::RequestBody;
 use crate::engineio::{CloseReason, ConnInfo, Engine, Handler};
 use http::{Request, Response};
-use hyper::body::Incoming;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -14,11 +14,11 @@ pub type ResponseFuture<'a> = Pin<Box<dyn Future<Output = Response<Body>> + Send
 /// The protocol side of an endpoint.
 pub trait Service: Send + Sync {
     /// Serves one request addressed to the endpoint.
-    fn handle<'a>(&'a self, req: Request<Incoming>, conn: &'a ConnInfo) -> ResponseFuture<'a>;
+    fn handle<'a>(&'a self, req: Request<RequestBody>, conn: &'a ConnInfo) -> ResponseFuture<'a>;
     /// Serves a Socket.IO 0.9 request; `rest` is its path after `/{resource}/1`.
     fn handle_legacy<'a>(
         &'a self,
-        req: Request<Incoming>,
+        req: Request<RequestBody>,
         conn: &'a ConnInfo,
         rest: &'a str,
     ) -> ResponseFuture<'a>;
@@ -29,13 +29,13 @@ pub trait Service: Send + Sync {
 }
 
 impl<H: Handler> Service for Arc<Engine<H>> {
-    fn handle<'a>(&'a self, req: Request<Incoming>, conn: &'a ConnInfo) -> ResponseFuture<'a> {
+    fn handle<'a>(&'a self, req: Request<RequestBody>, conn: &'a ConnInfo) -> ResponseFuture<'a> {
         Box::pin(Engine::handle(self, req, conn))
     }
 
     fn handle_legacy<'a>(
         &'a self,
-        req: Request<Incoming>,
+        req: Request<RequestBody>,
         conn: &'a ConnInfo,
         rest: &'a str,
     ) -> ResponseFuture<'a> {

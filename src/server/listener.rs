@@ -1,13 +1,9 @@
-//! The accept loop: HTTP/1.1 with upgrades, one task per connection, stopped by a shutdown signal.
+//! The accept loop: one task per connection (see [`super::h1`]), stopped by a shutdown signal.
 
 use super::endpoint::ResponseFuture;
 use crate::engineio::ConnInfo;
+use crate::engineio::http::RequestBody;
 use http::Request;
-use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use std::convert::Infallible;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -15,7 +11,7 @@ use tokio::sync::watch;
 /// Something that answers HTTP requests on a listener.
 pub trait HttpHandler: Send + Sync + 'static {
     /// Answers one request from the connection described by `conn`.
-    fn serve(&self, req: Request<Incoming>, conn: ConnInfo) -> ResponseFuture<'_>;
+    fn serve(&self, req: Request<RequestBody>, conn: ConnInfo) -> ResponseFuture<'_>;
 }
 
 /// Accepts connections on `listener` and serves `app` until `stop` turns true.
@@ -41,29 +37,11 @@ pub async fn serve<A: HttpHandler>(
             }
         };
         let _ = stream.set_nodelay(true);
-        let app = app.clone();
-        tokio::spawn(async move {
-            let conn = ConnInfo {
-                address: peer.ip(),
-                secure: false,
-            };
-            let service = service_fn(move |req| {
-                let app = app.clone();
-                let conn = conn.clone();
-                async move { Ok::<_, Infallible>(app.serve(req, conn).await) }
-            });
-            // With a timer, hyper enforces its header-read timeout: a connection that starts a request and
-            // never finishes its head (slowloris) is closed instead of holding a descriptor and buffers forever.
-            let result = http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(head_timeout)
-                .keep_alive(true)
-                .serve_connection(TokioIo::new(stream), service)
-                .with_upgrades()
-                .await;
-            if let Err(error) = result {
-                tracing::debug!(%peer, %error, "connection ended with an error");
-            }
-        });
+        tokio::spawn(super::h1::serve_connection(
+            stream,
+            peer,
+            app.clone(),
+            head_timeout,
+        ));
     }
 }

@@ -6,6 +6,7 @@ pub mod cidr;
 pub mod cors;
 pub mod endpoint;
 pub mod forwarded;
+pub mod h1;
 pub mod iis;
 mod listener;
 pub mod router;

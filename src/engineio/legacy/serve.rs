@@ -13,9 +13,9 @@ use super::super::sid::Sid;
 use super::super::{polling, websocket};
 use super::frame::{self, is_jsonp_index, jsonp, jsonp_post_body};
 use super::{LEGACY_PROTOCOL, LegacyCodec, LegacyRoute, LegacyTransport};
+use crate::engineio::http::RequestBody;
 use bytes::Bytes;
 use http::{Method, Request, Response};
-use hyper::body::Incoming as IncomingBody;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -129,7 +129,7 @@ impl<H: Handler> Engine<H> {
     /// Serves a Socket.IO 0.9 request; `rest` is its path after `/{resource}/1`.
     pub async fn handle_legacy(
         self: &Arc<Self>,
-        req: Request<IncomingBody>,
+        req: Request<RequestBody>,
         conn: &ConnInfo,
         rest: &str,
     ) -> Response<Body> {
@@ -177,7 +177,7 @@ impl<H: Handler> Engine<H> {
     async fn legacy_handshake(
         self: &Arc<Self>,
         codec: &dyn LegacyCodec,
-        req: Request<IncomingBody>,
+        req: Request<RequestBody>,
         query: &Query,
         conn: &ConnInfo,
     ) -> Result<Response<Body>, EngineError> {
@@ -256,7 +256,7 @@ impl<H: Handler> Engine<H> {
     async fn legacy_transport(
         self: &Arc<Self>,
         codec: &dyn LegacyCodec,
-        req: Request<IncomingBody>,
+        req: Request<RequestBody>,
         query: &Query,
         transport: LegacyTransport,
         sid: Option<Sid>,

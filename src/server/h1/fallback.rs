@@ -1,0 +1,157 @@
+//! Requests served by hyper: one request with a body (then the connection comes back), or the rest of a
+//! connection (upgrades, anything unusual).
+
+use super::rewind::Rewind;
+use crate::engineio::ConnInfo;
+use crate::engineio::http::RequestBody;
+use crate::server::listener::HttpHandler;
+use bytes::{Bytes, BytesMut};
+use http::header::CONNECTION;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+fn builder(head_timeout: Duration) -> http1::Builder {
+    let mut builder = http1::Builder::new();
+    // With a timer, hyper enforces its header-read timeout: a connection that starts a request and never
+    // finishes its head (slowloris) is closed instead of holding a descriptor and buffers forever.
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(head_timeout)
+        .keep_alive(true);
+    builder
+}
+
+fn conn_info(peer: SocketAddr) -> ConnInfo {
+    ConnInfo {
+        address: peer.ip(),
+        secure: false,
+    }
+}
+
+/// Serves `io` with hyper until the connection ends; `head_timeout` bounds every request head.
+pub async fn serve_with_hyper<A, I>(io: I, peer: SocketAddr, app: Arc<A>, head_timeout: Duration)
+where
+    A: HttpHandler,
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let conn = conn_info(peer);
+    let service = service_fn(move |req: http::Request<hyper::body::Incoming>| {
+        let app = app.clone();
+        let conn = conn.clone();
+        async move { Ok::<_, Infallible>(app.serve(req.map(RequestBody::from), conn).await) }
+    });
+    let result = builder(head_timeout)
+        .serve_connection(TokioIo::new(io), service)
+        .with_upgrades()
+        .await;
+    if let Err(error) = result {
+        tracing::debug!(%peer, %error, "connection ended with an error");
+    }
+}
+
+/// What is left of a connection after hyper served one request on it.
+pub enum Returned {
+    /// The connection is idle again, nothing read ahead: the bodyless path takes it back.
+    Idle(TcpStream),
+    /// The client sent more before the response was done: hyper keeps the connection, starting with these bytes.
+    ReadAhead(Rewind<TcpStream>),
+    /// The connection is over (closed, failed, or not to be kept alive).
+    Done,
+}
+
+/// The service future of [`serve_one_with_hyper`].
+type OneFuture = std::pin::Pin<
+    Box<
+        dyn std::future::Future<
+                Output = Result<http::Response<crate::engineio::http::Body>, Infallible>,
+            > + Send,
+    >,
+>;
+
+/// The first request was answered.
+const ANSWERED: u32 = 1 << 30;
+/// The first answer said `Connection: close`.
+const CLOSING: u32 = 1 << 31;
+/// The low bits count the requests hyper received.
+const CALLS: u32 = ANSWERED - 1;
+
+/// Serves the one request whose bytes (head, maybe some body) were already read as `read`, with hyper, then
+/// returns the connection. `keep_alive` is what the request allowed. Should the client get a second request in
+/// before hyper is told to stop (it answers fast), hyper keeps the connection to its end.
+pub async fn serve_one_with_hyper<A: HttpHandler>(
+    stream: TcpStream,
+    read: Bytes,
+    keep_alive: bool,
+    peer: SocketAddr,
+    app: Arc<A>,
+    head_timeout: Duration,
+) -> Returned {
+    let conn = conn_info(peer);
+    let state = Arc::new(AtomicU32::new(0));
+    let seen = state.clone();
+    let service = service_fn(
+        move |req: http::Request<hyper::body::Incoming>| -> OneFuture {
+            let first = seen.fetch_add(1, Ordering::AcqRel) & CALLS == 0;
+            let (app, conn, seen) = (app.clone(), conn.clone(), seen.clone());
+            Box::pin(async move {
+                let response = app.serve(req.map(RequestBody::from), conn).await;
+                if first {
+                    let closing = response
+                        .headers()
+                        .get_all(CONNECTION)
+                        .iter()
+                        .any(|v| super::head::has_token(v.as_bytes(), "close"));
+                    seen.fetch_or(
+                        ANSWERED | if closing { CLOSING } else { 0 },
+                        Ordering::AcqRel,
+                    );
+                }
+                Ok(response)
+            })
+        },
+    );
+    let mut connection =
+        builder(head_timeout).serve_connection(TokioIo::new(Rewind::new(stream, read)), service);
+    let mut shutting_down = false;
+    let result = std::future::poll_fn(|cx| {
+        let polled = connection.poll_without_shutdown(cx);
+        if polled.is_pending()
+            && !shutting_down
+            && state.load(Ordering::Acquire) & !CLOSING == ANSWERED | 1
+        {
+            // The response head is written: no keep-alive after it, so hyper stops once it is sent and hands
+            // the connection back instead of reading (and buffering) the next request.
+            shutting_down = true;
+            std::pin::Pin::new(&mut connection).graceful_shutdown();
+            return connection.poll_without_shutdown(cx);
+        }
+        polled
+    })
+    .await;
+    if let Err(error) = result {
+        tracing::debug!(%peer, %error, "connection ended with an error");
+        return Returned::Done;
+    }
+    let flags = state.load(Ordering::Acquire);
+    let parts = connection.into_parts();
+    let (replay, mut stream) = parts.io.into_inner().into_parts();
+    if flags & !CLOSING != ANSWERED | 1 || flags & CLOSING != 0 || !keep_alive {
+        // What hyper would have done had it kept the connection: end it once the response is out.
+        let _ = stream.shutdown().await;
+        return Returned::Done;
+    }
+    if parts.read_buf.is_empty() && replay.is_empty() {
+        return Returned::Idle(stream);
+    }
+    let mut ahead = BytesMut::from(parts.read_buf);
+    ahead.extend_from_slice(&replay);
+    Returned::ReadAhead(Rewind::new(stream, ahead.freeze()))
+}

@@ -1,0 +1,166 @@
+//! Parsing one HTTP/1.x request head (pure: bytes in, a decision out), for the listener's own bodyless path.
+//!
+//! Only requests that certainly carry no body and ask for no protocol switch are taken: a request with a body,
+//! `Transfer-Encoding` or `Expect` is left to hyper for that one request, and `Upgrade` or `CONNECT` for the rest
+//! of the connection, with the same bytes. Malformed heads get the statuses hyper gives them (400, 414, 431).
+
+use crate::engineio::http::RequestBody;
+use bytes::Bytes;
+use http::header::{self, HeaderName, HeaderValue};
+use http::{Method, Request, StatusCode, Uri, Version};
+
+/// The largest head this path reads before answering 431 (hyper's default read buffer limit, so the limit a
+/// client sees does not depend on which path served it).
+pub const MAX_HEAD_BYTES: usize = 8192 + 4096 * 100;
+
+/// The most header lines a head may have (hyper's default); more get 431.
+pub const MAX_HEADERS: usize = 100;
+
+/// The longest request target (hyper's limit); longer gets 414.
+const MAX_URI_LEN: usize = (u16::MAX - 1) as usize;
+
+/// What the bytes read so far amount to.
+#[derive(Debug)]
+pub enum Parsed {
+    /// The head is not complete yet.
+    Partial,
+    /// A complete bodyless request this path serves (boxed: a connection's future stays small).
+    Request(Box<Head>),
+    /// A request with a body (or `Expect`): hyper serves this one request, then the connection comes back.
+    Body {
+        /// Whether the client allows the connection to stay open after the response.
+        keep_alive: bool,
+    },
+    /// A request hyper must serve together with the rest of the connection (an upgrade, `CONNECT`, anything
+    /// unusual).
+    HandOff,
+    /// A malformed head: answer with this status and close.
+    Reject(StatusCode),
+    /// Not HTTP/1 at all (an HTTP/2 preface): close without an answer, as hyper does.
+    Close,
+}
+
+/// A complete request head.
+#[derive(Debug)]
+pub struct Head {
+    /// The request, with an empty body.
+    pub request: Request<RequestBody>,
+    /// How many bytes the head took.
+    pub len: usize,
+    /// Whether the client allows the connection to stay open after the response.
+    pub keep_alive: bool,
+}
+
+/// Parses the head at the start of `buf`.
+pub fn parse(buf: &[u8]) -> Parsed {
+    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut slots);
+    let len = match req.parse(buf) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) if buf.len() >= MAX_HEAD_BYTES => {
+            return Parsed::Reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+        }
+        Ok(httparse::Status::Partial) => return Parsed::Partial,
+        Err(httparse::Error::TooManyHeaders) => {
+            return Parsed::Reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+        }
+        Err(_) if buf.starts_with(b"PRI * HTTP/2.0") => return Parsed::Close,
+        Err(_) => return Parsed::Reject(StatusCode::BAD_REQUEST),
+    };
+    if len > MAX_HEAD_BYTES {
+        return Parsed::Reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+    }
+    let (Some(method), Some(path), Some(minor)) = (req.method, req.path, req.version) else {
+        return Parsed::Reject(StatusCode::BAD_REQUEST);
+    };
+    if path.len() > MAX_URI_LEN {
+        return Parsed::Reject(StatusCode::URI_TOO_LONG);
+    }
+    let Ok(method) = Method::from_bytes(method.as_bytes()) else {
+        return Parsed::Reject(StatusCode::BAD_REQUEST);
+    };
+    if method == Method::CONNECT {
+        return Parsed::HandOff;
+    }
+    let (version, mut keep_alive) = if minor == 1 {
+        (Version::HTTP_11, true)
+    } else {
+        (Version::HTTP_10, false)
+    };
+    // One copy of the head; the URI and header values are slices of it, as hyper makes them.
+    let head = Bytes::copy_from_slice(&buf[..len]);
+    let Some(path) = slice_of(&head, buf, path.as_bytes()) else {
+        return Parsed::HandOff;
+    };
+    let Ok(uri) = Uri::from_maybe_shared(path) else {
+        return Parsed::Reject(StatusCode::BAD_REQUEST);
+    };
+    let mut builder = Request::builder().method(method).uri(uri).version(version);
+    let Some(headers) = builder.headers_mut() else {
+        return Parsed::HandOff;
+    };
+    headers.reserve(req.headers.len());
+    let mut saw_close = false;
+    let mut has_body = false;
+    for line in req.headers.iter() {
+        if line.name.len() >= 1 << 16 {
+            return Parsed::Reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+        }
+        let Ok(name) = HeaderName::from_bytes(line.name.as_bytes()) else {
+            return Parsed::HandOff;
+        };
+        let Some(Ok(value)) = slice_of(&head, buf, line.value).map(HeaderValue::from_maybe_shared)
+        else {
+            return Parsed::HandOff;
+        };
+        match name {
+            header::UPGRADE => return Parsed::HandOff,
+            header::TRANSFER_ENCODING | header::EXPECT => has_body = true,
+            header::CONTENT_LENGTH if !is_zero_length(line.value) => has_body = true,
+            header::CONNECTION => {
+                if saw_close || has_token(line.value, "close") {
+                    saw_close = true;
+                    keep_alive = false;
+                } else if !keep_alive {
+                    keep_alive = has_token(line.value, "keep-alive");
+                }
+            }
+            _ => {}
+        }
+        headers.append(name, value);
+    }
+    if has_body {
+        return Parsed::Body { keep_alive };
+    }
+    match builder.body(RequestBody::Empty) {
+        Ok(request) => Parsed::Request(Box::new(Head {
+            request,
+            len,
+            keep_alive,
+        })),
+        Err(_) => Parsed::HandOff,
+    }
+}
+
+/// The part of `head` (a copy of `buf`) where `part` (a slice of `buf`) lies.
+fn slice_of(head: &Bytes, buf: &[u8], part: &[u8]) -> Option<Bytes> {
+    let start = (part.as_ptr() as usize).checked_sub(buf.as_ptr() as usize)?;
+    let end = start.checked_add(part.len())?;
+    (end <= head.len()).then(|| head.slice(start..end))
+}
+
+/// A `Content-Length` this path takes: digits only, worth zero.
+fn is_zero_length(value: &[u8]) -> bool {
+    !value.is_empty() && value.iter().all(|&b| b == b'0')
+}
+
+/// Whether a comma-separated header value holds `token` (case-insensitive).
+pub(crate) fn has_token(value: &[u8], token: &str) -> bool {
+    value
+        .split(|&b| b == b',')
+        .any(|part| part.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
+}
+
+#[cfg(test)]
+#[path = "head_tests.rs"]
+mod tests;
