@@ -109,6 +109,37 @@ impl<H: Handler> Engine<H> {
         }
     }
 
+    /// For a long-poll GET of an open session, the future that serves it: it only waits for the session's
+    /// packets (a parked poll holds nothing else), and the caller lets go of the request before it runs. `None`
+    /// for any other request, which [`Engine::handle`] serves.
+    pub fn long_poll<'a>(
+        self: &'a Arc<Self>,
+        req: &Request<RequestBody>,
+    ) -> Option<impl Future<Output = Response<Body>> + Send + use<'a, H>> {
+        if !self.config.polling || req.method() != Method::GET {
+            return None;
+        }
+        let query = Query::parse(req.uri().query());
+        if query.get("transport") != Some("polling") {
+            return None;
+        }
+        // As in `dispatch`: a Socket.IO 0.9 session is spoken to only through its own transports.
+        let session = query
+            .get("sid")
+            .and_then(Sid::parse)
+            .and_then(|sid| self.session(sid))
+            .filter(|session| session.protocol() != super::legacy::LEGACY_PROTOCOL)?;
+        let format = PollFormat::from_query(session.protocol(), &query)
+            .ok()?
+            .text_only_if(session.base64_only());
+        Some(async move {
+            match polling::get(self, session, format).await {
+                Ok(response) => response,
+                Err(error) => responses::error(&error),
+            }
+        })
+    }
+
     async fn dispatch(
         self: &Arc<Self>,
         req: Request<RequestBody>,

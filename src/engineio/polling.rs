@@ -89,7 +89,8 @@ pub(crate) async fn wait_for_packets<H: Handler>(
         session,
         answered: false,
     };
-    if started_during_probe && upgraded_meanwhile(&guard.session).await {
+    // The rare waits are boxed so that the future a parked poll holds stays small.
+    if started_during_probe && Box::pin(upgraded_meanwhile(&guard.session)).await {
         guard.answered = true;
         guard.session.lock().polling = false;
         return Err(EngineError::BadRequest);
@@ -103,7 +104,7 @@ pub(crate) async fn wait_for_packets<H: Handler>(
             // More output is on its way (the backend is answering this client): gather it into one response.
             let until = *coalesce_until.get_or_insert_with(|| Instant::now() + POLL_COALESCE);
             if Instant::now() < until {
-                let _ = tokio::time::timeout_at(until, notified).await;
+                let _ = Box::pin(tokio::time::timeout_at(until, notified)).await;
                 continue;
             }
         }

@@ -1,5 +1,6 @@
 //! The application served on the public listener: endpoints by path, health checks, draining.
 
+use super::answer::{Answer, origin_headers};
 use super::build::build_endpoint;
 use super::cors::Cors;
 use super::endpoint::{ResponseFuture, Service};
@@ -14,9 +15,9 @@ use crate::engineio::{CloseReason, ConnInfo, Engine};
 use crate::metrics::Metrics;
 use crate::relay::{EngineRelay, HookClient, SocketRelay};
 use crate::socketio::{SioHandler, SocketIo};
-use http::header::{HeaderMap, HeaderValue, ORIGIN};
+use http::header::{HeaderValue, ORIGIN};
 use http::uri::PathAndQuery;
-use http::{Method, Request, Response, StatusCode, Uri};
+use http::{Method, Request, Response, Uri};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -93,14 +94,10 @@ pub struct App {
 impl HttpHandler for App {
     fn serve(&self, req: Request<RequestBody>, conn: ConnInfo) -> ResponseFuture<'_> {
         let span = request_span(&req);
-        Box::pin(
-            async move {
-                let response = self.handle(req, conn).await;
-                tracing::debug!(status = response.status().as_u16(), "request served");
-                response
-            }
-            .instrument(span),
-        )
+        // The front door runs at once, inside the request's span; what is left to await (a parked long poll, for
+        // one) is only the endpoint's answer and the CORS headers it gets: a small future.
+        let answer = span.in_scope(|| self.start(req, conn));
+        Box::pin(answer.instrument(span))
     }
 }
 
@@ -198,10 +195,16 @@ impl App {
     }
 
     /// Serves one request from the public listener; `conn` is the TCP peer.
-    pub async fn handle(&self, mut req: Request<RequestBody>, conn: ConnInfo) -> Response<Body> {
+    pub async fn handle(&self, req: Request<RequestBody>, conn: ConnInfo) -> Response<Body> {
+        self.start(req, conn).await
+    }
+
+    /// Runs the front door for one request (IIS token and shutdown event, trusted proxies, `X-Original-URL`,
+    /// health, routing, CORS preflight, draining) and starts the endpoint's work; the returned future finishes it.
+    fn start(&self, mut req: Request<RequestBody>, conn: ConnInfo) -> Answer<'_> {
         if !self.iis.token_ok(req.headers()) {
             tracing::warn!("request without the ASP.NET Core Module token refused");
-            return text(400, "Bad Request");
+            return Answer::ready(text(400, "Bad Request"));
         }
         // The pairing token is a secret between IIS and this process: never pass it on to the backend.
         req.headers_mut().remove(TOKEN_HEADER);
@@ -211,7 +214,7 @@ impl App {
         {
             tracing::info!("IIS asked for shutdown");
             self.shutdown_requested.notify_one();
-            return text(202, "Accepted");
+            return Answer::ready(text(202, "Accepted"));
         }
         let peer = conn.address;
         let client = self.proxies.resolve(peer, conn.secure, req.headers());
@@ -225,30 +228,27 @@ impl App {
         }
         let candidates = self.iis.candidates(req.uri().path());
         if candidates.iter().any(|p| p == "/healthz") {
-            return text(200, "ok");
+            return Answer::ready(text(200, "ok"));
         }
         if candidates.iter().any(|p| p == "/readyz") {
-            return if self.is_draining() {
+            return Answer::ready(if self.is_draining() {
                 text(503, "draining")
             } else {
                 text(200, "ready")
-            };
+            });
         }
         if let Some((index, rest)) = self.find_legacy(&candidates) {
             drop(candidates);
-            return self
-                .serve_endpoint(&self.endpoints[index], req, conn, Some(&rest))
-                .await;
+            return self.start_endpoint(&self.endpoints[index], req, conn, Some(rest));
         }
         let found = candidates
             .iter()
             .find_map(|path| router::find(self.endpoints.iter().map(|e| e.path.as_str()), path));
         let Some(index) = found else {
-            return text(404, "Not Found");
+            return Answer::ready(text(404, "Not Found"));
         };
         drop(candidates);
-        self.serve_endpoint(&self.endpoints[index], req, conn, None)
-            .await
+        self.start_endpoint(&self.endpoints[index], req, conn, None)
     }
 
     /// The endpoint serving a Socket.IO 0.9 request at one of `candidates`, and the path after `/{resource}/1`.
@@ -264,32 +264,29 @@ impl App {
         })
     }
 
-    /// Serves a request of `endpoint`; `legacy` is the path after `/{resource}/1` of a Socket.IO 0.9 request.
-    async fn serve_endpoint(
-        &self,
-        endpoint: &Endpoint,
+    /// Starts a request of `endpoint`; `legacy` is the path after `/{resource}/1` of a Socket.IO 0.9 request.
+    fn start_endpoint<'a>(
+        &'a self,
+        endpoint: &'a Endpoint,
         req: Request<RequestBody>,
         conn: ConnInfo,
-        legacy: Option<&str>,
-    ) -> Response<Body> {
+        legacy: Option<String>,
+    ) -> Answer<'a> {
         if req.method() == Method::OPTIONS {
             if let Some(cors) = &endpoint.cors {
                 let mut response = complete(204, "text/plain; charset=UTF-8", "");
                 cors.apply_preflight(req.headers(), response.headers_mut());
-                return response;
+                return Answer::ready(response);
             }
         }
         // CORS needs only the Origin after the request is served. A copy, not a clone: cloned header values share
-        // hyper's read buffer, and a long poll would keep it allocated for as long as it waits.
-        let mut request_headers = HeaderMap::new();
-        if endpoint.cors.is_some() {
-            if let Some(origin) = req.headers().get(ORIGIN) {
-                if let Ok(copy) = HeaderValue::from_bytes(origin.as_bytes()) {
-                    request_headers.insert(ORIGIN, copy);
-                }
-            }
-        }
-        let is_handshake = match legacy {
+        // the request head's buffer, and a long poll would keep it allocated for as long as it waits.
+        let origin = endpoint
+            .cors
+            .as_ref()
+            .and(req.headers().get(ORIGIN))
+            .and_then(|origin| HeaderValue::from_bytes(origin.as_bytes()).ok());
+        let is_handshake = match &legacy {
             Some(rest) => rest.trim_end_matches('/').is_empty(),
             None => !req
                 .uri()
@@ -298,20 +295,19 @@ impl App {
                 .split('&')
                 .any(|pair| pair.starts_with("sid=")),
         };
-        let service = endpoint.handle.service();
-        let mut response = if is_handshake && self.is_draining() {
-            text(503, "server shutting down")
-        } else if let Some(rest) = legacy {
-            service.handle_legacy(req, &conn, rest).await
-        } else {
-            service.handle(req, &conn).await
-        };
-        if let Some(cors) = &endpoint.cors {
-            if response.status() != StatusCode::SWITCHING_PROTOCOLS {
-                cors.apply(&request_headers, response.headers_mut());
+        if is_handshake && self.is_draining() {
+            let mut response = text(503, "server shutting down");
+            if let Some(cors) = &endpoint.cors {
+                cors.apply(&origin_headers(origin), response.headers_mut());
             }
+            return Answer::ready(response);
         }
-        response
+        let service = endpoint.handle.service();
+        let work = match legacy {
+            Some(rest) => service.handle_legacy(req, conn, rest),
+            None => service.handle(req, conn),
+        };
+        Answer::endpoint(work, endpoint.cors.as_ref(), origin)
     }
 
     /// Stops taking new sessions, closes every session (`server shutting down`) and waits up to `limit`

@@ -13,15 +13,15 @@ pub type ResponseFuture<'a> = Pin<Box<dyn Future<Output = Response<Body>> + Send
 
 /// The protocol side of an endpoint.
 pub trait Service: Send + Sync {
-    /// Serves one request addressed to the endpoint.
-    fn handle<'a>(&'a self, req: Request<RequestBody>, conn: &'a ConnInfo) -> ResponseFuture<'a>;
+    /// Serves one request addressed to the endpoint, from the client described by `conn`.
+    fn handle(&self, req: Request<RequestBody>, conn: ConnInfo) -> ResponseFuture<'_>;
     /// Serves a Socket.IO 0.9 request; `rest` is its path after `/{resource}/1`.
-    fn handle_legacy<'a>(
-        &'a self,
+    fn handle_legacy(
+        &self,
         req: Request<RequestBody>,
-        conn: &'a ConnInfo,
-        rest: &'a str,
-    ) -> ResponseFuture<'a>;
+        conn: ConnInfo,
+        rest: String,
+    ) -> ResponseFuture<'_>;
     /// Closes every session (shutdown).
     fn close_all(&self, reason: CloseReason);
     /// Open sessions.
@@ -29,17 +29,26 @@ pub trait Service: Send + Sync {
 }
 
 impl<H: Handler> Service for Arc<Engine<H>> {
-    fn handle<'a>(&'a self, req: Request<RequestBody>, conn: &'a ConnInfo) -> ResponseFuture<'a> {
-        Box::pin(Engine::handle(self, req, conn))
+    fn handle(&self, req: Request<RequestBody>, conn: ConnInfo) -> ResponseFuture<'_> {
+        // A long poll gets a future of its own, a fraction of the size of the one that serves every request:
+        // it is what a parked poll holds for as long as it waits.
+        match Engine::long_poll(self, &req) {
+            Some(poll) => {
+                // Let go of the request (and its head's buffer) before the wait, as `Engine::handle` does.
+                drop(req);
+                Box::pin(poll)
+            }
+            None => Box::pin(async move { Engine::handle(self, req, &conn).await }),
+        }
     }
 
-    fn handle_legacy<'a>(
-        &'a self,
+    fn handle_legacy(
+        &self,
         req: Request<RequestBody>,
-        conn: &'a ConnInfo,
-        rest: &'a str,
-    ) -> ResponseFuture<'a> {
-        Box::pin(Engine::handle_legacy(self, req, conn, rest))
+        conn: ConnInfo,
+        rest: String,
+    ) -> ResponseFuture<'_> {
+        Box::pin(async move { Engine::handle_legacy(self, req, &conn, &rest).await })
     }
 
     fn close_all(&self, reason: CloseReason) {

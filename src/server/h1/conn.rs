@@ -10,9 +10,11 @@ use super::response::{Framing, encode_head};
 use super::rewind::Rewind;
 use super::watch::WhileConnected;
 use crate::engineio::ConnInfo;
+use crate::engineio::http::Body;
 use crate::server::listener::HttpHandler;
 use bytes::Bytes;
-use http::{HeaderMap, StatusCode};
+use futures_util::FutureExt;
+use http::{HeaderMap, Response, StatusCode};
 use http_body_util::BodyExt;
 use std::cell::RefCell;
 use std::io::{self, IoSlice};
@@ -70,29 +72,24 @@ pub async fn serve_connection<A: HttpHandler>(
                 Err(error) => Err(error),
             },
             Next::Body(read, keep_alive) => {
-                match serve_one_with_hyper(
-                    stream,
-                    read,
-                    keep_alive,
-                    peer,
-                    app.clone(),
-                    head_timeout,
-                )
-                .await
-                {
+                // Boxed, as every hyper path is: the task's future is as large as its largest state, and hyper's
+                // connection inline would make every idle connection pay for it.
+                let one =
+                    serve_one_with_hyper(stream, read, keep_alive, peer, app.clone(), head_timeout);
+                match Box::pin(one).await {
                     Returned::Idle(idle) => {
                         stream = idle;
                         continue;
                     }
                     Returned::ReadAhead(io) => {
-                        return serve_with_hyper(io, peer, app, head_timeout).await;
+                        return Box::pin(serve_with_hyper(io, peer, app, head_timeout)).await;
                     }
                     Returned::Done => return,
                 }
             }
             Next::HandOff(read) => {
                 let io = Rewind::new(stream, read);
-                return serve_with_hyper(io, peer, app, head_timeout).await;
+                return Box::pin(serve_with_hyper(io, peer, app, head_timeout)).await;
             }
             Next::Reject(status) => reject(&mut stream, status).await,
             Next::Closed => return,
@@ -109,7 +106,11 @@ pub async fn serve_connection<A: HttpHandler>(
 async fn read_head(stream: &TcpStream) -> Next {
     let mut partial = Vec::new();
     loop {
-        if stream.readable().await.is_err() {
+        // Readiness without a waiter of its own: the socket's registration holds the waker.
+        if std::future::poll_fn(|cx| stream.poll_read_ready(cx))
+            .await
+            .is_err()
+        {
             return Next::Closed;
         }
         let step = SCRATCH.with(|scratch| {
@@ -172,26 +173,28 @@ fn serve_one<'a, A: HttpHandler>(
         let Some(response) = WhileConnected::new(stream, answer).await else {
             return Err(io::ErrorKind::ConnectionAborted.into());
         };
-        let (parts, body) = response.into_parts();
-        let body = match body.collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(never) => match never {},
-        };
-        let mut head = Vec::with_capacity(128 + parts.headers.len() * 40);
-        encode_head(
-            parts.status,
-            &parts.headers,
-            body.len(),
-            &mut framing,
-            &mut head,
-        );
-        let body: &[u8] = if framing.sends_body(parts.status) {
-            &body
-        } else {
-            &[]
-        };
-        write_both(stream, &head, body).await?;
+        // Encoded before any further wait, so the response's parts are not kept while the bytes go out.
+        let (head, body) = encode(response, &mut framing);
+        write_both(stream, &head, &body).await?;
         Ok(framing.keep_alive)
+    }
+}
+
+/// The response's head and the body bytes to send after it.
+fn encode(response: Response<Body>, framing: &mut Framing) -> (Vec<u8>, Bytes) {
+    let (parts, body) = response.into_parts();
+    // `Body` is `Full`: its one frame is ready at once.
+    let body = match body.collect().now_or_never() {
+        Some(Ok(collected)) => collected.to_bytes(),
+        Some(Err(never)) => match never {},
+        None => Bytes::new(),
+    };
+    let mut head = Vec::with_capacity(128 + parts.headers.len() * 40);
+    encode_head(parts.status, &parts.headers, body.len(), framing, &mut head);
+    if framing.sends_body(parts.status) {
+        (head, body)
+    } else {
+        (head, Bytes::new())
     }
 }
 
