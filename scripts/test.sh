@@ -4,8 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ -f tests/clients/package-lock.json ] && { [ ! -d tests/clients/node_modules/socket.io-client ] ||
-  [ ! -d tests/clients/node_modules/socket.io-client-v2 ]; }; then
+# npm records what it installed in node_modules/.package-lock.json: install again when the lockfile is newer.
+installed=tests/clients/node_modules/.package-lock.json
+if [ -f tests/clients/package-lock.json ] && { [ ! -f "$installed" ] ||
+  [ tests/clients/package-lock.json -nt "$installed" ]; }; then
   echo "installing the npm test clients (tests/clients)"
   npm ci --prefix tests/clients --no-audit --no-fund
 fi
