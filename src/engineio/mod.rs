@@ -18,6 +18,10 @@ mod sid;
 mod text;
 pub mod timer;
 mod websocket;
+pub mod ws_frame;
+mod ws_link;
+mod ws_packets;
+mod ws_pump;
 
 pub use engine::{Engine, EngineConfig};
 pub use error::EngineError;

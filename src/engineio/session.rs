@@ -372,6 +372,14 @@ impl<S: Send + Sync + 'static> Session<S> {
             .map_or(Duration::ZERO, |owner| owner.settings().ping_timeout)
     }
 
+    /// Takes every queued packet, and tells whether the session has closed. The queue's memory goes with the
+    /// packets, so a session that is idle afterwards holds no queue buffer.
+    pub(crate) fn take_output(&self) -> (Vec<Packet>, bool) {
+        let mut inner = self.lock();
+        let queue = std::mem::take(&mut inner.queue);
+        (Vec::from(queue), inner.closed.is_some())
+    }
+
     /// Whether packets wait in the queue of an open session.
     pub(crate) fn has_queued_output(&self) -> bool {
         let inner = self.lock();
