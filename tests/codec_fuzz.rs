@@ -2,7 +2,7 @@
 //! payloads survive a decode/encode round trip, for every codec a client or backend feeds.
 
 use bytes::Bytes;
-use iogate::engineio::{Incoming, Message, Packet, Query, Text, decode_text, payload_v4};
+use iogate::engineio::{Incoming, Message, Packet, Query, Text, decode_text, payload_v4, ws_frame};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -179,5 +179,144 @@ fn packets_for_socketio09_clients_never_panic() {
             })
             .collect();
         let _ = Legacy09.encode(&packets);
+    }
+}
+
+/// A masked client frame, as a browser sends it.
+fn ws_client_frame(rng: &mut StdRng, fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
+    let mask: [u8; 4] = rng.random();
+    let mut out = vec![if fin { 0x80 } else { 0 } | opcode];
+    match payload.len() {
+        n if n < 126 => out.push(0x80 | n as u8),
+        n if n <= 0xFFFF => {
+            out.push(0x80 | 126);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            out.push(0x80 | 127);
+            out.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    out.extend_from_slice(&mask);
+    out.extend(payload.iter().zip(mask.iter().cycle()).map(|(b, m)| b ^ m));
+    out
+}
+
+/// Feeds `bytes` to a WebSocket decoder in random chunks; returns the events until the first violation.
+fn ws_decode_in_chunks(
+    rng: &mut StdRng,
+    bytes: &[u8],
+    max: usize,
+) -> (Vec<ws_frame::Event>, Option<ws_frame::Violation>) {
+    let mut decoder = ws_frame::Decoder::new();
+    let mut events = Vec::new();
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let take = rng.random_range(1..=rest.len().min(40));
+        let (chunk, after) = rest.split_at(take);
+        rest = after;
+        let mut input = chunk;
+        loop {
+            match decoder.next(&mut input, max) {
+                Ok(Some(event)) => events.push(event),
+                Ok(None) => break,
+                Err(violation) => return (events, Some(violation)),
+            }
+        }
+        assert!(
+            input.is_empty(),
+            "the decoder keeps what it does not decode"
+        );
+    }
+    (events, None)
+}
+
+#[test]
+fn arbitrary_websocket_bytes_never_panic_and_end_in_a_close_code() {
+    let mut rng = StdRng::seed_from_u64(0x3b5);
+    let alphabet = b"\x81\x82\x80\x01\x00\x88\x89\x8a\xfe\xff\x7e\x7f\xc3";
+    for _ in 0..ROUNDS {
+        let input = random_bytes(&mut rng, alphabet);
+        let max = rng.random_range(0..100);
+        let (_, violation) = ws_decode_in_chunks(&mut rng, &input, max);
+        if let Some(violation) = violation {
+            assert!([1002, 1007, 1009].contains(&violation.close_code()));
+        }
+    }
+}
+
+#[test]
+fn valid_websocket_messages_survive_any_split_and_mutations_never_panic() {
+    let mut rng = StdRng::seed_from_u64(0x3b6);
+    for _ in 0..ROUNDS / 4 {
+        let mut bytes = Vec::new();
+        let mut expected = Vec::new();
+        for _ in 0..rng.random_range(1..4) {
+            let text: String = (0..rng.random_range(0..300))
+                .map(|_| char::from_u32(rng.random_range(0x20..0x3000)).unwrap_or('x'))
+                .collect();
+            let data = text.as_bytes();
+            // Cut into fragments anywhere (even inside a character), with pings between them.
+            let cuts = rng.random_range(0..3);
+            let mut points: Vec<usize> = (0..cuts)
+                .map(|_| rng.random_range(0..=data.len()))
+                .collect();
+            points.sort_unstable();
+            points.push(data.len());
+            let mut from = 0;
+            for (i, &to) in points.iter().enumerate() {
+                let opcode = if i == 0 { 1 } else { 0 };
+                bytes.extend(ws_client_frame(
+                    &mut rng,
+                    i + 1 == points.len(),
+                    opcode,
+                    &data[from..to],
+                ));
+                if rng.random_bool(0.3) {
+                    bytes.extend(ws_client_frame(&mut rng, true, 9, b"p"));
+                }
+                from = to;
+            }
+            expected.push(text);
+        }
+        let (events, violation) = ws_decode_in_chunks(&mut rng, &bytes, 10_000);
+        assert_eq!(violation, None);
+        let texts: Vec<String> = events
+            .into_iter()
+            .filter_map(|event| match event {
+                ws_frame::Event::Message(ws_frame::WsMessage::Text(text)) => {
+                    Some(text.as_str().to_owned())
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(texts, expected);
+        // Mutated or truncated, the same bytes never panic.
+        let mut mutated = bytes.clone();
+        for _ in 0..rng.random_range(1..4) {
+            let at = rng.random_range(0..mutated.len());
+            mutated[at] = rng.random();
+        }
+        mutated.truncate(rng.random_range(0..=mutated.len()));
+        let _ = ws_decode_in_chunks(&mut rng, &mutated, 10_000);
+    }
+}
+
+#[test]
+fn an_oversized_websocket_frame_is_refused_before_its_payload_arrives() {
+    let mut rng = StdRng::seed_from_u64(0x3b7);
+    for len in [1_001usize, 70_000, 1 << 40] {
+        let mut header = vec![0x82u8];
+        if len <= 0xFFFF {
+            header.push(0x80 | 126);
+            header.extend_from_slice(&(len as u16).to_be_bytes());
+        } else {
+            header.push(0x80 | 127);
+            header.extend_from_slice(&(len as u64).to_be_bytes());
+        }
+        header.extend_from_slice(&[1, 2, 3, 4]);
+        let (events, violation) = ws_decode_in_chunks(&mut rng, &header, 1_000);
+        assert!(events.is_empty());
+        assert_eq!(violation, Some(ws_frame::Violation::TooBig), "length {len}");
     }
 }

@@ -23,21 +23,22 @@ const WRITE_BATCH: usize = 32;
 /// The upgraded connection: the TCP stream itself when hyper gives it back, any other IO boxed by hyper.
 enum Conn {
     Tcp(TcpStream),
-    Other(TokioIo<Upgraded>),
+    /// Boxed: rare (the listener serves TCP), and it would make every connection's state larger.
+    Other(Box<TokioIo<Upgraded>>),
 }
 
 impl Conn {
     fn from_upgraded(upgraded: Upgraded) -> (Self, Bytes) {
         match upgraded.downcast::<TokioIo<TcpStream>>() {
             Ok(parts) => (Self::Tcp(parts.io.into_inner()), parts.read_buf),
-            Err(upgraded) => (Self::Other(TokioIo::new(upgraded)), Bytes::new()),
+            Err(upgraded) => (Self::Other(Box::new(TokioIo::new(upgraded))), Bytes::new()),
         }
     }
 
     fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         match self {
             Self::Tcp(io) => Pin::new(io).poll_read(cx, buf),
-            Self::Other(io) => Pin::new(io).poll_read(cx, buf),
+            Self::Other(io) => Pin::new(io.as_mut()).poll_read(cx, buf),
         }
     }
 
@@ -48,21 +49,21 @@ impl Conn {
     ) -> Poll<io::Result<usize>> {
         match self {
             Self::Tcp(io) => Pin::new(io).poll_write_vectored(cx, bufs),
-            Self::Other(io) => Pin::new(io).poll_write_vectored(cx, bufs),
+            Self::Other(io) => Pin::new(io.as_mut()).poll_write_vectored(cx, bufs),
         }
     }
 
     fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self {
             Self::Tcp(io) => Pin::new(io).poll_flush(cx),
-            Self::Other(io) => Pin::new(io).poll_flush(cx),
+            Self::Other(io) => Pin::new(io.as_mut()).poll_flush(cx),
         }
     }
 
     fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self {
             Self::Tcp(io) => Pin::new(io).poll_shutdown(cx),
-            Self::Other(io) => Pin::new(io).poll_shutdown(cx),
+            Self::Other(io) => Pin::new(io.as_mut()).poll_shutdown(cx),
         }
     }
 }

@@ -38,119 +38,132 @@ pub(crate) fn max_message<H: Handler>(engine: &Engine<H>) -> usize {
 }
 
 /// Moves packets both ways until the session or the socket ends.
-pub(crate) async fn pump<H: Handler>(
+///
+/// Not an `async fn`: its arguments would be stored twice in the future (once as arguments, once as locals);
+/// the `async move` block uses them in place. The future's size is most of an idle session's task.
+#[expect(
+    clippy::manual_async_fn,
+    reason = "an async fn stores its arguments twice"
+)]
+pub(crate) fn pump<H: Handler>(
     engine: Arc<Engine<H>>,
     session: Arc<Session<H::State>>,
     mut link: Link,
-) {
-    let max = max_message(&engine);
-    let mut waiting: Option<Wait> = None;
-    // Packets of a message not acted on yet, because the application asked to wait.
-    let mut backlog: std::vec::IntoIter<Incoming> = Vec::new().into_iter();
-    let ending: Ending = loop {
-        let notified = session.notify.notified();
-        tokio::pin!(notified);
-        notified.as_mut().enable();
-        // While frames are still being written, new packets stay in the session's bounded queue.
-        let closed = if link.is_writing() {
-            session.is_closed()
-        } else {
-            let (batch, closed) = session.take_output();
-            if !batch.is_empty() {
-                for message in messages_for(&engine, &session, batch) {
-                    link.push(message);
+) -> impl Future<Output = ()> + Send {
+    async move {
+        let max = max_message(&engine);
+        let mut waiting: Option<Wait> = None;
+        // Packets of a message not acted on yet because the application asked to wait, last one first.
+        let mut backlog: Vec<Incoming> = Vec::new();
+        let ending: Ending = loop {
+            let notified = session.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            // While frames are still being written, new packets stay in the session's bounded queue.
+            let closed = if link.is_writing() {
+                session.is_closed()
+            } else {
+                let (batch, closed) = session.take_output();
+                if !batch.is_empty() {
+                    for message in messages_for(&engine, &session, batch) {
+                        link.push(message);
+                    }
                 }
-            }
-            closed
-        };
-        if closed {
-            break Some(None);
-        }
-        if waiting.is_none() && backlog.len() > 0 {
-            if let Err(reason) = act_on(&engine, &session, &mut backlog, &mut waiting) {
-                session.close(reason);
+                closed
+            };
+            if closed {
                 break Some(None);
             }
-            continue;
-        }
-        let step = poll_fn(|cx| {
-            if link.is_writing() {
-                if let Poll::Ready(result) = link.poll_write(cx) {
-                    return Poll::Ready(Step::Wrote(result));
+            if waiting.is_none() && !backlog.is_empty() {
+                if let Err(reason) = act_on(&engine, &session, &mut backlog, &mut waiting) {
+                    session.close(reason);
+                    break Some(None);
                 }
-            } else if let Some(wait) = waiting.as_mut() {
-                if wait.as_mut().poll(cx).is_ready() {
-                    return Poll::Ready(Step::Resumed);
+                continue;
+            }
+            let step = poll_fn(|cx| {
+                if link.is_writing() {
+                    if let Poll::Ready(result) = link.poll_write(cx) {
+                        return Poll::Ready(Step::Wrote(result));
+                    }
+                } else if let Some(wait) = waiting.as_mut() {
+                    if wait.as_mut().poll(cx).is_ready() {
+                        return Poll::Ready(Step::Resumed);
+                    }
+                } else if let Poll::Ready(read) = link.poll_event(cx, max) {
+                    return Poll::Ready(Step::Read(read));
                 }
-            } else if let Poll::Ready(read) = link.poll_event(cx, max) {
-                return Poll::Ready(Step::Read(read));
-            }
-            notified.as_mut().poll(cx).map(|()| Step::Notified)
-        })
-        .await;
-        match step {
-            Step::Wrote(Ok(())) | Step::Notified => {}
-            Step::Wrote(Err(error)) => {
-                tracing::debug!(sid = %session.id(), %error, "websocket write failed");
-                session.close(CloseReason::TransportClose);
-                break None;
-            }
-            Step::Resumed => waiting = None,
-            Step::Read(Ok(Event::Message(message))) => {
-                match packets_from(&engine, &session, message) {
-                    Ok(packets) => {
-                        backlog = packets.into_iter();
-                        if let Err(reason) = act_on(&engine, &session, &mut backlog, &mut waiting) {
+                notified.as_mut().poll(cx).map(|()| Step::Notified)
+            })
+            .await;
+            match step {
+                Step::Wrote(Ok(())) | Step::Notified => {}
+                Step::Wrote(Err(error)) => {
+                    tracing::debug!(sid = %session.id(), %error, "websocket write failed");
+                    session.close(CloseReason::TransportClose);
+                    break None;
+                }
+                Step::Resumed => waiting = None,
+                Step::Read(Ok(Event::Message(message))) => {
+                    match packets_from(&engine, &session, message) {
+                        Ok(mut packets) => {
+                            packets.reverse();
+                            backlog = packets;
+                            if let Err(reason) =
+                                act_on(&engine, &session, &mut backlog, &mut waiting)
+                            {
+                                session.close(reason);
+                                break Some(None);
+                            }
+                        }
+                        Err(reason) => {
                             session.close(reason);
                             break Some(None);
                         }
                     }
-                    Err(reason) => {
-                        session.close(reason);
-                        break Some(None);
-                    }
+                }
+                Step::Read(Ok(Event::Ping(data))) => link.push_pong(data),
+                Step::Read(Ok(Event::Close(code))) => {
+                    session.close(CloseReason::TransportClose);
+                    break Some(code);
+                }
+                Step::Read(Err(ReadError::Violation(violation))) => {
+                    tracing::debug!(sid = %session.id(), %violation, "websocket protocol violation");
+                    session.close(CloseReason::TransportError);
+                    break Some(Some(violation.close_code()));
+                }
+                Step::Read(Err(ReadError::Io(error))) => {
+                    tracing::debug!(sid = %session.id(), %error, "websocket read failed");
+                    session.close(read_error_reason(&error));
+                    break None;
                 }
             }
-            Step::Read(Ok(Event::Ping(data))) => link.push_pong(data),
-            Step::Read(Ok(Event::Close(code))) => {
-                session.close(CloseReason::TransportClose);
-                break Some(code);
-            }
-            Step::Read(Err(ReadError::Violation(violation))) => {
-                tracing::debug!(sid = %session.id(), %violation, "websocket protocol violation");
-                session.close(CloseReason::TransportError);
-                break Some(Some(violation.close_code()));
-            }
-            Step::Read(Err(ReadError::Io(error))) => {
-                tracing::debug!(sid = %session.id(), %error, "websocket read failed");
-                session.close(read_error_reason(&error));
-                break None;
-            }
+        };
+        drop(backlog);
+        drop(waiting);
+        if let Some(code) = ending {
+            // Boxed: the close sequence's timer would otherwise take room in every idle session's task.
+            Box::pin(link.close(code, CLOSE_GRACE)).await;
         }
-    };
-    drop(backlog);
-    drop(waiting);
-    if let Some(code) = ending {
-        link.close(code, CLOSE_GRACE).await;
     }
 }
 
-/// Acts on the backlog's packets in order until it is empty or the application asks to wait. The emptied
-/// backlog lets go of its buffer.
+/// Acts on the backlog's packets (stored last one first) until it is empty or the application asks to wait.
+/// The emptied backlog lets go of its buffer.
 fn act_on<H: Handler>(
     engine: &Engine<H>,
     session: &Arc<Session<H::State>>,
-    backlog: &mut std::vec::IntoIter<Incoming>,
+    backlog: &mut Vec<Incoming>,
     waiting: &mut Option<Wait>,
 ) -> Result<(), CloseReason> {
     while waiting.is_none() {
-        let Some(packet) = backlog.next() else {
+        let Some(packet) = backlog.pop() else {
             break;
         };
         *waiting = engine.on_packet(session, packet)?;
     }
-    if backlog.len() == 0 {
-        *backlog = Vec::new().into_iter();
+    if backlog.is_empty() {
+        *backlog = Vec::new();
     }
     Ok(())
 }
