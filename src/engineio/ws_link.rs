@@ -31,7 +31,10 @@ impl Conn {
     fn from_upgraded(upgraded: Upgraded) -> (Self, Bytes) {
         match upgraded.downcast::<TokioIo<TcpStream>>() {
             Ok(parts) => (Self::Tcp(parts.io.into_inner()), parts.read_buf),
-            Err(upgraded) => (Self::Other(Box::new(TokioIo::new(upgraded))), Bytes::new()),
+            Err(upgraded) => {
+                tracing::debug!("websocket over a connection that is not a TCP stream");
+                (Self::Other(Box::new(TokioIo::new(upgraded))), Bytes::new())
+            }
         }
     }
 
