@@ -1,5 +1,6 @@
 //! What the application learns about a new session, and the open packet the client receives.
 
+use super::header_list::HeaderList;
 use super::query::Query;
 use super::session::TransportKind;
 use serde::Serialize;
@@ -22,8 +23,7 @@ pub struct Handshake {
     /// The client's address.
     pub address: String,
     /// Request headers, lower-case names; values that are not UTF-8 are converted lossily.
-    #[serde(serialize_with = "pairs_as_map")]
-    pub headers: Vec<(String, String)>,
+    pub headers: HeaderList,
     /// The query string, decoded.
     #[serde(serialize_with = "pairs_as_map")]
     pub query: Vec<(String, String)>,
@@ -46,18 +46,9 @@ impl Handshake {
         protocol: u8,
         conn: &ConnInfo,
     ) -> Self {
-        let headers = headers
-            .iter()
-            .map(|(name, value)| {
-                (
-                    name.as_str().to_string(),
-                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
         Self {
             address: conn.address.to_string(),
-            headers,
+            headers: HeaderList::from_map(headers),
             query: query.pairs.clone(),
             transport: transport.as_str(),
             protocol,

@@ -1,0 +1,138 @@
+//! `HeaderList`: the headers of a handshake request as text, in two allocations whatever their number.
+
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
+use std::fmt;
+
+/// Request headers as `(lower-case name, value)` text pairs, in request order. A session keeps its handshake's
+/// headers for its whole life (they go into every later connect webhook), so they are stored in one string with
+/// the pairs' end offsets beside it, rather than as two strings per header.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct HeaderList {
+    text: Box<str>,
+    /// End offset in `text` of each name and each value, alternating.
+    ends: Box<[u32]>,
+}
+
+impl HeaderList {
+    /// The headers of a request; values that are not UTF-8 are converted lossily.
+    pub fn from_map(headers: &http::HeaderMap) -> Self {
+        headers
+            .iter()
+            .map(|(name, value)| (name.as_str(), String::from_utf8_lossy(value.as_bytes())))
+            .collect()
+    }
+
+    /// The `(name, value)` pairs in request order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        let bounds = |i: usize| {
+            let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+            start..self.ends[i] as usize
+        };
+        (0..self.ends.len() / 2).map(move |pair| {
+            (
+                &self.text[bounds(2 * pair)],
+                &self.text[bounds(2 * pair + 1)],
+            )
+        })
+    }
+
+    /// The last value of header `name` (lower-case), if present.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.iter()
+            .filter(|(key, _)| *key == name)
+            .map(|(_, value)| value)
+            .last()
+    }
+
+    /// Number of pairs.
+    pub fn len(&self) -> usize {
+        self.ends.len() / 2
+    }
+
+    /// Whether there are no headers.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+}
+
+impl<K: AsRef<str>, V: AsRef<str>> FromIterator<(K, V)> for HeaderList {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(pairs: I) -> Self {
+        let mut text = String::new();
+        let mut ends = Vec::new();
+        for (name, value) in pairs {
+            let (name, value) = (name.as_ref(), value.as_ref());
+            // Offsets are u32: headers past 4 GiB in all (hyper refuses far less) are left out.
+            let Ok(end) = u32::try_from(text.len() + name.len() + value.len()) else {
+                break;
+            };
+            text.push_str(name);
+            ends.push(end - value.len() as u32);
+            text.push_str(value);
+            ends.push(end);
+        }
+        Self {
+            text: text.into_boxed_str(),
+            ends: ends.into_boxed_slice(),
+        }
+    }
+}
+
+impl fmt::Debug for HeaderList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+/// A JSON object; a repeated name keeps its last value, at the place of its first appearance.
+impl Serialize for HeaderList {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut merged: Vec<(&str, &str)> = Vec::with_capacity(self.len());
+        for (name, value) in self.iter() {
+            match merged.iter_mut().find(|(k, _)| *k == name) {
+                Some(slot) => slot.1 = value,
+                None => merged.push((name, value)),
+            }
+        }
+        let mut map = serializer.serialize_map(Some(merged.len()))?;
+        for (name, value) in merged {
+            map.serialize_entry(name, value)?;
+        }
+        map.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_pairs_in_order_and_serializes_as_an_object() {
+        let list: HeaderList = [
+            ("host", "a"),
+            ("x-empty", ""),
+            ("cookie", "c=1"),
+            ("host", "b"),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(list.len(), 4);
+        assert_eq!(
+            list.iter().collect::<Vec<_>>(),
+            vec![
+                ("host", "a"),
+                ("x-empty", ""),
+                ("cookie", "c=1"),
+                ("host", "b")
+            ]
+        );
+        assert_eq!(list.get("host"), Some("b"));
+        assert_eq!(list.get("accept"), None);
+        assert_eq!(
+            serde_json::to_string(&list).unwrap(),
+            r#"{"host":"b","x-empty":"","cookie":"c=1"}"#
+        );
+        assert!(HeaderList::default().is_empty());
+        assert_eq!(serde_json::to_string(&HeaderList::default()).unwrap(), "{}");
+    }
+}
