@@ -13,8 +13,6 @@ const MAX_CONTROL_PAYLOAD: usize = 125;
 
 /// Close status codes the server sends (RFC 6455, section 7.4.1).
 pub mod close_code {
-    /// The purpose of the connection was fulfilled.
-    pub const NORMAL: u16 = 1000;
     /// The peer broke the protocol.
     pub const PROTOCOL_ERROR: u16 = 1002;
     /// A text message was not valid UTF-8.
