@@ -129,3 +129,43 @@ async fn a_message_over_max_payload_in_fragments_is_refused() {
     eio::eventually("session forgotten", || gateway.sessions() == 0).await;
     assert!(backend.hooks_of("message").is_empty());
 }
+
+#[tokio::test]
+async fn frames_sent_with_the_upgrade_request_are_read() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let backend = Backend::echo().await;
+    let gateway = Gateway::engine_io(&backend.url(), "").await;
+    let mut stream = tokio::net::TcpStream::connect(gateway.address)
+        .await
+        .expect("connects");
+    let mut bytes = b"GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\
+Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        .to_vec();
+    // A masked text frame "4early", in the same write as the request.
+    let mask = [1u8, 2, 3, 4];
+    bytes.extend([0x81, 0x80 | 6]);
+    bytes.extend(mask);
+    bytes.extend(
+        b"4early"
+            .iter()
+            .zip(mask.iter().cycle())
+            .map(|(b, m)| b ^ m),
+    );
+    stream.write_all(&bytes).await.expect("sent");
+    let mut received = Vec::new();
+    let found = tokio::time::timeout(Duration::from_secs(5), async {
+        let mut chunk = [0u8; 1024];
+        loop {
+            let n = stream.read(&mut chunk).await.expect("read");
+            assert!(n > 0, "closed: {:?}", String::from_utf8_lossy(&received));
+            received.extend_from_slice(&chunk[..n]);
+            if received.windows(6).any(|w| w == b"4early") {
+                return;
+            }
+        }
+    })
+    .await;
+    let text = String::from_utf8_lossy(&received);
+    assert!(found.is_ok(), "no echo; got {text:?}");
+    assert!(text.starts_with("HTTP/1.1 101"), "{text:?}");
+}

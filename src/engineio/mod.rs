@@ -14,6 +14,7 @@ pub mod payload_v4;
 mod poll_format;
 mod polling;
 mod query;
+pub mod rewind;
 mod session;
 mod sid;
 mod text;

@@ -2,6 +2,7 @@
 //! idle, only an incomplete frame), and writes frames straight from the shared packet bytes with vectored writes
 //! (nothing is kept once they are written).
 
+use super::rewind::Rewind;
 use super::ws_frame::{Decoder, Event, FrameHead, Opcode, Violation, WsMessage, close_payload};
 use bytes::Bytes;
 use hyper::upgrade::Upgraded;
@@ -28,7 +29,22 @@ enum Conn {
 }
 
 impl Conn {
+    /// The connection, and the bytes already read from it that the WebSocket must decode first.
     fn from_upgraded(upgraded: Upgraded) -> (Self, Bytes) {
+        // The listener hands upgrades to hyper as a `Rewind<TcpStream>` (the request head replayed first).
+        let upgraded = match upgraded.downcast::<TokioIo<Rewind<TcpStream>>>() {
+            Ok(parts) => {
+                // Hyper read past the handshake first (`read_buf`); what the Rewind still holds comes after.
+                let (rest, stream) = parts.io.into_inner().into_parts();
+                let read_ahead = if rest.is_empty() {
+                    parts.read_buf
+                } else {
+                    Bytes::from([&parts.read_buf[..], &rest[..]].concat())
+                };
+                return (Self::Tcp(stream), read_ahead);
+            }
+            Err(upgraded) => upgraded,
+        };
         match upgraded.downcast::<TokioIo<TcpStream>>() {
             Ok(parts) => (Self::Tcp(parts.io.into_inner()), parts.read_buf),
             Err(upgraded) => {

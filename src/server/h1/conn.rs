@@ -7,10 +7,10 @@
 use super::fallback::{Returned, serve_one_with_hyper, serve_with_hyper};
 use super::head::{self, Head, Parsed};
 use super::response::{Framing, encode_head};
-use super::rewind::Rewind;
 use super::watch::WhileConnected;
 use crate::engineio::ConnInfo;
 use crate::engineio::http::Body;
+use crate::engineio::rewind::Rewind;
 use crate::server::listener::HttpHandler;
 use bytes::Bytes;
 use futures_util::FutureExt;

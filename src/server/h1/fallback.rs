@@ -1,9 +1,9 @@
 //! Requests served by hyper: one request with a body (then the connection comes back), or the rest of a
 //! connection (upgrades, anything unusual).
 
-use super::rewind::Rewind;
 use crate::engineio::ConnInfo;
 use crate::engineio::http::RequestBody;
+use crate::engineio::rewind::Rewind;
 use crate::server::listener::HttpHandler;
 use bytes::{Bytes, BytesMut};
 use http::header::CONNECTION;

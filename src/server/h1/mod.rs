@@ -5,7 +5,6 @@ mod conn;
 mod fallback;
 pub mod head;
 pub mod response;
-mod rewind;
 mod watch;
 
 pub use conn::serve_connection;

@@ -1,4 +1,6 @@
 //! An IO that first replays bytes already read from it, so a connection can be handed to hyper mid-stream.
+//! The listener (`server::h1`) makes it; the WebSocket transport takes the `TcpStream` back out of it after an
+//! upgrade (`ws_link`), which is why it lives here, below both.
 
 use bytes::{Buf, Bytes};
 use std::io;
