@@ -60,7 +60,7 @@ impl Wrap {
 enum Refused {
     /// The application said no: `handshake unauthorized`.
     Unauthorized,
-    /// The application could not decide (down, or the session ended first): `handshake error`.
+    /// The application could not be asked, or the session ended before it decided: `handshake error`.
     Failed,
 }
 
