@@ -5,77 +5,24 @@ tests/common/sio_backend.rs describes: a "good" token is accepted (data {name}, 
 emit [{name, namespace}]), any other is rejected with "Not authorized" and REJECT_DATA; events ping, shout, add,
 echo, seq, binary, bytes, whoami answer as described there.
 
-A script prints `RESULT {...}` on success and exits 0; on any failure, or after the overall timeout, it prints
-`FAIL: ...` on stderr and exits 1; with a missing or bad argument it exits 2.
+The generic parts (steps, failing, argv, RESULT) are in ../script.py.
 
 Usage: python3 <script> <url> [polling|upgrade|websocket]   e.g. http://127.0.0.1:8080/socket.io/ websocket
 """
 
-import json
 import os
 import queue
 import sys
-import threading
-import urllib.parse
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from script import MODES, REJECT_DATA, TIMEOUT_S, WAIT_S, Target, check, fail, run, step  # noqa: E402,F401
+import script  # noqa: E402
 
 try:
     import socketio
 except ImportError as error:  # the Rust test checks this first; this is for a manual run
     print(f"FAIL: {error}: run `pip install -r tests/clients/python/requirements.txt`", file=sys.stderr)
     sys.exit(1)
-
-TIMEOUT_S = float(os.environ.get("IOGATE_CLIENT_TIMEOUT_MS", "15000")) / 1000
-WAIT_S = 5
-
-# engine.io `transports` per mode (None: the default, polling then an upgrade to WebSocket).
-MODES = {"polling": ["polling"], "upgrade": None, "websocket": ["websocket"]}
-
-# What the backend sends as CONNECT_ERROR data when it rejects a token.
-REJECT_DATA = {"code": 4001, "reason": "bad token", "retry": False, "tags": ["auth", 1.5, None]}
-
-_stage = ["starting"]
-
-
-def fail(message):
-    """Reports a failure and ends the process at once (other threads included)."""
-    print(f"FAIL: {message} (while {_stage[0]})", file=sys.stderr, flush=True)
-    os._exit(1)
-
-
-def step(name):
-    """Names what the script is doing, for failure messages."""
-    _stage[0] = name
-
-
-def check(actual, expected, what):
-    """Fails unless actual == expected (bytes equal only bytes)."""
-    if actual != expected or type(actual) is not type(expected):
-        fail(f"{what}: expected {expected!r}, got {actual!r}")
-
-
-class Target:
-    """The gateway to talk to, from argv: origin, socket.io path and mode."""
-
-    def __init__(self):
-        if len(sys.argv) < 2:
-            usage("no URL given")
-        url = urllib.parse.urlsplit(sys.argv[1])
-        if not url.scheme or not url.netloc:
-            usage(f"not a URL: {sys.argv[1]}")
-        self.origin = f"{url.scheme}://{url.netloc}"
-        self.path = url.path or "/socket.io/"
-        self.mode = sys.argv[2] if len(sys.argv) > 2 else "websocket"
-        if self.mode not in MODES:
-            usage(f"unknown mode: {self.mode}")
-
-    def transport(self):
-        """The transport a session must end on."""
-        return "polling" if self.mode == "polling" else "websocket"
-
-
-def usage(problem):
-    print(f"{problem}\nusage: python3 {sys.argv[0]} <url> [polling|upgrade|websocket]", file=sys.stderr)
-    sys.exit(2)
 
 
 class Client:
@@ -153,26 +100,4 @@ class Client:
 
     def check_transport(self):
         """Checks the transport against the mode (waiting for an upgrade in upgrade mode), then a round trip."""
-        step(f"checking the transport ({self.target.mode})")
-        expected = self.target.transport()
-        deadline = threading.Event()
-        for _ in range(WAIT_S * 20):
-            if self.sio.transport() == expected:
-                break
-            deadline.wait(0.05)
-        check(self.sio.transport(), expected, "transport")
-        check(self.call("ping"), "pong", f"ack over {expected}")
-        return expected
-
-
-def run(body):
-    """Runs `body` under the overall timeout and prints its result as the RESULT line."""
-    timer = threading.Timer(TIMEOUT_S, lambda: fail(f"timed out after {TIMEOUT_S} s"))
-    timer.daemon = True
-    timer.start()
-    try:
-        result = body(Target())
-    except Exception as error:  # any surprise is a failure with its message
-        fail(f"unexpected {type(error).__name__}: {error}")
-    timer.cancel()
-    print(f"RESULT {json.dumps(result)}", flush=True)
+        return script.check_transport(self)
