@@ -79,6 +79,13 @@ impl<H: Handler> Engine<H> {
         self.registry().get(&sid).cloned()
     }
 
+    /// The session `sid` as a request of one protocol family may reach it: a Socket.IO 0.9 session only through
+    /// its own transports (`legacy`), every other session only through Engine.IO requests.
+    pub(crate) fn session_for(&self, sid: Sid, legacy: bool) -> Option<Arc<Session<H::State>>> {
+        self.session(sid)
+            .filter(|session| (session.protocol() == super::legacy::LEGACY_PROTOCOL) == legacy)
+    }
+
     /// Every open session.
     pub fn sessions(&self) -> Vec<Arc<Session<H::State>>> {
         self.registry().values().cloned().collect()
@@ -123,12 +130,10 @@ impl<H: Handler> Engine<H> {
         if query.get("transport") != Some("polling") {
             return None;
         }
-        // As in `dispatch`: a Socket.IO 0.9 session is spoken to only through its own transports.
         let session = query
             .get("sid")
             .and_then(Sid::parse)
-            .and_then(|sid| self.session(sid))
-            .filter(|session| session.protocol() != super::legacy::LEGACY_PROTOCOL)?;
+            .and_then(|sid| self.session_for(sid, false))?;
         let format = PollFormat::from_query(session.protocol(), &query)
             .ok()?
             .text_only_if(session.base64_only());
@@ -161,10 +166,8 @@ impl<H: Handler> Engine<H> {
             }
             return self.handshake(req, &query, transport, conn).await;
         };
-        // A Socket.IO 0.9 session is spoken to only through its own transports.
         let session = Sid::parse(sid_text)
-            .and_then(|sid| self.session(sid))
-            .filter(|session| session.protocol() != super::legacy::LEGACY_PROTOCOL)
+            .and_then(|sid| self.session_for(sid, false))
             .ok_or(EngineError::SessionUnknown)?;
         let format =
             PollFormat::from_query(session.protocol(), &query)?.text_only_if(session.base64_only());

@@ -145,10 +145,20 @@ pub(crate) fn js_string(text: &str) -> String {
 
 /// The payload of a JSONP POST: the form field `d`, with escaped newlines turned back into newlines.
 pub fn jsonp_body(form: &[u8]) -> Option<String> {
-    let data = form_urlencoded::parse(form)
+    Some(unescape_newlines(&jsonp_form_data(form)?))
+}
+
+/// The form field `d` of a JSONP POST (Engine.IO v3 and Socket.IO 0.9 clients post through a hidden form).
+pub(crate) fn jsonp_form_data(form: &[u8]) -> Option<String> {
+    form_urlencoded::parse(form)
         .find(|(key, _)| key == "d")
-        .map(|(_, value)| value.into_owned())?;
-    Some(unescape_newlines(&data))
+        .map(|(_, value)| value.into_owned())
+}
+
+/// Whether a JSONP callback index (`j=` for Engine.IO v3, `i=` / `jsonp=` for Socket.IO 0.9) is usable:
+/// 1 to 9 digits, so it can be written into the script answer as it is.
+pub(crate) fn is_jsonp_index(index: &str) -> bool {
+    !index.is_empty() && index.len() <= 9 && index.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// `\n` written as backslash-n by the JSONP client becomes a newline; an escaped backslash stays.
@@ -261,5 +271,7 @@ mod tests {
         assert_eq!(jsonp_body(b"d=6%3A4hel%5Cnlo").unwrap(), "6:4hel\nlo");
         assert_eq!(jsonp_body(b"d=a%5C%5Cnb").unwrap(), "a\\\\nb");
         assert!(jsonp_body(b"x=1").is_none());
+        assert!(is_jsonp_index("12") && !is_jsonp_index("") && !is_jsonp_index("1a"));
+        assert!(!is_jsonp_index("1234567890"));
     }
 }

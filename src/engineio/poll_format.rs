@@ -30,7 +30,7 @@ impl PollFormat {
             return Ok(Self::V4);
         }
         if let Some(index) = query.get("j") {
-            if index.is_empty() || index.len() > 9 || !index.bytes().all(|b| b.is_ascii_digit()) {
+            if !payload_v3::is_jsonp_index(index) {
                 return Err(EngineError::BadRequest);
             }
             return Ok(Self::Jsonp(index.to_string()));

@@ -7,7 +7,7 @@ use super::handler::Handler;
 use super::http::Body;
 use super::http::RequestBody;
 use super::packet::{Incoming, Packet, PacketType, decode_text};
-use super::session::{CloseReason, Session, TransportKind, Upgrade};
+use super::session::{CloseReason, Inner, Session, TransportKind, Upgrade};
 use super::text::Text;
 use super::ws_frame::{Event, WsMessage};
 use super::ws_link::Link;
@@ -123,10 +123,7 @@ pub(crate) fn accept_upgrade<H: Handler>(
         let max = max_message(&engine);
         match tokio::time::timeout(timeout, probe(&session, &mut link, max)).await {
             Ok(true) => {
-                // Gauge moves commute with the close-time decrement, so a close racing this stays balanced.
-                let metrics = &engine.config().metrics;
-                metrics.sessions_polling.dec();
-                metrics.sessions_websocket.inc();
+                count_as_websocket(&engine);
                 pump(engine, session, link).await
             }
             _ => {
@@ -146,18 +143,8 @@ pub(crate) fn accept_legacy<H: Handler>(
     session: Arc<Session<H::State>>,
     mut req: Request<RequestBody>,
 ) -> Result<Response<Body>, EngineError> {
-    {
-        let mut inner = session.lock();
-        if inner.closed.is_some()
-            || inner.transport != TransportKind::Polling
-            || inner.upgrade != Upgrade::None
-            || inner.polling
-            || inner.posting
-        {
-            return Err(EngineError::BadRequest);
-        }
-        inner.upgrade = Upgrade::Attached;
-    }
+    // Only a session no polling request is using: the 0.9 client opens one transport at a time.
+    claim_upgrade_if(&session, |inner| !inner.polling && !inner.posting)?;
     let (response, upgrade) = match switch_protocols(&mut req) {
         Ok(pair) => pair,
         Err(error) => {
@@ -176,9 +163,7 @@ pub(crate) fn accept_legacy<H: Handler>(
             inner.upgrade = Upgrade::None;
             inner.transport = TransportKind::Websocket;
         }
-        let metrics = &engine.config().metrics;
-        metrics.sessions_polling.dec();
-        metrics.sessions_websocket.inc();
+        count_as_websocket(&engine);
         pump(engine, session, link).await
     });
     Ok(response)
@@ -187,15 +172,32 @@ pub(crate) fn accept_legacy<H: Handler>(
 /// Makes the caller the session's only upgrade in progress, from the moment its WebSocket is accepted
 /// until it completes or is abandoned; refuses when the session cannot upgrade or another attempt owns it.
 fn claim_upgrade<S: Send + Sync + 'static>(session: &Session<S>) -> Result<(), EngineError> {
+    claim_upgrade_if(session, |_| true)
+}
+
+/// [`claim_upgrade`], when `also` holds of the session's state too (checked under the same lock).
+fn claim_upgrade_if<S: Send + Sync + 'static>(
+    session: &Session<S>,
+    also: impl FnOnce(&Inner) -> bool,
+) -> Result<(), EngineError> {
     let mut inner = session.lock();
     if inner.closed.is_some()
         || inner.transport != TransportKind::Polling
         || inner.upgrade != Upgrade::None
+        || !also(&inner)
     {
         return Err(EngineError::BadRequest);
     }
     inner.upgrade = Upgrade::Attached;
     Ok(())
+}
+
+/// Moves the session gauges: one polling session fewer, one WebSocket session more. The moves commute with the
+/// close-time decrement, so a close racing an upgrade stays balanced.
+fn count_as_websocket<H: Handler>(engine: &Engine<H>) {
+    let metrics = &engine.config().metrics;
+    metrics.sessions_polling.dec();
+    metrics.sessions_websocket.inc();
 }
 
 /// Releases the upgrade claim of a failed attempt: the session stays on polling and may upgrade again.

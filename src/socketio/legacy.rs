@@ -5,6 +5,7 @@
 
 use super::binary::placeholders_to_base64;
 use super::legacy_message::{self as message, LegacyKind, LegacyMessage};
+use super::outgoing::array_items;
 use super::packet::{self, Packet as SioPacket, PacketKind, is_valid_event_name, join_array};
 use crate::engineio::legacy::{Decoded, LegacyCodec};
 use crate::engineio::{DecodeError, Incoming, Message, Packet, PacketType, Text};
@@ -103,7 +104,7 @@ fn outgoing(sio: &SioPacket, attachments: &[Bytes]) -> Option<String> {
             message::encode(LegacyKind::Error, None, false, endpoint, Some("2"))
         }
         PacketKind::Event | PacketKind::BinaryEvent => {
-            let items: Vec<&RawValue> = serde_json::from_str(&payload).ok()?;
+            let items = array_items(&payload)?;
             let (name, args) = items.split_first()?;
             let name = if name.get().starts_with('"') {
                 name.get().to_string()
@@ -119,9 +120,7 @@ fn outgoing(sio: &SioPacket, attachments: &[Bytes]) -> Option<String> {
         }
         PacketKind::Ack | PacketKind::BinaryAck => {
             let id = sio.id?;
-            let empty = serde_json::from_str::<Vec<&RawValue>>(&payload)
-                .map(|args| args.is_empty())
-                .unwrap_or(true);
+            let empty = array_items(&payload).is_none_or(|args| args.is_empty());
             let data = if empty {
                 id.to_string()
             } else {
@@ -234,8 +233,8 @@ fn incoming(parsed: &LegacyMessage<'_>) -> Result<Decoded, DecodeError> {
             let ack_id: u64 = digits
                 .parse()
                 .map_err(|_| DecodeError::Legacy("ack id is not a number"))?;
-            let args: Vec<&RawValue> = serde_json::from_str(args)
-                .map_err(|_| DecodeError::Legacy("ack arguments are not a JSON array"))?;
+            let args = array_items(args)
+                .ok_or(DecodeError::Legacy("ack arguments are not a JSON array"))?;
             vec![sio_message(
                 PacketKind::Ack,
                 namespace,

@@ -6,12 +6,13 @@ use super::super::error::EngineError;
 use super::super::handler::Handler;
 use super::super::handshake::{ConnInfo, Handshake};
 use super::super::http::{self as responses, Body, complete};
+use super::super::payload_v3::is_jsonp_index;
 use super::super::poll_format::PostError;
 use super::super::query::Query;
 use super::super::session::{CloseReason, Session, TransportKind};
 use super::super::sid::Sid;
 use super::super::{polling, websocket};
-use super::frame::{self, is_jsonp_index, jsonp, jsonp_post_body};
+use super::frame::{self, jsonp, jsonp_post_body};
 use super::{LEGACY_PROTOCOL, LegacyCodec, LegacyRoute, LegacyTransport};
 use crate::engineio::http::RequestBody;
 use bytes::Bytes;
@@ -241,9 +242,7 @@ impl<H: Handler> Engine<H> {
 
     /// Ends the 0.9 session `sid`, if there is one, as the client's `0::` would.
     async fn legacy_disconnect(self: &Arc<Self>, codec: &dyn LegacyCodec, sid: Option<Sid>) {
-        let session = sid
-            .and_then(|sid| self.session(sid))
-            .filter(|session| session.protocol() == LEGACY_PROTOCOL);
+        let session = sid.and_then(|sid| self.session_for(sid, true));
         if let Some(session) = session {
             let packets = codec
                 .decode("0::")
@@ -268,9 +267,7 @@ impl<H: Handler> Engine<H> {
         if !enabled {
             return Ok(text(400, "transport not supported"));
         }
-        let session = sid
-            .and_then(|sid| self.session(sid))
-            .filter(|session| session.protocol() == LEGACY_PROTOCOL);
+        let session = sid.and_then(|sid| self.session_for(sid, true));
         if transport == LegacyTransport::Websocket {
             if !websocket::is_upgrade_request(&req) || req.method() != Method::GET {
                 return Err(EngineError::BadRequest);
