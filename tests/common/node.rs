@@ -3,7 +3,7 @@
 use serde_json::Value;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// How a Node script ended.
@@ -77,16 +77,11 @@ pub async fn run(script: &str, args: &[&str], limit: Duration) -> NodeRun {
         .expect("node runner thread")
 }
 
-/// Runs `<program> <script> <args...>` in `dir`, blocking, killing it after `limit`.
-pub fn run_program(
-    program: &str,
-    dir: &Path,
-    script: &Path,
-    args: &[String],
-    limit: Duration,
-) -> NodeRun {
+/// Starts `<program> <script> <args...>` in `dir` with stdout and stderr piped; returns its command line (for
+/// messages) and the child.
+fn start(program: &str, dir: &Path, script: &Path, args: &[String]) -> (String, Child) {
     let command = format!("{program} {} {}", script.display(), args.join(" "));
-    let mut child = Command::new(program)
+    let child = Command::new(program)
         .arg(script)
         .args(args)
         .current_dir(dir)
@@ -95,6 +90,18 @@ pub fn run_program(
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start `{command}` (is {program} installed?): {e}"));
+    (command, child)
+}
+
+/// Runs `<program> <script> <args...>` in `dir`, blocking, killing it after `limit`.
+pub fn run_program(
+    program: &str,
+    dir: &Path,
+    script: &Path,
+    args: &[String],
+    limit: Duration,
+) -> NodeRun {
+    let (command, mut child) = start(program, dir, script, args);
     let stdout = drain(child.stdout.take());
     let stderr = drain(child.stderr.take());
     let deadline = Instant::now() + limit;
@@ -213,16 +220,7 @@ impl Drop for Spawned {
 /// [`NodeRun::stdout`]) and handed to [`Spawned::line_starting`] as they come.
 pub fn spawn_program(program: &str, dir: &Path, script: &Path, args: &[String]) -> Spawned {
     use std::io::BufRead;
-    let command = format!("{program} {} {}", script.display(), args.join(" "));
-    let mut child = Command::new(program)
-        .arg(script)
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start `{command}` (is {program} installed?): {e}"));
+    let (command, mut child) = start(program, dir, script, args);
     let (sender, lines) = tokio::sync::mpsc::unbounded_channel();
     let pipe = child.stdout.take().expect("piped stdout");
     let stdout = std::thread::spawn(move || {
