@@ -26,7 +26,22 @@ pub struct Namespace<S> {
 
 struct Inner<S> {
     sockets: HashMap<SocketId, Arc<Socket<S>>>,
+    /// Members of every room except the one each socket has under its own id: that room is the socket's
+    /// `in_own_room` flag, so an idle socket costs no index entry.
     rooms: HashMap<Arc<str>, HashSet<SocketId>>,
+}
+
+impl<S: Send + Sync + 'static> Inner<S> {
+    /// The socket whose own-id room is `room`, if it is in it.
+    fn own_room_member(&self, room: &str) -> Option<&Arc<Socket<S>>> {
+        self.sockets.get(room).filter(|socket| socket.in_own_room())
+    }
+
+    /// Whether socket `sid` is in `room`.
+    fn is_member(&self, room: &str, sid: &SocketId) -> bool {
+        (room == sid.as_str() && self.own_room_member(room).is_some())
+            || self.rooms.get(room).is_some_and(|m| m.contains(sid))
+    }
 }
 
 impl<S: Send + Sync + 'static> Namespace<S> {
@@ -61,20 +76,23 @@ impl<S: Send + Sync + 'static> Namespace<S> {
     /// Adds a socket; it joins the room named by its own id.
     pub(crate) fn add(&self, socket: &Arc<Socket<S>>) {
         self.write().sockets.insert(socket.id(), socket.clone());
-        self.join(socket, socket.id().as_str());
+        self.join(socket, socket.id_ref().as_str());
     }
 
     /// Removes a socket from the namespace and every room. True when it was there.
     pub(crate) fn remove(&self, socket: &Socket<S>) -> bool {
         let mut inner = self.write();
-        let present = inner.sockets.remove(&socket.id()).is_some();
+        let present = inner.sockets.remove(socket.id_ref()).is_some();
         let mut state = socket.lock();
         state.connected = false;
         state.drop_pending_acks();
         // The socket keeps its room list, so its disconnect hook can still say where it was.
         for room in &state.rooms {
+            if **room == *socket.id_ref().as_str() {
+                continue;
+            }
             if let Some(members) = inner.rooms.get_mut(room) {
-                members.remove(&socket.id());
+                members.remove(socket.id_ref());
                 if members.is_empty() {
                     inner.rooms.remove(room);
                 }
@@ -86,11 +104,16 @@ impl<S: Send + Sync + 'static> Namespace<S> {
     /// Puts `socket` in `room`.
     pub(crate) fn join(&self, socket: &Arc<Socket<S>>, room: &str) {
         let mut inner = self.write();
-        if !inner.sockets.contains_key(&socket.id()) {
+        if !inner.sockets.contains_key(socket.id_ref()) {
             return;
         }
         let mut state = socket.lock();
         if state.rooms.iter().any(|r| &**r == room) {
+            return;
+        }
+        if room == socket.id_ref().as_str() {
+            state.rooms.push(socket.id().shared());
+            socket.set_in_own_room(true);
             return;
         }
         let key: Arc<str> = match inner.rooms.get_key_value(room) {
@@ -106,8 +129,12 @@ impl<S: Send + Sync + 'static> Namespace<S> {
         let mut inner = self.write();
         let mut state = socket.lock();
         state.rooms.retain(|r| &**r != room);
+        if room == socket.id_ref().as_str() {
+            socket.set_in_own_room(false);
+            return;
+        }
         if let Some(members) = inner.rooms.get_mut(room) {
-            members.remove(&socket.id());
+            members.remove(socket.id_ref());
             if members.is_empty() {
                 inner.rooms.remove(room);
             }
@@ -136,11 +163,20 @@ impl<S: Send + Sync + 'static> Namespace<S> {
 
     /// Every room with its member count, sorted by name.
     pub fn rooms(&self) -> Vec<(String, usize)> {
-        let mut rooms: Vec<(String, usize)> = self
-            .read()
+        let inner = self.read();
+        let mut counts: HashMap<&str, usize> = inner
             .rooms
             .iter()
-            .map(|(name, m)| (name.to_string(), m.len()))
+            .map(|(name, m)| (&**name, m.len()))
+            .collect();
+        for (sid, socket) in &inner.sockets {
+            if socket.in_own_room() {
+                *counts.entry(sid.as_str()).or_default() += 1;
+            }
+        }
+        let mut rooms: Vec<(String, usize)> = counts
+            .into_iter()
+            .map(|(name, count)| (name.to_string(), count))
             .collect();
         rooms.sort();
         rooms
@@ -151,12 +187,10 @@ impl<S: Send + Sync + 'static> Namespace<S> {
         let inner = self.read();
         let excluded = |sid: &SocketId| {
             selector.except_sockets.contains(sid)
-                || selector.except_rooms.iter().any(|room| {
-                    inner
-                        .rooms
-                        .get(room.as_str())
-                        .is_some_and(|m| m.contains(sid))
-                })
+                || selector
+                    .except_rooms
+                    .iter()
+                    .any(|room| inner.is_member(room, sid))
         };
         let mut chosen: Vec<Arc<Socket<S>>> = Vec::new();
         if selector.to_rooms.is_empty() && selector.to_sockets.is_empty() {
@@ -169,8 +203,14 @@ impl<S: Send + Sync + 'static> Namespace<S> {
             );
             return chosen;
         }
-        let mut seen = HashSet::new();
-        let candidates = selector.to_sockets.iter().chain(
+        // One room (or one socket) names each member once; only a union of several needs de-duplicating.
+        let single_source = selector.to_sockets.len() + selector.to_rooms.len() == 1;
+        let mut seen: HashSet<&SocketId> = HashSet::new();
+        let own_room_members = selector
+            .to_rooms
+            .iter()
+            .filter_map(|room| inner.own_room_member(room).map(|socket| socket.id_ref()));
+        let candidates = selector.to_sockets.iter().chain(own_room_members).chain(
             selector
                 .to_rooms
                 .iter()
@@ -178,12 +218,122 @@ impl<S: Send + Sync + 'static> Namespace<S> {
                 .flatten(),
         );
         for sid in candidates {
-            if seen.insert(sid.clone()) && !excluded(sid) {
+            if (single_source || seen.insert(sid)) && !excluded(sid) {
                 if let Some(socket) = inner.sockets.get(sid) {
                     chosen.push(socket.clone());
                 }
             }
         }
         chosen
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engineio::{ConnInfo, Handshake, Query, TransportKind};
+    use std::sync::Weak;
+
+    fn connect(namespace: &Arc<Namespace<()>>, id: &str) -> Arc<Socket<()>> {
+        let conn = ConnInfo {
+            address: "127.0.0.1".parse().unwrap(),
+            secure: false,
+        };
+        let handshake = Handshake::new(
+            &http::HeaderMap::new(),
+            &Query::parse(None),
+            TransportKind::Polling,
+            5,
+            &conn,
+        );
+        let socket = Arc::new(Socket::new(
+            SocketId::from_text(id),
+            namespace.clone(),
+            Weak::new(),
+            Arc::new(handshake),
+            (),
+            None,
+        ));
+        namespace.add(&socket);
+        socket
+    }
+
+    fn to(rooms: &[&str]) -> Selector {
+        Selector {
+            to_rooms: rooms.iter().map(|r| r.to_string()).collect(),
+            ..Selector::default()
+        }
+    }
+
+    fn ids(sockets: Vec<Arc<Socket<()>>>) -> Vec<String> {
+        let mut ids: Vec<String> = sockets.iter().map(|s| s.id().to_string()).collect();
+        ids.sort();
+        ids
+    }
+
+    #[test]
+    fn a_socket_is_in_its_own_room_without_an_index_entry() {
+        let namespace = Arc::new(Namespace::new("/"));
+        let a = connect(&namespace, "a");
+        assert_eq!(a.rooms(), vec![Arc::<str>::from("a")]);
+        assert!(namespace.read().rooms.is_empty());
+        assert_eq!(namespace.rooms(), vec![("a".to_string(), 1)]);
+        assert_eq!(ids(namespace.select(&to(&["a"]))), ["a"]);
+        let except_a = Selector {
+            except_rooms: vec!["a".into()],
+            ..Selector::default()
+        };
+        assert!(namespace.select(&except_a).is_empty());
+    }
+
+    #[test]
+    fn leaving_and_rejoining_the_own_room() {
+        let namespace = Arc::new(Namespace::new("/"));
+        let a = connect(&namespace, "a");
+        a.leave(["a"]);
+        assert!(a.rooms().is_empty());
+        assert!(namespace.select(&to(&["a"])).is_empty());
+        assert!(namespace.rooms().is_empty());
+        assert_eq!(ids(namespace.select(&Selector::default())), ["a"]);
+        a.join(["a"]);
+        assert_eq!(ids(namespace.select(&to(&["a"]))), ["a"]);
+    }
+
+    #[test]
+    fn another_socket_may_join_a_room_named_after_a_socket() {
+        let namespace = Arc::new(Namespace::new("/"));
+        let _a = connect(&namespace, "a");
+        let b = connect(&namespace, "b");
+        b.join(["a", "blue"]);
+        assert_eq!(ids(namespace.select(&to(&["a"]))), ["a", "b"]);
+        assert_eq!(
+            namespace.rooms(),
+            vec![
+                ("a".to_string(), 2),
+                ("b".to_string(), 1),
+                ("blue".to_string(), 1)
+            ]
+        );
+        let not_in_a = Selector {
+            except_rooms: vec!["a".into()],
+            ..Selector::default()
+        };
+        assert!(namespace.select(&not_in_a).is_empty());
+        // Two sources naming one socket reach it once.
+        assert_eq!(ids(namespace.select(&to(&["a", "blue", "b"]))), ["a", "b"]);
+    }
+
+    #[test]
+    fn a_removed_socket_leaves_every_room_but_keeps_its_list() {
+        let namespace = Arc::new(Namespace::new("/"));
+        let a = connect(&namespace, "a");
+        let b = connect(&namespace, "b");
+        a.join(["blue", "b"]);
+        assert!(namespace.remove(&a));
+        assert_eq!(a.rooms().len(), 3);
+        assert!(namespace.select(&to(&["a"])).is_empty());
+        assert_eq!(ids(namespace.select(&to(&["b", "blue"]))), ["b"]);
+        assert_eq!(namespace.rooms(), vec![("b".to_string(), 1)]);
+        drop(b);
     }
 }

@@ -8,6 +8,7 @@ use super::socket_id::SocketId;
 use crate::engineio::{Handshake, Session, Sid};
 use serde_json::value::RawValue;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use tokio::sync::oneshot;
 
@@ -18,6 +19,9 @@ pub struct Socket<S> {
     session: Weak<Session<Conn<S>>>,
     handshake: Arc<Handshake>,
     state: S,
+    /// Whether the socket is in the room named by its own id (it is from its connect until it leaves it); that
+    /// room is kept here rather than in the namespace's room index.
+    in_own_room: AtomicBool,
     inner: Mutex<SocketInner>,
 }
 
@@ -52,6 +56,7 @@ impl<S: Send + Sync + 'static> Socket<S> {
             session,
             handshake,
             state,
+            in_own_room: AtomicBool::new(false),
             inner: Mutex::new(SocketInner {
                 rooms: Vec::new(),
                 data,
@@ -65,6 +70,21 @@ impl<S: Send + Sync + 'static> Socket<S> {
     /// The socket id (`socket.id` on the client).
     pub fn id(&self) -> SocketId {
         self.id.clone()
+    }
+
+    /// The socket id, borrowed.
+    pub(crate) fn id_ref(&self) -> &SocketId {
+        &self.id
+    }
+
+    /// Whether the socket is in the room named by its own id.
+    pub(crate) fn in_own_room(&self) -> bool {
+        self.in_own_room.load(Ordering::Acquire)
+    }
+
+    /// Records joining or leaving the room named by its own id (under the namespace's write lock).
+    pub(crate) fn set_in_own_room(&self, member: bool) {
+        self.in_own_room.store(member, Ordering::Release);
     }
 
     /// The namespace name.

@@ -33,6 +33,11 @@ impl SocketId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The id's text, shared with this id (no copy).
+    pub fn shared(&self) -> Arc<str> {
+        self.0.clone()
+    }
 }
 
 impl Borrow<str> for SocketId {
