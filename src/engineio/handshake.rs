@@ -1,10 +1,10 @@
 //! What the application learns about a new session, and the open packet the client receives.
 
-use super::header_list::HeaderList;
+use super::pair_list::PairList;
 use super::query::Query;
 use super::session::TransportKind;
 use serde::Serialize;
-use serde::ser::{SerializeMap, Serializer};
+use serde::ser::Serializer;
 use std::net::IpAddr;
 use std::time::{Duration, SystemTime};
 
@@ -21,20 +21,20 @@ pub struct ConnInfo {
 #[derive(Debug, Clone, Serialize)]
 pub struct Handshake {
     /// The client's address.
-    pub address: String,
+    pub address: IpAddr,
     /// Request headers, lower-case names; values that are not UTF-8 are converted lossily.
-    pub headers: HeaderList,
-    /// The query string, decoded.
-    #[serde(serialize_with = "pairs_as_map")]
-    pub query: Vec<(String, String)>,
+    pub headers: PairList,
+    /// The query string, decoded (serialized as an object: a repeated key keeps its last value).
+    pub query: PairList,
     /// The transport of the handshake request.
     pub transport: &'static str,
     /// The protocol version: the Engine.IO version here; Socket.IO endpoints put theirs.
     pub protocol: u8,
     /// Whether the client connected over TLS.
     pub secure: bool,
-    /// When the handshake happened, RFC 3339 UTC.
-    pub time: String,
+    /// When the handshake happened (serialized as RFC 3339 UTC, whole seconds).
+    #[serde(serialize_with = "rfc3339_seconds")]
+    pub time: SystemTime,
 }
 
 impl Handshake {
@@ -47,34 +47,20 @@ impl Handshake {
         conn: &ConnInfo,
     ) -> Self {
         Self {
-            address: conn.address.to_string(),
-            headers: HeaderList::from_map(headers),
-            query: query.pairs.clone(),
+            address: conn.address,
+            headers: PairList::from_map(headers),
+            query: query.pairs.iter().cloned().collect(),
             transport: transport.as_str(),
             protocol,
             secure: conn.secure,
-            time: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+            time: SystemTime::now(),
         }
     }
 }
 
-/// Serializes `(key, value)` pairs as a JSON object; a repeated key keeps its last value.
-fn pairs_as_map<S: Serializer>(
-    pairs: &[(String, String)],
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    let mut merged: Vec<(&str, &str)> = Vec::with_capacity(pairs.len());
-    for (key, value) in pairs {
-        match merged.iter_mut().find(|(k, _)| *k == key.as_str()) {
-            Some(slot) => slot.1 = value,
-            None => merged.push((key, value)),
-        }
-    }
-    let mut map = serializer.serialize_map(Some(merged.len()))?;
-    for (key, value) in merged {
-        map.serialize_entry(key, value)?;
-    }
-    map.end()
+/// Serializes a time as RFC 3339 UTC with whole seconds (`2026-11-25T22:00:00Z`).
+fn rfc3339_seconds<S: Serializer>(time: &SystemTime, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(&humantime::format_rfc3339_seconds(*time))
 }
 
 /// The JSON of the v4 open packet: exactly `sid`, `upgrades`, `pingInterval`, `pingTimeout`, `maxPayload`.

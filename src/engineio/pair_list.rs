@@ -1,20 +1,20 @@
-//! `HeaderList`: the headers of a handshake request as text, in two allocations whatever their number.
+//! `PairList`: name/value text pairs (a handshake's headers, its query) in two allocations whatever their number.
 
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 use std::fmt;
 
-/// Request headers as `(lower-case name, value)` text pairs, in request order. A session keeps its handshake's
-/// headers for its whole life (they go into every later connect webhook), so they are stored in one string with
-/// the pairs' end offsets beside it, rather than as two strings per header.
+/// `(name, value)` text pairs in request order: a handshake's headers (lower-case names) or its decoded query. A
+/// session keeps its handshake for its whole life (it goes into every later connect webhook), so the pairs are
+/// stored in one string with their end offsets beside it, rather than as two strings per pair.
 #[derive(Clone, Default, PartialEq, Eq)]
-pub struct HeaderList {
+pub struct PairList {
     text: Box<str>,
     /// End offset in `text` of each name and each value, alternating.
     ends: Box<[u32]>,
 }
 
-impl HeaderList {
+impl PairList {
     /// The headers of a request; values that are not UTF-8 are converted lossily.
     pub fn from_map(headers: &http::HeaderMap) -> Self {
         headers
@@ -56,7 +56,7 @@ impl HeaderList {
     }
 }
 
-impl<K: AsRef<str>, V: AsRef<str>> FromIterator<(K, V)> for HeaderList {
+impl<K: AsRef<str>, V: AsRef<str>> FromIterator<(K, V)> for PairList {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(pairs: I) -> Self {
         let mut text = String::new();
         let mut ends = Vec::new();
@@ -78,14 +78,14 @@ impl<K: AsRef<str>, V: AsRef<str>> FromIterator<(K, V)> for HeaderList {
     }
 }
 
-impl fmt::Debug for HeaderList {
+impl fmt::Debug for PairList {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_list().entries(self.iter()).finish()
     }
 }
 
 /// A JSON object; a repeated name keeps its last value, at the place of its first appearance.
-impl Serialize for HeaderList {
+impl Serialize for PairList {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut merged: Vec<(&str, &str)> = Vec::with_capacity(self.len());
         for (name, value) in self.iter() {
@@ -108,7 +108,7 @@ mod tests {
 
     #[test]
     fn keeps_pairs_in_order_and_serializes_as_an_object() {
-        let list: HeaderList = [
+        let list: PairList = [
             ("host", "a"),
             ("x-empty", ""),
             ("cookie", "c=1"),
@@ -132,7 +132,7 @@ mod tests {
             serde_json::to_string(&list).unwrap(),
             r#"{"host":"b","x-empty":"","cookie":"c=1"}"#
         );
-        assert!(HeaderList::default().is_empty());
-        assert_eq!(serde_json::to_string(&HeaderList::default()).unwrap(), "{}");
+        assert!(PairList::default().is_empty());
+        assert_eq!(serde_json::to_string(&PairList::default()).unwrap(), "{}");
     }
 }

@@ -18,14 +18,26 @@ pub(crate) struct ConnInner<S> {
     pub(crate) sockets: Vec<Arc<Socket<S>>>,
     /// Namespaces whose CONNECT is being decided.
     pub(crate) connecting: Vec<String>,
-    /// A binary packet waiting for its attachments.
-    pub(crate) partial: Option<(Packet, Vec<Bytes>)>,
+    /// A binary packet waiting for its attachments (boxed: most sessions never have one, and every session
+    /// carries this field).
+    pub(crate) partial: Option<Box<(Packet, Vec<Bytes>)>>,
     /// Whether a namespace was ever connected (stops the connect timeout).
     pub(crate) ever_connected: bool,
     /// Why the session closed, once it has (no socket may be added any more).
     pub(crate) closed: Option<CloseReason>,
     /// The pending connect timeout; dropping it cancels the deadline.
     pub(crate) watch: Option<Arc<ConnectWatch>>,
+}
+
+impl<S> ConnInner<S> {
+    /// The CONNECT to `namespace` is decided. The list's buffer is freed once nothing is pending: an idle session
+    /// keeps none.
+    pub(crate) fn connect_decided(&mut self, namespace: &str) {
+        self.connecting.retain(|n| n != namespace);
+        if self.connecting.is_empty() {
+            self.connecting = Vec::new();
+        }
+    }
 }
 
 impl<S> Conn<S> {

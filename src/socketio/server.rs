@@ -159,7 +159,7 @@ impl<A: App> SocketIo<A> {
                 }
                 match packet::decode(text.as_str()) {
                     Ok(packet) if packet.kind.is_binary() && packet.attachments > 0 => {
-                        conn.lock().partial = Some((packet, Vec::with_capacity(1)));
+                        conn.lock().partial = Some(Box::new((packet, Vec::with_capacity(1))));
                         return None;
                     }
                     Ok(packet) => (packet, Vec::new()),
@@ -168,7 +168,7 @@ impl<A: App> SocketIo<A> {
             }
             Message::Binary(data) => {
                 let mut inner = conn.lock();
-                let Some((packet, attachments)) = inner.partial.as_mut() else {
+                let Some((packet, attachments)) = inner.partial.as_deref_mut() else {
                     drop(inner);
                     return protocol_error(session, "unexpected binary message");
                 };
@@ -176,7 +176,7 @@ impl<A: App> SocketIo<A> {
                 if attachments.len() < packet.attachments {
                     return None;
                 }
-                inner.partial.take()?
+                *inner.partial.take()?
             }
         };
         self.dispatch(session, packet, attachments)
@@ -384,7 +384,7 @@ impl<A: App> SocketIo<A> {
         let accepted = match decision {
             Ok(accepted) => accepted,
             Err(rejected) => {
-                conn.lock().connecting.retain(|n| n != &name);
+                conn.lock().connect_decided(&name);
                 session.send_all(
                     outgoing::plain(PacketKind::ConnectError, &name, Some(&rejected.payload(v4))).0,
                 );
@@ -401,7 +401,7 @@ impl<A: App> SocketIo<A> {
         ));
         {
             let mut inner = conn.lock();
-            inner.connecting.retain(|n| n != &name);
+            inner.connect_decided(&name);
             if let Some(reason) = inner.closed {
                 drop(inner);
                 socket.lock().connected = false;
@@ -462,15 +462,17 @@ fn handshake_auth<S: Send + Sync + 'static>(session: &Session<Conn<S>>) -> Box<R
         .handshake()
         .query
         .iter()
-        .filter(|(key, _)| !ENGINE_QUERY_KEYS.contains(&key.as_str()));
-    query_as_json(query.cloned())
+        .filter(|(key, _)| !ENGINE_QUERY_KEYS.contains(key));
+    query_as_json(query)
 }
 
 /// Query pairs as a JSON object (a repeated key keeps its last value), used as a v4 client's auth.
-fn query_as_json(pairs: impl IntoIterator<Item = (String, String)>) -> Box<RawValue> {
+fn query_as_json<K: Into<String>, V: Into<String>>(
+    pairs: impl IntoIterator<Item = (K, V)>,
+) -> Box<RawValue> {
     let mut object = serde_json::Map::new();
     for (key, value) in pairs {
-        object.insert(key, serde_json::Value::String(value));
+        object.insert(key.into(), serde_json::Value::String(value.into()));
     }
     serde_json::value::to_raw_value(&object).unwrap_or_else(|_| empty_object())
 }
