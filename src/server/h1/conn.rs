@@ -37,8 +37,9 @@ thread_local! {
 enum Next {
     /// A bodyless request, served here.
     Request(Box<Head>),
-    /// A request with a body: hyper serves it, starting with these bytes, and gives the connection back.
-    Body(Bytes, bool),
+    /// A request with a body: hyper serves it, starting with these bytes, and gives the connection back. Also
+    /// whether the client allows keep-alive, and the message's length when its head tells it.
+    Body(Bytes, bool, Option<u64>),
     /// Hyper serves the rest, starting with these bytes.
     HandOff(Bytes),
     /// A malformed head: answer with this status and close.
@@ -71,11 +72,11 @@ pub async fn serve_connection<A: HttpHandler>(
                 Ok(false) => stream.shutdown().await,
                 Err(error) => Err(error),
             },
-            Next::Body(read, keep_alive) => {
+            Next::Body(read, keep_alive, length) => {
                 // Boxed, as every hyper path is: the task's future is as large as its largest state, and hyper's
                 // connection inline would make every idle connection pay for it.
-                let one =
-                    serve_one_with_hyper(stream, read, keep_alive, peer, app.clone(), head_timeout);
+                let request = (read, keep_alive, length);
+                let one = serve_one_with_hyper(stream, request, peer, app.clone(), head_timeout);
                 match Box::pin(one).await {
                     Returned::Idle(idle) => {
                         stream = idle;
@@ -153,7 +154,9 @@ fn decide(read: &[u8], partial: &mut Vec<u8>) -> Option<Next> {
         // Bytes past the head (a pipelined request) go to hyper together with this request.
         Parsed::Request(head) if head.len == buf.len() => Some(Next::Request(head)),
         Parsed::Request(_) | Parsed::HandOff => Some(Next::HandOff(Bytes::copy_from_slice(buf))),
-        Parsed::Body { keep_alive } => Some(Next::Body(Bytes::copy_from_slice(buf), keep_alive)),
+        Parsed::Body { keep_alive, length } => {
+            Some(Next::Body(Bytes::copy_from_slice(buf), keep_alive, length))
+        }
         Parsed::Reject(status) => Some(Next::Reject(status)),
         Parsed::Close => Some(Next::Closed),
     }
@@ -280,7 +283,8 @@ mod tests {
         let post = b"POST /a HTTP/1.1\r\nContent-Length: 2\r\n\r\nok";
         assert!(matches!(
             decide(post, &mut Vec::new()),
-            Some(Next::Body(bytes, true)) if bytes.len() == post.len()
+            Some(Next::Body(bytes, true, Some(length)))
+                if bytes.len() == post.len() && length == post.len() as u64
         ));
     }
 }

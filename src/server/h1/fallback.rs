@@ -1,6 +1,7 @@
 //! Requests served by hyper: one request with a body (then the connection comes back), or the rest of a
 //! connection (upgrades, anything unusual).
 
+use super::one_message::OneMessage;
 use crate::engineio::ConnInfo;
 use crate::engineio::http::RequestBody;
 use crate::engineio::rewind::Rewind;
@@ -83,13 +84,13 @@ const CLOSING: u32 = 1 << 31;
 /// The low bits count the requests hyper received.
 const CALLS: u32 = ANSWERED - 1;
 
-/// Serves the one request whose bytes (head, maybe some body) were already read as `read`, with hyper, then
-/// returns the connection. `keep_alive` is what the request allowed. Should the client get a second request in
-/// before hyper is told to stop (it answers fast), hyper keeps the connection to its end.
+/// Serves the one request whose bytes (head, maybe some body) were already read, with hyper, then returns the
+/// connection. `request` is those bytes, whether the request allowed keep-alive, and the message's length when
+/// its head tells it: hyper then reads nothing past it. Without a length (chunked bodies), should the client get
+/// a second request in before hyper is told to stop, hyper keeps the connection to its end.
 pub async fn serve_one_with_hyper<A: HttpHandler>(
     stream: TcpStream,
-    read: Bytes,
-    keep_alive: bool,
+    (read, keep_alive, length): (Bytes, bool, Option<u64>),
     peer: SocketAddr,
     app: Arc<A>,
     head_timeout: Duration,
@@ -118,8 +119,8 @@ pub async fn serve_one_with_hyper<A: HttpHandler>(
             })
         },
     );
-    let mut connection =
-        builder(head_timeout).serve_connection(TokioIo::new(Rewind::new(stream, read)), service);
+    let io = OneMessage::new(Rewind::new(stream, read), length);
+    let mut connection = builder(head_timeout).serve_connection(TokioIo::new(io), service);
     let mut shutting_down = false;
     let result = std::future::poll_fn(|cx| {
         let polled = connection.poll_without_shutdown(cx);
@@ -142,8 +143,10 @@ pub async fn serve_one_with_hyper<A: HttpHandler>(
     }
     let flags = state.load(Ordering::Acquire);
     let parts = connection.into_parts();
-    let (replay, mut stream) = parts.io.into_inner().into_parts();
-    if flags & !CLOSING != ANSWERED | 1 || flags & CLOSING != 0 || !keep_alive {
+    let io = parts.io.into_inner();
+    let message_read = io.message_read();
+    let (replay, mut stream) = io.into_inner().into_parts();
+    if flags & !CLOSING != ANSWERED | 1 || flags & CLOSING != 0 || !keep_alive || !message_read {
         // What hyper would have done had it kept the connection: end it once the response is out.
         let _ = stream.shutdown().await;
         return Returned::Done;

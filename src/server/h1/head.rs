@@ -30,6 +30,9 @@ pub enum Parsed {
     Body {
         /// Whether the client allows the connection to stay open after the response.
         keep_alive: bool,
+        /// The whole message's length in bytes, head included, when its one `Content-Length` tells it (no
+        /// `Transfer-Encoding` or `Expect`): reads for hyper stop there.
+        length: Option<u64>,
     },
     /// A request hyper must serve together with the rest of the connection (an upgrade, `CONNECT`, anything
     /// unusual).
@@ -102,6 +105,8 @@ pub fn parse(buf: &[u8]) -> Parsed {
     headers.reserve(req.headers.len());
     let mut saw_close = false;
     let mut has_body = false;
+    let mut framing_known = true;
+    let mut body_length: Option<u64> = None;
     for line in req.headers.iter() {
         if line.name.len() >= 1 << 16 {
             return Parsed::Reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
@@ -115,8 +120,22 @@ pub fn parse(buf: &[u8]) -> Parsed {
         };
         match name {
             header::UPGRADE => return Parsed::HandOff,
-            header::TRANSFER_ENCODING | header::EXPECT => has_body = true,
-            header::CONTENT_LENGTH if !is_zero_length(line.value) => has_body = true,
+            header::TRANSFER_ENCODING | header::EXPECT => {
+                has_body = true;
+                framing_known = false;
+            }
+            header::CONTENT_LENGTH => {
+                if body_length.is_some() {
+                    framing_known = false;
+                }
+                body_length = content_length(line.value);
+                if body_length.is_none() {
+                    framing_known = false;
+                }
+                if !is_zero_length(line.value) {
+                    has_body = true;
+                }
+            }
             header::CONNECTION => {
                 if saw_close || has_token(line.value, "close") {
                     saw_close = true;
@@ -130,7 +149,10 @@ pub fn parse(buf: &[u8]) -> Parsed {
         headers.append(name, value);
     }
     if has_body {
-        return Parsed::Body { keep_alive };
+        let length = body_length
+            .filter(|_| framing_known)
+            .and_then(|body| body.checked_add(len as u64));
+        return Parsed::Body { keep_alive, length };
     }
     match builder.body(RequestBody::Empty) {
         Ok(request) => Parsed::Request(Box::new(Head {
@@ -147,6 +169,14 @@ fn slice_of(head: &Bytes, buf: &[u8], part: &[u8]) -> Option<Bytes> {
     let start = (part.as_ptr() as usize).checked_sub(buf.as_ptr() as usize)?;
     let end = start.checked_add(part.len())?;
     (end <= head.len()).then(|| head.slice(start..end))
+}
+
+/// A `Content-Length` value: digits only, fitting a `u64`.
+fn content_length(value: &[u8]) -> Option<u64> {
+    if value.is_empty() || !value.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(value).ok()?.parse().ok()
 }
 
 /// A `Content-Length` this path takes: digits only, worth zero.

@@ -68,7 +68,7 @@ fn bodies_upgrades_and_expectations_go_to_hyper() {
         ),
     ] {
         match parse(head) {
-            Parsed::Body { keep_alive } => assert_eq!(keep_alive, keep),
+            Parsed::Body { keep_alive, .. } => assert_eq!(keep_alive, keep),
             other => panic!("{}: {other:?}", String::from_utf8_lossy(head)),
         }
     }
@@ -205,6 +205,30 @@ fn fuzz_random_and_mutated_heads() {
             ),
             Parsed::Request(head) => assert!(head.len <= bytes.len()),
             Parsed::Partial | Parsed::Body { .. } | Parsed::HandOff | Parsed::Close => {}
+        }
+    }
+}
+
+#[test]
+fn a_body_has_a_known_length_only_when_one_content_length_frames_it() {
+    let known = b"POST /x HTTP/1.1\r\nContent-Length: 5\r\n\r\n";
+    match parse(known) {
+        Parsed::Body { length, .. } => assert_eq!(length, Some(known.len() as u64 + 5)),
+        other => panic!("{other:?}"),
+    }
+    for head in [
+        &b"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"[..],
+        b"POST /x HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+        b"POST /x HTTP/1.1\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n",
+        b"POST /x HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n",
+        b"POST /x HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+        b"GET /x HTTP/1.1\r\nContent-Length: 0\r\nContent-Length: 2\r\n\r\n",
+    ] {
+        match parse(head) {
+            Parsed::Body { length, .. } => {
+                assert_eq!(length, None, "{}", String::from_utf8_lossy(head))
+            }
+            other => panic!("{}: {other:?}", String::from_utf8_lossy(head)),
         }
     }
 }

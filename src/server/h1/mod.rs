@@ -4,6 +4,7 @@
 mod conn;
 mod fallback;
 pub mod head;
+mod one_message;
 pub mod response;
 mod watch;
 
