@@ -415,7 +415,8 @@ impl<S: Send + Sync + 'static> Session<S> {
             return PollReady::Wait;
         }
         inner.polling = false;
-        PollReady::Send(inner.queue.drain(..).collect())
+        // The queue's buffer goes with the packets: a session idle after this poll keeps none.
+        PollReady::Send(Vec::from(std::mem::take(&mut inner.queue)))
     }
 }
 

@@ -1,6 +1,6 @@
 //! The application served on the public listener: endpoints by path, health checks, draining.
 
-use super::answer::{Answer, origin_headers};
+use super::answer::{self, Finish, origin_headers};
 use super::build::build_endpoint;
 use super::cors::Cors;
 use super::endpoint::{ResponseFuture, Service};
@@ -97,7 +97,12 @@ impl HttpHandler for App {
         // The front door runs at once, inside the request's span; what is left to await (a parked long poll, for
         // one) is only the endpoint's answer and the CORS headers it gets: a small future.
         let answer = span.in_scope(|| self.start(req, conn));
-        Box::pin(answer.instrument(span))
+        if span.is_disabled() {
+            // No span to enter while it waits: the endpoint's future is the whole request.
+            answer
+        } else {
+            Box::pin(answer.instrument(span))
+        }
     }
 }
 
@@ -201,10 +206,10 @@ impl App {
 
     /// Runs the front door for one request (IIS token and shutdown event, trusted proxies, `X-Original-URL`,
     /// health, routing, CORS preflight, draining) and starts the endpoint's work; the returned future finishes it.
-    fn start(&self, mut req: Request<RequestBody>, conn: ConnInfo) -> Answer<'_> {
+    fn start(&self, mut req: Request<RequestBody>, conn: ConnInfo) -> ResponseFuture<'_> {
         if !self.iis.token_ok(req.headers()) {
             tracing::warn!("request without the ASP.NET Core Module token refused");
-            return Answer::ready(text(400, "Bad Request"));
+            return answer::ready(text(400, "Bad Request"));
         }
         // The pairing token is a secret between IIS and this process: never pass it on to the backend.
         req.headers_mut().remove(TOKEN_HEADER);
@@ -214,7 +219,7 @@ impl App {
         {
             tracing::info!("IIS asked for shutdown");
             self.shutdown_requested.notify_one();
-            return Answer::ready(text(202, "Accepted"));
+            return answer::ready(text(202, "Accepted"));
         }
         let peer = conn.address;
         let client = self.proxies.resolve(peer, conn.secure, req.headers());
@@ -228,10 +233,10 @@ impl App {
         }
         let candidates = self.iis.candidates(req.uri().path());
         if candidates.iter().any(|p| p == "/healthz") {
-            return Answer::ready(text(200, "ok"));
+            return answer::ready(text(200, "ok"));
         }
         if candidates.iter().any(|p| p == "/readyz") {
-            return Answer::ready(if self.is_draining() {
+            return answer::ready(if self.is_draining() {
                 text(503, "draining")
             } else {
                 text(200, "ready")
@@ -245,7 +250,7 @@ impl App {
             .iter()
             .find_map(|path| router::find(self.endpoints.iter().map(|e| e.path.as_str()), path));
         let Some(index) = found else {
-            return Answer::ready(text(404, "Not Found"));
+            return answer::ready(text(404, "Not Found"));
         };
         drop(candidates);
         self.start_endpoint(&self.endpoints[index], req, conn, None)
@@ -271,12 +276,12 @@ impl App {
         req: Request<RequestBody>,
         conn: ConnInfo,
         legacy: Option<String>,
-    ) -> Answer<'a> {
+    ) -> ResponseFuture<'a> {
         if req.method() == Method::OPTIONS {
             if let Some(cors) = &endpoint.cors {
                 let mut response = complete(204, "text/plain; charset=UTF-8", "");
                 cors.apply_preflight(req.headers(), response.headers_mut());
-                return Answer::ready(response);
+                return answer::ready(response);
             }
         }
         // CORS needs only the Origin after the request is served. A copy, not a clone: cloned header values share
@@ -300,14 +305,14 @@ impl App {
             if let Some(cors) = &endpoint.cors {
                 cors.apply(&origin_headers(origin), response.headers_mut());
             }
-            return Answer::ready(response);
+            return answer::ready(response);
         }
         let service = endpoint.handle.service();
-        let work = match legacy {
-            Some(rest) => service.handle_legacy(req, conn, rest),
-            None => service.handle(req, conn),
-        };
-        Answer::endpoint(work, endpoint.cors.as_ref(), origin)
+        let finish = Finish::new(endpoint.cors.as_ref(), origin);
+        match legacy {
+            Some(rest) => service.handle_legacy(req, conn, rest, finish),
+            None => service.handle(req, conn, finish),
+        }
     }
 
     /// Stops taking new sessions, closes every session (`server shutting down`) and waits up to `limit`

@@ -1,5 +1,6 @@
 //! One served endpoint as the listener sees it: a path, a CORS policy and a protocol service.
 
+use super::answer::Finish;
 use crate::engineio::http::Body;
 use crate::engineio::http::RequestBody;
 use crate::engineio::{CloseReason, ConnInfo, Engine, Handler};
@@ -13,15 +14,22 @@ pub type ResponseFuture<'a> = Pin<Box<dyn Future<Output = Response<Body>> + Send
 
 /// The protocol side of an endpoint.
 pub trait Service: Send + Sync {
-    /// Serves one request addressed to the endpoint, from the client described by `conn`.
-    fn handle(&self, req: Request<RequestBody>, conn: ConnInfo) -> ResponseFuture<'_>;
+    /// Serves one request addressed to the endpoint, from the client described by `conn`; `finish` is applied to
+    /// the answer.
+    fn handle<'a>(
+        &'a self,
+        req: Request<RequestBody>,
+        conn: ConnInfo,
+        finish: Finish<'a>,
+    ) -> ResponseFuture<'a>;
     /// Serves a Socket.IO 0.9 request; `rest` is its path after `/{resource}/1`.
-    fn handle_legacy(
-        &self,
+    fn handle_legacy<'a>(
+        &'a self,
         req: Request<RequestBody>,
         conn: ConnInfo,
         rest: String,
-    ) -> ResponseFuture<'_>;
+        finish: Finish<'a>,
+    ) -> ResponseFuture<'a>;
     /// Closes every session (shutdown).
     fn close_all(&self, reason: CloseReason);
     /// Open sessions.
@@ -29,26 +37,44 @@ pub trait Service: Send + Sync {
 }
 
 impl<H: Handler> Service for Arc<Engine<H>> {
-    fn handle(&self, req: Request<RequestBody>, conn: ConnInfo) -> ResponseFuture<'_> {
+    fn handle<'a>(
+        &'a self,
+        req: Request<RequestBody>,
+        conn: ConnInfo,
+        finish: Finish<'a>,
+    ) -> ResponseFuture<'a> {
         // A long poll gets a future of its own, a fraction of the size of the one that serves every request:
         // it is what a parked poll holds for as long as it waits.
         match Engine::long_poll(self, &req) {
             Some(poll) => {
                 // Let go of the request (and its head's buffer) before the wait, as `Engine::handle` does.
                 drop(req);
-                Box::pin(poll)
+                Box::pin(async move {
+                    let mut response = poll.await;
+                    finish.apply(&mut response);
+                    response
+                })
             }
-            None => Box::pin(async move { Engine::handle(self, req, &conn).await }),
+            None => Box::pin(async move {
+                let mut response = Engine::handle(self, req, &conn).await;
+                finish.apply(&mut response);
+                response
+            }),
         }
     }
 
-    fn handle_legacy(
-        &self,
+    fn handle_legacy<'a>(
+        &'a self,
         req: Request<RequestBody>,
         conn: ConnInfo,
         rest: String,
-    ) -> ResponseFuture<'_> {
-        Box::pin(async move { Engine::handle_legacy(self, req, &conn, &rest).await })
+        finish: Finish<'a>,
+    ) -> ResponseFuture<'a> {
+        Box::pin(async move {
+            let mut response = Engine::handle_legacy(self, req, &conn, &rest).await;
+            finish.apply(&mut response);
+            response
+        })
     }
 
     fn close_all(&self, reason: CloseReason) {

@@ -1,6 +1,6 @@
 //! The HTTP side: listeners, routing by path, CORS, health, and graceful shutdown.
 
-mod answer;
+pub mod answer;
 mod app;
 mod build;
 pub mod cidr;
