@@ -74,6 +74,13 @@ async fn open_link(upgrade: hyper::upgrade::OnUpgrade) -> Option<Link> {
     upgrade.await.ok().map(Link::new)
 }
 
+/// Runs the session's pump in a task of its own. The task that opened the link (and maybe probed it) ends here:
+/// awaiting the pump inside it would make the idle session's task as large as the pump plus everything the
+/// opening kept (a 512- or 640-byte task instead of a 384-byte one).
+fn run_pump<H: Handler>(engine: Arc<Engine<H>>, session: Arc<Session<H::State>>, link: Link) {
+    tokio::spawn(pump(engine, session, link));
+}
+
 /// A session that started over WebSocket: its open packet is already queued.
 pub(crate) fn accept_new<H: Handler>(
     engine: &Arc<Engine<H>>,
@@ -90,7 +97,7 @@ pub(crate) fn accept_new<H: Handler>(
     let engine = engine.clone();
     tokio::spawn(async move {
         match open_link(upgrade).await {
-            Some(link) => pump(engine, session, link).await,
+            Some(link) => run_pump(engine, session, link),
             None => session.close(CloseReason::TransportClose),
         }
     });
@@ -124,7 +131,7 @@ pub(crate) fn accept_upgrade<H: Handler>(
         match tokio::time::timeout(timeout, probe(&session, &mut link, max)).await {
             Ok(true) => {
                 count_as_websocket(&engine);
-                pump(engine, session, link).await
+                run_pump(engine, session, link)
             }
             _ => {
                 abandon_upgrade(&session);
@@ -164,7 +171,7 @@ pub(crate) fn accept_legacy<H: Handler>(
             inner.transport = TransportKind::Websocket;
         }
         count_as_websocket(&engine);
-        pump(engine, session, link).await
+        run_pump(engine, session, link)
     });
     Ok(response)
 }

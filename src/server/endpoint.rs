@@ -4,6 +4,7 @@ use super::answer::Finish;
 use crate::engineio::http::Body;
 use crate::engineio::http::RequestBody;
 use crate::engineio::{CloseReason, ConnInfo, Engine, Handler};
+use futures_util::FutureExt;
 use http::{Request, Response};
 use std::future::Future;
 use std::pin::Pin;
@@ -49,11 +50,11 @@ impl<H: Handler> Service for Arc<Engine<H>> {
             Some(poll) => {
                 // Let go of the request (and its head's buffer) before the wait, as `Engine::handle` does.
                 drop(req);
-                Box::pin(async move {
-                    let mut response = poll.await;
+                // A combinator, not an `async` block: awaiting a captured future stores it twice.
+                Box::pin(poll.map(move |mut response| {
                     finish.apply(&mut response);
                     response
-                })
+                }))
             }
             None => Box::pin(async move {
                 let mut response = Engine::handle(self, req, &conn).await;

@@ -50,55 +50,65 @@ enum Next {
 
 /// Serves every request of `stream` from `peer`; a request head must arrive within `head_timeout` of the
 /// connection becoming idle, or the connection is closed.
-pub async fn serve_connection<A: HttpHandler>(
+///
+/// Not an `async fn`: its arguments would be stored twice in the future (as arguments and as locals), and this
+/// future is most of what an idle connection's task costs.
+#[expect(
+    clippy::manual_async_fn,
+    reason = "an async fn stores its arguments twice"
+)]
+pub fn serve_connection<A: HttpHandler>(
     mut stream: TcpStream,
     peer: SocketAddr,
     app: Arc<A>,
     head_timeout: Duration,
-) {
-    let conn = ConnInfo {
-        address: peer.ip(),
-        secure: false,
-    };
-    loop {
-        let deadline = Instant::now() + head_timeout;
-        let Ok(next) = tokio::time::timeout_at(deadline, read_head(&stream)).await else {
-            tracing::debug!(%peer, "no complete request head in time; connection closed");
-            return;
+) -> impl Future<Output = ()> + Send {
+    async move {
+        let conn = ConnInfo {
+            address: peer.ip(),
+            secure: false,
         };
-        let ended = match next {
-            Next::Request(head) => match serve_one(&mut stream, head, &*app, &conn).await {
-                Ok(true) => continue,
-                Ok(false) => stream.shutdown().await,
-                Err(error) => Err(error),
-            },
-            Next::Body(read, keep_alive, length) => {
-                // Boxed, as every hyper path is: the task's future is as large as its largest state, and hyper's
-                // connection inline would make every idle connection pay for it.
-                let request = (read, keep_alive, length);
-                let one = serve_one_with_hyper(stream, request, peer, app.clone(), head_timeout);
-                match Box::pin(one).await {
-                    Returned::Idle(idle) => {
-                        stream = idle;
-                        continue;
+        loop {
+            let deadline = Instant::now() + head_timeout;
+            let Ok(next) = tokio::time::timeout_at(deadline, read_head(&stream)).await else {
+                tracing::debug!(%peer, "no complete request head in time; connection closed");
+                return;
+            };
+            let ended = match next {
+                Next::Request(head) => match serve_one(&mut stream, head, &*app, &conn).await {
+                    Ok(true) => continue,
+                    Ok(false) => stream.shutdown().await,
+                    Err(error) => Err(error),
+                },
+                Next::Body(read, keep_alive, length) => {
+                    // Boxed, as every hyper path is: the task's future is as large as its largest state, and hyper's
+                    // connection inline would make every idle connection pay for it.
+                    let request = (read, keep_alive, length);
+                    let one =
+                        serve_one_with_hyper(stream, request, peer, app.clone(), head_timeout);
+                    match Box::pin(one).await {
+                        Returned::Idle(idle) => {
+                            stream = idle;
+                            continue;
+                        }
+                        Returned::ReadAhead(io) => {
+                            return Box::pin(serve_with_hyper(io, peer, app, head_timeout)).await;
+                        }
+                        Returned::Done => return,
                     }
-                    Returned::ReadAhead(io) => {
-                        return Box::pin(serve_with_hyper(io, peer, app, head_timeout)).await;
-                    }
-                    Returned::Done => return,
                 }
+                Next::HandOff(read) => {
+                    let io = Rewind::new(stream, read);
+                    return Box::pin(serve_with_hyper(io, peer, app, head_timeout)).await;
+                }
+                Next::Reject(status) => reject(&mut stream, status).await,
+                Next::Closed => return,
+            };
+            if let Err(error) = ended {
+                tracing::debug!(%peer, %error, "connection ended with an error");
             }
-            Next::HandOff(read) => {
-                let io = Rewind::new(stream, read);
-                return Box::pin(serve_with_hyper(io, peer, app, head_timeout)).await;
-            }
-            Next::Reject(status) => reject(&mut stream, status).await,
-            Next::Closed => return,
-        };
-        if let Err(error) = ended {
-            tracing::debug!(%peer, %error, "connection ended with an error");
+            return;
         }
-        return;
     }
 }
 
