@@ -38,10 +38,11 @@ enum Next {
     /// A bodyless request, served here.
     Request(Box<Head>),
     /// A request with a body: hyper serves it, starting with these bytes, and gives the connection back. Also
-    /// whether the client allows keep-alive, and the message's length when its head tells it.
-    Body(Bytes, bool, Option<u64>),
+    /// whether the client allows keep-alive, and the message's length when its head tells it. (Boxed, as is the
+    /// hand-off's bytes: the value lives in the connection's future while a poll is parked, so it is kept small.)
+    Body(Box<(Bytes, bool, Option<u64>)>),
     /// Hyper serves the rest, starting with these bytes.
-    HandOff(Bytes),
+    HandOff(Box<[u8]>),
     /// A malformed head: answer with this status and close.
     Reject(StatusCode),
     /// The client closed, or the connection failed.
@@ -64,28 +65,26 @@ pub fn serve_connection<A: HttpHandler>(
     head_timeout: Duration,
 ) -> impl Future<Output = ()> + Send {
     async move {
-        let conn = ConnInfo {
-            address: peer.ip(),
-            secure: false,
-        };
         loop {
             let deadline = Instant::now() + head_timeout;
-            let Ok(next) = tokio::time::timeout_at(deadline, read_head(&stream)).await else {
+            // Boxed: the timer is large, and inline it would make every connection's task pay for it while a
+            // poll is parked; it lives only while a head is awaited.
+            let waiting = Box::pin(tokio::time::timeout_at(deadline, read_head(&stream)));
+            let Ok(next) = waiting.await else {
                 tracing::debug!(%peer, "no complete request head in time; connection closed");
                 return;
             };
             let ended = match next {
-                Next::Request(head) => match serve_one(&mut stream, head, &*app, &conn).await {
+                Next::Request(head) => match serve_one(&mut stream, head, &*app, peer).await {
                     Ok(true) => continue,
                     Ok(false) => stream.shutdown().await,
                     Err(error) => Err(error),
                 },
-                Next::Body(read, keep_alive, length) => {
+                Next::Body(request) => {
                     // Boxed, as every hyper path is: the task's future is as large as its largest state, and hyper's
                     // connection inline would make every idle connection pay for it.
-                    let request = (read, keep_alive, length);
                     let one =
-                        serve_one_with_hyper(stream, request, peer, app.clone(), head_timeout);
+                        serve_one_with_hyper(stream, *request, peer, app.clone(), head_timeout);
                     match Box::pin(one).await {
                         Returned::Idle(idle) => {
                             stream = idle;
@@ -98,7 +97,7 @@ pub fn serve_connection<A: HttpHandler>(
                     }
                 }
                 Next::HandOff(read) => {
-                    let io = Rewind::new(stream, read);
+                    let io = Rewind::new(stream, Bytes::from(read));
                     return Box::pin(serve_with_hyper(io, peer, app, head_timeout)).await;
                 }
                 Next::Reject(status) => reject(&mut stream, status).await,
@@ -163,10 +162,12 @@ fn decide(read: &[u8], partial: &mut Vec<u8>) -> Option<Next> {
         }
         // Bytes past the head (a pipelined request) go to hyper together with this request.
         Parsed::Request(head) if head.len == buf.len() => Some(Next::Request(head)),
-        Parsed::Request(_) | Parsed::HandOff => Some(Next::HandOff(Bytes::copy_from_slice(buf))),
-        Parsed::Body { keep_alive, length } => {
-            Some(Next::Body(Bytes::copy_from_slice(buf), keep_alive, length))
-        }
+        Parsed::Request(_) | Parsed::HandOff => Some(Next::HandOff(buf.into())),
+        Parsed::Body { keep_alive, length } => Some(Next::Body(Box::new((
+            Bytes::copy_from_slice(buf),
+            keep_alive,
+            length,
+        )))),
         Parsed::Reject(status) => Some(Next::Reject(status)),
         Parsed::Close => Some(Next::Closed),
     }
@@ -178,7 +179,7 @@ fn serve_one<'a, A: HttpHandler>(
     stream: &'a mut TcpStream,
     head: Box<Head>,
     app: &'a A,
-    conn: &ConnInfo,
+    peer: SocketAddr,
 ) -> impl Future<Output = io::Result<bool>> + 'a {
     let Head {
         request,
@@ -186,14 +187,29 @@ fn serve_one<'a, A: HttpHandler>(
         ..
     } = *head;
     let mut framing = Framing::new(request.method(), request.version(), keep_alive);
-    let answer = app.serve(request, conn.clone());
+    let conn = ConnInfo {
+        address: peer.ip(),
+        secure: false,
+    };
+    let answer = app.serve(request, conn);
     async move {
         let Some(response) = WhileConnected::new(stream, answer).await else {
             return Err(io::ErrorKind::ConnectionAborted.into());
         };
         // Encoded before any further wait, so the response's parts are not kept while the bytes go out.
         let (head, body) = encode(response, &mut framing);
-        write_both(stream, &head, &body).await?;
+        // Usually the socket takes it all at once; only a response that has to wait for room gets a future (boxed:
+        // inline, the write stage would set the size of every connection's task).
+        let written = match stream.try_write_vectored(&[IoSlice::new(&head), IoSlice::new(&body)]) {
+            Ok(written) => written,
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => 0,
+            Err(error) => return Err(error),
+        };
+        let from_head = written.min(head.len());
+        let rest_of_body = &body[(written - from_head).min(body.len())..];
+        if from_head < head.len() || !rest_of_body.is_empty() {
+            Box::pin(write_both(stream, &head[from_head..], rest_of_body)).await?;
+        }
         Ok(framing.keep_alive)
     }
 }
@@ -293,8 +309,9 @@ mod tests {
         let post = b"POST /a HTTP/1.1\r\nContent-Length: 2\r\n\r\nok";
         assert!(matches!(
             decide(post, &mut Vec::new()),
-            Some(Next::Body(bytes, true, Some(length)))
-                if bytes.len() == post.len() && length == post.len() as u64
+            Some(Next::Body(body))
+                if matches!(&*body, (bytes, true, Some(length))
+                    if bytes.len() == post.len() && *length == post.len() as u64)
         ));
     }
 }
