@@ -2,6 +2,7 @@
 //! the processes they measure, and the report. `bench-loadgen run` drives everything; `bench/run.sh` wraps it.
 
 pub mod client;
+pub mod http1;
 pub mod net;
 pub mod procfs;
 pub mod proto;

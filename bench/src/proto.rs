@@ -102,7 +102,19 @@ pub fn event_with_number(data: &str) -> Option<(&str, u64)> {
 
 /// The text of an event emit asking for ack `id`: `42<id>["echo",{"seq":<id>,"text":"..."}]`.
 pub fn emit_with_ack(id: u64) -> String {
-    format!(r#"42{id}["echo",{{"seq":{id},"text":"hello from the benchmark"}}]"#)
+    let mut text = String::new();
+    write_emit_with_ack(&mut text, id);
+    text
+}
+
+/// [`emit_with_ack`] written into `out` (cleared first), to reuse its buffer.
+pub fn write_emit_with_ack(out: &mut String, id: u64) {
+    use std::fmt::Write as _;
+    out.clear();
+    let _ = write!(
+        out,
+        r#"42{id}["echo",{{"seq":{id},"text":"hello from the benchmark"}}]"#
+    );
 }
 
 #[cfg(test)]

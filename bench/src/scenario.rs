@@ -11,7 +11,6 @@ use crate::proto::{self, Packet, Sio};
 use crate::servers::{Backend, Server};
 use crate::stats::{Latencies, instant_at, now_us};
 use crate::{Error, Res};
-use futures_util::{SinkExt, StreamExt};
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -19,7 +18,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
-use tokio_tungstenite::tungstenite::Message;
 
 /// The client transport of a scenario.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -460,6 +458,7 @@ async fn relay_ws(
     let mut next_id = 1u64;
     let mut next_send = schedule.first;
     let closed_loop = schedule.period == 0;
+    let mut emit = String::new();
     tokio::time::sleep_until(instant_at(timeline.start)).await;
     loop {
         let now = now_us();
@@ -468,24 +467,24 @@ async fn relay_ws(
         }
         if closed_loop && pending.is_empty() {
             pending.insert(next_id, now_us());
-            if let Err(error) = ws.send(Message::text(proto::emit_with_ack(next_id))).await {
-                return Err((error.into(), result));
+            proto::write_emit_with_ack(&mut emit, next_id);
+            if let Err(error) = ws.send_text(&emit).await {
+                return Err((error, result));
             }
             next_id += 1;
         }
         tokio::select! {
-            frame = ws.next() => {
-                let text = match frame {
-                    Some(Ok(Message::Text(text))) => text,
-                    Some(Ok(_)) => continue,
-                    Some(Err(error)) => return Err((error.into(), result)),
-                    None => return Err(("websocket ended".into(), result)),
-                };
+            read = ws.read_text() => {
+                match read {
+                    Ok(true) => {}
+                    Ok(false) => return Err(("websocket ended".into(), result)),
+                    Err(error) => return Err((error, result)),
+                }
                 let at = now_us();
-                match proto::packet(text.as_str()) {
+                match proto::packet(ws.text()) {
                     Packet::Ping => {
-                        if let Err(error) = ws.send(Message::text("3")).await {
-                            return Err((error.into(), result));
+                        if let Err(error) = ws.send_text("3").await {
+                            return Err((error, result));
                         }
                     }
                     Packet::Sio(Sio::Ack(id, _)) => {
@@ -501,8 +500,9 @@ async fn relay_ws(
                 // Timed from the wake-up: the timer's millisecond granularity is the load generator's, not the
                 // server's.
                 pending.insert(next_id, now_us().max(next_send));
-                if let Err(error) = ws.send(Message::text(proto::emit_with_ack(next_id))).await {
-                    return Err((error.into(), result));
+                proto::write_emit_with_ack(&mut emit, next_id);
+                if let Err(error) = ws.send_text(&emit).await {
+                    return Err((error, result));
                 }
                 next_id += 1;
                 next_send += schedule.period;
@@ -547,7 +547,15 @@ async fn relay_polling(
     let mut next_id = 1u64;
     let mut next_send = schedule.first;
     let closed_loop = schedule.period == 0;
-    let mut outgoing: Vec<String> = Vec::new();
+    // The payload of the next POST: packets joined by the separator, in one buffer reused from POST to POST.
+    let mut outgoing = String::new();
+    let push = |outgoing: &mut String, packet: &str| {
+        if !outgoing.is_empty() {
+            outgoing.push(proto::SEPARATOR);
+        }
+        outgoing.push_str(packet);
+    };
+    let mut emit = String::new();
     let mut last_post_end = 0u64;
     tokio::time::sleep_until(instant_at(timeline.start)).await;
     loop {
@@ -557,20 +565,22 @@ async fn relay_polling(
             }
         }
         while let Ok(packet) = out_rx.try_recv() {
-            outgoing.push(packet.to_string());
+            push(&mut outgoing, packet);
         }
         let now = now_us();
         if now >= timeline.window_end {
             return Ok(result);
         }
         if closed_loop && pending.is_empty() {
-            outgoing.push(proto::emit_with_ack(next_id));
+            proto::write_emit_with_ack(&mut emit, next_id);
+            push(&mut outgoing, &emit);
             pending.insert(next_id, now);
             next_id += 1;
         }
         if !closed_loop {
             while next_send <= now {
-                outgoing.push(proto::emit_with_ack(next_id));
+                proto::write_emit_with_ack(&mut emit, next_id);
+                push(&mut outgoing, &emit);
                 // An emit that fell due while the previous POST was in flight waited for the server: timed from
                 // when it was due. Otherwise from the wake-up (the timer's granularity is not the server's).
                 let due = if next_send < last_post_end {
@@ -584,9 +594,9 @@ async fn relay_polling(
             }
         }
         if !outgoing.is_empty() {
-            let payload = outgoing.join("\u{1e}");
+            let posted = poll_post(&mut post, &url, &outgoing).await;
             outgoing.clear();
-            if let Err(error) = poll_post(&mut post, &url, payload).await {
+            if let Err(error) = posted {
                 return Err((error, result));
             }
             last_post_end = now_us();
@@ -601,7 +611,7 @@ async fn relay_polling(
                     record(&mut result, &timeline, sent, at);
                 }
             }
-            Some(packet) = out_rx.recv() => outgoing.push(packet.to_string()),
+            Some(packet) = out_rx.recv() => push(&mut outgoing, packet),
             _ = tokio::time::sleep_until(instant_at(next_send)), if !closed_loop => {}
             _ = tokio::time::sleep_until(instant_at(timeline.window_end)) => return Ok(result),
         }
@@ -769,17 +779,17 @@ pub async fn fanout(
 }
 
 async fn fanout_ws(mut ws: Ws, index: usize, state: &Rounds) -> Error {
-    while let Some(frame) = ws.next().await {
-        let text = match frame {
-            Ok(Message::Text(text)) => text,
-            Ok(_) => continue,
-            Err(error) => return error.into(),
-        };
+    loop {
+        match ws.read_text().await {
+            Ok(true) => {}
+            Ok(false) => return "websocket ended".into(),
+            Err(error) => return error,
+        }
         let at = now_us();
-        match proto::packet(text.as_str()) {
+        match proto::packet(ws.text()) {
             Packet::Ping => {
-                if let Err(error) = ws.send(Message::text("3")).await {
-                    return error.into();
+                if let Err(error) = ws.send_text("3").await {
+                    return error;
                 }
             }
             Packet::Sio(Sio::Event(data)) => state.tick(index, data, at),
@@ -787,7 +797,6 @@ async fn fanout_ws(mut ws: Ws, index: usize, state: &Rounds) -> Error {
             _ => {}
         }
     }
-    "websocket ended".into()
 }
 
 async fn fanout_polling(mut client: PollClient, index: usize, state: &Rounds) -> Error {
@@ -807,7 +816,7 @@ async fn fanout_polling(mut client: PollClient, index: usize, state: &Rounds) ->
             }
         }
         if pong {
-            if let Err(error) = poll_post(&mut client.conn, &client.url, "3".to_string()).await {
+            if let Err(error) = poll_post(&mut client.conn, &client.url, "3").await {
                 return error;
             }
         }
@@ -861,12 +870,12 @@ pub async fn storm(
                         Transport::Websocket => {
                             let mut ws = ws_connect(&sources, &endpoint).await?;
                             latencies.push(now_us() - begun);
-                            let _ = ws.close(None).await;
+                            let _ = ws.close().await;
                         }
                         Transport::Polling => {
                             let mut client = poll_connect(&sources, &endpoint).await?;
                             latencies.push(now_us() - begun);
-                            let _ = poll_post(&mut client.conn, &client.url, "1".to_string()).await;
+                            let _ = poll_post(&mut client.conn, &client.url, "1").await;
                         }
                     }
                     Ok(())

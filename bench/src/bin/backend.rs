@@ -6,21 +6,21 @@
 //! - `GET /stats` -> hook counts, for the runner to know when hooks have all arrived
 //!
 //! Usage: `bench-backend [--listen 127.0.0.1:0] [--room bench | --no-join] [--threads N]`; prints `listening <addr>` once bound.
+//!
+//! HTTP/1.1 with keep-alive, written on the `TcpStream` with `httparse` (one request at a time per connection;
+//! `Content-Length` or chunked request bodies; every answer has a `Content-Length`), so that the backend costs the
+//! machine it shares with the server under test as little as it can.
 
-use bytes::Bytes;
-use http::{Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use iogate_bench::Res;
+use iogate_bench::http1::{self, Framing, MAX_HEADERS};
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use std::convert::Infallible;
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use tokio::net::TcpListener;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
 
 #[derive(Default)]
 struct Counters {
@@ -31,7 +31,7 @@ struct Counters {
 }
 
 struct Backend {
-    connect_reply: Bytes,
+    connect_reply: Vec<u8>,
     counters: Counters,
 }
 
@@ -41,63 +41,155 @@ struct EventBody<'a> {
     args: Option<&'a RawValue>,
 }
 
-fn reply(status: StatusCode, body: Bytes) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(body));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("application/json"),
+/// What a request asks for.
+#[derive(Clone, Copy)]
+enum Route {
+    /// `GET /stats`.
+    Stats,
+    /// A hook, by its `X-Iogate-Event` header.
+    Connect,
+    Event,
+    Disconnect,
+    Other,
+}
+
+/// What the backend needs of a request head.
+struct Head {
+    route: Route,
+    framing: Framing,
+    close: bool,
+    /// `Expect: 100-continue`.
+    expect_continue: bool,
+}
+
+fn parse_head(bytes: &[u8]) -> Res<Option<(usize, Head)>> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut request = httparse::Request::new(&mut headers);
+    let len = match request.parse(bytes)? {
+        httparse::Status::Complete(len) => len,
+        httparse::Status::Partial => return Ok(None),
+    };
+    let info = http1::body_info(request.headers, Framing::Empty, request.version == Some(0))?;
+    let mut route = Route::Other;
+    let mut expect_continue = false;
+    for header in request.headers.iter() {
+        if header.name.eq_ignore_ascii_case("x-iogate-event") {
+            route = match header.value {
+                b"connect" => Route::Connect,
+                b"event" => Route::Event,
+                b"disconnect" => Route::Disconnect,
+                _ => Route::Other,
+            };
+        } else if header.name.eq_ignore_ascii_case("expect") {
+            expect_continue = header.value.eq_ignore_ascii_case(b"100-continue");
+        }
+    }
+    if request.method == Some("GET")
+        && request.path.map(|p| p.split('?').next()) == Some(Some("/stats"))
+    {
+        route = Route::Stats;
+    }
+    Ok(Some((
+        len,
+        Head {
+            route,
+            framing: info.framing,
+            close: info.close,
+            expect_continue,
+        },
+    )))
+}
+
+/// Appends a response whose body is `parts` concatenated.
+fn respond(out: &mut Vec<u8>, status: &str, parts: &[&[u8]], close: bool) {
+    let len: usize = parts.iter().map(|p| p.len()).sum();
+    let _ = write!(
+        out,
+        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {len}\r\n{}\r\n",
+        if close { "connection: close\r\n" } else { "" }
     );
-    response
+    for part in parts {
+        out.extend_from_slice(part);
+    }
 }
 
 impl Backend {
-    async fn handle(&self, req: Request<Incoming>) -> Response<Full<Bytes>> {
-        if req.method() == Method::GET && req.uri().path() == "/stats" {
-            let c = &self.counters;
-            let body = format!(
-                r#"{{"connect":{},"event":{},"disconnect":{},"other":{}}}"#,
-                c.connect.load(Ordering::Relaxed),
-                c.event.load(Ordering::Relaxed),
-                c.disconnect.load(Ordering::Relaxed),
-                c.other.load(Ordering::Relaxed)
-            );
-            return reply(StatusCode::OK, Bytes::from(body));
-        }
-        let event = req
-            .headers()
-            .get("x-iogate-event")
-            .map(|v| v.as_bytes().to_vec())
-            .unwrap_or_default();
-        let body = match req.into_body().collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(_) => return reply(StatusCode::BAD_REQUEST, Bytes::new()),
-        };
-        match event.as_slice() {
-            b"connect" => {
-                self.counters.connect.fetch_add(1, Ordering::Relaxed);
-                reply(StatusCode::OK, self.connect_reply.clone())
+    /// Appends the answer to one request.
+    fn answer(&self, out: &mut Vec<u8>, route: Route, body: &[u8], close: bool) {
+        const OK: &str = "200 OK";
+        let c = &self.counters;
+        match route {
+            Route::Stats => {
+                let stats = format!(
+                    r#"{{"connect":{},"event":{},"disconnect":{},"other":{}}}"#,
+                    c.connect.load(Ordering::Relaxed),
+                    c.event.load(Ordering::Relaxed),
+                    c.disconnect.load(Ordering::Relaxed),
+                    c.other.load(Ordering::Relaxed)
+                );
+                respond(out, OK, &[stats.as_bytes()], close);
             }
-            b"event" => {
-                self.counters.event.fetch_add(1, Ordering::Relaxed);
-                match serde_json::from_slice::<EventBody>(&body) {
+            Route::Connect => {
+                c.connect.fetch_add(1, Ordering::Relaxed);
+                respond(out, OK, &[&self.connect_reply], close);
+            }
+            Route::Event => {
+                c.event.fetch_add(1, Ordering::Relaxed);
+                match serde_json::from_slice::<EventBody>(body) {
                     Ok(EventBody { args: Some(args) }) => {
-                        let mut out = Vec::with_capacity(args.get().len() + 8);
-                        out.extend_from_slice(b"{\"ack\":");
-                        out.extend_from_slice(args.get().as_bytes());
-                        out.push(b'}');
-                        reply(StatusCode::OK, Bytes::from(out))
+                        respond(out, OK, &[b"{\"ack\":", args.get().as_bytes(), b"}"], close)
                     }
-                    _ => reply(StatusCode::OK, Bytes::from_static(b"{}")),
+                    _ => respond(out, OK, &[b"{}"], close),
                 }
             }
-            b"disconnect" => {
-                self.counters.disconnect.fetch_add(1, Ordering::Relaxed);
-                reply(StatusCode::OK, Bytes::new())
+            Route::Disconnect => {
+                c.disconnect.fetch_add(1, Ordering::Relaxed);
+                respond(out, OK, &[], close);
             }
-            _ => {
-                self.counters.other.fetch_add(1, Ordering::Relaxed);
-                reply(StatusCode::OK, Bytes::new())
+            Route::Other => {
+                c.other.fetch_add(1, Ordering::Relaxed);
+                respond(out, OK, &[], close);
+            }
+        }
+    }
+
+    /// Serves one keep-alive connection until the client closes it (or sends something it cannot read).
+    async fn serve(&self, stream: TcpStream) {
+        let mut io = http1::Stream::new(stream, 4096);
+        let mut out = Vec::with_capacity(1024);
+        loop {
+            io.start_message();
+            out.clear();
+            let head = match io.read_head(parse_head).await {
+                Ok(Some(head)) => head,
+                Ok(None) => return,
+                Err(_) => {
+                    respond(&mut out, "400 Bad Request", &[], true);
+                    let _ = io.stream.write_all(&out).await;
+                    return;
+                }
+            };
+            if head.expect_continue
+                && head.framing != Framing::Empty
+                && io
+                    .stream
+                    .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+                    .await
+                    .is_err()
+            {
+                return;
+            }
+            let body = match io.read_body(head.framing).await {
+                Ok(body) => body,
+                Err(_) => {
+                    respond(&mut out, "400 Bad Request", &[], true);
+                    let _ = io.stream.write_all(&out).await;
+                    return;
+                }
+            };
+            self.answer(&mut out, head.route, io.slice(body), head.close);
+            if io.stream.write_all(&out).await.is_err() || head.close {
+                return;
             }
         }
     }
@@ -136,13 +228,11 @@ fn main() {
     }
     let runtime = builder.build().expect("a tokio runtime");
     let connect_reply = if room.is_empty() {
-        Bytes::new()
+        Vec::new()
     } else {
-        Bytes::from(
-            serde_json::json!({ "join": [room] })
-                .to_string()
-                .into_bytes(),
-        )
+        serde_json::json!({ "join": [room] })
+            .to_string()
+            .into_bytes()
     };
     let backend = Arc::new(Backend {
         connect_reply,
@@ -161,16 +251,7 @@ fn main() {
             };
             let _ = stream.set_nodelay(true);
             let backend = backend.clone();
-            tokio::spawn(async move {
-                let service = service_fn(move |req| {
-                    let backend = backend.clone();
-                    async move { Ok::<_, Infallible>(backend.handle(req).await) }
-                });
-                let _ = http1::Builder::new()
-                    .keep_alive(true)
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
+            tokio::spawn(async move { backend.serve(stream).await });
         }
     });
 }
