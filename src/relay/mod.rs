@@ -3,6 +3,8 @@
 
 pub mod binary;
 mod engine_hooks;
+pub mod hook_chunked;
+pub mod hook_response;
 pub mod queue;
 mod reply;
 pub mod signing;
