@@ -320,3 +320,129 @@ fn an_oversized_websocket_frame_is_refused_before_its_payload_arrives() {
         assert_eq!(violation, Some(ws_frame::Violation::TooBig), "length {len}");
     }
 }
+
+/// A webhook response as a backend could frame `body`: Content-Length, chunked (random chunk sizes, extensions,
+/// trailers) or until close, sometimes after a `100 Continue`.
+fn random_webhook_response(rng: &mut StdRng, body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    if rng.random_bool(0.2) {
+        out.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
+    }
+    out.extend_from_slice(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n");
+    match rng.random_range(0..3) {
+        0 => {
+            out.extend_from_slice(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes());
+            out.extend_from_slice(body);
+        }
+        1 => {
+            out.extend_from_slice(b"Transfer-Encoding: chunked\r\n\r\n");
+            let mut rest = body;
+            while !rest.is_empty() {
+                let take = rng.random_range(1..=rest.len());
+                let ext = if rng.random_bool(0.3) { ";a=b" } else { "" };
+                out.extend_from_slice(format!("{take:x}{ext}\r\n").as_bytes());
+                out.extend_from_slice(&rest[..take]);
+                out.extend_from_slice(b"\r\n");
+                rest = &rest[take..];
+            }
+            out.extend_from_slice(b"0\r\n");
+            if rng.random_bool(0.3) {
+                out.extend_from_slice(b"X-Trailer: 1\r\n");
+            }
+            out.extend_from_slice(b"\r\n");
+        }
+        _ => {
+            out.extend_from_slice(b"\r\n");
+            out.extend_from_slice(body);
+        }
+    }
+    out
+}
+
+/// Feeds `bytes` to the response parser and chunked decoder in random pieces, as the client reads them; returns the
+/// body when one was framed completely (until-close bodies end with the input).
+fn decode_webhook_response(rng: &mut StdRng, bytes: &[u8]) -> Option<Vec<u8>> {
+    use iogate::relay::hook_chunked::{Chunked, Progress};
+    use iogate::relay::hook_response::{Framing, parse};
+    let mut buf = Vec::new();
+    let mut input = bytes;
+    let mut feed = |buf: &mut Vec<u8>, rng: &mut StdRng| {
+        if input.is_empty() {
+            return false;
+        }
+        let take = rng.random_range(1..=input.len().min(40));
+        buf.extend_from_slice(&input[..take]);
+        input = &input[take..];
+        true
+    };
+    let head = loop {
+        match parse(&buf) {
+            Ok(Some(head)) if head.is_interim() => {
+                buf.drain(..head.len);
+            }
+            Ok(Some(head)) => break head,
+            Ok(None) if feed(&mut buf, rng) => {}
+            _ => return None,
+        }
+    };
+    let start = head.len;
+    match head.framing {
+        Framing::Empty => Some(Vec::new()),
+        Framing::Length(length) => {
+            let end = start.checked_add(usize::try_from(length).ok()?)?;
+            while buf.len() < end {
+                if !feed(&mut buf, rng) {
+                    return None;
+                }
+            }
+            Some(buf[start..end].to_vec())
+        }
+        Framing::Chunked => {
+            let mut chunked = Chunked::new(1 << 16);
+            loop {
+                match chunked.decode(&mut buf, start) {
+                    Ok(Progress::Done { len }) => return Some(buf[start..start + len].to_vec()),
+                    Ok(Progress::NeedMore) if feed(&mut buf, rng) => {}
+                    _ => return None,
+                }
+            }
+        }
+        Framing::UntilClose => {
+            while feed(&mut buf, rng) {}
+            Some(buf[start..].to_vec())
+        }
+    }
+}
+
+#[test]
+fn webhook_responses_decode_in_any_split_and_mutations_never_panic() {
+    let mut rng = StdRng::seed_from_u64(0x4007);
+    let alphabet = b"{}[]\":,0123456789abc\r\n;";
+    for round in 0..ROUNDS / 4 {
+        let body = random_bytes(&mut rng, alphabet);
+        let mut response = random_webhook_response(&mut rng, &body);
+        assert_eq!(
+            decode_webhook_response(&mut rng, &response).as_deref(),
+            Some(&body[..]),
+            "round {round}: {:?}",
+            String::from_utf8_lossy(&response)
+        );
+        for _ in 0..rng.random_range(1..5) {
+            let at = rng.random_range(0..response.len());
+            match rng.random_range(0..4) {
+                0 => response[at] = rng.random(),
+                1 => {
+                    response.remove(at);
+                }
+                2 => response.insert(at, alphabet[rng.random_range(0..alphabet.len())]),
+                _ => response.truncate(at),
+            }
+            if response.is_empty() {
+                break;
+            }
+        }
+        let _ = decode_webhook_response(&mut rng, &response);
+        let arbitrary = random_bytes(&mut rng, b"HTTP/1.1 200 OK\r\n:;0123456789abcdef");
+        let _ = decode_webhook_response(&mut rng, &arbitrary);
+    }
+}

@@ -1,25 +1,39 @@
 //! Sending webhooks: headers, signatures, timeouts, and at-least-once retries.
 
+use super::hook_conn::MAX_BODY_BYTES;
+use super::hook_http1::Http1Target;
+use super::hook_pool::{IDLE_TIMEOUT, MAX_IDLE_PER_BACKEND, Pool};
+use super::hook_request::{USER_AGENT, redacted};
 use super::signing::signature_header;
 use crate::metrics::HookMetrics;
 use bytes::Bytes;
 use rand::RngCore;
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::Notify;
 
-/// Where and how one endpoint's webhooks are sent.
+/// Where and how one endpoint's webhooks are sent; built by [`HookClient::target`].
 #[derive(Debug, Clone)]
 pub struct HookTarget {
     /// The URL POSTed to.
-    pub url: reqwest::Url,
+    url: reqwest::Url,
+    /// `http://` URLs: the URL parsed for iogate's own HTTP/1.1 client (`https://` goes through reqwest).
+    http1: Option<Arc<Http1Target>>,
     /// Secrets that sign each request (none = unsigned).
     pub secrets: Vec<String>,
     /// Time allowed for one call.
     pub timeout: Duration,
     /// Latency, failure and retry metrics of the endpoint.
     pub metrics: HookMetrics,
+}
+
+impl HookTarget {
+    /// The URL POSTed to.
+    pub fn url(&self) -> &reqwest::Url {
+        &self.url
+    }
 }
 
 /// One webhook request, ready to send (and resend with the same delivery id).
@@ -88,9 +102,15 @@ impl Default for RetryPolicy {
 }
 
 /// The shared HTTP client that sends every webhook, and the count of hook workers still running.
+///
+/// `http://` URLs are sent by iogate's own HTTP/1.1 client (`hook_http1.rs`), with one pool of keep-alive
+/// connections per backend `host:port`; `https://` URLs by reqwest (TLS). Both: no proxy, no redirects followed,
+/// `TCP_NODELAY`, at most [`MAX_IDLE_PER_BACKEND`] idle connections per backend, closed after 60 s idle, response
+/// bodies up to [`MAX_BODY_BYTES`].
 #[derive(Clone)]
 pub struct HookClient {
     http: reqwest::Client,
+    pools: Arc<Mutex<HashMap<String, Pool>>>,
     busy: Arc<Busy>,
 }
 
@@ -118,15 +138,59 @@ impl HookClient {
             .no_proxy()
             // A signed webhook is not re-sent elsewhere: a 3xx answer is a failure like any non-2xx.
             .redirect(reqwest::redirect::Policy::none())
-            .pool_idle_timeout(Duration::from_secs(60))
+            .pool_idle_timeout(IDLE_TIMEOUT)
+            .pool_max_idle_per_host(MAX_IDLE_PER_BACKEND)
             .tcp_nodelay(true)
-            .user_agent(concat!("iogate/", env!("CARGO_PKG_VERSION")))
+            .user_agent(USER_AGENT)
             .build()
             .map_err(|e| format!("cannot build the webhook HTTP client: {e}"))?;
         Ok(Self {
             http,
+            pools: Arc::default(),
             busy: Arc::default(),
         })
+    }
+
+    /// The target for webhooks to `url` (`http` or `https`), signed with `secrets` (none = unsigned), each call
+    /// bounded by `timeout`. `http://` targets on the same `host:port` share one connection pool.
+    pub fn target(
+        &self,
+        url: &str,
+        secrets: Vec<String>,
+        timeout: Duration,
+        metrics: HookMetrics,
+    ) -> Result<HookTarget, String> {
+        let url = reqwest::Url::parse(url).map_err(|e| format!("{url:?} is not a URL ({e})"))?;
+        let http1 = match url.scheme() {
+            "http" => {
+                let pool = Http1Target::pool_key(&url)
+                    .map(|key| {
+                        let mut pools = self.pools.lock().unwrap_or_else(|p| p.into_inner());
+                        pools.entry(key).or_default().clone()
+                    })
+                    .ok_or_else(|| format!("{} has no host", redacted(&url)))?;
+                let target = Http1Target::new(&url, pool)
+                    .ok_or_else(|| format!("{} has no host", redacted(&url)))?;
+                Some(Arc::new(target))
+            }
+            "https" => None,
+            _ => {
+                return Err(format!("{} must be an http or https URL", redacted(&url)));
+            }
+        };
+        Ok(HookTarget {
+            url,
+            http1,
+            secrets,
+            timeout,
+            metrics,
+        })
+    }
+
+    /// Idle keep-alive connections held for `http://` targets on `host:port` (`host` as the URL spells it).
+    pub fn idle_connections(&self, host_port: &str) -> usize {
+        let pools = self.pools.lock().unwrap_or_else(|p| p.into_inner());
+        pools.get(host_port).map_or(0, Pool::idle)
     }
 
     /// Counts a hook worker as running until the guard drops (shutdown waits for them).
@@ -173,6 +237,34 @@ impl HookClient {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
+        let signature = (!target.secrets.is_empty())
+            .then(|| signature_header(&target.secrets, timestamp, &delivery.body));
+        let Some(http1) = &target.http1 else {
+            return self.send_reqwest(target, delivery, signature).await;
+        };
+        let (status, body) = http1
+            .post(
+                delivery.event,
+                &delivery.id,
+                signature.as_deref(),
+                &delivery.body,
+                target.timeout,
+            )
+            .await
+            .map_err(HookError::Transport)?;
+        if !(200..300).contains(&status) {
+            return Err(HookError::Status(status));
+        }
+        Ok(body)
+    }
+
+    /// Sends through reqwest (`https://` targets).
+    async fn send_reqwest(
+        &self,
+        target: &HookTarget,
+        delivery: &Delivery,
+        signature: Option<String>,
+    ) -> Result<Bytes, HookError> {
         let mut request = self
             .http
             .post(target.url.clone())
@@ -180,13 +272,10 @@ impl HookClient {
             .header("content-type", "application/json")
             .header("x-iogate-event", delivery.event)
             .header("x-iogate-delivery", &delivery.id);
-        if !target.secrets.is_empty() {
-            request = request.header(
-                "x-iogate-signature",
-                signature_header(&target.secrets, timestamp, &delivery.body),
-            );
+        if let Some(signature) = signature {
+            request = request.header("x-iogate-signature", signature);
         }
-        let response = request
+        let mut response = request
             .body(delivery.body.clone())
             .send()
             .await
@@ -195,10 +284,34 @@ impl HookClient {
         if !(200..300).contains(&status) {
             return Err(HookError::Status(status));
         }
-        response
-            .bytes()
+        let too_large = || {
+            HookError::Transport(format!(
+                "POST {}: response body larger than the limit of {} MiB",
+                redacted(&target.url),
+                MAX_BODY_BYTES / (1024 * 1024)
+            ))
+        };
+        if response
+            .content_length()
+            .is_some_and(|n| n > MAX_BODY_BYTES as u64)
+        {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
             .await
-            .map_err(|e| HookError::Transport(e.to_string()))
+            .map_err(|e| HookError::Transport(e.to_string()))?
+        {
+            if body.len() + chunk.len() > MAX_BODY_BYTES {
+                return Err(too_large());
+            }
+            if body.is_empty() && response.content_length() == Some(chunk.len() as u64) {
+                return Ok(chunk);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Bytes::from(body))
     }
 
     /// Sends `delivery` until it succeeds, a non-retryable answer comes, or the policy gives up.

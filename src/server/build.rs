@@ -6,8 +6,7 @@ use crate::config::{EndpointConfig, Protocol, Transport, normalize_path};
 use crate::engineio::{Engine, EngineConfig, SessionSettings};
 use crate::metrics::Metrics;
 use crate::relay::{
-    EngineRelay, EngineRelayConfig, HookClient, HookTarget, RetryPolicy, Route, SocketRelay,
-    SocketRelayConfig,
+    EngineRelay, EngineRelayConfig, HookClient, RetryPolicy, Route, SocketRelay, SocketRelayConfig,
 };
 use crate::socketio::{SioConfig, SioHandler, SocketIo};
 use std::sync::Arc;
@@ -33,17 +32,18 @@ pub(crate) fn build_endpoint(
         eio3: config.eio3,
         metrics: endpoint_metrics.clone(),
     };
-    let target = HookTarget {
-        url: reqwest::Url::parse(&config.webhook)
-            .map_err(|e| format!("endpoint {path}: webhook: {e}"))?,
-        secrets: config
-            .secret
-            .as_ref()
-            .map(|s| s.to_vec())
-            .unwrap_or_default(),
-        timeout: config.webhook_timeout,
-        metrics: endpoint_metrics.hooks.clone(),
-    };
+    let target = hooks
+        .target(
+            &config.webhook,
+            config
+                .secret
+                .as_ref()
+                .map(|s| s.to_vec())
+                .unwrap_or_default(),
+            config.webhook_timeout,
+            endpoint_metrics.hooks.clone(),
+        )
+        .map_err(|e| format!("endpoint {path}: webhook: {e}"))?;
     let handle = match config.protocol {
         Protocol::EngineIo => {
             let relay = EngineRelay::new(
@@ -67,18 +67,21 @@ pub(crate) fn build_endpoint(
                 .route
                 .iter()
                 .map(|route| {
-                    let url = match &route.webhook {
-                        Some(url) => reqwest::Url::parse(url)
+                    let target = match &route.webhook {
+                        Some(url) => hooks
+                            .target(
+                                url,
+                                target.secrets.clone(),
+                                target.timeout,
+                                target.metrics.clone(),
+                            )
                             .map_err(|e| format!("endpoint {path}: route webhook: {e}"))?,
-                        None => target.url.clone(),
+                        None => target.clone(),
                     };
                     Ok(Route {
                         namespace: route.namespace.clone(),
                         event: route.event.clone(),
-                        target: HookTarget {
-                            url,
-                            ..target.clone()
-                        },
+                        target,
                         mode: route.mode,
                     })
                 })

@@ -1,0 +1,152 @@
+//! iogate's own HTTP/1.1 client for `http://` webhook URLs: one POST per call over pooled keep-alive connections.
+//!
+//! The URL is taken apart once, when the target is built: the address to connect to and the start of every request
+//! head. A call takes the most recently idle connection (or opens one), writes the request in one vectored write,
+//! reads the response (`hook_conn.rs`) and puts the connection back if it can carry another request. A reused
+//! connection the backend closed while it sat idle (closed or reset before any byte of the answer) is replaced by a
+//! new one and the request is sent again, once, within the same call: webhooks are delivered at least once anyway,
+//! and the delivery id stays the same.
+
+use super::hook_conn::{Answer, Conn, ExchangeError};
+use super::hook_pool::Pool;
+use super::hook_request::{HeadPrefix, redacted};
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+/// Where a target's connections go.
+#[derive(Debug, Clone)]
+enum Address {
+    /// An IP literal, used as is.
+    Ip(SocketAddr),
+    /// A host name, resolved for every new connection (as the system resolver answers, caches included).
+    Name(String, u16),
+}
+
+/// One `http://` webhook URL, parsed for sending.
+#[derive(Debug, Clone)]
+pub struct Http1Target {
+    address: Address,
+    prefix: HeadPrefix,
+    pool: Pool,
+    /// The URL as text without credentials, for error messages.
+    url: String,
+}
+
+impl Http1Target {
+    /// The target for `url`, an `http://` URL with a host; `pool` holds the idle connections to its `host:port`.
+    pub fn new(url: &reqwest::Url, pool: Pool) -> Option<Self> {
+        let port = url.port_or_known_default()?;
+        let host = url.host_str()?;
+        // IPv6 literals come in brackets.
+        let literal = host.strip_prefix('[').and_then(|h| h.strip_suffix(']'));
+        let address = match literal.unwrap_or(host).parse::<IpAddr>() {
+            Ok(ip) => Address::Ip(SocketAddr::new(ip, port)),
+            Err(_) => Address::Name(host.to_string(), port),
+        };
+        Some(Self {
+            address,
+            prefix: HeadPrefix::new(url)?,
+            pool,
+            url: redacted(url),
+        })
+    }
+
+    /// The key of the pool a URL's connections share: `host:port`.
+    pub fn pool_key(url: &reqwest::Url) -> Option<String> {
+        Some(format!(
+            "{}:{}",
+            url.host_str()?,
+            url.port_or_known_default()?
+        ))
+    }
+
+    /// POSTs `body` and returns the status and, for a 2xx answer, the body; the whole call (connecting included)
+    /// takes at most `timeout`. Errors are described for the log, naming the URL.
+    pub async fn post(
+        &self,
+        event: &str,
+        delivery: &str,
+        signature: Option<&str>,
+        body: &[u8],
+        timeout: Duration,
+    ) -> Result<(u16, bytes::Bytes), String> {
+        let call = self.call(event, delivery, signature, body);
+        match tokio::time::timeout(timeout, call).await {
+            Ok(Ok(answer)) => Ok((answer.status, answer.body)),
+            Ok(Err(error)) => Err(format!("POST {}: {error}", self.url)),
+            Err(_) => Err(format!(
+                "POST {}: no answer within {}",
+                self.url,
+                humantime::format_duration(timeout)
+            )),
+        }
+    }
+
+    async fn call(
+        &self,
+        event: &str,
+        delivery: &str,
+        signature: Option<&str>,
+        body: &[u8],
+    ) -> Result<Answer, String> {
+        if let Some(mut pooled) = self.pool.checkout() {
+            let exchanged = pooled
+                .conn
+                .exchange(&self.prefix, event, delivery, signature, body)
+                .await;
+            match exchanged {
+                Ok(answer) => return Ok(self.keep(pooled.conn, answer)),
+                Err(ExchangeError::Closed(error)) => {
+                    tracing::debug!(url = %self.url, %error, "idle webhook connection was closed by the backend; sending on a new one");
+                    drop(pooled.conn);
+                    self.pool.forget_idle_since(pooled.idle_since);
+                }
+                Err(ExchangeError::Failed(error)) => return Err(error),
+            }
+        }
+        let mut conn = self
+            .connect()
+            .await
+            .map_err(|error| format!("cannot connect: {error}"))?;
+        match conn
+            .exchange(&self.prefix, event, delivery, signature, body)
+            .await
+        {
+            Ok(answer) => Ok(self.keep(conn, answer)),
+            Err(ExchangeError::Closed(error)) if error.kind() == io::ErrorKind::UnexpectedEof => {
+                Err("connection closed before any response".into())
+            }
+            Err(ExchangeError::Closed(error)) => {
+                Err(format!("connection lost before any response: {error}"))
+            }
+            Err(ExchangeError::Failed(error)) => Err(error),
+        }
+    }
+
+    /// Puts `conn` back in the pool if `answer` left it able to carry another request.
+    fn keep(&self, conn: Conn, answer: Answer) -> Answer {
+        if answer.reusable {
+            self.pool.put_back(conn);
+        }
+        answer
+    }
+
+    async fn connect(&self) -> io::Result<Conn> {
+        match &self.address {
+            Address::Ip(address) => Conn::connect(std::slice::from_ref(address)).await,
+            Address::Name(host, port) => {
+                let addresses: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), *port))
+                    .await?
+                    .collect();
+                if addresses.is_empty() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::NotFound,
+                        format!("{host} has no address"),
+                    ));
+                }
+                Conn::connect(&addresses).await
+            }
+        }
+    }
+}

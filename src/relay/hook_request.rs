@@ -1,0 +1,116 @@
+//! The request head of a webhook POST for iogate's own HTTP/1.1 client: the part every request to a URL shares
+//! is written once, when the target is built; each request only appends its own headers.
+
+use std::io::Write;
+
+/// `User-Agent` of every webhook request.
+pub const USER_AGENT: &str = concat!("iogate/", env!("CARGO_PKG_VERSION"));
+
+/// The start of every request head to one `http://` URL: request line, `host`, and the fixed headers.
+#[derive(Debug, Clone)]
+pub struct HeadPrefix(Box<[u8]>);
+
+impl HeadPrefix {
+    /// The prefix for `url` (`http://` only: the path and query are sent as the URL holds them, already
+    /// percent-encoded; `host` carries the port unless it is 80; credentials in the URL become
+    /// `authorization: Basic`, as reqwest sends them). `None` for a URL without a host.
+    pub fn new(url: &reqwest::Url) -> Option<Self> {
+        let host = url.host_str()?;
+        let mut head = Vec::with_capacity(160);
+        head.extend_from_slice(b"POST ");
+        head.extend_from_slice(url.path().as_bytes());
+        if let Some(query) = url.query() {
+            head.push(b'?');
+            head.extend_from_slice(query.as_bytes());
+        }
+        head.extend_from_slice(b" HTTP/1.1\r\nhost: ");
+        head.extend_from_slice(host.as_bytes());
+        if let Some(port) = url.port() {
+            // `Url::port` is `None` for the scheme's default port, as hyper leaves it out of `host`.
+            let _ = write!(head, ":{port}");
+        }
+        head.extend_from_slice(b"\r\ncontent-type: application/json\r\nuser-agent: ");
+        head.extend_from_slice(USER_AGENT.as_bytes());
+        head.extend_from_slice(b"\r\naccept: */*\r\n");
+        if let Some(credentials) = basic_credentials(url) {
+            head.extend_from_slice(b"authorization: Basic ");
+            head.extend_from_slice(credentials.as_bytes());
+            head.extend_from_slice(b"\r\n");
+        }
+        Some(Self(head.into_boxed_slice()))
+    }
+
+    /// Writes the whole head of one request into `out` (cleared first): the prefix, the delivery's headers and
+    /// `content-length`, and the blank line.
+    pub fn write(
+        &self,
+        out: &mut Vec<u8>,
+        event: &str,
+        delivery: &str,
+        signature: Option<&str>,
+        content_length: usize,
+    ) {
+        out.clear();
+        out.extend_from_slice(&self.0);
+        out.extend_from_slice(b"x-iogate-event: ");
+        out.extend_from_slice(event.as_bytes());
+        out.extend_from_slice(b"\r\nx-iogate-delivery: ");
+        out.extend_from_slice(delivery.as_bytes());
+        if let Some(signature) = signature {
+            out.extend_from_slice(b"\r\nx-iogate-signature: ");
+            out.extend_from_slice(signature.as_bytes());
+        }
+        // Writing to a Vec cannot fail.
+        let _ = write!(out, "\r\ncontent-length: {content_length}\r\n\r\n");
+    }
+}
+
+/// `user:password` from the URL, percent-decoded, in base64; `None` without credentials (or with ones that are not
+/// UTF-8 once decoded, which reqwest leaves out as well).
+fn basic_credentials(url: &reqwest::Url) -> Option<String> {
+    use base64::Engine;
+    if url.username().is_empty() && url.password().is_none() {
+        return None;
+    }
+    let mut plain = percent_decode(url.username())?;
+    plain.push(':');
+    if let Some(password) = url.password() {
+        plain.push_str(&percent_decode(password)?);
+    }
+    Some(base64::engine::general_purpose::STANDARD.encode(plain))
+}
+
+/// `%XX` escapes decoded; `None` if the result is not UTF-8.
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut at = 0;
+    while at < bytes.len() {
+        let escaped = (bytes[at] == b'%')
+            .then(|| bytes.get(at + 1..at + 3))
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok());
+        match escaped {
+            Some(byte) => {
+                out.push(byte);
+                at += 3;
+            }
+            None => {
+                out.push(bytes[at]);
+                at += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// `url` without its credentials, for messages and logs.
+pub fn redacted(url: &reqwest::Url) -> String {
+    if url.username().is_empty() && url.password().is_none() {
+        return url.to_string();
+    }
+    let mut url = url.clone();
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    url.to_string()
+}
