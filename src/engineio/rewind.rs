@@ -1,6 +1,13 @@
 //! An IO that first replays bytes already read from it, so a connection can be handed to hyper mid-stream.
 //! The listener (`server::h1`) makes it; the WebSocket transport takes the `TcpStream` back out of it after an
 //! upgrade (`ws_link`), which is why it lives here, below both.
+//!
+//! It can also end its reads at the end of one request message. A request with a body goes to hyper, and the
+//! connection comes back to the listener's own path once it is answered; a client that sends its next request as
+//! soon as it has the answer (an Engine.IO client's GET right after its POST) used to race that hand-back: when
+//! the GET arrived before hyper was told to stop, hyper read it and kept the connection, with its buffers, for the
+//! connection's whole life. When the message's length is known from its head, reads stop at its last byte, so
+//! hyper never sees the next request.
 
 use bytes::{Buf, Bytes};
 use std::io;
@@ -8,16 +15,37 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-/// `inner`, with `prefix` read before anything else.
+/// `inner`, with `prefix` read before anything else, and at most `left` more bytes read in all when limited.
 pub struct Rewind<T> {
     prefix: Bytes,
     inner: T,
+    left: Option<u64>,
 }
 
 impl<T> Rewind<T> {
     /// Wraps `inner` so that reads return `prefix` first.
     pub fn new(inner: T, prefix: Bytes) -> Self {
-        Self { prefix, inner }
+        Self {
+            prefix,
+            inner,
+            left: None,
+        }
+    }
+
+    /// Like [`Rewind::new`], for one message of `length` bytes counted from the start of `prefix` (no limit when
+    /// `None`): once they are read, reads report nothing more (they stay pending, with no waker registered: the
+    /// caller stops the reader once the message is answered).
+    pub fn one_message(inner: T, prefix: Bytes, length: Option<u64>) -> Self {
+        Self {
+            prefix,
+            inner,
+            left: length,
+        }
+    }
+
+    /// Whether every byte of the message was read (always true without a limit).
+    pub fn message_read(&self) -> bool {
+        self.left.is_none_or(|left| left == 0)
     }
 
     /// The bytes not replayed yet, and the IO.
@@ -33,17 +61,48 @@ impl<T: AsyncRead + Unpin> AsyncRead for Rewind<T> {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        if this.prefix.is_empty() {
-            return Pin::new(&mut this.inner).poll_read(cx, buf);
+        let room = match this.left {
+            Some(0) => return Poll::Pending,
+            Some(left) => {
+                usize::try_from(left).map_or(buf.remaining(), |left| left.min(buf.remaining()))
+            }
+            None => buf.remaining(),
+        };
+        if !this.prefix.is_empty() {
+            let n = this.prefix.len().min(room);
+            buf.put_slice(&this.prefix[..n]);
+            this.prefix.advance(n);
+            if this.prefix.is_empty() {
+                // Let go of the allocation as soon as it is replayed.
+                this.prefix = Bytes::new();
+            }
+            this.count(n);
+            return Poll::Ready(Ok(()));
         }
-        let n = this.prefix.len().min(buf.remaining());
-        buf.put_slice(&this.prefix[..n]);
-        this.prefix.advance(n);
-        if this.prefix.is_empty() {
-            // Let go of the allocation as soon as it is replayed.
-            this.prefix = Bytes::new();
+        if room == buf.remaining() {
+            let before = buf.filled().len();
+            let polled = Pin::new(&mut this.inner).poll_read(cx, buf);
+            this.count(buf.filled().len() - before);
+            return polled;
         }
-        Poll::Ready(Ok(()))
+        // The message ends within this read: read its last bytes through a small buffer of their size at most
+        // (a short read is allowed; the reader asks again).
+        let mut last = [0u8; 1024];
+        let mut limited = ReadBuf::new(&mut last[..room.min(1024)]);
+        let polled = Pin::new(&mut this.inner).poll_read(cx, &mut limited);
+        if let Poll::Ready(Ok(())) = polled {
+            buf.put_slice(limited.filled());
+            this.count(limited.filled().len());
+        }
+        polled
+    }
+}
+
+impl<T> Rewind<T> {
+    fn count(&mut self, read: usize) {
+        if let Some(left) = self.left.as_mut() {
+            *left = left.saturating_sub(read as u64);
+        }
     }
 }
 
@@ -80,7 +139,8 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Rewind<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::io::AsyncReadExt;
+    use futures_util::FutureExt;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     #[tokio::test]
     async fn replays_the_prefix_then_reads_on() {
@@ -100,5 +160,51 @@ mod tests {
         assert_eq!(&one, b"ab");
         assert_eq!(io.read(&mut one).await.expect("read"), 1);
         assert_eq!(io.read(&mut one).await.expect("read"), 0);
+    }
+
+    #[tokio::test]
+    async fn reads_stop_at_the_end_of_the_message_and_the_rest_stays_unread() {
+        let (mut client, server) = tokio::io::duplex(64);
+        client.write_all(b"ST-body|GET next").await.unwrap();
+        let mut one = Rewind::one_message(server, Bytes::from_static(b"PO"), Some(10));
+        let mut got = Vec::new();
+        while got.len() < 10 {
+            let mut buf = [0u8; 4];
+            let n = one.read(&mut buf).await.unwrap();
+            got.extend_from_slice(&buf[..n]);
+        }
+        assert_eq!(got, b"POST-body|");
+        assert!(one.message_read());
+        let mut more = [0u8; 8];
+        assert!(
+            one.read(&mut more).now_or_never().is_none(),
+            "nothing past the message is offered"
+        );
+        let mut rest = [0u8; 8];
+        let (_, mut inner) = one.into_parts();
+        inner.read_exact(&mut rest).await.unwrap();
+        assert_eq!(&rest, b"GET next");
+    }
+
+    #[tokio::test]
+    async fn without_a_length_everything_is_read() {
+        let (mut client, server) = tokio::io::duplex(64);
+        client.write_all(b"chunked...").await.unwrap();
+        drop(client);
+        let mut one = Rewind::one_message(server, Bytes::new(), None);
+        let mut all = Vec::new();
+        one.read_to_end(&mut all).await.unwrap();
+        assert_eq!(all, b"chunked...");
+        assert!(one.message_read());
+    }
+
+    #[tokio::test]
+    async fn a_message_cut_short_is_not_read() {
+        let (mut client, server) = tokio::io::duplex(64);
+        client.write_all(b"abc").await.unwrap();
+        let mut one = Rewind::one_message(server, Bytes::new(), Some(5));
+        let mut buf = [0u8; 8];
+        assert_eq!(one.read(&mut buf).await.unwrap(), 3);
+        assert!(!one.message_read());
     }
 }

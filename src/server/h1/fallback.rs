@@ -1,7 +1,6 @@
 //! Requests served by hyper: one request with a body (then the connection comes back), or the rest of a
 //! connection (upgrades, anything unusual).
 
-use super::one_message::OneMessage;
 use crate::engineio::ConnInfo;
 use crate::engineio::http::RequestBody;
 use crate::engineio::rewind::Rewind;
@@ -119,7 +118,7 @@ pub async fn serve_one_with_hyper<A: HttpHandler>(
             })
         },
     );
-    let io = OneMessage::new(Rewind::new(stream, read), length);
+    let io = Rewind::one_message(stream, read, length);
     let mut connection = builder(head_timeout).serve_connection(TokioIo::new(io), service);
     let mut shutting_down = false;
     let result = std::future::poll_fn(|cx| {
@@ -145,7 +144,7 @@ pub async fn serve_one_with_hyper<A: HttpHandler>(
     let parts = connection.into_parts();
     let io = parts.io.into_inner();
     let message_read = io.message_read();
-    let (replay, mut stream) = io.into_inner().into_parts();
+    let (replay, mut stream) = io.into_parts();
     if flags & !CLOSING != ANSWERED | 1 || flags & CLOSING != 0 || !keep_alive || !message_read {
         // What hyper would have done had it kept the connection: end it once the response is out.
         let _ = stream.shutdown().await;

@@ -4,7 +4,6 @@
 mod conn;
 mod fallback;
 pub mod head;
-mod one_message;
 pub mod response;
 mod watch;
 
