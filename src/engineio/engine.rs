@@ -13,6 +13,7 @@ use super::sid::Sid;
 use super::timer::Timers;
 use super::{polling, websocket};
 use crate::metrics::EndpointMetrics;
+use futures_util::FutureExt;
 use http::{Method, Request, Response};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
@@ -137,12 +138,14 @@ impl<H: Handler> Engine<H> {
         let format = PollFormat::from_query(session.protocol(), &query)
             .ok()?
             .text_only_if(session.base64_only());
-        Some(async move {
-            match polling::get(self, session, format).await {
-                Ok(response) => response,
+        // A combinator over the wait itself: an `async` block (or `polling::get`) would store the session and the
+        // format a second time in the future a parked poll holds.
+        Some(
+            polling::wait_for_packets(self, session).map(move |packets| match packets {
+                Ok(packets) => format.response(&packets),
                 Err(error) => responses::error(&error),
-            }
-        })
+            }),
+        )
     }
 
     async fn dispatch(

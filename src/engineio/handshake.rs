@@ -26,8 +26,9 @@ pub struct Handshake {
     pub headers: PairList,
     /// The query string, decoded (serialized as an object: a repeated key keeps its last value).
     pub query: PairList,
-    /// The transport of the handshake request.
-    pub transport: &'static str,
+    /// The transport of the handshake request (serialized by name).
+    #[serde(serialize_with = "transport_name")]
+    pub transport: TransportKind,
     /// The protocol version: the Engine.IO version here; Socket.IO endpoints put theirs.
     pub protocol: u8,
     /// Whether the client connected over TLS.
@@ -50,12 +51,20 @@ impl Handshake {
             address: conn.address,
             headers: PairList::from_map(headers),
             query: query.pairs.iter().cloned().collect(),
-            transport: transport.as_str(),
+            transport,
             protocol,
             secure: conn.secure,
             time: SystemTime::now(),
         }
     }
+}
+
+/// Serializes a transport by its name (`polling`, `websocket`).
+fn transport_name<S: Serializer>(
+    transport: &TransportKind,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(transport.as_str())
 }
 
 /// Serializes a time as RFC 3339 UTC with whole seconds (`2026-11-25T22:00:00Z`).

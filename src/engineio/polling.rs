@@ -66,53 +66,61 @@ pub(crate) async fn get<H: Handler>(
 }
 
 /// The packets a long-poll GET answers with: at once if packets wait, else when one arrives.
-pub(crate) async fn wait_for_packets<H: Handler>(
+///
+/// Not an `async fn`: its arguments would be stored twice in the future a parked poll holds.
+#[expect(
+    clippy::manual_async_fn,
+    reason = "an async fn stores its arguments twice"
+)]
+pub(crate) fn wait_for_packets<H: Handler>(
     engine: &Arc<Engine<H>>,
     session: Arc<Session<H::State>>,
-) -> Result<Vec<Packet>, EngineError> {
-    let started_during_probe = {
-        let mut inner = session.lock();
-        if inner.closed.is_none() && inner.transport != TransportKind::Polling {
-            return Err(EngineError::BadRequest);
-        }
-        if inner.polling {
-            drop(inner);
-            tracing::debug!(sid = %session.id(), "overlapping GET; closing session");
-            session.close(CloseReason::TransportError);
-            return Err(EngineError::BadRequest);
-        }
-        inner.polling = true;
-        inner.polls = inner.polls.wrapping_add(1);
-        inner.upgrade == Upgrade::Probing
-    };
-    let mut guard = PollGuard {
-        session,
-        answered: false,
-    };
-    // The rare waits are boxed so that the future a parked poll holds stays small.
-    if started_during_probe && Box::pin(upgraded_meanwhile(&guard.session)).await {
-        guard.answered = true;
-        guard.session.lock().polling = false;
-        return Err(EngineError::BadRequest);
-    }
-    let mut coalesce_until = None;
-    loop {
-        let notified = guard.session.notify.notified();
-        tokio::pin!(notified);
-        notified.as_mut().enable();
-        if guard.session.has_queued_output() && engine.handler().busy(&guard.session) {
-            // More output is on its way (the backend is answering this client): gather it into one response.
-            let until = *coalesce_until.get_or_insert_with(|| Instant::now() + POLL_COALESCE);
-            if Instant::now() < until {
-                let _ = Box::pin(tokio::time::timeout_at(until, notified)).await;
-                continue;
+) -> impl Future<Output = Result<Vec<Packet>, EngineError>> + Send + '_ {
+    async move {
+        let started_during_probe = {
+            let mut inner = session.lock();
+            if inner.closed.is_none() && inner.transport != TransportKind::Polling {
+                return Err(EngineError::BadRequest);
             }
-        }
-        if let PollReady::Send(packets) = guard.session.poll_ready() {
+            if inner.polling {
+                drop(inner);
+                tracing::debug!(sid = %session.id(), "overlapping GET; closing session");
+                session.close(CloseReason::TransportError);
+                return Err(EngineError::BadRequest);
+            }
+            inner.polling = true;
+            inner.polls = inner.polls.wrapping_add(1);
+            inner.upgrade == Upgrade::Probing
+        };
+        let mut guard = PollGuard {
+            session,
+            answered: false,
+        };
+        // The rare waits are boxed so that the future a parked poll holds stays small.
+        if started_during_probe && Box::pin(upgraded_meanwhile(&guard.session)).await {
             guard.answered = true;
-            return Ok(packets);
+            guard.session.lock().polling = false;
+            return Err(EngineError::BadRequest);
         }
-        notified.await;
+        let mut coalesce_until = None;
+        loop {
+            let notified = guard.session.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if guard.session.has_queued_output() && engine.handler().busy(&guard.session) {
+                // More output is on its way (the backend is answering this client): gather it into one response.
+                let until = *coalesce_until.get_or_insert_with(|| Instant::now() + POLL_COALESCE);
+                if Instant::now() < until {
+                    let _ = Box::pin(tokio::time::timeout_at(until, notified)).await;
+                    continue;
+                }
+            }
+            if let PollReady::Send(packets) = guard.session.poll_ready() {
+                guard.answered = true;
+                return Ok(packets);
+            }
+            notified.await;
+        }
     }
 }
 

@@ -98,6 +98,11 @@ impl<T: Timed> Timers<T> {
                 }
             }
         }
+        // A burst (every connect's timeout, say) grows the heap; give the room back once it has drained.
+        if heap.capacity() > 64 && heap.len() < heap.capacity() / 4 {
+            let keep = (heap.len() * 2).max(64);
+            heap.shrink_to(keep);
+        }
     }
 }
 
@@ -179,5 +184,31 @@ mod tests {
         drop(a);
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert!(timers.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_drained_burst_gives_its_room_back() {
+        let timers = Timers::<Counter>::start();
+        let targets: Vec<Arc<Counter>> = (0..4096)
+            .map(|_| {
+                Arc::new(Counter {
+                    fired: AtomicU32::new(0),
+                    repeat: 1,
+                })
+            })
+            .collect();
+        for target in &targets {
+            timers.schedule(target, Instant::now() + Duration::from_millis(5), 0);
+        }
+        let grown = timers.heap.lock().unwrap().capacity();
+        assert!(grown >= 4096);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(timers.is_empty());
+        assert!(
+            targets
+                .iter()
+                .all(|t| t.fired.load(AtomicOrdering::SeqCst) == 1)
+        );
+        assert!(timers.heap.lock().unwrap().capacity() <= 128);
     }
 }

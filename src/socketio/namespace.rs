@@ -112,6 +112,8 @@ impl<S: Send + Sync + 'static> Namespace<S> {
             return;
         }
         if room == socket.id_ref().as_str() {
+            // Grown one room at a time: a socket is in few rooms and keeps its list for its whole life.
+            state.rooms.reserve_exact(1);
             state.rooms.push(socket.id().shared());
             socket.set_in_own_room(true);
             return;
@@ -120,6 +122,7 @@ impl<S: Send + Sync + 'static> Namespace<S> {
             Some((existing, _)) => existing.clone(),
             None => Arc::from(room),
         };
+        state.rooms.reserve_exact(1);
         state.rooms.push(key.clone());
         inner.rooms.entry(key).or_default().insert(socket.id());
     }
