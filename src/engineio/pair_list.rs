@@ -1,4 +1,4 @@
-//! `PairList`: name/value text pairs (a handshake's headers, its query) in two allocations whatever their number.
+//! `PairList`: name/value text pairs (a handshake's headers, its query) in one allocation whatever their number.
 
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
@@ -6,13 +6,15 @@ use std::fmt;
 
 /// `(name, value)` text pairs in request order: a handshake's headers (lower-case names) or its decoded query. A
 /// session keeps its handshake for its whole life (it goes into every later connect webhook), so the pairs are
-/// stored in one string with their end offsets beside it, rather than as two strings per pair.
+/// stored in one block rather than as two strings per pair: the number of offsets (`u32`, little-endian), the end
+/// offset in the text of each name and each value (alternating), then the text. No pairs, no allocation.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct PairList {
-    text: Box<str>,
-    /// End offset in `text` of each name and each value, alternating.
-    ends: Box<[u32]>,
+    data: Box<[u8]>,
 }
+
+/// Bytes of one stored number.
+const WORD: usize = 4;
 
 impl PairList {
     /// The headers of a request; values that are not UTF-8 are converted lossily.
@@ -23,18 +25,34 @@ impl PairList {
             .collect()
     }
 
+    fn word(&self, index: usize) -> usize {
+        self.data
+            .get(index * WORD..(index + 1) * WORD)
+            .and_then(|bytes| <[u8; WORD]>::try_from(bytes).ok())
+            .map_or(0, |bytes| u32::from_le_bytes(bytes) as usize)
+    }
+
+    /// How many offsets are stored (two per pair).
+    fn offsets(&self) -> usize {
+        self.word(0)
+    }
+
+    fn text(&self) -> &str {
+        let start = (1 + self.offsets()) * WORD;
+        self.data
+            .get(start..)
+            .and_then(|text| std::str::from_utf8(text).ok())
+            .unwrap_or_default()
+    }
+
     /// The `(name, value)` pairs in request order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
-        let bounds = |i: usize| {
-            let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-            start..self.ends[i] as usize
+        let text = self.text();
+        let bounds = move |i: usize| {
+            let start = if i == 0 { 0 } else { self.word(i) };
+            text.get(start..self.word(i + 1)).unwrap_or_default()
         };
-        (0..self.ends.len() / 2).map(move |pair| {
-            (
-                &self.text[bounds(2 * pair)],
-                &self.text[bounds(2 * pair + 1)],
-            )
-        })
+        (0..self.len()).map(move |pair| (bounds(2 * pair), bounds(2 * pair + 1)))
     }
 
     /// The last value of header `name` (lower-case), if present.
@@ -47,22 +65,22 @@ impl PairList {
 
     /// Number of pairs.
     pub fn len(&self) -> usize {
-        self.ends.len() / 2
+        self.offsets() / 2
     }
 
-    /// Whether there are no headers.
+    /// Whether there are no pairs.
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.len() == 0
     }
 }
 
 impl<K: AsRef<str>, V: AsRef<str>> FromIterator<(K, V)> for PairList {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(pairs: I) -> Self {
         let mut text = String::new();
-        let mut ends = Vec::new();
+        let mut ends: Vec<u32> = Vec::new();
         for (name, value) in pairs {
             let (name, value) = (name.as_ref(), value.as_ref());
-            // Offsets are u32: headers past 4 GiB in all (hyper refuses far less) are left out.
+            // Offsets are u32: pairs past 4 GiB in all (hyper refuses far less) are left out.
             let Ok(end) = u32::try_from(text.len() + name.len() + value.len()) else {
                 break;
             };
@@ -71,9 +89,17 @@ impl<K: AsRef<str>, V: AsRef<str>> FromIterator<(K, V)> for PairList {
             text.push_str(value);
             ends.push(end);
         }
+        if ends.is_empty() {
+            return Self::default();
+        }
+        let mut data = Vec::with_capacity((1 + ends.len()) * WORD + text.len());
+        data.extend_from_slice(&(ends.len() as u32).to_le_bytes());
+        for end in ends {
+            data.extend_from_slice(&end.to_le_bytes());
+        }
+        data.extend_from_slice(text.as_bytes());
         Self {
-            text: text.into_boxed_str(),
-            ends: ends.into_boxed_slice(),
+            data: data.into_boxed_slice(),
         }
     }
 }
@@ -134,5 +160,16 @@ mod tests {
         );
         assert!(PairList::default().is_empty());
         assert_eq!(serde_json::to_string(&PairList::default()).unwrap(), "{}");
+    }
+
+    #[test]
+    fn non_ascii_text_and_empty_names_round_trip() {
+        let pairs = [("", "π"), ("naïve", "日本"), ("k", "")];
+        let list: PairList = pairs.into_iter().collect();
+        assert_eq!(list.iter().collect::<Vec<_>>(), pairs);
+        let none: PairList = Vec::<(&str, &str)>::new().into_iter().collect();
+        assert!(none.is_empty());
+        assert_eq!(none.iter().count(), 0);
+        assert_eq!(none, PairList::default());
     }
 }
