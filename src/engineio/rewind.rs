@@ -7,7 +7,10 @@
 //! soon as it has the answer (an Engine.IO client's GET right after its POST) used to race that hand-back: when
 //! the GET arrived before hyper was told to stop, hyper read it and kept the connection, with its buffers, for the
 //! connection's whole life. When the message's length is known from its head, reads stop at its last byte, so
-//! hyper never sees the next request.
+//! hyper does not see a next request that arrives after it. (One that came in the same read as the message is in the
+//! replayed bytes; the listener then leaves the rest of the connection to hyper, as before.) The cost: once the
+//! message is read, hyper no longer notices a client that hangs up while the request is being served; the
+//! request runs to its end (its waits are bounded) and the write of its answer fails.
 
 use bytes::{Buf, Bytes};
 use std::io;
