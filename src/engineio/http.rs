@@ -1,10 +1,18 @@
-//! HTTP response helpers shared by the transports.
+//! HTTP helpers shared by the transports, the listener and the webhook client.
 
 use super::error::EngineError;
 use bytes::Bytes;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
 use http::{Response, StatusCode};
 use http_body_util::Full;
+
+/// Whether a comma-separated header value holds `token` (case-insensitive), as `Connection: close` or
+/// `Connection: keep-alive` do.
+pub fn has_token(value: &[u8], token: &str) -> bool {
+    value
+        .split(|&b| b == b',')
+        .any(|part| part.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
+}
 
 /// The body type of every response iogate builds.
 pub type Body = Full<Bytes>;

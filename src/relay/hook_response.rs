@@ -4,6 +4,8 @@
 //! another request afterwards. Anything a backend sends is either a head, "not complete yet", or an error: nothing
 //! here panics or allocates.
 
+use crate::engineio::http::has_token;
+
 /// The largest response head taken (status line and headers, interim `1xx` heads each on their own); a larger
 /// one fails the call.
 pub const MAX_HEAD_BYTES: usize = 64 * 1024;
@@ -95,8 +97,8 @@ pub fn parse(buf: &[u8]) -> Result<Option<ResponseHead>, HeadError> {
     for header in response.headers.iter() {
         let name = header.name.as_bytes();
         if name.eq_ignore_ascii_case(b"connection") {
-            close |= has_token(header.value, b"close");
-            keep_alive_token |= has_token(header.value, b"keep-alive");
+            close |= has_token(header.value, "close");
+            keep_alive_token |= has_token(header.value, "keep-alive");
         } else if name.eq_ignore_ascii_case(b"content-length") {
             let value = parse_length(header.value)?;
             if length.is_some_and(|seen| seen != value) {
@@ -163,13 +165,6 @@ fn parse_length(value: &[u8]) -> Result<u64, HeadError> {
         found = Some(number);
     }
     found.ok_or(HeadError::BadLength)
-}
-
-/// Whether a comma-separated header value holds `token` (case-insensitive).
-fn has_token(value: &[u8], token: &[u8]) -> bool {
-    value
-        .split(|&b| b == b',')
-        .any(|part| part.trim_ascii().eq_ignore_ascii_case(token))
 }
 
 #[cfg(test)]

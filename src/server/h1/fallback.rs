@@ -2,7 +2,7 @@
 //! connection (upgrades, anything unusual).
 
 use crate::engineio::ConnInfo;
-use crate::engineio::http::RequestBody;
+use crate::engineio::http::{RequestBody, has_token};
 use crate::engineio::rewind::Rewind;
 use crate::server::listener::HttpHandler;
 use bytes::{Bytes, BytesMut};
@@ -108,7 +108,7 @@ pub async fn serve_one_with_hyper<A: HttpHandler>(
                         .headers()
                         .get_all(CONNECTION)
                         .iter()
-                        .any(|v| super::head::has_token(v.as_bytes(), "close"));
+                        .any(|v| has_token(v.as_bytes(), "close"));
                     seen.fetch_or(
                         ANSWERED | if closing { CLOSING } else { 0 },
                         Ordering::AcqRel,

@@ -4,7 +4,7 @@
 //! `Transfer-Encoding` or `Expect` is left to hyper for that one request, and `Upgrade` or `CONNECT` for the rest
 //! of the connection, with the same bytes. Malformed heads get the statuses hyper gives them (400, 414, 431).
 
-use crate::engineio::http::RequestBody;
+use crate::engineio::http::{RequestBody, has_token};
 use bytes::Bytes;
 use http::header::{self, HeaderName, HeaderValue};
 use http::{Method, Request, StatusCode, Uri, Version};
@@ -182,13 +182,6 @@ fn content_length(value: &[u8]) -> Option<u64> {
 /// A `Content-Length` this path takes: digits only, worth zero.
 fn is_zero_length(value: &[u8]) -> bool {
     !value.is_empty() && value.iter().all(|&b| b == b'0')
-}
-
-/// Whether a comma-separated header value holds `token` (case-insensitive).
-pub(crate) fn has_token(value: &[u8], token: &str) -> bool {
-    value
-        .split(|&b| b == b',')
-        .any(|part| part.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
 }
 
 #[cfg(test)]

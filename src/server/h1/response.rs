@@ -1,7 +1,7 @@
 //! Encoding a response head the way hyper frames it: status line, the handler's headers, the keep-alive fix-ups
 //! for the client's HTTP version, `content-length`, `date`.
 
-use super::head::has_token;
+use crate::engineio::http::has_token;
 use http::header::{CONNECTION, CONTENT_LENGTH, DATE, TRANSFER_ENCODING};
 use http::{HeaderMap, Method, StatusCode, Version};
 use std::cell::RefCell;
