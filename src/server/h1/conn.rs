@@ -4,11 +4,10 @@
 //! the connection comes back afterwards; an upgrade, or a client that sends its next request before the previous
 //! one is answered, hands the connection to hyper for the rest of its life. Malformed heads are answered here.
 
-use super::fallback::{Returned, serve_one_with_hyper, serve_with_hyper};
+use super::fallback::{Returned, conn_info, serve_one_with_hyper, serve_with_hyper};
 use super::head::{self, Head, Parsed};
 use super::response::{Framing, encode_head};
 use super::watch::WhileConnected;
-use crate::engineio::ConnInfo;
 use crate::engineio::http::Body;
 use crate::engineio::rewind::Rewind;
 use crate::server::listener::HttpHandler;
@@ -187,11 +186,7 @@ fn serve_one<'a, A: HttpHandler>(
         ..
     } = *head;
     let mut framing = Framing::new(request.method(), request.version(), keep_alive);
-    let conn = ConnInfo {
-        address: peer.ip(),
-        secure: false,
-    };
-    let answer = app.serve(request, conn);
+    let answer = app.serve(request, conn_info(peer));
     async move {
         let Some(response) = WhileConnected::new(stream, answer).await else {
             return Err(io::ErrorKind::ConnectionAborted.into());
@@ -205,10 +200,9 @@ fn serve_one<'a, A: HttpHandler>(
             Err(error) if error.kind() == io::ErrorKind::WouldBlock => 0,
             Err(error) => return Err(error),
         };
-        let from_head = written.min(head.len());
-        let rest_of_body = &body[(written - from_head).min(body.len())..];
-        if from_head < head.len() || !rest_of_body.is_empty() {
-            Box::pin(write_both(stream, &head[from_head..], rest_of_body)).await?;
+        let (head_left, body_left) = unwritten(&head, &body, written);
+        if !head_left.is_empty() || !body_left.is_empty() {
+            Box::pin(write_both(stream, head_left, body_left)).await?;
         }
         Ok(framing.keep_alive)
     }
@@ -254,11 +248,18 @@ async fn write_both(stream: &mut TcpStream, mut head: &[u8], mut body: &[u8]) ->
         if written == 0 {
             return Err(io::ErrorKind::WriteZero.into());
         }
-        let from_head = written.min(head.len());
-        head = &head[from_head..];
-        body = &body[(written - from_head).min(body.len())..];
+        (head, body) = unwritten(head, body, written);
     }
     Ok(())
+}
+
+/// What is left of `head` then `body` once the first `written` bytes of the two went out.
+fn unwritten<'b>(head: &'b [u8], body: &'b [u8], written: usize) -> (&'b [u8], &'b [u8]) {
+    let from_head = written.min(head.len());
+    (
+        &head[from_head..],
+        &body[(written - from_head).min(body.len())..],
+    )
 }
 
 #[cfg(test)]

@@ -29,7 +29,8 @@ fn builder(head_timeout: Duration) -> http1::Builder {
     builder
 }
 
-fn conn_info(peer: SocketAddr) -> ConnInfo {
+/// What the application learns about a connection from `peer` on the public listener (no TLS here).
+pub(super) fn conn_info(peer: SocketAddr) -> ConnInfo {
     ConnInfo {
         address: peer.ip(),
         secure: false,
