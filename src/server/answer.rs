@@ -21,14 +21,15 @@ impl<'a> Finish<'a> {
         Self { cors, origin }
     }
 
-    /// Finishes `response`.
-    pub fn apply(self, response: &mut Response<Body>) {
+    /// `response`, finished.
+    pub fn apply(self, mut response: Response<Body>) -> Response<Body> {
         if let Some(cors) = self.cors {
             if response.status() != StatusCode::SWITCHING_PROTOCOLS {
                 cors.apply(&origin_headers(self.origin), response.headers_mut());
             }
         }
-        served(response);
+        served(&response);
+        response
     }
 }
 

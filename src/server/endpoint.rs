@@ -51,16 +51,9 @@ impl<H: Handler> Service for Arc<Engine<H>> {
                 // Let go of the request (and its head's buffer) before the wait, as `Engine::handle` does.
                 drop(req);
                 // A combinator, not an `async` block: awaiting a captured future stores it twice.
-                Box::pin(poll.map(move |mut response| {
-                    finish.apply(&mut response);
-                    response
-                }))
+                Box::pin(poll.map(move |response| finish.apply(response)))
             }
-            None => Box::pin(async move {
-                let mut response = Engine::handle(self, req, &conn).await;
-                finish.apply(&mut response);
-                response
-            }),
+            None => Box::pin(async move { finish.apply(Engine::handle(self, req, &conn).await) }),
         }
     }
 
@@ -71,11 +64,7 @@ impl<H: Handler> Service for Arc<Engine<H>> {
         rest: String,
         finish: Finish<'a>,
     ) -> ResponseFuture<'a> {
-        Box::pin(async move {
-            let mut response = Engine::handle_legacy(self, req, &conn, &rest).await;
-            finish.apply(&mut response);
-            response
-        })
+        Box::pin(async move { finish.apply(Engine::handle_legacy(self, req, &conn, &rest).await) })
     }
 
     fn close_all(&self, reason: CloseReason) {
