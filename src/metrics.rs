@@ -43,6 +43,13 @@ pub struct QueueLabels {
     pub queue: String,
 }
 
+/// Labels: why a request, connection or session was refused.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RefusedLabels {
+    /// What was refused and why, e.g. `max_connections`, `body_timeout`, `cors_origin` (docs/security.md lists them).
+    pub reason: String,
+}
+
 /// Labels: API call and outcome.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ApiLabels {
@@ -64,6 +71,7 @@ pub struct Metrics {
     hook_retries: Family<HookLabels, Counter>,
     queue_overflows: Family<QueueLabels, Counter>,
     api_calls: Family<ApiLabels, Counter>,
+    refused: Family<RefusedLabels, Counter>,
 }
 
 impl Metrics {
@@ -81,6 +89,7 @@ impl Metrics {
         let hook_retries = Family::<HookLabels, Counter>::default();
         let queue_overflows = Family::<QueueLabels, Counter>::default();
         let api_calls = Family::<ApiLabels, Counter>::default();
+        let refused = Family::<RefusedLabels, Counter>::default();
         registry.register("sessions", "Open Engine.IO sessions", sessions.clone());
         registry.register("sockets", "Connected Socket.IO sockets", sockets.clone());
         registry.register(
@@ -114,6 +123,11 @@ impl Metrics {
             queue_overflows.clone(),
         );
         registry.register("api_calls", "Push API calls by outcome", api_calls.clone());
+        registry.register(
+            "refused",
+            "Connections, requests and sessions refused by a limit or a security check, by reason",
+            refused.clone(),
+        );
         Arc::new(Self {
             registry,
             sessions,
@@ -125,6 +139,7 @@ impl Metrics {
             hook_retries,
             queue_overflows,
             api_calls,
+            refused,
         })
     }
 
@@ -176,6 +191,15 @@ impl Metrics {
             .inc();
     }
 
+    /// Counts one refusal (a limit reached or a security check failed); `reason` is a short snake_case name.
+    pub fn refused(&self, reason: &'static str) {
+        self.refused
+            .get_or_create(&RefusedLabels {
+                reason: reason.to_string(),
+            })
+            .inc();
+    }
+
     /// The Prometheus text exposition.
     pub fn encode(&self) -> String {
         let mut out = String::new();
@@ -216,6 +240,11 @@ impl EndpointMetrics {
     /// Handles that count into a private registry (for code paths built without a shared one).
     pub fn detached() -> Self {
         Metrics::new().endpoint("")
+    }
+
+    /// Counts one refusal in the process-wide `iogate_refused_total` (see [`Metrics::refused`]).
+    pub fn refused(&self, reason: &'static str) {
+        self.hooks.metrics.refused(reason);
     }
 
     /// The session gauge of `websocket` or polling.
