@@ -3,6 +3,7 @@
 use clap::Parser;
 use iogate::cli::{Cli, Command, LogFormat, RunArgs};
 use iogate::config;
+use iogate::server::HttpHandler;
 use std::process::ExitCode;
 
 /// The example config printed by `iogate example-config`.
@@ -67,6 +68,7 @@ fn run(args: RunArgs) -> ExitCode {
         config.server.listen = listen;
     }
     init_logging(&config.log.level, args.log_format);
+    let open_files = iogate::server::limits::raise_open_files_limit();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -87,6 +89,13 @@ fn run(args: RunArgs) -> ExitCode {
             }
         };
         tracing::info!(address = %running.address, endpoints = config.endpoints.len(), "iogate listening");
+        tracing::info!(
+            open_files,
+            max_connections = running.app.gate().max_connections(),
+            max_sessions = running.app.max_sessions(),
+            max_connections_per_ip = config.server.max_connections_per_ip,
+            "limits"
+        );
         tokio::select! {
             _ = iogate::shutdown::signal() => {}
             _ = running.app.shutdown_requested() => {}

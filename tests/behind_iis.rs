@@ -55,10 +55,33 @@ fn config_text(webhook: &str, prefix: &str, server: &str) -> String {
 /// Starts iogate in process on an ephemeral loopback port with `iis` settings, trusting `trusted` (TOML list
 /// items), endpoints under `prefix`.
 async fn start(backend: &Backend, trusted: &str, prefix: &str, iis: IisSettings) -> Running {
+    start_configured(
+        backend,
+        &format!("trusted_proxies = [{trusted}]"),
+        prefix,
+        iis,
+    )
+    .await
+}
+
+/// Starts iogate behind ARR with URL Rewrite as `deploy-iis.md` configures it: ARR on loopback trusted, and
+/// `X-Original-URL` honoured (`x_original_url = true`); endpoints under `prefix`.
+async fn start_behind_arr(backend: &Backend, prefix: &str) -> Running {
+    let server = "trusted_proxies = [\"127.0.0.1/32\"]\nx_original_url = true";
+    start_configured(backend, server, prefix, IisSettings::default()).await
+}
+
+/// Starts iogate in process on an ephemeral loopback port with `iis` settings and `[server]` lines `server`.
+async fn start_configured(
+    backend: &Backend,
+    server: &str,
+    prefix: &str,
+    iis: IisSettings,
+) -> Running {
     let text = config_text(
         &backend.url(),
         prefix,
-        &format!("listen = \"127.0.0.1:0\"\ntrusted_proxies = [{trusted}]"),
+        &format!("listen = \"127.0.0.1:0\"\n{server}"),
     );
     let config = parse_str("iis.toml", &text, &|_| None).expect("valid test config");
     start_with(&config, iis).await.expect("gateway starts")
@@ -427,7 +450,7 @@ async fn under_ancm_loopback_is_trusted_without_configuration() {
 async fn arr_x_original_url_reaches_the_endpoint_without_ancm() {
     let backend = Backend::echo().await;
     // Plain ARR: no ANCM settings; the rule forwards to the app's folder, so the endpoint carries it.
-    let running = start(&backend, "\"127.0.0.1/32\"", BASE, IisSettings::default()).await;
+    let running = start_behind_arr(&backend, BASE).await;
     arr_exchange(&running, &backend, Vec::new()).await;
 }
 
@@ -458,7 +481,7 @@ async fn socketio09_pages_reach_their_resource_under_ancm_and_through_arr() {
 
     // ARR with URL Rewrite: the original 0.9 URL is in X-Original-URL.
     let backend = Backend::start(accept).await;
-    let running = start(&backend, "\"127.0.0.1/32\"", BASE, IisSettings::default()).await;
+    let running = start_behind_arr(&backend, BASE).await;
     let forwarded = [("x-forwarded-for", "203.0.113.9:5678")];
     let handshake = format!("{BASE}/sio/1/?t=1");
     let mut headers = forwarded.to_vec();

@@ -404,3 +404,101 @@ async fn forwarded_for_believed_from_nginx_and_not_from_the_client_over_polling(
 async fn forwarded_for_believed_from_nginx_and_not_from_the_client_over_websocket() {
     spoofed_through_nginx("websocket").await;
 }
+
+/// A gateway trusting nginx (at [`NGINX_SOURCE`]) with the endpoint nginx exposes at [`INSIDE_PATH`] and one it
+/// does not, `/hidden` (an engine.io endpoint relaying elsewhere, with its own ping interval); `server` adds
+/// `[server]` lines.
+async fn gateway_with_hidden(exposed: &Backend, hidden: &Backend, server: &str) -> Gateway {
+    Gateway::start(&format!(
+        "[server]\ntrusted_proxies = [\"{NGINX_SOURCE}/32\"]\n{server}\n\n[[endpoint]]\npath = \"{INSIDE_PATH}\"\nwebhook = \"{}\"\nping_interval = \"{PING_INTERVAL}\"\nping_timeout = \"{PING_TIMEOUT}\"\n\n[[endpoint]]\npath = \"/hidden\"\nprotocol = \"engine.io\"\nwebhook = \"{}\"\nping_interval = \"7s\"\n",
+        exposed.url(),
+        hidden.url()
+    ))
+    .await
+}
+
+/// GET `path_and_query` at nginx with `headers`.
+async fn get_through(nginx: &Nginx, path_and_query: &str, headers: &[(&str, &str)]) -> eio::Answer {
+    let mut request = eio::http().get(format!("http://127.0.0.1:{}{path_and_query}", nginx.port));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    eio::answer(request.send().await.expect("GET through nginx")).await
+}
+
+/// nginx sets X-Forwarded-For and X-Forwarded-Proto and passes the client's own `Forwarded` through: a client
+/// that writes `Forwarded: for=6.6.6.6;proto=https` must not become 6.6.6.6 over HTTPS in its connect hook.
+#[tokio::test]
+async fn a_clients_own_forwarded_header_does_not_pass_nginx() {
+    let backend = Backend::start(respond).await;
+    let hidden = Backend::echo().await;
+    let gateway = gateway_with_hidden(&backend, &hidden, "").await;
+    let nginx = Nginx::start(gateway.address, Some(NGINX_SOURCE));
+    let spoof = [("forwarded", "for=6.6.6.6;proto=https")];
+    let open = get_through(
+        &nginx,
+        &format!("{PUBLIC_PATH}/?EIO=4&transport=polling"),
+        &spoof,
+    )
+    .await;
+    assert_eq!(open.status, 200, "{}", open.text);
+    let open: Value = serde_json::from_str(&open.text[1..]).expect("open packet");
+    let sid = open["sid"].as_str().expect("sid");
+    let url = format!(
+        "http://127.0.0.1:{}{PUBLIC_PATH}/?EIO=4&transport=polling&sid={sid}",
+        nginx.port
+    );
+    let posted = eio::answer(
+        eio::http()
+            .post(&url)
+            .header("forwarded", "for=6.6.6.6;proto=https")
+            .body("40")
+            .send()
+            .await
+            .expect("POST through nginx"),
+    )
+    .await;
+    assert_eq!(posted.text, "ok");
+    let connect = backend.wait_for("connect", None, 1).await;
+    let handshake = &connect[0].body["handshake"];
+    assert_eq!(
+        handshake["headers"]["forwarded"], "for=6.6.6.6;proto=https",
+        "the client's header reached iogate, as nginx passes it: {handshake}"
+    );
+    assert_eq!(handshake["address"], "127.0.0.1", "{handshake}");
+    assert_eq!(handshake["secure"], false, "{handshake}");
+}
+
+/// nginx passes a client's `X-Original-URL` through: by default it must not route the request to an endpoint
+/// nginx does not expose. With `x_original_url = true` (for IIS URL Rewrite, which sets it) it does.
+#[tokio::test]
+async fn a_clients_own_x_original_url_does_not_reach_a_hidden_endpoint() {
+    let exposed = Backend::start(respond).await;
+    let hidden = Backend::echo().await;
+    let to_hidden = [("x-original-url", "/hidden/?EIO=4&transport=polling")];
+    let path = format!("{PUBLIC_PATH}/?EIO=4&transport=polling");
+
+    let gateway = gateway_with_hidden(&exposed, &hidden, "").await;
+    let nginx = Nginx::start(gateway.address, Some(NGINX_SOURCE));
+    let answer = get_through(&nginx, &path, &to_hidden).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let open: Value = serde_json::from_str(&answer.text[1..]).expect("open packet");
+    assert_eq!(
+        open["pingInterval"], 200,
+        "answered by the exposed endpoint, by the request's own path: {open}"
+    );
+    assert!(
+        hidden.hooks().is_empty(),
+        "nothing reached the hidden endpoint"
+    );
+    drop(nginx);
+
+    let iis_style = gateway_with_hidden(&exposed, &hidden, "x_original_url = true").await;
+    let nginx = Nginx::start(iis_style.address, Some(NGINX_SOURCE));
+    let answer = get_through(&nginx, &path, &to_hidden).await;
+    let open: Value = serde_json::from_str(&answer.text[1..]).expect("open packet");
+    assert_eq!(
+        open["pingInterval"], 7000,
+        "with x_original_url the header routes: {open}"
+    );
+}

@@ -69,8 +69,12 @@ async fn raw(request: reqwest::RequestBuilder) -> Raw {
     }
 }
 
+/// GET `url` as a browser page of the same site does (JSONP handshakes must name their page).
 async fn get(url: &str) -> Raw {
-    raw(eio::http().get(url)).await
+    raw(eio::http()
+        .get(url)
+        .header("referer", eio::same_site_referer(url)))
+    .await
 }
 
 async fn post(url: &str, content_type: &str, body: impl Into<Vec<u8>>) -> Raw {

@@ -243,7 +243,7 @@ async fn jsonp_polling_handshake_poll_and_form_posts() {
     let gateway = sio::gateway(&backend.url(), &config("")).await;
     let base = gateway.url(&format!("/{RESOURCE}/1"));
 
-    let answer = eio::get(&format!("{base}/?t=1&jsonp=3")).await;
+    let answer = eio::get_as_script(&format!("{base}/?t=1&jsonp=3")).await;
     assert_eq!(answer.status, 200);
     assert_eq!(
         answer.header("content-type"),
@@ -442,7 +442,7 @@ async fn a_refused_main_namespace_is_a_refused_handshake() {
         (answer.status, answer.text.as_str()),
         (403, "handshake unauthorized")
     );
-    let answer = eio::get(&format!("{base}/?t=1&token=bad&jsonp=1")).await;
+    let answer = eio::get_as_script(&format!("{base}/?t=1&token=bad&jsonp=1")).await;
     assert_eq!(answer.status, 200);
     assert_eq!(
         answer.text,

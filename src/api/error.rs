@@ -2,7 +2,7 @@
 
 use crate::engineio::http::{Body, complete};
 use http::Response;
-use http::header::{ALLOW, HeaderName, HeaderValue, WWW_AUTHENTICATE};
+use http::header::{ALLOW, CONNECTION, HeaderName, HeaderValue, WWW_AUTHENTICATE};
 
 /// A refused API call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,7 +13,7 @@ pub struct ApiError {
     pub code: &'static str,
     /// What is wrong, naming the field where there is one.
     pub message: String,
-    /// A header the status requires (`Allow` on 405, `WWW-Authenticate` on 401).
+    /// A header the status requires (`Allow` on 405, `WWW-Authenticate` on 401, `Connection: close` on 408).
     pub header: Option<(HeaderName, &'static str)>,
 }
 
@@ -65,6 +65,16 @@ impl ApiError {
             code: "payload_too_large",
             message: format!("the body is larger than {limit} bytes"),
             header: None,
+        }
+    }
+
+    /// 408 `request_timeout`: the body did not arrive within `body_timeout`; the connection closes.
+    pub fn body_timeout() -> Self {
+        Self {
+            status: 408,
+            code: "request_timeout",
+            message: "the request body did not arrive in time".into(),
+            header: Some((CONNECTION, "close")),
         }
     }
 

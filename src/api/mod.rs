@@ -16,6 +16,7 @@ use crate::engineio::ConnInfo;
 use crate::engineio::http::RequestBody;
 use crate::engineio::http::{Body, complete};
 use crate::server::endpoint::ResponseFuture;
+use crate::server::limits::Gate;
 use crate::server::{App, HttpHandler};
 use http::{Method, Request, Response};
 use std::sync::Arc;
@@ -37,12 +38,13 @@ const CALLS: [&str; 9] = [
 pub struct Api {
     token: String,
     app: Arc<App>,
+    gate: Arc<Gate>,
 }
 
 impl Api {
-    /// An API over `app`, guarded by `token`.
-    pub fn new(token: String, app: Arc<App>) -> Self {
-        Self { token, app }
+    /// An API over `app`, guarded by `token`, served with `gate`'s connection settings.
+    pub fn new(token: String, app: Arc<App>, gate: Arc<Gate>) -> Self {
+        Self { token, app, gate }
     }
 
     async fn handle(&self, req: Request<RequestBody>) -> Response<Body> {
@@ -122,5 +124,9 @@ impl Api {
 impl HttpHandler for Api {
     fn serve(&self, req: Request<RequestBody>, _conn: ConnInfo) -> ResponseFuture<'_> {
         Box::pin(self.handle(req))
+    }
+
+    fn gate(&self) -> &Arc<Gate> {
+        &self.gate
     }
 }

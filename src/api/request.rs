@@ -1,7 +1,7 @@
 //! Reading API requests: bodies with a size limit, JSON decoded with the failing field named, query strings.
 
 use super::error::ApiError;
-use crate::engineio::http::RequestBody;
+use crate::engineio::http::{BodyError, RequestBody};
 use bytes::Bytes;
 use http::Request;
 use http_body_util::{BodyExt, Limited};
@@ -10,13 +10,14 @@ use serde::de::DeserializeOwned;
 /// Largest API request body, in bytes.
 pub const MAX_BODY: usize = 4 * 1024 * 1024;
 
-/// Reads the body (413 past [`MAX_BODY`]).
+/// Reads the body (413 past [`MAX_BODY`], 408 when it does not arrive within the listener's `body_timeout`).
 pub async fn body(req: Request<RequestBody>) -> Result<Bytes, ApiError> {
     match Limited::new(req.into_body(), MAX_BODY).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(error) if error.is::<http_body_util::LengthLimitError>() => {
             Err(ApiError::too_large(MAX_BODY))
         }
+        Err(error) if BodyError::is_timeout(&*error) => Err(ApiError::body_timeout()),
         Err(error) => Err(ApiError::invalid(format!("cannot read the body: {error}"))),
     }
 }

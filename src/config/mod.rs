@@ -9,7 +9,7 @@ mod validate;
 pub use duration::parse as parse_duration;
 pub use load::{ConfigError, load_file, parse_str};
 pub use schema::{
-    ApiConfig, Config, EndpointConfig, HookSwitches, LogConfig, Protocol, RouteConfig, RouteMode,
-    Secrets, ServerConfig, Transport,
+    ApiConfig, Config, EndpointConfig, ForwardedHeader, HookSwitches, LogConfig, Protocol,
+    REQUEST_HEAD_RANGE, RouteConfig, RouteMode, Secrets, ServerConfig, Transport,
 };
 pub use validate::normalize_path;

@@ -37,6 +37,52 @@ pub struct ServerConfig {
     /// How long a graceful shutdown may take before remaining sessions are dropped.
     #[serde(default = "default_shutdown_timeout", with = "duration_serde")]
     pub shutdown_timeout: Duration,
+    /// Client connections open at once on the public listener; past it a new connection is accepted and closed
+    /// at once. Absent: the process's open-files limit minus a reserve (a tenth, at least 100) for webhooks, the
+    /// API listener and files.
+    pub max_connections: Option<usize>,
+    /// Connections one client address may hold open at once; 0 = no limit. Counted on the client address: the TCP
+    /// peer, or for requests through `trusted_proxies` the forwarded address (its requests in flight and
+    /// WebSockets). Past it a direct connection is closed at once, a proxied request gets 503.
+    #[serde(default)]
+    pub max_connections_per_ip: usize,
+    /// Engine.IO sessions open at once over every endpoint; past it a handshake gets 503. Absent: the same as
+    /// `max_connections` (every live session holds a connection, a parked poll or a WebSocket).
+    pub max_sessions: Option<usize>,
+    /// The largest request head (request line and headers) in bytes; larger heads get 431. Bounds what a
+    /// session keeps of its handshake's headers.
+    #[serde(default = "default_max_request_head")]
+    pub max_request_head: usize,
+    /// How long a client may take to send a request body (a POST); past it the request gets 408 and the
+    /// connection closes. The same time bounds a response the client does not read: no progress for this long
+    /// closes the connection.
+    #[serde(default = "default_body_timeout", with = "duration_serde")]
+    pub body_timeout: Duration,
+    /// Which header trusted proxies speak: `"x-forwarded-for"` (with `X-Forwarded-Proto` and `X-ARR-SSL`) or
+    /// `"forwarded"` (RFC 7239). The other is ignored, so a client cannot slip its own past a proxy that sets
+    /// only one of them.
+    #[serde(default)]
+    pub forwarded: ForwardedHeader,
+    /// Route by `X-Original-URL` from trusted proxies (IIS URL Rewrite + ARR). Off by default: nginx, Apache and
+    /// Caddy pass a client's own `X-Original-URL` through.
+    #[serde(default)]
+    pub x_original_url: bool,
+}
+
+/// The values `[server] max_request_head` may take: from hyper's smallest read buffer to the largest head the
+/// listener ever reads (8 KiB + 100 headers of 4 KiB).
+pub const REQUEST_HEAD_RANGE: std::ops::RangeInclusive<usize> = 8192..=8192 + 4096 * 100;
+
+/// The forwarding header trusted proxies set (`[server] forwarded`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub enum ForwardedHeader {
+    /// `X-Forwarded-For`, with the scheme from `X-Forwarded-Proto` or `X-ARR-SSL`.
+    #[default]
+    #[serde(rename = "x-forwarded-for")]
+    XForwardedFor,
+    /// RFC 7239 `Forwarded` (`for=` and `proto=`).
+    #[serde(rename = "forwarded")]
+    Forwarded,
 }
 
 impl Default for ServerConfig {
@@ -46,6 +92,13 @@ impl Default for ServerConfig {
             trusted_proxies: Vec::new(),
             request_head_timeout: default_request_head_timeout(),
             shutdown_timeout: default_shutdown_timeout(),
+            max_connections: None,
+            max_connections_per_ip: 0,
+            max_sessions: None,
+            max_request_head: default_max_request_head(),
+            body_timeout: default_body_timeout(),
+            forwarded: ForwardedHeader::default(),
+            x_original_url: false,
         }
     }
 }
@@ -261,6 +314,12 @@ fn default_request_head_timeout() -> Duration {
     Duration::from_secs(30)
 }
 fn default_shutdown_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+fn default_max_request_head() -> usize {
+    32 * 1024
+}
+fn default_body_timeout() -> Duration {
     Duration::from_secs(10)
 }
 fn default_log_level() -> String {

@@ -1,6 +1,6 @@
 //! Checks that go beyond types: paths, URLs, ranges, duplicates.
 
-use super::schema::{Config, EndpointConfig, Protocol};
+use super::schema::{Config, EndpointConfig, Protocol, ServerConfig};
 use std::collections::HashSet;
 
 type Problem = (String, String);
@@ -24,6 +24,7 @@ pub fn validate(config: &Config) -> Result<(), Problem> {
             "must be greater than zero".into(),
         ));
     }
+    validate_limits(&config.server)?;
     for (index, entry) in config.server.trusted_proxies.iter().enumerate() {
         crate::server::cidr::Cidr::parse(entry)
             .map_err(|m| (format!("server.trusted_proxies[{index}]"), m))?;
@@ -67,6 +68,41 @@ pub fn validate(config: &Config) -> Result<(), Problem> {
                 ));
             }
         }
+    }
+    Ok(())
+}
+
+/// The `[server]` limits: each must leave the gateway able to serve.
+fn validate_limits(server: &ServerConfig) -> Result<(), Problem> {
+    if server.body_timeout.is_zero() {
+        return Err((
+            "server.body_timeout".into(),
+            "must be greater than zero".into(),
+        ));
+    }
+    if server.max_connections == Some(0) {
+        return Err((
+            "server.max_connections".into(),
+            "must be at least 1 (leave it out for the default)".into(),
+        ));
+    }
+    if server.max_sessions == Some(0) {
+        return Err((
+            "server.max_sessions".into(),
+            "must be at least 1 (leave it out for the default)".into(),
+        ));
+    }
+    let head = super::schema::REQUEST_HEAD_RANGE;
+    if !head.contains(&server.max_request_head) {
+        return Err((
+            "server.max_request_head".into(),
+            format!(
+                "{} is out of range: between {} and {} bytes",
+                server.max_request_head,
+                head.start(),
+                head.end()
+            ),
+        ));
     }
     Ok(())
 }

@@ -29,6 +29,9 @@ pub enum EngineError {
     /// The body was larger than `max_payload` (HTTP 413).
     #[error("Payload Too Large")]
     PayloadTooLarge,
+    /// The body did not arrive within the listener's `body_timeout` (HTTP 408; the connection closes).
+    #[error("Request Timeout")]
+    RequestTimeout,
 }
 
 impl EngineError {
@@ -41,7 +44,7 @@ impl EngineError {
             Self::BadRequest => 3,
             Self::Forbidden { .. } => 4,
             Self::UnsupportedProtocolVersion => 5,
-            Self::PayloadTooLarge => return None,
+            Self::PayloadTooLarge | Self::RequestTimeout => return None,
         })
     }
 
@@ -50,11 +53,12 @@ impl EngineError {
         match self {
             Self::Forbidden { status, .. } => *status,
             Self::PayloadTooLarge => 413,
+            Self::RequestTimeout => 408,
             _ => 400,
         }
     }
 
-    /// The response body: the Engine.IO JSON error, or plain text for 413.
+    /// The response body: the Engine.IO JSON error, or plain text for 408 and 413.
     pub fn body(&self) -> String {
         match (self.code(), self) {
             (
@@ -96,5 +100,7 @@ mod tests {
             r#"{"code":4,"message":"Forbidden","context":{"message":"no"}}"#
         );
         assert_eq!(EngineError::PayloadTooLarge.status(), 413);
+        assert_eq!(EngineError::RequestTimeout.status(), 408);
+        assert_eq!(EngineError::RequestTimeout.body(), "Request Timeout");
     }
 }

@@ -35,3 +35,4 @@ pub use query::Query;
 pub use session::{CloseReason, Session, SessionSettings, TransportKind};
 pub use sid::Sid;
 pub use text::Text;
+pub use websocket::is_upgrade_request;

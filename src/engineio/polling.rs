@@ -3,8 +3,8 @@
 use super::engine::Engine;
 use super::error::EngineError;
 use super::handler::Handler;
-use super::http::RequestBody;
 use super::http::{self as responses, Body};
+use super::http::{BodyError, RequestBody};
 use super::legacy::LEGACY_PROTOCOL;
 use super::packet::{Incoming, Packet};
 use super::poll_format::{PollFormat, PostError};
@@ -263,6 +263,7 @@ pub(crate) async fn read_body(req: Request<RequestBody>, limit: u64) -> Result<B
         Err(error) if error.is::<http_body_util::LengthLimitError>() => {
             Err(EngineError::PayloadTooLarge)
         }
+        Err(error) if BodyError::is_timeout(&*error) => Err(EngineError::RequestTimeout),
         Err(_) => Err(EngineError::BadRequest),
     }
 }

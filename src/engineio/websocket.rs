@@ -5,7 +5,7 @@ use super::engine::Engine;
 use super::error::EngineError;
 use super::handler::Handler;
 use super::http::Body;
-use super::http::RequestBody;
+use super::http::{ConnectionHold, RequestBody};
 use super::packet::{Incoming, Packet, PacketType, decode_text};
 use super::session::{CloseReason, Inner, Session, TransportKind, Upgrade};
 use super::text::Text;
@@ -25,7 +25,7 @@ use std::task::Poll;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
 /// Whether a request asks for a WebSocket upgrade.
-pub(crate) fn is_upgrade_request<B>(req: &Request<B>) -> bool {
+pub fn is_upgrade_request<B>(req: &Request<B>) -> bool {
     let has_token = |name, token: &str| {
         req.headers().get_all(name).iter().any(|value| {
             value
@@ -43,7 +43,7 @@ pub(crate) fn is_upgrade_request<B>(req: &Request<B>) -> bool {
 /// Answers 101 and returns the pending upgrade, or refuses a malformed WebSocket request.
 fn switch_protocols(
     req: &mut Request<RequestBody>,
-) -> Result<(Response<Body>, hyper::upgrade::OnUpgrade), EngineError> {
+) -> Result<(Response<Body>, Upgrading), EngineError> {
     let key = req
         .headers()
         .get(SEC_WEBSOCKET_KEY)
@@ -66,12 +66,26 @@ fn switch_protocols(
         SEC_WEBSOCKET_ACCEPT,
         HeaderValue::from_str(&accept).map_err(|_| EngineError::BadRequest)?,
     );
-    Ok((response, hyper::upgrade::on(req)))
+    let hold = req.extensions_mut().remove::<ConnectionHold>();
+    Ok((
+        response,
+        Upgrading {
+            upgrade: hyper::upgrade::on(req),
+            hold,
+        },
+    ))
+}
+
+/// An upgrade hyper has yet to hand over, and what the connection must keep while it lasts.
+struct Upgrading {
+    upgrade: hyper::upgrade::OnUpgrade,
+    hold: Option<ConnectionHold>,
 }
 
 /// Waits for hyper to hand over the upgraded connection.
-async fn open_link(upgrade: hyper::upgrade::OnUpgrade) -> Option<Link> {
-    upgrade.await.ok().map(Link::new)
+async fn open_link(upgrading: Upgrading) -> Option<Link> {
+    let Upgrading { upgrade, hold } = upgrading;
+    upgrade.await.ok().map(|upgraded| Link::new(upgraded, hold))
 }
 
 /// Runs the session's pump in a task of its own. The task that opened the link (and maybe probed it) ends here:

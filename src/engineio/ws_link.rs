@@ -2,6 +2,7 @@
 //! idle, only an incomplete frame), and writes frames straight from the shared packet bytes with vectored writes
 //! (nothing is kept once they are written).
 
+use super::http::ConnectionHold;
 use super::rewind::Rewind;
 use super::ws_frame::{Decoder, Event, FrameHead, Opcode, Violation, WsMessage, close_payload};
 use bytes::Bytes;
@@ -109,11 +110,14 @@ pub(crate) struct Link {
     /// Frames not written yet, and how much of the first one is written. Empty (no allocation) when idle.
     outbox: VecDeque<OutFrame>,
     written: usize,
+    /// Kept as long as the connection (the listener's count of the client's connections, when it has one).
+    _hold: Option<ConnectionHold>,
 }
 
 impl Link {
-    /// Takes over an upgraded connection; bytes hyper read past the handshake are decoded first.
-    pub(crate) fn new(upgraded: Upgraded) -> Self {
+    /// Takes over an upgraded connection, keeping `hold` while it lasts; bytes hyper read past the handshake are
+    /// decoded first.
+    pub(crate) fn new(upgraded: Upgraded, hold: Option<ConnectionHold>) -> Self {
         let (conn, read_ahead) = Conn::from_upgraded(upgraded);
         let mut decoder = Decoder::new();
         decoder.stash(&read_ahead);
@@ -122,6 +126,7 @@ impl Link {
             decoder,
             outbox: VecDeque::new(),
             written: 0,
+            _hold: hold,
         }
     }
 

@@ -2,22 +2,28 @@
 
 use super::answer::{self, Finish, origin_headers};
 use super::build::build_endpoint;
+use super::cidr::canonical;
 use super::cors::Cors;
 use super::endpoint::{ResponseFuture, Service};
 use super::forwarded::TrustedProxies;
 use super::iis::{IisSettings, TOKEN_HEADER};
+use super::limits::Gate;
 use super::listener::HttpHandler;
+use super::origin::{self, Shown};
 use super::router;
 use crate::config::Config;
-use crate::engineio::http::RequestBody;
 use crate::engineio::http::{Body, complete};
+use crate::engineio::http::{ConnectionHold, RequestBody};
 use crate::engineio::{CloseReason, ConnInfo, Engine};
+use crate::engineio::{EngineError, is_upgrade_request};
 use crate::metrics::Metrics;
 use crate::relay::{EngineRelay, HookClient, SocketRelay};
 use crate::socketio::{SioHandler, SocketIo};
-use http::header::{HeaderValue, ORIGIN};
+use http::header::{HeaderValue, ORIGIN, RETRY_AFTER};
 use http::uri::PathAndQuery;
 use http::{Method, Request, Response, Uri};
+use std::any::Any;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -86,12 +92,25 @@ pub struct App {
     hooks: HookClient,
     metrics: Arc<Metrics>,
     proxies: TrustedProxies,
+    /// Route by `X-Original-URL` from trusted proxies.
+    x_original_url: bool,
     iis: IisSettings,
+    gate: Arc<Gate>,
+    /// Sessions open at once over every endpoint (`[server] max_sessions`, resolved).
+    max_sessions: usize,
     draining: AtomicBool,
     shutdown_requested: Notify,
 }
 
 impl HttpHandler for App {
+    fn gate(&self) -> &Arc<Gate> {
+        &self.gate
+    }
+
+    fn is_trusted_proxy(&self, peer: IpAddr) -> bool {
+        self.proxies.trusts(canonical(peer))
+    }
+
     fn serve(&self, req: Request<RequestBody>, conn: ConnInfo) -> ResponseFuture<'_> {
         let span = request_span(&req);
         // The front door runs at once, inside the request's span; what is left to await (a parked long poll, for
@@ -151,6 +170,15 @@ fn text(status: u16, body: &'static str) -> Response<Body> {
     complete(status, "text/plain; charset=UTF-8", body)
 }
 
+/// 503 for a limit reached, with a hint to come back a little later.
+fn busy(body: &'static str) -> Response<Body> {
+    let mut response = text(503, body);
+    response
+        .headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from_static("5"));
+    response
+}
+
 impl App {
     /// Builds every endpoint of `config`, with IIS settings from `iis`; must run inside a Tokio runtime.
     pub fn build(config: &Config, iis: IisSettings) -> Result<Arc<Self>, String> {
@@ -159,10 +187,15 @@ impl App {
             // Under the ASP.NET Core Module the only peer is the module itself, on loopback (as ASP.NET Core does).
             trusted.extend(["127.0.0.1/32".to_string(), "::1/128".to_string()]);
         }
-        let proxies =
-            TrustedProxies::parse(&trusted).map_err(|e| format!("server.trusted_proxies: {e}"))?;
+        let proxies = TrustedProxies::parse(&trusted, config.server.forwarded)
+            .map_err(|e| format!("server.trusted_proxies: {e}"))?;
         let hooks = HookClient::new()?;
         let metrics = Metrics::new();
+        let gate = Gate::public(&config.server, metrics.clone());
+        let max_sessions = config
+            .server
+            .max_sessions
+            .unwrap_or_else(|| gate.max_connections());
         let endpoints = config
             .endpoints
             .iter()
@@ -173,7 +206,10 @@ impl App {
             hooks,
             metrics,
             proxies,
+            x_original_url: config.server.x_original_url,
             iis,
+            gate,
+            max_sessions,
             draining: AtomicBool::new(false),
             shutdown_requested: Notify::new(),
         }))
@@ -221,16 +257,53 @@ impl App {
             self.shutdown_requested.notify_one();
             return answer::ready(text(202, "Accepted"));
         }
-        let peer = conn.address;
+        let peer = canonical(conn.address);
         let client = self.proxies.resolve(peer, conn.secure, req.headers());
         let conn = ConnInfo {
             address: client.address,
             secure: client.secure,
         };
-        // URL Rewrite (ARR) sets X-Original-URL; the ASP.NET Core Module passes client headers through untouched.
-        if self.proxies.trusts(peer) && self.iis.token.is_none() {
+        let from_proxy = self.proxies.trusts(peer);
+        // A client behind a trusted proxy is counted on its own address while its request (or WebSocket) lasts.
+        let slot = if from_proxy && client.address != peer {
+            match self.gate.admit_forwarded(client.address) {
+                Ok(slot) => slot,
+                Err(_) => return answer::ready(busy("too many connections from this address")),
+            }
+        } else {
+            None
+        };
+        // URL Rewrite (ARR) sets X-Original-URL; other proxies pass a client's own through, and the ASP.NET Core
+        // Module passes client headers through untouched: only when configured, and never under the module.
+        if self.x_original_url && from_proxy && self.iis.token.is_none() {
             apply_original_url(&mut req);
         }
+        let Some(slot) = slot else {
+            return self.route(req, conn, from_proxy);
+        };
+        let slot = Arc::new(slot);
+        if is_upgrade_request(&req) {
+            // Beside the connection's own place, if it brought one.
+            let connection = req.extensions_mut().remove::<ConnectionHold>();
+            let both = (connection, slot.clone());
+            req.extensions_mut()
+                .insert(ConnectionHold(Arc::new(both) as Arc<dyn Any + Send + Sync>));
+        }
+        let answer = self.route(req, conn, from_proxy);
+        Box::pin(async move {
+            let response = answer.await;
+            drop(slot);
+            response
+        })
+    }
+
+    /// Routes a request whose client is known: health, the endpoints (0.9 resources first), 404.
+    fn route(
+        &self,
+        req: Request<RequestBody>,
+        conn: ConnInfo,
+        from_proxy: bool,
+    ) -> ResponseFuture<'_> {
         let candidates = self.iis.candidates(req.uri().path());
         if candidates.iter().any(|p| p == "/healthz") {
             return answer::ready(text(200, "ok"));
@@ -244,7 +317,7 @@ impl App {
         }
         if let Some((index, rest)) = self.find_legacy(&candidates) {
             drop(candidates);
-            return self.start_endpoint(&self.endpoints[index], req, conn, Some(rest));
+            return self.start_endpoint(&self.endpoints[index], req, conn, Some(rest), from_proxy);
         }
         let found = candidates
             .iter()
@@ -253,7 +326,7 @@ impl App {
             return answer::ready(text(404, "Not Found"));
         };
         drop(candidates);
-        self.start_endpoint(&self.endpoints[index], req, conn, None)
+        self.start_endpoint(&self.endpoints[index], req, conn, None, from_proxy)
     }
 
     /// The endpoint serving a Socket.IO 0.9 request at one of `candidates`, and the path after `/{resource}/1`.
@@ -269,13 +342,15 @@ impl App {
         })
     }
 
-    /// Starts a request of `endpoint`; `legacy` is the path after `/{resource}/1` of a Socket.IO 0.9 request.
+    /// Starts a request of `endpoint`; `legacy` is the path after `/{resource}/1` of a Socket.IO 0.9 request;
+    /// `from_proxy`: the request came from a trusted proxy.
     fn start_endpoint<'a>(
         &'a self,
         endpoint: &'a Endpoint,
         req: Request<RequestBody>,
         conn: ConnInfo,
         legacy: Option<String>,
+        from_proxy: bool,
     ) -> ResponseFuture<'a> {
         if req.method() == Method::OPTIONS {
             if let Some(cors) = &endpoint.cors {
@@ -300,8 +375,29 @@ impl App {
                 .split('&')
                 .any(|pair| pair.starts_with("sid=")),
         };
-        if is_handshake && self.is_draining() {
-            let mut response = text(503, "server shutting down");
+        let refusal = if !is_handshake && !is_upgrade_request(&req) {
+            None
+        } else if !self.origin_allowed(endpoint, &req, legacy.is_some(), from_proxy) {
+            self.gate.refused("cors_origin", conn.address);
+            Some(if legacy.is_some() {
+                text(403, "handshake bad origin")
+            } else {
+                crate::engineio::http::error(&EngineError::Forbidden {
+                    status: 403,
+                    context: None,
+                })
+            })
+        } else if !is_handshake {
+            None
+        } else if self.is_draining() {
+            Some(text(503, "server shutting down"))
+        } else if self.session_count() >= self.max_sessions {
+            self.gate.refused("max_sessions", conn.address);
+            Some(busy("too many sessions"))
+        } else {
+            None
+        };
+        if let Some(mut response) = refusal {
             if let Some(cors) = &endpoint.cors {
                 cors.apply(&origin_headers(origin), response.headers_mut());
             }
@@ -313,6 +409,31 @@ impl App {
             Some(rest) => service.handle_legacy(req, conn, rest, finish),
             None => service.handle(req, conn, finish),
         }
+    }
+
+    /// Whether the browser origin of `req` (a handshake or WebSocket upgrade) may open it on `endpoint`. JSONP
+    /// (Engine.IO v3 `j=`, 0.9 `jsonp=`) and Socket.IO 0.9 requests are checked on their `Referer` too: browsers
+    /// send them without `Origin`.
+    fn origin_allowed(
+        &self,
+        endpoint: &Endpoint,
+        req: &Request<RequestBody>,
+        legacy: bool,
+        from_proxy: bool,
+    ) -> bool {
+        let jsonp_key = if legacy { "jsonp=" } else { "j=" };
+        let jsonp = req
+            .uri()
+            .query()
+            .is_some_and(|query| query.split('&').any(|pair| pair.starts_with(jsonp_key)));
+        let shown = if jsonp {
+            Shown::ByScript
+        } else if legacy {
+            Shown::ByReferer
+        } else {
+            Shown::ByOrigin
+        };
+        origin::allowed(endpoint.cors.as_ref(), req.headers(), shown, from_proxy)
     }
 
     /// Stops taking new sessions, closes every session (`server shutting down`) and waits up to `limit`
@@ -333,6 +454,11 @@ impl App {
         let flush = FLUSH_GRACE.min(limit.saturating_sub(started.elapsed()));
         tokio::time::sleep(flush).await;
         delivered
+    }
+
+    /// The most sessions open at once over every endpoint (`[server] max_sessions`, resolved).
+    pub fn max_sessions(&self) -> usize {
+        self.max_sessions
     }
 
     /// Open sessions over every endpoint.

@@ -27,6 +27,16 @@ impl Cors {
         })
     }
 
+    /// Whether the list holds `"*"`.
+    pub fn allows_any(&self) -> bool {
+        self.any
+    }
+
+    /// Whether `origin` is allowed: the list holds `"*"` or exactly this origin.
+    pub fn allows(&self, origin: &str) -> bool {
+        self.any || self.origins.iter().any(|allowed| allowed == origin)
+    }
+
     /// Adds the CORS headers a response to a request with `request_headers` carries.
     pub fn apply(&self, request_headers: &HeaderMap, response_headers: &mut HeaderMap) {
         if self.any {
@@ -37,9 +47,7 @@ impl Cors {
         let Some(origin) = request_headers.get(ORIGIN) else {
             return;
         };
-        let allowed = origin
-            .to_str()
-            .is_ok_and(|o| self.origins.iter().any(|allowed| allowed == o));
+        let allowed = origin.to_str().is_ok_and(|o| self.allows(o));
         if allowed {
             response_headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
             response_headers.insert(

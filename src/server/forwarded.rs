@@ -1,7 +1,10 @@
-//! The client's address and scheme behind proxies: `Forwarded` and `X-Forwarded-For` believed only from
-//! `trusted_proxies`, walked right to left, in every address form ARR and ANCM produce.
+//! The client's address and scheme behind proxies: the one forwarding header the proxies are said to speak
+//! (`X-Forwarded-For` with `X-Forwarded-Proto` / `X-ARR-SSL`, or RFC 7239 `Forwarded`), believed only from
+//! `trusted_proxies`, walked right to left, in every address form ARR and ANCM produce. The other header is
+//! ignored: a proxy passes through whatever a client sends in a header it does not set itself.
 
 use super::cidr::{Cidr, canonical};
+use crate::config::ForwardedHeader;
 use http::HeaderMap;
 use std::net::{IpAddr, Ipv6Addr};
 
@@ -14,20 +17,21 @@ pub struct Client {
     pub secure: bool,
 }
 
-/// The proxies whose forwarding headers are believed.
+/// The proxies whose forwarding headers are believed, and which header they speak.
 #[derive(Debug, Clone, Default)]
 pub struct TrustedProxies {
     blocks: Vec<Cidr>,
+    header: ForwardedHeader,
 }
 
 impl TrustedProxies {
-    /// Parses `trusted_proxies`; the error names the bad entry.
-    pub fn parse(entries: &[String]) -> Result<Self, String> {
+    /// Parses `trusted_proxies`, whose proxies set `header`; the error names the bad entry.
+    pub fn parse(entries: &[String], header: ForwardedHeader) -> Result<Self, String> {
         let blocks = entries
             .iter()
             .map(|e| Cidr::parse(e))
             .collect::<Result<_, _>>()?;
-        Ok(Self { blocks })
+        Ok(Self { blocks, header })
     }
 
     /// Whether `addr` is a trusted proxy.
@@ -44,7 +48,10 @@ impl TrustedProxies {
                 secure: tls,
             };
         }
-        let hops = forwarded_hops(headers);
+        let hops = match self.header {
+            ForwardedHeader::Forwarded => forwarded_hops(headers),
+            ForwardedHeader::XForwardedFor => x_forwarded_for_hops(headers),
+        };
         // Walk from the nearest hop outwards; stop at the first address we do not trust.
         let mut address = peer;
         let mut proto = None;
@@ -58,9 +65,16 @@ impl TrustedProxies {
                 break;
             }
         }
-        let secure = match proto.or_else(|| last_value(headers, "x-forwarded-proto")) {
+        let proto = match self.header {
+            ForwardedHeader::Forwarded => proto,
+            ForwardedHeader::XForwardedFor => last_value(headers, "x-forwarded-proto"),
+        };
+        let secure = match proto {
             Some(proto) => proto.eq_ignore_ascii_case("https") || proto.eq_ignore_ascii_case("wss"),
-            None => tls || headers.contains_key("x-arr-ssl"),
+            None => {
+                tls || (self.header == ForwardedHeader::XForwardedFor
+                    && headers.contains_key("x-arr-ssl"))
+            }
         };
         Client { address, secure }
     }
@@ -73,14 +87,15 @@ struct Hop {
     proto: Option<String>,
 }
 
-/// Hops from `Forwarded` when present, else from `X-Forwarded-For`, in header order (client first).
+/// Hops from `Forwarded`, in header order (client first).
 fn forwarded_hops(headers: &HeaderMap) -> Vec<Hop> {
-    let forwarded: Vec<Hop> = values(headers, "forwarded")
+    values(headers, "forwarded")
         .flat_map(|v| parse_forwarded(&v))
-        .collect();
-    if !forwarded.is_empty() {
-        return forwarded;
-    }
+        .collect()
+}
+
+/// Hops from `X-Forwarded-For`, in header order (client first).
+fn x_forwarded_for_hops(headers: &HeaderMap) -> Vec<Hop> {
     values(headers, "x-forwarded-for")
         .flat_map(|v| {
             v.split(',')
@@ -183,8 +198,15 @@ mod tests {
     }
 
     fn trusted() -> TrustedProxies {
-        TrustedProxies::parse(&["127.0.0.1/32".into(), "::1/128".into(), "10.0.0.0/8".into()])
-            .unwrap()
+        trusted_speaking(ForwardedHeader::XForwardedFor)
+    }
+
+    fn trusted_speaking(header: ForwardedHeader) -> TrustedProxies {
+        TrustedProxies::parse(
+            &["127.0.0.1/32".into(), "::1/128".into(), "10.0.0.0/8".into()],
+            header,
+        )
+        .unwrap()
     }
 
     #[test]
@@ -253,20 +275,49 @@ mod tests {
     }
 
     #[test]
-    fn forwarded_header_wins_and_carries_proto() {
+    fn forwarded_mode_reads_only_forwarded_with_its_proto() {
         let both = headers(&[
             (
                 "forwarded",
                 "for=192.0.2.60;proto=http, for=\"[2001:db8:cafe::17]:4711\";proto=https",
             ),
             ("x-forwarded-for", "6.6.6.6"),
+            ("x-forwarded-proto", "http"),
+            ("x-arr-ssl", "1"),
         ]);
-        let client = trusted().resolve(ip("127.0.0.1"), false, &both);
+        let client =
+            trusted_speaking(ForwardedHeader::Forwarded).resolve(ip("127.0.0.1"), false, &both);
         assert_eq!(
             client,
             Client {
                 address: ip("2001:db8:cafe::17"),
                 secure: true
+            }
+        );
+        let only_xff = headers(&[("x-forwarded-for", "6.6.6.6"), ("x-arr-ssl", "1")]);
+        assert_eq!(
+            trusted_speaking(ForwardedHeader::Forwarded).resolve(ip("127.0.0.1"), false, &only_xff),
+            Client {
+                address: ip("127.0.0.1"),
+                secure: false
+            },
+            "X-Forwarded-For and X-ARR-SSL are a client's own when the proxy speaks Forwarded"
+        );
+    }
+
+    #[test]
+    fn a_clients_own_forwarded_header_is_ignored_behind_an_x_forwarded_for_proxy() {
+        // nginx sets X-Forwarded-For and X-Forwarded-Proto and passes the client's Forwarded through.
+        let through_nginx = headers(&[
+            ("forwarded", "for=6.6.6.6;proto=https"),
+            ("x-forwarded-for", "203.0.113.9"),
+            ("x-forwarded-proto", "http"),
+        ]);
+        assert_eq!(
+            trusted().resolve(ip("127.0.0.1"), false, &through_nginx),
+            Client {
+                address: ip("203.0.113.9"),
+                secure: false
             }
         );
     }
@@ -286,8 +337,15 @@ mod tests {
         );
         let unknown = headers(&[("forwarded", "for=unknown")]);
         assert_eq!(
-            trusted().resolve(ip("127.0.0.1"), false, &unknown).address,
+            trusted_speaking(ForwardedHeader::Forwarded)
+                .resolve(ip("127.0.0.1"), false, &unknown)
+                .address,
             ip("127.0.0.1")
+        );
+        let unknown = headers(&[("x-forwarded-for", "unknown, 10.0.0.5")]);
+        assert_eq!(
+            trusted().resolve(ip("127.0.0.1"), false, &unknown).address,
+            ip("10.0.0.5")
         );
     }
 }

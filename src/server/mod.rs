@@ -9,7 +9,9 @@ pub mod endpoint;
 pub mod forwarded;
 pub mod h1;
 pub mod iis;
+pub mod limits;
 mod listener;
+pub mod origin;
 pub mod router;
 
 pub use app::{App, Endpoint, EndpointHandle};
@@ -62,26 +64,17 @@ pub async fn start_with(config: &Config, iis: iis::IisSettings) -> Result<Runnin
         .map_err(|e| format!("cannot listen on {}: {e}", config.server.listen))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     let (stop, stopped) = watch::channel(false);
-    let head_timeout = config.server.request_head_timeout;
-    let mut tasks = vec![tokio::spawn(serve(
-        listener,
-        app.clone(),
-        stopped.clone(),
-        head_timeout,
-    ))];
+    let mut tasks = vec![tokio::spawn(serve(listener, app.clone(), stopped.clone()))];
     let mut api_address = None;
     if let Some(api) = &config.api {
         let listener = TcpListener::bind(api.listen)
             .await
             .map_err(|e| format!("cannot listen on {} (api): {e}", api.listen))?;
         api_address = Some(listener.local_addr().map_err(|e| e.to_string())?);
-        let handler = std::sync::Arc::new(crate::api::Api::new(api.token.clone(), app.clone()));
-        tasks.push(tokio::spawn(serve(
-            listener,
-            handler,
-            stopped,
-            head_timeout,
-        )));
+        let gate = limits::Gate::unlimited(&config.server, app.metrics().clone());
+        let handler =
+            std::sync::Arc::new(crate::api::Api::new(api.token.clone(), app.clone(), gate));
+        tasks.push(tokio::spawn(serve(listener, handler, stopped)));
     }
     Ok(Running {
         address,

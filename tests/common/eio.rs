@@ -47,6 +47,20 @@ pub async fn get(url: &str) -> Answer {
     answer(http().get(url).send().await.expect("GET")).await
 }
 
+/// The `Referer` a browser sends for a script a page at `url`'s own site loads (`http://host:port/page.html`):
+/// JSONP handshakes, which only browsers make, name their page.
+pub fn same_site_referer(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").expect("an absolute URL");
+    let authority = rest.split('/').next().unwrap_or(rest);
+    format!("{scheme}://{authority}/page.html")
+}
+
+/// GET `url` as a page on the same site would load it as a script (JSONP): with its `Referer`.
+pub async fn get_as_script(url: &str) -> Answer {
+    let request = http().get(url).header("referer", same_site_referer(url));
+    answer(request.send().await.expect("GET")).await
+}
+
 /// POST `body` to `url`.
 pub async fn post(url: &str, body: impl Into<reqwest::Body>) -> Answer {
     answer(

@@ -10,6 +10,7 @@ use super::response::{Framing, encode_head};
 use super::watch::WhileConnected;
 use crate::engineio::http::Body;
 use crate::engineio::rewind::Rewind;
+use crate::server::limits::Slot;
 use crate::server::listener::HttpHandler;
 use bytes::Bytes;
 use futures_util::FutureExt;
@@ -48,8 +49,8 @@ enum Next {
     Closed,
 }
 
-/// Serves every request of `stream` from `peer`; a request head must arrive within `head_timeout` of the
-/// connection becoming idle, or the connection is closed.
+/// Serves every request of `stream` from `peer`, counted by `slot` while it lasts. A request head must arrive
+/// within the gate's `head_timeout` of the connection becoming idle, or the connection is closed.
 ///
 /// Not an `async fn`: its arguments would be stored twice in the future (as arguments and as locals), and this
 /// future is most of what an idle connection's task costs.
@@ -61,45 +62,56 @@ pub fn serve_connection<A: HttpHandler>(
     mut stream: TcpStream,
     peer: SocketAddr,
     app: Arc<A>,
-    head_timeout: Duration,
+    slot: Slot,
 ) -> impl Future<Output = ()> + Send {
     async move {
         loop {
-            let deadline = Instant::now() + head_timeout;
+            let settings = *slot.gate().settings();
+            let deadline = Instant::now() + settings.head_timeout;
             // Boxed: the timer is large, and inline it would make every connection's task pay for it while a
             // poll is parked; it lives only while a head is awaited.
-            let waiting = Box::pin(tokio::time::timeout_at(deadline, read_head(&stream)));
+            let waiting = Box::pin(tokio::time::timeout_at(
+                deadline,
+                read_head(&stream, settings.max_head),
+            ));
             let Ok(next) = waiting.await else {
                 tracing::debug!(%peer, "no complete request head in time; connection closed");
                 return;
             };
             let ended = match next {
-                Next::Request(head) => match serve_one(&mut stream, head, &*app, peer).await {
-                    Ok(true) => continue,
-                    Ok(false) => stream.shutdown().await,
-                    Err(error) => Err(error),
-                },
+                Next::Request(head) => {
+                    match serve_one(&mut stream, head, &*app, peer, settings.body_timeout).await {
+                        Ok(true) => continue,
+                        Ok(false) => stream.shutdown().await,
+                        Err(error) => Err(error),
+                    }
+                }
                 Next::Body(request) => {
                     // Boxed, as every hyper path is: the task's future is as large as its largest state, and hyper's
                     // connection inline would make every idle connection pay for it.
-                    let one =
-                        serve_one_with_hyper(stream, *request, peer, app.clone(), head_timeout);
+                    let one = serve_one_with_hyper(stream, *request, peer, app.clone(), settings);
                     match Box::pin(one).await {
                         Returned::Idle(idle) => {
                             stream = idle;
                             continue;
                         }
                         Returned::ReadAhead(io) => {
-                            return Box::pin(serve_with_hyper(io, peer, app, head_timeout)).await;
+                            let hold = Some(Arc::new(slot));
+                            return Box::pin(serve_with_hyper(io, peer, app, settings, hold)).await;
                         }
                         Returned::Done => return,
                     }
                 }
                 Next::HandOff(read) => {
                     let io = Rewind::new(stream, Bytes::from(read));
-                    return Box::pin(serve_with_hyper(io, peer, app, head_timeout)).await;
+                    // The connection may become a WebSocket, which must stay counted after hyper lets it go.
+                    let hold = Some(Arc::new(slot));
+                    return Box::pin(serve_with_hyper(io, peer, app, settings, hold)).await;
                 }
-                Next::Reject(status) => reject(&mut stream, status).await,
+                Next::Reject(status) => {
+                    slot.gate().refused(rejection_reason(status), peer.ip());
+                    reject(&mut stream, status).await
+                }
                 Next::Closed => return,
             };
             if let Err(error) = ended {
@@ -110,9 +122,19 @@ pub fn serve_connection<A: HttpHandler>(
     }
 }
 
+/// The `iogate_refused_total` reason for a head refused with `status`.
+fn rejection_reason(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE | StatusCode::URI_TOO_LONG => {
+            "request_head_too_large"
+        }
+        _ => "bad_request_head",
+    }
+}
+
 /// Waits for the next request head; no buffer is held while the connection is idle, and a head that arrives in
 /// pieces is gathered in a buffer that lives only until it is complete.
-async fn read_head(stream: &TcpStream) -> Next {
+async fn read_head(stream: &TcpStream, max_head: usize) -> Next {
     let mut partial = Vec::new();
     loop {
         // Readiness without a waiter of its own: the socket's registration holds the waker.
@@ -126,7 +148,7 @@ async fn read_head(stream: &TcpStream) -> Next {
             let mut scratch = scratch.borrow_mut();
             match stream.try_read(&mut scratch[..]) {
                 Ok(0) => Some(Next::Closed),
-                Ok(n) => decide(&scratch[..n], &mut partial),
+                Ok(n) => decide(&scratch[..n], &mut partial, max_head),
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => None,
                 Err(_) => Some(Next::Closed),
             }
@@ -137,13 +159,14 @@ async fn read_head(stream: &TcpStream) -> Next {
     }
 }
 
-/// What `read` (appended to `partial`) amounts to; `None` while the head is incomplete.
-fn decide(read: &[u8], partial: &mut Vec<u8>) -> Option<Next> {
+/// What `read` (appended to `partial`) amounts to; `None` while the head is incomplete. Heads longer than
+/// `max_head` bytes are refused.
+fn decide(read: &[u8], partial: &mut Vec<u8>, max_head: usize) -> Option<Next> {
     if !partial.is_empty() {
         partial.extend_from_slice(read);
         // What was there parsed as an incomplete head, and a head ends with a line break: without one in the new
         // bytes the answer is the same, so a head trickling in is not parsed again for every byte.
-        if !read.contains(&b'\n') && partial.len() < head::MAX_HEAD_BYTES {
+        if !read.contains(&b'\n') && partial.len() < max_head {
             return None;
         }
     }
@@ -152,7 +175,7 @@ fn decide(read: &[u8], partial: &mut Vec<u8>) -> Option<Next> {
     } else {
         &partial[..]
     };
-    match head::parse(buf) {
+    match head::parse(buf, max_head) {
         Parsed::Partial => {
             if partial.is_empty() {
                 partial.extend_from_slice(read);
@@ -173,12 +196,14 @@ fn decide(read: &[u8], partial: &mut Vec<u8>) -> Option<Next> {
 }
 
 /// Serves one request and writes its response; `Ok(true)` when the connection stays open. The request is handed
-/// to the application before the returned future starts, so that future keeps only what the response needs.
+/// to the application before the returned future starts, so that future keeps only what the response needs. A
+/// client that takes none of a response for `stall_limit` loses its connection.
 fn serve_one<'a, A: HttpHandler>(
     stream: &'a mut TcpStream,
     head: Box<Head>,
     app: &'a A,
     peer: SocketAddr,
+    stall_limit: Duration,
 ) -> impl Future<Output = io::Result<bool>> + 'a {
     let Head {
         request,
@@ -202,7 +227,7 @@ fn serve_one<'a, A: HttpHandler>(
         };
         let (head_left, body_left) = unwritten(&head, &body, written);
         if !head_left.is_empty() || !body_left.is_empty() {
-            Box::pin(write_both(stream, head_left, body_left)).await?;
+            Box::pin(write_both(stream, head_left, body_left, stall_limit)).await?;
         }
         Ok(framing.keep_alive)
     }
@@ -231,20 +256,34 @@ async fn reject(stream: &mut TcpStream, status: StatusCode) -> io::Result<()> {
     let mut framing = Framing::new(&http::Method::GET, http::Version::HTTP_11, false);
     let mut head = Vec::with_capacity(128);
     encode_head(status, &HeaderMap::new(), 0, &mut framing, &mut head);
-    write_both(stream, &head, &[]).await?;
+    write_both(stream, &head, &[], REJECT_WRITE_LIMIT).await?;
     stream.shutdown().await
 }
 
-/// Writes `head` then `body`, in one system call when the socket takes them.
-async fn write_both(stream: &mut TcpStream, mut head: &[u8], mut body: &[u8]) -> io::Result<()> {
+/// How long a refusal's few bytes may wait for the client to take them.
+const REJECT_WRITE_LIMIT: Duration = Duration::from_secs(5);
+
+/// Writes `head` then `body`, in one system call when the socket takes them; fails with `TimedOut` when the client
+/// takes nothing for `stall_limit` (a client that stops reading keeps neither the response nor the connection).
+async fn write_both(
+    stream: &mut TcpStream,
+    mut head: &[u8],
+    mut body: &[u8],
+    stall_limit: Duration,
+) -> io::Result<()> {
     while !head.is_empty() || !body.is_empty() {
-        let written = if head.is_empty() {
-            stream.write(body).await?
-        } else {
-            stream
-                .write_vectored(&[IoSlice::new(head), IoSlice::new(body)])
-                .await?
+        let write = async {
+            if head.is_empty() {
+                stream.write(body).await
+            } else {
+                stream
+                    .write_vectored(&[IoSlice::new(head), IoSlice::new(body)])
+                    .await
+            }
         };
+        let written = tokio::time::timeout(stall_limit, write)
+            .await
+            .map_err(|_| io::Error::from(io::ErrorKind::TimedOut))??;
         if written == 0 {
             return Err(io::ErrorKind::WriteZero.into());
         }
@@ -266,13 +305,15 @@ fn unwritten<'b>(head: &'b [u8], body: &'b [u8], written: usize) -> (&'b [u8], &
 mod tests {
     use super::*;
 
+    const MAX: usize = head::MAX_HEAD_BYTES;
+
     #[test]
     fn a_head_in_pieces_is_gathered_until_complete() {
         let mut partial = Vec::new();
-        assert!(decide(b"GET /healthz HT", &mut partial).is_none());
-        assert!(decide(b"TP/1.1\r\nHost: x", &mut partial).is_none());
-        assert!(decide(b"yz", &mut partial).is_none());
-        match decide(b"\r\n\r\n", &mut partial) {
+        assert!(decide(b"GET /healthz HT", &mut partial, MAX).is_none());
+        assert!(decide(b"TP/1.1\r\nHost: x", &mut partial, MAX).is_none());
+        assert!(decide(b"yz", &mut partial, MAX).is_none());
+        match decide(b"\r\n\r\n", &mut partial, MAX) {
             Some(Next::Request(head)) => {
                 assert_eq!(head.request.uri().path(), "/healthz");
                 assert_eq!(head.request.headers()["host"], "xyz");
@@ -284,11 +325,11 @@ mod tests {
     #[test]
     fn a_head_that_never_ends_is_refused_at_the_limit() {
         let mut partial = Vec::new();
-        assert!(decide(b"GET / HTTP/1.1\r\nx: ", &mut partial).is_none());
+        assert!(decide(b"GET / HTTP/1.1\r\nx: ", &mut partial, MAX).is_none());
         let chunk = [b'a'; READ_CHUNK];
         let mut outcome = None;
         for _ in 0..=head::MAX_HEAD_BYTES / READ_CHUNK {
-            outcome = decide(&chunk, &mut partial);
+            outcome = decide(&chunk, &mut partial, MAX);
             if outcome.is_some() {
                 break;
             }
@@ -304,12 +345,12 @@ mod tests {
         let mut partial = Vec::new();
         let pipelined = b"GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n";
         assert!(matches!(
-            decide(pipelined, &mut partial),
+            decide(pipelined, &mut partial, MAX),
             Some(Next::HandOff(bytes)) if bytes.len() == pipelined.len()
         ));
         let post = b"POST /a HTTP/1.1\r\nContent-Length: 2\r\n\r\nok";
         assert!(matches!(
-            decide(post, &mut Vec::new()),
+            decide(post, &mut Vec::new(), MAX),
             Some(Next::Body(body))
                 if matches!(&*body, (bytes, true, Some(length))
                     if bytes.len() == post.len() && *length == post.len() as u64)

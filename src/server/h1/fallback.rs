@@ -2,31 +2,54 @@
 //! connection (upgrades, anything unusual).
 
 use crate::engineio::ConnInfo;
+use crate::engineio::http::ConnectionHold;
 use crate::engineio::http::{RequestBody, has_token};
 use crate::engineio::rewind::Rewind;
+use crate::server::limits::{ConnSettings, Slot};
 use crate::server::listener::HttpHandler;
 use bytes::{Bytes, BytesMut};
 use http::header::CONNECTION;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use std::any::Any;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-fn builder(head_timeout: Duration) -> http1::Builder {
+fn builder(settings: ConnSettings) -> http1::Builder {
     let mut builder = http1::Builder::new();
     // With a timer, hyper enforces its header-read timeout: a connection that starts a request and never
-    // finishes its head (slowloris) is closed instead of holding a descriptor and buffers forever.
+    // finishes its head (slowloris) is closed instead of holding a descriptor and buffers forever. Its read
+    // buffer limit is the listener's head limit, so hyper answers a longer head with 431 as the own path does.
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(head_timeout)
+        .header_read_timeout(settings.head_timeout)
+        .max_buf_size(settings.max_head)
         .keep_alive(true);
     builder
+}
+
+/// Hands one request hyper read to `app`: its body must arrive within the listener's `body_timeout` (else
+/// 408, counted and logged with the peer, and the connection closes).
+async fn serve_request<A: HttpHandler>(
+    app: &A,
+    req: http::Request<hyper::body::Incoming>,
+    conn: ConnInfo,
+) -> http::Response<crate::engineio::http::Body> {
+    let gate = app.gate();
+    let limit = gate.settings().body_timeout;
+    let peer = conn.address;
+    let response = app
+        .serve(req.map(|body| RequestBody::timed(body, limit)), conn)
+        .await;
+    if response.status() == http::StatusCode::REQUEST_TIMEOUT {
+        gate.refused("body_timeout", peer);
+    }
+    response
 }
 
 /// What the application learns about a connection from `peer` on the public listener (no TLS here).
@@ -37,19 +60,30 @@ pub(super) fn conn_info(peer: SocketAddr) -> ConnInfo {
     }
 }
 
-/// Serves `io` with hyper until the connection ends; `head_timeout` bounds every request head.
-pub async fn serve_with_hyper<A, I>(io: I, peer: SocketAddr, app: Arc<A>, head_timeout: Duration)
-where
+/// Serves `io` with hyper until the connection ends, with the listener's `settings`. `slot` (the connection's
+/// place in the listener's count) goes with each request, so that a request upgraded to a WebSocket keeps it
+/// for as long as the WebSocket lives.
+pub async fn serve_with_hyper<A, I>(
+    io: I,
+    peer: SocketAddr,
+    app: Arc<A>,
+    settings: ConnSettings,
+    slot: Option<Arc<Slot>>,
+) where
     A: HttpHandler,
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let conn = conn_info(peer);
-    let service = service_fn(move |req: http::Request<hyper::body::Incoming>| {
+    let service = service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
         let app = app.clone();
         let conn = conn.clone();
-        async move { Ok::<_, Infallible>(app.serve(req.map(RequestBody::from), conn).await) }
+        if let Some(slot) = &slot {
+            req.extensions_mut()
+                .insert(ConnectionHold(slot.clone() as Arc<dyn Any + Send + Sync>));
+        }
+        async move { Ok::<_, Infallible>(serve_request(&*app, req, conn).await) }
     });
-    let result = builder(head_timeout)
+    let result = builder(settings)
         .serve_connection(TokioIo::new(io), service)
         .with_upgrades()
         .await;
@@ -93,7 +127,7 @@ pub async fn serve_one_with_hyper<A: HttpHandler>(
     (read, keep_alive, length): (Bytes, bool, Option<u64>),
     peer: SocketAddr,
     app: Arc<A>,
-    head_timeout: Duration,
+    settings: ConnSettings,
 ) -> Returned {
     let conn = conn_info(peer);
     let state = Arc::new(AtomicU32::new(0));
@@ -103,7 +137,7 @@ pub async fn serve_one_with_hyper<A: HttpHandler>(
             let first = seen.fetch_add(1, Ordering::AcqRel) & CALLS == 0;
             let (app, conn, seen) = (app.clone(), conn.clone(), seen.clone());
             Box::pin(async move {
-                let response = app.serve(req.map(RequestBody::from), conn).await;
+                let response = serve_request(&*app, req, conn).await;
                 if first {
                     let closing = response
                         .headers()
@@ -120,7 +154,7 @@ pub async fn serve_one_with_hyper<A: HttpHandler>(
         },
     );
     let io = Rewind::one_message(stream, read, length);
-    let mut connection = builder(head_timeout).serve_connection(TokioIo::new(io), service);
+    let mut connection = builder(settings).serve_connection(TokioIo::new(io), service);
     let mut shutting_down = false;
     let result = std::future::poll_fn(|cx| {
         let polled = connection.poll_without_shutdown(cx);

@@ -2,16 +2,16 @@
 //!
 //! Only requests that certainly carry no body and ask for no protocol switch are taken: a request with a body,
 //! `Transfer-Encoding` or `Expect` is left to hyper for that one request, and `Upgrade` or `CONNECT` for the rest
-//! of the connection, with the same bytes. Malformed heads get the statuses hyper gives them (400, 414, 431).
+//! of the connection, with the same bytes. Malformed heads get the statuses hyper gives them (400, 414, 431); a
+//! head with both `Transfer-Encoding` and `Content-Length` gets 400 and the connection closes.
 
 use crate::engineio::http::{RequestBody, has_token};
 use bytes::Bytes;
 use http::header::{self, HeaderName, HeaderValue};
 use http::{Method, Request, StatusCode, Uri, Version};
 
-/// The largest head this path reads before answering 431 (hyper's default read buffer limit, so the limit a
-/// client sees does not depend on which path served it).
-pub const MAX_HEAD_BYTES: usize = 8192 + 4096 * 100;
+/// The largest head ever read (`[server] max_request_head` at most; hyper's default read buffer limit).
+pub const MAX_HEAD_BYTES: usize = *crate::config::REQUEST_HEAD_RANGE.end();
 
 /// The most header lines a head may have (hyper's default); more get 431.
 pub const MAX_HEADERS: usize = 100;
@@ -54,13 +54,14 @@ pub struct Head {
     pub keep_alive: bool,
 }
 
-/// Parses the head at the start of `buf`.
-pub fn parse(buf: &[u8]) -> Parsed {
+/// Parses the head at the start of `buf`; a head longer than `max_head` bytes is refused with 431 (hyper is given
+/// the same limit, so what a client sees does not depend on which path served it).
+pub fn parse(buf: &[u8], max_head: usize) -> Parsed {
     let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut slots);
     let len = match req.parse(buf) {
         Ok(httparse::Status::Complete(len)) => len,
-        Ok(httparse::Status::Partial) if buf.len() >= MAX_HEAD_BYTES => {
+        Ok(httparse::Status::Partial) if buf.len() >= max_head => {
             return Parsed::Reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
         }
         Ok(httparse::Status::Partial) => return Parsed::Partial,
@@ -70,7 +71,7 @@ pub fn parse(buf: &[u8]) -> Parsed {
         Err(_) if buf.starts_with(b"PRI * HTTP/2.0") => return Parsed::Close,
         Err(_) => return Parsed::Reject(StatusCode::BAD_REQUEST),
     };
-    if len > MAX_HEAD_BYTES {
+    if len > max_head {
         return Parsed::Reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
     }
     let (Some(method), Some(path), Some(minor)) = (req.method, req.path, req.version) else {
@@ -107,6 +108,7 @@ pub fn parse(buf: &[u8]) -> Parsed {
     let mut has_body = false;
     let mut framing_known = true;
     let mut body_length: Option<u64> = None;
+    let (mut saw_transfer_encoding, mut saw_content_length) = (false, false);
     for line in req.headers.iter() {
         if line.name.len() >= 1 << 16 {
             return Parsed::Reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
@@ -121,10 +123,12 @@ pub fn parse(buf: &[u8]) -> Parsed {
         match name {
             header::UPGRADE => return Parsed::HandOff,
             header::TRANSFER_ENCODING | header::EXPECT => {
+                saw_transfer_encoding |= name == header::TRANSFER_ENCODING;
                 has_body = true;
                 framing_known = false;
             }
             header::CONTENT_LENGTH => {
+                saw_content_length = true;
                 if body_length.is_some() {
                     framing_known = false;
                 }
@@ -147,6 +151,11 @@ pub fn parse(buf: &[u8]) -> Parsed {
             _ => {}
         }
         headers.append(name, value);
+    }
+    if saw_transfer_encoding && saw_content_length {
+        // Two framings disagree on where the body ends, the way request smuggling works: RFC 9112 (6.1) lets a
+        // server refuse such a message, and a proxy in front may have read it the other way.
+        return Parsed::Reject(StatusCode::BAD_REQUEST);
     }
     if has_body {
         let length = body_length

@@ -8,7 +8,7 @@ const POLL: &[u8] = b"GET /socket.io/?EIO=4&transport=polling&sid=abc HTTP/1.1\r
 Host: example.com\r\nOrigin: https://app.example\r\nCookie: a=b\r\nCookie: c=d\r\n\r\n";
 
 fn request(bytes: &[u8]) -> Head {
-    match parse(bytes) {
+    match parse(bytes, MAX_HEAD_BYTES) {
         Parsed::Request(head) => *head,
         other => panic!("expected a request, got {other:?}"),
     }
@@ -67,7 +67,7 @@ fn bodies_upgrades_and_expectations_go_to_hyper() {
             false,
         ),
     ] {
-        match parse(head) {
+        match parse(head, MAX_HEAD_BYTES) {
             Parsed::Body { keep_alive, .. } => assert_eq!(keep_alive, keep),
             other => panic!("{}: {other:?}", String::from_utf8_lossy(head)),
         }
@@ -78,7 +78,7 @@ fn bodies_upgrades_and_expectations_go_to_hyper() {
         b"CONNECT example.com:443 HTTP/1.1\r\n\r\n",
     ] {
         assert!(
-            matches!(parse(head), Parsed::HandOff),
+            matches!(parse(head, MAX_HEAD_BYTES), Parsed::HandOff),
             "{}",
             String::from_utf8_lossy(head)
         );
@@ -86,11 +86,11 @@ fn bodies_upgrades_and_expectations_go_to_hyper() {
     let empty_post = request(b"POST /x HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
     assert_eq!(empty_post.request.method(), Method::POST);
     assert!(matches!(
-        parse(b"HEAD / HTTP/1.1\r\n\r\n"),
+        parse(b"HEAD / HTTP/1.1\r\n\r\n", MAX_HEAD_BYTES),
         Parsed::Request(_)
     ));
     assert!(matches!(
-        parse(b"OPTIONS * HTTP/1.1\r\n\r\n"),
+        parse(b"OPTIONS * HTTP/1.1\r\n\r\n", MAX_HEAD_BYTES),
         Parsed::Request(_)
     ));
 }
@@ -99,7 +99,7 @@ fn bodies_upgrades_and_expectations_go_to_hyper() {
 fn every_truncation_of_a_head_is_partial() {
     for end in 0..POLL.len() {
         assert!(
-            matches!(parse(&POLL[..end]), Parsed::Partial),
+            matches!(parse(&POLL[..end], MAX_HEAD_BYTES), Parsed::Partial),
             "{:?}",
             String::from_utf8_lossy(&POLL[..end])
         );
@@ -118,10 +118,13 @@ fn malformed_heads_get_400() {
         b"GET / HTTP/1.1\r\nX: a\x01b\r\n\r\n",
     ] {
         assert!(
-            matches!(parse(head), Parsed::Reject(StatusCode::BAD_REQUEST)),
+            matches!(
+                parse(head, MAX_HEAD_BYTES),
+                Parsed::Reject(StatusCode::BAD_REQUEST)
+            ),
             "{:?} -> {:?}",
             String::from_utf8_lossy(head),
-            parse(head)
+            parse(head, MAX_HEAD_BYTES)
         );
     }
 }
@@ -134,20 +137,20 @@ fn oversized_heads_get_431_or_414() {
     }
     many.extend_from_slice(b"\r\n");
     assert!(matches!(
-        parse(&many),
+        parse(&many, MAX_HEAD_BYTES),
         Parsed::Reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
     ));
     let mut endless = b"GET / HTTP/1.1\r\nx-big: ".to_vec();
     endless.resize(MAX_HEAD_BYTES, b'a');
     assert!(matches!(
-        parse(&endless),
+        parse(&endless, MAX_HEAD_BYTES),
         Parsed::Reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
     ));
     let mut long_uri = b"GET /".to_vec();
     long_uri.resize(70_000, b'a');
     long_uri.extend_from_slice(b" HTTP/1.1\r\n\r\n");
     assert!(matches!(
-        parse(&long_uri),
+        parse(&long_uri, MAX_HEAD_BYTES),
         Parsed::Reject(StatusCode::URI_TOO_LONG)
     ));
 }
@@ -155,7 +158,7 @@ fn oversized_heads_get_431_or_414() {
 #[test]
 fn an_http2_preface_is_closed_silently() {
     assert!(matches!(
-        parse(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"),
+        parse(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", MAX_HEAD_BYTES),
         Parsed::Close
     ));
 }
@@ -197,7 +200,7 @@ fn fuzz_random_and_mutated_heads() {
                 bytes.truncate(end);
             }
         }
-        match parse(&bytes) {
+        match parse(&bytes, MAX_HEAD_BYTES) {
             Parsed::Reject(status) => assert!(
                 matches!(status.as_u16(), 400 | 414 | 431),
                 "{status} for {:?}",
@@ -212,23 +215,58 @@ fn fuzz_random_and_mutated_heads() {
 #[test]
 fn a_body_has_a_known_length_only_when_one_content_length_frames_it() {
     let known = b"POST /x HTTP/1.1\r\nContent-Length: 5\r\n\r\n";
-    match parse(known) {
+    match parse(known, MAX_HEAD_BYTES) {
         Parsed::Body { length, .. } => assert_eq!(length, Some(known.len() as u64 + 5)),
         other => panic!("{other:?}"),
     }
     for head in [
         &b"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"[..],
-        b"POST /x HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
         b"POST /x HTTP/1.1\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n",
         b"POST /x HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n",
         b"POST /x HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n",
         b"GET /x HTTP/1.1\r\nContent-Length: 0\r\nContent-Length: 2\r\n\r\n",
     ] {
-        match parse(head) {
+        match parse(head, MAX_HEAD_BYTES) {
             Parsed::Body { length, .. } => {
                 assert_eq!(length, None, "{}", String::from_utf8_lossy(head))
             }
             other => panic!("{}: {other:?}", String::from_utf8_lossy(head)),
         }
     }
+}
+
+#[test]
+fn content_length_with_transfer_encoding_is_refused() {
+    // The smuggling shape: a front server that frames by Content-Length would forward the second request
+    // inside this one's body.
+    for head in [
+        &b"POST /a HTTP/1.1\r\nContent-Length: 44\r\nTransfer-Encoding: chunked\r\n\r\n"[..],
+        b"POST /a HTTP/1.1\r\nTransfer-Encoding: chunked\r\ncontent-length: 0\r\n\r\n",
+        b"POST /a HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\nContent-Length: 3\r\n\r\n",
+    ] {
+        assert!(
+            matches!(
+                parse(head, MAX_HEAD_BYTES),
+                Parsed::Reject(StatusCode::BAD_REQUEST)
+            ),
+            "{:?}",
+            String::from_utf8_lossy(head)
+        );
+    }
+}
+
+#[test]
+fn the_configured_head_limit_is_the_one_applied() {
+    let mut head = b"GET / HTTP/1.1\r\ncookie: ".to_vec();
+    head.resize(9000, b'a');
+    head.extend_from_slice(b"\r\n\r\n");
+    assert!(matches!(parse(&head, 16 * 1024), Parsed::Request(_)));
+    assert!(matches!(
+        parse(&head, 8192),
+        Parsed::Reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
+    ));
+    assert!(matches!(
+        parse(&head[..8500], 8192),
+        Parsed::Reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
+    ));
 }
