@@ -79,7 +79,7 @@ fn run(args: RunArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    runtime.block_on(async move {
+    let code = runtime.block_on(async move {
         let running = match iogate::server::start(&config).await {
             Ok(running) => running,
             Err(error) => {
@@ -107,7 +107,11 @@ fn run(args: RunArgs) -> ExitCode {
             tracing::warn!("shutdown limit reached with webhooks still pending");
         }
         ExitCode::SUCCESS
-    })
+    });
+    // Tasks still running (webhooks waiting for a retry) are dropped now; blocking threads (a host name lookup of a
+    // webhook in flight) are not waited for longer than this, so the shutdown limit holds.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    code
 }
 
 fn init_logging(level: &str, format: LogFormat) {

@@ -69,6 +69,8 @@ pub struct Metrics {
     hook_latency: Family<HookLabels, Histogram>,
     hook_failures: Family<HookLabels, Counter>,
     hook_retries: Family<HookLabels, Counter>,
+    hook_given_up: Family<HookLabels, Counter>,
+    hook_retrying: Family<EndpointLabel, Gauge>,
     queue_overflows: Family<QueueLabels, Counter>,
     api_calls: Family<ApiLabels, Counter>,
     refused: Family<RefusedLabels, Counter>,
@@ -87,6 +89,8 @@ impl Metrics {
         );
         let hook_failures = Family::<HookLabels, Counter>::default();
         let hook_retries = Family::<HookLabels, Counter>::default();
+        let hook_given_up = Family::<HookLabels, Counter>::default();
+        let hook_retrying = Family::<EndpointLabel, Gauge>::default();
         let queue_overflows = Family::<QueueLabels, Counter>::default();
         let api_calls = Family::<ApiLabels, Counter>::default();
         let refused = Family::<RefusedLabels, Counter>::default();
@@ -118,6 +122,16 @@ impl Metrics {
             hook_retries.clone(),
         );
         registry.register(
+            "webhook_given_up",
+            "Webhooks that must arrive given up: retried for webhook_retry_window, or past max_retrying_hooks",
+            hook_given_up.clone(),
+        );
+        registry.register(
+            "webhook_retrying",
+            "Webhook deliveries waiting for a retry now",
+            hook_retrying.clone(),
+        );
+        registry.register(
             "queue_overflows",
             "Queue overflows: outbound closes a session, hooks applies backpressure",
             queue_overflows.clone(),
@@ -137,6 +151,8 @@ impl Metrics {
             hook_latency,
             hook_failures,
             hook_retries,
+            hook_given_up,
+            hook_retrying,
             queue_overflows,
             api_calls,
             refused,
@@ -153,6 +169,7 @@ impl Metrics {
             drop(self.hook_latency.get_or_create(&labels));
             drop(self.hook_failures.get_or_create(&labels));
             drop(self.hook_retries.get_or_create(&labels));
+            drop(self.hook_given_up.get_or_create(&labels));
         }
         let label = EndpointLabel {
             endpoint: endpoint.to_string(),
@@ -175,6 +192,7 @@ impl Metrics {
             hook_overflows: self.queue_overflows.get_or_create_owned(&queue("hooks")),
             hooks: HookMetrics {
                 endpoint: endpoint.to_string(),
+                retrying: self.hook_retrying.get_or_create_owned(&label),
                 metrics: self.clone(),
                 latency: Arc::default(),
             },
@@ -264,6 +282,9 @@ const HOOK_EVENTS: [&str; 6] = ["connect", "event", "disconnect", "open", "messa
 #[derive(Clone)]
 pub struct HookMetrics {
     endpoint: String,
+    /// Deliveries of the endpoint waiting for a retry (`iogate_webhook_retrying`), also what
+    /// `max_retrying_hooks` bounds.
+    retrying: Gauge,
     metrics: Arc<Metrics>,
     /// The latency histogram of each of [`HOOK_EVENTS`], found in the family on first use: a lookup builds its
     /// labels (two strings), which every webhook call would otherwise pay.
@@ -316,5 +337,34 @@ impl HookMetrics {
             .hook_retries
             .get_or_create(&self.labels(event))
             .inc();
+    }
+
+    /// Counts a delivery that must arrive given up.
+    pub fn given_up(&self, event: &str) {
+        self.metrics
+            .hook_given_up
+            .get_or_create(&self.labels(event))
+            .inc();
+    }
+
+    /// Counts one more delivery waiting for a retry, unless `max` already wait: then nothing changes and the
+    /// answer is false.
+    pub fn start_retrying(&self, max: usize) -> bool {
+        let max = i64::try_from(max).unwrap_or(i64::MAX);
+        if self.retrying.inc() >= max {
+            self.retrying.dec();
+            return false;
+        }
+        true
+    }
+
+    /// Counts one delivery fewer waiting for a retry (it was delivered or given up).
+    pub fn stop_retrying(&self) {
+        self.retrying.dec();
+    }
+
+    /// The endpoint path.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
     }
 }

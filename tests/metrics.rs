@@ -118,6 +118,18 @@ async fn the_scrape_is_prometheus_text_with_every_family_typed() {
             Some(0.0)
         );
     }
+    assert_eq!(
+        metrics.get("iogate_webhook_retrying", &[("endpoint", SIO)]),
+        Some(0.0)
+    );
+    for event in ["connect", "event", "disconnect", "open", "message", "close"] {
+        let labels = [("endpoint", SIO), ("event", event)];
+        assert_eq!(
+            metrics.get("iogate_webhook_given_up_total", &labels),
+            Some(0.0),
+            "{event}"
+        );
+    }
     assert_eq!(gateway.sessions(), 0);
 
     // Once hooks ran (one failing) and calls were made, every family is there with its type.
@@ -136,6 +148,8 @@ async fn the_scrape_is_prometheus_text_with_every_family_typed() {
         ("iogate_webhook_duration_seconds", "histogram"),
         ("iogate_webhook_failures", "counter"),
         ("iogate_webhook_retries", "counter"),
+        ("iogate_webhook_given_up", "counter"),
+        ("iogate_webhook_retrying", "gauge"),
         ("iogate_queue_overflows", "counter"),
         ("iogate_api_calls", "counter"),
     ] {

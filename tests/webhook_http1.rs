@@ -1,7 +1,10 @@
 //! iogate's own HTTP/1.1 webhook client against a raw TCP backend that writes exactly the bytes each test gives it:
 //! framings (Content-Length, chunked with extensions and trailers, read to end of stream), `Connection: close`,
-//! HTTP/1.0, interim 100 Continue, keep-alive reuse and its limits, backends that close idle connections, and
-//! failures (oversized or garbage answers, slow backends) that must end in a clear error, never a panic.
+//! HTTP/1.0, interim 100 Continue, keep-alive reuse and its limits, backends that close idle connections or write
+//! stray bytes on them, and failures (oversized or garbage answers, slow backends) that must end in a clear error,
+//! never a panic.
+
+mod common;
 
 use bytes::Bytes;
 use iogate::metrics::EndpointMetrics;
@@ -45,6 +48,9 @@ enum Act {
     /// Writes the bytes, then closes the connection after `Duration` as an idle keep-alive timeout does (with a
     /// reset when the flag is set).
     AnswerThenDropIdle(Vec<u8>, Duration, bool),
+    /// Writes the answer, then, after `Duration` (while the connection sits idle in the client's pool), the stray
+    /// bytes; then closes the connection (flag set) or goes on serving it.
+    AnswerThenStray(Vec<u8>, Duration, Vec<u8>, bool),
     /// Waits this long before answering 200.
     Delay(Duration),
 }
@@ -129,6 +135,15 @@ async fn serve(
                     let _ = stream.set_zero_linger();
                 }
                 return;
+            }
+            Act::AnswerThenStray(answer, after, stray, close) => {
+                if stream.write_all(&answer).await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(after).await;
+                if stream.write_all(&stray).await.is_err() || close {
+                    return;
+                }
             }
             Act::Delay(delay) => {
                 tokio::time::sleep(delay).await;
@@ -593,4 +608,112 @@ async fn credentials_in_the_url_become_basic_auth_and_stay_out_of_errors() {
         !message.contains("p%3Ass") && message.contains(&backend.url("/hook")),
         "{message:?}"
     );
+}
+
+/// A complete `200` answer no request asked for: what a backend's bug or a desynchronised proxy could leave on an
+/// idle connection.
+fn forged() -> Vec<u8> {
+    ok(r#"{"ack":["forged"]}"#)
+}
+
+/// The `200` answer `{"ack":["<label>"]}`.
+fn ack(label: &str) -> Vec<u8> {
+    ok(&format!(r#"{{"ack":["{label}"]}}"#))
+}
+
+#[tokio::test]
+async fn stray_bytes_on_an_idle_connection_are_never_taken_as_the_next_answer() {
+    let strays: [(&str, &[u8], bool); 4] = [
+        ("a second response", &forged(), false),
+        (
+            "a 408 before closing",
+            b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+            true,
+        ),
+        ("garbage", b"garbage\r\n\r\n", false),
+        ("half a head", b"HTTP/1.1 200 OK\r\nContent-Le", false),
+    ];
+    for (what, stray, close) in strays {
+        let stray = stray.to_vec();
+        let backend = RawBackend::start(move |_, n| {
+            let answer = ack(&format!("real-{n}"));
+            match n {
+                0 => Act::AnswerThenStray(answer, Duration::from_millis(10), stray.clone(), close),
+                _ => Act::Answer(vec![answer]),
+            }
+        })
+        .await;
+        let client = HookClient::new().unwrap();
+        let target = target(&client, &backend.url("/hook"), &[], Duration::from_secs(5));
+        let answer = send(&client, &target, "{}").await.expect("answered");
+        assert_eq!(answer, r#"{"ack":["real-0"]}"#, "{what}");
+        // The stray bytes arrive while the connection sits idle in the pool.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        for n in 1..3 {
+            let answer = send(&client, &target, "{}")
+                .await
+                .unwrap_or_else(|e| panic!("{what}: request {n} failed: {e}"));
+            assert_eq!(answer, format!(r#"{{"ack":["real-{n}"]}}"#), "{what}");
+        }
+        assert_eq!(
+            backend.accepted(),
+            2,
+            "{what}: the tainted connection is closed, the clean one reused"
+        );
+        let seen = backend.seen();
+        assert_eq!(seen.len(), 3, "{what}: every request sent once");
+        assert_eq!(
+            seen.iter().map(|s| s.conn).collect::<Vec<_>>(),
+            [0, 1, 1],
+            "{what}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn bytes_after_an_answer_in_the_same_read_keep_its_connection_out_of_the_pool() {
+    let backend = RawBackend::start(|_, n| match n {
+        0 => Act::Answer(vec![[ack("real-0"), forged()].concat()]),
+        _ => Act::Answer(vec![ack(&format!("real-{n}"))]),
+    })
+    .await;
+    let client = HookClient::new().unwrap();
+    let target = target(&client, &backend.url("/hook"), &[], Duration::from_secs(5));
+    let host_port = format!("127.0.0.1:{}", backend.address.port());
+    let answer = send(&client, &target, "{}").await.expect("answered");
+    assert_eq!(answer, r#"{"ack":["real-0"]}"#);
+    assert_eq!(client.idle_connections(&host_port), 0, "not pooled");
+    let answer = send(&client, &target, "{}").await.expect("answered");
+    assert_eq!(answer, r#"{"ack":["real-1"]}"#);
+    assert_eq!(backend.accepted(), 2);
+    assert_eq!(client.idle_connections(&host_port), 1);
+}
+
+#[tokio::test]
+async fn a_stray_response_never_reaches_a_client_as_its_ack() {
+    // Every event is acknowledged with its first argument, and 10 ms later a forged second response follows on the
+    // same connection while it is idle.
+    let backend = RawBackend::start(|seen, _| {
+        if seen.header("x-iogate-event") != Some("event") {
+            return Act::Answer(vec![ok("")]);
+        }
+        let body: serde_json::Value = serde_json::from_slice(&seen.body).unwrap_or_default();
+        let label = body["args"][0].as_str().unwrap_or("no label").to_string();
+        Act::AnswerThenStray(ack(&label), Duration::from_millis(10), forged(), false)
+    })
+    .await;
+    let gateway = common::sio::gateway(&backend.url("/hook"), "").await;
+    let (mut client, _) = common::sio::SioWs::connected(&gateway, "/", None).await;
+    for i in 1..=3 {
+        let answer = client.call(&format!(r#"42{i}["ask","real-{i}"]"#)).await;
+        assert_eq!(answer, format!(r#"43{i}["real-{i}"]"#));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    client.assert_silent(Duration::from_millis(200)).await;
+    let events = backend
+        .seen()
+        .iter()
+        .filter(|s| s.header("x-iogate-event") == Some("event"))
+        .count();
+    assert_eq!(events, 3, "each event sent once");
 }

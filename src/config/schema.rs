@@ -258,6 +258,13 @@ pub struct EndpointConfig {
     /// How long one webhook call may take.
     #[serde(default = "default_webhook_timeout", with = "duration_serde")]
     pub webhook_timeout: Duration,
+    /// How long a webhook that must arrive (`disconnect`, `close`, events of `async` routes) is retried after its
+    /// first attempt while the backend is unreachable or answers 408, 429 or 5xx; then it is given up.
+    #[serde(default = "default_webhook_retry_window", with = "duration_serde")]
+    pub webhook_retry_window: Duration,
+    /// Webhooks of this endpoint waiting for a retry at once; one that fails while this many wait is given up.
+    #[serde(default = "default_max_retrying_hooks")]
+    pub max_retrying_hooks: usize,
     /// Which lifecycle webhooks are sent.
     #[serde(default)]
     pub hooks: HookSwitches,
@@ -351,6 +358,12 @@ fn default_transports() -> Vec<Transport> {
 }
 fn default_webhook_timeout() -> Duration {
     Duration::from_secs(5)
+}
+fn default_webhook_retry_window() -> Duration {
+    Duration::from_secs(300)
+}
+fn default_max_retrying_hooks() -> usize {
+    10_000
 }
 fn default_max_buffered_packets() -> usize {
     10_000

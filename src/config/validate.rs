@@ -169,6 +169,7 @@ fn validate_endpoint(key: &str, endpoint: &EndpointConfig) -> Result<(), Problem
         ("connect_timeout", endpoint.connect_timeout),
         ("upgrade_timeout", endpoint.upgrade_timeout),
         ("webhook_timeout", endpoint.webhook_timeout),
+        ("webhook_retry_window", endpoint.webhook_retry_window),
     ] {
         if value.is_zero() {
             return Err((at(name), "must be greater than zero".into()));
@@ -185,6 +186,9 @@ fn validate_endpoint(key: &str, endpoint: &EndpointConfig) -> Result<(), Problem
     }
     if endpoint.max_pending_hooks == 0 {
         return Err((at("max_pending_hooks"), "must be greater than zero".into()));
+    }
+    if endpoint.max_retrying_hooks == 0 {
+        return Err((at("max_retrying_hooks"), "must be greater than zero".into()));
     }
     if endpoint.transports.is_empty() {
         return Err((

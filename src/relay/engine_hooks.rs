@@ -3,7 +3,8 @@
 use super::binary::BinaryJson;
 use super::queue::{OrderedQueue, backpressure};
 use super::reply::{parse_reply, to_json};
-use super::webhook::{BusyGuard, Delivery, HookClient, HookTarget, RetryPolicy};
+use super::retry::RetryPolicy;
+use super::webhook::{BusyGuard, Delivery, HookClient, HookTarget};
 use crate::engineio::{
     CloseReason, Handler, Handshake, Message, Opened, Packet, Refusal, Session, Sid, Text, Wait,
 };
@@ -266,7 +267,7 @@ async fn send_message(
     }
 }
 
-/// Sends the `close` hook, retrying until it is delivered or the policy gives up.
+/// Sends the `close` hook, retrying until it is delivered, refused for good, or given up.
 async fn send_close(
     shared: &Shared,
     session: &Arc<Session<EngineSessionState>>,
@@ -280,12 +281,17 @@ async fn send_close(
         reason: reason.as_str(),
     };
     let delivery = Delivery::new("close", to_json(&body));
-    if let Err(error) = shared
+    let sid = session.id();
+    let sent = shared
         .client
-        .send_with_retries(&config.target, &delivery, config.retry)
-        .await
-    {
-        tracing::error!(sid = %session.id(), endpoint = %config.endpoint, delivery = %delivery.id, %error, "close webhook not delivered");
+        .send_with_retries(&config.target, &delivery, config.retry, &sid)
+        .await;
+    // A retryable error is one given up, which is logged as such.
+    match sent {
+        Err(error) if !error.is_retryable() => {
+            tracing::error!(%sid, endpoint = %config.endpoint, delivery = %delivery.id, %error, "close webhook refused by the backend; not retried");
+        }
+        _ => {}
     }
 }
 

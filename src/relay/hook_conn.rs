@@ -44,6 +44,18 @@ pub enum ExchangeError {
     Failed(String),
 }
 
+/// What an idle connection turned out to hold, checked without waiting ([`Conn::idle_state`]).
+#[derive(Debug)]
+pub enum Idle {
+    /// Nothing arrived since the last response: the connection can carry the next request.
+    Quiet,
+    /// The backend closed the connection (end of stream, or an error such as a reset), said how.
+    Closed(String),
+    /// The backend sent bytes no request asked for (a `408` before closing, a second response, garbage): their
+    /// start, for the log.
+    Stray(String),
+}
+
 /// One connection to a webhook backend.
 #[derive(Debug)]
 pub struct Conn {
@@ -64,6 +76,22 @@ impl Conn {
             read: Vec::new(),
             head: Vec::new(),
         })
+    }
+
+    /// Checks, without waiting, that nothing arrived since the last response. Bytes a backend sends on an idle
+    /// connection would otherwise be read as the answer to the next request, and acted on. Costs no system call
+    /// while the runtime has seen nothing arrive (it read the last response to the end of what was there).
+    pub fn idle_state(&self) -> Idle {
+        let mut peek = [0u8; 32];
+        match self.stream.try_read(&mut peek) {
+            Err(error) if error.kind() == ErrorKind::WouldBlock => Idle::Quiet,
+            Ok(0) => Idle::Closed("end of stream".into()),
+            Ok(n) => Idle::Stray(format!(
+                "bytes starting {:?}",
+                String::from_utf8_lossy(&peek[..n])
+            )),
+            Err(error) => Idle::Closed(error.to_string()),
+        }
     }
 
     /// Sends one POST and reads its response. A non-2xx response's body is not waited for: the connection is kept

@@ -2,13 +2,15 @@
 //!
 //! The URL is taken apart once, when the target is built: the address to connect to and the start of every request
 //! head. A call takes the most recently idle connection (or opens one), writes the request in one vectored write,
-//! reads the response (`hook_conn.rs`) and puts the connection back if it can carry another request. A reused
-//! connection the backend closed while it sat idle (closed or reset before any byte of the answer) is replaced by a
-//! new one and the request is sent again, once, within the same call: webhooks are delivered at least once anyway,
-//! and the delivery id stays the same.
+//! reads the response (`hook_conn.rs`) and puts the connection back if it can carry another request. A pooled
+//! connection is checked without waiting before it is reused, and before it goes back into the pool: one on which
+//! the backend sent anything since the last response (stray bytes, or the end of the stream) is closed, so those
+//! bytes are never read as the next request's answer. A reused connection the backend closed after that check
+//! (closed or reset before any byte of the answer) is replaced by a new one and the request is sent again, once,
+//! within the same call: webhooks are delivered at least once anyway, and the delivery id stays the same.
 
-use super::hook_conn::{Answer, Conn, ExchangeError};
-use super::hook_pool::Pool;
+use super::hook_conn::{Answer, Conn, ExchangeError, Idle};
+use super::hook_pool::{Pool, Pooled};
 use super::hook_request::{HeadPrefix, redacted};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -90,7 +92,7 @@ impl Http1Target {
         signature: Option<&str>,
         body: &[u8],
     ) -> Result<Answer, String> {
-        if let Some(mut pooled) = self.pool.checkout() {
+        if let Some(mut pooled) = self.checkout() {
             let exchanged = pooled
                 .conn
                 .exchange(&self.prefix, event, delivery, signature, body)
@@ -124,10 +126,38 @@ impl Http1Target {
         }
     }
 
-    /// Puts `conn` back in the pool if `answer` left it able to carry another request.
+    /// The most recently idle pooled connection that can carry a request. Those on which the backend sent
+    /// something while they were idle are closed on the way (with the ones idle longer, when it closed them).
+    fn checkout(&self) -> Option<Pooled> {
+        while let Some(pooled) = self.pool.checkout() {
+            match pooled.conn.idle_state() {
+                Idle::Quiet => return Some(pooled),
+                Idle::Closed(how) => {
+                    tracing::debug!(url = %self.url, %how, "idle webhook connection was closed by the backend; not reused");
+                    drop(pooled.conn);
+                    self.pool.forget_idle_since(pooled.idle_since);
+                }
+                Idle::Stray(what) => {
+                    tracing::debug!(url = %self.url, %what, "idle webhook connection received bytes no request asked for; closed, not reused");
+                }
+            }
+        }
+        None
+    }
+
+    /// Puts `conn` back in the pool if `answer` left it able to carry another request and nothing followed the
+    /// answer.
     fn keep(&self, conn: Conn, answer: Answer) -> Answer {
         if answer.reusable {
-            self.pool.put_back(conn);
+            match conn.idle_state() {
+                Idle::Quiet => self.pool.put_back(conn),
+                Idle::Closed(how) => {
+                    tracing::debug!(url = %self.url, %how, "webhook connection closed by the backend after its answer");
+                }
+                Idle::Stray(what) => {
+                    tracing::debug!(url = %self.url, %what, "webhook answer followed by bytes no request asked for; connection closed");
+                }
+            }
         }
         answer
     }

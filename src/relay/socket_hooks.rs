@@ -3,9 +3,10 @@
 
 use super::queue::{OrderedQueue, backpressure};
 use super::reply::{null, parse_reply, raw, to_json};
+use super::retry::RetryPolicy;
 use super::socket_bodies::{Common, ConnectBody, DisconnectBody, EventBody};
 use super::socket_reply::{ConnectReply, EventReply, is_array};
-use super::webhook::{BusyGuard, Delivery, HookClient, HookTarget, RetryPolicy};
+use super::webhook::{BusyGuard, Delivery, HookClient, HookTarget};
 use crate::config::RouteMode;
 use crate::engineio::Wait;
 use crate::socketio::{
@@ -222,15 +223,20 @@ impl App for SocketRelay {
                 let delivery = self.shared.event_delivery(socket, &event);
                 let shared = self.shared.clone();
                 let busy = shared.client.busy();
+                let sid = socket.id();
                 tokio::spawn(async move {
                     let _busy = busy;
                     let target = shared.target(Some(index));
-                    if let Err(error) = shared
+                    let sent = shared
                         .client
-                        .send_with_retries(target, &delivery, shared.config.retry)
-                        .await
-                    {
-                        tracing::error!(delivery = %delivery.id, %error, "async event webhook not delivered");
+                        .send_with_retries(target, &delivery, shared.config.retry, &sid)
+                        .await;
+                    // A retryable error is one given up, which is logged as such.
+                    match sent {
+                        Err(error) if !error.is_retryable() => {
+                            tracing::error!(%sid, delivery = %delivery.id, %error, "async event webhook refused by the backend; not retried");
+                        }
+                        _ => {}
                     }
                 });
                 return None;
@@ -293,12 +299,16 @@ async fn drain(shared: Arc<Shared>, socket: Arc<RelaySocket>, _busy: BusyGuard) 
                     reason: reason.as_str(),
                 };
                 let delivery = Delivery::new("disconnect", to_json(&body));
-                if let Err(error) = shared
+                let sid = socket.id();
+                let sent = shared
                     .client
-                    .send_with_retries(&shared.config.target, &delivery, shared.config.retry)
-                    .await
-                {
-                    tracing::error!(sid = %socket.id(), delivery = %delivery.id, %error, "disconnect webhook not delivered");
+                    .send_with_retries(&shared.config.target, &delivery, shared.config.retry, &sid)
+                    .await;
+                match sent {
+                    Err(error) if !error.is_retryable() => {
+                        tracing::error!(%sid, delivery = %delivery.id, %error, "disconnect webhook refused by the backend; not retried");
+                    }
+                    _ => {}
                 }
             }
         }

@@ -1,4 +1,4 @@
-//! Sending webhooks: headers, signatures, timeouts, and at-least-once retries.
+//! Sending webhooks: headers, signatures, timeouts (retries of those that must arrive: `retry.rs`).
 
 use super::hook_conn::MAX_BODY_BYTES;
 use super::hook_http1::Http1Target;
@@ -72,31 +72,11 @@ pub enum HookError {
 }
 
 impl HookError {
-    fn is_retryable(&self) -> bool {
+    /// Whether the delivery may succeed if sent again: transport errors, 408, 429 and 5xx.
+    pub fn is_retryable(&self) -> bool {
         match self {
             HookError::Transport(_) => true,
             HookError::Status(status) => *status >= 500 || *status == 429 || *status == 408,
-        }
-    }
-}
-
-/// How a delivery that must arrive is retried.
-#[derive(Debug, Clone, Copy)]
-pub struct RetryPolicy {
-    /// Total attempts, the first included.
-    pub attempts: u32,
-    /// Wait before the second attempt; doubles each time.
-    pub first_backoff: Duration,
-    /// Longest wait between attempts.
-    pub max_backoff: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self {
-            attempts: 10,
-            first_backoff: Duration::from_millis(200),
-            max_backoff: Duration::from_secs(10),
         }
     }
 }
@@ -312,29 +292,5 @@ impl HookClient {
             body.extend_from_slice(&chunk);
         }
         Ok(Bytes::from(body))
-    }
-
-    /// Sends `delivery` until it succeeds, a non-retryable answer comes, or the policy gives up.
-    pub async fn send_with_retries(
-        &self,
-        target: &HookTarget,
-        delivery: &Delivery,
-        policy: RetryPolicy,
-    ) -> Result<Bytes, HookError> {
-        let mut backoff = policy.first_backoff;
-        let mut attempt = 1;
-        loop {
-            match self.send(target, delivery).await {
-                Ok(body) => return Ok(body),
-                Err(error) if attempt < policy.attempts && error.is_retryable() => {
-                    tracing::debug!(event = delivery.event, delivery = %delivery.id, attempt, %error, "webhook failed; retrying");
-                    target.metrics.retried(delivery.event);
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(policy.max_backoff);
-                    attempt += 1;
-                }
-                Err(error) => return Err(error),
-            }
-        }
     }
 }

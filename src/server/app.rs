@@ -468,6 +468,12 @@ impl App {
             .map(|e| e.handle.service().session_count())
             .sum()
     }
+
+    /// Webhook workers still running (a socket's or session's hooks being sent or waiting for a retry, async
+    /// events): each holds its socket or session until it ends.
+    pub fn webhook_workers(&self) -> usize {
+        self.hooks.busy_workers()
+    }
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! A real HTTP webhook backend for tests: records every hook and answers through a programmable function.
+//! A real HTTP webhook backend for tests: records every hook and answers through a programmable function; it can be
+//! stopped (its port then refuses connections) and restarted on the same port.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -13,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
+use tokio::task::{JoinHandle, JoinSet};
 
 /// One webhook as the backend received it.
 #[derive(Debug, Clone)]
@@ -84,6 +86,14 @@ pub struct Backend {
     hooks: Arc<Mutex<Vec<Hook>>>,
     arrived: Arc<Notify>,
     responder: Arc<Mutex<Arc<Responder>>>,
+    /// The accept loop and the connections it serves; `None` while stopped.
+    server: Mutex<Option<Server>>,
+}
+
+/// The tasks of a running backend.
+struct Server {
+    accept: JoinHandle<()>,
+    connections: Arc<Mutex<JoinSet<()>>>,
 }
 
 /// Echoes engine.io messages back; accepts everything else with an empty 200.
@@ -101,16 +111,54 @@ impl Backend {
             .await
             .expect("bind backend");
         let address = listener.local_addr().expect("backend address");
-        let hooks = Arc::new(Mutex::new(Vec::new()));
-        let arrived = Arc::new(Notify::new());
-        let responder: Arc<Mutex<Arc<Responder>>> = Arc::new(Mutex::new(Arc::new(responder)));
         let backend = Self {
             address,
-            hooks: hooks.clone(),
-            arrived: arrived.clone(),
-            responder: responder.clone(),
+            hooks: Arc::new(Mutex::new(Vec::new())),
+            arrived: Arc::new(Notify::new()),
+            responder: Arc::new(Mutex::new(Arc::new(responder))),
+            server: Mutex::new(None),
         };
-        tokio::spawn(async move {
+        backend.serve(listener);
+        backend
+    }
+
+    /// Takes the backend down as a crash would: its listener closes (connections are refused) and every open
+    /// connection is dropped. Returns once all of them are closed.
+    pub async fn stop(&self) {
+        let server = self.server.lock().unwrap().take();
+        let Some(server) = server else {
+            return;
+        };
+        server.accept.abort();
+        let _ = server.accept.await;
+        let mut connections = std::mem::take(&mut *server.connections.lock().unwrap());
+        connections.shutdown().await;
+    }
+
+    /// Brings a stopped backend back on the same address (retrying the bind for up to 5 s).
+    pub async fn restart(&self) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        let listener = loop {
+            match TcpListener::bind(self.address).await {
+                Ok(listener) => break listener,
+                Err(error) if tokio::time::Instant::now() < deadline => {
+                    eprintln!("backend {}: bind again: {error}; retrying", self.address);
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(error) => panic!("backend {}: cannot listen again: {error}", self.address),
+            }
+        };
+        self.serve(listener);
+    }
+
+    /// Serves `listener` until [`Backend::stop`].
+    fn serve(&self, listener: TcpListener) {
+        let hooks = self.hooks.clone();
+        let arrived = self.arrived.clone();
+        let responder = self.responder.clone();
+        let connections = Arc::new(Mutex::new(JoinSet::new()));
+        let tracked = connections.clone();
+        let accept = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     continue;
@@ -118,7 +166,9 @@ impl Backend {
                 let hooks = hooks.clone();
                 let arrived = arrived.clone();
                 let responder = responder.clone();
-                tokio::spawn(async move {
+                let mut connections = tracked.lock().unwrap();
+                while connections.try_join_next().is_some() {}
+                connections.spawn(async move {
                     let service = service_fn(move |req: Request<hyper::body::Incoming>| {
                         let hooks = hooks.clone();
                         let arrived = arrived.clone();
@@ -145,7 +195,10 @@ impl Backend {
                 });
             }
         });
-        backend
+        *self.server.lock().unwrap() = Some(Server {
+            accept,
+            connections,
+        });
     }
 
     /// Starts an echo backend.
@@ -178,7 +231,19 @@ impl Backend {
 
     /// Waits until `count` hooks of `event` (for `sid`, when given) have arrived; panics after 10 s.
     pub async fn wait_for(&self, event: &str, sid: Option<&str>, count: usize) -> Vec<Hook> {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        self.wait_for_within(event, sid, count, Duration::from_secs(10))
+            .await
+    }
+
+    /// Waits until `count` hooks of `event` (for `sid`, when given) have arrived; panics after `limit`.
+    pub async fn wait_for_within(
+        &self,
+        event: &str,
+        sid: Option<&str>,
+        count: usize,
+        limit: Duration,
+    ) -> Vec<Hook> {
+        let deadline = tokio::time::Instant::now() + limit;
         loop {
             let notified = self.arrived.notified();
             tokio::pin!(notified);
