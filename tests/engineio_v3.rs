@@ -538,12 +538,15 @@ async fn polling_ping_timeout_counts_from_the_last_client_ping() {
     let url = fx.session(&sid, "&b64=1");
     // 300 ms apart: more than a ping interval, less than interval + timeout (500 ms). Alive 900 ms after the
     // handshake, so the deadline moves with each ping.
+    let mut last_ping = Instant::now();
     for _ in 0..3 {
         tokio::time::sleep(Duration::from_millis(300)).await;
+        // Taken before the ping is sent: the server's deadline counts from when it receives it, which is later
+        // (measured after the pong's poll, a loaded machine made the wait look shorter than it was).
+        last_ping = Instant::now();
         post_ok(&url, "1:2").await;
         fx.poll_text(&sid, "&b64=1", "1:3").await;
     }
-    let last_ping = Instant::now();
     // A GET is pending when the deadline passes: it is released with a close packet.
     let pending = get(&url).await;
     let waited = last_ping.elapsed();
