@@ -59,7 +59,8 @@ pub(crate) fn pump<H: Handler>(
             let notified = session.notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            // While frames are still being written, new packets stay in the session's bounded queue.
+            // While frames are still being written, new packets stay in the session's bounded queue, and the
+            // batch being written still counts against its `max_buffer` (released by the next `take_output`).
             let closed = if link.is_writing() {
                 session.is_closed()
             } else {
@@ -144,7 +145,10 @@ pub(crate) fn pump<H: Handler>(
         if let Some(code) = ending {
             // Boxed: the close sequence's timer would otherwise take room in every idle session's task.
             Box::pin(link.close(code, CLOSE_GRACE)).await;
+        } else {
+            drop(link);
         }
+        session.transport_ended();
     }
 }
 

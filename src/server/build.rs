@@ -24,6 +24,7 @@ pub(crate) fn build_endpoint(
             ping_interval: config.ping_interval,
             ping_timeout: config.ping_timeout,
             max_buffered_packets: config.max_buffered_packets,
+            max_buffer: config.max_buffer,
         },
         upgrade_timeout: config.upgrade_timeout,
         max_payload: config.max_payload,
