@@ -1,7 +1,7 @@
 //! The webhook relay for `protocol = "engine.io"` endpoints: `open`, `message` and `close`.
 
 use super::binary::BinaryJson;
-use super::queue::{OrderedQueue, backpressure};
+use super::queue::{Limits, OrderedQueue, Pushed, backpressure};
 use super::reply::{parse_reply, to_json};
 use super::webhook::{BusyGuard, Delivery, HookClient, HookTarget, RetryPolicy};
 use crate::engineio::{
@@ -26,6 +26,9 @@ pub struct EngineRelayConfig {
     pub close_hook: bool,
     /// Hooks waiting per session before the client is no longer read.
     pub max_pending_hooks: usize,
+    /// Bytes the messages waiting per session may hold before the client is no longer read: the endpoint's
+    /// `max_buffer`.
+    pub max_pending_bytes: usize,
     /// How `close` deliveries are retried.
     pub retry: RetryPolicy,
     /// The endpoint's metric handles.
@@ -64,14 +67,19 @@ impl EngineRelay {
         }
     }
 
-    fn enqueue(&self, session: &Arc<Session<EngineSessionState>>, job: Job) -> usize {
-        let pushed = session.state().hooks.push(job);
+    fn enqueue(&self, session: &Arc<Session<EngineSessionState>>, job: Job) -> Pushed {
+        let bytes = match &job {
+            Job::Message(Message::Text(text)) => text.len(),
+            Job::Message(Message::Binary(data)) => data.len(),
+            Job::Close(_) => 0,
+        };
+        let pushed = session.state().hooks.push(job, bytes);
         if pushed.start_worker {
             // Counted before the spawn, so a shutdown that begins now waits for this worker.
             let busy = self.shared.client.busy();
             tokio::spawn(drain(self.shared.clone(), session.clone(), busy));
         }
-        pushed.waiting
+        pushed
     }
 }
 
@@ -202,13 +210,17 @@ impl Handler for EngineRelay {
     }
 
     fn message(&self, session: &Arc<Session<Self::State>>, message: Message) -> Option<Wait> {
-        let waiting = self.enqueue(session, Job::Message(message));
+        let pushed = self.enqueue(session, Job::Message(message));
         let config = &self.shared.config;
+        let limits = Limits {
+            jobs: config.max_pending_hooks,
+            bytes: config.max_pending_bytes,
+        };
         backpressure(
             session,
             |s| &s.state().hooks,
-            waiting,
-            config.max_pending_hooks,
+            pushed,
+            limits,
             &config.metrics.hook_overflows,
         )
     }

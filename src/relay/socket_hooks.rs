@@ -1,7 +1,7 @@
 //! The webhook relay for `protocol = "socket.io"` endpoints: `connect`, `event` and `disconnect` hooks, and the
 //! actions their replies ask for.
 
-use super::queue::{OrderedQueue, backpressure};
+use super::queue::{Limits, OrderedQueue, Pushed, backpressure};
 use super::reply::{null, parse_reply, raw, to_json};
 use super::socket_bodies::{Common, ConnectBody, DisconnectBody, EventBody};
 use super::socket_reply::{ConnectReply, EventReply, is_array};
@@ -43,6 +43,9 @@ pub struct SocketRelayConfig {
     pub disconnect_hook: bool,
     /// Hooks waiting per socket before the client is no longer read.
     pub max_pending_hooks: usize,
+    /// Bytes the hooks waiting per socket may hold (event names and arguments) before the client is no longer
+    /// read: the endpoint's `max_buffer`.
+    pub max_pending_bytes: usize,
     /// How `disconnect` and async `event` deliveries are retried.
     pub retry: RetryPolicy,
     /// The endpoint's metric handles.
@@ -90,14 +93,18 @@ impl SocketRelay {
         let _ = server.app().shared.server.set(Arc::downgrade(server));
     }
 
-    fn enqueue(&self, socket: &Arc<RelaySocket>, job: Job) -> usize {
-        let pushed = socket.state().hooks.push(job);
+    fn enqueue(&self, socket: &Arc<RelaySocket>, job: Job) -> Pushed {
+        let bytes = match &job {
+            Job::Event(event, _) => event.event.get().len() + event.args.len(),
+            Job::Disconnect(_) => 0,
+        };
+        let pushed = socket.state().hooks.push(job, bytes);
         if pushed.start_worker {
             // Counted before the spawn, so a shutdown that begins now waits for this worker.
             let busy = self.shared.client.busy();
             tokio::spawn(drain(self.shared.clone(), socket.clone(), busy));
         }
-        pushed.waiting
+        pushed
     }
 }
 
@@ -236,16 +243,20 @@ impl App for SocketRelay {
                 return None;
             }
         }
-        let waiting = self.enqueue(
+        let pushed = self.enqueue(
             socket,
             Job::Event(event, route.map_or(usize::MAX, |(index, _)| index)),
         );
         let config = &self.shared.config;
+        let limits = Limits {
+            jobs: config.max_pending_hooks,
+            bytes: config.max_pending_bytes,
+        };
         backpressure(
             socket,
             |s| &s.state().hooks,
-            waiting,
-            config.max_pending_hooks,
+            pushed,
+            limits,
             &config.metrics.hook_overflows,
         )
     }
