@@ -105,6 +105,8 @@ pub(crate) fn build_endpoint(
             let sio_config = SioConfig {
                 namespaces: config.namespaces.clone(),
                 connect_timeout: config.connect_timeout,
+                max_namespace_length: config.max_namespace_length,
+                max_attachment_bytes: config.max_buffer,
                 metrics: endpoint_metrics.clone(),
             };
             let server = SocketIo::new(sio_config, relay);

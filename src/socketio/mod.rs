@@ -6,6 +6,7 @@ pub mod binary;
 mod conn;
 pub mod legacy;
 pub mod legacy_message;
+mod name_limit;
 mod namespace;
 pub mod outgoing;
 pub mod packet;

@@ -5,6 +5,7 @@ use super::app::{App, ClientEvent, ConnectRequest, DisconnectReason, Emit, Rejec
 use super::binary::placeholders_to_binary;
 use super::conn::Conn;
 use super::legacy::Legacy09;
+use super::name_limit;
 use super::namespace::Namespace;
 use super::outgoing::{self, Encoded};
 use super::packet::{self, Packet as SioPacket, PacketKind};
@@ -20,6 +21,7 @@ use crate::metrics::EndpointMetrics;
 use bytes::Bytes;
 use serde_json::value::RawValue;
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -31,6 +33,11 @@ pub struct SioConfig {
     pub namespaces: Vec<String>,
     /// Time a client has to connect a namespace after the handshake.
     pub connect_timeout: Duration,
+    /// Longest namespace name (bytes) a CONNECT may name; longer ones are refused before any matching or webhook.
+    pub max_namespace_length: usize,
+    /// Most bytes of binary attachments one packet may have while they are reassembled (the endpoint's
+    /// `max_buffer`); past it the session closes (`transport error`).
+    pub max_attachment_bytes: usize,
     /// The endpoint's metric handles (the socket gauge).
     pub metrics: EndpointMetrics,
 }
@@ -173,6 +180,15 @@ impl<A: App> SocketIo<A> {
                     return protocol_error(session, "unexpected binary message");
                 };
                 attachments.push(data);
+                let held: usize = attachments.iter().map(Bytes::len).sum();
+                if held > self.config.max_attachment_bytes {
+                    inner.partial = None;
+                    drop(inner);
+                    self.config.metrics.refused("attachments_too_large");
+                    tracing::debug!(sid = %session.id(), held, "binary attachments over max_buffer; closing");
+                    session.close(CloseReason::TransportError);
+                    return None;
+                }
                 if attachments.len() < packet.attachments {
                     return None;
                 }
@@ -326,17 +342,21 @@ impl<A: App> SocketIo<A> {
         name: String,
         auth: Box<RawValue>,
     ) {
-        if !self.allows(&name) {
-            let invalid = Rejected {
-                message: "Invalid namespace".to_string(),
-                data: None,
-            };
-            let refusal = outgoing::plain(
-                PacketKind::ConnectError,
-                &name,
-                Some(&invalid.payload(is_v4(session))),
+        let max = self.config.max_namespace_length;
+        if name.len() > max {
+            // Before any glob matching (which would walk the whole name) or webhook.
+            self.config.metrics.refused("namespace_too_long");
+            tracing::info!(
+                sid = %session.id(),
+                length = name.len(),
+                prefix = name_limit::cut(&name, 64),
+                "namespace name longer than max_namespace_length; CONNECT refused"
             );
-            session.send_all(refusal.0);
+            refuse_invalid(session, name_limit::cut(&name, max));
+            return;
+        }
+        if !self.allows(&name) {
+            refuse_invalid(session, &name);
             return;
         }
         {
@@ -489,6 +509,20 @@ fn with_binary(args: String, attachments: &[Bytes]) -> Result<String, String> {
     }
 }
 
+/// Refuses a CONNECT to `name` with "Invalid namespace".
+fn refuse_invalid<S: Send + Sync + 'static>(session: &Arc<Session<Conn<S>>>, name: &str) {
+    let invalid = Rejected {
+        message: "Invalid namespace".to_string(),
+        data: None,
+    };
+    let refusal = outgoing::plain(
+        PacketKind::ConnectError,
+        name,
+        Some(&invalid.payload(is_v4(session))),
+    );
+    session.send_all(refusal.0);
+}
+
 fn protocol_error<S: Send + Sync + 'static>(
     session: &Arc<Session<Conn<S>>>,
     why: &str,
@@ -558,6 +592,10 @@ impl<A: App> Handler for SioHandler<A> {
             .sockets
             .iter()
             .any(|socket| app.busy(socket))
+    }
+
+    fn peer(&self, session: &Arc<Session<Self::State>>) -> Option<IpAddr> {
+        Some(session.state().handshake().address)
     }
 
     fn legacy(&self) -> Option<&dyn LegacyCodec> {
