@@ -13,6 +13,7 @@ pub mod packet;
 mod server;
 mod socket;
 mod socket_id;
+mod table;
 mod watch;
 
 pub use app::{Accepted, App, ClientEvent, ConnectRequest, DisconnectReason, Emit, Rejected};

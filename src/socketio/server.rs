@@ -1,7 +1,7 @@
 //! The Socket.IO server of one endpoint: decodes packets per Engine.IO session, connects namespaces through the
 //! application, dispatches events and acks, and keeps namespaces and rooms.
 
-use super::app::{App, ClientEvent, ConnectRequest, DisconnectReason, Emit, Rejected};
+use super::app::{Accepted, App, ClientEvent, ConnectRequest, DisconnectReason, Emit, Rejected};
 use super::binary::placeholders_to_binary;
 use super::conn::Conn;
 use super::legacy::Legacy09;
@@ -11,6 +11,7 @@ use super::outgoing::{self, Encoded};
 use super::packet::{self, Packet as SioPacket, PacketKind};
 use super::socket::Socket;
 use super::socket_id::SocketId;
+use super::table::NamespaceTable;
 use super::watch::{ConnectWatch, Unconnected};
 use crate::engineio::legacy::{LEGACY_PROTOCOL, LegacyCodec};
 use crate::engineio::timer::Timers;
@@ -20,9 +21,8 @@ use crate::engineio::{
 use crate::metrics::EndpointMetrics;
 use bytes::Bytes;
 use serde_json::value::RawValue;
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -38,7 +38,7 @@ pub struct SioConfig {
     /// Most bytes of binary attachments one packet may have while they are reassembled (the endpoint's
     /// `max_buffer`); past it the session closes (`transport error`).
     pub max_attachment_bytes: usize,
-    /// The endpoint's metric handles (the socket gauge).
+    /// The endpoint's metric handles (the socket and namespace gauges).
     pub metrics: EndpointMetrics,
 }
 
@@ -46,7 +46,7 @@ pub struct SioConfig {
 pub struct SocketIo<A: App> {
     app: A,
     config: SioConfig,
-    namespaces: Mutex<HashMap<String, Arc<Namespace<A::SocketState>>>>,
+    namespaces: NamespaceTable<A::SocketState>,
     timers: Arc<Timers<ConnectWatch>>,
 }
 
@@ -55,10 +55,11 @@ type SioSession<S> = Session<Conn<S>>;
 impl<A: App> SocketIo<A> {
     /// Creates the server; must run inside a Tokio runtime (it starts the connect-timeout timer).
     pub fn new(config: SioConfig, app: A) -> Arc<Self> {
+        let namespaces = NamespaceTable::new(&config.namespaces, config.metrics.namespaces.clone());
         Arc::new(Self {
             app,
             config,
-            namespaces: Mutex::new(HashMap::new()),
+            namespaces,
             timers: Timers::start(),
         })
     }
@@ -76,30 +77,19 @@ impl<A: App> SocketIo<A> {
             .any(|pattern| crate::glob::matches(pattern, name))
     }
 
-    /// The namespace `name`, if a client ever connected to it.
+    /// The namespace `name`, if it is configured by its exact name or a socket is connected to it.
     pub fn namespace(&self, name: &str) -> Option<Arc<Namespace<A::SocketState>>> {
-        self.namespaces
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(name)
-            .cloned()
+        self.namespaces.get(name)
     }
 
-    /// Every namespace that exists.
+    /// Every namespace in the table: the configured exact ones and those with a connected socket.
     pub fn namespaces(&self) -> Vec<Arc<Namespace<A::SocketState>>> {
-        self.namespaces
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .values()
-            .cloned()
-            .collect()
+        self.namespaces.all()
     }
 
-    fn namespace_or_create(&self, name: &str) -> Arc<Namespace<A::SocketState>> {
-        let mut map = self.namespaces.lock().unwrap_or_else(|p| p.into_inner());
-        map.entry(name.to_string())
-            .or_insert_with(|| Arc::new(Namespace::new(name)))
-            .clone()
+    /// How many namespaces the table holds (also the `iogate_namespaces` gauge).
+    pub fn namespace_count(&self) -> usize {
+        self.namespaces.len()
     }
 
     /// Disconnects a socket from the server side: the client gets DISCONNECT, the application a
@@ -143,7 +133,7 @@ impl<A: App> SocketIo<A> {
                 .sockets
                 .retain(|s| !Arc::ptr_eq(s, socket));
         }
-        let removed = self.namespace_or_create(socket.namespace()).remove(socket);
+        let removed = self.namespaces.remove(socket);
         if removed {
             self.config.metrics.sockets.dec();
         }
@@ -391,7 +381,6 @@ impl<A: App> SocketIo<A> {
         } else {
             SocketId::random()
         };
-        let namespace = self.namespace_or_create(&name);
         let handshake = session.state().handshake().clone();
         let request = ConnectRequest {
             sid: sid.clone(),
@@ -411,37 +400,48 @@ impl<A: App> SocketIo<A> {
                 return;
             }
         };
-        let socket = Arc::new(Socket::new(
-            sid.clone(),
-            namespace.clone(),
-            Arc::downgrade(&session),
-            handshake,
-            accepted.state,
-            accepted.data,
-        ));
-        {
+        let Accepted {
+            state,
+            data,
+            join,
+            emit,
+        } = accepted;
+        let make = |namespace| {
+            Arc::new(Socket::new(
+                sid.clone(),
+                namespace,
+                Arc::downgrade(&session),
+                handshake,
+                state,
+                data,
+            ))
+        };
+        let socket = {
             let mut inner = conn.lock();
             inner.connect_decided(&name);
             if let Some(reason) = inner.closed {
                 drop(inner);
-                socket.lock().connected = false;
                 // The backend accepted a socket whose session ended meanwhile: tell it the socket is gone, and why.
+                // The socket never enters the namespace table.
+                let socket = make(Arc::new(Namespace::new(&name)));
+                socket.lock().connected = false;
                 self.app
                     .disconnect(&socket, DisconnectReason::Session(reason));
                 return;
             }
+            let socket = self.namespaces.add(&name, make);
             inner.sockets.push(socket.clone());
             inner.ever_connected = true;
             inner.watch = None;
-            namespace.add(&socket);
             self.config.metrics.sockets.inc();
-        }
-        socket.join(accepted.join.iter().map(String::as_str));
+            socket
+        };
+        socket.join(join.iter().map(String::as_str));
         // v5 clients learn their id from the reply; v4 clients derive it from the engine id.
         let reply = format!("{{\"sid\":\"{sid}\"}}");
         let reply = (!v4).then_some(reply.as_str());
         session.send_all(outgoing::plain(PacketKind::Connect, &name, reply).0);
-        for emit in &accepted.emit {
+        for emit in &emit {
             if let Err(error) = self.emit_to(&name, std::slice::from_ref(&socket), emit) {
                 tracing::warn!(%sid, %error, "connect emit dropped");
             }
@@ -457,7 +457,7 @@ impl<A: App> SocketIo<A> {
             std::mem::take(&mut inner.sockets)
         };
         for socket in sockets {
-            if self.namespace_or_create(socket.namespace()).remove(&socket) {
+            if self.namespaces.remove(&socket) {
                 self.config.metrics.sockets.dec();
             }
             self.app
