@@ -11,6 +11,7 @@ use super::session::{CloseReason, Session};
 use super::ws_frame::Event;
 use super::ws_link::{Link, ReadError};
 use super::ws_packets::{messages_for, packets_from};
+use crate::log_escape::Escaped;
 use std::future::{Future, poll_fn};
 use std::io;
 use std::sync::Arc;
@@ -100,7 +101,7 @@ pub(crate) fn pump<H: Handler>(
             match step {
                 Step::Wrote(Ok(())) | Step::Notified => {}
                 Step::Wrote(Err(error)) => {
-                    tracing::debug!(sid = %session.id(), %error, "websocket write failed");
+                    tracing::debug!(sid = %session.id(), error = %Escaped(&error), "websocket write failed");
                     session.close(CloseReason::TransportClose);
                     break None;
                 }
@@ -134,7 +135,7 @@ pub(crate) fn pump<H: Handler>(
                     break Some(Some(violation.close_code()));
                 }
                 Step::Read(Err(ReadError::Io(error))) => {
-                    tracing::debug!(sid = %session.id(), %error, "websocket read failed");
+                    tracing::debug!(sid = %session.id(), error = %Escaped(&error), "websocket read failed");
                     session.close(read_error_reason(&error));
                     break None;
                 }

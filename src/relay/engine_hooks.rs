@@ -7,6 +7,7 @@ use super::webhook::{BusyGuard, Delivery, HookClient, HookTarget, RetryPolicy};
 use crate::engineio::{
     CloseReason, Handler, Handshake, Message, Opened, Packet, Refusal, Session, Sid, Text, Wait,
 };
+use crate::log_escape::Escaped;
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -189,12 +190,12 @@ impl Handler for EngineRelay {
         let reply = match self.shared.client.send(&config.target, &delivery).await {
             Ok(reply) => reply,
             Err(error) => {
-                tracing::warn!(%sid, endpoint = %config.endpoint, %error, "open webhook failed; refusing session");
+                tracing::warn!(%sid, endpoint = %config.endpoint, error = %Escaped(&error), "open webhook failed; refusing session");
                 return Err(Refusal::Unavailable);
             }
         };
         let reply: OpenReply = parse_reply(&reply).map_err(|error| {
-            tracing::warn!(%sid, endpoint = %config.endpoint, %error, "open webhook reply unusable; refusing session");
+            tracing::warn!(%sid, endpoint = %config.endpoint, error = %Escaped(&error), "open webhook reply unusable; refusing session");
             Refusal::Unavailable
         })?;
         if let Some(reject) = reply.reject {
@@ -203,7 +204,7 @@ impl Handler for EngineRelay {
             });
         }
         let messages = decode_messages(reply.send).map_err(|error| {
-            tracing::warn!(%sid, endpoint = %config.endpoint, %error, "open webhook reply unusable; refusing session");
+            tracing::warn!(%sid, endpoint = %config.endpoint, error = %Escaped(&error), "open webhook reply unusable; refusing session");
             Refusal::Unavailable
         })?;
         Ok(Opened { state, messages })
@@ -273,7 +274,7 @@ async fn send_message(
     match shared.client.send(&config.target, &delivery).await {
         Ok(reply) => apply_message_reply(session, &reply),
         Err(error) => {
-            tracing::warn!(sid = %session.id(), endpoint = %config.endpoint, %error, "message webhook failed")
+            tracing::warn!(sid = %session.id(), endpoint = %config.endpoint, error = %Escaped(&error), "message webhook failed")
         }
     }
 }
@@ -297,7 +298,7 @@ async fn send_close(
         .send_with_retries(&config.target, &delivery, config.retry)
         .await
     {
-        tracing::error!(sid = %session.id(), endpoint = %config.endpoint, delivery = %delivery.id, %error, "close webhook not delivered");
+        tracing::error!(sid = %session.id(), endpoint = %config.endpoint, delivery = %delivery.id, error = %Escaped(&error), "close webhook not delivered");
     }
 }
 
@@ -313,7 +314,9 @@ fn apply_message_reply(session: &Arc<Session<EngineSessionState>>, reply: &[u8])
                 session.close(CloseReason::ForcedClose);
             }
         }
-        Err(error) => tracing::warn!(sid = %session.id(), %error, "message webhook reply ignored"),
+        Err(error) => {
+            tracing::warn!(sid = %session.id(), error = %Escaped(&error), "message webhook reply ignored")
+        }
     }
 }
 

@@ -8,6 +8,7 @@ use super::socket_reply::{ConnectReply, EventReply, is_array};
 use super::webhook::{BusyGuard, Delivery, HookClient, HookTarget, RetryPolicy};
 use crate::config::RouteMode;
 use crate::engineio::Wait;
+use crate::log_escape::Escaped;
 use crate::socketio::{
     Accepted, App, ClientEvent, ConnectRequest, DisconnectReason, Emit, Rejected, Selector, Socket,
     SocketIo, outgoing,
@@ -207,12 +208,12 @@ impl App for SocketRelay {
         let reply = match self.shared.client.send(&config.target, &delivery).await {
             Ok(reply) => reply,
             Err(error) => {
-                tracing::warn!(%sid, endpoint = %config.endpoint, %error, "connect webhook failed; refusing");
+                tracing::warn!(sid = %Escaped(sid), endpoint = %config.endpoint, error = %Escaped(&error), "connect webhook failed; refusing");
                 return Err(refused());
             }
         };
         let reply: ConnectReply = parse_reply(&reply).map_err(|error| {
-            tracing::warn!(%sid, endpoint = %config.endpoint, %error, "connect webhook reply unusable; refusing");
+            tracing::warn!(sid = %Escaped(sid), endpoint = %config.endpoint, error = %Escaped(&error), "connect webhook reply unusable; refusing");
             refused()
         })?;
         let mut reply = reply;
@@ -237,7 +238,7 @@ impl App for SocketRelay {
                         .send_with_retries(target, &delivery, shared.config.retry)
                         .await
                     {
-                        tracing::error!(delivery = %delivery.id, %error, "async event webhook not delivered");
+                        tracing::error!(delivery = %delivery.id, error = %Escaped(&error), "async event webhook not delivered");
                     }
                 });
                 return None;
@@ -285,7 +286,7 @@ async fn drain(shared: Arc<Shared>, socket: Arc<RelaySocket>, _busy: BusyGuard) 
                 {
                     Ok(reply) => apply_event_reply(&shared, &socket, &event, &reply),
                     Err(error) => tracing::warn!(
-                        sid = %socket.id(), endpoint = %shared.config.endpoint, ack_pending = event.ack.is_some(), %error,
+                        sid = %Escaped(socket.id()), endpoint = %shared.config.endpoint, ack_pending = event.ack.is_some(), error = %Escaped(&error),
                         "event webhook failed"
                     ),
                 }
@@ -309,7 +310,7 @@ async fn drain(shared: Arc<Shared>, socket: Arc<RelaySocket>, _busy: BusyGuard) 
                     .send_with_retries(&shared.config.target, &delivery, shared.config.retry)
                     .await
                 {
-                    tracing::error!(sid = %socket.id(), delivery = %delivery.id, %error, "disconnect webhook not delivered");
+                    tracing::error!(sid = %Escaped(socket.id()), delivery = %delivery.id, error = %Escaped(&error), "disconnect webhook not delivered");
                 }
             }
         }
@@ -329,7 +330,7 @@ fn apply_event_reply(
     let reply: EventReply = match parse_reply(reply) {
         Ok(reply) => reply,
         Err(error) => {
-            tracing::warn!(sid = %socket.id(), %error, "event webhook reply ignored");
+            tracing::warn!(sid = %Escaped(socket.id()), error = %Escaped(&error), "event webhook reply ignored");
             return;
         }
     };
@@ -348,7 +349,9 @@ fn apply_event_reply(
             Ok(encoded) => {
                 socket.send(&encoded);
             }
-            Err(error) => tracing::warn!(sid = %socket.id(), %error, "ack not sent"),
+            Err(error) => {
+                tracing::warn!(sid = %Escaped(socket.id()), error = %Escaped(&error), "ack not sent")
+            }
         }
     }
     let server = shared.server();
@@ -358,7 +361,7 @@ fn apply_event_reply(
             if let Err(error) =
                 server.emit_to(socket.namespace(), std::slice::from_ref(socket), &emit)
             {
-                tracing::warn!(sid = %socket.id(), %error, "emit not sent");
+                tracing::warn!(sid = %Escaped(socket.id()), error = %Escaped(&error), "emit not sent");
             }
         }
     }
@@ -377,7 +380,7 @@ fn apply_event_reply(
             if let Some(namespace) = server.namespace(socket.namespace()) {
                 let targets = namespace.select(&selector);
                 if let Err(error) = server.emit_to(socket.namespace(), &targets, &spec.emit()) {
-                    tracing::warn!(sid = %socket.id(), %error, "broadcast not sent");
+                    tracing::warn!(sid = %Escaped(socket.id()), error = %Escaped(&error), "broadcast not sent");
                 }
             }
         }

@@ -5,6 +5,7 @@ use super::hook_http1::Http1Target;
 use super::hook_pool::{IDLE_TIMEOUT, MAX_IDLE_PER_BACKEND, Pool};
 use super::hook_request::{USER_AGENT, redacted};
 use super::signing::signature_header;
+use crate::log_escape::Escaped;
 use crate::metrics::HookMetrics;
 use bytes::Bytes;
 use rand::RngCore;
@@ -327,7 +328,7 @@ impl HookClient {
             match self.send(target, delivery).await {
                 Ok(body) => return Ok(body),
                 Err(error) if attempt < policy.attempts && error.is_retryable() => {
-                    tracing::debug!(event = delivery.event, delivery = %delivery.id, attempt, %error, "webhook failed; retrying");
+                    tracing::debug!(event = delivery.event, delivery = %delivery.id, attempt, error = %Escaped(&error), "webhook failed; retrying");
                     target.metrics.retried(delivery.event);
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(policy.max_backoff);

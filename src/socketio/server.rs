@@ -18,6 +18,7 @@ use crate::engineio::timer::Timers;
 use crate::engineio::{
     CloseReason, Handler, Handshake, Message, Opened, Refusal, Session, Sid, Wait,
 };
+use crate::log_escape::Escaped;
 use crate::metrics::EndpointMetrics;
 use bytes::Bytes;
 use serde_json::value::RawValue;
@@ -90,6 +91,12 @@ impl<A: App> SocketIo<A> {
     /// How many namespaces the table holds (also the `iogate_namespaces` gauge).
     pub fn namespace_count(&self) -> usize {
         self.namespaces.len()
+    }
+
+    /// A namespace name from a packet, as logged: at most `max_namespace_length` bytes of it (a packet may name
+    /// anything up to `max_payload`).
+    fn logged_name<'a>(&self, name: &'a str) -> &'a str {
+        name_limit::cut(name, self.config.max_namespace_length)
     }
 
     /// Disconnects a socket from the server side: the client gets DISCONNECT, the application a
@@ -213,10 +220,12 @@ impl<A: App> SocketIo<A> {
             if session.protocol() == LEGACY_PROTOCOL {
                 // A reconnecting 0.9 client flushes what it buffered before it joins its endpoints again, and 0.9
                 // servers ignored messages for endpoints a client was not in: drop it, keep the connection.
-                tracing::debug!(sid = %session.id(), namespace = %packet.namespace, "0.9 packet for a namespace not connected dropped");
+                let namespace = self.logged_name(&packet.namespace);
+                tracing::debug!(sid = %session.id(), namespace, "0.9 packet for a namespace not connected dropped");
                 return None;
             }
-            tracing::debug!(sid = %session.id(), namespace = %packet.namespace, "packet for a namespace not connected; closing");
+            let namespace = self.logged_name(&packet.namespace);
+            tracing::debug!(sid = %session.id(), namespace, "packet for a namespace not connected; closing");
             session.close(CloseReason::ForcedClose);
             return None;
         };
@@ -251,7 +260,7 @@ impl<A: App> SocketIo<A> {
                 match with_binary(payload.get().to_string(), &attachments) {
                     Ok(args) => {
                         if !socket.resolve_ack(id, args) {
-                            tracing::debug!(sid = %socket.id(), id, "ack for no pending emit ignored");
+                            tracing::debug!(sid = %Escaped(socket.id()), id, "ack for no pending emit ignored");
                         }
                     }
                     Err(error) => return protocol_error(session, &error),
@@ -294,7 +303,8 @@ impl<A: App> SocketIo<A> {
                 notified.await;
             }
             if session.state().socket(&packet.namespace).is_none() {
-                tracing::debug!(sid = %session.id(), namespace = %packet.namespace, "packet for a refused namespace dropped");
+                let namespace = this.logged_name(&packet.namespace);
+                tracing::debug!(sid = %session.id(), namespace, "packet for a refused namespace dropped");
                 return;
             }
             if let Some(wait) = this.dispatch(&session, packet, attachments) {
@@ -358,7 +368,7 @@ impl<A: App> SocketIo<A> {
                 || inner.sockets.iter().any(|s| s.namespace() == name)
             {
                 drop(inner);
-                tracing::debug!(sid = %session.id(), namespace = %name, "second CONNECT to one namespace; closing");
+                tracing::debug!(sid = %session.id(), namespace = name.as_str(), "second CONNECT to one namespace; closing");
                 session.close(CloseReason::ForcedClose);
                 return;
             }
@@ -443,7 +453,7 @@ impl<A: App> SocketIo<A> {
         session.send_all(outgoing::plain(PacketKind::Connect, &name, reply).0);
         for emit in &emit {
             if let Err(error) = self.emit_to(&name, std::slice::from_ref(&socket), emit) {
-                tracing::warn!(%sid, %error, "connect emit dropped");
+                tracing::warn!(sid = %Escaped(&sid), error = %Escaped(&error), "connect emit dropped");
             }
         }
     }

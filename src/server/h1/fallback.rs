@@ -4,6 +4,7 @@
 use crate::engineio::ConnInfo;
 use crate::engineio::http::{RequestBody, has_token};
 use crate::engineio::rewind::Rewind;
+use crate::log_escape::Escaped;
 use crate::server::listener::HttpHandler;
 use bytes::{Bytes, BytesMut};
 use http::header::CONNECTION;
@@ -54,7 +55,7 @@ where
         .with_upgrades()
         .await;
     if let Err(error) = result {
-        tracing::debug!(%peer, %error, "connection ended with an error");
+        tracing::debug!(%peer, error = %Escaped(&error), "connection ended with an error");
     }
 }
 
@@ -138,7 +139,7 @@ pub async fn serve_one_with_hyper<A: HttpHandler>(
     })
     .await;
     if let Err(error) = result {
-        tracing::debug!(%peer, %error, "connection ended with an error");
+        tracing::debug!(%peer, error = %Escaped(&error), "connection ended with an error");
         return Returned::Done;
     }
     let flags = state.load(Ordering::Acquire);
