@@ -1,5 +1,10 @@
 //! Glob patterns for namespaces and event names: `*` matches any run of characters, `?` one character.
 
+/// Whether `pattern` holds a wildcard (`*` or `?`); otherwise it matches only itself.
+pub fn is_pattern(pattern: &str) -> bool {
+    pattern.contains(['*', '?'])
+}
+
 /// Whether `text` matches `pattern`.
 pub fn matches(pattern: &str, text: &str) -> bool {
     let pattern: Vec<char> = pattern.chars().collect();

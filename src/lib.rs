@@ -6,6 +6,7 @@ pub mod config;
 pub mod engineio;
 pub mod glob;
 pub mod healthcheck;
+pub mod log_escape;
 pub mod metrics;
 pub mod relay;
 pub mod server;

@@ -64,6 +64,8 @@ pub struct Metrics {
     registry: Registry,
     sessions: Family<TransportLabels, Gauge>,
     sockets: Family<EndpointLabel, Gauge>,
+    buffered_bytes: Family<EndpointLabel, Gauge>,
+    namespaces: Family<EndpointLabel, Gauge>,
     packets_in: Family<EndpointLabel, Counter>,
     packets_out: Family<EndpointLabel, Counter>,
     hook_latency: Family<HookLabels, Histogram>,
@@ -82,6 +84,8 @@ impl Metrics {
         let mut registry = Registry::with_prefix("iogate");
         let sessions = Family::<TransportLabels, Gauge>::default();
         let sockets = Family::<EndpointLabel, Gauge>::default();
+        let buffered_bytes = Family::<EndpointLabel, Gauge>::default();
+        let namespaces = Family::<EndpointLabel, Gauge>::default();
         let packets_in = Family::<EndpointLabel, Counter>::default();
         let packets_out = Family::<EndpointLabel, Counter>::default();
         let hook_latency = Family::<HookLabels, Histogram>::new_with_constructor(
@@ -96,6 +100,16 @@ impl Metrics {
         let refused = Family::<RefusedLabels, Counter>::default();
         registry.register("sessions", "Open Engine.IO sessions", sessions.clone());
         registry.register("sockets", "Connected Socket.IO sockets", sockets.clone());
+        registry.register(
+            "buffered_bytes",
+            "Bytes queued for clients that they have not taken yet (bounded per session by max_buffer)",
+            buffered_bytes.clone(),
+        );
+        registry.register(
+            "namespaces",
+            "Socket.IO namespaces in the table: the configured exact ones and those with a connected socket",
+            namespaces.clone(),
+        );
         registry.register(
             "packets_in",
             "Messages received from clients",
@@ -146,6 +160,8 @@ impl Metrics {
             registry,
             sessions,
             sockets,
+            buffered_bytes,
+            namespaces,
             packets_in,
             packets_out,
             hook_latency,
@@ -186,6 +202,8 @@ impl Metrics {
             sessions_polling: self.sessions.get_or_create_owned(&transport("polling")),
             sessions_websocket: self.sessions.get_or_create_owned(&transport("websocket")),
             sockets: self.sockets.get_or_create_owned(&label),
+            buffered_bytes: self.buffered_bytes.get_or_create_owned(&label),
+            namespaces: self.namespaces.get_or_create_owned(&label),
             packets_in: self.packets_in.get_or_create_owned(&label),
             packets_out: self.packets_out.get_or_create_owned(&label),
             outbound_overflows: self.queue_overflows.get_or_create_owned(&queue("outbound")),
@@ -242,6 +260,10 @@ pub struct EndpointMetrics {
     pub sessions_websocket: Gauge,
     /// Connected sockets.
     pub sockets: Gauge,
+    /// Bytes queued for the endpoint's clients that they have not taken yet.
+    pub buffered_bytes: Gauge,
+    /// Namespaces in the endpoint's table.
+    pub namespaces: Gauge,
     /// Messages received.
     pub packets_in: Counter,
     /// Packets queued for clients.

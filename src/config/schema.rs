@@ -274,6 +274,17 @@ pub struct EndpointConfig {
     /// Webhooks waiting per session; past this iogate stops reading from that client until the backend catches up.
     #[serde(default = "default_max_pending_hooks")]
     pub max_pending_hooks: usize,
+    /// Bytes queued for one session that its client has not taken yet (the encoded packets, text and binary, a
+    /// WebSocket's unwritten frames included). A packet that would take the total past this closes the session
+    /// (`transport error`) instead of growing it; so does a single packet bigger than this. The same number bounds
+    /// the bytes of webhooks waiting per socket (engine.io: per session; past it reading pauses, as with
+    /// `max_pending_hooks`) and of a binary packet's attachments being reassembled.
+    #[serde(default = "default_max_buffer")]
+    pub max_buffer: usize,
+    /// Longest namespace name (bytes) a client may CONNECT to; a longer one is refused ("Invalid namespace")
+    /// before any matching or webhook, and the refusal carries the name cut to this length, never the whole of it.
+    #[serde(default = "default_max_namespace_length")]
+    pub max_namespace_length: usize,
     /// Optional per-event overrides, first match wins.
     #[serde(default)]
     pub route: Vec<RouteConfig>,
@@ -369,6 +380,12 @@ fn default_max_buffered_packets() -> usize {
     10_000
 }
 fn default_max_pending_hooks() -> usize {
+    256
+}
+fn default_max_buffer() -> usize {
+    1_048_576
+}
+fn default_max_namespace_length() -> usize {
     256
 }
 fn default_mode() -> RouteMode {

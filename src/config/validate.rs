@@ -190,6 +190,24 @@ fn validate_endpoint(key: &str, endpoint: &EndpointConfig) -> Result<(), Problem
     if endpoint.max_retrying_hooks == 0 {
         return Err((at("max_retrying_hooks"), "must be greater than zero".into()));
     }
+    check_limit(&at("max_buffer"), endpoint.max_buffer, MAX_BUFFER_LIMIT)?;
+    check_limit(
+        &at("max_namespace_length"),
+        endpoint.max_namespace_length,
+        MAX_NAMESPACE_LENGTH_LIMIT,
+    )?;
+    for (index, namespace) in endpoint.namespaces.iter().enumerate() {
+        if !crate::glob::is_pattern(namespace) && namespace.len() > endpoint.max_namespace_length {
+            return Err((
+                format!("{key}.namespaces[{index}]"),
+                format!(
+                    "is {} bytes long, more than max_namespace_length ({}): clients could never connect to it",
+                    namespace.len(),
+                    endpoint.max_namespace_length
+                ),
+            ));
+        }
+    }
     if endpoint.transports.is_empty() {
         return Err((
             at("transports"),
@@ -200,6 +218,27 @@ fn validate_endpoint(key: &str, endpoint: &EndpointConfig) -> Result<(), Problem
         if let Some(url) = &route.webhook {
             check_url(url).map_err(|m| (format!("{key}.route[{index}].webhook"), m))?;
         }
+    }
+    Ok(())
+}
+
+/// The largest `max_buffer` accepted: a per-session bound above 1 GiB bounds nothing a server could hold for
+/// many sessions.
+const MAX_BUFFER_LIMIT: usize = 1 << 30;
+
+/// The largest `max_namespace_length` accepted: names are identifiers that every webhook and log line carries.
+const MAX_NAMESPACE_LENGTH_LIMIT: usize = 64 * 1024;
+
+/// A per-session limit: above zero and at most `most`.
+fn check_limit(key: &str, value: usize, most: usize) -> Result<(), Problem> {
+    if value == 0 {
+        return Err((key.to_string(), "must be greater than zero".into()));
+    }
+    if value > most {
+        return Err((
+            key.to_string(),
+            format!("{value} is absurd for a per-session limit; at most {most}"),
+        ));
     }
     Ok(())
 }
@@ -231,6 +270,38 @@ mod tests {
         let dup = "[[endpoint]]\npath = \"/a\"\nwebhook = \"http://h/\"\n[[endpoint]]\npath = \"/a/\"\nwebhook = \"http://h/\"\n";
         let err = super::super::parse_str("t", dup, &|_| None).unwrap_err();
         assert_eq!(err.key, "endpoint[1].path");
+    }
+
+    #[test]
+    fn session_limits_are_checked() {
+        let parse = |extra: &str| {
+            let toml = format!("[[endpoint]]\npath = \"/a\"\nwebhook = \"http://h/\"\n{extra}\n");
+            super::super::parse_str("t", &toml, &|_| None)
+        };
+        let config = parse("").unwrap();
+        assert_eq!(config.endpoints[0].max_buffer, 1_048_576);
+        assert_eq!(config.endpoints[0].max_namespace_length, 256);
+        for (extra, key) in [
+            ("max_buffer = 0", "endpoint[0].max_buffer"),
+            ("max_buffer = 2147483648", "endpoint[0].max_buffer"),
+            (
+                "max_namespace_length = 0",
+                "endpoint[0].max_namespace_length",
+            ),
+            (
+                "max_namespace_length = 1000000",
+                "endpoint[0].max_namespace_length",
+            ),
+            (
+                "max_namespace_length = 4\nnamespaces = [\"/\", \"/tenant-*\", \"/chat\"]",
+                "endpoint[0].namespaces[2]",
+            ),
+        ] {
+            let err = parse(extra).unwrap_err();
+            assert_eq!(err.key, key, "{extra}");
+        }
+        // A glob may be longer than the bound: it matches names within it.
+        assert!(parse("max_namespace_length = 4\nnamespaces = [\"/\", \"/tenant-*\"]").is_ok());
     }
 
     #[test]

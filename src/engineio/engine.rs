@@ -350,4 +350,8 @@ impl<H: Handler> Owner<H::State> for Engine<H> {
     fn forget(&self, sid: Sid) {
         self.registry().remove(&sid);
     }
+
+    fn peer(&self, session: &Arc<Session<H::State>>) -> Option<std::net::IpAddr> {
+        self.handler.peer(session)
+    }
 }

@@ -6,6 +6,7 @@ use super::packet::Message;
 use super::session::{CloseReason, Session};
 use super::sid::Sid;
 use std::future::Future;
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -55,6 +56,11 @@ pub trait Handler: Send + Sync + 'static {
     /// Implementations call [`Session::wake`] when the work ends.
     fn busy(&self, _session: &Arc<Session<Self::State>>) -> bool {
         false
+    }
+
+    /// The client's address, when the application keeps it (for the logs of a session the server closes).
+    fn peer(&self, _session: &Arc<Session<Self::State>>) -> Option<IpAddr> {
+        None
     }
 
     /// How this application's sessions are spoken to Socket.IO 0.9 clients; `None` serves no such clients.

@@ -90,6 +90,14 @@ impl Packet {
         }
     }
 
+    /// The bytes of the encoded packet (text or binary), as counted against a session's `max_buffer`.
+    pub fn wire_len(&self) -> usize {
+        match self {
+            Packet::Text(text) => text.len(),
+            Packet::Binary(data) => data.len(),
+        }
+    }
+
     /// The packet type.
     pub fn kind(&self) -> PacketType {
         match self {

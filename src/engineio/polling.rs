@@ -9,6 +9,7 @@ use super::legacy::LEGACY_PROTOCOL;
 use super::packet::{Incoming, Packet};
 use super::poll_format::{PollFormat, PostError};
 use super::session::{CloseReason, PollReady, Session, TransportKind, Upgrade};
+use crate::log_escape::Escaped;
 use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::{Request, Response};
@@ -205,7 +206,7 @@ pub(crate) async fn receive<H: Handler>(
         Ok(packets) => packets,
         Err(PostError::BadRequest) => return Err(EngineError::BadRequest),
         Err(PostError::Decode(error)) => {
-            tracing::debug!(sid = %session.id(), %error, "undecodable payload; closing session");
+            tracing::debug!(sid = %session.id(), error = %Escaped(&error), "undecodable payload; closing session");
             session.close(CloseReason::ParseError);
             return Err(EngineError::BadRequest);
         }

@@ -4,7 +4,8 @@ use super::packet::{Packet, PacketType};
 use super::sid::Sid;
 use super::timer::Timed;
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -73,6 +74,9 @@ pub struct SessionSettings {
     pub ping_timeout: Duration,
     /// Outbound packets kept for a slow client before the session is closed.
     pub max_buffered_packets: usize,
+    /// Outbound bytes (encoded packets, a WebSocket's unwritten batch included) kept for a slow client before the
+    /// session is closed; at most `u32::MAX`.
+    pub max_buffer: usize,
 }
 
 /// What a session needs from the engine that owns it.
@@ -87,6 +91,8 @@ pub(crate) trait Owner<S>: Send + Sync {
     fn closed(&self, session: &Arc<Session<S>>, reason: CloseReason);
     /// The session is finished: forget its id.
     fn forget(&self, sid: Sid);
+    /// The client's address, when the application kept it (for logs).
+    fn peer(&self, session: &Arc<Session<S>>) -> Option<IpAddr>;
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,6 +117,12 @@ pub(crate) enum Upgrade {
 
 pub(crate) struct Inner {
     pub(crate) queue: VecDeque<Packet>,
+    /// Bytes held for the client: the queue's packets, plus the batch a WebSocket took and has not written yet
+    /// (`in_flight`). Never above `max_buffer` (validated to fit in 32 bits, which keeps `Inner` as small as before).
+    bytes: u32,
+    /// Bytes of the batch the WebSocket pump took last; released when it takes the next (it takes one only once
+    /// the last is written) or when it ends.
+    in_flight: u32,
     pub(crate) transport: TransportKind,
     pub(crate) polling: bool,
     /// GETs started so far (wrapping): tells whether a client polled again since a moment.
@@ -121,7 +133,7 @@ pub(crate) struct Inner {
     heartbeat: Heartbeat,
     generation: u64,
     /// Transports currently not reading from the client because the application applies backpressure.
-    reading_paused: usize,
+    reading_paused: u32,
 }
 
 /// What a waiting poll should answer now.
@@ -160,6 +172,8 @@ impl<S: Send + Sync + 'static> Session<S> {
             notify: Notify::new(),
             inner: Mutex::new(Inner {
                 queue: VecDeque::new(),
+                bytes: 0,
+                in_flight: 0,
                 transport,
                 polling: false,
                 polls: 0,
@@ -211,39 +225,80 @@ impl<S: Send + Sync + 'static> Session<S> {
     }
 
     /// Queues a packet for the client. Returns false when the session is closed.
-    /// A client that lets more than `max_buffered_packets` pile up is disconnected (`transport error`).
+    /// A client that lets more than `max_buffered_packets` or `max_buffer` bytes pile up is disconnected
+    /// (`transport error`).
     pub fn send(self: &Arc<Self>, packet: Packet) -> bool {
         self.send_all(std::iter::once(packet))
     }
 
-    /// Queues several packets in order. Returns false when the session is closed.
+    /// Queues several packets in order. Returns false when the session is closed, or when they would take its
+    /// queue past `max_buffered_packets` or `max_buffer` bytes: then none of them is kept, the queue is dropped
+    /// and the session closes (`transport error`).
     pub fn send_all(self: &Arc<Self>, packets: impl IntoIterator<Item = Packet>) -> bool {
         let owner = self.owner.upgrade();
-        let limit = owner
-            .as_ref()
-            .map_or(usize::MAX, |o| o.settings().max_buffered_packets);
-        let (added, overflow) = {
+        let (max_packets, max_bytes) = owner.as_ref().map_or((usize::MAX, usize::MAX), |o| {
+            let settings = o.settings();
+            (settings.max_buffered_packets, settings.max_buffer)
+        });
+        let (added, delta, overflow) = {
             let mut inner = self.lock();
             if inner.closed.is_some() {
                 return false;
             }
             let before = inner.queue.len();
-            inner.queue.extend(packets);
-            (inner.queue.len() - before, inner.queue.len() > limit)
+            let mut bytes = 0usize;
+            inner
+                .queue
+                .extend(packets.into_iter().inspect(|p| bytes += p.wire_len()));
+            let added = inner.queue.len() - before;
+            let total = (inner.bytes as usize)
+                .checked_add(bytes)
+                .filter(|total| *total <= max_bytes)
+                .and_then(|total| u32::try_from(total).ok());
+            match total {
+                Some(total) if inner.queue.len() <= max_packets => {
+                    inner.bytes = total;
+                    (added, bytes as i64, false)
+                }
+                _ => (added, -i64::from(inner.drop_queue()), true),
+            }
         };
         if let Some(owner) = &owner {
-            owner.metrics().packets_out.inc_by(added as u64);
+            let metrics = owner.metrics();
+            metrics.packets_out.inc_by(added as u64);
+            metrics.buffered_bytes.inc_by(delta);
         }
         if overflow {
-            if let Some(owner) = &owner {
-                owner.metrics().outbound_overflows.inc();
-            }
-            tracing::warn!(sid = %self.id, limit, "outbound queue overflow; closing session");
-            self.close(CloseReason::TransportError);
+            self.overflow(owner.as_deref(), max_packets, max_bytes);
             return false;
         }
         self.notify.notify_waiters();
         true
+    }
+
+    /// The client let too much pile up: count it, log it, close the session.
+    fn overflow(self: &Arc<Self>, owner: Option<&dyn Owner<S>>, packets: usize, bytes: usize) {
+        let peer = owner.and_then(|owner| {
+            owner.metrics().outbound_overflows.inc();
+            owner.peer(self)
+        });
+        tracing::warn!(
+            sid = %self.id,
+            peer = peer.map(tracing::field::display),
+            max_buffered_packets = packets,
+            max_buffer = bytes,
+            "outbound queue overflow; closing session"
+        );
+        self.close(CloseReason::TransportError);
+    }
+
+    /// Lowers the endpoint's `buffered_bytes` gauge by `bytes` the client took (or that were dropped).
+    fn released(&self, bytes: u32) {
+        if bytes > 0 {
+            if let Some(owner) = self.owner.upgrade() {
+                owner.metrics().buffered_bytes.dec_by(i64::from(bytes));
+            }
+        }
     }
 
     /// Wakes the transports so they look again at the session (e.g. the application finished its work on it).
@@ -372,12 +427,43 @@ impl<S: Send + Sync + 'static> Session<S> {
             .map_or(Duration::ZERO, |owner| owner.settings().ping_timeout)
     }
 
-    /// Takes every queued packet, and tells whether the session has closed. The queue's memory goes with the
-    /// packets, so a session that is idle afterwards holds no queue buffer.
+    /// Takes every queued packet for the WebSocket pump, and tells whether the session has closed. The queue's
+    /// memory goes with the packets, so a session that is idle afterwards holds no queue buffer.
+    ///
+    /// The pump takes a batch only once it has written the last one: that one's bytes are released now, and the
+    /// new batch's stay counted against `max_buffer` until the next call (or [`Session::transport_ended`]), so a
+    /// client that stops reading cannot make the session hold more than `max_buffer` bytes of packets.
     pub(crate) fn take_output(&self) -> (Vec<Packet>, bool) {
-        let mut inner = self.lock();
-        let queue = std::mem::take(&mut inner.queue);
-        (Vec::from(queue), inner.closed.is_some())
+        let (queue, closed, written) = {
+            let mut inner = self.lock();
+            let written = inner.in_flight;
+            inner.bytes -= written;
+            inner.in_flight = inner.bytes;
+            (
+                std::mem::take(&mut inner.queue),
+                inner.closed.is_some(),
+                written,
+            )
+        };
+        self.released(written);
+        (Vec::from(queue), closed)
+    }
+
+    /// The WebSocket pump ended: the batch it took is written or gone, and the queue of a closed session will
+    /// never be taken.
+    pub(crate) fn transport_ended(&self) {
+        let released = {
+            let mut inner = self.lock();
+            let written = std::mem::take(&mut inner.in_flight);
+            inner.bytes -= written;
+            let dropped = if inner.closed.is_some() {
+                inner.drop_queue()
+            } else {
+                0
+            };
+            written + dropped
+        };
+        self.released(released);
     }
 
     /// Whether packets wait in the queue of an open session.
@@ -391,6 +477,8 @@ impl<S: Send + Sync + 'static> Session<S> {
         let mut inner = self.lock();
         if let Some(reason) = inner.closed {
             let mut packets: Vec<Packet> = inner.queue.drain(..).collect();
+            let taken = inner.bytes - inner.in_flight;
+            inner.bytes = inner.in_flight;
             // A client that closed the session itself only needs its GET released (as the reference server does).
             let last = if reason == CloseReason::TransportClose {
                 PacketType::Noop
@@ -400,6 +488,7 @@ impl<S: Send + Sync + 'static> Session<S> {
             packets.push(Packet::bare(last));
             inner.polling = false;
             drop(inner);
+            self.released(taken);
             if let Some(owner) = self.owner.upgrade() {
                 owner.forget(self.id);
             }
@@ -415,8 +504,38 @@ impl<S: Send + Sync + 'static> Session<S> {
             return PollReady::Wait;
         }
         inner.polling = false;
+        let taken = inner.bytes - inner.in_flight;
+        inner.bytes = inner.in_flight;
         // The queue's buffer goes with the packets: a session idle after this poll keeps none.
-        PollReady::Send(Vec::from(std::mem::take(&mut inner.queue)))
+        let packets = Vec::from(std::mem::take(&mut inner.queue));
+        drop(inner);
+        self.released(taken);
+        PollReady::Send(packets)
+    }
+}
+
+impl Inner {
+    /// Drops the queued packets (nobody will take them); returns their bytes.
+    fn drop_queue(&mut self) -> u32 {
+        let dropped = self.bytes - self.in_flight;
+        self.queue = VecDeque::new();
+        self.bytes = self.in_flight;
+        dropped
+    }
+}
+
+impl<S> Drop for Session<S> {
+    fn drop(&mut self) {
+        let held = self
+            .inner
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .bytes;
+        if held > 0 {
+            if let Some(owner) = self.owner.upgrade() {
+                owner.metrics().buffered_bytes.dec_by(i64::from(held));
+            }
+        }
     }
 }
 
@@ -445,11 +564,24 @@ impl<S: Send + Sync + 'static> Timed for Session<S> {
         }
         match inner.heartbeat {
             Heartbeat::WaitToPing => {
+                let settings = owner.settings();
+                let ping = Packet::bare(PacketType::Ping);
+                let Some(total) = u32::try_from(inner.bytes as usize + ping.wire_len())
+                    .ok()
+                    .filter(|total| *total as usize <= settings.max_buffer)
+                else {
+                    drop(inner);
+                    let (packets, bytes) = (settings.max_buffered_packets, settings.max_buffer);
+                    self.overflow(Some(&*owner), packets, bytes);
+                    return None;
+                };
                 inner.heartbeat = Heartbeat::AwaitPong;
-                inner.queue.push_back(Packet::bare(PacketType::Ping));
+                inner.bytes = total;
+                inner.queue.push_back(ping);
                 drop(inner);
+                owner.metrics().buffered_bytes.inc();
                 self.notify.notify_waiters();
-                Some(now + owner.settings().ping_timeout)
+                Some(now + settings.ping_timeout)
             }
             // The pong cannot have been read yet: look again one timeout later.
             Heartbeat::AwaitPong if inner.reading_paused > 0 => {

@@ -11,6 +11,7 @@ use super::session::{CloseReason, Session};
 use super::ws_frame::Event;
 use super::ws_link::{Link, ReadError};
 use super::ws_packets::{messages_for, packets_from};
+use crate::log_escape::Escaped;
 use std::future::{Future, poll_fn};
 use std::io;
 use std::sync::Arc;
@@ -59,7 +60,8 @@ pub(crate) fn pump<H: Handler>(
             let notified = session.notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            // While frames are still being written, new packets stay in the session's bounded queue.
+            // While frames are still being written, new packets stay in the session's bounded queue, and the
+            // batch being written still counts against its `max_buffer` (released by the next `take_output`).
             let closed = if link.is_writing() {
                 session.is_closed()
             } else {
@@ -99,7 +101,7 @@ pub(crate) fn pump<H: Handler>(
             match step {
                 Step::Wrote(Ok(())) | Step::Notified => {}
                 Step::Wrote(Err(error)) => {
-                    tracing::debug!(sid = %session.id(), %error, "websocket write failed");
+                    tracing::debug!(sid = %session.id(), error = %Escaped(&error), "websocket write failed");
                     session.close(CloseReason::TransportClose);
                     break None;
                 }
@@ -133,7 +135,7 @@ pub(crate) fn pump<H: Handler>(
                     break Some(Some(violation.close_code()));
                 }
                 Step::Read(Err(ReadError::Io(error))) => {
-                    tracing::debug!(sid = %session.id(), %error, "websocket read failed");
+                    tracing::debug!(sid = %session.id(), error = %Escaped(&error), "websocket read failed");
                     session.close(read_error_reason(&error));
                     break None;
                 }
@@ -144,7 +146,10 @@ pub(crate) fn pump<H: Handler>(
         if let Some(code) = ending {
             // Boxed: the close sequence's timer would otherwise take room in every idle session's task.
             Box::pin(link.close(code, CLOSE_GRACE)).await;
+        } else {
+            drop(link);
         }
+        session.transport_ended();
     }
 }
 

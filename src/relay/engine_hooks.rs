@@ -1,13 +1,14 @@
 //! The webhook relay for `protocol = "engine.io"` endpoints: `open`, `message` and `close`.
 
 use super::binary::BinaryJson;
-use super::queue::{OrderedQueue, backpressure};
+use super::queue::{Limits, OrderedQueue, Pushed, backpressure};
 use super::reply::{parse_reply, to_json};
 use super::retry::RetryPolicy;
 use super::webhook::{BusyGuard, Delivery, HookClient, HookTarget};
 use crate::engineio::{
     CloseReason, Handler, Handshake, Message, Opened, Packet, Refusal, Session, Sid, Text, Wait,
 };
+use crate::log_escape::Escaped;
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -27,6 +28,9 @@ pub struct EngineRelayConfig {
     pub close_hook: bool,
     /// Hooks waiting per session before the client is no longer read.
     pub max_pending_hooks: usize,
+    /// Bytes the messages waiting per session may hold before the client is no longer read: the endpoint's
+    /// `max_buffer`.
+    pub max_pending_bytes: usize,
     /// How `close` deliveries are retried.
     pub retry: RetryPolicy,
     /// The endpoint's metric handles.
@@ -65,14 +69,19 @@ impl EngineRelay {
         }
     }
 
-    fn enqueue(&self, session: &Arc<Session<EngineSessionState>>, job: Job) -> usize {
-        let pushed = session.state().hooks.push(job);
+    fn enqueue(&self, session: &Arc<Session<EngineSessionState>>, job: Job) -> Pushed {
+        let bytes = match &job {
+            Job::Message(Message::Text(text)) => text.len(),
+            Job::Message(Message::Binary(data)) => data.len(),
+            Job::Close(_) => 0,
+        };
+        let pushed = session.state().hooks.push(job, bytes);
         if pushed.start_worker {
             // Counted before the spawn, so a shutdown that begins now waits for this worker.
             let busy = self.shared.client.busy();
             tokio::spawn(drain(self.shared.clone(), session.clone(), busy));
         }
-        pushed.waiting
+        pushed
     }
 }
 
@@ -182,12 +191,12 @@ impl Handler for EngineRelay {
         let reply = match self.shared.client.send(&config.target, &delivery).await {
             Ok(reply) => reply,
             Err(error) => {
-                tracing::warn!(%sid, endpoint = %config.endpoint, %error, "open webhook failed; refusing session");
+                tracing::warn!(%sid, endpoint = %config.endpoint, error = %Escaped(&error), "open webhook failed; refusing session");
                 return Err(Refusal::Unavailable);
             }
         };
         let reply: OpenReply = parse_reply(&reply).map_err(|error| {
-            tracing::warn!(%sid, endpoint = %config.endpoint, %error, "open webhook reply unusable; refusing session");
+            tracing::warn!(%sid, endpoint = %config.endpoint, error = %Escaped(&error), "open webhook reply unusable; refusing session");
             Refusal::Unavailable
         })?;
         if let Some(reject) = reply.reject {
@@ -196,20 +205,24 @@ impl Handler for EngineRelay {
             });
         }
         let messages = decode_messages(reply.send).map_err(|error| {
-            tracing::warn!(%sid, endpoint = %config.endpoint, %error, "open webhook reply unusable; refusing session");
+            tracing::warn!(%sid, endpoint = %config.endpoint, error = %Escaped(&error), "open webhook reply unusable; refusing session");
             Refusal::Unavailable
         })?;
         Ok(Opened { state, messages })
     }
 
     fn message(&self, session: &Arc<Session<Self::State>>, message: Message) -> Option<Wait> {
-        let waiting = self.enqueue(session, Job::Message(message));
+        let pushed = self.enqueue(session, Job::Message(message));
         let config = &self.shared.config;
+        let limits = Limits {
+            jobs: config.max_pending_hooks,
+            bytes: config.max_pending_bytes,
+        };
         backpressure(
             session,
             |s| &s.state().hooks,
-            waiting,
-            config.max_pending_hooks,
+            pushed,
+            limits,
             &config.metrics.hook_overflows,
         )
     }
@@ -262,7 +275,7 @@ async fn send_message(
     match shared.client.send(&config.target, &delivery).await {
         Ok(reply) => apply_message_reply(session, &reply),
         Err(error) => {
-            tracing::warn!(sid = %session.id(), endpoint = %config.endpoint, %error, "message webhook failed")
+            tracing::warn!(sid = %session.id(), endpoint = %config.endpoint, error = %Escaped(&error), "message webhook failed")
         }
     }
 }
@@ -289,7 +302,7 @@ async fn send_close(
     // A retryable error is one given up, which is logged as such.
     match sent {
         Err(error) if !error.is_retryable() => {
-            tracing::error!(%sid, endpoint = %config.endpoint, delivery = %delivery.id, %error, "close webhook refused by the backend; not retried");
+            tracing::error!(%sid, endpoint = %config.endpoint, delivery = %delivery.id, error = %Escaped(&error), "close webhook refused by the backend; not retried");
         }
         _ => {}
     }
@@ -307,7 +320,9 @@ fn apply_message_reply(session: &Arc<Session<EngineSessionState>>, reply: &[u8])
                 session.close(CloseReason::ForcedClose);
             }
         }
-        Err(error) => tracing::warn!(sid = %session.id(), %error, "message webhook reply ignored"),
+        Err(error) => {
+            tracing::warn!(sid = %session.id(), error = %Escaped(&error), "message webhook reply ignored")
+        }
     }
 }
 

@@ -12,6 +12,7 @@
 use super::hook_conn::{Answer, Conn, ExchangeError, Idle};
 use super::hook_pool::{Pool, Pooled};
 use super::hook_request::{HeadPrefix, redacted};
+use crate::log_escape::Escaped;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -100,7 +101,7 @@ impl Http1Target {
             match exchanged {
                 Ok(answer) => return Ok(self.keep(pooled.conn, answer)),
                 Err(ExchangeError::Closed(error)) => {
-                    tracing::debug!(url = %self.url, %error, "idle webhook connection was closed by the backend; sending on a new one");
+                    tracing::debug!(url = %self.url, error = %Escaped(&error), "idle webhook connection was closed by the backend; sending on a new one");
                     drop(pooled.conn);
                     self.pool.forget_idle_since(pooled.idle_since);
                 }

@@ -1,8 +1,8 @@
 //! A per-session ordered job queue, drained by a worker task that exists only while there is work.
 //!
-//! Overflow policy: the queue is bounded by the caller's capacity through backpressure. A producer that finds it
-//! full is handed a future that resolves when there is room, and the transport stops reading from that client
-//! until then. Nothing is dropped.
+//! Overflow policy: the queue is bounded by the caller's capacity, in jobs and in bytes, through backpressure. A
+//! producer that finds it full is handed a future that resolves when there is room, and the transport stops
+//! reading from that client until then. Nothing is dropped. The job the worker is sending no longer counts.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -15,7 +15,10 @@ pub struct OrderedQueue<J> {
 }
 
 struct Inner<J> {
-    jobs: VecDeque<J>,
+    /// Jobs with the bytes each holds.
+    jobs: VecDeque<(J, usize)>,
+    /// Bytes the waiting jobs hold.
+    bytes: usize,
     running: bool,
 }
 
@@ -26,6 +29,8 @@ pub struct Pushed {
     pub start_worker: bool,
     /// Jobs now waiting, the new one included.
     pub waiting: usize,
+    /// Bytes the waiting jobs hold, the new one's included.
+    pub bytes: usize,
 }
 
 impl<J> Default for OrderedQueue<J> {
@@ -33,6 +38,7 @@ impl<J> Default for OrderedQueue<J> {
         Self {
             inner: Mutex::new(Inner {
                 jobs: VecDeque::new(),
+                bytes: 0,
                 running: false,
             }),
             space: Notify::new(),
@@ -47,15 +53,17 @@ impl<J> OrderedQueue<J> {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Appends a job.
-    pub fn push(&self, job: J) -> Pushed {
+    /// Appends a job holding `bytes` (what the client sent that it carries).
+    pub fn push(&self, job: J, bytes: usize) -> Pushed {
         let mut inner = self.lock();
-        inner.jobs.push_back(job);
+        inner.jobs.push_back((job, bytes));
+        inner.bytes += bytes;
         let start_worker = !inner.running;
         inner.running = true;
         Pushed {
             start_worker,
             waiting: inner.jobs.len(),
+            bytes: inner.bytes,
         }
     }
 
@@ -65,10 +73,13 @@ impl<J> OrderedQueue<J> {
             let mut inner = self.lock();
             let job = inner.jobs.pop_front();
             inner.running = job.is_some();
+            if let Some((_, bytes)) = &job {
+                inner.bytes -= bytes;
+            }
             job
         };
         self.space.notify_waiters();
-        job
+        job.map(|(job, _)| job)
     }
 
     /// Whether a worker is running or jobs wait.
@@ -87,13 +98,17 @@ impl<J> OrderedQueue<J> {
         self.len() == 0
     }
 
-    /// Resolves once fewer than `capacity` jobs wait.
-    pub async fn wait_below(&self, capacity: usize) {
+    /// Resolves once the waiting jobs are within `limits`.
+    pub async fn wait_within(&self, limits: Limits) {
         loop {
             let notified = self.space.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            if self.len() < capacity {
+            let (jobs, bytes) = {
+                let inner = self.lock();
+                (inner.jobs.len(), inner.bytes)
+            };
+            if limits.allow(jobs, bytes) {
                 return;
             }
             notified.await;
@@ -101,26 +116,41 @@ impl<J> OrderedQueue<J> {
     }
 }
 
+/// How much may wait in a queue before its producer is paused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Fewer jobs than this (`max_pending_hooks`).
+    pub jobs: usize,
+    /// At most this many bytes (`max_buffer`).
+    pub bytes: usize,
+}
+
+impl Limits {
+    fn allow(self, jobs: usize, bytes: usize) -> bool {
+        jobs < self.jobs && bytes <= self.bytes
+    }
+}
+
 /// What a producer gets after pushing onto a queue that `owner` holds (reached through `queue`): nothing while
-/// fewer than `capacity` jobs wait, else a future that resolves once there is room (the overflow is counted).
+/// the waiting jobs are within `limits`, else a future that resolves once they are (the overflow is counted).
 pub fn backpressure<O, J>(
     owner: &Arc<O>,
     queue: fn(&O) -> &OrderedQueue<J>,
-    waiting: usize,
-    capacity: usize,
+    pushed: Pushed,
+    limits: Limits,
     overflows: &prometheus_client::metrics::counter::Counter,
 ) -> Option<crate::engineio::Wait>
 where
     O: Send + Sync + 'static,
     J: Send + 'static,
 {
-    if waiting < capacity {
+    if limits.allow(pushed.waiting, pushed.bytes) {
         return None;
     }
     overflows.inc();
     let owner = owner.clone();
     Some(Box::pin(
-        async move { queue(&owner).wait_below(capacity).await },
+        async move { queue(&owner).wait_within(limits).await },
     ))
 }
 
@@ -133,25 +163,48 @@ mod tests {
     #[test]
     fn first_push_starts_a_worker_and_order_is_kept() {
         let queue = OrderedQueue::default();
-        assert!(queue.push(1).start_worker);
-        assert!(!queue.push(2).start_worker);
+        assert!(queue.push(1, 0).start_worker);
+        assert!(!queue.push(2, 0).start_worker);
         assert_eq!(queue.next(), Some(1));
         assert_eq!(queue.next(), Some(2));
         assert_eq!(queue.next(), None);
         assert!(
-            queue.push(3).start_worker,
+            queue.push(3, 0).start_worker,
             "a drained queue needs a new worker"
         );
     }
 
+    #[test]
+    fn waiting_bytes_are_counted_until_the_worker_takes_the_job() {
+        let queue = OrderedQueue::default();
+        let limits = Limits {
+            jobs: 256,
+            bytes: 100,
+        };
+        assert_eq!(queue.push("a", 60).bytes, 60);
+        let pushed = queue.push("b", 50);
+        assert_eq!((pushed.waiting, pushed.bytes), (2, 110));
+        assert!(
+            !limits.allow(pushed.waiting, pushed.bytes),
+            "past 100 bytes"
+        );
+        assert_eq!(queue.next(), Some("a"));
+        assert_eq!(queue.push("c", 50).bytes, 100);
+        assert!(limits.allow(2, 100), "at the bound is within it");
+    }
+
     #[tokio::test]
-    async fn wait_below_resolves_when_the_worker_takes_a_job() {
+    async fn wait_within_resolves_when_the_worker_takes_a_job() {
         let queue = Arc::new(OrderedQueue::default());
-        queue.push(1);
-        queue.push(2);
+        queue.push(1, 0);
+        queue.push(2, 0);
+        let limits = Limits {
+            jobs: 2,
+            bytes: usize::MAX,
+        };
         let waiter = tokio::spawn({
             let queue = queue.clone();
-            async move { queue.wait_below(2).await }
+            async move { queue.wait_within(limits).await }
         });
         tokio::time::sleep(Duration::from_millis(20)).await;
         assert!(!waiter.is_finished());

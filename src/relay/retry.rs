@@ -11,6 +11,7 @@
 
 use super::webhook::{Delivery, HookClient, HookError, HookTarget};
 use crate::config::EndpointConfig;
+use crate::log_escape::Escaped;
 use crate::metrics::HookMetrics;
 use bytes::Bytes;
 use rand::Rng;
@@ -107,7 +108,7 @@ impl HookClient {
                 return Err(error);
             };
             let wait = RetryPolicy::jittered(backoff).min(left);
-            tracing::debug!(event = delivery.event, delivery = %delivery.id, %sid, attempt = waiting.attempts, ?wait, %error, "webhook failed; retrying");
+            tracing::debug!(event = delivery.event, delivery = %delivery.id, sid = %Escaped(sid), attempt = waiting.attempts, ?wait, error = %Escaped(&error), "webhook failed; retrying");
             target.metrics.retried(delivery.event);
             tokio::time::sleep(wait).await;
             backoff = (backoff * 2).min(policy.max_backoff);
@@ -155,10 +156,10 @@ impl Waiting<'_> {
             endpoint = %self.metrics.endpoint(),
             event = self.delivery.event,
             delivery = %self.delivery.id,
-            sid = %self.sid,
+            sid = %Escaped(self.sid),
             attempts = self.attempts,
             tried_for = %format_args!("{:.1}s", self.first.elapsed().as_secs_f64()),
-            %error,
+            error = %Escaped(error),
             "webhook given up: {why}"
         );
     }
@@ -173,7 +174,7 @@ impl Drop for Waiting<'_> {
                 endpoint = %self.metrics.endpoint(),
                 event = self.delivery.event,
                 delivery = %self.delivery.id,
-                sid = %self.sid,
+                sid = %Escaped(self.sid),
                 attempts = self.attempts,
                 tried_for = %format_args!("{:.1}s", self.first.elapsed().as_secs_f64()),
                 "webhook given up: iogate stopped while it waited for a retry"

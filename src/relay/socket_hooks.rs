@@ -1,7 +1,7 @@
 //! The webhook relay for `protocol = "socket.io"` endpoints: `connect`, `event` and `disconnect` hooks, and the
 //! actions their replies ask for.
 
-use super::queue::{OrderedQueue, backpressure};
+use super::queue::{Limits, OrderedQueue, Pushed, backpressure};
 use super::reply::{null, parse_reply, raw, to_json};
 use super::retry::RetryPolicy;
 use super::socket_bodies::{Common, ConnectBody, DisconnectBody, EventBody};
@@ -9,6 +9,7 @@ use super::socket_reply::{ConnectReply, EventReply, is_array};
 use super::webhook::{BusyGuard, Delivery, HookClient, HookTarget};
 use crate::config::RouteMode;
 use crate::engineio::Wait;
+use crate::log_escape::Escaped;
 use crate::socketio::{
     Accepted, App, ClientEvent, ConnectRequest, DisconnectReason, Emit, Rejected, Selector, Socket,
     SocketIo, outgoing,
@@ -44,6 +45,9 @@ pub struct SocketRelayConfig {
     pub disconnect_hook: bool,
     /// Hooks waiting per socket before the client is no longer read.
     pub max_pending_hooks: usize,
+    /// Bytes the hooks waiting per socket may hold (event names and arguments) before the client is no longer
+    /// read: the endpoint's `max_buffer`.
+    pub max_pending_bytes: usize,
     /// How `disconnect` and async `event` deliveries are retried.
     pub retry: RetryPolicy,
     /// The endpoint's metric handles.
@@ -91,14 +95,18 @@ impl SocketRelay {
         let _ = server.app().shared.server.set(Arc::downgrade(server));
     }
 
-    fn enqueue(&self, socket: &Arc<RelaySocket>, job: Job) -> usize {
-        let pushed = socket.state().hooks.push(job);
+    fn enqueue(&self, socket: &Arc<RelaySocket>, job: Job) -> Pushed {
+        let bytes = match &job {
+            Job::Event(event, _) => event.event.get().len() + event.args.len(),
+            Job::Disconnect(_) => 0,
+        };
+        let pushed = socket.state().hooks.push(job, bytes);
         if pushed.start_worker {
             // Counted before the spawn, so a shutdown that begins now waits for this worker.
             let busy = self.shared.client.busy();
             tokio::spawn(drain(self.shared.clone(), socket.clone(), busy));
         }
-        pushed.waiting
+        pushed
     }
 }
 
@@ -201,12 +209,12 @@ impl App for SocketRelay {
         let reply = match self.shared.client.send(&config.target, &delivery).await {
             Ok(reply) => reply,
             Err(error) => {
-                tracing::warn!(%sid, endpoint = %config.endpoint, %error, "connect webhook failed; refusing");
+                tracing::warn!(sid = %Escaped(sid), endpoint = %config.endpoint, error = %Escaped(&error), "connect webhook failed; refusing");
                 return Err(refused());
             }
         };
         let reply: ConnectReply = parse_reply(&reply).map_err(|error| {
-            tracing::warn!(%sid, endpoint = %config.endpoint, %error, "connect webhook reply unusable; refusing");
+            tracing::warn!(sid = %Escaped(sid), endpoint = %config.endpoint, error = %Escaped(&error), "connect webhook reply unusable; refusing");
             refused()
         })?;
         let mut reply = reply;
@@ -234,7 +242,7 @@ impl App for SocketRelay {
                     // A retryable error is one given up, which is logged as such.
                     match sent {
                         Err(error) if !error.is_retryable() => {
-                            tracing::error!(%sid, delivery = %delivery.id, %error, "async event webhook refused by the backend; not retried");
+                            tracing::error!(sid = %Escaped(&sid), delivery = %delivery.id, error = %Escaped(&error), "async event webhook refused by the backend; not retried");
                         }
                         _ => {}
                     }
@@ -242,16 +250,20 @@ impl App for SocketRelay {
                 return None;
             }
         }
-        let waiting = self.enqueue(
+        let pushed = self.enqueue(
             socket,
             Job::Event(event, route.map_or(usize::MAX, |(index, _)| index)),
         );
         let config = &self.shared.config;
+        let limits = Limits {
+            jobs: config.max_pending_hooks,
+            bytes: config.max_pending_bytes,
+        };
         backpressure(
             socket,
             |s| &s.state().hooks,
-            waiting,
-            config.max_pending_hooks,
+            pushed,
+            limits,
             &config.metrics.hook_overflows,
         )
     }
@@ -280,7 +292,7 @@ async fn drain(shared: Arc<Shared>, socket: Arc<RelaySocket>, _busy: BusyGuard) 
                 {
                     Ok(reply) => apply_event_reply(&shared, &socket, &event, &reply),
                     Err(error) => tracing::warn!(
-                        sid = %socket.id(), endpoint = %shared.config.endpoint, ack_pending = event.ack.is_some(), %error,
+                        sid = %Escaped(socket.id()), endpoint = %shared.config.endpoint, ack_pending = event.ack.is_some(), error = %Escaped(&error),
                         "event webhook failed"
                     ),
                 }
@@ -306,7 +318,7 @@ async fn drain(shared: Arc<Shared>, socket: Arc<RelaySocket>, _busy: BusyGuard) 
                     .await;
                 match sent {
                     Err(error) if !error.is_retryable() => {
-                        tracing::error!(%sid, delivery = %delivery.id, %error, "disconnect webhook refused by the backend; not retried");
+                        tracing::error!(sid = %Escaped(&sid), delivery = %delivery.id, error = %Escaped(&error), "disconnect webhook refused by the backend; not retried");
                     }
                     _ => {}
                 }
@@ -328,7 +340,7 @@ fn apply_event_reply(
     let reply: EventReply = match parse_reply(reply) {
         Ok(reply) => reply,
         Err(error) => {
-            tracing::warn!(sid = %socket.id(), %error, "event webhook reply ignored");
+            tracing::warn!(sid = %Escaped(socket.id()), error = %Escaped(&error), "event webhook reply ignored");
             return;
         }
     };
@@ -347,7 +359,9 @@ fn apply_event_reply(
             Ok(encoded) => {
                 socket.send(&encoded);
             }
-            Err(error) => tracing::warn!(sid = %socket.id(), %error, "ack not sent"),
+            Err(error) => {
+                tracing::warn!(sid = %Escaped(socket.id()), error = %Escaped(&error), "ack not sent")
+            }
         }
     }
     let server = shared.server();
@@ -357,7 +371,7 @@ fn apply_event_reply(
             if let Err(error) =
                 server.emit_to(socket.namespace(), std::slice::from_ref(socket), &emit)
             {
-                tracing::warn!(sid = %socket.id(), %error, "emit not sent");
+                tracing::warn!(sid = %Escaped(socket.id()), error = %Escaped(&error), "emit not sent");
             }
         }
     }
@@ -376,7 +390,7 @@ fn apply_event_reply(
             if let Some(namespace) = server.namespace(socket.namespace()) {
                 let targets = namespace.select(&selector);
                 if let Err(error) = server.emit_to(socket.namespace(), &targets, &spec.emit()) {
-                    tracing::warn!(sid = %socket.id(), %error, "broadcast not sent");
+                    tracing::warn!(sid = %Escaped(socket.id()), error = %Escaped(&error), "broadcast not sent");
                 }
             }
         }

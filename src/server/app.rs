@@ -136,6 +136,7 @@ fn request_span(req: &Request<RequestBody>) -> tracing::Span {
         .headers()
         .get("x-arr-log-id")
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    // The method is an HTTP token (no spaces or control characters); the rest are `&str` fields, written escaped.
     tracing::debug_span!("request", method = %req.method(), path = req.uri().path(), sid, arr_log_id)
 }
 

@@ -24,6 +24,7 @@ pub(crate) fn build_endpoint(
             ping_interval: config.ping_interval,
             ping_timeout: config.ping_timeout,
             max_buffered_packets: config.max_buffered_packets,
+            max_buffer: config.max_buffer,
         },
         upgrade_timeout: config.upgrade_timeout,
         max_payload: config.max_payload,
@@ -53,6 +54,7 @@ pub(crate) fn build_endpoint(
                     open_hook: config.hooks.connect,
                     close_hook: config.hooks.disconnect,
                     max_pending_hooks: config.max_pending_hooks,
+                    max_pending_bytes: config.max_buffer,
                     retry: RetryPolicy::for_endpoint(config),
                     metrics: endpoint_metrics.clone(),
                 },
@@ -94,6 +96,7 @@ pub(crate) fn build_endpoint(
                     connect_hook: config.hooks.connect,
                     disconnect_hook: config.hooks.disconnect,
                     max_pending_hooks: config.max_pending_hooks,
+                    max_pending_bytes: config.max_buffer,
                     retry: RetryPolicy::for_endpoint(config),
                     metrics: endpoint_metrics.clone(),
                 },
@@ -102,6 +105,8 @@ pub(crate) fn build_endpoint(
             let sio_config = SioConfig {
                 namespaces: config.namespaces.clone(),
                 connect_timeout: config.connect_timeout,
+                max_namespace_length: config.max_namespace_length,
+                max_attachment_bytes: config.max_buffer,
                 metrics: endpoint_metrics.clone(),
             };
             let server = SocketIo::new(sio_config, relay);

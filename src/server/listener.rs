@@ -4,6 +4,7 @@ use super::endpoint::ResponseFuture;
 use super::limits::Gate;
 use crate::engineio::ConnInfo;
 use crate::engineio::http::RequestBody;
+use crate::log_escape::Escaped;
 use http::Request;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -39,7 +40,7 @@ pub async fn serve<A: HttpHandler>(
             Ok(pair) => pair,
             Err(error) => {
                 // Usually EMFILE: back off briefly instead of spinning.
-                tracing::warn!(%error, "accept failed");
+                tracing::warn!(error = %Escaped(&error), "accept failed");
                 tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 continue;
             }

@@ -6,12 +6,14 @@ pub mod binary;
 mod conn;
 pub mod legacy;
 pub mod legacy_message;
+mod name_limit;
 mod namespace;
 pub mod outgoing;
 pub mod packet;
 mod server;
 mod socket;
 mod socket_id;
+mod table;
 mod watch;
 
 pub use app::{Accepted, App, ClientEvent, ConnectRequest, DisconnectReason, Emit, Rejected};

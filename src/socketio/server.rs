@@ -1,26 +1,29 @@
 //! The Socket.IO server of one endpoint: decodes packets per Engine.IO session, connects namespaces through the
 //! application, dispatches events and acks, and keeps namespaces and rooms.
 
-use super::app::{App, ClientEvent, ConnectRequest, DisconnectReason, Emit, Rejected};
+use super::app::{Accepted, App, ClientEvent, ConnectRequest, DisconnectReason, Emit, Rejected};
 use super::binary::placeholders_to_binary;
 use super::conn::Conn;
 use super::legacy::Legacy09;
+use super::name_limit;
 use super::namespace::Namespace;
 use super::outgoing::{self, Encoded};
 use super::packet::{self, Packet as SioPacket, PacketKind};
 use super::socket::Socket;
 use super::socket_id::SocketId;
+use super::table::NamespaceTable;
 use super::watch::{ConnectWatch, Unconnected};
 use crate::engineio::legacy::{LEGACY_PROTOCOL, LegacyCodec};
 use crate::engineio::timer::Timers;
 use crate::engineio::{
     CloseReason, Handler, Handshake, Message, Opened, Refusal, Session, Sid, Wait,
 };
+use crate::log_escape::Escaped;
 use crate::metrics::EndpointMetrics;
 use bytes::Bytes;
 use serde_json::value::RawValue;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, Weak};
+use std::net::IpAddr;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -31,7 +34,12 @@ pub struct SioConfig {
     pub namespaces: Vec<String>,
     /// Time a client has to connect a namespace after the handshake.
     pub connect_timeout: Duration,
-    /// The endpoint's metric handles (the socket gauge).
+    /// Longest namespace name (bytes) a CONNECT may name; longer ones are refused before any matching or webhook.
+    pub max_namespace_length: usize,
+    /// Most bytes of binary attachments one packet may have while they are reassembled (the endpoint's
+    /// `max_buffer`); past it the session closes (`transport error`).
+    pub max_attachment_bytes: usize,
+    /// The endpoint's metric handles (the socket and namespace gauges).
     pub metrics: EndpointMetrics,
 }
 
@@ -39,7 +47,7 @@ pub struct SioConfig {
 pub struct SocketIo<A: App> {
     app: A,
     config: SioConfig,
-    namespaces: Mutex<HashMap<String, Arc<Namespace<A::SocketState>>>>,
+    namespaces: NamespaceTable<A::SocketState>,
     timers: Arc<Timers<ConnectWatch>>,
 }
 
@@ -48,10 +56,11 @@ type SioSession<S> = Session<Conn<S>>;
 impl<A: App> SocketIo<A> {
     /// Creates the server; must run inside a Tokio runtime (it starts the connect-timeout timer).
     pub fn new(config: SioConfig, app: A) -> Arc<Self> {
+        let namespaces = NamespaceTable::new(&config.namespaces, config.metrics.namespaces.clone());
         Arc::new(Self {
             app,
             config,
-            namespaces: Mutex::new(HashMap::new()),
+            namespaces,
             timers: Timers::start(),
         })
     }
@@ -69,30 +78,25 @@ impl<A: App> SocketIo<A> {
             .any(|pattern| crate::glob::matches(pattern, name))
     }
 
-    /// The namespace `name`, if a client ever connected to it.
+    /// The namespace `name`, if it is configured by its exact name or a socket is connected to it.
     pub fn namespace(&self, name: &str) -> Option<Arc<Namespace<A::SocketState>>> {
-        self.namespaces
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(name)
-            .cloned()
+        self.namespaces.get(name)
     }
 
-    /// Every namespace that exists.
+    /// Every namespace in the table: the configured exact ones and those with a connected socket.
     pub fn namespaces(&self) -> Vec<Arc<Namespace<A::SocketState>>> {
-        self.namespaces
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .values()
-            .cloned()
-            .collect()
+        self.namespaces.all()
     }
 
-    fn namespace_or_create(&self, name: &str) -> Arc<Namespace<A::SocketState>> {
-        let mut map = self.namespaces.lock().unwrap_or_else(|p| p.into_inner());
-        map.entry(name.to_string())
-            .or_insert_with(|| Arc::new(Namespace::new(name)))
-            .clone()
+    /// How many namespaces the table holds (also the `iogate_namespaces` gauge).
+    pub fn namespace_count(&self) -> usize {
+        self.namespaces.len()
+    }
+
+    /// A namespace name from a packet, as logged: at most `max_namespace_length` bytes of it (a packet may name
+    /// anything up to `max_payload`).
+    fn logged_name<'a>(&self, name: &'a str) -> &'a str {
+        name_limit::cut(name, self.config.max_namespace_length)
     }
 
     /// Disconnects a socket from the server side: the client gets DISCONNECT, the application a
@@ -136,7 +140,7 @@ impl<A: App> SocketIo<A> {
                 .sockets
                 .retain(|s| !Arc::ptr_eq(s, socket));
         }
-        let removed = self.namespace_or_create(socket.namespace()).remove(socket);
+        let removed = self.namespaces.remove(socket);
         if removed {
             self.config.metrics.sockets.dec();
         }
@@ -173,6 +177,15 @@ impl<A: App> SocketIo<A> {
                     return protocol_error(session, "unexpected binary message");
                 };
                 attachments.push(data);
+                let held: usize = attachments.iter().map(Bytes::len).sum();
+                if held > self.config.max_attachment_bytes {
+                    inner.partial = None;
+                    drop(inner);
+                    self.config.metrics.refused("attachments_too_large");
+                    tracing::debug!(sid = %session.id(), held, "binary attachments over max_buffer; closing");
+                    session.close(CloseReason::TransportError);
+                    return None;
+                }
                 if attachments.len() < packet.attachments {
                     return None;
                 }
@@ -207,10 +220,12 @@ impl<A: App> SocketIo<A> {
             if session.protocol() == LEGACY_PROTOCOL {
                 // A reconnecting 0.9 client flushes what it buffered before it joins its endpoints again, and 0.9
                 // servers ignored messages for endpoints a client was not in: drop it, keep the connection.
-                tracing::debug!(sid = %session.id(), namespace = %packet.namespace, "0.9 packet for a namespace not connected dropped");
+                let namespace = self.logged_name(&packet.namespace);
+                tracing::debug!(sid = %session.id(), namespace, "0.9 packet for a namespace not connected dropped");
                 return None;
             }
-            tracing::debug!(sid = %session.id(), namespace = %packet.namespace, "packet for a namespace not connected; closing");
+            let namespace = self.logged_name(&packet.namespace);
+            tracing::debug!(sid = %session.id(), namespace, "packet for a namespace not connected; closing");
             session.close(CloseReason::ForcedClose);
             return None;
         };
@@ -245,7 +260,7 @@ impl<A: App> SocketIo<A> {
                 match with_binary(payload.get().to_string(), &attachments) {
                     Ok(args) => {
                         if !socket.resolve_ack(id, args) {
-                            tracing::debug!(sid = %socket.id(), id, "ack for no pending emit ignored");
+                            tracing::debug!(sid = %Escaped(socket.id()), id, "ack for no pending emit ignored");
                         }
                     }
                     Err(error) => return protocol_error(session, &error),
@@ -288,7 +303,8 @@ impl<A: App> SocketIo<A> {
                 notified.await;
             }
             if session.state().socket(&packet.namespace).is_none() {
-                tracing::debug!(sid = %session.id(), namespace = %packet.namespace, "packet for a refused namespace dropped");
+                let namespace = this.logged_name(&packet.namespace);
+                tracing::debug!(sid = %session.id(), namespace, "packet for a refused namespace dropped");
                 return;
             }
             if let Some(wait) = this.dispatch(&session, packet, attachments) {
@@ -326,17 +342,21 @@ impl<A: App> SocketIo<A> {
         name: String,
         auth: Box<RawValue>,
     ) {
-        if !self.allows(&name) {
-            let invalid = Rejected {
-                message: "Invalid namespace".to_string(),
-                data: None,
-            };
-            let refusal = outgoing::plain(
-                PacketKind::ConnectError,
-                &name,
-                Some(&invalid.payload(is_v4(session))),
+        let max = self.config.max_namespace_length;
+        if name.len() > max {
+            // Before any glob matching (which would walk the whole name) or webhook.
+            self.config.metrics.refused("namespace_too_long");
+            tracing::info!(
+                sid = %session.id(),
+                length = name.len(),
+                prefix = name_limit::cut(&name, 64),
+                "namespace name longer than max_namespace_length; CONNECT refused"
             );
-            session.send_all(refusal.0);
+            refuse_invalid(session, name_limit::cut(&name, max));
+            return;
+        }
+        if !self.allows(&name) {
+            refuse_invalid(session, &name);
             return;
         }
         {
@@ -348,7 +368,7 @@ impl<A: App> SocketIo<A> {
                 || inner.sockets.iter().any(|s| s.namespace() == name)
             {
                 drop(inner);
-                tracing::debug!(sid = %session.id(), namespace = %name, "second CONNECT to one namespace; closing");
+                tracing::debug!(sid = %session.id(), namespace = name.as_str(), "second CONNECT to one namespace; closing");
                 session.close(CloseReason::ForcedClose);
                 return;
             }
@@ -371,7 +391,6 @@ impl<A: App> SocketIo<A> {
         } else {
             SocketId::random()
         };
-        let namespace = self.namespace_or_create(&name);
         let handshake = session.state().handshake().clone();
         let request = ConnectRequest {
             sid: sid.clone(),
@@ -391,39 +410,50 @@ impl<A: App> SocketIo<A> {
                 return;
             }
         };
-        let socket = Arc::new(Socket::new(
-            sid.clone(),
-            namespace.clone(),
-            Arc::downgrade(&session),
-            handshake,
-            accepted.state,
-            accepted.data,
-        ));
-        {
+        let Accepted {
+            state,
+            data,
+            join,
+            emit,
+        } = accepted;
+        let make = |namespace| {
+            Arc::new(Socket::new(
+                sid.clone(),
+                namespace,
+                Arc::downgrade(&session),
+                handshake,
+                state,
+                data,
+            ))
+        };
+        let socket = {
             let mut inner = conn.lock();
             inner.connect_decided(&name);
             if let Some(reason) = inner.closed {
                 drop(inner);
-                socket.lock().connected = false;
                 // The backend accepted a socket whose session ended meanwhile: tell it the socket is gone, and why.
+                // The socket never enters the namespace table.
+                let socket = make(Arc::new(Namespace::new(&name)));
+                socket.lock().connected = false;
                 self.app
                     .disconnect(&socket, DisconnectReason::Session(reason));
                 return;
             }
+            let socket = self.namespaces.add(&name, make);
             inner.sockets.push(socket.clone());
             inner.ever_connected = true;
             inner.watch = None;
-            namespace.add(&socket);
             self.config.metrics.sockets.inc();
-        }
-        socket.join(accepted.join.iter().map(String::as_str));
+            socket
+        };
+        socket.join(join.iter().map(String::as_str));
         // v5 clients learn their id from the reply; v4 clients derive it from the engine id.
         let reply = format!("{{\"sid\":\"{sid}\"}}");
         let reply = (!v4).then_some(reply.as_str());
         session.send_all(outgoing::plain(PacketKind::Connect, &name, reply).0);
-        for emit in &accepted.emit {
+        for emit in &emit {
             if let Err(error) = self.emit_to(&name, std::slice::from_ref(&socket), emit) {
-                tracing::warn!(%sid, %error, "connect emit dropped");
+                tracing::warn!(sid = %Escaped(&sid), error = %Escaped(&error), "connect emit dropped");
             }
         }
     }
@@ -437,7 +467,7 @@ impl<A: App> SocketIo<A> {
             std::mem::take(&mut inner.sockets)
         };
         for socket in sockets {
-            if self.namespace_or_create(socket.namespace()).remove(&socket) {
+            if self.namespaces.remove(&socket) {
                 self.config.metrics.sockets.dec();
             }
             self.app
@@ -487,6 +517,20 @@ fn with_binary(args: String, attachments: &[Bytes]) -> Result<String, String> {
     } else {
         placeholders_to_binary(&args, attachments)
     }
+}
+
+/// Refuses a CONNECT to `name` with "Invalid namespace".
+fn refuse_invalid<S: Send + Sync + 'static>(session: &Arc<Session<Conn<S>>>, name: &str) {
+    let invalid = Rejected {
+        message: "Invalid namespace".to_string(),
+        data: None,
+    };
+    let refusal = outgoing::plain(
+        PacketKind::ConnectError,
+        name,
+        Some(&invalid.payload(is_v4(session))),
+    );
+    session.send_all(refusal.0);
 }
 
 fn protocol_error<S: Send + Sync + 'static>(
@@ -558,6 +602,10 @@ impl<A: App> Handler for SioHandler<A> {
             .sockets
             .iter()
             .any(|socket| app.busy(socket))
+    }
+
+    fn peer(&self, session: &Arc<Session<Self::State>>) -> Option<IpAddr> {
+        Some(session.state().handshake().address)
     }
 
     fn legacy(&self) -> Option<&dyn LegacyCodec> {

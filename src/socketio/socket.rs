@@ -106,6 +106,11 @@ impl<S: Send + Sync + 'static> Socket<S> {
         self.namespace.name()
     }
 
+    /// The namespace the socket was added to.
+    pub(crate) fn namespace_entry(&self) -> &Arc<Namespace<S>> {
+        &self.namespace
+    }
+
     /// The Engine.IO session id carrying this socket.
     pub fn session_id(&self) -> Option<Sid> {
         self.session.upgrade().map(|s| s.id())

@@ -10,6 +10,7 @@ use super::response::{Framing, encode_head};
 use super::watch::WhileConnected;
 use crate::engineio::http::Body;
 use crate::engineio::rewind::Rewind;
+use crate::log_escape::Escaped;
 use crate::server::limits::Slot;
 use crate::server::listener::HttpHandler;
 use bytes::Bytes;
@@ -115,7 +116,7 @@ pub fn serve_connection<A: HttpHandler>(
                 Next::Closed => return,
             };
             if let Err(error) = ended {
-                tracing::debug!(%peer, %error, "connection ended with an error");
+                tracing::debug!(%peer, error = %Escaped(&error), "connection ended with an error");
             }
             return;
         }

@@ -5,6 +5,7 @@ use crate::engineio::ConnInfo;
 use crate::engineio::http::ConnectionHold;
 use crate::engineio::http::{RequestBody, has_token};
 use crate::engineio::rewind::Rewind;
+use crate::log_escape::Escaped;
 use crate::server::limits::{ConnSettings, Slot};
 use crate::server::listener::HttpHandler;
 use bytes::{Bytes, BytesMut};
@@ -88,7 +89,7 @@ pub async fn serve_with_hyper<A, I>(
         .with_upgrades()
         .await;
     if let Err(error) = result {
-        tracing::debug!(%peer, %error, "connection ended with an error");
+        tracing::debug!(%peer, error = %Escaped(&error), "connection ended with an error");
     }
 }
 
@@ -172,7 +173,7 @@ pub async fn serve_one_with_hyper<A: HttpHandler>(
     })
     .await;
     if let Err(error) = result {
-        tracing::debug!(%peer, %error, "connection ended with an error");
+        tracing::debug!(%peer, error = %Escaped(&error), "connection ended with an error");
         return Returned::Done;
     }
     let flags = state.load(Ordering::Acquire);
