@@ -543,6 +543,51 @@ async fn websockets_from_other_sites_are_refused() {
 }
 
 #[tokio::test]
+async fn jsonp_handshakes_with_percent_encoded_query_keys_are_checked_too() {
+    let backend = Backend::echo().await;
+    let gateway = Gateway::start(&format!(
+        "[[endpoint]]\npath = \"/socket.io\"\nwebhook = \"{}\"\ncors_origins = [\"https://app.example.com\"]\n",
+        backend.url()
+    ))
+    .await;
+    // The endpoint decodes the query: `%6A=0` is `j=0` to it, and its answer is a JSONP script.
+    for (path, referer) in [
+        (
+            "/socket.io/?EIO=3&transport=polling&%6A=0",
+            Some("https://evil.example/page"),
+        ),
+        ("/socket.io/?EIO=3&transport=polling&%6a=0", None),
+        ("/socket.io/1/?%6Asonp=0", None),
+        ("/socket.io/1/?json%70=0", Some("https://evil.example/page")),
+    ] {
+        let mut request = eio::http().get(gateway.url(path));
+        if let Some(referer) = referer {
+            request = request.header("referer", referer);
+        }
+        let answer = eio::answer(request.send().await.unwrap()).await;
+        assert_eq!(
+            answer.status, 403,
+            "{path} from {referer:?}: {}",
+            answer.text
+        );
+    }
+    assert_eq!(refused(&gateway, "cors_origin"), 4.0);
+    assert_eq!(gateway.sessions(), 0, "no session was made");
+    // The page the list names is still served, however it spells the key.
+    let good = eio::answer(
+        eio::http()
+            .get(gateway.url("/socket.io/?EIO=3&transport=polling&%6A=0"))
+            .header("referer", "https://app.example.com/page")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(good.status, 200, "{}", good.text);
+    assert!(good.text.starts_with("___eio[0]("), "{}", good.text);
+}
+
+#[tokio::test]
 async fn a_request_with_both_content_length_and_transfer_encoding_is_refused_and_nothing_smuggled_is_served()
  {
     let backend = Backend::echo().await;

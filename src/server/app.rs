@@ -166,6 +166,12 @@ fn apply_original_url(req: &mut Request<RequestBody>) {
     }
 }
 
+/// Whether `query` holds `key`, decoded as the endpoints decode it (`%6A=0` is `j=0` to them, so it must be here
+/// too, or a JSONP handshake would pass as something else).
+fn query_has(query: Option<&str>, key: &str) -> bool {
+    query.is_some_and(|query| form_urlencoded::parse(query.as_bytes()).any(|(name, _)| name == key))
+}
+
 fn text(status: u16, body: &'static str) -> Response<Body> {
     complete(status, "text/plain; charset=UTF-8", body)
 }
@@ -368,12 +374,7 @@ impl App {
             .and_then(|origin| HeaderValue::from_bytes(origin.as_bytes()).ok());
         let is_handshake = match &legacy {
             Some(rest) => rest.trim_end_matches('/').is_empty(),
-            None => !req
-                .uri()
-                .query()
-                .unwrap_or("")
-                .split('&')
-                .any(|pair| pair.starts_with("sid=")),
+            None => !query_has(req.uri().query(), "sid"),
         };
         let refusal = if !is_handshake && !is_upgrade_request(&req) {
             None
@@ -421,11 +422,7 @@ impl App {
         legacy: bool,
         from_proxy: bool,
     ) -> bool {
-        let jsonp_key = if legacy { "jsonp=" } else { "j=" };
-        let jsonp = req
-            .uri()
-            .query()
-            .is_some_and(|query| query.split('&').any(|pair| pair.starts_with(jsonp_key)));
+        let jsonp = query_has(req.uri().query(), if legacy { "jsonp" } else { "j" });
         let shown = if jsonp {
             Shown::ByScript
         } else if legacy {
@@ -478,7 +475,18 @@ impl App {
 
 #[cfg(test)]
 mod tests {
-    use super::legacy_sid;
+    use super::{legacy_sid, query_has};
+
+    #[test]
+    fn query_keys_are_matched_decoded() {
+        assert!(query_has(Some("EIO=3&transport=polling&j=0"), "j"));
+        assert!(query_has(Some("EIO=3&transport=polling&%6A=0"), "j"));
+        assert!(query_has(Some("json%70=1"), "jsonp"));
+        assert!(query_has(Some("%73id=abc"), "sid"));
+        assert!(!query_has(Some("xsid=abc&jj=0"), "sid"));
+        assert!(!query_has(Some("jj=0"), "j"));
+        assert!(!query_has(None, "sid"));
+    }
 
     #[test]
     fn the_sid_of_socketio09_transport_paths() {
