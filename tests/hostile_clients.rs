@@ -385,6 +385,30 @@ async fn handshakes_past_max_sessions_get_503() {
 }
 
 #[tokio::test]
+async fn handshakes_waiting_for_the_backend_count_toward_max_sessions() {
+    // The backend takes its time to accept each session: handshakes sent together all wait for it at once.
+    let backend =
+        Backend::start(|hook| common::backend::echo(hook).after(Duration::from_millis(300))).await;
+    let gateway = engine_gateway(&backend, "max_sessions = 3", "").await;
+    let base = gateway.url("/engine.io/");
+    let handshakes: Vec<_> = (0..20)
+        .map(|_| {
+            let url = format!("{base}?EIO=4&transport=polling");
+            tokio::spawn(async move { eio::get(&url).await })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for handshake in handshakes {
+        statuses.push(handshake.await.unwrap().status);
+    }
+    let accepted = statuses.iter().filter(|&&status| status == 200).count();
+    assert_eq!(accepted, 3, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|&&status| status == 503).count(), 17);
+    assert_eq!(gateway.sessions(), 3);
+    assert_eq!(refused(&gateway, "max_sessions"), 17.0);
+}
+
+#[tokio::test]
 async fn request_heads_past_max_request_head_get_431_on_every_path() {
     let backend = Backend::echo().await;
     let gateway = engine_gateway(&backend, "max_request_head = 16384", "").await;

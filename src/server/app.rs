@@ -25,7 +25,7 @@ use http::{Method, Request, Response, Uri};
 use std::any::Any;
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::sync::Notify;
 use tracing::Instrument;
@@ -83,6 +83,16 @@ impl Endpoint {
     }
 }
 
+/// A handshake's place under `max_sessions` while it is being answered (a session that is registered meanwhile is
+/// counted twice for that moment: the limit errs on the side of refusing).
+struct Opening<'a>(&'a AtomicUsize);
+
+impl Drop for Opening<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 /// How long a shutdown leaves transports to write their last packets.
 const FLUSH_GRACE: Duration = Duration::from_millis(100);
 
@@ -98,6 +108,8 @@ pub struct App {
     gate: Arc<Gate>,
     /// Sessions open at once over every endpoint (`[server] max_sessions`, resolved).
     max_sessions: usize,
+    /// Handshakes admitted under `max_sessions` and not answered yet.
+    opening: AtomicUsize,
     draining: AtomicBool,
     shutdown_requested: Notify,
 }
@@ -216,6 +228,7 @@ impl App {
             iis,
             gate,
             max_sessions,
+            opening: AtomicUsize::new(0),
             draining: AtomicBool::new(false),
             shutdown_requested: Notify::new(),
         }))
@@ -376,6 +389,7 @@ impl App {
             Some(rest) => rest.trim_end_matches('/').is_empty(),
             None => !query_has(req.uri().query(), "sid"),
         };
+        let mut opening = None;
         let refusal = if !is_handshake && !is_upgrade_request(&req) {
             None
         } else if !self.origin_allowed(endpoint, &req, legacy.is_some(), from_proxy) {
@@ -392,11 +406,12 @@ impl App {
             None
         } else if self.is_draining() {
             Some(text(503, "server shutting down"))
-        } else if self.session_count() >= self.max_sessions {
+        } else if let Some(reservation) = self.reserve_session() {
+            opening = Some(reservation);
+            None
+        } else {
             self.gate.refused("max_sessions", conn.address);
             Some(busy("too many sessions"))
-        } else {
-            None
         };
         if let Some(mut response) = refusal {
             if let Some(cors) = &endpoint.cors {
@@ -406,10 +421,27 @@ impl App {
         }
         let service = endpoint.handle.service();
         let finish = Finish::new(endpoint.cors.as_ref(), origin);
-        match legacy {
+        let answer = match legacy {
             Some(rest) => service.handle_legacy(req, conn, rest, finish),
             None => service.handle(req, conn, finish),
+        };
+        match opening {
+            None => answer,
+            Some(opening) => Box::pin(async move {
+                let response = answer.await;
+                drop(opening);
+                response
+            }),
         }
+    }
+
+    /// A place under `max_sessions` for a handshake, counted until it is answered: its session is registered only
+    /// once the application accepted it (after the `open` or `connect` webhook), and handshakes waiting for that
+    /// must count, or any number of them would pass the limit together.
+    fn reserve_session(&self) -> Option<Opening<'_>> {
+        let pending = self.opening.fetch_add(1, Ordering::AcqRel);
+        let opening = Opening(&self.opening);
+        (self.session_count() + pending < self.max_sessions).then_some(opening)
     }
 
     /// Whether the browser origin of `req` (a handshake or WebSocket upgrade) may open it on `endpoint`. JSONP
