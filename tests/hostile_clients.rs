@@ -175,6 +175,40 @@ async fn stalled_large_bodies_are_dropped_at_the_body_timeout() {
 }
 
 #[tokio::test]
+async fn a_pipelining_client_that_never_reads_loses_its_connection_at_the_body_timeout() {
+    let backend = Backend::echo().await;
+    let gateway = engine_gateway(&backend, "body_timeout = \"1s\"", "").await;
+    // Pipelined requests hand the connection to hyper; the client sends them and takes none of the answers.
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stream = socket.connect(gateway.address).await.unwrap();
+    let requests = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n".repeat(1000);
+    let mut sent = 0;
+    // Until the gateway stops reading (its answers fill the socket) or 200,000 requests are out.
+    while sent < 200 {
+        match tokio::time::timeout(Duration::from_millis(500), stream.write_all(&requests)).await {
+            Ok(Ok(())) => sent += 1,
+            Ok(Err(_)) | Err(_) => break,
+        }
+    }
+    assert!(
+        sent < 200,
+        "the gateway took 200,000 requests without their answers going out"
+    );
+    let stalled = Instant::now();
+    eio::eventually("the stalled connection to be let go", || {
+        open_connections(&gateway) == 0
+    })
+    .await;
+    assert!(
+        stalled.elapsed() < Duration::from_secs(4),
+        "let go at the body timeout, not later: {:?}",
+        stalled.elapsed()
+    );
+    echo_works(&gateway.url("/engine.io/")).await;
+}
+
+#[tokio::test]
 async fn connections_past_max_connections_are_closed_at_once() {
     let backend = Backend::echo().await;
     let gateway = engine_gateway(&backend, "max_connections = 4", "").await;

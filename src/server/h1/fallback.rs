@@ -153,7 +153,7 @@ pub async fn serve_one_with_hyper<A: HttpHandler>(
             })
         },
     );
-    let io = Rewind::one_message(stream, read, length);
+    let io = Rewind::one_message(stream, read, length).with_write_limit(settings.body_timeout);
     let mut connection = builder(settings).serve_connection(TokioIo::new(io), service);
     let mut shutting_down = false;
     let result = std::future::poll_fn(|cx| {
@@ -190,5 +190,5 @@ pub async fn serve_one_with_hyper<A: HttpHandler>(
     }
     let mut ahead = BytesMut::from(parts.read_buf);
     ahead.extend_from_slice(&replay);
-    Returned::ReadAhead(Rewind::new(stream, ahead.freeze()))
+    Returned::ReadAhead(Rewind::new(stream, ahead.freeze()).with_write_limit(settings.body_timeout))
 }
