@@ -491,6 +491,28 @@ async fn request_heads_past_max_request_head_get_431_on_every_path() {
     );
 }
 
+#[tokio::test]
+async fn a_pipelined_head_past_max_request_head_gets_431_too() {
+    let backend = Backend::echo().await;
+    // The default limit, 32 KiB; hyper reads a pipelined request's head in one go past its buffer limit.
+    let gateway = engine_gateway(&backend, "", "").await;
+    let big = "a".repeat(40_000);
+    for first in [
+        "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nUpgrade: other\r\n\r\n",
+    ] {
+        let request = format!(
+            "{first}GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nCookie: c={big}\r\n\r\n"
+        );
+        let (got, ended) = raw_exchange(gateway.address, request.as_bytes()).await;
+        assert!(got.starts_with("HTTP/1.1 200"), "{got:?}");
+        assert!(got.contains("HTTP/1.1 431"), "{got:?}");
+        assert!(ended, "the connection closes");
+    }
+    assert_eq!(gateway.sessions(), 0, "no session was made");
+    assert_eq!(refused(&gateway, "request_head_too_large"), 2.0);
+}
+
 /// The status line a raw WebSocket upgrade at `path` with `headers` gets.
 async fn upgrade_status(gateway: &Gateway, path: &str, headers: &str) -> String {
     let request = format!(
