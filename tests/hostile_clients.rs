@@ -175,6 +175,40 @@ async fn stalled_large_bodies_are_dropped_at_the_body_timeout() {
 }
 
 #[tokio::test]
+async fn a_pipelining_client_that_never_reads_loses_its_connection_at_the_body_timeout() {
+    let backend = Backend::echo().await;
+    let gateway = engine_gateway(&backend, "body_timeout = \"1s\"", "").await;
+    // Pipelined requests hand the connection to hyper; the client sends them and takes none of the answers.
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stream = socket.connect(gateway.address).await.unwrap();
+    let requests = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n".repeat(1000);
+    let mut sent = 0;
+    // Until the gateway stops reading (its answers fill the socket) or 200,000 requests are out.
+    while sent < 200 {
+        match tokio::time::timeout(Duration::from_millis(500), stream.write_all(&requests)).await {
+            Ok(Ok(())) => sent += 1,
+            Ok(Err(_)) | Err(_) => break,
+        }
+    }
+    assert!(
+        sent < 200,
+        "the gateway took 200,000 requests without their answers going out"
+    );
+    let stalled = Instant::now();
+    eio::eventually("the stalled connection to be let go", || {
+        open_connections(&gateway) == 0
+    })
+    .await;
+    assert!(
+        stalled.elapsed() < Duration::from_secs(4),
+        "let go at the body timeout, not later: {:?}",
+        stalled.elapsed()
+    );
+    echo_works(&gateway.url("/engine.io/")).await;
+}
+
+#[tokio::test]
 async fn connections_past_max_connections_are_closed_at_once() {
     let backend = Backend::echo().await;
     let gateway = engine_gateway(&backend, "max_connections = 4", "").await;
@@ -385,6 +419,30 @@ async fn handshakes_past_max_sessions_get_503() {
 }
 
 #[tokio::test]
+async fn handshakes_waiting_for_the_backend_count_toward_max_sessions() {
+    // The backend takes its time to accept each session: handshakes sent together all wait for it at once.
+    let backend =
+        Backend::start(|hook| common::backend::echo(hook).after(Duration::from_millis(300))).await;
+    let gateway = engine_gateway(&backend, "max_sessions = 3", "").await;
+    let base = gateway.url("/engine.io/");
+    let handshakes: Vec<_> = (0..20)
+        .map(|_| {
+            let url = format!("{base}?EIO=4&transport=polling");
+            tokio::spawn(async move { eio::get(&url).await })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for handshake in handshakes {
+        statuses.push(handshake.await.unwrap().status);
+    }
+    let accepted = statuses.iter().filter(|&&status| status == 200).count();
+    assert_eq!(accepted, 3, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|&&status| status == 503).count(), 17);
+    assert_eq!(gateway.sessions(), 3);
+    assert_eq!(refused(&gateway, "max_sessions"), 17.0);
+}
+
+#[tokio::test]
 async fn request_heads_past_max_request_head_get_431_on_every_path() {
     let backend = Backend::echo().await;
     let gateway = engine_gateway(&backend, "max_request_head = 16384", "").await;
@@ -431,6 +489,28 @@ async fn request_heads_past_max_request_head_get_431_on_every_path() {
         open[0].body["handshake"]["headers"]["cookie"],
         format!("c={cookie}")
     );
+}
+
+#[tokio::test]
+async fn a_pipelined_head_past_max_request_head_gets_431_too() {
+    let backend = Backend::echo().await;
+    // The default limit, 32 KiB; hyper reads a pipelined request's head in one go past its buffer limit.
+    let gateway = engine_gateway(&backend, "", "").await;
+    let big = "a".repeat(40_000);
+    for first in [
+        "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nUpgrade: other\r\n\r\n",
+    ] {
+        let request = format!(
+            "{first}GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nCookie: c={big}\r\n\r\n"
+        );
+        let (got, ended) = raw_exchange(gateway.address, request.as_bytes()).await;
+        assert!(got.starts_with("HTTP/1.1 200"), "{got:?}");
+        assert!(got.contains("HTTP/1.1 431"), "{got:?}");
+        assert!(ended, "the connection closes");
+    }
+    assert_eq!(gateway.sessions(), 0, "no session was made");
+    assert_eq!(refused(&gateway, "request_head_too_large"), 2.0);
 }
 
 /// The status line a raw WebSocket upgrade at `path` with `headers` gets.
@@ -540,6 +620,51 @@ async fn websockets_from_other_sites_are_refused() {
     let hidden_page = eio::get(&listed.url("/socket.io/?EIO=3&transport=polling&j=0")).await;
     assert_eq!(hidden_page.status, 403, "{}", hidden_page.text);
     assert_eq!(refused(&listed, "cors_origin"), 6.0);
+}
+
+#[tokio::test]
+async fn jsonp_handshakes_with_percent_encoded_query_keys_are_checked_too() {
+    let backend = Backend::echo().await;
+    let gateway = Gateway::start(&format!(
+        "[[endpoint]]\npath = \"/socket.io\"\nwebhook = \"{}\"\ncors_origins = [\"https://app.example.com\"]\n",
+        backend.url()
+    ))
+    .await;
+    // The endpoint decodes the query: `%6A=0` is `j=0` to it, and its answer is a JSONP script.
+    for (path, referer) in [
+        (
+            "/socket.io/?EIO=3&transport=polling&%6A=0",
+            Some("https://evil.example/page"),
+        ),
+        ("/socket.io/?EIO=3&transport=polling&%6a=0", None),
+        ("/socket.io/1/?%6Asonp=0", None),
+        ("/socket.io/1/?json%70=0", Some("https://evil.example/page")),
+    ] {
+        let mut request = eio::http().get(gateway.url(path));
+        if let Some(referer) = referer {
+            request = request.header("referer", referer);
+        }
+        let answer = eio::answer(request.send().await.unwrap()).await;
+        assert_eq!(
+            answer.status, 403,
+            "{path} from {referer:?}: {}",
+            answer.text
+        );
+    }
+    assert_eq!(refused(&gateway, "cors_origin"), 4.0);
+    assert_eq!(gateway.sessions(), 0, "no session was made");
+    // The page the list names is still served, however it spells the key.
+    let good = eio::answer(
+        eio::http()
+            .get(gateway.url("/socket.io/?EIO=3&transport=polling&%6A=0"))
+            .header("referer", "https://app.example.com/page")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(good.status, 200, "{}", good.text);
+    assert!(good.text.starts_with("___eio[0]("), "{}", good.text);
 }
 
 #[tokio::test]

@@ -11,18 +11,29 @@
 //! replayed bytes; the listener then leaves the rest of the connection to hyper, as before.) The cost: once the
 //! message is read, hyper no longer notices a client that hangs up while the request is being served; the
 //! request runs to its end (its waits are bounded) and the write of its answer fails.
+//!
+//! Its writes can be given a limit: a write that makes no progress for that long fails with `TimedOut`, so a client
+//! that stops taking its answers (after pipelining requests, say) does not keep a connection hyper serves forever,
+//! as the listener's own path does not either.
 
 use bytes::{Buf, Bytes};
+use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::time::Sleep;
 
 /// `inner`, with `prefix` read before anything else, and at most `left` more bytes read in all when limited.
 pub struct Rewind<T> {
     prefix: Bytes,
     inner: T,
     left: Option<u64>,
+    /// How long a write may wait without progress (no limit when `None`).
+    write_limit: Option<Duration>,
+    /// Runs while a write waits; boxed, and only then.
+    write_timer: Option<Pin<Box<Sleep>>>,
 }
 
 impl<T> Rewind<T> {
@@ -32,7 +43,15 @@ impl<T> Rewind<T> {
             prefix,
             inner,
             left: None,
+            write_limit: None,
+            write_timer: None,
         }
+    }
+
+    /// The same IO, whose writes fail with `TimedOut` once one has made no progress for `limit`.
+    pub fn with_write_limit(mut self, limit: Duration) -> Self {
+        self.write_limit = Some(limit);
+        self
     }
 
     /// Like [`Rewind::new`], for one message of `length` bytes counted from the start of `prefix` (no limit when
@@ -43,6 +62,8 @@ impl<T> Rewind<T> {
             prefix,
             inner,
             left: length,
+            write_limit: None,
+            write_timer: None,
         }
     }
 
@@ -107,6 +128,32 @@ impl<T> Rewind<T> {
             *left = left.saturating_sub(read as u64);
         }
     }
+
+    /// A write's outcome `polled`, under the write limit: a write that waits starts the timer (if it is not
+    /// running yet), one that is done stops it, and a write still waiting when it runs out fails.
+    fn limit_write<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        polled: Poll<io::Result<R>>,
+    ) -> Poll<io::Result<R>> {
+        let Some(limit) = self.write_limit else {
+            return polled;
+        };
+        if polled.is_ready() {
+            self.write_timer = None;
+            return polled;
+        }
+        let timer = self
+            .write_timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        match timer.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client took nothing of the response in time",
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
 }
 
 impl<T: AsyncWrite + Unpin> AsyncWrite for Rewind<T> {
@@ -115,7 +162,9 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Rewind<T> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_write(cx, buf);
+        this.limit_write(cx, polled)
     }
 
     fn poll_write_vectored(
@@ -123,7 +172,9 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Rewind<T> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
+        this.limit_write(cx, polled)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -131,7 +182,9 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Rewind<T> {
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_flush(cx);
+        this.limit_write(cx, polled)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -199,6 +252,24 @@ mod tests {
         one.read_to_end(&mut all).await.unwrap();
         assert_eq!(all, b"chunked...");
         assert!(one.message_read());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_write_that_makes_no_progress_fails_at_the_limit() {
+        // Room for 8 bytes, and the reader never takes them.
+        let (_reader, writer) = tokio::io::duplex(8);
+        let mut io = Rewind::new(writer, Bytes::new()).with_write_limit(Duration::from_secs(2));
+        io.write_all(b"12345678").await.unwrap();
+        let started = tokio::time::Instant::now();
+        let error = io.write_all(b"more").await.unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::TimedOut);
+        assert_eq!(started.elapsed(), Duration::from_secs(2));
+        // Without a limit, the same write waits on.
+        let (_reader, writer) = tokio::io::duplex(8);
+        let mut io = Rewind::new(writer, Bytes::new());
+        io.write_all(b"12345678").await.unwrap();
+        let waited = tokio::time::timeout(Duration::from_secs(60), io.write_all(b"more")).await;
+        assert!(waited.is_err(), "still waiting");
     }
 
     #[tokio::test]

@@ -25,7 +25,7 @@ use http::{Method, Request, Response, Uri};
 use std::any::Any;
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::sync::Notify;
 use tracing::Instrument;
@@ -83,6 +83,16 @@ impl Endpoint {
     }
 }
 
+/// A handshake's place under `max_sessions` while it is being answered (a session that is registered meanwhile is
+/// counted twice for that moment: the limit errs on the side of refusing).
+struct Opening<'a>(&'a AtomicUsize);
+
+impl Drop for Opening<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 /// How long a shutdown leaves transports to write their last packets.
 const FLUSH_GRACE: Duration = Duration::from_millis(100);
 
@@ -98,6 +108,8 @@ pub struct App {
     gate: Arc<Gate>,
     /// Sessions open at once over every endpoint (`[server] max_sessions`, resolved).
     max_sessions: usize,
+    /// Handshakes admitted under `max_sessions` and not answered yet.
+    opening: AtomicUsize,
     draining: AtomicBool,
     shutdown_requested: Notify,
 }
@@ -167,6 +179,12 @@ fn apply_original_url(req: &mut Request<RequestBody>) {
     }
 }
 
+/// Whether `query` holds `key`, decoded as the endpoints decode it (`%6A=0` is `j=0` to them, so it must be here
+/// too, or a JSONP handshake would pass as something else).
+fn query_has(query: Option<&str>, key: &str) -> bool {
+    query.is_some_and(|query| form_urlencoded::parse(query.as_bytes()).any(|(name, _)| name == key))
+}
+
 fn text(status: u16, body: &'static str) -> Response<Body> {
     complete(status, "text/plain; charset=UTF-8", body)
 }
@@ -211,6 +229,7 @@ impl App {
             iis,
             gate,
             max_sessions,
+            opening: AtomicUsize::new(0),
             draining: AtomicBool::new(false),
             shutdown_requested: Notify::new(),
         }))
@@ -369,13 +388,9 @@ impl App {
             .and_then(|origin| HeaderValue::from_bytes(origin.as_bytes()).ok());
         let is_handshake = match &legacy {
             Some(rest) => rest.trim_end_matches('/').is_empty(),
-            None => !req
-                .uri()
-                .query()
-                .unwrap_or("")
-                .split('&')
-                .any(|pair| pair.starts_with("sid=")),
+            None => !query_has(req.uri().query(), "sid"),
         };
+        let mut opening = None;
         let refusal = if !is_handshake && !is_upgrade_request(&req) {
             None
         } else if !self.origin_allowed(endpoint, &req, legacy.is_some(), from_proxy) {
@@ -392,11 +407,12 @@ impl App {
             None
         } else if self.is_draining() {
             Some(text(503, "server shutting down"))
-        } else if self.session_count() >= self.max_sessions {
+        } else if let Some(reservation) = self.reserve_session() {
+            opening = Some(reservation);
+            None
+        } else {
             self.gate.refused("max_sessions", conn.address);
             Some(busy("too many sessions"))
-        } else {
-            None
         };
         if let Some(mut response) = refusal {
             if let Some(cors) = &endpoint.cors {
@@ -406,10 +422,27 @@ impl App {
         }
         let service = endpoint.handle.service();
         let finish = Finish::new(endpoint.cors.as_ref(), origin);
-        match legacy {
+        let answer = match legacy {
             Some(rest) => service.handle_legacy(req, conn, rest, finish),
             None => service.handle(req, conn, finish),
+        };
+        match opening {
+            None => answer,
+            Some(opening) => Box::pin(async move {
+                let response = answer.await;
+                drop(opening);
+                response
+            }),
         }
+    }
+
+    /// A place under `max_sessions` for a handshake, counted until it is answered: its session is registered only
+    /// once the application accepted it (after the `open` or `connect` webhook), and handshakes waiting for that
+    /// must count, or any number of them would pass the limit together.
+    fn reserve_session(&self) -> Option<Opening<'_>> {
+        let pending = self.opening.fetch_add(1, Ordering::AcqRel);
+        let opening = Opening(&self.opening);
+        (self.session_count() + pending < self.max_sessions).then_some(opening)
     }
 
     /// Whether the browser origin of `req` (a handshake or WebSocket upgrade) may open it on `endpoint`. JSONP
@@ -422,11 +455,7 @@ impl App {
         legacy: bool,
         from_proxy: bool,
     ) -> bool {
-        let jsonp_key = if legacy { "jsonp=" } else { "j=" };
-        let jsonp = req
-            .uri()
-            .query()
-            .is_some_and(|query| query.split('&').any(|pair| pair.starts_with(jsonp_key)));
+        let jsonp = query_has(req.uri().query(), if legacy { "jsonp" } else { "j" });
         let shown = if jsonp {
             Shown::ByScript
         } else if legacy {
@@ -479,7 +508,18 @@ impl App {
 
 #[cfg(test)]
 mod tests {
-    use super::legacy_sid;
+    use super::{legacy_sid, query_has};
+
+    #[test]
+    fn query_keys_are_matched_decoded() {
+        assert!(query_has(Some("EIO=3&transport=polling&j=0"), "j"));
+        assert!(query_has(Some("EIO=3&transport=polling&%6A=0"), "j"));
+        assert!(query_has(Some("json%70=1"), "jsonp"));
+        assert!(query_has(Some("%73id=abc"), "sid"));
+        assert!(!query_has(Some("xsid=abc&jj=0"), "sid"));
+        assert!(!query_has(Some("jj=0"), "j"));
+        assert!(!query_has(None, "sid"));
+    }
 
     #[test]
     fn the_sid_of_socketio09_transport_paths() {

@@ -104,7 +104,8 @@ pub fn serve_connection<A: HttpHandler>(
                     }
                 }
                 Next::HandOff(read) => {
-                    let io = Rewind::new(stream, Bytes::from(read));
+                    let io = Rewind::new(stream, Bytes::from(read))
+                        .with_write_limit(settings.body_timeout);
                     // The connection may become a WebSocket, which must stay counted after hyper lets it go.
                     let hold = Some(Arc::new(slot));
                     return Box::pin(serve_with_hyper(io, peer, app, settings, hold)).await;

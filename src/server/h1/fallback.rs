@@ -44,6 +44,20 @@ async fn serve_request<A: HttpHandler>(
     let gate = app.gate();
     let limit = gate.settings().body_timeout;
     let peer = conn.address;
+    if head_size(&req) > gate.settings().max_head {
+        // Hyper's buffer limit is checked only while a head is incomplete, and one read may take more than it
+        // (a pipelined request's head arrives with the one before): what reaches the application is checked here.
+        gate.refused("request_head_too_large", peer);
+        let mut response = crate::engineio::http::complete(
+            http::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE.as_u16(),
+            "text/plain; charset=UTF-8",
+            "",
+        );
+        response
+            .headers_mut()
+            .insert(CONNECTION, http::HeaderValue::from_static("close"));
+        return response;
+    }
     let response = app
         .serve(req.map(|body| RequestBody::timed(body, limit)), conn)
         .await;
@@ -51,6 +65,20 @@ async fn serve_request<A: HttpHandler>(
         gate.refused("body_timeout", peer);
     }
     response
+}
+
+/// The size of the head `req` came in, at least: its request line and header lines without optional whitespace.
+fn head_size<B>(req: &http::Request<B>) -> usize {
+    let target = req
+        .uri()
+        .path_and_query()
+        .map_or(req.uri().to_string().len(), |target| target.as_str().len());
+    let headers: usize = req
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + ": \r\n".len())
+        .sum();
+    req.method().as_str().len() + target + " HTTP/1.1\r\n".len() + 1 + headers + "\r\n".len()
 }
 
 /// What the application learns about a connection from `peer` on the public listener (no TLS here).
@@ -154,7 +182,7 @@ pub async fn serve_one_with_hyper<A: HttpHandler>(
             })
         },
     );
-    let io = Rewind::one_message(stream, read, length);
+    let io = Rewind::one_message(stream, read, length).with_write_limit(settings.body_timeout);
     let mut connection = builder(settings).serve_connection(TokioIo::new(io), service);
     let mut shutting_down = false;
     let result = std::future::poll_fn(|cx| {
@@ -191,5 +219,22 @@ pub async fn serve_one_with_hyper<A: HttpHandler>(
     }
     let mut ahead = BytesMut::from(parts.read_buf);
     ahead.extend_from_slice(&replay);
-    Returned::ReadAhead(Rewind::new(stream, ahead.freeze()))
+    Returned::ReadAhead(Rewind::new(stream, ahead.freeze()).with_write_limit(settings.body_timeout))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::head_size;
+
+    #[test]
+    fn the_head_size_counts_the_request_line_and_every_header_line() {
+        let raw = "GET /engine.io/?EIO=4 HTTP/1.1\r\nhost: x\r\ncookie: abc\r\ncookie: d\r\n\r\n";
+        let req = http::Request::get("/engine.io/?EIO=4")
+            .header("host", "x")
+            .header("cookie", "abc")
+            .header("cookie", "d")
+            .body(())
+            .unwrap();
+        assert_eq!(head_size(&req), raw.len());
+    }
 }
