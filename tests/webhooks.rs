@@ -3,6 +3,8 @@
 
 mod common;
 
+use iogate::server::HttpHandler;
+
 use common::eio::{self, get, handshake, http, poll_url, post};
 use common::{Backend, Gateway, Hook, Reply};
 use hmac::{Hmac, Mac};
@@ -479,6 +481,12 @@ async fn graceful_shutdown_closes_sessions_and_delivers_close_hooks_before_retur
     let (idle, _) = handshake(&base).await;
     let (waiting, _) = handshake(&base).await;
     let pending = pending_poll(&base, &waiting);
+    // The poll's connection must be accepted before the listener stops (a loaded machine may take longer than a
+    // fixed pause): the handshakes' connections are gone once the count is down to that one.
+    eio::eventually("the poll's connection to be the only one", || {
+        gateway.running.app.gate().open_connections() == 1
+    })
+    .await;
     tokio::time::sleep(Duration::from_millis(50)).await;
     let delivered = gateway.running.shutdown(Duration::from_secs(5)).await;
     assert!(delivered, "shutdown reported webhooks still pending");

@@ -2,10 +2,11 @@
 //! connection is served with (head and body timeouts, the largest head). A connection or proxied request past a
 //! limit is refused, counted in `iogate_refused_total` and logged (at most once a second per reason).
 
+use super::cidr::canonical;
 use crate::config::ServerConfig;
 use crate::metrics::Metrics;
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -158,6 +159,7 @@ impl Gate {
     }
 
     fn count_ip(&self, ip: IpAddr) -> bool {
+        let ip = address_key(ip);
         let mut per_ip = self.per_ip.lock().unwrap_or_else(|p| p.into_inner());
         let held = per_ip.entry(ip).or_insert(0);
         if *held >= self.max_per_ip {
@@ -171,6 +173,7 @@ impl Gate {
     }
 
     fn release_ip(&self, ip: IpAddr) {
+        let ip = address_key(ip);
         let mut per_ip = self.per_ip.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(held) = per_ip.get_mut(&ip) {
             *held -= 1;
@@ -184,6 +187,16 @@ impl Gate {
     /// connection).
     pub fn tracked_addresses(&self) -> usize {
         self.per_ip.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+}
+
+/// The key a client address is counted under: IPv4 as is (an IPv4-mapped IPv6 address as its IPv4 one, so a
+/// client counts once whether it comes directly or through a proxy), IPv6 by its /64: one subscriber's network,
+/// in which a client may pick any number of addresses.
+fn address_key(ip: IpAddr) -> IpAddr {
+    match canonical(ip) {
+        IpAddr::V6(v6) => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !u128::from(u64::MAX))),
+        v4 => v4,
     }
 }
 
@@ -364,6 +377,23 @@ mod tests {
             "entries go with their last slot"
         );
         assert_eq!(gate.open_connections(), 0);
+    }
+
+    #[test]
+    fn an_ipv6_client_is_counted_by_its_64_and_a_mapped_ipv4_one_as_ipv4() {
+        let gate = gate(100, 1);
+        let _held = gate.admit(ip("2001:db8:1:2::1"), true).unwrap();
+        assert_eq!(
+            gate.admit(ip("2001:db8:1:2:ffff::9"), true).err(),
+            Some(Refusal::MaxConnectionsPerIp),
+            "another address of the same /64"
+        );
+        assert!(gate.admit(ip("2001:db8:1:3::1"), true).is_ok());
+        let _v4 = gate.admit(ip("::ffff:203.0.113.9"), true).unwrap();
+        assert_eq!(
+            gate.admit_forwarded(ip("203.0.113.9")).err(),
+            Some(Refusal::MaxConnectionsPerIp)
+        );
     }
 
     #[test]

@@ -3,8 +3,8 @@
 //! A browser sends `Origin` on every WebSocket handshake and CORS request, and no CORS rule stops a page on
 //! another site from opening a WebSocket (or loading a JSONP script) with the user's cookies. So the requests
 //! that open something (handshakes, WebSocket upgrades, Socket.IO 0.9 handshakes and WebSockets) are checked:
-//! with `cors_origins`, the origin must be listed (or the list holds `"*"`); without it, the origin's host must
-//! be the host the request was sent to (same site). Socket.IO 0.9 requests, which browsers may make without an
+//! the origin's host is the host the request was sent to (same site), or `cors_origins` lists the origin (or
+//! holds `"*"`). Socket.IO 0.9 requests, which browsers may make without an
 //! `Origin`, are checked on their `Referer`; JSONP requests, which only browsers make (script tags, which carry
 //! no `Origin`), must name their page in `Referer`, unless any origin is allowed. Other requests with neither
 //! header (not a browser) are not checked.
@@ -35,15 +35,17 @@ pub fn allowed(
     let Some(origin) = request_origin(headers, shown != Shown::ByOrigin) else {
         return shown != Shown::ByScript || cors.is_some_and(Cors::allows_any);
     };
-    match cors {
-        Some(cors) => cors.allows(&origin),
-        None => {
-            let Some(origin_host) = host_of_origin(&origin) else {
-                return false;
-            };
-            served_hosts(headers, forwarded_host).any(|host| host.eq_ignore_ascii_case(origin_host))
-        }
-    }
+    // A page of the site the request was sent to is never cross-site, whatever the list says (non-browser clients
+    // such as python-socketio's WebSocket library name the server they connect to as their origin).
+    cors.is_some_and(|cors| cors.allows(&origin)) || same_host(&origin, headers, forwarded_host)
+}
+
+/// Whether `origin` names the host the request was sent to.
+fn same_host(origin: &str, headers: &HeaderMap, forwarded_host: bool) -> bool {
+    let Some(origin_host) = host_of_origin(origin) else {
+        return false;
+    };
+    served_hosts(headers, forwarded_host).any(|host| host.eq_ignore_ascii_case(origin_host))
 }
 
 /// The origin a browser named: `Origin`, else (when allowed) the scheme and authority of `Referer`.
@@ -116,6 +118,17 @@ mod tests {
     fn listed(origins: &[&str]) -> Cors {
         let origins: Vec<String> = origins.iter().map(|o| o.to_string()).collect();
         Cors::from_config(Some(&origins)).unwrap()
+    }
+
+    #[test]
+    fn the_served_host_itself_is_allowed_beside_the_list() {
+        // python-socketio's WebSocket library sends the server's own address as its Origin.
+        let cors = listed(&["https://app.example.com"]);
+        let own = headers(&[
+            ("origin", "http://127.0.0.1:8080"),
+            ("host", "127.0.0.1:8080"),
+        ]);
+        assert!(allowed(Some(&cors), &own, Shown::ByOrigin, false));
     }
 
     #[test]
