@@ -513,6 +513,15 @@ async fn a_pipelined_head_past_max_request_head_gets_431_too() {
     assert_eq!(refused(&gateway, "request_head_too_large"), 2.0);
 }
 
+/// GET `url` as a script of the page `referer` (or of a page that hides itself) loads it.
+async fn get_from_page(url: &str, referer: Option<&str>) -> eio::Answer {
+    let mut request = eio::http().get(url);
+    if let Some(referer) = referer {
+        request = request.header("referer", referer);
+    }
+    eio::answer(request.send().await.expect("GET")).await
+}
+
 /// The status line a raw WebSocket upgrade at `path` with `headers` gets.
 async fn upgrade_status(gateway: &Gateway, path: &str, headers: &str) -> String {
     let request = format!(
@@ -585,34 +594,22 @@ async fn websockets_from_other_sites_are_refused() {
         "HTTP/1.1 101 Switching Protocols"
     );
     // JSONP (EIO3) and Socket.IO 0.9 handshakes, which browsers send without Origin, by their Referer.
-    let jsonp = eio::answer(
-        eio::http()
-            .get(listed.url("/socket.io/?EIO=3&transport=polling&j=0"))
-            .header("referer", "https://evil.example/page")
-            .send()
-            .await
-            .unwrap(),
+    let jsonp = get_from_page(
+        &listed.url("/socket.io/?EIO=3&transport=polling&j=0"),
+        Some("https://evil.example/page"),
     )
     .await;
     assert_eq!(jsonp.status, 403, "{}", jsonp.text);
-    let legacy = eio::answer(
-        eio::http()
-            .get(listed.url("/socket.io/1/?t=1"))
-            .header("referer", "https://evil.example/page")
-            .send()
-            .await
-            .unwrap(),
+    let legacy = get_from_page(
+        &listed.url("/socket.io/1/?t=1"),
+        Some("https://evil.example/page"),
     )
     .await;
     assert_eq!(legacy.status, 403, "{}", legacy.text);
     assert_eq!(legacy.text, "handshake bad origin");
-    let good = eio::answer(
-        eio::http()
-            .get(listed.url("/socket.io/?EIO=3&transport=polling&j=0"))
-            .header("referer", "https://app.example.com/page")
-            .send()
-            .await
-            .unwrap(),
+    let good = get_from_page(
+        &listed.url("/socket.io/?EIO=3&transport=polling&j=0"),
+        Some("https://app.example.com/page"),
     )
     .await;
     assert_eq!(good.status, 200, "{}", good.text);
@@ -640,11 +637,7 @@ async fn jsonp_handshakes_with_percent_encoded_query_keys_are_checked_too() {
         ("/socket.io/1/?%6Asonp=0", None),
         ("/socket.io/1/?json%70=0", Some("https://evil.example/page")),
     ] {
-        let mut request = eio::http().get(gateway.url(path));
-        if let Some(referer) = referer {
-            request = request.header("referer", referer);
-        }
-        let answer = eio::answer(request.send().await.unwrap()).await;
+        let answer = get_from_page(&gateway.url(path), referer).await;
         assert_eq!(
             answer.status, 403,
             "{path} from {referer:?}: {}",
@@ -654,13 +647,9 @@ async fn jsonp_handshakes_with_percent_encoded_query_keys_are_checked_too() {
     assert_eq!(refused(&gateway, "cors_origin"), 4.0);
     assert_eq!(gateway.sessions(), 0, "no session was made");
     // The page the list names is still served, however it spells the key.
-    let good = eio::answer(
-        eio::http()
-            .get(gateway.url("/socket.io/?EIO=3&transport=polling&%6A=0"))
-            .header("referer", "https://app.example.com/page")
-            .send()
-            .await
-            .unwrap(),
+    let good = get_from_page(
+        &gateway.url("/socket.io/?EIO=3&transport=polling&%6A=0"),
+        Some("https://app.example.com/page"),
     )
     .await;
     assert_eq!(good.status, 200, "{}", good.text);

@@ -10,26 +10,8 @@ use common::sio::accept;
 use common::{Backend, Gateway, Hook, Reply};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 const SIO: &str = "/socket.io";
-
-/// Scrapes until `check` holds; panics after 5 s with the last scrape.
-async fn until(api: &Api, what: &str, check: impl Fn(&Metrics) -> bool) -> Metrics {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        let metrics = api.metrics().await;
-        if check(&metrics) {
-            return metrics;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}; last scrape: {:?}",
-            metrics.samples
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 fn sessions(metrics: &Metrics, endpoint: &str, transport: &str) -> f64 {
     metrics.value(
@@ -209,19 +191,21 @@ async fn the_sessions_gauge_follows_live_sessions_per_transport() {
     eio::send_text(&mut ws, "2probe").await;
     assert_eq!(eio::next_text(&mut ws).await, "3probe");
     eio::send_text(&mut ws, "5").await;
-    let metrics = until(&api, "the upgrade", |m| {
-        sessions(m, "/engine.io", "websocket") == 2.0
-    })
-    .await;
+    let metrics = api
+        .metrics_until("the upgrade", |m| {
+            sessions(m, "/engine.io", "websocket") == 2.0
+        })
+        .await;
     assert_eq!(sessions(&metrics, "/engine.io", "polling"), 0.0);
 
     // Closed sessions leave the gauge.
     drop(a);
     drop(ws);
-    let metrics = until(&api, "closed sessions", |m| {
-        sessions(m, SIO, "websocket") == 1.0 && sessions(m, "/engine.io", "websocket") == 1.0
-    })
-    .await;
+    let metrics = api
+        .metrics_until("closed sessions", |m| {
+            sessions(m, SIO, "websocket") == 1.0 && sessions(m, "/engine.io", "websocket") == 1.0
+        })
+        .await;
     assert_eq!(sessions(&metrics, SIO, "polling"), 1.0);
     eio::eventually("sessions closed", || gateway.sessions() == 3).await;
 }
@@ -234,11 +218,11 @@ async fn the_sockets_gauge_counts_connected_sockets() {
     multi.connect("/chat", None).await;
     let (mut single, _) = Client::connected(&gateway, Transport::Polling, "/", None).await;
     let count = |m: &Metrics| m.value("iogate_sockets", &[("endpoint", SIO)]);
-    until(&api, "3 sockets", |m| count(m) == 3.0).await;
+    api.metrics_until("3 sockets", |m| count(m) == 3.0).await;
     single.send("41").await;
-    until(&api, "2 sockets", |m| count(m) == 2.0).await;
+    api.metrics_until("2 sockets", |m| count(m) == 2.0).await;
     drop(multi);
-    until(&api, "no socket", |m| count(m) == 0.0).await;
+    api.metrics_until("no socket", |m| count(m) == 0.0).await;
 }
 
 #[tokio::test]
@@ -293,10 +277,9 @@ async fn every_webhook_call_is_timed() {
     for n in 1..=3 {
         a.send(r#"42["e"]"#).await;
         backend.wait_for("event", None, n).await;
-        let metrics = until(&api, "the event hook", |m| {
-            hook_count(m, "event") == n as f64
-        })
-        .await;
+        let metrics = api
+            .metrics_until("the event hook", |m| hook_count(m, "event") == n as f64)
+            .await;
         let labels = [("endpoint", SIO), ("event", "event")];
         assert_eq!(
             metrics.get(
@@ -310,7 +293,7 @@ async fn every_webhook_call_is_timed() {
     }
     a.send("41").await;
     backend.wait_for("disconnect", None, 1).await;
-    until(&api, "the disconnect hook", |m| {
+    api.metrics_until("the disconnect hook", |m| {
         hook_count(m, "disconnect") == 1.0
     })
     .await;
@@ -332,10 +315,9 @@ async fn failed_webhooks_and_retries_are_counted() {
     let (mut a, _) = Client::connected(&gateway, Transport::Ws, "/", None).await;
     a.send(r#"42["e"]"#).await;
     backend.wait_for("event", None, 1).await;
-    let metrics = until(&api, "the failed event hook", |m| {
-        failures(m, "event") == 1.0
-    })
-    .await;
+    let metrics = api
+        .metrics_until("the failed event hook", |m| failures(m, "event") == 1.0)
+        .await;
     assert_eq!(hook_count(&metrics, "event"), 1.0);
     assert_eq!(failures(&metrics, "connect"), 0.0);
 
@@ -343,10 +325,11 @@ async fn failed_webhooks_and_retries_are_counted() {
     a.send("41").await;
     backend.wait_for("disconnect", None, 2).await;
     failing.store(false, Ordering::SeqCst);
-    let metrics = until(&api, "the delivered disconnect hook", |m| {
-        hook_count(m, "disconnect") == failures(m, "disconnect") + 1.0
-    })
-    .await;
+    let metrics = api
+        .metrics_until("the delivered disconnect hook", |m| {
+            hook_count(m, "disconnect") == failures(m, "disconnect") + 1.0
+        })
+        .await;
     let failed = failures(&metrics, "disconnect");
     assert!(failed >= 2.0, "{failed}");
     assert_eq!(
@@ -382,13 +365,14 @@ async fn an_overflowing_outbound_queue_closes_the_session_and_counts() {
         reached.push(api.emit(r#"{"event":"x"}"#).await);
     }
     assert_eq!(reached, [1, 1, 1, 1, 0, 0], "the fifth packet overflows");
-    let metrics = until(&api, "the overflow", |m| {
-        m.value(
-            "iogate_queue_overflows_total",
-            &[("endpoint", SIO), ("queue", "outbound")],
-        ) == 1.0
-    })
-    .await;
+    let metrics = api
+        .metrics_until("the overflow", |m| {
+            m.value(
+                "iogate_queue_overflows_total",
+                &[("endpoint", SIO), ("queue", "outbound")],
+            ) == 1.0
+        })
+        .await;
     assert_eq!(sessions(&metrics, SIO, "polling"), 0.0);
     backend.wait_for("disconnect", None, 1).await;
 }

@@ -36,23 +36,6 @@ fn outbound_overflows(metrics: &Metrics, endpoint: &str) -> f64 {
     )
 }
 
-/// Scrapes until `check` holds; panics after 5 s.
-async fn until(api: &Api, what: &str, check: impl Fn(&Metrics) -> bool) -> Metrics {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        let metrics = api.metrics().await;
-        if check(&metrics) {
-            return metrics;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}; last scrape: {:?}",
-            metrics.samples
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 /// Opens a session connected to `/`, past the `auth` event the reference app sends on connect.
 async fn connected(gateway: &Gateway) -> (SioWs, String) {
     let (mut client, sid) = SioWs::connected(gateway, "/", None).await;
@@ -126,10 +109,9 @@ async fn an_eio3_client_posting_big_pings_without_polling_is_bounded() {
         400,
         "the session is gone at once"
     );
-    let metrics = until(&api, "the queued bytes released", |m| {
-        buffered(m, SIO) == 0.0
-    })
-    .await;
+    let metrics = api
+        .metrics_until("the queued bytes released", |m| buffered(m, SIO) == 0.0)
+        .await;
     assert_eq!(outbound_overflows(&metrics, SIO), 1.0);
     assert_bystander_works(&mut bystander, 9).await;
 }
@@ -163,10 +145,9 @@ async fn push_emits_to_a_socket_that_never_polls_are_bounded() {
     assert_eq!(reached[10..], [0; 4], "{reached:?}");
     let hooks = backend.wait_for("disconnect", Some(&sid), 1).await;
     assert_eq!(hooks[0].body["reason"], "transport error");
-    let metrics = until(&api, "the queued bytes released", |m| {
-        buffered(m, SIO) == 0.0
-    })
-    .await;
+    let metrics = api
+        .metrics_until("the queued bytes released", |m| buffered(m, SIO) == 0.0)
+        .await;
     assert_eq!(outbound_overflows(&metrics, SIO), 1.0);
     assert_bystander_works(&mut bystander, 1).await;
 }
@@ -294,7 +275,7 @@ async fn webhooks_waiting_for_a_slow_backend_are_bounded_in_bytes() {
             }
         }
     });
-    until(&api, "backpressure on the slow session", |m| {
+    api.metrics_until("backpressure on the slow session", |m| {
         m.value(
             "iogate_queue_overflows_total",
             &[("endpoint", EIO), ("queue", "hooks")],

@@ -150,6 +150,11 @@ impl Waiting<'_> {
 
     /// Counts and logs the delivery as given up, for `why`, after `error`.
     fn give_up(&mut self, error: &HookError, why: &str) {
+        self.given_up(&format_args!("{why} (last error: {})", Escaped(error)));
+    }
+
+    /// Leaves the count of waiting deliveries, counts this one as given up and logs why.
+    fn given_up(&mut self, why: &dyn Display) {
         self.release();
         self.metrics.given_up(self.delivery.event);
         tracing::warn!(
@@ -159,7 +164,6 @@ impl Waiting<'_> {
             sid = %Escaped(self.sid),
             attempts = self.attempts,
             tried_for = %format_args!("{:.1}s", self.first.elapsed().as_secs_f64()),
-            error = %Escaped(error),
             "webhook given up: {why}"
         );
     }
@@ -168,17 +172,7 @@ impl Waiting<'_> {
 impl Drop for Waiting<'_> {
     fn drop(&mut self) {
         if self.holds_place {
-            self.release();
-            self.metrics.given_up(self.delivery.event);
-            tracing::warn!(
-                endpoint = %self.metrics.endpoint(),
-                event = self.delivery.event,
-                delivery = %self.delivery.id,
-                sid = %Escaped(self.sid),
-                attempts = self.attempts,
-                tried_for = %format_args!("{:.1}s", self.first.elapsed().as_secs_f64()),
-                "webhook given up: iogate stopped while it waited for a retry"
-            );
+            self.given_up(&"iogate stopped while it waited for a retry");
         }
     }
 }

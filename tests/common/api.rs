@@ -158,6 +158,23 @@ impl Api {
         assert_eq!(answer.status, 200, "GET /metrics: {}", answer.text);
         Metrics::parse(&answer.text)
     }
+
+    /// Scrapes `/metrics` until `check` holds; panics after 5 s with `what` and the last scrape.
+    pub async fn metrics_until(&self, what: &str, check: impl Fn(&Metrics) -> bool) -> Metrics {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let metrics = self.metrics().await;
+            if check(&metrics) {
+                return metrics;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out waiting for {what}; last scrape: {:?}",
+                metrics.samples
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
 }
 
 /// Asserts a 200 JSON answer.
