@@ -67,13 +67,14 @@ pub fn serve_connection<A: HttpHandler>(
 ) -> impl Future<Output = ()> + Send {
     async move {
         loop {
-            let settings = *slot.gate().settings();
-            let deadline = Instant::now() + settings.head_timeout;
+            // The settings are read where they are used, not kept in a local: one held across the parked poll's
+            // wait would make every connection's task pay for it.
+            let deadline = Instant::now() + slot.gate().settings().head_timeout;
             // Boxed: the timer is large, and inline it would make every connection's task pay for it while a
             // poll is parked; it lives only while a head is awaited.
             let waiting = Box::pin(tokio::time::timeout_at(
                 deadline,
-                read_head(&stream, settings.max_head),
+                read_head(&stream, slot.gate().settings().max_head),
             ));
             let Ok(next) = waiting.await else {
                 tracing::debug!(%peer, "no complete request head in time; connection closed");
@@ -81,7 +82,8 @@ pub fn serve_connection<A: HttpHandler>(
             };
             let ended = match next {
                 Next::Request(head) => {
-                    match serve_one(&mut stream, head, &*app, peer, settings.body_timeout).await {
+                    let stall_limit = slot.gate().settings().body_timeout;
+                    match serve_one(&mut stream, head, &*app, peer, stall_limit).await {
                         Ok(true) => continue,
                         Ok(false) => stream.shutdown().await,
                         Err(error) => Err(error),
@@ -90,20 +92,24 @@ pub fn serve_connection<A: HttpHandler>(
                 Next::Body(request) => {
                     // Boxed, as every hyper path is: the task's future is as large as its largest state, and hyper's
                     // connection inline would make every idle connection pay for it.
+                    let settings = *slot.gate().settings();
                     let one = serve_one_with_hyper(stream, *request, peer, app.clone(), settings);
-                    match Box::pin(one).await {
+                    // The answer is taken apart in a statement of its own: awaited inside a `match` that also
+                    // awaits, it would be kept in every connection's task.
+                    let io = match Box::pin(one).await {
                         Returned::Idle(idle) => {
                             stream = idle;
                             continue;
                         }
-                        Returned::ReadAhead(io) => {
-                            let hold = Some(Arc::new(slot));
-                            return Box::pin(serve_with_hyper(io, peer, app, settings, hold)).await;
-                        }
+                        Returned::ReadAhead(io) => io,
                         Returned::Done => return,
-                    }
+                    };
+                    let settings = *slot.gate().settings();
+                    let hold = Some(Arc::new(slot));
+                    return Box::pin(serve_with_hyper(io, peer, app, settings, hold)).await;
                 }
                 Next::HandOff(read) => {
+                    let settings = *slot.gate().settings();
                     let io = Rewind::new(stream, Bytes::from(read))
                         .with_write_limit(settings.body_timeout);
                     // The connection may become a WebSocket, which must stay counted after hyper lets it go.
@@ -112,7 +118,8 @@ pub fn serve_connection<A: HttpHandler>(
                 }
                 Next::Reject(status) => {
                     slot.gate().refused(rejection_reason(status), peer.ip());
-                    reject(&mut stream, status).await
+                    // Boxed: its write timer would otherwise make every connection's task larger.
+                    Box::pin(reject(&mut stream, status)).await
                 }
                 Next::Closed => return,
             };
