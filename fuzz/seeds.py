@@ -336,6 +336,8 @@ def legacy_message():
         "json-bad": "4:::{",
         "connect": "1::/chat?token=a",
         "connect-query-data": "1::/chat:?token=b",
+        "connect-query-comma": "1::/chat?ids=1,2",
+        "connect-query-data-comma": "1::/chat:?a=1,2&b=,",
         "connect-main": "1::",
         "disconnect": "0::",
         "disconnect-endpoint": "0::/chat",

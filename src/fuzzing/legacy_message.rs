@@ -35,8 +35,22 @@ pub fn check(data: &[u8]) {
     }
     let packet = Packet::Text(Text::from(format!("4{text}")));
     for message in Legacy09.encode(&[packet]) {
-        assert!(parse(&message).is_ok(), "{message:?} made of {text:?}");
+        assert!(client_parses(&message), "{message:?} made of {text:?}");
     }
+}
+
+/// Whether a 0.9 client reads `message` as one: `type:[digits][+]:` then anything (its parser takes ids of any
+/// length; ours, for client messages, at most 15 digits).
+fn client_parses(message: &str) -> bool {
+    let Some((kind, rest)) = message.split_once(':') else {
+        return false;
+    };
+    let Some((id, _)) = rest.split_once(':') else {
+        return false;
+    };
+    let digits = id.strip_suffix('+').unwrap_or(id);
+    matches!(kind, "0" | "1" | "2" | "3" | "4" | "5" | "6" | "7" | "8")
+        && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// Checks what the 0.9 message `text` from a client becomes.
@@ -46,7 +60,11 @@ fn translate(text: &str, endpoint: &str, id: Option<u64>) {
     };
     // A namespace with `,` cannot be written in a Socket.IO packet (noticed by this target, left as it is: the
     // session ends with a parse error, as for any message the socket.io layer cannot read).
-    if endpoint.contains(',') {
+    if endpoint
+        .split('?')
+        .next()
+        .is_some_and(|path| path.contains(','))
+    {
         return;
     }
     for incoming in &decoded.packets {
