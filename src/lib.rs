@@ -4,6 +4,8 @@ pub mod api;
 pub mod cli;
 pub mod config;
 pub mod engineio;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod glob;
 pub mod healthcheck;
 pub mod log_escape;

@@ -178,8 +178,11 @@ fn incoming(parsed: &LegacyMessage<'_>) -> Result<Decoded, DecodeError> {
         LegacyKind::Connect if path.is_empty() => Vec::new(),
         LegacyKind::Connect => {
             let query = query.or_else(|| parsed.data.strip_prefix('?'));
+            // A `,` would end the namespace of the packet: escaped, it means the same once the query is decoded.
             let target = match query {
-                Some(query) if !query.is_empty() => format!("{namespace}?{query}"),
+                Some(query) if !query.is_empty() => {
+                    format!("{namespace}?{}", query.replace(',', "%2C"))
+                }
                 _ => namespace.to_string(),
             };
             vec![sio_message(PacketKind::Connect, &target, None, None)]
@@ -366,6 +369,27 @@ mod tests {
         let result = decoded("5:2:/chat:{\"name\":\"x\"}");
         assert_eq!(result.packets, [sio("2/chat,[\"x\"]")]);
         assert_eq!(result.reply, Some(text("43/chat,2[]")));
+    }
+
+    #[test]
+    fn a_comma_in_an_endpoint_query_stays_in_the_namespace_query() {
+        // Found by the legacy_message fuzz target: the comma ended the namespace, and the packet was refused.
+        for (message, query) in [
+            ("1::/chat?ids=1,2", "ids=1%2C2"),
+            ("1::/chat:?a=1,2&b=,", "a=1%2C2&b=%2C"),
+            (
+                "1::/chaT:?\"\"\"5:\"\"\"1+::{\"name\":\"echo\"\"\",",
+                "\"\"\"5:\"\"\"1+::{\"name\":\"echo\"\"\"%2C",
+            ),
+        ] {
+            let packets = decoded(message).packets;
+            let [Incoming::Message(Message::Text(text))] = &packets[..] else {
+                panic!("{message:?} became {packets:?}");
+            };
+            let connect = packet::decode(text.as_str()).expect("a CONNECT packet");
+            let got = connect.namespace.split_once('?').map(|(_, query)| query);
+            assert_eq!(got, Some(query), "{message:?}");
+        }
     }
 
     #[test]

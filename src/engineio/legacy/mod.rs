@@ -4,7 +4,7 @@
 //! endpoints as namespaces, heartbeats) is translated by the layer above through [`LegacyCodec`], so sessions,
 //! heartbeats, rooms and webhooks are the ones newer clients use.
 
-mod frame;
+pub(crate) mod frame;
 mod path;
 mod serve;
 

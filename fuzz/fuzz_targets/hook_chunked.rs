@@ -1,0 +1,4 @@
+//! Fuzz target: the checks of `iogate::fuzzing::hook_chunked`.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| iogate::fuzzing::hook_chunked::check(data));

@@ -1,0 +1,61 @@
+//! The listener's request-head parser (`server::h1::head::parse`).
+//!
+//! Asserts: a head taken by the own bodyless path is within the bytes given and the head limit, carries no body
+//! framing (no `Transfer-Encoding`, `Expect`, `Upgrade`, non-zero `Content-Length`, not `CONNECT`: a body would
+//! be read as the next request), and is decided by its own bytes alone (the same head without what follows it
+//! parses the same; one byte less is incomplete); "incomplete" is never said past the head limit; refusals are
+//! 400, 414 or 431.
+
+use crate::server::h1::head::{MAX_HEAD_BYTES, Parsed, parse};
+use http::{Method, header};
+
+/// Runs the checks on `data`, a request head and whatever follows it.
+pub fn check(data: &[u8]) {
+    match parse(data) {
+        Parsed::Partial => assert!(
+            data.len() < MAX_HEAD_BYTES,
+            "incomplete past the head limit"
+        ),
+        Parsed::Request(head) => {
+            assert!(head.len <= data.len(), "head longer than the input");
+            assert!(head.len <= MAX_HEAD_BYTES, "head over the limit taken");
+            let request = &head.request;
+            assert_ne!(request.method(), Method::CONNECT);
+            let headers = request.headers();
+            for framing in [header::TRANSFER_ENCODING, header::EXPECT, header::UPGRADE] {
+                assert!(
+                    !headers.contains_key(&framing),
+                    "bodyless path took {framing}"
+                );
+            }
+            for length in headers.get_all(header::CONTENT_LENGTH) {
+                assert!(
+                    !length.is_empty() && length.as_bytes().iter().all(|&b| b == b'0'),
+                    "bodyless path took Content-Length {length:?}"
+                );
+            }
+            match parse(&data[..head.len]) {
+                Parsed::Request(again) => {
+                    assert_eq!(again.len, head.len);
+                    assert_eq!(again.request.uri(), request.uri());
+                    assert_eq!(again.keep_alive, head.keep_alive);
+                }
+                other => panic!("the head alone parses as {other:?}"),
+            }
+            let shorter = parse(&data[..head.len - 1]);
+            assert!(
+                matches!(shorter, Parsed::Partial),
+                "the head less its last byte parses as {shorter:?}"
+            );
+        }
+        Parsed::Body {
+            length: Some(length),
+            ..
+        } => assert!(length > 0, "a body of no bytes"),
+        Parsed::Reject(status) => assert!(
+            [400, 414, 431].contains(&status.as_u16()),
+            "refused with {status}"
+        ),
+        Parsed::Body { length: None, .. } | Parsed::HandOff | Parsed::Close => {}
+    }
+}
