@@ -1,15 +1,16 @@
 //! The client address behind proxies (`server::forwarded::TrustedProxies::resolve`: `Forwarded`,
 //! `X-Forwarded-For`, `X-Forwarded-Proto`, `X-ARR-SSL`).
 //!
-//! Input: header lines, each a name selector byte and its value. Asserts: a peer that is not a trusted proxy is
-//! never moved by any header, nor made secure; a trusted one resolves to a canonical address (IPv4 never as
-//! IPv4-mapped IPv6), and to itself when no forwarding header names anyone.
+//! Input: header lines, each a name selector byte and its value. Asserts, for both `[server] forwarded` modes: a
+//! peer that is not a trusted proxy is never moved by any header, nor made secure; a trusted one resolves to a
+//! canonical address (IPv4 never as IPv4-mapped IPv6), and to itself when no forwarding header names anyone; and
+//! the header of the other mode changes nothing (a client's own passes through a proxy that does not set it).
 
+use crate::config::ForwardedHeader;
 use crate::server::cidr::canonical;
 use crate::server::forwarded::{Client, TrustedProxies};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::sync::OnceLock;
 
 /// The header names a line can set.
 const NAMES: [&str; 5] = [
@@ -22,12 +23,6 @@ const NAMES: [&str; 5] = [
 
 /// Runs the checks on `data`.
 pub fn check(data: &[u8]) {
-    static PROXIES: OnceLock<Option<TrustedProxies>> = OnceLock::new();
-    let Some(proxies) = PROXIES
-        .get_or_init(|| TrustedProxies::parse(&["10.0.0.0/8".into(), "::1/128".into()]).ok())
-    else {
-        panic!("the trusted proxies of the check do not parse");
-    };
     let mut headers = HeaderMap::new();
     for line in data.split(|&b| b == b'\n') {
         let Some((&name, value)) = line.split_first() else {
@@ -39,23 +34,47 @@ pub fn check(data: &[u8]) {
         }
     }
     let tls = data.len() % 2 == 0;
+    for mode in [ForwardedHeader::XForwardedFor, ForwardedHeader::Forwarded] {
+        check_mode(mode, &headers, tls);
+    }
+}
+
+/// The checks for proxies that speak `mode`.
+fn check_mode(mode: ForwardedHeader, headers: &HeaderMap, tls: bool) {
+    let Ok(proxies) = TrustedProxies::parse(&["10.0.0.0/8".into(), "::1/128".into()], mode) else {
+        panic!("the trusted proxies of the check do not parse");
+    };
     let stranger = IpAddr::V4(Ipv4Addr::new(203, 0, 113, 5));
     assert_eq!(
-        proxies.resolve(stranger, tls, &headers),
+        proxies.resolve(stranger, tls, headers),
         Client {
             address: stranger,
             secure: tls
         },
         "an untrusted peer was believed"
     );
+    let (own, others): (&[&str], &[&str]) = match mode {
+        ForwardedHeader::XForwardedFor => (&["x-forwarded-for"], &["forwarded"]),
+        ForwardedHeader::Forwarded => (
+            &["forwarded"],
+            &["x-forwarded-for", "x-forwarded-proto", "x-arr-ssl"],
+        ),
+    };
+    let mut without_others = headers.clone();
+    for name in others {
+        without_others.remove(*name);
+    }
     let mapped = IpAddr::V6(Ipv4Addr::new(10, 1, 2, 3).to_ipv6_mapped());
     for peer in [mapped, IpAddr::V6(Ipv6Addr::LOCALHOST)] {
-        let client = proxies.resolve(peer, tls, &headers);
+        let client = proxies.resolve(peer, tls, headers);
         assert_eq!(canonical(client.address), client.address, "{client:?}");
-        let names_anyone =
-            headers.contains_key("forwarded") || headers.contains_key("x-forwarded-for");
-        if !names_anyone {
+        if !own.iter().any(|name| headers.contains_key(*name)) {
             assert_eq!(client.address, canonical(peer));
         }
+        assert_eq!(
+            proxies.resolve(peer, tls, &without_others),
+            client,
+            "the header {mode:?} proxies do not set changed the client"
+        );
     }
 }

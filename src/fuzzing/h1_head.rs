@@ -4,21 +4,26 @@
 //! framing (no `Transfer-Encoding`, `Expect`, `Upgrade`, non-zero `Content-Length`, not `CONNECT`: a body would
 //! be read as the next request), and is decided by its own bytes alone (the same head without what follows it
 //! parses the same; one byte less is incomplete); "incomplete" is never said past the head limit; refusals are
-//! 400, 414 or 431.
+//! 400, 414 or 431; a head with both `Transfer-Encoding` and `Content-Length` is refused. Run with the largest
+//! head limit and the smallest `[server] max_request_head` allows.
 
 use crate::server::h1::head::{MAX_HEAD_BYTES, Parsed, parse};
 use http::{Method, header};
 
 /// Runs the checks on `data`, a request head and whatever follows it.
 pub fn check(data: &[u8]) {
-    match parse(data) {
-        Parsed::Partial => assert!(
-            data.len() < MAX_HEAD_BYTES,
-            "incomplete past the head limit"
-        ),
+    for limit in [MAX_HEAD_BYTES, *crate::config::REQUEST_HEAD_RANGE.start()] {
+        check_with_limit(data, limit);
+    }
+}
+
+/// The checks with a head limit of `limit` bytes.
+fn check_with_limit(data: &[u8], limit: usize) {
+    match parse(data, limit) {
+        Parsed::Partial => assert!(data.len() < limit, "incomplete past the head limit"),
         Parsed::Request(head) => {
             assert!(head.len <= data.len(), "head longer than the input");
-            assert!(head.len <= MAX_HEAD_BYTES, "head over the limit taken");
+            assert!(head.len <= limit, "head over the limit taken");
             let request = &head.request;
             assert_ne!(request.method(), Method::CONNECT);
             let headers = request.headers();
@@ -34,7 +39,7 @@ pub fn check(data: &[u8]) {
                     "bodyless path took Content-Length {length:?}"
                 );
             }
-            match parse(&data[..head.len]) {
+            match parse(&data[..head.len], limit) {
                 Parsed::Request(again) => {
                     assert_eq!(again.len, head.len);
                     assert_eq!(again.request.uri(), request.uri());
@@ -42,7 +47,7 @@ pub fn check(data: &[u8]) {
                 }
                 other => panic!("the head alone parses as {other:?}"),
             }
-            let shorter = parse(&data[..head.len - 1]);
+            let shorter = parse(&data[..head.len - 1], limit);
             assert!(
                 matches!(shorter, Parsed::Partial),
                 "the head less its last byte parses as {shorter:?}"
@@ -51,11 +56,40 @@ pub fn check(data: &[u8]) {
         Parsed::Body {
             length: Some(length),
             ..
-        } => assert!(length > 0, "a body of no bytes"),
+        } => {
+            assert!(length > 0, "a body of no bytes");
+            assert!(
+                !both_framings(data),
+                "Content-Length with Transfer-Encoding taken"
+            );
+        }
         Parsed::Reject(status) => assert!(
             [400, 414, 431].contains(&status.as_u16()),
             "refused with {status}"
         ),
-        Parsed::Body { length: None, .. } | Parsed::HandOff | Parsed::Close => {}
+        Parsed::Body { length: None, .. } => {
+            assert!(
+                !both_framings(data),
+                "Content-Length with Transfer-Encoding taken"
+            );
+        }
+        Parsed::HandOff | Parsed::Close => {}
     }
+}
+
+/// Whether the head at the start of `data` (as httparse reads it) has both `Transfer-Encoding` and
+/// `Content-Length`.
+fn both_framings(data: &[u8]) -> bool {
+    let mut slots = [httparse::EMPTY_HEADER; crate::server::h1::head::MAX_HEADERS];
+    let mut request = httparse::Request::new(&mut slots);
+    if !matches!(request.parse(data), Ok(httparse::Status::Complete(_))) {
+        return false;
+    }
+    let has = |name: &str| {
+        request
+            .headers
+            .iter()
+            .any(|h| h.name.eq_ignore_ascii_case(name))
+    };
+    has("transfer-encoding") && has("content-length")
 }
