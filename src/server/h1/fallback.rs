@@ -1,10 +1,10 @@
 //! Requests served by hyper: one request with a body (then the connection comes back), or the rest of a
 //! connection (upgrades, anything unusual).
 
-use crate::engineio::ConnInfo;
 use crate::engineio::http::ConnectionHold;
 use crate::engineio::http::{RequestBody, has_token};
 use crate::engineio::rewind::Rewind;
+use crate::engineio::{ConnInfo, is_upgrade_request};
 use crate::log_escape::Escaped;
 use crate::server::limits::{ConnSettings, Slot};
 use crate::server::listener::HttpHandler;
@@ -90,8 +90,8 @@ pub(super) fn conn_info(peer: SocketAddr) -> ConnInfo {
 }
 
 /// Serves `io` with hyper until the connection ends, with the listener's `settings`. `slot` (the connection's
-/// place in the listener's count) goes with each request, so that a request upgraded to a WebSocket keeps it
-/// for as long as the WebSocket lives.
+/// place in the listener's count) goes with each WebSocket upgrade request, so that the WebSocket keeps it for as
+/// long as it lives; other requests leave it with the connection (the hold would cost them an allocation).
 pub async fn serve_with_hyper<A, I>(
     io: I,
     peer: SocketAddr,
@@ -106,7 +106,7 @@ pub async fn serve_with_hyper<A, I>(
     let service = service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
         let app = app.clone();
         let conn = conn.clone();
-        if let Some(slot) = &slot {
+        if let Some(slot) = slot.as_ref().filter(|_| is_upgrade_request(&req)) {
             req.extensions_mut()
                 .insert(ConnectionHold(slot.clone() as Arc<dyn Any + Send + Sync>));
         }
