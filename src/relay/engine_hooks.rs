@@ -294,18 +294,10 @@ async fn send_close(
         reason: reason.as_str(),
     };
     let delivery = Delivery::new("close", to_json(&body));
-    let sid = session.id();
-    let sent = shared
+    shared
         .client
-        .send_with_retries(&config.target, &delivery, config.retry, &sid)
+        .send_with_retries(&config.target, &delivery, config.retry, &session.id())
         .await;
-    // A retryable error is one given up, which is logged as such.
-    match sent {
-        Err(error) if !error.is_retryable() => {
-            tracing::error!(%sid, endpoint = %config.endpoint, delivery = %delivery.id, error = %Escaped(&error), "close webhook refused by the backend; not retried");
-        }
-        _ => {}
-    }
 }
 
 fn apply_message_reply(session: &Arc<Session<EngineSessionState>>, reply: &[u8]) {

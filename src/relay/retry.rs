@@ -7,13 +7,14 @@
 //! together (every socket's `disconnect` while the backend was down) do not come back in step. A delivery is given
 //! up when it still fails at the end of [`RetryPolicy::window`] after its first attempt (the last wait is cut
 //! short to make that last attempt), or when it fails while [`RetryPolicy::max_retrying`] deliveries of its
-//! endpoint already wait for a retry: what waits during an outage is bounded by both. Given-up deliveries are counted (`iogate_webhook_given_up_total`) and logged at warn.
+//! endpoint already wait for a retry: what waits during an outage is bounded by both. Given-up deliveries are
+//! counted (`iogate_webhook_given_up_total`) and logged at warn; one the backend refuses with a final answer (any
+//! other status) is logged at error and not retried.
 
 use super::webhook::{Delivery, HookClient, HookError, HookTarget};
 use crate::config::EndpointConfig;
 use crate::log_escape::Escaped;
 use crate::metrics::HookMetrics;
-use bytes::Bytes;
 use rand::Rng;
 use std::fmt::Display;
 use std::time::Duration;
@@ -64,36 +65,35 @@ impl RetryPolicy {
 }
 
 impl HookClient {
-    /// Sends `delivery` until it succeeds or a final (non-retryable) answer comes, retrying as `policy` says. A
-    /// delivery given up is counted and logged, naming `sid` (the socket or session the hook is about), and
-    /// returns its last error, a retryable one: a non-retryable error is the backend's final answer.
+    /// Sends `delivery` until it succeeds or a final (non-retryable) answer comes, retrying as `policy` says. Its
+    /// failures end here, logged naming `sid` (the socket or session the hook is about): a final answer at error,
+    /// a delivery given up counted and at warn. The backend's reply is not returned: these hooks' replies carry no
+    /// instructions.
     pub async fn send_with_retries(
         &self,
         target: &HookTarget,
         delivery: &Delivery,
         policy: RetryPolicy,
         sid: &(dyn Display + Sync),
-    ) -> Result<Bytes, HookError> {
-        let first = Instant::now();
-        let mut error = match self.send(target, delivery).await {
-            Ok(body) => return Ok(body),
-            Err(error) if !error.is_retryable() => return Err(error),
-            Err(error) => error,
-        };
+    ) {
         let mut waiting = Waiting {
             metrics: &target.metrics,
             delivery,
             sid,
-            first,
+            first: Instant::now(),
             attempts: 1,
             holds_place: false,
         };
+        let mut error = match self.send(target, delivery).await {
+            Ok(_) => return,
+            Err(error) if !error.is_retryable() => return waiting.refused(&error),
+            Err(error) => error,
+        };
         if !target.metrics.start_retrying(policy.max_retrying) {
-            waiting.give_up(
+            return waiting.give_up(
                 &error,
                 "too many webhooks waiting for a retry (max_retrying_hooks)",
             );
-            return Err(error);
         }
         waiting.holds_place = true;
         let mut backoff = policy.first_backoff;
@@ -101,11 +101,10 @@ impl HookClient {
             // The last attempt is made when the window ends.
             let Some(left) = policy
                 .window
-                .checked_sub(first.elapsed())
+                .checked_sub(waiting.first.elapsed())
                 .filter(|left| !left.is_zero())
             else {
-                waiting.give_up(&error, "still failing after webhook_retry_window");
-                return Err(error);
+                return waiting.give_up(&error, "still failing after webhook_retry_window");
             };
             let wait = RetryPolicy::jittered(backoff).min(left);
             tracing::debug!(event = delivery.event, delivery = %delivery.id, sid = %Escaped(sid), attempt = waiting.attempts, ?wait, error = %Escaped(&error), "webhook failed; retrying");
@@ -114,15 +113,9 @@ impl HookClient {
             backoff = (backoff * 2).min(policy.max_backoff);
             waiting.attempts += 1;
             match self.send(target, delivery).await {
-                Ok(body) => {
-                    waiting.release();
-                    return Ok(body);
-                }
+                Ok(_) => return waiting.release(),
                 Err(next) if next.is_retryable() => error = next,
-                Err(next) => {
-                    waiting.release();
-                    return Err(next);
-                }
+                Err(next) => return waiting.refused(&next),
             }
         }
     }
@@ -146,6 +139,20 @@ impl Waiting<'_> {
         if std::mem::take(&mut self.holds_place) {
             self.metrics.stop_retrying();
         }
+    }
+
+    /// Leaves the count of waiting deliveries and logs the backend's final answer, `error`.
+    fn refused(&mut self, error: &HookError) {
+        self.release();
+        tracing::error!(
+            endpoint = %self.metrics.endpoint(),
+            event = self.delivery.event,
+            delivery = %self.delivery.id,
+            sid = %Escaped(self.sid),
+            attempts = self.attempts,
+            error = %Escaped(error),
+            "webhook refused by the backend; not retried"
+        );
     }
 
     /// Counts and logs the delivery as given up, for `why`, after `error`.

@@ -235,17 +235,10 @@ impl App for SocketRelay {
                 tokio::spawn(async move {
                     let _busy = busy;
                     let target = shared.target(Some(index));
-                    let sent = shared
+                    shared
                         .client
                         .send_with_retries(target, &delivery, shared.config.retry, &sid)
                         .await;
-                    // A retryable error is one given up, which is logged as such.
-                    match sent {
-                        Err(error) if !error.is_retryable() => {
-                            tracing::error!(sid = %Escaped(&sid), delivery = %delivery.id, error = %Escaped(&error), "async event webhook refused by the backend; not retried");
-                        }
-                        _ => {}
-                    }
                 });
                 return None;
             }
@@ -312,16 +305,10 @@ async fn drain(shared: Arc<Shared>, socket: Arc<RelaySocket>, _busy: BusyGuard) 
                 };
                 let delivery = Delivery::new("disconnect", to_json(&body));
                 let sid = socket.id();
-                let sent = shared
+                shared
                     .client
                     .send_with_retries(&shared.config.target, &delivery, shared.config.retry, &sid)
                     .await;
-                match sent {
-                    Err(error) if !error.is_retryable() => {
-                        tracing::error!(sid = %Escaped(&sid), delivery = %delivery.id, error = %Escaped(&error), "disconnect webhook refused by the backend; not retried");
-                    }
-                    _ => {}
-                }
             }
         }
     }

@@ -73,7 +73,7 @@ pub enum HookError {
 
 impl HookError {
     /// Whether the delivery may succeed if sent again: transport errors, 408, 429 and 5xx.
-    pub fn is_retryable(&self) -> bool {
+    pub(super) fn is_retryable(&self) -> bool {
         match self {
             HookError::Transport(_) => true,
             HookError::Status(status) => *status >= 500 || *status == 429 || *status == 408,
