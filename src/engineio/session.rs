@@ -251,11 +251,7 @@ impl<S: Send + Sync + 'static> Session<S> {
                 .queue
                 .extend(packets.into_iter().inspect(|p| bytes += p.wire_len()));
             let added = inner.queue.len() - before;
-            let total = (inner.bytes as usize)
-                .checked_add(bytes)
-                .filter(|total| *total <= max_bytes)
-                .and_then(|total| u32::try_from(total).ok());
-            match total {
+            match inner.bytes_with(bytes, max_bytes) {
                 Some(total) if inner.queue.len() <= max_packets => {
                     inner.bytes = total;
                     (added, bytes as i64, false)
@@ -476,9 +472,8 @@ impl<S: Send + Sync + 'static> Session<S> {
     pub(crate) fn poll_ready(&self) -> PollReady {
         let mut inner = self.lock();
         if let Some(reason) = inner.closed {
-            let mut packets: Vec<Packet> = inner.queue.drain(..).collect();
-            let taken = inner.bytes - inner.in_flight;
-            inner.bytes = inner.in_flight;
+            let (queue, taken) = inner.take_queue();
+            let mut packets = Vec::from(queue);
             // A client that closed the session itself only needs its GET released (as the reference server does).
             let last = if reason == CloseReason::TransportClose {
                 PacketType::Noop
@@ -504,23 +499,34 @@ impl<S: Send + Sync + 'static> Session<S> {
             return PollReady::Wait;
         }
         inner.polling = false;
-        let taken = inner.bytes - inner.in_flight;
-        inner.bytes = inner.in_flight;
         // The queue's buffer goes with the packets: a session idle after this poll keeps none.
-        let packets = Vec::from(std::mem::take(&mut inner.queue));
+        let (queue, taken) = inner.take_queue();
         drop(inner);
         self.released(taken);
-        PollReady::Send(packets)
+        PollReady::Send(Vec::from(queue))
     }
 }
 
 impl Inner {
+    /// The bytes held once `more` are queued, if that stays within `max` (and so within 32 bits).
+    fn bytes_with(&self, more: usize, max: usize) -> Option<u32> {
+        (self.bytes as usize)
+            .checked_add(more)
+            .filter(|total| *total <= max)
+            .and_then(|total| u32::try_from(total).ok())
+    }
+
+    /// Takes the queued packets (with the queue's buffer) and their bytes out of the count; the batch a WebSocket
+    /// is writing stays counted.
+    fn take_queue(&mut self) -> (VecDeque<Packet>, u32) {
+        let taken = self.bytes - self.in_flight;
+        self.bytes = self.in_flight;
+        (std::mem::take(&mut self.queue), taken)
+    }
+
     /// Drops the queued packets (nobody will take them); returns their bytes.
     fn drop_queue(&mut self) -> u32 {
-        let dropped = self.bytes - self.in_flight;
-        self.queue = VecDeque::new();
-        self.bytes = self.in_flight;
-        dropped
+        self.take_queue().1
     }
 }
 
@@ -566,10 +572,8 @@ impl<S: Send + Sync + 'static> Timed for Session<S> {
             Heartbeat::WaitToPing => {
                 let settings = owner.settings();
                 let ping = Packet::bare(PacketType::Ping);
-                let Some(total) = u32::try_from(inner.bytes as usize + ping.wire_len())
-                    .ok()
-                    .filter(|total| *total as usize <= settings.max_buffer)
-                else {
+                let ping_bytes = ping.wire_len();
+                let Some(total) = inner.bytes_with(ping_bytes, settings.max_buffer) else {
                     drop(inner);
                     let (packets, bytes) = (settings.max_buffered_packets, settings.max_buffer);
                     self.overflow(Some(&*owner), packets, bytes);
@@ -579,7 +583,7 @@ impl<S: Send + Sync + 'static> Timed for Session<S> {
                 inner.bytes = total;
                 inner.queue.push_back(ping);
                 drop(inner);
-                owner.metrics().buffered_bytes.inc();
+                owner.metrics().buffered_bytes.inc_by(ping_bytes as i64);
                 self.notify.notify_waiters();
                 Some(now + settings.ping_timeout)
             }
