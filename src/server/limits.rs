@@ -1,6 +1,6 @@
 //! The listener's limits: connections open at once (in all and per client address), and the settings every
 //! connection is served with (head and body timeouts, the largest head). A connection or proxied request past a
-//! limit is refused, counted in `iogate_refused_total` and logged (at most once a second per reason).
+//! limit is refused, counted in `iogate_refused_total` and logged (at most once a second per listener).
 
 use super::cidr::canonical;
 use crate::config::ServerConfig;
