@@ -39,6 +39,15 @@ pub(crate) fn ready(response: Response<Body>) -> ResponseFuture<'static> {
     Box::pin(std::future::ready(response))
 }
 
+/// `answer`, keeping `held` (a place in a count) until the response is ready.
+pub(crate) fn holding<'a, T: Send + 'a>(answer: ResponseFuture<'a>, held: T) -> ResponseFuture<'a> {
+    Box::pin(async move {
+        let response = answer.await;
+        drop(held);
+        response
+    })
+}
+
 fn served(response: &Response<Body>) {
     tracing::debug!(status = response.status().as_u16(), "request served");
 }

@@ -309,12 +309,7 @@ impl App {
             req.extensions_mut()
                 .insert(ConnectionHold(Arc::new(both) as Arc<dyn Any + Send + Sync>));
         }
-        let answer = self.route(req, conn, from_proxy);
-        Box::pin(async move {
-            let response = answer.await;
-            drop(slot);
-            response
-        })
+        answer::holding(self.route(req, conn, from_proxy), slot)
     }
 
     /// Routes a request whose client is known: health, the endpoints (0.9 resources first), 404.
@@ -428,11 +423,7 @@ impl App {
         };
         match opening {
             None => answer,
-            Some(opening) => Box::pin(async move {
-                let response = answer.await;
-                drop(opening);
-                response
-            }),
+            Some(opening) => answer::holding(answer, opening),
         }
     }
 
