@@ -267,6 +267,32 @@ async fn one_address_cannot_take_more_than_max_connections_per_ip() {
     assert!(healthz_on(&mut again).await);
 }
 
+/// GET `url` as a trusted proxy forwards it for the client at `client`.
+async fn get_for(url: &str, client: &str) -> eio::Answer {
+    let request = eio::http().get(url).header("x-forwarded-for", client);
+    eio::answer(request.send().await.expect("GET")).await
+}
+
+/// A WebSocket-only session at `gateway`'s `/engine.io/`, as a trusted proxy forwards it for `client`; its open
+/// packet is read.
+async fn websocket_for(gateway: &Gateway, client: &str) -> eio::Ws {
+    let url = eio::ws_handshake_url(&gateway.ws_url("/engine.io/"));
+    let mut request =
+        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(url)
+            .expect("a WebSocket request");
+    request
+        .headers_mut()
+        .insert("x-forwarded-for", client.parse().expect("an address"));
+    let (mut ws, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("the WebSocket opens");
+    assert!(
+        eio::next_text(&mut ws).await.starts_with("0{"),
+        "the open packet"
+    );
+    ws
+}
+
 #[tokio::test]
 async fn clients_behind_a_trusted_proxy_are_counted_on_their_forwarded_address() {
     let backend = Backend::echo().await;
@@ -277,56 +303,35 @@ async fn clients_behind_a_trusted_proxy_are_counted_on_their_forwarded_address()
     )
     .await;
     let base = gateway.url("/engine.io/");
-    let client = eio::http();
-    let from = |ip: &'static str| {
-        move |request: reqwest::RequestBuilder| request.header("x-forwarded-for", ip)
-    };
-    let attacker = from("203.0.113.9");
+    let handshake = format!("{base}?EIO=4&transport=polling");
+    const ATTACKER: &str = "203.0.113.9";
     // Handshakes end at once: they hold nothing afterwards.
     let mut sids = Vec::new();
     for _ in 0..3 {
-        let answer = eio::answer(
-            attacker(client.get(format!("{base}?EIO=4&transport=polling")))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let answer = get_for(&handshake, ATTACKER).await;
         assert_eq!(answer.status, 200);
         let open: serde_json::Value = serde_json::from_str(&answer.text[1..]).unwrap();
         sids.push(open["sid"].as_str().unwrap().to_string());
     }
     // Two parked polls hold the address's two places; the proxy's own address (127.0.0.1) is not limited.
-    let mut parked = Vec::new();
-    for sid in &sids[..2] {
-        let request = attacker(client.get(eio::poll_url(&base, sid)));
-        parked.push(tokio::spawn(request.send()));
-    }
+    let parked: Vec<_> = sids[..2]
+        .iter()
+        .map(|sid| {
+            let url = eio::poll_url(&base, sid);
+            tokio::spawn(async move { get_for(&url, ATTACKER).await })
+        })
+        .collect();
     eio::eventually("both polls to be parked", || {
         open_connections(&gateway) >= 2
     })
     .await;
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let third = eio::answer(
-        attacker(client.get(eio::poll_url(&base, &sids[2])))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let third = get_for(&eio::poll_url(&base, &sids[2]), ATTACKER).await;
     assert_eq!(third.status, 503, "{}", third.text);
     assert!(third.header("retry-after").is_some());
     assert_eq!(refused(&gateway, "max_connections_per_ip"), 1.0);
     // Another client behind the same proxy is served.
-    let neighbour = from("198.51.100.7");
-    let answer = eio::answer(
-        neighbour(client.get(format!("{base}?EIO=4&transport=polling")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(answer.status, 200);
+    assert_eq!(get_for(&handshake, "198.51.100.7").await.status, 200);
     // A WebSocket through the proxy is counted for as long as it is open.
     for poll in parked {
         poll.abort();
@@ -335,49 +340,14 @@ async fn clients_behind_a_trusted_proxy_are_counted_on_their_forwarded_address()
         gateway.running.app.gate().tracked_addresses() == 0
     })
     .await;
-    let mut request =
-        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
-            eio::ws_handshake_url(&gateway.ws_url("/engine.io/")),
-        )
-        .unwrap();
-    request
-        .headers_mut()
-        .insert("x-forwarded-for", "203.0.113.9".parse().unwrap());
-    let (ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-    let mut ws2 = {
-        let mut request =
-            tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
-                eio::ws_handshake_url(&gateway.ws_url("/engine.io/")),
-            )
-            .unwrap();
-        request
-            .headers_mut()
-            .insert("x-forwarded-for", "203.0.113.9".parse().unwrap());
-        tokio_tungstenite::connect_async(request).await.unwrap().0
-    };
-    assert!(
-        eio::next_text(&mut ws2).await.starts_with("0{"),
-        "the open packet"
-    );
-    let refused_now = eio::answer(
-        attacker(client.get(format!("{base}?EIO=4&transport=polling")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let ws = websocket_for(&gateway, ATTACKER).await;
+    let mut ws2 = websocket_for(&gateway, ATTACKER).await;
+    let refused_now = get_for(&handshake, ATTACKER).await;
     assert_eq!(refused_now.status, 503, "two WebSockets hold both places");
     drop(ws);
     let mut served = false;
     for _ in 0..50 {
-        let answer = eio::answer(
-            attacker(client.get(format!("{base}?EIO=4&transport=polling")))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
-        if answer.status == 200 {
+        if get_for(&handshake, ATTACKER).await.status == 200 {
             served = true;
             break;
         }

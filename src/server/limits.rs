@@ -103,6 +103,11 @@ impl Gate {
         self.max_connections
     }
 
+    /// Whether connections are counted per client address (`max_connections_per_ip` is set).
+    pub fn counts_per_address(&self) -> bool {
+        self.max_per_ip > 0
+    }
+
     /// Connections open now.
     pub fn open_connections(&self) -> usize {
         self.open.load(Ordering::Relaxed)
@@ -161,11 +166,9 @@ impl Gate {
     fn count_ip(&self, ip: IpAddr) -> bool {
         let ip = address_key(ip);
         let mut per_ip = self.per_ip.lock().unwrap_or_else(|p| p.into_inner());
+        // Called only with a limit set (above zero): an entry that exists holds at least one place.
         let held = per_ip.entry(ip).or_insert(0);
         if *held >= self.max_per_ip {
-            if *held == 0 {
-                per_ip.remove(&ip);
-            }
             return false;
         }
         *held += 1;

@@ -45,7 +45,8 @@ pub async fn serve<A: HttpHandler>(
                 continue;
             }
         };
-        let per_ip = !app.is_trusted_proxy(peer.ip());
+        // A trusted proxy's own connections are not counted on its address (its clients' requests are).
+        let per_ip = app.gate().counts_per_address() && !app.is_trusted_proxy(peer.ip());
         let Ok(slot) = app.gate().admit(peer.ip(), per_ip) else {
             drop(stream);
             continue;
