@@ -25,6 +25,9 @@ mod ws_link;
 mod ws_packets;
 mod ws_pump;
 
+#[cfg(test)]
+mod size_tests;
+
 pub use engine::{Engine, EngineConfig};
 pub use error::EngineError;
 pub use handler::{Handler, Opened, Refusal, Wait};
@@ -36,3 +39,5 @@ pub use session::{CloseReason, Session, SessionSettings, TransportKind};
 pub use sid::Sid;
 pub use text::Text;
 pub use websocket::is_upgrade_request;
+#[cfg(test)]
+pub(crate) use ws_link::boxed_links;

@@ -20,6 +20,10 @@ impl Text {
     }
 
     /// The text.
+    #[expect(
+        unsafe_code,
+        reason = "a Text is valid UTF-8 by construction; checking again on every read would cost every packet"
+    )]
     pub fn as_str(&self) -> &str {
         // SAFETY: every constructor admits only valid UTF-8 (checked, or from `str`/`String`),
         // `slice_from` cuts on a char boundary, and `Bytes` is immutable.

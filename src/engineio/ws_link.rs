@@ -22,6 +22,16 @@ const READ_CHUNK: usize = 16 * 1024;
 /// Frames handed to one vectored write at most (two slices each).
 const WRITE_BATCH: usize = 32;
 
+/// WebSockets that did not get their TCP stream back from hyper (a type the listener hands hyper changed, say):
+/// they work, boxed, but every idle one costs more. Tests assert it stays at zero.
+static BOXED_LINKS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// How many WebSockets ran over boxed IO instead of their TCP stream since the process started.
+#[cfg(test)]
+pub(crate) fn boxed_links() -> usize {
+    BOXED_LINKS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// The upgraded connection: the TCP stream itself when hyper gives it back, any other IO boxed by hyper.
 enum Conn {
     Tcp(TcpStream),
@@ -50,6 +60,7 @@ impl Conn {
             Ok(parts) => (Self::Tcp(parts.io.into_inner()), parts.read_buf),
             Err(upgraded) => {
                 tracing::debug!("websocket over a connection that is not a TCP stream");
+                BOXED_LINKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 (Self::Other(Box::new(TokioIo::new(upgraded))), Bytes::new())
             }
         }

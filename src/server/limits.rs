@@ -271,6 +271,7 @@ pub fn default_max_connections() -> usize {
 
 /// The process's open-files limit (soft), or 10,000 where there is none to read.
 #[cfg(unix)]
+#[expect(unsafe_code, reason = "getrlimit has no safe wrapper in std")]
 pub fn open_files_limit() -> usize {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
@@ -293,6 +294,10 @@ pub fn open_files_limit() -> usize {
 /// Raises the soft open-files limit to the hard limit (as many runtimes do at start), so the default
 /// `max_connections` is what the system allows rather than a shell's 1024. Returns the limit in force.
 #[cfg(unix)]
+#[expect(
+    unsafe_code,
+    reason = "getrlimit and setrlimit have no safe wrapper in std"
+)]
 pub fn raise_open_files_limit() -> usize {
     let mut limit = libc::rlimit {
         rlim_cur: 0,

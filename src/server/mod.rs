@@ -13,6 +13,8 @@ pub mod limits;
 mod listener;
 pub mod origin;
 pub mod router;
+#[cfg(test)]
+mod upgrade_tests;
 
 pub use app::{App, Endpoint, EndpointHandle};
 pub use endpoint::Service;

@@ -314,6 +314,22 @@ fn unwritten<'b>(head: &'b [u8], body: &'b [u8], written: usize) -> (&'b [u8], &
 mod tests {
     use super::*;
 
+    /// The most the task of a connection may take while its long poll is parked (every idle polling session and
+    /// every idle keep-alive connection pays it); the size in a test (debug) build.
+    const CONNECTION_TASK_MAX: usize = 288;
+
+    #[test]
+    fn an_idle_connection_task_stays_small() {
+        fn future_size<A, B, C, D, F: Future>(_: fn(A, B, C, D) -> F) -> usize {
+            std::mem::size_of::<F>()
+        }
+        let size = future_size(serve_connection::<crate::server::App>);
+        assert!(
+            size <= CONNECTION_TASK_MAX,
+            "a connection's future is {size} bytes (at most {CONNECTION_TASK_MAX}): every idle connection pays it"
+        );
+    }
+
     const MAX: usize = head::MAX_HEAD_BYTES;
 
     #[test]
