@@ -23,8 +23,8 @@ options=(--sanitizer none)
 
 replay() {
   echo "fuzz: SKIPPED: $1"
-  echo "fuzz: replaying the committed corpus through the same checks instead (cargo test --test fuzz_corpus)"
-  cargo test -q --test fuzz_corpus
+  echo "fuzz: replaying the committed corpus through the same checks instead (cargo test --test integration fuzz_corpus::)"
+  cargo test -q --test integration fuzz_corpus::
   exit 0
 }
 

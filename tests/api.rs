@@ -6,8 +6,7 @@
 //! A client that must not receive an emit is checked by emitting a marker to everyone right after: its next
 //! message must be the marker.
 
-mod common;
-
+use crate::common;
 use common::api::{self, Api, Client, Transport, acks_by_sid, raw_fields, sockets_count};
 use common::eio;
 use common::sio::{accept, raw_field};

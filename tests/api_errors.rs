@@ -2,8 +2,7 @@
 //! call and on `/metrics`, health probes without a token, nothing of the API on the public listener, and every
 //! error path with its status, code and a message that names the field at fault.
 
-mod common;
-
+use crate::common;
 use common::Backend;
 use common::api::{self, Api, assert_error, sockets_count};
 use common::eio;

@@ -4,8 +4,7 @@
 //! retry, hook workers) is released. And what is given up (past `webhook_retry_window`, or past
 //! `max_retrying_hooks`) is counted and never sent later.
 
-mod common;
-
+use crate::common;
 use common::api::{self, Api, Client, Metrics, Transport};
 use common::eio::{self, Answer};
 use common::{Backend, Gateway, Hook, Reply};

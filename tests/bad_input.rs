@@ -1,8 +1,7 @@
 //! Bad requests from clients: each gets the right Engine.IO error code or HTTP status, and a bystander session on
 //! the same endpoint keeps working afterwards.
 
-mod common;
-
+use crate::common;
 use common::eio::{self, Answer, get, handshake, http, poll_url, post};
 use common::{Backend, Gateway};
 use serde_json::json;

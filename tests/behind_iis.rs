@@ -4,8 +4,7 @@
 //! (`POST {base}/iisintegration`), in process and with the real binary started the way ANCM starts it
 //! (`ASPNETCORE_PORT`, `ASPNETCORE_TOKEN`, `ASPNETCORE_APPL_PATH`).
 
-mod common;
-
+use crate::common;
 use common::{Backend, Hook, Reply, eio};
 use iogate::config::parse_str;
 use iogate::server::iis::IisSettings;

@@ -5,8 +5,7 @@
 //! backend's hooks must show the client nginx saw. Needs nginx (`apt-get install -y nginx`) and
 //! `npm ci --prefix tests/clients`; without them these tests fail, they never skip.
 
-mod common;
-
+use crate::common;
 use common::{Backend, Gateway, Hook, Reply, eio, node};
 use serde_json::{Value, json};
 use std::net::{SocketAddr, TcpListener, TcpStream};

@@ -4,8 +4,7 @@
 //! with credentials) and jsonp-polling (script tags and form posts into an iframe). What the page saw comes back
 //! as a `result` event through the gateway's webhooks. Needs Chromium and `npm ci --prefix tests/clients`.
 
-mod common;
-
+use crate::common;
 use common::browser::{Browser, Site};
 use common::sio_backend;
 use common::{Backend, Gateway, node};

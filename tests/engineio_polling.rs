@@ -1,7 +1,6 @@
 //! Engine.IO v4 over long-polling against a running gateway and a real webhook backend.
 
-mod common;
-
+use crate::common;
 use common::eio::{self, get, handshake, poll_url, post};
 use common::{Backend, Gateway};
 use std::time::Duration;

@@ -4,8 +4,7 @@
 //! switch, and malformed payloads. These are the checks of the official v3 conformance suite, written anew,
 //! plus what the gateway adds (hooks, parse errors that leave other sessions alone).
 
-mod common;
-
+use crate::common;
 use common::eio::{self, Ws, eventually, frames_until_closed, ws_connect};
 use common::{Backend, Gateway};
 use serde_json::{Value, json};

@@ -1,8 +1,7 @@
 //! Engine.IO v4 over WebSocket (new sessions and upgrades from polling) against a running gateway and a real
 //! webhook backend.
 
-mod common;
-
+use crate::common;
 use common::eio::{
     self, Ws, assert_silent, frames_until_closed, get, handshake, next_binary, next_text, poll_url,
     post, send_binary, send_text, ws_connect, ws_handshake, ws_handshake_url, ws_try_connect,

@@ -3,8 +3,7 @@
 //! proves its bound through the gateway's own counters (open connections, sessions, `iogate_refused_total`)
 //! while another client of the same gateway keeps being served.
 
-mod common;
-
+use crate::common;
 use common::api::Metrics;
 use common::{Backend, Gateway, eio};
 use iogate::server::HttpHandler;

@@ -4,8 +4,7 @@
 //! namespaces (accepted and refused), heartbeats and ping timeouts, payload framing, JSONP, unknown sessions,
 //! disconnects, and pushes from the API reaching 0.9 clients.
 
-mod common;
-
+use crate::common;
 use common::api::Api;
 use common::eio;
 use common::legacy::{LegacyClient, SEP};

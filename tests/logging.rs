@@ -4,8 +4,7 @@
 //! line each make exactly one log line, with the newline escaped, in the text format; in the JSON format every
 //! line stays one JSON object.
 
-mod common;
-
+use crate::common;
 use common::{Backend, Hook, Reply};
 use futures_util::{SinkExt, StreamExt};
 use std::io::{BufRead, BufReader};

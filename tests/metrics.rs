@@ -2,8 +2,7 @@
 //! sessions per transport, sockets, packet counters, webhook latency, failures and retries, outbound queue
 //! overflows and API calls by outcome.
 
-mod common;
-
+use crate::common;
 use common::api::{self, Api, Client, Metrics, Transport};
 use common::eio;
 use common::sio::accept;

@@ -3,8 +3,7 @@
 //! `namespace_too_long`, and the refusal is addressed to the name cut to the bound: never echoed back whole (the
 //! reference server would echo any length). The client's session stays open and other clients keep working.
 
-mod common;
-
+use crate::common;
 use common::api::{self, Api};
 use common::eio;
 use common::legacy::LegacyClient;

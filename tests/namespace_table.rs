@@ -4,8 +4,7 @@
 //! another client on the same gateway keeps working; sockets joining a namespace while its last one leaves end
 //! up in the namespace broadcasts reach.
 
-mod common;
-
+use crate::common;
 use common::api::{self, Api};
 use common::sio::{self, SioWs};
 use common::{Backend, Gateway, Hook, Reply};

@@ -2,8 +2,7 @@
 //! POSTs (a POST goes through hyper and the connection comes back), pipelining, HTTP/1.0, `Connection: close`,
 //! `HEAD`, malformed and oversized heads, and the head timeout on idle and half-sent heads.
 
-mod common;
-
+use crate::common;
 use common::{Backend, Gateway};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

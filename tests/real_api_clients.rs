@@ -9,8 +9,7 @@
 //! Needs `npm ci --prefix tests/clients` and `pip install -r tests/clients/python/requirements.txt`; without them
 //! these tests fail.
 
-mod common;
-
+use crate::common;
 use common::api::{self, Api, sockets_count};
 use common::node::{self, Spawned};
 use common::sio_backend::{self, b64, check_connect, disconnect_reason, sid_of};

@@ -1,8 +1,7 @@
 //! The real npm `engine.io-client` (6.x) against the gateway and an echo backend: polling only, WebSocket only,
 //! and polling upgraded to WebSocket. Needs `npm ci --prefix tests/clients`; without it these tests fail.
 
-mod common;
-
+use crate::common;
 use base64::Engine as _;
 use common::{Backend, Gateway, eio, node};
 use serde_json::{Value, json};

@@ -6,9 +6,8 @@
 //! WebSocket only, and polling upgraded to WebSocket. Needs the venv of `tests/clients/python4/` (scripts/test.sh
 //! creates it); without it these tests fail.
 
-mod common;
-#[path = "common/python4.rs"]
-mod python4;
+use crate::common;
+use crate::common::python4;
 
 use common::sio_backend::check_event_script_hooks;
 use common::sio_backend::{self, events_named, first_transport, last_transport, sid_of};

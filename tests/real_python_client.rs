@@ -3,8 +3,7 @@
 //! both ways, and the disconnect reasons the backend is told; over polling only, WebSocket only, and polling
 //! upgraded to WebSocket. Needs `pip install -r tests/clients/python/requirements.txt`; without it these tests fail.
 
-mod common;
-
+use crate::common;
 use common::sio_backend::check_event_script_hooks;
 use common::sio_backend::{
     self, check_connect, disconnect_reason, events_named, last_transport, sid_of,

@@ -5,8 +5,7 @@
 //! `json.send`, bytes as base64, and the disconnect reasons the backend is told; over xhr-polling and over
 //! WebSocket. Needs `npm ci --prefix tests/clients`; without it these tests fail.
 
-mod common;
-
+use crate::common;
 use common::sio_backend::{self, check_plain_event_hooks, events_named, sid_of};
 use common::{Backend, Gateway, eio, node};
 use serde_json::{Value, json};

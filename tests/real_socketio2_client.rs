@@ -7,9 +7,8 @@
 //! webhook reply's `broadcast`. Needs `npm ci --prefix tests/clients` (and the python4 venv for the shared room); without them these
 //! tests fail.
 
-mod common;
-#[path = "common/python4.rs"]
-mod python4;
+use crate::common;
+use crate::common::python4;
 
 use common::sio::SioWs;
 use common::sio_backend::check_event_script_hooks;

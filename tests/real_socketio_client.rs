@@ -3,8 +3,7 @@
 //! connection, and the disconnect reasons the backend is told. Each scenario runs over polling only, polling
 //! upgraded to WebSocket, and WebSocket only. Needs `npm ci --prefix tests/clients`; without it these tests fail.
 
-mod common;
-
+use crate::common;
 use common::sio_backend::check_event_script_hooks;
 use common::sio_backend::{
     self, check_connect, disconnect_reason, events_named, last_transport, sid_of,

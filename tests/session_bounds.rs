@@ -5,8 +5,7 @@
 //! a slow backend and binary attachments being reassembled are bounded in bytes too. Meanwhile another client of
 //! the same gateway keeps working.
 
-mod common;
-
+use crate::common;
 use common::api::{self, Api, Metrics};
 use common::eio;
 use common::sio::{self, SioPolling, SioWs};

@@ -1,8 +1,7 @@
 //! A client that starts a request and never finishes its head is disconnected after `request_head_timeout`,
 //! and a webhook that answers with a redirect is a failed webhook (the signed request is not re-sent elsewhere).
 
-mod common;
-
+use crate::common;
 use common::{Backend, Gateway, Reply};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -2,8 +2,7 @@
 //! connection (its sockets get a disconnect hook, nothing of the bad packet is relayed) while another client of
 //! the same endpoint keeps working.
 
-mod common;
-
+use crate::common;
 use common::eio::{self, get};
 use common::sio::{self, SioPolling, SioWs};
 use common::{Backend, Gateway, Hook, Reply};

@@ -3,8 +3,7 @@
 //! body and what its reply does, backend failures, namespace globs, the connect timeout, and the `disconnect`
 //! webhook with its reasons and retries.
 
-mod common;
-
+use crate::common;
 use common::eio::{self, get};
 use common::sio::{self, SioPolling, SioWs, accept, raw_field, reference_app};
 use common::{Backend, Hook, Reply};

@@ -3,8 +3,7 @@
 //! does (ack, emit, join, leave, data, disconnect), per-socket ordering, and routes (async, other webhooks,
 //! by namespace).
 
-mod common;
-
+use crate::common;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use common::sio::{self, SioPolling, SioWs, accept, raw_field, reference_app};

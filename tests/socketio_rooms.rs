@@ -7,8 +7,7 @@
 //! packet of its broadcast is queued; a packet that a client receives before its own later sync ack is therefore
 //! everything the broadcast sent it.
 
-mod common;
-
+use crate::common;
 use common::sio::{self, Received, SioWs};
 use common::{Backend, Gateway, Hook, Reply};
 use serde_json::{Value, json};

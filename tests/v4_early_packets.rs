@@ -3,8 +3,7 @@
 //! delivered in order once `/` is accepted, dropped (the session goes on) when it is refused. Raw WebSocket clients
 //! against a backend that takes its time to answer `connect`.
 
-mod common;
-
+use crate::common;
 use common::eio::{self, Ws};
 use common::sio_backend;
 use common::{Backend, Gateway, Hook, Reply};

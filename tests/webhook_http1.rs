@@ -4,8 +4,7 @@
 //! stray bytes on them, and failures (oversized or garbage answers, slow backends) that must end in a clear error,
 //! never a panic.
 
-mod common;
-
+use crate::common;
 use bytes::Bytes;
 use iogate::metrics::EndpointMetrics;
 use iogate::relay::{

@@ -1,8 +1,7 @@
 //! Webhooks of engine.io endpoints against a real backend: headers, signatures, body fields, replies acted on,
 //! backend failures, per-session ordering, close retries, disabled hooks and graceful shutdown.
 
-mod common;
-
+use crate::common;
 use iogate::server::HttpHandler;
 
 use common::eio::{self, get, handshake, http, poll_url, post};

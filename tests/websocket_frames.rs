@@ -1,8 +1,7 @@
 //! WebSocket framing against a running gateway: fragmented messages, control frames between fragments, pings,
 //! close codes in both directions, and frames that break the protocol.
 
-mod common;
-
+use crate::common;
 use common::eio::{self, Ws, next_text, send_text, ws_handshake};
 use common::{Backend, Gateway};
 use futures_util::{SinkExt, StreamExt};

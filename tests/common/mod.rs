@@ -10,6 +10,7 @@ pub mod gateway;
 pub mod legacy;
 pub mod node;
 pub mod python;
+pub mod python4;
 pub mod sio;
 pub mod sio_backend;
 

@@ -1,7 +1,7 @@
 //! Runs the python-socketio 4.x client scripts of `tests/clients/python4/` with the interpreter of their own virtual
 //! environment (`tests/clients/python4/.venv`: python-socketio 4 and python-engineio 3 conflict with the 5.x of
 //! `tests/clients/python/`), without blocking the test's runtime. A missing or wrong venv fails the test with the
-//! commands that create it. Not declared in `mod.rs`: the tests that need it include it with `#[path]`.
+//! commands that create it.
 
 use crate::common::node::{NodeRun, run_program};
 use std::path::{Path, PathBuf};
