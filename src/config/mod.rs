@@ -13,3 +13,6 @@ pub use schema::{
     REQUEST_HEAD_RANGE, RouteConfig, RouteMode, Secrets, ServerConfig, Transport,
 };
 pub use validate::normalize_path;
+
+#[cfg(test)]
+mod messages_tests;
