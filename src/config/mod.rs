@@ -1,11 +1,13 @@
 //! Configuration: the TOML schema, `${VAR}` expansion, validation with key paths, and loading.
 
+mod cidr;
 mod duration;
 mod expand;
 mod load;
 mod schema;
 mod validate;
 
+pub use cidr::{Cidr, canonical};
 pub use duration::parse as parse_duration;
 pub use load::{ConfigError, load_file, parse_str};
 pub use schema::{

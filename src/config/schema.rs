@@ -1,5 +1,6 @@
 //! The TOML schema. Every key is documented here; unknown keys are rejected.
 
+use super::cidr::Cidr;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -30,7 +31,7 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Peers (CIDR blocks) whose `X-Forwarded-For` / `Forwarded` headers are believed.
     #[serde(default)]
-    pub trusted_proxies: Vec<String>,
+    pub trusted_proxies: Vec<Cidr>,
     /// How long a client may take to send a request head before its connection is closed (slow or stuck clients).
     #[serde(default = "default_request_head_timeout", with = "duration_serde")]
     pub request_head_timeout: Duration,

@@ -3,7 +3,6 @@
 pub mod answer;
 mod app;
 mod build;
-pub mod cidr;
 pub mod cors;
 pub mod endpoint;
 pub mod forwarded;

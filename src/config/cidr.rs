@@ -1,5 +1,6 @@
-//! CIDR blocks for `trusted_proxies`.
+//! CIDR blocks for `trusted_proxies`, parsed once when the config is loaded; the server matches peers against them.
 
+use serde::{Deserialize, Deserializer};
 use std::net::IpAddr;
 
 /// An address block such as `10.0.0.0/8` or `::1/128` (a bare address is a single-host block).
@@ -36,6 +37,13 @@ impl Cidr {
         })
     }
 
+    /// The block holding `addr` alone.
+    pub fn host(addr: IpAddr) -> Self {
+        let network = canonical(addr);
+        let prefix = if network.is_ipv4() { 32 } else { 128 };
+        Self { network, prefix }
+    }
+
     /// Whether `addr` is inside the block (IPv4-mapped IPv6 addresses count as IPv4).
     pub fn contains(&self, addr: IpAddr) -> bool {
         match (self.network, canonical(addr)) {
@@ -47,6 +55,14 @@ impl Cidr {
             }
             _ => false,
         }
+    }
+}
+
+/// A `trusted_proxies` entry: a string parsed by [`Cidr::parse`], whose message names the bad entry.
+impl<'de> Deserialize<'de> for Cidr {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(de)?;
+        Cidr::parse(&text).map_err(serde::de::Error::custom)
     }
 }
 
@@ -93,6 +109,20 @@ mod tests {
         assert!(!loopback6.contains(ip("127.0.0.1")));
         assert!(Cidr::parse("127.0.0.1").unwrap().contains(ip("127.0.0.1")));
         assert!(Cidr::parse("0.0.0.0/0").unwrap().contains(ip("8.8.8.8")));
+    }
+
+    #[test]
+    fn a_host_block_holds_that_address_alone() {
+        assert_eq!(
+            Cidr::host(ip("127.0.0.1")),
+            Cidr::parse("127.0.0.1/32").unwrap()
+        );
+        assert_eq!(Cidr::host(ip("::1")), Cidr::parse("::1/128").unwrap());
+        assert_eq!(
+            Cidr::host(ip("::ffff:10.0.0.1")),
+            Cidr::parse("10.0.0.1").unwrap()
+        );
+        assert!(!Cidr::host(ip("10.0.0.1")).contains(ip("10.0.0.2")));
     }
 
     #[test]
