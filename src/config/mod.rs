@@ -5,6 +5,7 @@ mod duration;
 mod expand;
 mod load;
 mod schema;
+mod secret;
 mod validate;
 
 pub use cidr::{Cidr, canonical};
@@ -14,6 +15,7 @@ pub use schema::{
     ApiConfig, Config, EndpointConfig, ForwardedHeader, HookSwitches, LogConfig, Protocol,
     REQUEST_HEAD_RANGE, RouteConfig, RouteMode, Secrets, ServerConfig, Transport,
 };
+pub use secret::Secret;
 pub use validate::normalize_path;
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The TOML schema. Every key is documented here; unknown keys are rejected.
 
 use super::cidr::Cidr;
+use super::secret::Secret;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -111,8 +112,8 @@ pub struct ApiConfig {
     /// Address and port of the API listener; keep it on loopback or a private network.
     #[serde(default = "default_api_listen")]
     pub listen: SocketAddr,
-    /// The bearer token every API call must carry.
-    pub token: String,
+    /// The bearer token every API call must carry (never printed).
+    pub token: Secret,
 }
 
 /// `[log]`: logging settings (`RUST_LOG` wins over `level`).
@@ -153,23 +154,42 @@ pub enum Transport {
     Websocket,
 }
 
-/// A webhook secret, or several while secrets rotate (each signs every request).
+/// A webhook secret, or several while secrets rotate (each signs every request); never printed.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
 pub enum Secrets {
     /// One secret.
-    One(String),
+    One(Secret),
     /// Several secrets; a signature is added for each.
-    Many(Vec<String>),
+    Many(Vec<Secret>),
 }
 
 impl Secrets {
     /// The secrets as a list.
-    pub fn to_vec(&self) -> Vec<String> {
+    pub fn to_vec(&self) -> Vec<Secret> {
+        self.as_slice().to_vec()
+    }
+
+    /// The secrets in order, without copying them.
+    pub fn as_slice(&self) -> &[Secret] {
         match self {
-            Secrets::One(one) => vec![one.clone()],
-            Secrets::Many(many) => many.clone(),
+            Secrets::One(one) => std::slice::from_ref(one),
+            Secrets::Many(many) => many,
         }
+    }
+}
+
+/// No secret: webhooks go unsigned.
+impl Default for Secrets {
+    fn default() -> Self {
+        Secrets::Many(Vec::new())
+    }
+}
+
+/// Secrets given as plain strings (tests, tools), in order.
+impl FromIterator<String> for Secrets {
+    fn from_iter<I: IntoIterator<Item = String>>(iter: I) -> Self {
+        Secrets::Many(iter.into_iter().map(Secret::from).collect())
     }
 }
 
@@ -221,7 +241,7 @@ pub struct EndpointConfig {
     pub protocol: Protocol,
     /// Where every webhook of this endpoint is POSTed unless a route says otherwise.
     pub webhook: String,
-    /// Signs every webhook with HMAC-SHA256 when set; a list while secrets rotate.
+    /// Signs every webhook with HMAC-SHA256 when set; a list while secrets rotate. Never printed.
     pub secret: Option<Secrets>,
     /// Socket.IO namespaces clients may connect to: exact names or globs such as `"/tenant-*"`.
     #[serde(default = "default_namespaces")]

@@ -14,7 +14,7 @@ pub fn validate(config: &Config) -> Result<(), Problem> {
         ));
     }
     if let Some(api) = &config.api {
-        if api.token.trim().is_empty() {
+        if api.token.expose().trim().is_empty() {
             return Err(("api.token".into(), "must not be empty".into()));
         }
     }
@@ -144,7 +144,7 @@ fn validate_endpoint(key: &str, endpoint: &EndpointConfig) -> Result<(), Problem
     check_url(&endpoint.webhook).map_err(|m| (at("webhook"), m))?;
     if let Some(secrets) = &endpoint.secret {
         let list = secrets.to_vec();
-        if list.is_empty() || list.iter().any(|s| s.is_empty()) {
+        if list.is_empty() || list.iter().any(|s| s.expose().is_empty()) {
             return Err((
                 at("secret"),
                 "must be a non-empty string or list of non-empty strings".into(),

@@ -5,6 +5,7 @@ use super::hook_http1::Http1Target;
 use super::hook_pool::{IDLE_TIMEOUT, MAX_IDLE_PER_BACKEND, Pool};
 use super::hook_request::{USER_AGENT, redacted};
 use super::signing::signature_header;
+use crate::config::Secrets;
 use crate::metrics::HookMetrics;
 use bytes::Bytes;
 use rand::RngCore;
@@ -21,8 +22,8 @@ pub struct HookTarget {
     url: reqwest::Url,
     /// `http://` URLs: the URL parsed for iogate's own HTTP/1.1 client (`https://` goes through reqwest).
     http1: Option<Arc<Http1Target>>,
-    /// Secrets that sign each request (none = unsigned).
-    pub secrets: Vec<String>,
+    /// Secrets that sign each request (none = unsigned); never printed.
+    pub secrets: Secrets,
     /// Time allowed for one call.
     pub timeout: Duration,
     /// Latency, failure and retry metrics of the endpoint.
@@ -136,7 +137,7 @@ impl HookClient {
     pub fn target(
         &self,
         url: &str,
-        secrets: Vec<String>,
+        secrets: Secrets,
         timeout: Duration,
         metrics: HookMetrics,
     ) -> Result<HookTarget, String> {
@@ -217,8 +218,9 @@ impl HookClient {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
-        let signature = (!target.secrets.is_empty())
-            .then(|| signature_header(&target.secrets, timestamp, &delivery.body));
+        let secrets = target.secrets.as_slice();
+        let signature =
+            (!secrets.is_empty()).then(|| signature_header(secrets, timestamp, &delivery.body));
         let Some(http1) = &target.http1 else {
             return self.send_reqwest(target, delivery, signature).await;
         };

@@ -36,11 +36,7 @@ pub(crate) fn build_endpoint(
     let target = hooks
         .target(
             &config.webhook,
-            config
-                .secret
-                .as_ref()
-                .map(|s| s.to_vec())
-                .unwrap_or_default(),
+            config.secret.clone().unwrap_or_default(),
             config.webhook_timeout,
             endpoint_metrics.hooks.clone(),
         )
