@@ -7,6 +7,7 @@ mod load;
 mod schema;
 mod secret;
 mod validate;
+mod webhook_url;
 
 pub use cidr::{Cidr, canonical};
 pub use duration::parse as parse_duration;
@@ -17,6 +18,7 @@ pub use schema::{
 };
 pub use secret::Secret;
 pub use validate::normalize_path;
+pub use webhook_url::WebhookUrl;
 
 #[cfg(test)]
 mod messages_tests;

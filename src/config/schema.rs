@@ -2,6 +2,7 @@
 
 use super::cidr::Cidr;
 use super::secret::Secret;
+use super::webhook_url::WebhookUrl;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -239,8 +240,8 @@ pub struct EndpointConfig {
     /// `"socket.io"` (default) or `"engine.io"`.
     #[serde(default = "default_protocol")]
     pub protocol: Protocol,
-    /// Where every webhook of this endpoint is POSTed unless a route says otherwise.
-    pub webhook: String,
+    /// Where every webhook of this endpoint is POSTed unless a route says otherwise: an `http` or `https` URL.
+    pub webhook: WebhookUrl,
     /// Signs every webhook with HMAC-SHA256 when set; a list while secrets rotate. Never printed.
     pub secret: Option<Secrets>,
     /// Socket.IO namespaces clients may connect to: exact names or globs such as `"/tenant-*"`.
@@ -330,7 +331,7 @@ pub struct RouteConfig {
     /// Event name glob this route applies to; absent = every event.
     pub event: Option<String>,
     /// The webhook URL for matching events; absent = the endpoint's.
-    pub webhook: Option<String>,
+    pub webhook: Option<WebhookUrl>,
     /// `"sync"` (default) or `"async"`.
     #[serde(default = "default_mode")]
     pub mode: RouteMode,

@@ -1,4 +1,4 @@
-//! Checks that go beyond types: paths, URLs, ranges, duplicates.
+//! Checks that go beyond types: paths, ranges, duplicates, and values that depend on each other.
 
 use super::schema::{Config, EndpointConfig, Protocol, ServerConfig};
 use std::collections::HashSet;
@@ -141,7 +141,6 @@ fn validate_endpoint(key: &str, endpoint: &EndpointConfig) -> Result<(), Problem
             ));
         }
     }
-    check_url(&endpoint.webhook).map_err(|m| (at("webhook"), m))?;
     if let Some(secrets) = &endpoint.secret {
         let list = secrets.to_vec();
         if list.is_empty() || list.iter().any(|s| s.expose().is_empty()) {
@@ -210,11 +209,6 @@ fn validate_endpoint(key: &str, endpoint: &EndpointConfig) -> Result<(), Problem
             "must list at least one of \"polling\", \"websocket\"".into(),
         ));
     }
-    for (index, route) in endpoint.route.iter().enumerate() {
-        if let Some(url) = &route.webhook {
-            check_url(url).map_err(|m| (format!("{key}.route[{index}].webhook"), m))?;
-        }
-    }
     Ok(())
 }
 
@@ -235,14 +229,6 @@ fn check_limit(key: &str, value: usize, most: usize) -> Result<(), Problem> {
             key.to_string(),
             format!("{value} is absurd for a per-session limit; at most {most}"),
         ));
-    }
-    Ok(())
-}
-
-fn check_url(url: &str) -> Result<(), String> {
-    let parsed = reqwest::Url::parse(url).map_err(|e| format!("{url:?} is not a URL ({e})"))?;
-    if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(format!("{url:?} must be an http or https URL"));
     }
     Ok(())
 }

@@ -35,7 +35,7 @@ pub(crate) fn build_endpoint(
     };
     let target = hooks
         .target(
-            &config.webhook,
+            config.webhook.clone(),
             config.secret.clone().unwrap_or_default(),
             config.webhook_timeout,
             endpoint_metrics.hooks.clone(),
@@ -68,7 +68,7 @@ pub(crate) fn build_endpoint(
                     let target = match &route.webhook {
                         Some(url) => hooks
                             .target(
-                                url,
+                                url.clone(),
                                 target.secrets.clone(),
                                 target.timeout,
                                 target.metrics.clone(),
