@@ -1,6 +1,7 @@
 //! The TOML schema. Every key is documented here; unknown keys are rejected.
 
 use super::cidr::Cidr;
+use super::resource_path::ResourcePath;
 use super::secret::Secret;
 use super::webhook_url::WebhookUrl;
 use serde::Deserialize;
@@ -222,12 +223,13 @@ impl EndpointConfig {
         if self.protocol != Protocol::SocketIo || !self.socketio09 {
             return None;
         }
-        Some(match &self.resource {
-            Some(resource) => {
-                super::normalize_path(&format!("/{}", resource.trim_start_matches('/')))
-            }
-            None => super::normalize_path(&self.path),
-        })
+        Some(
+            self.resource
+                .as_ref()
+                .unwrap_or(&self.path)
+                .as_str()
+                .to_string(),
+        )
     }
 }
 
@@ -236,7 +238,9 @@ impl EndpointConfig {
 #[serde(deny_unknown_fields)]
 pub struct EndpointConfig {
     /// The resource path (the client's `path` option), e.g. `"/myApp/socket"`; `/p` and `/p/...` match, `/pX` does not.
-    pub path: String,
+    /// Normalized when loaded (no trailing slash).
+    #[serde(deserialize_with = "resource_path_serde::deserialize_endpoint")]
+    pub path: ResourcePath,
     /// `"socket.io"` (default) or `"engine.io"`.
     #[serde(default = "default_protocol")]
     pub protocol: Protocol,
@@ -270,8 +274,13 @@ pub struct EndpointConfig {
     pub socketio09: bool,
     /// The `resource` option of this endpoint's Socket.IO 0.9 clients, e.g. `"myApp/server.js"` for pages that call
     /// `io.connect(url, {resource: 'myApp/server.js'})`; they are served at `/{resource}/1/...`. Defaults to
-    /// `path` (so `/socket.io/1/...` for the default path). socket.io endpoints only.
-    pub resource: Option<String>,
+    /// `path` (so `/socket.io/1/...` for the default path). socket.io endpoints only. Normalized when loaded
+    /// (`/myApp/server.js`).
+    #[serde(
+        default,
+        deserialize_with = "resource_path_serde::deserialize_legacy_resource"
+    )]
+    pub resource: Option<ResourcePath>,
     /// Transports clients may use.
     #[serde(default = "default_transports")]
     pub transports: Vec<Transport>,
@@ -339,6 +348,10 @@ pub struct RouteConfig {
 
 mod duration_serde {
     pub use super::super::duration::deserialize;
+}
+
+mod resource_path_serde {
+    pub use super::super::resource_path::{deserialize_endpoint, deserialize_legacy_resource};
 }
 
 fn yes() -> bool {

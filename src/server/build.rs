@@ -2,7 +2,7 @@
 
 use super::app::{Endpoint, EndpointHandle};
 use super::cors::Cors;
-use crate::config::{EndpointConfig, Protocol, Transport, normalize_path};
+use crate::config::{EndpointConfig, Protocol, Transport};
 use crate::engineio::{Engine, EngineConfig, SessionSettings};
 use crate::metrics::Metrics;
 use crate::relay::{
@@ -17,7 +17,7 @@ pub(crate) fn build_endpoint(
     hooks: &HookClient,
     metrics: &Arc<Metrics>,
 ) -> Result<Endpoint, String> {
-    let path = normalize_path(&config.path);
+    let path = config.path.as_str().to_string();
     let endpoint_metrics = metrics.endpoint(&path);
     let engine_config = EngineConfig {
         session: SessionSettings {
