@@ -1,5 +1,9 @@
 //! The TOML schema. Every key is documented here; unknown keys are rejected.
 
+use super::cidr::Cidr;
+use super::resource_path::ResourcePath;
+use super::secret::Secret;
+use super::webhook_url::WebhookUrl;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -30,7 +34,7 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Peers (CIDR blocks) whose `X-Forwarded-For` / `Forwarded` headers are believed.
     #[serde(default)]
-    pub trusted_proxies: Vec<String>,
+    pub trusted_proxies: Vec<Cidr>,
     /// How long a client may take to send a request head before its connection is closed (slow or stuck clients).
     #[serde(default = "default_request_head_timeout", with = "duration_serde")]
     pub request_head_timeout: Duration,
@@ -110,8 +114,8 @@ pub struct ApiConfig {
     /// Address and port of the API listener; keep it on loopback or a private network.
     #[serde(default = "default_api_listen")]
     pub listen: SocketAddr,
-    /// The bearer token every API call must carry.
-    pub token: String,
+    /// The bearer token every API call must carry (never printed).
+    pub token: Secret,
 }
 
 /// `[log]`: logging settings (`RUST_LOG` wins over `level`).
@@ -152,23 +156,42 @@ pub enum Transport {
     Websocket,
 }
 
-/// A webhook secret, or several while secrets rotate (each signs every request).
+/// A webhook secret, or several while secrets rotate (each signs every request); never printed.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
 pub enum Secrets {
     /// One secret.
-    One(String),
+    One(Secret),
     /// Several secrets; a signature is added for each.
-    Many(Vec<String>),
+    Many(Vec<Secret>),
 }
 
 impl Secrets {
     /// The secrets as a list.
-    pub fn to_vec(&self) -> Vec<String> {
+    pub fn to_vec(&self) -> Vec<Secret> {
+        self.as_slice().to_vec()
+    }
+
+    /// The secrets in order, without copying them.
+    pub fn as_slice(&self) -> &[Secret] {
         match self {
-            Secrets::One(one) => vec![one.clone()],
-            Secrets::Many(many) => many.clone(),
+            Secrets::One(one) => std::slice::from_ref(one),
+            Secrets::Many(many) => many,
         }
+    }
+}
+
+/// No secret: webhooks go unsigned.
+impl Default for Secrets {
+    fn default() -> Self {
+        Secrets::Many(Vec::new())
+    }
+}
+
+/// Secrets given as plain strings (tests, tools), in order.
+impl FromIterator<String> for Secrets {
+    fn from_iter<I: IntoIterator<Item = String>>(iter: I) -> Self {
+        Secrets::Many(iter.into_iter().map(Secret::from).collect())
     }
 }
 
@@ -200,12 +223,13 @@ impl EndpointConfig {
         if self.protocol != Protocol::SocketIo || !self.socketio09 {
             return None;
         }
-        Some(match &self.resource {
-            Some(resource) => {
-                super::normalize_path(&format!("/{}", resource.trim_start_matches('/')))
-            }
-            None => super::normalize_path(&self.path),
-        })
+        Some(
+            self.resource
+                .as_ref()
+                .unwrap_or(&self.path)
+                .as_str()
+                .to_string(),
+        )
     }
 }
 
@@ -214,13 +238,15 @@ impl EndpointConfig {
 #[serde(deny_unknown_fields)]
 pub struct EndpointConfig {
     /// The resource path (the client's `path` option), e.g. `"/myApp/socket"`; `/p` and `/p/...` match, `/pX` does not.
-    pub path: String,
+    /// Normalized when loaded (no trailing slash).
+    #[serde(deserialize_with = "resource_path_serde::deserialize_endpoint")]
+    pub path: ResourcePath,
     /// `"socket.io"` (default) or `"engine.io"`.
     #[serde(default = "default_protocol")]
     pub protocol: Protocol,
-    /// Where every webhook of this endpoint is POSTed unless a route says otherwise.
-    pub webhook: String,
-    /// Signs every webhook with HMAC-SHA256 when set; a list while secrets rotate.
+    /// Where every webhook of this endpoint is POSTed unless a route says otherwise: an `http` or `https` URL.
+    pub webhook: WebhookUrl,
+    /// Signs every webhook with HMAC-SHA256 when set; a list while secrets rotate. Never printed.
     pub secret: Option<Secrets>,
     /// Socket.IO namespaces clients may connect to: exact names or globs such as `"/tenant-*"`.
     #[serde(default = "default_namespaces")]
@@ -248,8 +274,13 @@ pub struct EndpointConfig {
     pub socketio09: bool,
     /// The `resource` option of this endpoint's Socket.IO 0.9 clients, e.g. `"myApp/server.js"` for pages that call
     /// `io.connect(url, {resource: 'myApp/server.js'})`; they are served at `/{resource}/1/...`. Defaults to
-    /// `path` (so `/socket.io/1/...` for the default path). socket.io endpoints only.
-    pub resource: Option<String>,
+    /// `path` (so `/socket.io/1/...` for the default path). socket.io endpoints only. Normalized when loaded
+    /// (`/myApp/server.js`).
+    #[serde(
+        default,
+        deserialize_with = "resource_path_serde::deserialize_legacy_resource"
+    )]
+    pub resource: Option<ResourcePath>,
     /// Transports clients may use.
     #[serde(default = "default_transports")]
     pub transports: Vec<Transport>,
@@ -309,7 +340,7 @@ pub struct RouteConfig {
     /// Event name glob this route applies to; absent = every event.
     pub event: Option<String>,
     /// The webhook URL for matching events; absent = the endpoint's.
-    pub webhook: Option<String>,
+    pub webhook: Option<WebhookUrl>,
     /// `"sync"` (default) or `"async"`.
     #[serde(default = "default_mode")]
     pub mode: RouteMode,
@@ -317,6 +348,10 @@ pub struct RouteConfig {
 
 mod duration_serde {
     pub use super::super::duration::deserialize;
+}
+
+mod resource_path_serde {
+    pub use super::super::resource_path::{deserialize_endpoint, deserialize_legacy_resource};
 }
 
 fn yes() -> bool {

@@ -6,8 +6,7 @@
 //! canonical address (IPv4 never as IPv4-mapped IPv6), and to itself when no forwarding header names anyone; and
 //! the header of the other mode changes nothing (a client's own passes through a proxy that does not set it).
 
-use crate::config::ForwardedHeader;
-use crate::server::cidr::canonical;
+use crate::config::{Cidr, ForwardedHeader, canonical};
 use crate::server::forwarded::{Client, TrustedProxies};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -41,9 +40,10 @@ pub fn check(data: &[u8]) {
 
 /// The checks for proxies that speak `mode`.
 fn check_mode(mode: ForwardedHeader, headers: &HeaderMap, tls: bool) {
-    let Ok(proxies) = TrustedProxies::parse(&["10.0.0.0/8".into(), "::1/128".into()], mode) else {
+    let (Ok(lan), Ok(loopback)) = (Cidr::parse("10.0.0.0/8"), Cidr::parse("::1/128")) else {
         panic!("the trusted proxies of the check do not parse");
     };
+    let proxies = TrustedProxies::new(vec![lan, loopback], mode);
     let stranger = IpAddr::V4(Ipv4Addr::new(203, 0, 113, 5));
     assert_eq!(
         proxies.resolve(stranger, tls, headers),

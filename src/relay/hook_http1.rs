@@ -11,7 +11,8 @@
 
 use super::hook_conn::{Answer, Conn, ExchangeError, Idle};
 use super::hook_pool::{Pool, Pooled};
-use super::hook_request::{HeadPrefix, redacted};
+use super::hook_request::HeadPrefix;
+use crate::config::WebhookUrl;
 use crate::log_escape::Escaped;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -37,8 +38,9 @@ pub struct Http1Target {
 }
 
 impl Http1Target {
-    /// The target for `url`, an `http://` URL with a host; `pool` holds the idle connections to its `host:port`.
-    pub fn new(url: &reqwest::Url, pool: Pool) -> Option<Self> {
+    /// The target for `webhook`, an `http://` URL with a host; `pool` holds the idle connections to its `host:port`.
+    pub fn new(webhook: &WebhookUrl, pool: Pool) -> Option<Self> {
+        let url = webhook.as_url();
         let port = url.port_or_known_default()?;
         let host = url.host_str()?;
         // IPv6 literals come in brackets.
@@ -51,7 +53,7 @@ impl Http1Target {
             address,
             prefix: HeadPrefix::new(url)?,
             pool,
-            url: redacted(url),
+            url: webhook.redacted(),
         })
     }
 

@@ -1,14 +1,19 @@
 //! Webhook signatures: `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`, one `v1` per secret.
 
+use crate::config::Secret;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 /// The `X-Iogate-Signature` value for `body` signed at unix time `timestamp` with every secret.
-pub fn signature_header(secrets: &[String], timestamp: u64, body: &[u8]) -> String {
+pub fn signature_header(secrets: &[Secret], timestamp: u64, body: &[u8]) -> String {
     let mut header = format!("t={timestamp}");
     for secret in secrets {
         header.push_str(",v1=");
-        header.push_str(&hex::encode(sign(secret.as_bytes(), timestamp, body)));
+        header.push_str(&hex::encode(sign(
+            secret.expose().as_bytes(),
+            timestamp,
+            body,
+        )));
     }
     header
 }

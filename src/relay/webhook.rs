@@ -3,8 +3,9 @@
 use super::hook_conn::MAX_BODY_BYTES;
 use super::hook_http1::Http1Target;
 use super::hook_pool::{IDLE_TIMEOUT, MAX_IDLE_PER_BACKEND, Pool};
-use super::hook_request::{USER_AGENT, redacted};
+use super::hook_request::USER_AGENT;
 use super::signing::signature_header;
+use crate::config::{Secrets, WebhookUrl};
 use crate::metrics::HookMetrics;
 use bytes::Bytes;
 use rand::RngCore;
@@ -18,11 +19,11 @@ use tokio::sync::Notify;
 #[derive(Debug, Clone)]
 pub struct HookTarget {
     /// The URL POSTed to.
-    url: reqwest::Url,
+    url: WebhookUrl,
     /// `http://` URLs: the URL parsed for iogate's own HTTP/1.1 client (`https://` goes through reqwest).
     http1: Option<Arc<Http1Target>>,
-    /// Secrets that sign each request (none = unsigned).
-    pub secrets: Vec<String>,
+    /// Secrets that sign each request (none = unsigned); never printed.
+    pub secrets: Secrets,
     /// Time allowed for one call.
     pub timeout: Duration,
     /// Latency, failure and retry metrics of the endpoint.
@@ -32,7 +33,7 @@ pub struct HookTarget {
 impl HookTarget {
     /// The URL POSTed to.
     pub fn url(&self) -> &reqwest::Url {
-        &self.url
+        self.url.as_url()
     }
 }
 
@@ -131,32 +132,28 @@ impl HookClient {
         })
     }
 
-    /// The target for webhooks to `url` (`http` or `https`), signed with `secrets` (none = unsigned), each call
-    /// bounded by `timeout`. `http://` targets on the same `host:port` share one connection pool.
+    /// The target for webhooks to `url`, signed with `secrets` (none = unsigned), each call bounded by `timeout`.
+    /// `url` is a [`WebhookUrl`] parsed with the config (text is parsed the same way, for tests and tools).
+    /// `http://` targets on the same `host:port` share one connection pool.
     pub fn target(
         &self,
-        url: &str,
-        secrets: Vec<String>,
+        url: impl TryInto<WebhookUrl, Error: std::fmt::Display>,
+        secrets: Secrets,
         timeout: Duration,
         metrics: HookMetrics,
     ) -> Result<HookTarget, String> {
-        let url = reqwest::Url::parse(url).map_err(|e| format!("{url:?} is not a URL ({e})"))?;
-        let http1 = match url.scheme() {
-            "http" => {
-                let pool = Http1Target::pool_key(&url)
-                    .map(|key| {
-                        let mut pools = self.pools.lock().unwrap_or_else(|p| p.into_inner());
-                        pools.entry(key).or_default().clone()
-                    })
-                    .ok_or_else(|| format!("{} has no host", redacted(&url)))?;
-                let target = Http1Target::new(&url, pool)
-                    .ok_or_else(|| format!("{} has no host", redacted(&url)))?;
-                Some(Arc::new(target))
-            }
-            "https" => None,
-            _ => {
-                return Err(format!("{} must be an http or https URL", redacted(&url)));
-            }
+        let url = url.try_into().map_err(|e| e.to_string())?;
+        let http1 = if url.is_https() {
+            None
+        } else {
+            let no_host = || format!("{} has no host", url.redacted());
+            let pool = Http1Target::pool_key(url.as_url())
+                .map(|key| {
+                    let mut pools = self.pools.lock().unwrap_or_else(|p| p.into_inner());
+                    pools.entry(key).or_default().clone()
+                })
+                .ok_or_else(no_host)?;
+            Some(Arc::new(Http1Target::new(&url, pool).ok_or_else(no_host)?))
         };
         Ok(HookTarget {
             url,
@@ -217,8 +214,9 @@ impl HookClient {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
-        let signature = (!target.secrets.is_empty())
-            .then(|| signature_header(&target.secrets, timestamp, &delivery.body));
+        let secrets = target.secrets.as_slice();
+        let signature =
+            (!secrets.is_empty()).then(|| signature_header(secrets, timestamp, &delivery.body));
         let Some(http1) = &target.http1 else {
             return self.send_reqwest(target, delivery, signature).await;
         };
@@ -247,7 +245,7 @@ impl HookClient {
     ) -> Result<Bytes, HookError> {
         let mut request = self
             .http
-            .post(target.url.clone())
+            .post(target.url.as_url().clone())
             .timeout(target.timeout)
             .header("content-type", "application/json")
             .header("x-iogate-event", delivery.event)
@@ -267,7 +265,7 @@ impl HookClient {
         let too_large = || {
             HookError::Transport(format!(
                 "POST {}: response body larger than the limit of {} MiB",
-                redacted(&target.url),
+                target.url.redacted(),
                 MAX_BODY_BYTES / (1024 * 1024)
             ))
         };
@@ -292,5 +290,53 @@ impl HookClient {
             body.extend_from_slice(&chunk);
         }
         Ok(Bytes::from(body))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::EndpointMetrics;
+
+    #[test]
+    fn a_target_formats_without_its_secrets_or_url_credentials() {
+        let client = HookClient::new().unwrap();
+        for url in [
+            "http://user:url-PASSWORD@h/hook",
+            "https://user:url-PASSWORD@h/hook",
+        ] {
+            let secrets = ["signing-SECRET".to_string()].into_iter().collect();
+            let metrics = EndpointMetrics::detached().hooks;
+            let target = client
+                .target(url, secrets, Duration::from_secs(1), metrics)
+                .unwrap();
+            let printed = format!("{target:?}");
+            assert!(!printed.contains("SECRET"), "{printed}");
+            assert!(!printed.contains("PASSWORD"), "{printed}");
+            assert!(printed.contains("h/hook"), "{printed}");
+            // What is sent still carries both.
+            assert_eq!(target.url().password(), Some("url-PASSWORD"));
+            assert_eq!(target.secrets.as_slice()[0].expose(), "signing-SECRET");
+        }
+    }
+
+    #[test]
+    fn text_urls_are_refused_as_the_config_refuses_them() {
+        let client = HookClient::new().unwrap();
+        let refusal = |url: &str| {
+            let metrics = EndpointMetrics::detached().hooks;
+            match client.target(url, Secrets::default(), Duration::from_secs(1), metrics) {
+                Ok(_) => panic!("accepted {url}"),
+                Err(message) => message,
+            }
+        };
+        assert_eq!(
+            refusal("ftp://h/"),
+            "\"ftp://h/\" must be an http or https URL"
+        );
+        assert_eq!(
+            refusal("nope"),
+            "\"nope\" is not a URL (relative URL without a base)"
+        );
     }
 }

@@ -2,7 +2,6 @@
 
 use super::answer::{self, Finish, origin_headers};
 use super::build::build_endpoint;
-use super::cidr::canonical;
 use super::cors::Cors;
 use super::endpoint::{ResponseFuture, Service};
 use super::forwarded::TrustedProxies;
@@ -11,7 +10,7 @@ use super::limits::Gate;
 use super::listener::HttpHandler;
 use super::origin::{self, Shown};
 use super::router;
-use crate::config::Config;
+use crate::config::{Cidr, Config, canonical};
 use crate::engineio::http::{Body, complete};
 use crate::engineio::http::{ConnectionHold, RequestBody};
 use crate::engineio::{CloseReason, ConnInfo, Engine};
@@ -23,7 +22,7 @@ use http::header::{HeaderValue, ORIGIN, RETRY_AFTER};
 use http::uri::PathAndQuery;
 use http::{Method, Request, Response, Uri};
 use std::any::Any;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -204,10 +203,10 @@ impl App {
         let mut trusted = config.server.trusted_proxies.clone();
         if iis.token.is_some() {
             // Under the ASP.NET Core Module the only peer is the module itself, on loopback (as ASP.NET Core does).
-            trusted.extend(["127.0.0.1/32".to_string(), "::1/128".to_string()]);
+            trusted
+                .extend([Ipv4Addr::LOCALHOST.into(), Ipv6Addr::LOCALHOST.into()].map(Cidr::host));
         }
-        let proxies = TrustedProxies::parse(&trusted, config.server.forwarded)
-            .map_err(|e| format!("server.trusted_proxies: {e}"))?;
+        let proxies = TrustedProxies::new(trusted, config.server.forwarded);
         let hooks = HookClient::new()?;
         let metrics = Metrics::new();
         let gate = Gate::public(&config.server, metrics.clone());

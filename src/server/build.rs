@@ -2,7 +2,7 @@
 
 use super::app::{Endpoint, EndpointHandle};
 use super::cors::Cors;
-use crate::config::{EndpointConfig, Protocol, Transport, normalize_path};
+use crate::config::{EndpointConfig, Protocol, Transport};
 use crate::engineio::{Engine, EngineConfig, SessionSettings};
 use crate::metrics::Metrics;
 use crate::relay::{
@@ -17,7 +17,7 @@ pub(crate) fn build_endpoint(
     hooks: &HookClient,
     metrics: &Arc<Metrics>,
 ) -> Result<Endpoint, String> {
-    let path = normalize_path(&config.path);
+    let path = config.path.as_str().to_string();
     let endpoint_metrics = metrics.endpoint(&path);
     let engine_config = EngineConfig {
         session: SessionSettings {
@@ -35,12 +35,8 @@ pub(crate) fn build_endpoint(
     };
     let target = hooks
         .target(
-            &config.webhook,
-            config
-                .secret
-                .as_ref()
-                .map(|s| s.to_vec())
-                .unwrap_or_default(),
+            config.webhook.clone(),
+            config.secret.clone().unwrap_or_default(),
             config.webhook_timeout,
             endpoint_metrics.hooks.clone(),
         )
@@ -72,7 +68,7 @@ pub(crate) fn build_endpoint(
                     let target = match &route.webhook {
                         Some(url) => hooks
                             .target(
-                                url,
+                                url.clone(),
                                 target.secrets.clone(),
                                 target.timeout,
                                 target.metrics.clone(),

@@ -3,8 +3,7 @@
 //! `trusted_proxies`, walked right to left, in every address form ARR and ANCM produce. The other header is
 //! ignored: a proxy passes through whatever a client sends in a header it does not set itself.
 
-use super::cidr::{Cidr, canonical};
-use crate::config::ForwardedHeader;
+use crate::config::{Cidr, ForwardedHeader, canonical};
 use http::HeaderMap;
 use std::net::{IpAddr, Ipv6Addr};
 
@@ -25,13 +24,9 @@ pub struct TrustedProxies {
 }
 
 impl TrustedProxies {
-    /// Parses `trusted_proxies`, whose proxies set `header`; the error names the bad entry.
-    pub fn parse(entries: &[String], header: ForwardedHeader) -> Result<Self, String> {
-        let blocks = entries
-            .iter()
-            .map(|e| Cidr::parse(e))
-            .collect::<Result<_, _>>()?;
-        Ok(Self { blocks, header })
+    /// The proxies in `blocks` (`trusted_proxies`, parsed with the config), which set `header`.
+    pub fn new(blocks: Vec<Cidr>, header: ForwardedHeader) -> Self {
+        Self { blocks, header }
     }
 
     /// Whether `addr` is a trusted proxy.
@@ -202,11 +197,11 @@ mod tests {
     }
 
     fn trusted_speaking(header: ForwardedHeader) -> TrustedProxies {
-        TrustedProxies::parse(
-            &["127.0.0.1/32".into(), "::1/128".into(), "10.0.0.0/8".into()],
-            header,
-        )
-        .unwrap()
+        let blocks = ["127.0.0.1/32", "::1/128", "10.0.0.0/8"]
+            .into_iter()
+            .map(|block| Cidr::parse(block).unwrap())
+            .collect();
+        TrustedProxies::new(blocks, header)
     }
 
     #[test]

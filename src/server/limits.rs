@@ -2,8 +2,7 @@
 //! connection is served with (head and body timeouts, the largest head). A connection or proxied request past a
 //! limit is refused, counted in `iogate_refused_total` and logged (at most once a second per listener).
 
-use super::cidr::canonical;
-use crate::config::ServerConfig;
+use crate::config::{ServerConfig, canonical};
 use crate::metrics::Metrics;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};

@@ -3,7 +3,6 @@
 pub mod answer;
 mod app;
 mod build;
-pub mod cidr;
 pub mod cors;
 pub mod endpoint;
 pub mod forwarded;
@@ -74,8 +73,8 @@ pub async fn start_with(config: &Config, iis: iis::IisSettings) -> Result<Runnin
             .map_err(|e| format!("cannot listen on {} (api): {e}", api.listen))?;
         api_address = Some(listener.local_addr().map_err(|e| e.to_string())?);
         let gate = limits::Gate::unlimited(&config.server, app.metrics().clone());
-        let handler =
-            std::sync::Arc::new(crate::api::Api::new(api.token.clone(), app.clone(), gate));
+        let token = api.token.expose().to_string();
+        let handler = std::sync::Arc::new(crate::api::Api::new(token, app.clone(), gate));
         tasks.push(tokio::spawn(serve(listener, handler, stopped)));
     }
     Ok(Running {

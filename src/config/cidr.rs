@@ -1,5 +1,6 @@
-//! CIDR blocks for `trusted_proxies`.
+//! CIDR blocks for `trusted_proxies`, parsed once when the config is loaded; the server matches peers against them.
 
+use serde::{Deserialize, Deserializer};
 use std::net::IpAddr;
 
 /// An address block such as `10.0.0.0/8` or `::1/128` (a bare address is a single-host block).
@@ -30,10 +31,28 @@ impl Cidr {
                 .ok_or_else(|| format!("{text:?} has a bad prefix length"))?,
             None => max,
         };
-        Ok(Self {
-            network: canonical(network),
-            prefix,
-        })
+        Ok(Self::block(network, prefix))
+    }
+
+    /// The block of `prefix` bits at `network`. An IPv4-mapped IPv6 block of at least 96 bits is the IPv4 block it
+    /// maps (peers are matched as IPv4); a shorter one stays an IPv6 block.
+    fn block(network: IpAddr, prefix: u8) -> Self {
+        match canonical(network) {
+            IpAddr::V4(v4) if network.is_ipv6() && prefix >= 96 => Self {
+                network: IpAddr::V4(v4),
+                prefix: prefix - 96,
+            },
+            IpAddr::V4(_) if network.is_ipv6() => Self { network, prefix },
+            canonical => Self {
+                network: canonical,
+                prefix,
+            },
+        }
+    }
+
+    /// The block holding `addr` alone.
+    pub fn host(addr: IpAddr) -> Self {
+        Self::block(addr, if addr.is_ipv4() { 32 } else { 128 })
     }
 
     /// Whether `addr` is inside the block (IPv4-mapped IPv6 addresses count as IPv4).
@@ -47,6 +66,14 @@ impl Cidr {
             }
             _ => false,
         }
+    }
+}
+
+/// A `trusted_proxies` entry: a string parsed by [`Cidr::parse`], whose message names the bad entry.
+impl<'de> Deserialize<'de> for Cidr {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(de)?;
+        Cidr::parse(&text).map_err(serde::de::Error::custom)
     }
 }
 
@@ -93,6 +120,37 @@ mod tests {
         assert!(!loopback6.contains(ip("127.0.0.1")));
         assert!(Cidr::parse("127.0.0.1").unwrap().contains(ip("127.0.0.1")));
         assert!(Cidr::parse("0.0.0.0/0").unwrap().contains(ip("8.8.8.8")));
+    }
+
+    #[test]
+    fn a_host_block_holds_that_address_alone() {
+        assert_eq!(
+            Cidr::host(ip("127.0.0.1")),
+            Cidr::parse("127.0.0.1/32").unwrap()
+        );
+        assert_eq!(Cidr::host(ip("::1")), Cidr::parse("::1/128").unwrap());
+        assert_eq!(
+            Cidr::host(ip("::ffff:10.0.0.1")),
+            Cidr::parse("10.0.0.1").unwrap()
+        );
+        assert!(!Cidr::host(ip("10.0.0.1")).contains(ip("10.0.0.2")));
+    }
+
+    #[test]
+    fn ipv4_mapped_blocks_match_as_ipv4() {
+        let mapped = Cidr::parse("::ffff:10.0.0.1").unwrap();
+        assert_eq!(mapped, Cidr::parse("10.0.0.1").unwrap());
+        assert!(mapped.contains(ip("10.0.0.1")));
+        assert!(mapped.contains(ip("::ffff:10.0.0.1")));
+        assert!(!mapped.contains(ip("10.0.0.2")));
+        let lan = Cidr::parse("::ffff:10.0.0.0/104").unwrap();
+        assert_eq!(lan, Cidr::parse("10.0.0.0/8").unwrap());
+        assert!(lan.contains(ip("10.9.8.7")));
+        // Shorter than the mapped range: an IPv6 block, which IPv4 peers (mapped or not) are never inside.
+        let wide = Cidr::parse("::ffff:10.0.0.0/64").unwrap();
+        assert!(!wide.contains(ip("10.0.0.1")));
+        assert!(!wide.contains(ip("::ffff:10.0.0.1")));
+        assert!(wide.contains(ip("::1:2:3:4")));
     }
 
     #[test]

@@ -1,0 +1,160 @@
+//! The whole one-line error a user sees for each bad value that config loading turns into a type (CIDR blocks,
+//! webhook URLs, resource paths, secrets, the API token), pinned byte for byte.
+
+use super::parse_str;
+
+const ENDPOINT: &str = "[[endpoint]]\npath = \"/a\"\nwebhook = \"http://h/\"\n";
+
+/// The error `text` is refused with, as printed.
+fn refusal(text: &str) -> String {
+    match parse_str("t.toml", text, &|_| None) {
+        Ok(_) => panic!("accepted: {text}"),
+        Err(error) => error.to_string(),
+    }
+}
+
+#[test]
+fn trusted_proxies() {
+    for (entry, printed) in [
+        (
+            "\"nope\"",
+            "t.toml: server.trusted_proxies[1]: \"nope\" is not an IP address or CIDR block",
+        ),
+        (
+            "\"10.0.0.0/33\"",
+            "t.toml: server.trusted_proxies[1]: \"10.0.0.0/33\" has a bad prefix length",
+        ),
+        (
+            "\"::1/x\"",
+            "t.toml: server.trusted_proxies[1]: \"::1/x\" has a bad prefix length",
+        ),
+        (
+            "7",
+            "t.toml: server.trusted_proxies[1]: invalid type: integer `7`, expected a string",
+        ),
+    ] {
+        let text = format!("[server]\ntrusted_proxies = [\"10.0.0.0/8\", {entry}]\n{ENDPOINT}");
+        assert_eq!(refusal(&text), printed);
+    }
+}
+
+#[test]
+fn webhook_urls() {
+    for (url, printed) in [
+        (
+            "\"ftp://x\"",
+            "t.toml: endpoint[0].webhook: \"ftp://x\" must be an http or https URL",
+        ),
+        (
+            "\"not a url\"",
+            "t.toml: endpoint[0].webhook: \"not a url\" is not a URL (relative URL without a base)",
+        ),
+        (
+            "\"http://\"",
+            "t.toml: endpoint[0].webhook: \"http://\" is not a URL (empty host)",
+        ),
+        (
+            "1",
+            "t.toml: endpoint[0].webhook: invalid type: integer `1`, expected a string",
+        ),
+    ] {
+        let text = format!("[[endpoint]]\npath = \"/a\"\nwebhook = {url}\n");
+        assert_eq!(refusal(&text), printed);
+    }
+    let route = format!("{ENDPOINT}[[endpoint.route]]\nevent = \"x\"\nwebhook = \"mailto:a@b\"\n");
+    assert_eq!(
+        refusal(&route),
+        "t.toml: endpoint[0].route[0].webhook: \"mailto:a@b\" must be an http or https URL"
+    );
+}
+
+#[test]
+fn paths_and_resources() {
+    for (lines, printed) in [
+        (
+            "path = \"a\"",
+            "t.toml: endpoint[0].path: \"a\" must start with '/'",
+        ),
+        (
+            "path = \"/a?b\"",
+            "t.toml: endpoint[0].path: \"/a?b\" must be a plain path",
+        ),
+        (
+            "path = \"/a b\"",
+            "t.toml: endpoint[0].path: \"/a b\" must be a plain path",
+        ),
+        (
+            "path = 3",
+            "t.toml: endpoint[0].path: invalid type: integer `3`, expected a string",
+        ),
+        (
+            "path = \"/a\"\nresource = \"x#y\"",
+            "t.toml: endpoint[0].resource: \"x#y\" must be a plain path such as \"myApp/server.js\"",
+        ),
+        (
+            "path = \"/a\"\nprotocol = \"engine.io\"\nresource = \"x\"",
+            "t.toml: endpoint[0].resource: only socket.io endpoints serve Socket.IO 0.9 clients",
+        ),
+    ] {
+        let text = format!("[[endpoint]]\n{lines}\nwebhook = \"http://h/\"\n");
+        assert_eq!(refusal(&text), printed);
+    }
+    let twice = format!("{ENDPOINT}[[endpoint]]\npath = \"/a//\"\nwebhook = \"http://h/\"\n");
+    assert_eq!(
+        refusal(&twice),
+        "t.toml: endpoint[1].path: \"/a//\" is used by another endpoint"
+    );
+    let shared = format!(
+        "{ENDPOINT}[[endpoint]]\npath = \"/b\"\nwebhook = \"http://h/\"\nresource = \"a/\"\n"
+    );
+    assert_eq!(
+        refusal(&shared),
+        "t.toml: endpoint[1].resource: \"/a\" already serves another endpoint's Socket.IO 0.9 clients; set a different resource or socketio09 = false"
+    );
+    let hidden = format!(
+        "{ENDPOINT}[[endpoint]]\npath = \"/\"\nwebhook = \"http://h/\"\nsocketio09 = true\n[[endpoint]]\npath = \"/1/x/\"\nwebhook = \"http://h/\"\nsocketio09 = false\n"
+    );
+    assert_eq!(
+        refusal(&hidden),
+        "t.toml: endpoint[1].resource: Socket.IO 0.9 clients are served at /1/..., which would hide the endpoint \"/1/x\"; set a different resource or socketio09 = false"
+    );
+}
+
+#[test]
+fn secrets_and_token() {
+    for (secret, printed) in [
+        (
+            "\"\"",
+            "t.toml: endpoint[0].secret: must be a non-empty string or list of non-empty strings",
+        ),
+        (
+            "[]",
+            "t.toml: endpoint[0].secret: must be a non-empty string or list of non-empty strings",
+        ),
+        (
+            "[\"a\", \"\"]",
+            "t.toml: endpoint[0].secret: must be a non-empty string or list of non-empty strings",
+        ),
+        (
+            "5",
+            "t.toml: endpoint[0].secret: data did not match any variant of untagged enum Secrets",
+        ),
+    ] {
+        let text = format!("{ENDPOINT}secret = {secret}\n");
+        assert_eq!(refusal(&text), printed);
+    }
+    for (token, printed) in [
+        ("\" \"", "t.toml: api.token: must not be empty"),
+        (
+            "5",
+            "t.toml: api.token: invalid type: integer `5`, expected a string",
+        ),
+    ] {
+        let text = format!("[api]\ntoken = {token}\n{ENDPOINT}");
+        assert_eq!(refusal(&text), printed);
+    }
+    assert_eq!(
+        refusal(&format!("[api]\n{ENDPOINT}")),
+        "t.toml: api: missing field `token`"
+    );
+}
