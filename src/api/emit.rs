@@ -1,33 +1,26 @@
 //! `POST /v1/emit`: an event to sockets, optionally collecting every socket's ack.
 
 use super::error::ApiError;
-use super::lookup::{Target, namespace, object_target, reaches_nobody, selector, socketio};
-use crate::relay::SocketHookState;
+use super::lookup::{op_error, selection, socketio, targeted_request};
 use crate::server::App;
-use crate::socketio::{Emit, Socket};
-use serde::{Deserialize, Serialize};
+use crate::socketio::Emit;
+use crate::socketio::ops::{AckOutcome, AckReply, Operation};
+use serde::Serialize;
 use serde_json::json;
 use serde_json::value::RawValue;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// The longest `ack_timeout` an API call may ask for (the call stays open that long).
 const MAX_ACK_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// The body of `POST /v1/emit`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EmitRequest {
-    endpoint: Option<String>,
-    namespace: Option<String>,
-    #[serde(default, deserialize_with = "object_target")]
-    to: Option<Target>,
-    #[serde(default, deserialize_with = "object_target")]
-    except: Option<Target>,
-    event: Box<RawValue>,
-    #[serde(default)]
-    args: Vec<Box<RawValue>>,
-    ack_timeout: Option<String>,
+targeted_request! {
+    /// The body of `POST /v1/emit`.
+    EmitRequest {
+        event: Box<RawValue>,
+        #[serde(default)]
+        args: Vec<Box<RawValue>>,
+        ack_timeout: Option<String>,
+    }
 }
 
 /// Sends the event; answers `{"sockets":N}`, or `{"acks":[...]}` with `ack_timeout`.
@@ -56,31 +49,33 @@ pub async fn emit(app: &App, request: EmitRequest) -> Result<String, ApiError> {
                 })
         })
         .transpose()?;
-    let server = socketio(app, request.endpoint.as_deref())?;
-    let name = request.namespace.as_deref().unwrap_or("/");
-    let targets = match namespace(server, Some(name))? {
-        Some(ns) if !reaches_nobody(request.to.as_ref()) => {
-            ns.select(&selector(request.to.as_ref(), request.except.as_ref()))
-        }
-        _ => Vec::new(),
-    };
+    let ops = socketio(app, request.endpoint.as_deref())?.ops();
+    let selected = selection(
+        request.namespace.as_deref(),
+        request.to.as_ref(),
+        request.except.as_ref(),
+    );
+    let refused = |error| op_error(selected.namespace, error);
     let emit = Emit {
         event: request.event,
         args: request.args,
     };
     match ack_timeout {
         None => {
-            let reached = server
-                .emit_to(name, &targets, &emit)
-                .map_err(ApiError::invalid)?;
+            let reached = ops
+                .apply(&selected, Operation::Emit(emit))
+                .await
+                .map_err(refused)?;
             Ok(json!({ "sockets": reached }).to_string())
         }
         Some(limit) => {
-            // Encoded once up front, so a bad emit is refused even when it targets nobody.
-            server
-                .emit_to(name, &[], &emit)
-                .map_err(ApiError::invalid)?;
-            collect_acks(&targets, &emit, limit).await
+            let replies = ops
+                .emit_with_ack(&selected, &emit, limit)
+                .await
+                .map_err(refused)?;
+            let acks = replies.into_iter().map(AckEntry::from).collect();
+            // Serialized directly, so each ack's arguments keep their bytes.
+            Ok(serde_json::to_string(&AckList { acks }).unwrap_or_default())
         }
     }
 }
@@ -95,42 +90,19 @@ struct AckEntry {
     error: Option<&'static str>,
 }
 
-async fn collect_acks(
-    targets: &[Arc<Socket<SocketHookState>>],
-    emit: &Emit,
-    limit: Duration,
-) -> Result<String, ApiError> {
-    let mut waits = Vec::with_capacity(targets.len());
-    for socket in targets {
-        if let Some((id, receiver)) = socket.emit_with_ack(emit).map_err(ApiError::invalid)? {
-            waits.push(async move {
-                let sid = socket.id().as_str().to_string();
-                match tokio::time::timeout(limit, receiver).await {
-                    Ok(Ok(args)) => AckEntry {
-                        sid,
-                        args: RawValue::from_string(args).ok(),
-                        error: None,
-                    },
-                    Ok(Err(_)) => AckEntry {
-                        sid,
-                        args: None,
-                        error: Some("disconnected"),
-                    },
-                    Err(_) => {
-                        socket.forget_ack(id);
-                        AckEntry {
-                            sid,
-                            args: None,
-                            error: Some("timeout"),
-                        }
-                    }
-                }
-            });
+impl From<AckReply> for AckEntry {
+    fn from(reply: AckReply) -> Self {
+        let (args, error) = match reply.outcome {
+            AckOutcome::Answered(args) => (RawValue::from_string(args).ok(), None),
+            AckOutcome::Disconnected => (None, Some("disconnected")),
+            AckOutcome::TimedOut => (None, Some("timeout")),
+        };
+        Self {
+            sid: reply.sid.as_str().to_string(),
+            args,
+            error,
         }
     }
-    let acks = futures_util::future::join_all(waits).await;
-    // Serialized directly, so each ack's arguments keep their bytes.
-    Ok(serde_json::to_string(&AckList { acks }).unwrap_or_default())
 }
 
 #[derive(Serialize)]

@@ -1,7 +1,7 @@
 //! `GET /v1/sockets` and `GET /v1/rooms`.
 
 use super::error::ApiError;
-use super::lookup::{namespace, socketio};
+use super::lookup::{op_error, socketio};
 use super::request::param;
 use crate::engineio::Handshake;
 use crate::server::App;
@@ -11,35 +11,29 @@ use std::sync::Arc;
 
 #[derive(Serialize)]
 struct SocketInfo<'a> {
-    sid: String,
+    sid: &'a str,
     namespace: &'a str,
-    rooms: Vec<Arc<str>>,
-    data: Option<Box<RawValue>>,
+    rooms: &'a [Arc<str>],
+    data: &'a Option<Box<RawValue>>,
     handshake: &'a Handshake,
 }
 
 /// Lists sockets of a namespace, optionally of one room.
-pub fn sockets(app: &App, query: &[(String, String)]) -> Result<String, ApiError> {
-    let server = socketio(app, param(query, "endpoint"))?;
+pub async fn sockets(app: &App, query: &[(String, String)]) -> Result<String, ApiError> {
+    let ops = socketio(app, param(query, "endpoint"))?.ops();
     let name = param(query, "namespace").unwrap_or("/");
-    let Some(namespace) = namespace(server, Some(name))? else {
-        return Ok(r#"{"sockets":[]}"#.to_string());
-    };
-    let room = param(query, "room");
-    let mut sockets: Vec<_> = namespace
-        .sockets()
-        .into_iter()
-        .filter(|socket| room.is_none_or(|room| socket.rooms().iter().any(|r| &**r == room)))
-        .collect();
-    sockets.sort_by_key(|socket| socket.id().as_str().to_string());
+    let sockets = ops
+        .sockets(name, param(query, "room"))
+        .await
+        .map_err(|error| op_error(name, error))?;
     let infos: Vec<SocketInfo<'_>> = sockets
         .iter()
         .map(|socket| SocketInfo {
-            sid: socket.id().as_str().to_string(),
+            sid: socket.sid.as_str(),
             namespace: name,
-            rooms: socket.rooms(),
-            data: socket.data(),
-            handshake: socket.handshake(),
+            rooms: &socket.rooms,
+            data: &socket.data,
+            handshake: &socket.handshake,
         })
         .collect();
     // Serialized directly, so stored data keeps its bytes.
@@ -52,15 +46,16 @@ struct SocketList<'a> {
 }
 
 /// Lists the rooms of a namespace with their socket counts.
-pub fn rooms(app: &App, query: &[(String, String)]) -> Result<String, ApiError> {
-    let server = socketio(app, param(query, "endpoint"))?;
-    let rooms = match namespace(server, param(query, "namespace"))? {
-        Some(namespace) => namespace.rooms(),
-        None => Vec::new(),
-    };
+pub async fn rooms(app: &App, query: &[(String, String)]) -> Result<String, ApiError> {
+    let ops = socketio(app, param(query, "endpoint"))?.ops();
+    let name = param(query, "namespace").unwrap_or("/");
+    let rooms = ops
+        .rooms(name)
+        .await
+        .map_err(|error| op_error(name, error))?;
     let rooms: Vec<_> = rooms
         .into_iter()
-        .map(|(name, count)| serde_json::json!({ "name": name, "sockets": count }))
+        .map(|room| serde_json::json!({ "name": room.name, "sockets": room.sockets }))
         .collect();
     Ok(serde_json::json!({ "rooms": rooms }).to_string())
 }

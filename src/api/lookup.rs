@@ -1,10 +1,11 @@
-//! Finding the endpoint, namespace and sockets an API call names.
+//! Finding the endpoint an API call names, and turning its `namespace`, `to` and `except` into a selection.
 
 use super::error::ApiError;
 use crate::engineio::Engine;
 use crate::relay::{EngineRelay, SocketRelay};
 use crate::server::{App, EndpointHandle};
-use crate::socketio::{Namespace, Selector, SocketId, SocketIo};
+use crate::socketio::ops::{OpError, Reach, Selection, Selector};
+use crate::socketio::{SocketId, SocketIo};
 use serde::Deserialize;
 use serde::de::value::MapAccessDeserializer;
 use serde::de::{Deserializer, MapAccess, Visitor};
@@ -23,19 +24,65 @@ pub struct Target {
     pub rooms: Vec<String>,
 }
 
-/// The selector for `to` (absent = every socket) and `except`.
-pub fn selector(to: Option<&Target>, except: Option<&Target>) -> Selector {
+/// Declares the body of an API call that selects sockets: `endpoint`, `namespace`, `to` and `except`, then the
+/// call's own fields, in that order (unknown keys are refused, and the message lists the fields in it).
+macro_rules! targeted_request {
+    ($(#[$meta:meta])* $name:ident { $($(#[$field_meta:meta])* $field:ident: $ty:ty,)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            endpoint: Option<String>,
+            namespace: Option<String>,
+            #[serde(default, deserialize_with = "crate::api::lookup::object_target")]
+            to: Option<crate::api::lookup::Target>,
+            #[serde(default, deserialize_with = "crate::api::lookup::object_target")]
+            except: Option<crate::api::lookup::Target>,
+            $($(#[$field_meta])* $field: $ty,)*
+        }
+
+    };
+}
+pub(crate) use targeted_request;
+
+/// The sockets of namespace `name` (default `/`) that `to` (absent = every socket; present but empty = nobody)
+/// and `except` name.
+pub fn selection<'a>(
+    name: Option<&'a str>,
+    to: Option<&Target>,
+    except: Option<&Target>,
+) -> Selection<'a> {
     // An id nobody has matches nothing; it is still a target, so `to` does not widen to everyone.
     let ids = |target: Option<&Target>| -> Vec<SocketId> {
         target.map_or_else(Vec::new, |t| {
             t.sockets.iter().map(|s| SocketId::from_text(s)).collect()
         })
     };
-    Selector {
-        to_rooms: to.map_or_else(Vec::new, |t| t.rooms.clone()),
-        to_sockets: ids(to),
-        except_rooms: except.map_or_else(Vec::new, |t| t.rooms.clone()),
-        except_sockets: ids(except),
+    let reach = match to {
+        None => Reach::Everyone,
+        Some(target) => Reach::Listed {
+            rooms: target.rooms.clone(),
+            sockets: ids(Some(target)),
+        },
+    };
+    Selection {
+        namespace: name.unwrap_or("/"),
+        selector: Selector {
+            to: reach,
+            except_rooms: except.map_or_else(Vec::new, |t| t.rooms.clone()),
+            except_sockets: ids(except),
+        },
+    }
+}
+
+/// The API error for an operation refused by the Socket.IO layer: 404 for a namespace the endpoint does not
+/// serve, 400 for an event it cannot send.
+pub fn op_error(namespace: &str, error: OpError) -> ApiError {
+    match error {
+        OpError::NamespaceNotServed => ApiError::not_found(format!(
+            "namespace {namespace:?} is not served by this endpoint"
+        )),
+        OpError::Encode(why) => ApiError::invalid(why),
     }
 }
 
@@ -63,12 +110,15 @@ pub fn socketio<'a>(
     app: &'a App,
     name: Option<&str>,
 ) -> Result<&'a Arc<SocketIo<SocketRelay>>, ApiError> {
-    match endpoint(app, name)? {
-        EndpointHandle::SocketIo { server, .. } => Ok(server),
-        EndpointHandle::EngineIo { .. } => Err(ApiError::invalid(
-            "this call is for socket.io endpoints; use /v1/send",
-        )),
-    }
+    endpoint_of_kind(
+        app,
+        name,
+        "this call is for socket.io endpoints; use /v1/send",
+        |handle| match handle {
+            EndpointHandle::SocketIo { server, .. } => Some(server),
+            EndpointHandle::EngineIo { .. } => None,
+        },
+    )
 }
 
 /// The Engine.IO server of an engine.io endpoint.
@@ -76,31 +126,25 @@ pub fn engineio<'a>(
     app: &'a App,
     name: Option<&str>,
 ) -> Result<&'a Arc<Engine<EngineRelay>>, ApiError> {
-    match endpoint(app, name)? {
-        EndpointHandle::EngineIo { engine } => Ok(engine),
-        EndpointHandle::SocketIo { .. } => Err(ApiError::invalid(
-            "/v1/send is for engine.io endpoints; use /v1/emit",
-        )),
-    }
+    endpoint_of_kind(
+        app,
+        name,
+        "/v1/send is for engine.io endpoints; use /v1/emit",
+        |handle| match handle {
+            EndpointHandle::EngineIo { engine } => Some(engine),
+            EndpointHandle::SocketIo { .. } => None,
+        },
+    )
 }
 
-/// The namespace `name` (default `/`): 404 when the endpoint does not allow it; `None` when nobody connected yet.
-pub fn namespace(
-    server: &SocketIo<SocketRelay>,
+/// The endpoint `name` as `pick` takes it; `wrong_kind` (400) when it is of the other protocol.
+fn endpoint_of_kind<'a, T>(
+    app: &'a App,
     name: Option<&str>,
-) -> Result<Option<Arc<Namespace<crate::relay::SocketHookState>>>, ApiError> {
-    let name = name.unwrap_or("/");
-    if !server.allows(name) {
-        return Err(ApiError::not_found(format!(
-            "namespace {name:?} is not served by this endpoint"
-        )));
-    }
-    Ok(server.namespace(name))
-}
-
-/// Whether `to` is present but lists nothing: it then reaches no socket (only an absent `to` means everyone).
-pub fn reaches_nobody(to: Option<&Target>) -> bool {
-    to.is_some_and(|t| t.sockets.is_empty() && t.rooms.is_empty())
+    wrong_kind: &'static str,
+    pick: impl FnOnce(&'a EndpointHandle) -> Option<&'a T>,
+) -> Result<&'a T, ApiError> {
+    pick(endpoint(app, name)?).ok_or_else(|| ApiError::invalid(wrong_kind))
 }
 
 /// Reads an optional [`Target`] that must be written as an object (a derived struct would also take an array).

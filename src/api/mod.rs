@@ -92,22 +92,22 @@ impl Api {
                 emit::emit(app, request::json(&request::body(req).await?)?).await
             }
             ("/v1/join", Method::POST) => {
-                rooms::join(app, request::json(&request::body(req).await?)?)
+                rooms::join(app, request::json(&request::body(req).await?)?).await
             }
             ("/v1/leave", Method::POST) => {
-                rooms::leave(app, request::json(&request::body(req).await?)?)
+                rooms::leave(app, request::json(&request::body(req).await?)?).await
             }
             ("/v1/disconnect", Method::POST) => {
-                rooms::disconnect(app, request::json(&request::body(req).await?)?)
+                rooms::disconnect(app, request::json(&request::body(req).await?)?).await
             }
             ("/v1/data", Method::PUT) => {
-                rooms::put_data(app, request::json(&request::body(req).await?)?)
+                rooms::put_data(app, request::json(&request::body(req).await?)?).await
             }
             ("/v1/send", Method::POST) => {
                 send::send(app, request::json(&request::body(req).await?)?)
             }
-            ("/v1/sockets", Method::GET) => listing::sockets(app, &request::query(&req)),
-            ("/v1/rooms", Method::GET) => listing::rooms(app, &request::query(&req)),
+            ("/v1/sockets", Method::GET) => listing::sockets(app, &request::query(&req)).await,
+            ("/v1/rooms", Method::GET) => listing::rooms(app, &request::query(&req)).await,
             ("/metrics", Method::GET) => Err(ApiError::not_found(
                 "metrics are not collected by this build",
             )),

@@ -1,40 +1,28 @@
 //! `POST /v1/join`, `POST /v1/leave`, `POST /v1/disconnect`, `PUT /v1/data`.
 
 use super::error::ApiError;
-use super::lookup::{Target, namespace, object_target, reaches_nobody, selector, socketio};
-use crate::relay::SocketHookState;
+use super::lookup::{op_error, selection, socketio, targeted_request};
+use crate::relay::SocketRelay;
 use crate::server::App;
-use crate::socketio::Socket;
+use crate::socketio::SocketId;
+use crate::socketio::ops::{Operation, Ops, Reach, Selection, Selector};
 use serde::Deserialize;
 use serde_json::json;
 use serde_json::value::RawValue;
-use std::sync::Arc;
 
-/// The body of `POST /v1/join` and `POST /v1/leave`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RoomsRequest {
-    endpoint: Option<String>,
-    namespace: Option<String>,
-    #[serde(default, deserialize_with = "object_target")]
-    to: Option<Target>,
-    #[serde(default, deserialize_with = "object_target")]
-    except: Option<Target>,
-    rooms: Vec<String>,
+targeted_request! {
+    /// The body of `POST /v1/join` and `POST /v1/leave`.
+    RoomsRequest {
+        rooms: Vec<String>,
+    }
 }
 
-/// The body of `POST /v1/disconnect`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DisconnectRequest {
-    endpoint: Option<String>,
-    namespace: Option<String>,
-    #[serde(default, deserialize_with = "object_target")]
-    to: Option<Target>,
-    #[serde(default, deserialize_with = "object_target")]
-    except: Option<Target>,
-    #[serde(default)]
-    close: bool,
+targeted_request! {
+    /// The body of `POST /v1/disconnect`.
+    DisconnectRequest {
+        #[serde(default)]
+        close: bool,
+    }
 }
 
 /// The body of `PUT /v1/data`.
@@ -47,88 +35,81 @@ pub struct DataRequest {
     data: Box<RawValue>,
 }
 
-type RelaySocket = Arc<Socket<SocketHookState>>;
-
-fn targets(
-    app: &App,
-    endpoint: Option<&str>,
-    ns: Option<&str>,
-    to: Option<&Target>,
-    except: Option<&Target>,
-) -> Result<Vec<RelaySocket>, ApiError> {
-    let server = socketio(app, endpoint)?;
-    Ok(match namespace(server, ns)? {
-        Some(namespace) if !reaches_nobody(to) => namespace.select(&selector(to, except)),
-        _ => Vec::new(),
-    })
-}
-
-fn check_rooms(rooms: &[String]) -> Result<(), ApiError> {
-    if rooms.is_empty() {
-        return Err(ApiError::invalid("field `rooms`: list at least one room"));
-    }
-    Ok(())
+/// Applies `operation` to the sockets `to` and `except` select; answers `{"sockets":N}`.
+async fn apply(
+    ops: &Ops<SocketRelay>,
+    selected: Selection<'_>,
+    operation: Operation,
+) -> Result<String, ApiError> {
+    let count = ops
+        .apply(&selected, operation)
+        .await
+        .map_err(|error| op_error(selected.namespace, error))?;
+    Ok(json!({ "sockets": count }).to_string())
 }
 
 /// Puts the selected sockets in `rooms`; answers `{"sockets":N}`.
-pub fn join(app: &App, request: RoomsRequest) -> Result<String, ApiError> {
-    change_rooms(app, request, |socket, rooms| {
-        socket.join(rooms.iter().map(String::as_str))
-    })
+pub async fn join(app: &App, request: RoomsRequest) -> Result<String, ApiError> {
+    change_rooms(app, request, Operation::Join).await
 }
 
 /// Takes the selected sockets out of `rooms`; answers `{"sockets":N}`.
-pub fn leave(app: &App, request: RoomsRequest) -> Result<String, ApiError> {
-    change_rooms(app, request, |socket, rooms| {
-        socket.leave(rooms.iter().map(String::as_str))
-    })
+pub async fn leave(app: &App, request: RoomsRequest) -> Result<String, ApiError> {
+    change_rooms(app, request, Operation::Leave).await
 }
 
-/// Applies `change` with the request's rooms to every selected socket; answers `{"sockets":N}`.
-fn change_rooms(
+/// Applies the room change `operation` makes of the request's rooms; answers `{"sockets":N}`.
+async fn change_rooms(
     app: &App,
     request: RoomsRequest,
-    change: impl Fn(&RelaySocket, &[String]),
+    operation: fn(Vec<String>) -> Operation,
 ) -> Result<String, ApiError> {
-    check_rooms(&request.rooms)?;
-    let sockets = targets(
-        app,
-        request.endpoint.as_deref(),
+    if request.rooms.is_empty() {
+        return Err(ApiError::invalid("field `rooms`: list at least one room"));
+    }
+    let ops = socketio(app, request.endpoint.as_deref())?.ops();
+    let selected = selection(
         request.namespace.as_deref(),
         request.to.as_ref(),
         request.except.as_ref(),
-    )?;
-    for socket in &sockets {
-        change(socket, &request.rooms);
-    }
-    Ok(json!({ "sockets": sockets.len() }).to_string())
+    );
+    apply(&ops, selected, operation(request.rooms)).await
 }
 
 /// Disconnects the selected sockets (and with `close`, their whole connections); answers `{"sockets":N}`.
-pub fn disconnect(app: &App, request: DisconnectRequest) -> Result<String, ApiError> {
-    let server = socketio(app, request.endpoint.as_deref())?;
-    let sockets = targets(
-        app,
-        request.endpoint.as_deref(),
+pub async fn disconnect(app: &App, request: DisconnectRequest) -> Result<String, ApiError> {
+    let ops = socketio(app, request.endpoint.as_deref())?.ops();
+    let selected = selection(
         request.namespace.as_deref(),
         request.to.as_ref(),
         request.except.as_ref(),
-    )?;
-    for socket in &sockets {
-        server.disconnect(socket, request.close);
-    }
-    Ok(json!({ "sockets": sockets.len() }).to_string())
+    );
+    let operation = Operation::Disconnect {
+        close_session: request.close,
+    };
+    apply(&ops, selected, operation).await
 }
 
 /// Replaces a socket's stored data; answers `{}`.
-pub fn put_data(app: &App, request: DataRequest) -> Result<String, ApiError> {
-    let server = socketio(app, request.endpoint.as_deref())?;
-    let namespace = namespace(server, request.namespace.as_deref())?;
-    let socket = namespace
-        .and_then(|namespace| namespace.get(&request.sid))
-        .ok_or_else(|| {
-            ApiError::not_found(format!("no socket {:?} in this namespace", request.sid))
-        })?;
-    socket.set_data((request.data.get() != "null").then_some(request.data));
+pub async fn put_data(app: &App, request: DataRequest) -> Result<String, ApiError> {
+    let ops = socketio(app, request.endpoint.as_deref())?.ops();
+    let selected = Selection {
+        namespace: request.namespace.as_deref().unwrap_or("/"),
+        selector: Selector {
+            to: Reach::Socket(SocketId::from_text(&request.sid)),
+            ..Selector::default()
+        },
+    };
+    let data = (request.data.get() != "null").then_some(request.data);
+    let count = ops
+        .apply(&selected, Operation::SetData(data))
+        .await
+        .map_err(|error| op_error(selected.namespace, error))?;
+    if count == 0 {
+        return Err(ApiError::not_found(format!(
+            "no socket {:?} in this namespace",
+            request.sid
+        )));
+    }
     Ok("{}".to_string())
 }

@@ -35,6 +35,8 @@ pub use handshake::{ConnInfo, Handshake};
 pub use packet::{DecodeError, Incoming, Message, Packet, PacketType, decode_text};
 pub use pair_list::PairList;
 pub use query::Query;
+#[cfg(test)]
+pub(crate) use session::Owner;
 pub use session::{CloseReason, Session, SessionSettings, TransportKind};
 pub use sid::Sid;
 pub use text::Text;

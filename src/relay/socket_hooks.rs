@@ -10,12 +10,12 @@ use super::webhook::{BusyGuard, Delivery, HookClient, HookTarget};
 use crate::config::RouteMode;
 use crate::engineio::Wait;
 use crate::log_escape::Escaped;
+use crate::socketio::ops::{Adapter, Operation, Ops, Reach, Selection, Selector};
 use crate::socketio::{
-    Accepted, App, ClientEvent, ConnectRequest, DisconnectReason, Emit, Rejected, Selector, Socket,
-    SocketIo, outgoing,
+    Accepted, App, ClientEvent, ConnectRequest, DisconnectReason, Emit, Rejected, Socket, outgoing,
 };
 use serde_json::value::RawValue;
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::Arc;
 
 /// A route: events matching `namespace` and `event` globs go to `target` in `mode`.
 #[derive(Debug, Clone)]
@@ -62,7 +62,6 @@ pub struct SocketRelay {
 struct Shared {
     config: SocketRelayConfig,
     client: HookClient,
-    server: OnceLock<Weak<SocketIo<SocketRelay>>>,
 }
 
 /// Per-socket state: the ordered queue of hooks to send.
@@ -82,20 +81,17 @@ impl SocketRelay {
     /// A relay sending through `client`.
     pub fn new(config: SocketRelayConfig, client: HookClient) -> Self {
         Self {
-            shared: Arc::new(Shared {
-                config,
-                client,
-                server: OnceLock::new(),
-            }),
+            shared: Arc::new(Shared { config, client }),
         }
     }
 
-    /// Connects the relay to the server it serves (for broadcasts and disconnects).
-    pub fn attach(server: &Arc<SocketIo<SocketRelay>>) {
-        let _ = server.app().shared.server.set(Arc::downgrade(server));
-    }
-
-    fn enqueue(&self, socket: &Arc<RelaySocket>, job: Job) -> Pushed {
+    /// Queues a hook of `socket`; a worker sending them starts if none runs, with `ops` to act on the replies.
+    fn enqueue<D: Adapter>(
+        &self,
+        ops: &Ops<Self, D>,
+        socket: &Arc<RelaySocket>,
+        job: Job,
+    ) -> Pushed {
         let bytes = match &job {
             Job::Event(event, _) => event.event.get().len() + event.args.len(),
             Job::Disconnect(_) => 0,
@@ -104,7 +100,12 @@ impl SocketRelay {
         if pushed.start_worker {
             // Counted before the spawn, so a shutdown that begins now waits for this worker.
             let busy = self.shared.client.busy();
-            tokio::spawn(drain(self.shared.clone(), socket.clone(), busy));
+            tokio::spawn(drain(
+                self.shared.clone(),
+                ops.clone(),
+                socket.clone(),
+                busy,
+            ));
         }
         pushed
     }
@@ -130,10 +131,6 @@ impl Shared {
         route
             .and_then(|index| self.config.routes.get(index))
             .map_or(&self.config.target, |r| &r.target)
-    }
-
-    fn server(&self) -> Option<Arc<SocketIo<SocketRelay>>> {
-        self.server.get().and_then(Weak::upgrade)
     }
 
     fn event_delivery(&self, socket: &RelaySocket, event: &ClientEvent) -> Delivery {
@@ -224,7 +221,12 @@ impl App for SocketRelay {
         Ok(accepted(reply))
     }
 
-    fn event(&self, socket: &Arc<RelaySocket>, event: ClientEvent) -> Option<Wait> {
+    fn event<D: Adapter>(
+        &self,
+        ops: &Ops<Self, D>,
+        socket: &Arc<RelaySocket>,
+        event: ClientEvent,
+    ) -> Option<Wait> {
         let route = self.shared.route(socket.namespace(), &event.event);
         if let Some((index, route)) = route {
             if route.mode == RouteMode::Async {
@@ -244,6 +246,7 @@ impl App for SocketRelay {
             }
         }
         let pushed = self.enqueue(
+            ops,
             socket,
             Job::Event(event, route.map_or(usize::MAX, |(index, _)| index)),
         );
@@ -265,15 +268,25 @@ impl App for SocketRelay {
         socket.state().hooks.is_busy()
     }
 
-    fn disconnect(&self, socket: &Arc<RelaySocket>, reason: DisconnectReason) {
+    fn disconnect<D: Adapter>(
+        &self,
+        ops: &Ops<Self, D>,
+        socket: &Arc<RelaySocket>,
+        reason: DisconnectReason,
+    ) {
         if self.shared.config.disconnect_hook {
-            self.enqueue(socket, Job::Disconnect(reason));
+            self.enqueue(ops, socket, Job::Disconnect(reason));
         }
     }
 }
 
 /// Sends a socket's hooks one after another, in order, then exits.
-async fn drain(shared: Arc<Shared>, socket: Arc<RelaySocket>, _busy: BusyGuard) {
+async fn drain<D: Adapter>(
+    shared: Arc<Shared>,
+    ops: Ops<SocketRelay, D>,
+    socket: Arc<RelaySocket>,
+    _busy: BusyGuard,
+) {
     while let Some(job) = socket.state().hooks.next() {
         match job {
             Job::Event(event, route) => {
@@ -283,7 +296,7 @@ async fn drain(shared: Arc<Shared>, socket: Arc<RelaySocket>, _busy: BusyGuard) 
                     .send(shared.target(Some(route)), &delivery)
                     .await
                 {
-                    Ok(reply) => apply_event_reply(&shared, &socket, &event, &reply),
+                    Ok(reply) => apply_event_reply(&ops, &socket, &event, &reply).await,
                     Err(error) => tracing::warn!(
                         sid = %Escaped(socket.id()), endpoint = %shared.config.endpoint, ack_pending = event.ack.is_some(), error = %Escaped(&error),
                         "event webhook failed"
@@ -318,8 +331,11 @@ async fn drain(shared: Arc<Shared>, socket: Arc<RelaySocket>, _busy: BusyGuard) 
     }
 }
 
-fn apply_event_reply(
-    shared: &Shared,
+/// Acts on an `event` reply, in order: data, join, leave, the ack, emits to the socket, broadcasts, disconnect.
+/// What concerns the socket itself goes to it (even if it disconnected meanwhile, so its disconnect hook reports
+/// the reply's data and rooms); broadcasts go through the adapter.
+async fn apply_event_reply<D: Adapter>(
+    ops: &Ops<SocketRelay, D>,
     socket: &Arc<RelaySocket>,
     event: &ClientEvent,
     reply: &[u8],
@@ -331,11 +347,19 @@ fn apply_event_reply(
             return;
         }
     };
+    // Data, rooms and disconnect cannot fail on the socket itself; only emits are checked.
     if let Some(data) = reply.data {
-        socket.set_data((data.get() != "null").then_some(data));
+        let _ = ops.apply_to_socket(
+            socket,
+            Operation::SetData((data.get() != "null").then_some(data)),
+        );
     }
-    socket.join(reply.join.iter().map(String::as_str));
-    socket.leave(reply.leave.iter().map(String::as_str));
+    if !reply.join.is_empty() {
+        let _ = ops.apply_to_socket(socket, Operation::Join(reply.join));
+    }
+    if !reply.leave.is_empty() {
+        let _ = ops.apply_to_socket(socket, Operation::Leave(reply.leave));
+    }
     if let (Some(id), Some(args)) = (event.ack, &reply.ack) {
         let sent = if is_array(args) {
             outgoing::ack(socket.namespace(), id, args.get())
@@ -351,38 +375,56 @@ fn apply_event_reply(
             }
         }
     }
-    let server = shared.server();
     for spec in reply.emit {
-        let emit = Emit::from(spec);
-        if let Some(server) = &server {
-            if let Err(error) =
-                server.emit_to(socket.namespace(), std::slice::from_ref(socket), &emit)
-            {
-                tracing::warn!(sid = %Escaped(socket.id()), error = %Escaped(&error), "emit not sent");
-            }
+        if let Err(error) = ops.apply_to_socket(socket, Operation::Emit(Emit::from(spec))) {
+            tracing::warn!(sid = %Escaped(socket.id()), error = %Escaped(&error), "emit not sent");
         }
     }
-    if let Some(server) = &server {
-        for spec in &reply.broadcast {
-            let selector = Selector {
-                to_rooms: spec.rooms.clone(),
-                except_rooms: spec.except.clone(),
-                except_sockets: if spec.include_self {
-                    Vec::new()
-                } else {
-                    vec![socket.id()]
-                },
-                ..Selector::default()
-            };
-            if let Some(namespace) = server.namespace(socket.namespace()) {
-                let targets = namespace.select(&selector);
-                if let Err(error) = server.emit_to(socket.namespace(), &targets, &spec.emit()) {
-                    tracing::warn!(sid = %Escaped(socket.id()), error = %Escaped(&error), "broadcast not sent");
-                }
+    for spec in reply.broadcast {
+        let selection = Selection {
+            namespace: socket.namespace(),
+            selector: broadcast_selector(socket, spec.rooms, spec.except, spec.include_self),
+        };
+        let emit = Emit {
+            event: spec.event,
+            args: spec.args,
+        };
+        if let Err(error) = ops.apply(&selection, Operation::Emit(emit)).await {
+            tracing::warn!(sid = %Escaped(socket.id()), error = %Escaped(&error), "broadcast not sent");
+        }
+    }
+    if reply.disconnect {
+        let _ = ops.apply_to_socket(
+            socket,
+            Operation::Disconnect {
+                close_session: false,
+            },
+        );
+    }
+}
+
+/// The sockets a reply's broadcast reaches: `rooms` (none = the whole namespace) minus `except`, and minus the
+/// sender unless `include_self`.
+fn broadcast_selector(
+    sender: &RelaySocket,
+    rooms: Vec<String>,
+    except: Vec<String>,
+    include_self: bool,
+) -> Selector {
+    Selector {
+        to: if rooms.is_empty() {
+            Reach::Everyone
+        } else {
+            Reach::Listed {
+                rooms,
+                sockets: Vec::new(),
             }
-        }
-        if reply.disconnect {
-            server.disconnect(socket, false);
-        }
+        },
+        except_rooms: except,
+        except_sockets: if include_self {
+            Vec::new()
+        } else {
+            vec![sender.id()]
+        },
     }
 }

@@ -43,16 +43,6 @@ pub struct BroadcastSpec {
     pub args: Vec<Box<RawValue>>,
 }
 
-impl BroadcastSpec {
-    /// The event to send.
-    pub fn emit(&self) -> Emit {
-        Emit {
-            event: self.event.clone(),
-            args: self.args.clone(),
-        }
-    }
-}
-
 /// `{"message": "...", "data": ...}` of a rejected connect.
 #[derive(Deserialize, Debug)]
 pub struct RejectSpec {
@@ -64,45 +54,40 @@ pub struct RejectSpec {
     pub data: Option<Box<RawValue>>,
 }
 
-/// The reply to a `connect` webhook.
+/// The reply to a `connect` webhook; absent keys take their [`Default`].
 #[derive(Deserialize, Debug, Default)]
+#[serde(default)]
 pub struct ConnectReply {
     /// Present = the connection is refused.
     pub reject: Option<RejectSpec>,
     /// Data to store.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(deserialize_with = "present")]
     pub data: Option<Box<RawValue>>,
     /// Rooms to join.
-    #[serde(default)]
     pub join: Vec<String>,
     /// Events to send after the CONNECT reply.
-    #[serde(default)]
     pub emit: Vec<EmitSpec>,
 }
 
-/// The reply to an `event` webhook (sync mode).
+/// The reply to an `event` webhook (sync mode); absent keys take their [`Default`].
 #[derive(Deserialize, Debug, Default)]
+#[serde(default)]
 pub struct EventReply {
     /// Arguments of the ack, as a JSON array.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(deserialize_with = "present")]
     pub ack: Option<Box<RawValue>>,
     /// Events to this socket.
-    #[serde(default)]
     pub emit: Vec<EmitSpec>,
     /// Events to rooms or the namespace.
-    #[serde(default)]
     pub broadcast: Vec<BroadcastSpec>,
     /// Rooms to join.
-    #[serde(default)]
     pub join: Vec<String>,
     /// Rooms to leave.
-    #[serde(default)]
     pub leave: Vec<String>,
     /// Data to store (`null` clears it).
-    #[serde(default, deserialize_with = "present")]
+    #[serde(deserialize_with = "present")]
     pub data: Option<Box<RawValue>>,
     /// Disconnect the socket after acting on the rest.
-    #[serde(default)]
     pub disconnect: bool,
 }
 

@@ -106,8 +106,7 @@ pub(crate) fn build_endpoint(
                 metrics: endpoint_metrics.clone(),
             };
             let server = SocketIo::new(sio_config, relay);
-            SocketRelay::attach(&server);
-            let engine = Engine::new(engine_config, SioHandler(server.clone()));
+            let engine = Engine::new(engine_config, SioHandler(server.ops()));
             EndpointHandle::SocketIo { engine, server }
         }
     };

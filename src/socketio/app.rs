@@ -1,6 +1,8 @@
 //! What the application (the webhook relay) provides to the Socket.IO layer, and what it gets.
 
+use super::ops::{Adapter, Ops};
 use super::socket::Socket;
+use super::version::SioVersion;
 use crate::engineio::{CloseReason, Handshake, Wait};
 use serde_json::value::RawValue;
 use std::future::Future;
@@ -70,11 +72,12 @@ pub struct Rejected {
 }
 
 impl Rejected {
-    /// The CONNECT_ERROR payload: `{"message","data"}` for v5 clients; for v4 clients (socket.io 1.x/2.x) the
-    /// data when there is some, else the message as a JSON string, as the 2.x server sends it.
-    pub fn payload(&self, v4: bool) -> String {
+    /// The CONNECT_ERROR payload: `{"message","data"}` for v5 clients; for v4 clients (socket.io 1.x/2.x, and
+    /// 0.9 clients through their translation) the data when there is some, else the message as a JSON string, as
+    /// the 2.x server sends it.
+    pub fn payload(&self, version: SioVersion) -> String {
         let message = serde_json::to_string(&self.message).unwrap_or_else(|_| "\"\"".to_string());
-        match (&self.data, v4) {
+        match (&self.data, version.v4_packets()) {
             (Some(data), true) => data.get().to_string(),
             (None, true) => message,
             (Some(data), false) => format!("{{\"message\":{message},\"data\":{}}}", data.get()),
@@ -93,8 +96,9 @@ pub struct ClientEvent {
     pub ack: Option<u64>,
 }
 
-/// The application side of a socket.io endpoint.
-pub trait App: Send + Sync + 'static {
+/// The application side of a socket.io endpoint. Calls that may act on sockets get the endpoint's operations
+/// handle, so the application keeps no reference to the server that owns it.
+pub trait App: Sized + Send + Sync + 'static {
     /// Per-socket state.
     type SocketState: Send + Sync + 'static;
 
@@ -105,7 +109,12 @@ pub trait App: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Accepted<Self::SocketState>, Rejected>> + Send;
 
     /// The client emitted an event. Return a [`Wait`] to stop reading from the client until it resolves.
-    fn event(&self, socket: &Arc<Socket<Self::SocketState>>, event: ClientEvent) -> Option<Wait>;
+    fn event<D: Adapter>(
+        &self,
+        ops: &Ops<Self, D>,
+        socket: &Arc<Socket<Self::SocketState>>,
+        event: ClientEvent,
+    ) -> Option<Wait>;
 
     /// Whether the application is still working on this socket's input (see `engineio::Handler::busy`).
     fn busy(&self, _socket: &Arc<Socket<Self::SocketState>>) -> bool {
@@ -113,7 +122,12 @@ pub trait App: Send + Sync + 'static {
     }
 
     /// The socket left its namespace; called exactly once per connected socket.
-    fn disconnect(&self, socket: &Arc<Socket<Self::SocketState>>, reason: DisconnectReason);
+    fn disconnect<D: Adapter>(
+        &self,
+        ops: &Ops<Self, D>,
+        socket: &Arc<Socket<Self::SocketState>>,
+        reason: DisconnectReason,
+    );
 }
 
 #[cfg(test)]
@@ -128,15 +142,18 @@ mod tests {
             data: Some(data),
         };
         assert_eq!(
-            with_data.payload(false),
+            with_data.payload(SioVersion::V5),
             r#"{"message":"Not \"you\"","data":{"code":7}}"#
         );
-        assert_eq!(with_data.payload(true), r#"{"code":7}"#);
+        assert_eq!(with_data.payload(SioVersion::V4), r#"{"code":7}"#);
         let plain = Rejected {
             message: "Not authorized".into(),
             data: None,
         };
-        assert_eq!(plain.payload(false), r#"{"message":"Not authorized"}"#);
-        assert_eq!(plain.payload(true), r#""Not authorized""#);
+        assert_eq!(
+            plain.payload(SioVersion::V5),
+            r#"{"message":"Not authorized"}"#
+        );
+        assert_eq!(plain.payload(SioVersion::V09), r#""Not authorized""#);
     }
 }

@@ -15,11 +15,28 @@ struct Placeholder {
     num: usize,
 }
 
-#[derive(Deserialize)]
+/// A `{"$binary": ...}` object as a backend writes it.
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Binary {
+pub struct BinaryJson {
+    /// The base64 text.
     #[serde(rename = "$binary")]
-    base64: String,
+    pub base64: String,
+}
+
+impl BinaryJson {
+    /// Decodes the base64 text.
+    pub fn decode(&self) -> Result<Bytes, String> {
+        STANDARD
+            .decode(&self.base64)
+            .map(Bytes::from)
+            .map_err(|e| format!("invalid $binary base64: {e}"))
+    }
+}
+
+/// The JSON text `{"$binary":"<base64>"}` for `data`.
+pub fn binary_json(data: &[u8]) -> String {
+    format!("{{\"$binary\":\"{}\"}}", STANDARD.encode(data))
 }
 
 /// Calls `rewrite` on every JSON object of `raw` (outside strings) whose first key is one of `keys`;
@@ -74,9 +91,7 @@ fn rewrite_objects(
 
 /// Replaces each placeholder with `{"$binary":...}` from `attachments`. Every attachment must be used in range.
 pub fn placeholders_to_binary(raw: &str, attachments: &[Bytes]) -> Result<String, String> {
-    replace_placeholders(raw, attachments, |data| {
-        format!("{{\"$binary\":\"{}\"}}", STANDARD.encode(data))
-    })
+    replace_placeholders(raw, attachments, |data| binary_json(data))
 }
 
 /// Replaces each placeholder with its attachment as a base64 JSON string, for clients without binary support.
@@ -109,13 +124,10 @@ fn replace_placeholders(
 pub fn binary_to_placeholders(raw: &str) -> Result<(String, Vec<Bytes>), String> {
     let mut attachments = Vec::new();
     let text = rewrite_objects(raw, &["\"$binary\""], |object| {
-        let Ok(binary) = serde_json::from_str::<Binary>(object) else {
+        let Ok(binary) = serde_json::from_str::<BinaryJson>(object) else {
             return Ok(None);
         };
-        let data = STANDARD
-            .decode(&binary.base64)
-            .map_err(|e| format!("invalid $binary base64: {e}"))?;
-        attachments.push(Bytes::from(data));
+        attachments.push(binary.decode()?);
         Ok(Some(format!(
             "{{\"_placeholder\":true,\"num\":{}}}",
             attachments.len() - 1
@@ -143,6 +155,16 @@ mod tests {
             back,
             r#"["up",{"_placeholder":true,"num":0},{"x":1.50,"s":"{\"_placeholder\":true,\"num\":0}"},{"_placeholder":true,"num":1}]"#
         );
+    }
+
+    #[test]
+    fn binary_json_round_trips() {
+        let json = binary_json(&[1, 2, 3]);
+        assert_eq!(json, r#"{"$binary":"AQID"}"#);
+        let parsed: BinaryJson = serde_json::from_str(&json).unwrap();
+        assert_eq!(parsed.decode().unwrap(), Bytes::from_static(&[1, 2, 3]));
+        let bad: BinaryJson = serde_json::from_str(r#"{"$binary":"!!"}"#).unwrap();
+        assert!(bad.decode().is_err());
     }
 
     #[test]

@@ -1,10 +1,9 @@
 //! The Socket.IO state of one Engine.IO session: its sockets by namespace and a packet being reassembled.
 
-use super::packet::Packet;
+use super::reassembly::PartialPacket;
 use super::socket::Socket;
 use super::watch::ConnectWatch;
 use crate::engineio::{CloseReason, Handshake};
-use bytes::Bytes;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Socket.IO state kept per Engine.IO session.
@@ -20,7 +19,7 @@ pub(crate) struct ConnInner<S> {
     pub(crate) connecting: Vec<String>,
     /// A binary packet waiting for its attachments (boxed: most sessions never have one, and every session
     /// carries this field).
-    pub(crate) partial: Option<Box<(Packet, Vec<Bytes>)>>,
+    pub(crate) partial: Option<Box<PartialPacket>>,
     /// Whether a namespace was ever connected (stops the connect timeout).
     pub(crate) ever_connected: bool,
     /// Why the session closed, once it has (no socket may be added any more).

@@ -1,22 +1,10 @@
 //! A namespace of one endpoint: its sockets and the room index used by broadcasts.
 
+use super::ops::{Reach, Selector};
 use super::socket::Socket;
 use super::socket_id::SocketId;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
-
-/// Which sockets of a namespace a broadcast or API call reaches.
-#[derive(Debug, Clone, Default)]
-pub struct Selector {
-    /// Sockets in any of these rooms; with `to_sockets` empty too, every socket.
-    pub to_rooms: Vec<String>,
-    /// These sockets.
-    pub to_sockets: Vec<SocketId>,
-    /// Minus sockets in any of these rooms.
-    pub except_rooms: Vec<String>,
-    /// Minus these sockets.
-    pub except_sockets: Vec<SocketId>,
-}
 
 /// The sockets and rooms of one namespace.
 pub struct Namespace<S> {
@@ -196,26 +184,28 @@ impl<S: Send + Sync + 'static> Namespace<S> {
                     .any(|room| inner.is_member(room, sid))
         };
         let mut chosen: Vec<Arc<Socket<S>>> = Vec::new();
-        if selector.to_rooms.is_empty() && selector.to_sockets.is_empty() {
-            chosen.extend(
-                inner
-                    .sockets
-                    .iter()
-                    .filter(|(sid, _)| !excluded(sid))
-                    .map(|(_, s)| s.clone()),
-            );
-            return chosen;
-        }
+        let (rooms, sockets) = match &selector.to {
+            Reach::Everyone => {
+                chosen.extend(
+                    inner
+                        .sockets
+                        .iter()
+                        .filter(|(sid, _)| !excluded(sid))
+                        .map(|(_, s)| s.clone()),
+                );
+                return chosen;
+            }
+            Reach::Socket(sid) => (&[][..], std::slice::from_ref(sid)),
+            Reach::Listed { rooms, sockets } => (&rooms[..], &sockets[..]),
+        };
         // One room (or one socket) names each member once; only a union of several needs de-duplicating.
-        let single_source = selector.to_sockets.len() + selector.to_rooms.len() == 1;
+        let single_source = sockets.len() + rooms.len() == 1;
         let mut seen: HashSet<&SocketId> = HashSet::new();
-        let own_room_members = selector
-            .to_rooms
+        let own_room_members = rooms
             .iter()
             .filter_map(|room| inner.own_room_member(room).map(|socket| socket.id_ref()));
-        let candidates = selector.to_sockets.iter().chain(own_room_members).chain(
-            selector
-                .to_rooms
+        let candidates = sockets.iter().chain(own_room_members).chain(
+            rooms
                 .iter()
                 .filter_map(|room| inner.rooms.get(room.as_str()))
                 .flatten(),
@@ -263,7 +253,10 @@ mod tests {
 
     fn to(rooms: &[&str]) -> Selector {
         Selector {
-            to_rooms: rooms.iter().map(|r| r.to_string()).collect(),
+            to: Reach::Listed {
+                rooms: rooms.iter().map(|r| r.to_string()).collect(),
+                sockets: Vec::new(),
+            },
             ..Selector::default()
         }
     }

@@ -1,5 +1,6 @@
 //! Building the Engine.IO packets of an outgoing Socket.IO packet, binary attachments included.
 
+use super::app::Emit;
 use super::binary::binary_to_placeholders;
 use super::packet::{PacketKind, encode, is_valid_event_name, join_array};
 use crate::engineio::{Message, Packet, Text};
@@ -93,6 +94,12 @@ fn build(
 
 fn text_packet(text: &str) -> Packet {
     Packet::message(&Message::Text(Text::from(text)))
+}
+
+/// Encodes an EVENT without ack id from an [`Emit`], once for any number of sockets.
+pub fn encode_event(namespace: &str, emit: &Emit) -> Result<Encoded, String> {
+    let args: Vec<&RawValue> = emit.args.iter().map(|a| a.as_ref()).collect();
+    event(namespace, &emit.event, &args, None)
 }
 
 /// Splits a raw JSON array into its elements; `None` when it is not an array.

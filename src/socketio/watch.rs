@@ -1,7 +1,10 @@
 //! The connect timeout: a session that connects no namespace in time is closed, on the shared timer.
 
-use crate::engineio::timer::Timed;
+use super::conn::Conn;
+use crate::engineio::timer::{Timed, Timers};
+use crate::engineio::{CloseReason, Session};
 use std::sync::{Arc, Weak};
+use std::time::Duration;
 use tokio::time::Instant;
 
 /// Something that can be closed if it never connected.
@@ -21,5 +24,27 @@ impl Timed for ConnectWatch {
             target.close_if_unconnected();
         }
         None
+    }
+}
+
+/// Starts the connect deadline of a new session: closed after `timeout` unless it connects a namespace.
+pub(crate) fn start<S: Send + Sync + 'static>(
+    timers: &Arc<Timers<ConnectWatch>>,
+    session: &Arc<Session<Conn<S>>>,
+    timeout: Duration,
+) {
+    let target: Weak<dyn Unconnected> = Arc::downgrade(session) as Weak<dyn Unconnected>;
+    let watch = Arc::new(ConnectWatch { target });
+    timers.schedule(&watch, Instant::now() + timeout, 0);
+    session.state().lock().watch = Some(watch);
+}
+
+impl<S: Send + Sync + 'static> Unconnected for Session<Conn<S>> {
+    fn close_if_unconnected(self: Arc<Self>) {
+        let unconnected = !self.state().lock().ever_connected;
+        if unconnected {
+            tracing::debug!(sid = %self.id(), "no namespace connected in time; closing");
+            self.close(CloseReason::ForcedClose);
+        }
     }
 }

@@ -1,0 +1,119 @@
+//! The adapter: where an operation goes before it reaches sockets. The in-process adapter hands it straight to
+//! this node's sockets; an adapter spanning several nodes would also publish it to the others and merge what they
+//! answer, calling the same local step for its own sockets.
+//!
+//! One adapter per endpoint's Socket.IO server, not per namespace: glob-matched namespaces come and go with their
+//! sockets, while a cluster channel, its subscription and its request ids belong to the endpoint for its whole
+//! life; an operation names its namespace in its [`Selection`].
+
+use super::operation::{AckReply, OpError, Operation, RoomCount, SocketSummary};
+use super::selector::Selection;
+use crate::socketio::app::Emit;
+use std::future::Future;
+use std::time::Duration;
+
+/// This node's sockets of one endpoint: the local delivery step an adapter calls.
+pub trait LocalNode: Send + Sync {
+    /// Applies `operation` to this node's sockets that `selection` reaches.
+    fn apply_local(
+        &self,
+        selection: &Selection<'_>,
+        operation: Operation,
+    ) -> Result<usize, OpError>;
+
+    /// Sends `emit` with an ack id to this node's selected sockets and waits up to `timeout` for each answer.
+    fn emit_with_ack_local(
+        &self,
+        selection: &Selection<'_>,
+        emit: &Emit,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<Vec<AckReply>, OpError>> + Send;
+
+    /// This node's sockets of `namespace` (only those in `room` when given).
+    fn sockets_local(
+        &self,
+        namespace: &str,
+        room: Option<&str>,
+    ) -> Result<Vec<SocketSummary>, OpError>;
+
+    /// This node's rooms of `namespace` with their member counts, sorted by name.
+    fn rooms_local(&self, namespace: &str) -> Result<Vec<RoomCount>, OpError>;
+}
+
+/// Routes operations to the nodes that hold the selected sockets. Every method may span nodes, so each returns a
+/// future.
+pub trait Adapter: Send + Sync + 'static {
+    /// Applies `operation` to every socket `selection` reaches; answers the count (see [`Operation`]).
+    fn apply<N: LocalNode>(
+        &self,
+        node: &N,
+        selection: &Selection<'_>,
+        operation: Operation,
+    ) -> impl Future<Output = Result<usize, OpError>> + Send;
+
+    /// Sends `emit` to every socket `selection` reaches and collects each one's ack within `timeout`.
+    fn emit_with_ack<N: LocalNode>(
+        &self,
+        node: &N,
+        selection: &Selection<'_>,
+        emit: &Emit,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<Vec<AckReply>, OpError>> + Send;
+
+    /// Every socket of `namespace` (only those in `room` when given), sorted by id.
+    fn sockets<N: LocalNode>(
+        &self,
+        node: &N,
+        namespace: &str,
+        room: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<SocketSummary>, OpError>> + Send;
+
+    /// Every room of `namespace` with its member count, sorted by name.
+    fn rooms<N: LocalNode>(
+        &self,
+        node: &N,
+        namespace: &str,
+    ) -> impl Future<Output = Result<Vec<RoomCount>, OpError>> + Send;
+}
+
+/// The adapter of a single node: every socket is local.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct InProcess;
+
+impl Adapter for InProcess {
+    async fn apply<N: LocalNode>(
+        &self,
+        node: &N,
+        selection: &Selection<'_>,
+        operation: Operation,
+    ) -> Result<usize, OpError> {
+        node.apply_local(selection, operation)
+    }
+
+    async fn emit_with_ack<N: LocalNode>(
+        &self,
+        node: &N,
+        selection: &Selection<'_>,
+        emit: &Emit,
+        timeout: Duration,
+    ) -> Result<Vec<AckReply>, OpError> {
+        node.emit_with_ack_local(selection, emit, timeout).await
+    }
+
+    async fn sockets<N: LocalNode>(
+        &self,
+        node: &N,
+        namespace: &str,
+        room: Option<&str>,
+    ) -> Result<Vec<SocketSummary>, OpError> {
+        node.sockets_local(namespace, room)
+    }
+
+    async fn rooms<N: LocalNode>(
+        &self,
+        node: &N,
+        namespace: &str,
+    ) -> Result<Vec<RoomCount>, OpError> {
+        node.rooms_local(namespace)
+    }
+}
