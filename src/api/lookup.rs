@@ -106,45 +106,32 @@ pub fn endpoint<'a>(app: &'a App, name: Option<&str>) -> Result<&'a EndpointHand
 }
 
 /// The Socket.IO server of a socket.io endpoint.
-pub fn socketio<'a>(
-    app: &'a App,
-    name: Option<&str>,
-) -> Result<&'a Arc<SocketIo<SocketRelay>>, ApiError> {
-    endpoint_of_kind(
-        app,
-        name,
-        "this call is for socket.io endpoints; use /v1/send",
-        |handle| match handle {
-            EndpointHandle::SocketIo { server, .. } => Some(server),
-            EndpointHandle::EngineIo { .. } => None,
-        },
-    )
-}
+type SioServer = Arc<SocketIo<SocketRelay>>;
 
 /// The Engine.IO server of an engine.io endpoint.
-pub fn engineio<'a>(
+type EioServer = Arc<Engine<EngineRelay>>;
+
+/// The protocol side of endpoint `name`: its Socket.IO server, or its Engine.IO server.
+fn side<'a>(
     app: &'a App,
     name: Option<&str>,
-) -> Result<&'a Arc<Engine<EngineRelay>>, ApiError> {
-    endpoint_of_kind(
-        app,
-        name,
-        "/v1/send is for engine.io endpoints; use /v1/emit",
-        |handle| match handle {
-            EndpointHandle::EngineIo { engine } => Some(engine),
-            EndpointHandle::SocketIo { .. } => None,
-        },
-    )
+) -> Result<(Option<&'a SioServer>, Option<&'a EioServer>), ApiError> {
+    Ok(match endpoint(app, name)? {
+        EndpointHandle::SocketIo { server, .. } => (Some(server), None),
+        EndpointHandle::EngineIo { engine } => (None, Some(engine)),
+    })
 }
 
-/// The endpoint `name` as `pick` takes it; `wrong_kind` (400) when it is of the other protocol.
-fn endpoint_of_kind<'a, T>(
-    app: &'a App,
-    name: Option<&str>,
-    wrong_kind: &'static str,
-    pick: impl FnOnce(&'a EndpointHandle) -> Option<&'a T>,
-) -> Result<&'a T, ApiError> {
-    pick(endpoint(app, name)?).ok_or_else(|| ApiError::invalid(wrong_kind))
+/// The Socket.IO server of a socket.io endpoint; 400 for an engine.io one.
+pub fn socketio<'a>(app: &'a App, name: Option<&str>) -> Result<&'a SioServer, ApiError> {
+    let wrong = "this call is for socket.io endpoints; use /v1/send";
+    side(app, name)?.0.ok_or_else(|| ApiError::invalid(wrong))
+}
+
+/// The Engine.IO server of an engine.io endpoint; 400 for a socket.io one.
+pub fn engineio<'a>(app: &'a App, name: Option<&str>) -> Result<&'a EioServer, ApiError> {
+    let wrong = "/v1/send is for engine.io endpoints; use /v1/emit";
+    side(app, name)?.1.ok_or_else(|| ApiError::invalid(wrong))
 }
 
 /// Reads an optional [`Target`] that must be written as an object (a derived struct would also take an array).

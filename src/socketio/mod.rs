@@ -19,6 +19,8 @@ mod server;
 mod socket;
 mod socket_id;
 mod table;
+#[cfg(test)]
+mod test_support;
 mod version;
 mod watch;
 

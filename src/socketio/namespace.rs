@@ -224,21 +224,10 @@ impl<S: Send + Sync + 'static> Namespace<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engineio::{ConnInfo, Handshake, Query, TransportKind};
     use std::sync::Weak;
 
     fn connect(namespace: &Arc<Namespace<()>>, id: &str) -> Arc<Socket<()>> {
-        let conn = ConnInfo {
-            address: "127.0.0.1".parse().unwrap(),
-            secure: false,
-        };
-        let handshake = Handshake::new(
-            &http::HeaderMap::new(),
-            &Query::parse(None),
-            TransportKind::Polling,
-            5,
-            &conn,
-        );
+        let handshake = crate::socketio::test_support::handshake();
         let socket = Arc::new(Socket::new(
             SocketId::from_text(id),
             namespace.clone(),

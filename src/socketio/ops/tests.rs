@@ -2,8 +2,7 @@
 
 use super::*;
 use crate::engineio::{
-    CloseReason, ConnInfo, Handshake, Owner, Packet, Query, Session, SessionSettings, Sid,
-    TransportKind, Wait,
+    CloseReason, Owner, Packet, Session, SessionSettings, Sid, TransportKind, Wait,
 };
 use crate::metrics::EndpointMetrics;
 use crate::socketio::app::{Accepted, ClientEvent, ConnectRequest, DisconnectReason, Rejected};
@@ -89,17 +88,7 @@ fn server() -> TestOps {
 
 /// A socket `id` of `namespace` on a session of its own, connected as the layer connects one.
 fn connect(ops: &TestOps, namespace: &str, id: &str) -> Arc<Socket<()>> {
-    let address = ConnInfo {
-        address: "127.0.0.1".parse().unwrap(),
-        secure: false,
-    };
-    let handshake = Handshake::new(
-        &http::HeaderMap::new(),
-        &Query::parse(None),
-        TransportKind::Polling,
-        5,
-        &address,
-    );
+    let handshake = crate::socketio::test_support::handshake();
     let owner: Weak<dyn Owner<Conn<()>>> = Weak::<NoEngine>::new();
     let session = Arc::new(Session::new(
         Sid::random(),
