@@ -1,5 +1,6 @@
 //! The Socket.IO protocol (v5) on top of the Engine.IO server: packet codec, binary attachments, namespaces,
-//! sockets, rooms, and the translation that serves Socket.IO 0.9 clients. The application (the webhook relay) plugs in through [`App`].
+//! sockets, rooms, and the translation that serves Socket.IO 0.9 clients. The application (the webhook relay) plugs in
+//! through [`App`]; it and the push API act on sockets through the operations seam, [`ops`].
 
 mod app;
 pub mod binary;
