@@ -13,6 +13,7 @@ use super::socket::Socket;
 use super::socket_id::SocketId;
 use super::table::NamespaceTable;
 use super::watch::{ConnectWatch, Unconnected};
+use crate::engineio::EngineVersion;
 use crate::engineio::legacy::{LEGACY_PROTOCOL, LegacyCodec};
 use crate::engineio::timer::Timers;
 use crate::engineio::{
@@ -217,7 +218,7 @@ impl<A: App> SocketIo<A> {
                 // CONNECT (python-socketio 4 does): hold this packet, and the client's next ones, until decided.
                 return Some(self.after_connect(session, packet, attachments));
             }
-            if session.protocol() == LEGACY_PROTOCOL {
+            if session.version() == EngineVersion::Legacy {
                 // A reconnecting 0.9 client flushes what it buffered before it joins its endpoints again, and 0.9
                 // servers ignored messages for endpoints a client was not in: drop it, keep the connection.
                 let namespace = self.logged_name(&packet.namespace);
@@ -321,7 +322,7 @@ impl<A: App> SocketIo<A> {
                 .namespace
                 .split_once('?')
                 .unwrap_or((&packet.namespace, ""));
-            let auth = if query.is_empty() && session.protocol() == LEGACY_PROTOCOL {
+            let auth = if query.is_empty() && session.version() == EngineVersion::Legacy {
                 handshake_auth(session)
             } else {
                 query_as_json(form_urlencoded::parse(query.as_bytes()).into_owned())
@@ -482,7 +483,7 @@ const ENGINE_QUERY_KEYS: [&str; 6] = ["EIO", "transport", "t", "b64", "j", "sid"
 /// Whether the session's client speaks Socket.IO protocol v4 (socket.io 1.x/2.x, over Engine.IO v3), or is a
 /// Socket.IO 0.9 client, whose messages are translated to protocol v4 packets.
 fn is_v4<S: Send + Sync + 'static>(session: &Session<Conn<S>>) -> bool {
-    session.protocol() < 4
+    session.version() != EngineVersion::V4
 }
 
 /// The handshake query as auth (a v4 or 0.9 client's), without the keys that belong to Engine.IO.
