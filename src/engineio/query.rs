@@ -182,55 +182,30 @@ mod tests {
         use EngineRequest::*;
         use SessionRequest::*;
         let sid = Sid::random();
-        let with = |rest: &str| format!("transport={rest}&sid={}", sid.as_str());
-        assert_eq!(
-            read(Method::GET, false, "sid=x&transport=flash"),
-            UnknownTransport { handshake: false }
-        );
-        assert_eq!(
-            read(Method::GET, false, "EIO=4"),
-            UnknownTransport { handshake: true }
-        );
-        assert_eq!(
-            read(Method::GET, false, "transport=websocket"),
-            NotAnUpgrade { handshake: true }
-        );
-        assert_eq!(
-            read(Method::POST, true, "transport=websocket&sid=x"),
-            NotAnUpgrade { handshake: false }
-        );
-        assert_eq!(
-            read(Method::POST, false, "transport=polling"),
-            HandshakeNotGet
-        );
-        assert_eq!(
-            read(Method::GET, false, "transport=polling"),
-            Handshake(TransportKind::Polling)
-        );
-        assert_eq!(
-            read(Method::GET, true, "transport=websocket"),
-            Handshake(TransportKind::Websocket)
-        );
-        assert_eq!(
-            read(Method::GET, false, &with("polling")),
-            Session(Some(sid), PollGet)
-        );
-        assert_eq!(
-            read(Method::POST, false, &with("polling")),
-            Session(Some(sid), PollPost)
-        );
-        assert_eq!(
-            read(Method::PUT, false, &with("polling")),
-            Session(Some(sid), PollOther)
-        );
-        assert_eq!(
-            read(Method::GET, true, &with("websocket")),
-            Session(Some(sid), Upgrade)
-        );
-        assert_eq!(
-            read(Method::GET, false, "transport=polling&sid="),
-            Session(None, PollGet)
-        );
+        use TransportKind::{Polling, Websocket};
+        let of = |transport: &str| format!("transport={transport}&sid={}", sid.as_str());
+        let s = str::to_string;
+        let (poll, ws) = (s("transport=polling"), s("transport=websocket"));
+        let unknown = |handshake| UnknownTransport { handshake };
+        let not_upgrade = |handshake| NotAnUpgrade { handshake };
+        let cases = [
+            ("GET", false, s("sid=x&transport=flash"), unknown(false)),
+            ("GET", false, s("EIO=4"), unknown(true)),
+            ("GET", false, ws.clone(), not_upgrade(true)),
+            ("POST", true, of("websocket"), not_upgrade(false)),
+            ("POST", false, poll.clone(), HandshakeNotGet),
+            ("GET", false, poll.clone(), Handshake(Polling)),
+            ("GET", true, ws, Handshake(Websocket)),
+            ("GET", false, of("polling"), Session(Some(sid), PollGet)),
+            ("POST", false, of("polling"), Session(Some(sid), PollPost)),
+            ("PUT", false, of("polling"), Session(Some(sid), PollOther)),
+            ("GET", true, of("websocket"), Session(Some(sid), Upgrade)),
+            ("GET", false, poll + "&sid=", Session(None, PollGet)),
+        ];
+        for (method, upgrade, query, expected) in cases {
+            let method = Method::from_bytes(method.as_bytes()).unwrap_or_default();
+            assert_eq!(read(method, upgrade, &query), expected, "{method} {query}");
+        }
     }
 
     #[test]
