@@ -204,7 +204,11 @@ mod tests {
         ];
         for (method, upgrade, query, expected) in cases {
             let method = Method::from_bytes(method.as_bytes()).unwrap_or_default();
-            assert_eq!(read(method, upgrade, &query), expected, "{method} {query}");
+            assert_eq!(
+                read(method.clone(), upgrade, &query),
+                expected,
+                "{method} {query}"
+            );
         }
     }
 
