@@ -1,6 +1,6 @@
 //! The composition root: builds every part of a running gateway from its config and wires them together (the
-//! metrics registry, the webhook client, the endpoints, the front door, the push API and their listeners). Every
-//! other module is built here and builds nothing beyond itself.
+//! metrics registry, the webhook client, the endpoints, the front door, the push API and their listeners). No
+//! other module builds another layer's parts.
 
 mod endpoints;
 
