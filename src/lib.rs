@@ -6,6 +6,7 @@ pub mod config;
 pub mod engineio;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod gateway;
 pub mod glob;
 pub mod healthcheck;
 pub mod log_escape;

@@ -80,7 +80,7 @@ fn run(args: RunArgs) -> ExitCode {
         }
     };
     let code = runtime.block_on(async move {
-        let running = match iogate::server::start(&config).await {
+        let running = match iogate::gateway::start(&config).await {
             Ok(running) => running,
             Err(error) => {
                 tracing::error!("{error}");

@@ -7,8 +7,8 @@
 use crate::common;
 use common::{Backend, Hook, Reply, eio};
 use iogate::config::parse_str;
+use iogate::gateway::{Running, start_with};
 use iogate::server::iis::IisSettings;
-use iogate::server::{Running, start_with};
 use serde_json::Value;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

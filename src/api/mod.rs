@@ -1,5 +1,5 @@
 //! The push API on `[api].listen`: backends reach clients at any time (emit, rooms, disconnect, data, listings,
-//! engine.io sends), plus `/healthz`, `/readyz` and `/metrics`.
+//! engine.io sends), plus `/metrics`, and the health probes (`server::health`) as the public listener answers them.
 
 mod auth;
 mod emit;
@@ -16,6 +16,7 @@ use crate::engineio::ConnInfo;
 use crate::engineio::http::RequestBody;
 use crate::engineio::http::{Body, complete};
 use crate::server::endpoint::ResponseFuture;
+use crate::server::health::Probe;
 use crate::server::limits::Gate;
 use crate::server::{App, HttpHandler};
 use http::{Method, Request, Response};
@@ -48,13 +49,8 @@ impl Api {
     }
 
     async fn handle(&self, req: Request<RequestBody>) -> Response<Body> {
-        match req.uri().path() {
-            "/healthz" => return complete(200, "text/plain; charset=UTF-8", "ok"),
-            "/readyz" if self.app.is_draining() => {
-                return complete(503, "text/plain; charset=UTF-8", "draining");
-            }
-            "/readyz" => return complete(200, "text/plain; charset=UTF-8", "ready"),
-            _ => {}
+        if let Some(probe) = Probe::at(req.uri().path()) {
+            return probe.answer(self.app.is_draining());
         }
         let call = req.uri().path().to_string();
         let response = if !auth::authorized(req.headers(), &self.token) {

@@ -7,14 +7,15 @@ use super::http::RequestBody;
 use super::http::{self as responses, Body};
 use super::packet::{Incoming, Packet, PacketType};
 use super::poll_format::PollFormat;
-use super::query::Query;
+use super::query::{EngineRequest, Query, SessionRequest};
 use super::session::{CloseReason, Owner, Session, SessionSettings, TransportKind};
 use super::sid::Sid;
 use super::timer::Timers;
+use super::version::EngineVersion;
 use super::{polling, websocket};
 use crate::metrics::EndpointMetrics;
 use futures_util::FutureExt;
-use http::{Method, Request, Response};
+use http::{Request, Response};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
@@ -84,7 +85,7 @@ impl<H: Handler> Engine<H> {
     /// its own transports (`legacy`), every other session only through Engine.IO requests.
     pub(crate) fn session_for(&self, sid: Sid, legacy: bool) -> Option<Arc<Session<H::State>>> {
         self.session(sid)
-            .filter(|session| (session.protocol() == super::legacy::LEGACY_PROTOCOL) == legacy)
+            .filter(|session| (session.version() == EngineVersion::Legacy) == legacy)
     }
 
     /// Every open session.
@@ -105,37 +106,45 @@ impl<H: Handler> Engine<H> {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Serves one HTTP request addressed to this endpoint.
+    /// Serves one HTTP request addressed to this endpoint, reading what it is from its method, headers and query.
     pub async fn handle(
         self: &Arc<Self>,
         req: Request<RequestBody>,
         conn: &ConnInfo,
     ) -> Response<Body> {
-        match self.dispatch(req, conn).await {
+        let query = Query::parse(req.uri().query());
+        let request =
+            EngineRequest::read(req.method(), websocket::is_upgrade_request(&req), &query);
+        self.serve(req, query, request, conn).await
+    }
+
+    /// Serves a request already read as `request`, with its decoded `query`.
+    pub async fn serve(
+        self: &Arc<Self>,
+        req: Request<RequestBody>,
+        query: Query,
+        request: EngineRequest,
+        conn: &ConnInfo,
+    ) -> Response<Body> {
+        match self.dispatch(req, query, request, conn).await {
             Ok(response) => response,
             Err(error) => responses::error(&error),
         }
     }
 
-    /// For a long-poll GET of an open session, the future that serves it: it only waits for the session's
-    /// packets (a parked poll holds nothing else), and the caller lets go of the request before it runs. `None`
-    /// for any other request, which [`Engine::handle`] serves.
+    /// For a long-poll GET of session `sid`, the future that serves it: it only waits for the session's packets (a
+    /// parked poll holds nothing else), and the caller lets go of the request before it runs. `None` when the
+    /// session is not open here or the query asks for a framing it cannot have; [`Engine::serve`] answers those.
     pub fn long_poll<'a>(
         self: &'a Arc<Self>,
-        req: &Request<RequestBody>,
+        sid: Option<Sid>,
+        query: &Query,
     ) -> Option<impl Future<Output = Response<Body>> + Send + use<'a, H>> {
-        if !self.config.polling || req.method() != Method::GET {
+        if !self.config.polling {
             return None;
         }
-        let query = Query::parse(req.uri().query());
-        if query.get("transport") != Some("polling") {
-            return None;
-        }
-        let session = query
-            .get("sid")
-            .and_then(Sid::parse)
-            .and_then(|sid| self.session_for(sid, false))?;
-        let format = PollFormat::from_query(session.protocol(), &query)
+        let session = sid.and_then(|sid| self.session_for(sid, false))?;
+        let format = PollFormat::from_query(session.version(), query)
             .ok()?
             .text_only_if(session.base64_only());
         // A combinator over the wait itself: an `async` block (or `polling::get`) would store the session and the
@@ -148,45 +157,52 @@ impl<H: Handler> Engine<H> {
         )
     }
 
+    /// Whether this endpoint serves `transport`.
+    fn serves(&self, transport: TransportKind) -> bool {
+        match transport {
+            TransportKind::Polling => self.config.polling,
+            TransportKind::Websocket => self.config.websocket,
+        }
+    }
+
     async fn dispatch(
         self: &Arc<Self>,
         req: Request<RequestBody>,
+        query: Query,
+        request: EngineRequest,
         conn: &ConnInfo,
     ) -> Result<Response<Body>, EngineError> {
-        let query = Query::parse(req.uri().query());
-        let transport = match query.get("transport") {
-            Some("polling") if self.config.polling => TransportKind::Polling,
-            Some("websocket") if self.config.websocket => TransportKind::Websocket,
-            _ => return Err(EngineError::TransportUnknown),
-        };
-        let is_upgrade = websocket::is_upgrade_request(&req);
-        if transport == TransportKind::Websocket && (!is_upgrade || req.method() != Method::GET) {
-            return Err(EngineError::BadRequest);
+        if !request
+            .transport()
+            .is_some_and(|transport| self.serves(transport))
+        {
+            return Err(EngineError::TransportUnknown);
         }
-        let Some(sid_text) = query.get("sid") else {
-            if req.method() != Method::GET {
-                return Err(EngineError::BadHandshakeMethod);
+        let (sid, action) = match request {
+            EngineRequest::UnknownTransport { .. } => return Err(EngineError::TransportUnknown),
+            EngineRequest::NotAnUpgrade { .. } => return Err(EngineError::BadRequest),
+            EngineRequest::HandshakeNotGet => return Err(EngineError::BadHandshakeMethod),
+            EngineRequest::Handshake(transport) => {
+                return self.handshake(req, &query, transport, conn).await;
             }
-            return self.handshake(req, &query, transport, conn).await;
+            EngineRequest::Session(sid, action) => (sid, action),
         };
-        let session = Sid::parse(sid_text)
+        let session = sid
             .and_then(|sid| self.session_for(sid, false))
             .ok_or(EngineError::SessionUnknown)?;
         let format =
-            PollFormat::from_query(session.protocol(), &query)?.text_only_if(session.base64_only());
-        match (transport, req.method().clone()) {
-            (TransportKind::Polling, Method::GET) => {
+            PollFormat::from_query(session.version(), &query)?.text_only_if(session.base64_only());
+        match action {
+            SessionRequest::PollGet => {
                 // A long poll may wait a whole ping interval: let go of the request first, since its headers
                 // share hyper's read buffer and would keep it (and a second one) allocated meanwhile.
                 drop(req);
                 drop(query);
                 polling::get(self, session, format).await
             }
-            (TransportKind::Polling, Method::POST) => {
-                polling::post(self, session, req, format).await
-            }
-            (TransportKind::Websocket, _) => websocket::accept_upgrade(self, session, req),
-            _ => Err(EngineError::BadRequest),
+            SessionRequest::PollPost => polling::post(self, session, req, format).await,
+            SessionRequest::Upgrade => websocket::accept_upgrade(self, session, req),
+            SessionRequest::PollOther => Err(EngineError::BadRequest),
         }
     }
 
@@ -197,14 +213,11 @@ impl<H: Handler> Engine<H> {
         transport: TransportKind,
         conn: &ConnInfo,
     ) -> Result<Response<Body>, EngineError> {
-        let protocol = match query.get("EIO") {
-            Some("4") => 4,
-            Some("3") if self.config.eio3 => 3,
-            _ => return Err(EngineError::UnsupportedProtocolVersion),
-        };
-        let format = PollFormat::from_query(protocol, query)?;
-        let handshake = Handshake::new(req.headers(), query, transport, protocol, conn);
-        let base64 = format != PollFormat::V3 { binary: true } && protocol == 3;
+        let version = EngineVersion::from_eio(query.get("EIO"), self.config.eio3)
+            .ok_or(EngineError::UnsupportedProtocolVersion)?;
+        let format = PollFormat::from_query(version, query)?;
+        let handshake = Handshake::new(req.headers(), query, transport, version.number(), conn);
+        let base64 = format != PollFormat::V3 { binary: true } && version == EngineVersion::V3;
         let upgrades: &[&str] = if transport == TransportKind::Polling && self.config.websocket {
             &["websocket"]
         } else {
@@ -223,13 +236,13 @@ impl<H: Handler> Engine<H> {
         );
         match transport {
             TransportKind::Polling => {
-                self.open_session(sid, handshake, (protocol, base64), transport, None)
+                self.open_session(sid, handshake, (version, base64), transport, None)
                     .await?;
                 Ok(format.response(&[open]))
             }
             TransportKind::Websocket => {
                 let session = self
-                    .open_session(sid, handshake, (protocol, base64), transport, Some(open))
+                    .open_session(sid, handshake, (version, base64), transport, Some(open))
                     .await?;
                 websocket::accept_new(self, session, req)
             }
@@ -242,7 +255,7 @@ impl<H: Handler> Engine<H> {
         self: &Arc<Self>,
         sid: Sid,
         handshake: Handshake,
-        (protocol, base64): (u8, bool),
+        (version, base64): (EngineVersion, bool),
         transport: TransportKind,
         first: Option<Packet>,
     ) -> Result<Arc<Session<H::State>>, EngineError> {
@@ -263,7 +276,7 @@ impl<H: Handler> Engine<H> {
         let owner: Weak<dyn Owner<H::State>> = self.me.clone();
         let session = Arc::new(Session::new(
             sid,
-            (protocol, base64),
+            (version, base64),
             transport,
             opened.state,
             owner,
@@ -307,7 +320,7 @@ impl<H: Handler> Engine<H> {
                 Ok(None)
             }
             // v3 clients ping; v4 clients never do. An upgrade or open packet here is out of sequence.
-            Incoming::Control(PacketType::Ping, data) if session.protocol() == 3 => {
+            Incoming::Control(PacketType::Ping, data) if session.version() == EngineVersion::V3 => {
                 session.client_ping(data.as_str());
                 Ok(None)
             }

@@ -19,6 +19,7 @@ mod session;
 mod sid;
 mod text;
 pub mod timer;
+mod version;
 mod websocket;
 pub mod ws_frame;
 mod ws_link;
@@ -34,12 +35,13 @@ pub use handler::{Handler, Opened, Refusal, Wait};
 pub use handshake::{ConnInfo, Handshake};
 pub use packet::{DecodeError, Incoming, Message, Packet, PacketType, decode_text};
 pub use pair_list::PairList;
-pub use query::Query;
+pub use query::{EngineRequest, Query, SessionRequest};
 #[cfg(test)]
 pub(crate) use session::Owner;
 pub use session::{CloseReason, Session, SessionSettings, TransportKind};
 pub use sid::Sid;
 pub use text::Text;
+pub use version::EngineVersion;
 pub use websocket::is_upgrade_request;
 #[cfg(test)]
 pub(crate) use ws_link::boxed_links;

@@ -5,6 +5,7 @@ use super::error::EngineError;
 use super::http::{Body, complete};
 use super::packet::{DecodeError, Incoming, Packet};
 use super::query::Query;
+use super::version::EngineVersion;
 use super::{payload_v3, payload_v4};
 use bytes::Bytes;
 use http::Response;
@@ -25,8 +26,8 @@ pub(crate) enum PollFormat {
 
 impl PollFormat {
     /// The format a request asks for; a JSONP index that is not a number is refused.
-    pub(crate) fn from_query(protocol: u8, query: &Query) -> Result<Self, EngineError> {
-        if protocol == 4 {
+    pub(crate) fn from_query(version: EngineVersion, query: &Query) -> Result<Self, EngineError> {
+        if version == EngineVersion::V4 {
             return Ok(Self::V4);
         }
         if let Some(index) = query.get("j") {
@@ -118,22 +119,22 @@ mod tests {
     fn formats_follow_protocol_b64_and_j() {
         let q = |s: &str| Query::parse(Some(s));
         assert_eq!(
-            PollFormat::from_query(4, &q("b64=1&j=0")).unwrap(),
+            PollFormat::from_query(EngineVersion::V4, &q("b64=1&j=0")).unwrap(),
             PollFormat::V4
         );
         assert_eq!(
-            PollFormat::from_query(3, &q("b64=1")).unwrap(),
+            PollFormat::from_query(EngineVersion::V3, &q("b64=1")).unwrap(),
             PollFormat::V3 { binary: false }
         );
         assert_eq!(
-            PollFormat::from_query(3, &q("")).unwrap(),
+            PollFormat::from_query(EngineVersion::V3, &q("")).unwrap(),
             PollFormat::V3 { binary: true }
         );
         assert_eq!(
-            PollFormat::from_query(3, &q("j=12")).unwrap(),
+            PollFormat::from_query(EngineVersion::V3, &q("j=12")).unwrap(),
             PollFormat::Jsonp("12".into())
         );
-        assert!(PollFormat::from_query(3, &q("j=alert(1)")).is_err());
+        assert!(PollFormat::from_query(EngineVersion::V3, &q("j=alert(1)")).is_err());
     }
 
     #[test]

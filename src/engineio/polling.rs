@@ -5,10 +5,10 @@ use super::error::EngineError;
 use super::handler::Handler;
 use super::http::{self as responses, Body};
 use super::http::{BodyError, RequestBody};
-use super::legacy::LEGACY_PROTOCOL;
 use super::packet::{Incoming, Packet};
 use super::poll_format::{PollFormat, PostError};
 use super::session::{CloseReason, PollReady, Session, TransportKind, Upgrade};
+use super::version::EngineVersion;
 use crate::log_escape::Escaped;
 use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
@@ -34,7 +34,7 @@ impl<S: Send + Sync + 'static> Drop for PollGuard<S> {
     fn drop(&mut self) {
         if !self.answered {
             self.session.lock().polling = false;
-            if self.session.protocol() == LEGACY_PROTOCOL {
+            if self.session.version() == EngineVersion::Legacy {
                 close_unless_polled_again(&self.session);
             } else {
                 self.session.close(CloseReason::TransportClose);

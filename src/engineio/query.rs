@@ -1,31 +1,145 @@
-//! The Engine.IO query string: `EIO`, `transport`, `sid`, and (v3) `b64`, `j`.
+//! The Engine.IO query string, decoded once (`EIO`, `transport`, `sid`, and for v3 `b64` and `j` picked out as it
+//! is read), and what an Engine.IO request is by its method, upgrade headers and query: [`EngineRequest`].
+
+use super::session::TransportKind;
+use super::sid::Sid;
+use http::Method;
+
+/// The keys Engine.IO and Socket.IO 0.9 requests are routed by; their first values are found without a search.
+const PICKED: [&str; 6] = ["EIO", "transport", "sid", "j", "b64", "jsonp"];
 
 /// The decoded query of an Engine.IO request, in order, with the keys Engine.IO reads picked out.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Query {
     /// Every key and value, percent-decoded, in order.
     pub pairs: Vec<(String, String)>,
+    /// Where the first value of each `PICKED` key is in `pairs`.
+    picked: [Option<usize>; PICKED.len()],
 }
 
 impl Query {
-    /// Decodes a raw query string; malformed escapes are kept as written, never an error.
+    /// Decodes a raw query string in one pass; malformed escapes are kept as written, never an error.
     pub fn parse(raw: Option<&str>) -> Self {
-        let pairs = raw
-            .map(|q| {
-                form_urlencoded::parse(q.as_bytes())
-                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        Self { pairs }
+        let mut query = Self::default();
+        for (key, value) in raw
+            .map(|q| form_urlencoded::parse(q.as_bytes()))
+            .into_iter()
+            .flatten()
+        {
+            query.push(key.into_owned(), value.into_owned());
+        }
+        query
+    }
+
+    /// A query of `pairs`, already decoded.
+    pub fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Self {
+        let mut query = Self::default();
+        for (key, value) in pairs {
+            query.push(key, value);
+        }
+        query
+    }
+
+    fn push(&mut self, key: String, value: String) {
+        if let Some(slot) = PICKED.iter().position(|picked| *picked == key) {
+            self.picked[slot].get_or_insert(self.pairs.len());
+        }
+        self.pairs.push((key, value));
     }
 
     /// The first value of `key`.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.pairs
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        let index = match PICKED.iter().position(|picked| *picked == key) {
+            Some(slot) => self.picked[slot]?,
+            None => self.pairs.iter().position(|(k, _)| k == key)?,
+        };
+        self.pairs.get(index).map(|(_, value)| value.as_str())
+    }
+}
+
+/// What an Engine.IO request is, read once from its method, its upgrade headers and its query when it is routed;
+/// the engine dispatches on it. Whether the endpoint serves the transport named is the engine's to check first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineRequest {
+    /// `transport` names neither `polling` nor `websocket` (400 `Transport unknown`); `handshake`: no `sid`.
+    UnknownTransport {
+        /// Whether the request names no session.
+        handshake: bool,
+    },
+    /// `transport=websocket` on a request that is not a WebSocket upgrade GET (400 `Bad request`).
+    NotAnUpgrade {
+        /// Whether the request names no session.
+        handshake: bool,
+    },
+    /// A long-polling handshake that is not a GET (400 `Bad handshake method`).
+    HandshakeNotGet,
+    /// A new session: a long-polling GET, or a WebSocket upgrade.
+    Handshake(TransportKind),
+    /// A request of session `sid` (`None`: not an id iogate could have issued).
+    Session(Option<Sid>, SessionRequest),
+}
+
+/// What a request of an open session asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionRequest {
+    /// A long-poll GET: the packets queued for the client.
+    PollGet,
+    /// A POST of packets from the client.
+    PollPost,
+    /// Another method on the polling transport (400 `Bad request` once the session is found).
+    PollOther,
+    /// A WebSocket upgrade of the session.
+    Upgrade,
+}
+
+impl EngineRequest {
+    /// Reads what a request is; `upgrade`: its headers ask for a WebSocket upgrade.
+    pub fn read(method: &Method, upgrade: bool, query: &Query) -> Self {
+        let sid = query.get("sid");
+        let handshake = sid.is_none();
+        let transport = match query.get("transport") {
+            Some("polling") => TransportKind::Polling,
+            Some("websocket") => TransportKind::Websocket,
+            _ => return Self::UnknownTransport { handshake },
+        };
+        if transport == TransportKind::Websocket && (!upgrade || method != Method::GET) {
+            return Self::NotAnUpgrade { handshake };
+        }
+        let Some(sid) = sid else {
+            return if method == Method::GET {
+                Self::Handshake(transport)
+            } else {
+                Self::HandshakeNotGet
+            };
+        };
+        let action = match (transport, method) {
+            (TransportKind::Websocket, _) => SessionRequest::Upgrade,
+            (TransportKind::Polling, &Method::GET) => SessionRequest::PollGet,
+            (TransportKind::Polling, &Method::POST) => SessionRequest::PollPost,
+            (TransportKind::Polling, _) => SessionRequest::PollOther,
+        };
+        Self::Session(Sid::parse(sid), action)
+    }
+
+    /// The transport the request names, if it names one iogate knows.
+    pub fn transport(self) -> Option<TransportKind> {
+        match self {
+            Self::UnknownTransport { .. } => None,
+            Self::NotAnUpgrade { .. } | Self::Session(_, SessionRequest::Upgrade) => {
+                Some(TransportKind::Websocket)
+            }
+            Self::HandshakeNotGet | Self::Session(..) => Some(TransportKind::Polling),
+            Self::Handshake(transport) => Some(transport),
+        }
+    }
+
+    /// Whether the request names no session (a handshake, or what would have been one).
+    pub fn is_handshake(self) -> bool {
+        match self {
+            Self::UnknownTransport { handshake } | Self::NotAnUpgrade { handshake } => handshake,
+            Self::HandshakeNotGet | Self::Handshake(_) => true,
+            Self::Session(..) => false,
+        }
     }
 }
 
@@ -47,5 +161,69 @@ mod tests {
         let q = Query::parse(Some("%zz=%&&=&EIO=%FF"));
         assert_eq!(q.get("EIO"), Some("\u{fffd}"));
         assert_eq!(Query::parse(None).pairs.len(), 0);
+    }
+
+    #[test]
+    fn picked_keys_are_matched_decoded_and_first_wins() {
+        let q = Query::parse(Some("%73id=abc&j=0&sid=def&%6A=1&xsid=x&jj=2"));
+        assert_eq!(q.get("sid"), Some("abc"));
+        assert_eq!(q.get("j"), Some("0"));
+        assert_eq!(q.get("jsonp"), None);
+        assert_eq!(q.get("jj"), Some("2"));
+        assert_eq!(Query::from_pairs(q.pairs.clone()), q);
+    }
+
+    fn read(method: Method, upgrade: bool, query: &str) -> EngineRequest {
+        EngineRequest::read(&method, upgrade, &Query::parse(Some(query)))
+    }
+
+    #[test]
+    fn requests_are_read_in_the_order_engineio_checks_them() {
+        use EngineRequest::*;
+        use SessionRequest::*;
+        let sid = Sid::random();
+        use TransportKind::{Polling, Websocket};
+        let of = |transport: &str| format!("transport={transport}&sid={}", sid.as_str());
+        let s = str::to_string;
+        let (poll, ws) = (s("transport=polling"), s("transport=websocket"));
+        let unknown = |handshake| UnknownTransport { handshake };
+        let not_upgrade = |handshake| NotAnUpgrade { handshake };
+        let cases = [
+            ("GET", false, s("sid=x&transport=flash"), unknown(false)),
+            ("GET", false, s("EIO=4"), unknown(true)),
+            ("GET", false, ws.clone(), not_upgrade(true)),
+            ("POST", true, of("websocket"), not_upgrade(false)),
+            ("POST", false, poll.clone(), HandshakeNotGet),
+            ("GET", false, poll.clone(), Handshake(Polling)),
+            ("GET", true, ws, Handshake(Websocket)),
+            ("GET", false, of("polling"), Session(Some(sid), PollGet)),
+            ("POST", false, of("polling"), Session(Some(sid), PollPost)),
+            ("PUT", false, of("polling"), Session(Some(sid), PollOther)),
+            ("GET", true, of("websocket"), Session(Some(sid), Upgrade)),
+            ("GET", false, poll + "&sid=", Session(None, PollGet)),
+        ];
+        for (method, upgrade, query, expected) in cases {
+            let method = Method::from_bytes(method.as_bytes()).unwrap_or_default();
+            assert_eq!(
+                read(method.clone(), upgrade, &query),
+                expected,
+                "{method} {query}"
+            );
+        }
+    }
+
+    #[test]
+    fn transports_and_handshakes_follow_the_request() {
+        assert_eq!(
+            read(Method::PUT, false, "transport=polling&sid=x").transport(),
+            Some(TransportKind::Polling)
+        );
+        assert_eq!(
+            read(Method::GET, false, "transport=websocket").transport(),
+            Some(TransportKind::Websocket)
+        );
+        assert_eq!(read(Method::GET, false, "transport=x").transport(), None);
+        assert!(read(Method::GET, false, "transport=x").is_handshake());
+        assert!(!read(Method::GET, false, "transport=polling&sid=").is_handshake());
     }
 }

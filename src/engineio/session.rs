@@ -3,6 +3,7 @@
 use super::packet::{Packet, PacketType};
 use super::sid::Sid;
 use super::timer::Timed;
+use super::version::EngineVersion;
 use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
@@ -147,7 +148,7 @@ pub(crate) enum PollReady {
 /// An Engine.IO session. `S` is the application's per-session state.
 pub struct Session<S> {
     id: Sid,
-    protocol: u8,
+    version: EngineVersion,
     /// A v3 client that asked for text-only payloads at its handshake (`b64=1`, or JSONP).
     base64: bool,
     state: S,
@@ -159,14 +160,14 @@ pub struct Session<S> {
 impl<S: Send + Sync + 'static> Session<S> {
     pub(crate) fn new(
         id: Sid,
-        (protocol, base64): (u8, bool),
+        (version, base64): (EngineVersion, bool),
         transport: TransportKind,
         state: S,
         owner: Weak<dyn Owner<S>>,
     ) -> Self {
         Self {
             id,
-            protocol,
+            version,
             base64,
             state,
             notify: Notify::new(),
@@ -193,9 +194,9 @@ impl<S: Send + Sync + 'static> Session<S> {
         self.id
     }
 
-    /// The Engine.IO protocol version the client speaks (3 or 4).
-    pub fn protocol(&self) -> u8 {
-        self.protocol
+    /// The protocol the client speaks: Engine.IO v3 or v4, or Socket.IO 0.9's transport.
+    pub fn version(&self) -> EngineVersion {
+        self.version
     }
 
     /// Whether a v3 client asked for text-only payloads (`b64=1`) at its handshake.
@@ -381,7 +382,7 @@ impl<S: Send + Sync + 'static> Session<S> {
         let settings = owner.settings();
         let (generation, due) = {
             let mut inner = self.lock();
-            if self.protocol == 3 {
+            if self.version == EngineVersion::V3 {
                 inner.heartbeat = Heartbeat::ClientPings;
                 (
                     inner.generation,

@@ -7,6 +7,7 @@ use super::handler::{Handler, Opened, Refusal, Wait};
 use super::handshake::{ConnInfo, Handshake};
 use super::http::RequestBody;
 use super::packet::Message;
+use super::query::Query;
 use super::session::{CloseReason, Session, SessionSettings};
 use super::sid::Sid;
 use super::ws_pump::pump;
@@ -93,9 +94,9 @@ async fn a_parked_long_poll_stays_small() {
         .nth(1)
         .and_then(|rest| rest.split('"').next())
         .unwrap_or_else(|| panic!("an open packet: {text}"));
-    let poll = get(&format!("/engine.io/?EIO=4&transport=polling&sid={sid}"));
+    let query = Query::parse(Some(&format!("EIO=4&transport=polling&sid={sid}")));
     let parked = engine
-        .long_poll(&poll)
+        .long_poll(Sid::parse(sid), &query)
         .unwrap_or_else(|| panic!("a long poll of session {sid}"));
     let size = std::mem::size_of_val(&parked);
     assert!(

@@ -2,15 +2,16 @@
 //!
 //! v4: one packet per message; text packets as text messages, binary packets as binary messages.
 //! v3: the same, except that binary messages start with the packet type byte (4).
-//! Socket.IO 0.9 (`LEGACY_PROTOCOL`): text messages only, each a `\u{fffd}`-framed batch of 0.9 messages,
+//! Socket.IO 0.9 (`EngineVersion::Legacy`): text messages only, each a `\u{fffd}`-framed batch of 0.9 messages,
 //! translated by the layer above's [`LegacyCodec`](super::legacy::LegacyCodec).
 
 use super::engine::Engine;
 use super::handler::Handler;
-use super::legacy::{LEGACY_PROTOCOL, decode_payload};
+use super::legacy::decode_payload;
 use super::packet::{Incoming, Message, Packet, PacketType, decode_text};
 use super::session::{CloseReason, Session};
 use super::text::Text;
+use super::version::EngineVersion;
 use super::ws_frame::WsMessage;
 use std::sync::Arc;
 
@@ -20,14 +21,14 @@ pub(crate) fn messages_for<H: Handler>(
     session: &Session<H::State>,
     batch: Vec<Packet>,
 ) -> Vec<WsMessage> {
-    let protocol = session.protocol();
+    let version = session.version();
     match engine.handler().legacy() {
-        Some(codec) if protocol == LEGACY_PROTOCOL => codec
+        Some(codec) if version == EngineVersion::Legacy => codec
             .encode(&batch)
             .into_iter()
             .map(|message| WsMessage::Text(Text::from(message)))
             .collect(),
-        _ => engineio_messages(batch, protocol),
+        _ => engineio_messages(batch, version),
     }
 }
 
@@ -38,10 +39,10 @@ pub(crate) fn packets_from<H: Handler>(
     session: &Arc<Session<H::State>>,
     message: WsMessage,
 ) -> Result<Vec<Incoming>, CloseReason> {
-    let protocol = session.protocol();
+    let version = session.version();
     let codec = match engine.handler().legacy() {
-        Some(codec) if protocol == LEGACY_PROTOCOL => codec,
-        _ => return engineio_packets(message, protocol).map(|packet| vec![packet]),
+        Some(codec) if version == EngineVersion::Legacy => codec,
+        _ => return engineio_packets(message, version).map(|packet| vec![packet]),
     };
     let WsMessage::Text(text) = message else {
         return Err(CloseReason::ParseError);
@@ -58,12 +59,12 @@ pub(crate) fn packets_from<H: Handler>(
 }
 
 /// Engine.IO v3 / v4: one message per packet.
-fn engineio_messages(batch: Vec<Packet>, protocol: u8) -> Vec<WsMessage> {
+fn engineio_messages(batch: Vec<Packet>, version: EngineVersion) -> Vec<WsMessage> {
     batch
         .into_iter()
         .map(|packet| match packet {
             Packet::Text(text) => WsMessage::Text(text),
-            Packet::Binary(data) if protocol == 3 => {
+            Packet::Binary(data) if version == EngineVersion::V3 => {
                 let mut framed = Vec::with_capacity(data.len() + 1);
                 framed.push(PacketType::Message as u8);
                 framed.extend_from_slice(&data);
@@ -75,9 +76,9 @@ fn engineio_messages(batch: Vec<Packet>, protocol: u8) -> Vec<WsMessage> {
 }
 
 /// Engine.IO v3 / v4: the one packet of a message.
-fn engineio_packets(message: WsMessage, protocol: u8) -> Result<Incoming, CloseReason> {
+fn engineio_packets(message: WsMessage, version: EngineVersion) -> Result<Incoming, CloseReason> {
     Ok(match message {
-        WsMessage::Binary(data) if protocol == 3 => match data.first() {
+        WsMessage::Binary(data) if version == EngineVersion::V3 => match data.first() {
             Some(&kind) if kind == PacketType::Message as u8 => {
                 Incoming::Message(Message::Binary(data.slice(1..)))
             }
@@ -98,20 +99,26 @@ mod tests {
         let data = Bytes::from_static(&[1, 2]);
         let batch = vec![Packet::Binary(data.clone()), Packet::bare(PacketType::Ping)];
         assert_eq!(
-            engineio_messages(batch.clone(), 3),
+            engineio_messages(batch.clone(), EngineVersion::V3),
             vec![
                 WsMessage::Binary(Bytes::from_static(&[4, 1, 2])),
                 WsMessage::Text(Text::from("2"))
             ]
         );
         assert_eq!(
-            engineio_messages(batch, 4)[0],
+            engineio_messages(batch, EngineVersion::V4)[0],
             WsMessage::Binary(data.clone())
         );
-        let back = engineio_packets(WsMessage::Binary(Bytes::from_static(&[4, 1, 2])), 3);
+        let back = engineio_packets(
+            WsMessage::Binary(Bytes::from_static(&[4, 1, 2])),
+            EngineVersion::V3,
+        );
         assert_eq!(back, Ok(Incoming::Message(Message::Binary(data))));
         assert_eq!(
-            engineio_packets(WsMessage::Binary(Bytes::from_static(&[2])), 3),
+            engineio_packets(
+                WsMessage::Binary(Bytes::from_static(&[2])),
+                EngineVersion::V3
+            ),
             Err(CloseReason::ParseError)
         );
     }
@@ -119,11 +126,11 @@ mod tests {
     #[test]
     fn text_messages_are_decoded_as_packets() {
         assert_eq!(
-            engineio_packets(WsMessage::Text(Text::from("3")), 4),
+            engineio_packets(WsMessage::Text(Text::from("3")), EngineVersion::V4),
             Ok(Incoming::Control(PacketType::Pong, Text::from("")))
         );
         assert_eq!(
-            engineio_packets(WsMessage::Text(Text::from("hello")), 4),
+            engineio_packets(WsMessage::Text(Text::from("hello")), EngineVersion::V4),
             Err(CloseReason::ParseError)
         );
     }

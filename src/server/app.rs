@@ -1,19 +1,20 @@
-//! The application served on the public listener: endpoints by path, health checks, draining.
+//! The front door of the public listener: trusted proxies and IIS, each request routed once into a [`Route`],
+//! origins, CORS preflights, session limits, and draining.
 
 use super::answer::{self, Finish, origin_headers};
-use super::build::build_endpoint;
 use super::cors::Cors;
-use super::endpoint::{ResponseFuture, Service};
+use super::endpoint::{ResponseFuture, Routed, Service};
 use super::forwarded::TrustedProxies;
+use super::health::Probe;
 use super::iis::{IisSettings, TOKEN_HEADER};
 use super::limits::Gate;
 use super::listener::HttpHandler;
 use super::origin::{self, Shown};
-use super::router;
-use crate::config::{Cidr, Config, canonical};
+use super::router::{self, EndpointRequest, LegacyRequest, Route};
+use crate::config::{Cidr, ServerConfig, canonical};
 use crate::engineio::http::{Body, complete};
 use crate::engineio::http::{ConnectionHold, RequestBody};
-use crate::engineio::{CloseReason, ConnInfo, Engine};
+use crate::engineio::{CloseReason, ConnInfo, Engine, EngineRequest, Query};
 use crate::engineio::{EngineError, is_upgrade_request};
 use crate::metrics::Metrics;
 use crate::relay::{EngineRelay, HookClient, SocketRelay};
@@ -136,19 +137,28 @@ impl HttpHandler for App {
     }
 }
 
-/// A span per request carrying what operators search logs for: the session id and IIS's `X-ARR-LOG-ID`.
+/// A span per request carrying what operators search logs for: the session id and IIS's `X-ARR-LOG-ID`. The
+/// fields are read only when the span is enabled (debug logs): routing reads the query on its own, once.
 fn request_span(req: &Request<RequestBody>) -> tracing::Span {
-    let sid = req
-        .uri()
+    // The method is an HTTP token (no spaces or control characters); the rest are `&str` fields, written escaped.
+    tracing::debug_span!(
+        "request",
+        method = %req.method(),
+        path = req.uri().path(),
+        sid = logged_sid(req),
+        arr_log_id = req
+            .headers()
+            .get("x-arr-log-id")
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+    )
+}
+
+/// The session id a request names as written, for logs: its `sid=`, or the id in a 0.9 transport path.
+fn logged_sid(req: &Request<RequestBody>) -> Option<&str> {
+    req.uri()
         .query()
         .and_then(|q| q.split('&').find_map(|pair| pair.strip_prefix("sid=")))
-        .or_else(|| legacy_sid(req.uri().path()));
-    let arr_log_id = req
-        .headers()
-        .get("x-arr-log-id")
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-    // The method is an HTTP token (no spaces or control characters); the rest are `&str` fields, written escaped.
-    tracing::debug_span!("request", method = %req.method(), path = req.uri().path(), sid, arr_log_id)
+        .or_else(|| legacy_sid(req.uri().path()))
 }
 
 /// The session id in the path of a Socket.IO 0.9 transport request (`.../1/xhr-polling/{sid}`).
@@ -178,12 +188,6 @@ fn apply_original_url(req: &mut Request<RequestBody>) {
     }
 }
 
-/// Whether `query` holds `key`, decoded as the endpoints decode it (`%6A=0` is `j=0` to them, so it must be here
-/// too, or a JSONP handshake would pass as something else).
-fn query_has(query: Option<&str>, key: &str) -> bool {
-    query.is_some_and(|query| form_urlencoded::parse(query.as_bytes()).any(|(name, _)| name == key))
-}
-
 fn text(status: u16, body: &'static str) -> Response<Body> {
     complete(status, "text/plain; charset=UTF-8", body)
 }
@@ -198,40 +202,39 @@ fn busy(body: &'static str) -> Response<Body> {
 }
 
 impl App {
-    /// Builds every endpoint of `config`, with IIS settings from `iis`; must run inside a Tokio runtime.
-    pub fn build(config: &Config, iis: IisSettings) -> Result<Arc<Self>, String> {
-        let mut trusted = config.server.trusted_proxies.clone();
+    /// The front door over `endpoints` (in config order), as `server` and `iis` configure it; `gate` admits its
+    /// connections, `hooks` is the webhook client the endpoints send with (a shutdown waits for it).
+    pub fn new(
+        server: &ServerConfig,
+        iis: IisSettings,
+        endpoints: Vec<Endpoint>,
+        hooks: HookClient,
+        metrics: Arc<Metrics>,
+        gate: Arc<Gate>,
+    ) -> Arc<Self> {
+        let mut trusted = server.trusted_proxies.clone();
         if iis.token.is_some() {
             // Under the ASP.NET Core Module the only peer is the module itself, on loopback (as ASP.NET Core does).
             trusted
                 .extend([Ipv4Addr::LOCALHOST.into(), Ipv6Addr::LOCALHOST.into()].map(Cidr::host));
         }
-        let proxies = TrustedProxies::new(trusted, config.server.forwarded);
-        let hooks = HookClient::new()?;
-        let metrics = Metrics::new();
-        let gate = Gate::public(&config.server, metrics.clone());
-        let max_sessions = config
-            .server
+        let proxies = TrustedProxies::new(trusted, server.forwarded);
+        let max_sessions = server
             .max_sessions
             .unwrap_or_else(|| gate.max_connections());
-        let endpoints = config
-            .endpoints
-            .iter()
-            .map(|endpoint| build_endpoint(endpoint, &hooks, &metrics))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Arc::new(Self {
+        Arc::new(Self {
             endpoints,
             hooks,
             metrics,
             proxies,
-            x_original_url: config.server.x_original_url,
+            x_original_url: server.x_original_url,
             iis,
             gate,
             max_sessions,
             opening: AtomicUsize::new(0),
             draining: AtomicBool::new(false),
             shutdown_requested: Notify::new(),
-        }))
+        })
     }
 
     /// The process's metrics.
@@ -311,68 +314,84 @@ impl App {
         answer::holding(self.route(req, conn, from_proxy), slot)
     }
 
-    /// Routes a request whose client is known: health, the endpoints (0.9 resources first), 404.
+    /// Reads what a request is, once: health, the endpoints (0.9 resources first), CORS preflight, or 404; for an
+    /// endpoint, its query decoded and what it asks for.
+    fn route_of(&self, req: &Request<RequestBody>) -> Route {
+        let candidates = self.iis.candidates(req.uri().path());
+        if let Some(probe) = Probe::among(&candidates) {
+            return Route::Health(probe);
+        }
+        let (index, legacy) = match self.find_legacy(&candidates) {
+            Some((index, rest)) => (index, Some(LegacyRequest::read(rest))),
+            None => {
+                let found = candidates.iter().find_map(|path| {
+                    router::find(self.endpoints.iter().map(|e| e.path.as_str()), path)
+                });
+                let Some(index) = found else {
+                    return Route::NotFound;
+                };
+                (index, None)
+            }
+        };
+        if req.method() == Method::OPTIONS && self.endpoints[index].cors.is_some() {
+            return Route::Preflight(index);
+        }
+        let query = Query::parse(req.uri().query());
+        let request = match legacy {
+            Some(legacy) => EndpointRequest::Legacy(query, legacy),
+            None => {
+                let request = EngineRequest::read(req.method(), is_upgrade_request(req), &query);
+                EndpointRequest::EngineIo(query, request)
+            }
+        };
+        Route::Endpoint(index, request)
+    }
+
+    /// Routes a request whose client is known; `from_proxy`: it came from a trusted proxy.
     fn route(
         &self,
         req: Request<RequestBody>,
         conn: ConnInfo,
         from_proxy: bool,
     ) -> ResponseFuture<'_> {
-        let candidates = self.iis.candidates(req.uri().path());
-        if candidates.iter().any(|p| p == "/healthz") {
-            return answer::ready(text(200, "ok"));
+        match self.route_of(&req) {
+            Route::Health(probe) => answer::ready(probe.answer(self.is_draining())),
+            Route::NotFound => answer::ready(text(404, "Not Found")),
+            Route::Preflight(index) => {
+                let mut response = complete(204, "text/plain; charset=UTF-8", "");
+                if let Some(cors) = &self.endpoints[index].cors {
+                    cors.apply_preflight(req.headers(), response.headers_mut());
+                }
+                answer::ready(response)
+            }
+            Route::Endpoint(index, request) => {
+                self.start_endpoint(&self.endpoints[index], req, request, conn, from_proxy)
+            }
         }
-        if candidates.iter().any(|p| p == "/readyz") {
-            return answer::ready(if self.is_draining() {
-                text(503, "draining")
-            } else {
-                text(200, "ready")
-            });
-        }
-        if let Some((index, rest)) = self.find_legacy(&candidates) {
-            drop(candidates);
-            return self.start_endpoint(&self.endpoints[index], req, conn, Some(rest), from_proxy);
-        }
-        let found = candidates
-            .iter()
-            .find_map(|path| router::find(self.endpoints.iter().map(|e| e.path.as_str()), path));
-        let Some(index) = found else {
-            return answer::ready(text(404, "Not Found"));
-        };
-        drop(candidates);
-        self.start_endpoint(&self.endpoints[index], req, conn, None, from_proxy)
     }
 
     /// The endpoint serving a Socket.IO 0.9 request at one of `candidates`, and the path after `/{resource}/1`.
-    fn find_legacy(&self, candidates: &[String]) -> Option<(usize, String)> {
+    fn find_legacy<'p>(&self, candidates: &'p [String]) -> Option<(usize, &'p str)> {
         candidates.iter().find_map(|path| {
             self.endpoints
                 .iter()
                 .enumerate()
                 .find_map(|(index, endpoint)| {
                     let rest = router::legacy_rest(endpoint.legacy_base.as_deref()?, path)?;
-                    Some((index, rest.to_string()))
+                    Some((index, rest))
                 })
         })
     }
 
-    /// Starts a request of `endpoint`; `legacy` is the path after `/{resource}/1` of a Socket.IO 0.9 request;
-    /// `from_proxy`: the request came from a trusted proxy.
+    /// Starts `request` of `endpoint`; `from_proxy`: the request came from a trusted proxy.
     fn start_endpoint<'a>(
         &'a self,
         endpoint: &'a Endpoint,
         req: Request<RequestBody>,
+        request: EndpointRequest,
         conn: ConnInfo,
-        legacy: Option<String>,
         from_proxy: bool,
     ) -> ResponseFuture<'a> {
-        if req.method() == Method::OPTIONS {
-            if let Some(cors) = &endpoint.cors {
-                let mut response = complete(204, "text/plain; charset=UTF-8", "");
-                cors.apply_preflight(req.headers(), response.headers_mut());
-                return answer::ready(response);
-            }
-        }
         // CORS needs only the Origin after the request is served. A copy, not a clone: cloned header values share
         // the request head's buffer, and a long poll would keep it allocated for as long as it waits.
         let origin = endpoint
@@ -380,16 +399,13 @@ impl App {
             .as_ref()
             .and(req.headers().get(ORIGIN))
             .and_then(|origin| HeaderValue::from_bytes(origin.as_bytes()).ok());
-        let is_handshake = match &legacy {
-            Some(rest) => rest.trim_end_matches('/').is_empty(),
-            None => !query_has(req.uri().query(), "sid"),
-        };
+        let is_handshake = request.is_handshake();
         let mut opening = None;
         let refusal = if !is_handshake && !is_upgrade_request(&req) {
             None
-        } else if !self.origin_allowed(endpoint, &req, legacy.is_some(), from_proxy) {
+        } else if !self.origin_allowed(endpoint, &req, &request, from_proxy) {
             self.gate.refused("cors_origin", conn.address);
-            Some(if legacy.is_some() {
+            Some(if request.is_legacy() {
                 text(403, "handshake bad origin")
             } else {
                 crate::engineio::http::error(&EngineError::Forbidden {
@@ -414,12 +430,12 @@ impl App {
             }
             return answer::ready(response);
         }
-        let service = endpoint.handle.service();
-        let finish = Finish::new(endpoint.cors.as_ref(), origin);
-        let answer = match legacy {
-            Some(rest) => service.handle_legacy(req, conn, rest, finish),
-            None => service.handle(req, conn, finish),
-        };
+        let answer = endpoint.handle.service().serve(Routed {
+            req,
+            request,
+            conn,
+            finish: Finish::new(endpoint.cors.as_ref(), origin),
+        });
         match opening {
             None => answer,
             Some(opening) => answer::holding(answer, opening),
@@ -442,13 +458,12 @@ impl App {
         &self,
         endpoint: &Endpoint,
         req: &Request<RequestBody>,
-        legacy: bool,
+        request: &EndpointRequest,
         from_proxy: bool,
     ) -> bool {
-        let jsonp = query_has(req.uri().query(), if legacy { "jsonp" } else { "j" });
-        let shown = if jsonp {
+        let shown = if request.is_jsonp() {
             Shown::ByScript
-        } else if legacy {
+        } else if request.is_legacy() {
             Shown::ByReferer
         } else {
             Shown::ByOrigin
@@ -498,18 +513,7 @@ impl App {
 
 #[cfg(test)]
 mod tests {
-    use super::{legacy_sid, query_has};
-
-    #[test]
-    fn query_keys_are_matched_decoded() {
-        assert!(query_has(Some("EIO=3&transport=polling&j=0"), "j"));
-        assert!(query_has(Some("EIO=3&transport=polling&%6A=0"), "j"));
-        assert!(query_has(Some("json%70=1"), "jsonp"));
-        assert!(query_has(Some("%73id=abc"), "sid"));
-        assert!(!query_has(Some("xsid=abc&jj=0"), "sid"));
-        assert!(!query_has(Some("jj=0"), "j"));
-        assert!(!query_has(None, "sid"));
-    }
+    use super::legacy_sid;
 
     #[test]
     fn the_sid_of_socketio09_transport_paths() {

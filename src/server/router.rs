@@ -1,4 +1,73 @@
-//! Matching request paths to endpoints: `/p` and `/p/...` match `/p`; `/pX` does not.
+//! What a request on the public listener is, read once when it is routed ([`Route`]), and matching request paths
+//! to endpoints: `/p` and `/p/...` match `/p`; `/pX` does not.
+
+use super::health::Probe;
+use crate::engineio::legacy::LegacyRoute;
+use crate::engineio::{EngineRequest, Query};
+
+/// What a request on the public listener is, from its method, path and query, each read once.
+#[derive(Debug)]
+pub enum Route {
+    /// A health probe.
+    Health(Probe),
+    /// No endpoint serves the path.
+    NotFound,
+    /// A CORS preflight (`OPTIONS`) to the endpoint at this index, which has a CORS policy.
+    Preflight(usize),
+    /// A request to the endpoint at this index.
+    Endpoint(usize, EndpointRequest),
+}
+
+/// A request to an endpoint, with its query decoded.
+#[derive(Debug)]
+pub enum EndpointRequest {
+    /// An Engine.IO request.
+    EngineIo(Query, EngineRequest),
+    /// A Socket.IO 0.9 request (under `/{resource}/1`).
+    Legacy(Query, LegacyRequest),
+}
+
+/// A request under a Socket.IO 0.9 resource's `/{resource}/1`.
+#[derive(Debug)]
+pub struct LegacyRequest {
+    /// What the path after `/{resource}/1` asks for (`None`: nothing 0.9 clients ask for).
+    pub route: Option<LegacyRoute>,
+    /// Whether that path is only slashes: a handshake, as far as origins and session limits go.
+    pub handshake: bool,
+}
+
+impl LegacyRequest {
+    /// The request whose path after `/{resource}/1` is `rest`.
+    pub fn read(rest: &str) -> Self {
+        Self {
+            route: LegacyRoute::parse(rest),
+            handshake: rest.trim_end_matches('/').is_empty(),
+        }
+    }
+}
+
+impl EndpointRequest {
+    /// Whether the request would open a session.
+    pub fn is_handshake(&self) -> bool {
+        match self {
+            Self::EngineIo(_, request) => request.is_handshake(),
+            Self::Legacy(_, request) => request.handshake,
+        }
+    }
+
+    /// Whether this is a Socket.IO 0.9 request.
+    pub fn is_legacy(&self) -> bool {
+        matches!(self, Self::Legacy(..))
+    }
+
+    /// Whether the request asks for JSONP (Engine.IO v3 `j=`, 0.9 `jsonp=`): browsers send it without `Origin`.
+    pub fn is_jsonp(&self) -> bool {
+        match self {
+            Self::EngineIo(query, _) => query.get("j").is_some(),
+            Self::Legacy(query, _) => query.get("jsonp").is_some(),
+        }
+    }
+}
 
 /// Whether `path` belongs to the endpoint whose normalized resource path is `base`.
 pub fn matches(base: &str, path: &str) -> bool {

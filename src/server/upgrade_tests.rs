@@ -12,7 +12,7 @@ async fn a_websocket_upgrade_gets_the_tcp_stream_back() {
     let mut config = parse_str("upgrade.toml", text, &|_| None)
         .unwrap_or_else(|error| panic!("a test config: {error}"));
     config.server.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-    let running = super::start(&config)
+    let running = crate::gateway::start(&config)
         .await
         .unwrap_or_else(|error| panic!("the gateway starts: {error}"));
     let url = format!(

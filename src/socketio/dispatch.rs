@@ -25,7 +25,7 @@ impl<A: App, D: Adapter> Ops<A, D> {
             return None;
         }
         let Some(socket) = session.state().socket(&packet.namespace) else {
-            let version = SioVersion::from_engine(session.protocol());
+            let version = SioVersion::from_engine(session.version());
             if version.v4_packets()
                 && session
                     .state()

@@ -7,6 +7,7 @@ use super::negotiate::handshake_auth;
 use super::ops::{Adapter, InProcess, Ops};
 use super::version::SioVersion;
 use super::watch;
+use crate::engineio::EngineVersion;
 use crate::engineio::legacy::LegacyCodec;
 use crate::engineio::{
     CloseReason, Handler, Handshake, Message, Opened, Refusal, Session, Sid, Wait,
@@ -27,7 +28,8 @@ impl<A: App, D: Adapter> Handler for SioHandler<A, D> {
     ) -> Result<Opened<Self::State>, Refusal> {
         // The engine put its own version; webhooks carry the Socket.IO protocol: 5, 4 over Engine.IO v3, and 1
         // for Socket.IO 0.9 clients.
-        handshake.protocol = SioVersion::from_engine(handshake.protocol).number();
+        handshake.protocol =
+            SioVersion::from_engine(EngineVersion::from_number(handshake.protocol)).number();
         Ok(Opened {
             state: Conn::new(handshake),
             messages: Vec::new(),
@@ -36,7 +38,7 @@ impl<A: App, D: Adapter> Handler for SioHandler<A, D> {
 
     fn opened(&self, session: &Arc<Session<Self::State>>) {
         watch::start(&self.0.timers, session, self.0.config.connect_timeout);
-        if SioVersion::from_engine(session.protocol()).v4_packets() {
+        if SioVersion::from_engine(session.version()).v4_packets() {
             // socket.io 1.x/2.x clients are connected to `/` by the server, with the handshake query as auth.
             self.0
                 .start_connect(session, "/".to_string(), handshake_auth(session));

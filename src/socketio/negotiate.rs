@@ -25,7 +25,7 @@ impl<A: App, D: Adapter> Ops<A, D> {
     pub(super) fn connect(&self, session: &Arc<SioSession<A::SocketState>>, packet: Packet) {
         // v4 clients (socket.io 1.x/2.x) put the auth in a query after the namespace: `40/admin?token=abc,`.
         // Socket.IO 0.9 clients send none: their endpoints were authorized with the handshake's query.
-        let version = SioVersion::from_engine(session.protocol());
+        let version = SioVersion::from_engine(session.version());
         let (name, auth) = if version.v4_packets() {
             let (name, query) = packet
                 .namespace
@@ -96,7 +96,7 @@ impl<A: App, D: Adapter> Ops<A, D> {
         name: String,
         auth: Box<RawValue>,
     ) {
-        let version = SioVersion::from_engine(session.protocol());
+        let version = SioVersion::from_engine(session.version());
         let sid = if version.v4_packets() {
             SocketId::for_v4(&name, session.id())
         } else {
@@ -207,7 +207,7 @@ fn refuse_invalid<S: Send + Sync + 'static>(session: &Arc<SioSession<S>>, name: 
         message: "Invalid namespace".to_string(),
         data: None,
     };
-    let version = SioVersion::from_engine(session.protocol());
+    let version = SioVersion::from_engine(session.version());
     let refusal = outgoing::plain(
         PacketKind::ConnectError,
         name,

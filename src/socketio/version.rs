@@ -1,5 +1,6 @@
 //! Which Socket.IO protocol a session's client speaks, from the Engine.IO protocol it opened with.
 
+use crate::engineio::EngineVersion;
 use crate::engineio::legacy::LEGACY_PROTOCOL;
 
 /// The Socket.IO protocol version of a client.
@@ -15,11 +16,11 @@ pub enum SioVersion {
 
 impl SioVersion {
     /// The version a client of Engine.IO protocol `engine` speaks.
-    pub fn from_engine(engine: u8) -> Self {
+    pub fn from_engine(engine: EngineVersion) -> Self {
         match engine {
-            LEGACY_PROTOCOL => Self::V09,
-            engine if engine < 4 => Self::V4,
-            _ => Self::V5,
+            EngineVersion::Legacy => Self::V09,
+            EngineVersion::V3 => Self::V4,
+            EngineVersion::V4 => Self::V5,
         }
     }
 
@@ -45,9 +46,12 @@ mod tests {
 
     #[test]
     fn engine_protocols_map_to_socketio_versions() {
-        assert_eq!(SioVersion::from_engine(4), SioVersion::V5);
-        assert_eq!(SioVersion::from_engine(3), SioVersion::V4);
-        assert_eq!(SioVersion::from_engine(LEGACY_PROTOCOL), SioVersion::V09);
+        assert_eq!(SioVersion::from_engine(EngineVersion::V4), SioVersion::V5);
+        assert_eq!(SioVersion::from_engine(EngineVersion::V3), SioVersion::V4);
+        assert_eq!(
+            SioVersion::from_engine(EngineVersion::Legacy),
+            SioVersion::V09
+        );
         let numbers: Vec<u8> = [SioVersion::V5, SioVersion::V4, SioVersion::V09]
             .map(SioVersion::number)
             .into();

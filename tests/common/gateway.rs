@@ -1,7 +1,7 @@
 //! Runs iogate in-process on a loopback port for a test.
 
 use iogate::config::{Config, parse_str};
-use iogate::server::{Running, start};
+use iogate::gateway::{Running, start};
 use std::net::SocketAddr;
 
 /// A running gateway.

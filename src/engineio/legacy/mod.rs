@@ -13,7 +13,8 @@ pub use path::{LegacyRoute, LegacyTransport};
 
 use super::packet::{DecodeError, Incoming, Packet};
 
-/// The protocol marker of a Socket.IO 0.9 session (`Session::protocol`): the 0.9 protocol revision.
+/// The protocol number handshakes of Socket.IO 0.9 sessions carry (`EngineVersion::Legacy`): the 0.9 protocol
+/// revision.
 pub const LEGACY_PROTOCOL: u8 = 1;
 
 /// What one 0.9 message from a client stands for.

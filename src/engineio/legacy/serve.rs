@@ -11,9 +11,10 @@ use super::super::poll_format::PostError;
 use super::super::query::Query;
 use super::super::session::{CloseReason, Session, TransportKind};
 use super::super::sid::Sid;
+use super::super::version::EngineVersion;
 use super::super::{polling, websocket};
 use super::frame::{self, jsonp, jsonp_post_body};
-use super::{LEGACY_PROTOCOL, LegacyCodec, LegacyRoute, LegacyTransport};
+use super::{LegacyCodec, LegacyRoute, LegacyTransport};
 use crate::engineio::http::RequestBody;
 use bytes::Bytes;
 use http::{Method, Request, Response};
@@ -127,18 +128,18 @@ fn ceil_seconds(duration: Duration) -> u64 {
 }
 
 impl<H: Handler> Engine<H> {
-    /// Serves a Socket.IO 0.9 request; `rest` is its path after `/{resource}/1`.
+    /// Serves a Socket.IO 0.9 request, routed as `route` (`None`: a path under `/{resource}/1` that is not a 0.9
+    /// request), with its decoded `query`.
     pub async fn handle_legacy(
         self: &Arc<Self>,
         req: Request<RequestBody>,
         conn: &ConnInfo,
-        rest: &str,
+        query: Query,
+        route: Option<LegacyRoute>,
     ) -> Response<Body> {
         let Some(codec) = self.handler().legacy() else {
             return text(404, "Not Found");
         };
-        let query = Query::parse(req.uri().query());
-        let route = LegacyRoute::parse(rest);
         if query.get("disconnect").is_some() {
             // A page being unloaded (on any transport path, or none): the client is gone, as if it had sent `0::`.
             if let Some(LegacyRoute::Transport(_, sid) | LegacyRoute::NoTransport(sid)) = route {
@@ -190,19 +191,18 @@ impl<H: Handler> Engine<H> {
         if req.method() != Method::GET {
             return Err(EngineError::BadHandshakeMethod);
         }
-        let application_query = Query {
-            pairs: query
+        let application_query = Query::from_pairs(
+            query
                 .pairs
                 .iter()
                 .filter(|(key, _)| !TRANSPORT_QUERY_KEYS.contains(&key.as_str()))
-                .cloned()
-                .collect(),
-        };
+                .cloned(),
+        );
         let handshake = Handshake::new(
             req.headers(),
             &application_query,
             TransportKind::Polling,
-            LEGACY_PROTOCOL,
+            EngineVersion::Legacy.number(),
             conn,
         );
         drop(req);
@@ -211,7 +211,7 @@ impl<H: Handler> Engine<H> {
             .open_session(
                 sid,
                 handshake,
-                (LEGACY_PROTOCOL, true),
+                (EngineVersion::Legacy, true),
                 TransportKind::Polling,
                 None,
             )

@@ -92,7 +92,7 @@ fn connect(ops: &TestOps, namespace: &str, id: &str) -> Arc<Socket<()>> {
     let owner: Weak<dyn Owner<Conn<()>>> = Weak::<NoEngine>::new();
     let session = Arc::new(Session::new(
         Sid::random(),
-        (4, false),
+        (crate::engineio::EngineVersion::V4, false),
         TransportKind::Polling,
         Conn::new(handshake),
         owner,

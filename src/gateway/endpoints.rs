@@ -1,18 +1,18 @@
 //! Building endpoints from their config: the Engine.IO server, the Socket.IO server and the webhook relay.
 
-use super::app::{Endpoint, EndpointHandle};
-use super::cors::Cors;
 use crate::config::{EndpointConfig, Protocol, Transport};
 use crate::engineio::{Engine, EngineConfig, SessionSettings};
 use crate::metrics::Metrics;
 use crate::relay::{
     EngineRelay, EngineRelayConfig, HookClient, RetryPolicy, Route, SocketRelay, SocketRelayConfig,
 };
+use crate::server::cors::Cors;
+use crate::server::{Endpoint, EndpointHandle};
 use crate::socketio::{SioConfig, SioHandler, SocketIo};
 use std::sync::Arc;
 
 /// Builds one endpoint; must run inside a Tokio runtime.
-pub(crate) fn build_endpoint(
+pub(super) fn build_endpoint(
     config: &EndpointConfig,
     hooks: &HookClient,
     metrics: &Arc<Metrics>,

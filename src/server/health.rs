@@ -1,0 +1,63 @@
+//! `/healthz` and `/readyz`: the answers both listeners give (the public one and the push API's).
+
+use crate::engineio::http::{Body, complete};
+use http::Response;
+
+/// A health probe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Probe {
+    /// `/healthz`: the process serves requests.
+    Live,
+    /// `/readyz`: the process takes new sessions (not while a shutdown drains them).
+    Ready,
+}
+
+impl Probe {
+    /// The probe at `path`, if it is one.
+    pub fn at(path: &str) -> Option<Self> {
+        match path {
+            "/healthz" => Some(Self::Live),
+            "/readyz" => Some(Self::Ready),
+            _ => None,
+        }
+    }
+
+    /// The probe at one of `paths` (the forms a request's path may take), `/healthz` first.
+    pub fn among(paths: &[String]) -> Option<Self> {
+        [Self::Live, Self::Ready]
+            .into_iter()
+            .find(|probe| paths.iter().any(|path| Self::at(path) == Some(*probe)))
+    }
+
+    /// The answer, `draining` telling whether a shutdown has begun.
+    pub fn answer(self, draining: bool) -> Response<Body> {
+        let (status, body) = match self {
+            Self::Live => (200, "ok"),
+            Self::Ready if draining => (503, "draining"),
+            Self::Ready => (200, "ready"),
+        };
+        complete(status, "text/plain; charset=UTF-8", body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Probe;
+
+    #[test]
+    fn probes_are_found_by_path_liveness_first() {
+        assert_eq!(Probe::at("/healthz"), Some(Probe::Live));
+        assert_eq!(Probe::at("/readyz"), Some(Probe::Ready));
+        assert_eq!(Probe::at("/readyz/"), None);
+        let paths = ["/readyz".to_string(), "/healthz".to_string()];
+        assert_eq!(Probe::among(&paths), Some(Probe::Live));
+        assert_eq!(Probe::among(&["/x".to_string()]), None);
+    }
+
+    #[test]
+    fn readiness_follows_draining() {
+        assert_eq!(Probe::Ready.answer(true).status(), 503);
+        assert_eq!(Probe::Ready.answer(false).status(), 200);
+        assert_eq!(Probe::Live.answer(true).status(), 200);
+    }
+}
