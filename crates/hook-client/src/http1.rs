@@ -1,22 +1,80 @@
-//! iogate's own HTTP/1.1 client for `http://` webhook URLs: one POST per call over pooled keep-alive connections.
+//! The own HTTP/1.1 client for `http://` URLs: one POST per call over pooled keep-alive connections.
 //!
 //! The URL is taken apart once, when the target is built: the address to connect to and the start of every request
 //! head. A call takes the most recently idle connection (or opens one), writes the request in one vectored write,
-//! reads the response (`hook_conn.rs`) and puts the connection back if it can carry another request. A pooled
+//! reads the response (`conn.rs`) and puts the connection back if it can carry another request. A pooled
 //! connection is checked without waiting before it is reused, and before it goes back into the pool: one on which
 //! the backend sent anything since the last response (stray bytes, or the end of the stream) is closed, so those
 //! bytes are never read as the next request's answer. A reused connection the backend closed after that check
 //! (closed or reset before any byte of the answer) is replaced by a new one and the request is sent again, once,
 //! within the same call: webhooks are delivered at least once anyway, and the delivery id stays the same.
 
-use super::hook_conn::{Answer, Conn, ExchangeError, Idle};
-use super::hook_pool::{Pool, Pooled};
-use super::hook_request::HeadPrefix;
-use crate::config::WebhookUrl;
-use crate::log_escape::Escaped;
+use crate::codec::request::HeadPrefix;
+use crate::conn::{Answer, Conn, ExchangeError, Idle};
+use crate::pool::{Pool, Pooled};
+use crate::transport::{ErrorClass, HookTransport, NoHost, Request, Response, SendError};
+use reqwest::Url;
+use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+
+/// The HTTP/1.1 client: one pool of idle connections per backend `host:port`, shared by every target there.
+#[derive(Debug, Clone)]
+pub struct Http1Client {
+    pools: Arc<Mutex<HashMap<String, Pool>>>,
+    user_agent: Arc<str>,
+}
+
+impl Http1Client {
+    /// A client whose requests say `user-agent: <user_agent>`.
+    pub fn new(user_agent: &str) -> Self {
+        Self {
+            pools: Arc::default(),
+            user_agent: user_agent.into(),
+        }
+    }
+
+    /// Idle keep-alive connections held for `host:port` (`host` as the URL spells it).
+    pub fn idle_connections(&self, host_port: &str) -> usize {
+        let pools = self.pools.lock().unwrap_or_else(|p| p.into_inner());
+        pools.get(host_port).map_or(0, Pool::idle)
+    }
+}
+
+impl HookTransport for Http1Client {
+    type Target = Arc<Http1Target>;
+
+    fn target(&self, url: &Url, shown_as: &str) -> Result<Self::Target, NoHost> {
+        let no_host = || NoHost(shown_as.to_string());
+        let pool = pool_key(url)
+            .map(|key| {
+                let mut pools = self.pools.lock().unwrap_or_else(|p| p.into_inner());
+                pools.entry(key).or_default().clone()
+            })
+            .ok_or_else(no_host)?;
+        Http1Target::new(url, shown_as, &self.user_agent, pool)
+            .map(Arc::new)
+            .ok_or_else(no_host)
+    }
+
+    async fn send(
+        &self,
+        target: &Self::Target,
+        request: &Request<'_>,
+    ) -> Result<Response, SendError> {
+        target.post(request).await
+    }
+}
+
+/// The key of the pool a URL's connections share: `host:port`.
+fn pool_key(url: &Url) -> Option<String> {
+    Some(format!(
+        "{}:{}",
+        url.host_str()?,
+        url.port_or_known_default()?
+    ))
+}
 
 /// Where a target's connections go.
 #[derive(Debug, Clone)]
@@ -27,8 +85,8 @@ enum Address {
     Name(String, u16),
 }
 
-/// One `http://` webhook URL, parsed for sending.
-#[derive(Debug, Clone)]
+/// One `http://` URL, parsed for sending.
+#[derive(Debug)]
 pub struct Http1Target {
     address: Address,
     prefix: HeadPrefix,
@@ -38,9 +96,8 @@ pub struct Http1Target {
 }
 
 impl Http1Target {
-    /// The target for `webhook`, an `http://` URL with a host; `pool` holds the idle connections to its `host:port`.
-    pub fn new(webhook: &WebhookUrl, pool: Pool) -> Option<Self> {
-        let url = webhook.as_url();
+    /// The target for `url`, an `http://` URL with a host; `pool` holds the idle connections to its `host:port`.
+    fn new(url: &Url, shown_as: &str, user_agent: &str, pool: Pool) -> Option<Self> {
         let port = url.port_or_known_default()?;
         let host = url.host_str()?;
         // IPv6 literals come in brackets.
@@ -51,80 +108,62 @@ impl Http1Target {
         };
         Some(Self {
             address,
-            prefix: HeadPrefix::new(url)?,
+            prefix: HeadPrefix::new(url, user_agent)?,
             pool,
-            url: webhook.redacted(),
+            url: shown_as.to_string(),
         })
     }
 
-    /// The key of the pool a URL's connections share: `host:port`.
-    pub fn pool_key(url: &reqwest::Url) -> Option<String> {
-        Some(format!(
-            "{}:{}",
-            url.host_str()?,
-            url.port_or_known_default()?
-        ))
-    }
-
-    /// POSTs `body` and returns the status and, for a 2xx answer, the body; the whole call (connecting included)
-    /// takes at most `timeout`. Errors are described for the log, naming the URL.
-    pub async fn post(
-        &self,
-        event: &str,
-        delivery: &str,
-        signature: Option<&str>,
-        body: &[u8],
-        timeout: Duration,
-    ) -> Result<(u16, bytes::Bytes), String> {
-        let call = self.call(event, delivery, signature, body);
-        match tokio::time::timeout(timeout, call).await {
-            Ok(Ok(answer)) => Ok((answer.status, answer.body)),
-            Ok(Err(error)) => Err(format!("POST {}: {error}", self.url)),
-            Err(_) => Err(format!(
-                "POST {}: no answer within {}",
-                self.url,
-                humantime::format_duration(timeout)
+    /// POSTs the request and returns the status and, for a 2xx answer, the body; the whole call (connecting
+    /// included) takes at most the request's timeout. Errors are described for the log, naming the URL.
+    async fn post(&self, request: &Request<'_>) -> Result<Response, SendError> {
+        let call = self.call(request.headers, request.body);
+        match tokio::time::timeout(request.timeout, call).await {
+            Ok(Ok(answer)) => Ok(Response {
+                status: answer.status,
+                body: answer.body,
+            }),
+            Ok(Err(error)) => Err(SendError::new(
+                error.class(),
+                format!("POST {}: {error}", self.url),
+            )),
+            Err(_) => Err(SendError::new(
+                ErrorClass::Timeout,
+                format!(
+                    "POST {}: no answer within {}",
+                    self.url,
+                    humantime::format_duration(request.timeout)
+                ),
             )),
         }
     }
 
-    async fn call(
-        &self,
-        event: &str,
-        delivery: &str,
-        signature: Option<&str>,
-        body: &[u8],
-    ) -> Result<Answer, String> {
+    async fn call(&self, headers: &[(&str, &str)], body: &[u8]) -> Result<Answer, SendError> {
         if let Some(mut pooled) = self.checkout() {
-            let exchanged = pooled
-                .conn
-                .exchange(&self.prefix, event, delivery, signature, body)
-                .await;
+            let exchanged = pooled.conn.exchange(&self.prefix, headers, body).await;
             match exchanged {
                 Ok(answer) => return Ok(self.keep(pooled.conn, answer)),
                 Err(ExchangeError::Closed(error)) => {
-                    tracing::debug!(url = %self.url, error = %Escaped(&error), "idle webhook connection was closed by the backend; sending on a new one");
+                    // An I/O error of this connection's own socket (no text a backend sent): displayed as is.
+                    tracing::debug!(url = %self.url, %error, "idle webhook connection was closed by the backend; sending on a new one");
                     drop(pooled.conn);
                     self.pool.forget_idle_since(pooled.idle_since);
                 }
                 Err(ExchangeError::Failed(error)) => return Err(error),
             }
         }
-        let mut conn = self
-            .connect()
-            .await
-            .map_err(|error| format!("cannot connect: {error}"))?;
-        match conn
-            .exchange(&self.prefix, event, delivery, signature, body)
-            .await
-        {
+        let mut conn = self.connect().await.map_err(|error| {
+            SendError::new(ErrorClass::Connect, format!("cannot connect: {error}"))
+        })?;
+        match conn.exchange(&self.prefix, headers, body).await {
             Ok(answer) => Ok(self.keep(conn, answer)),
-            Err(ExchangeError::Closed(error)) if error.kind() == io::ErrorKind::UnexpectedEof => {
-                Err("connection closed before any response".into())
-            }
-            Err(ExchangeError::Closed(error)) => {
-                Err(format!("connection lost before any response: {error}"))
-            }
+            Err(ExchangeError::Closed(error)) if error.kind() == io::ErrorKind::UnexpectedEof => Err(
+                SendError::new(ErrorClass::Closed, "connection closed before any response"),
+            ),
+            Err(ExchangeError::Closed(error)) => Err(SendError::new(
+                ErrorClass::Closed,
+                format!("connection lost before any response: {error}"),
+            )),
             Err(ExchangeError::Failed(error)) => Err(error),
         }
     }
