@@ -55,3 +55,17 @@ impl HookTransport for HttpClient {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_scheme_goes_through_its_client() {
+        let client = HttpClient::new("agent/1").unwrap();
+        let target = |url: &str| client.target(&Url::parse(url).unwrap(), url).unwrap();
+        assert!(matches!(target("http://h/hook"), Endpoint::Http1(_)));
+        assert!(matches!(target("https://h/hook"), Endpoint::Https(_)));
+        assert_eq!(client.idle_connections("h:80"), 0);
+    }
+}

@@ -93,3 +93,41 @@ fn percent_decode(text: &str) -> Option<String> {
     }
     String::from_utf8(out).ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(url: &str, headers: &[(&str, &str)], length: usize) -> String {
+        let url = Url::parse(url).unwrap();
+        let prefix = HeadPrefix::new(&url, "agent/1").unwrap();
+        let mut out = b"left over".to_vec();
+        prefix.write(&mut out, headers, length);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn the_head_is_the_prefix_then_the_request_headers_in_order() {
+        let headers = [("x-a", "1"), ("x-b", "two")];
+        assert_eq!(
+            head("http://h/p/a%20b?q=1", &headers, 12),
+            "POST /p/a%20b?q=1 HTTP/1.1\r\nhost: h\r\ncontent-type: application/json\r\nuser-agent: agent/1\r\n\
+             accept: */*\r\nx-a: 1\r\nx-b: two\r\ncontent-length: 12\r\n\r\n"
+        );
+        assert_eq!(
+            head("http://h:8080/", &[], 0),
+            "POST / HTTP/1.1\r\nhost: h:8080\r\ncontent-type: application/json\r\nuser-agent: agent/1\r\n\
+             accept: */*\r\ncontent-length: 0\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn url_credentials_become_basic_authorization() {
+        let written = head("http://us%20er:p%3Ass@h:80/", &[], 0);
+        // "us er:p:ss" in base64; the default port is left out of `host`.
+        assert!(
+            written.contains("host: h\r\n") && written.contains("authorization: Basic dXMgZXI6cDpzcw==\r\n"),
+            "{written}"
+        );
+    }
+}
