@@ -85,14 +85,23 @@ enum Address {
     Name(String, u16),
 }
 
-/// One `http://` URL, parsed for sending.
-#[derive(Debug)]
+/// One `http://` URL, parsed for sending; `Debug` shows it without credentials.
 pub struct Http1Target {
     address: Address,
     prefix: HeadPrefix,
     pool: Pool,
     /// The URL as text without credentials, for error messages.
     url: String,
+}
+
+impl std::fmt::Debug for Http1Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Http1Target")
+            .field("url", &self.url)
+            .field("address", &self.address)
+            .field("pool", &self.pool)
+            .finish()
+    }
 }
 
 impl Http1Target {

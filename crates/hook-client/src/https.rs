@@ -14,12 +14,19 @@ pub struct HttpsClient {
     http: reqwest::Client,
 }
 
-/// One URL for [`HttpsClient`].
-#[derive(Debug)]
+/// One URL for [`HttpsClient`]; `Debug` shows it without credentials.
 pub struct HttpsTarget {
     url: Url,
     /// The URL as text without credentials, for error messages.
     shown_as: String,
+}
+
+impl std::fmt::Debug for HttpsTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpsTarget")
+            .field("url", &self.shown_as)
+            .finish()
+    }
 }
 
 impl HttpsClient {
