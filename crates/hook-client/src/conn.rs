@@ -288,7 +288,9 @@ fn interrupted(message: String) -> ExchangeError {
 fn bad_head(error: HeadError) -> ExchangeError {
     let class = match error {
         HeadError::TooLarge | HeadError::TooManyHeaders => ErrorClass::TooLarge,
-        HeadError::Malformed(_) | HeadError::BadLength | HeadError::Upgrade => ErrorClass::Malformed,
+        HeadError::Malformed(_) | HeadError::BadLength | HeadError::Upgrade => {
+            ErrorClass::Malformed
+        }
     };
     ExchangeError::Failed(SendError::new(class, error.to_string()))
 }

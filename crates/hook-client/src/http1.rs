@@ -166,9 +166,12 @@ impl Http1Target {
         })?;
         match conn.exchange(&self.prefix, headers, body).await {
             Ok(answer) => Ok(self.keep(conn, answer)),
-            Err(ExchangeError::Closed(error)) if error.kind() == io::ErrorKind::UnexpectedEof => Err(
-                SendError::new(ErrorClass::Closed, "connection closed before any response"),
-            ),
+            Err(ExchangeError::Closed(error)) if error.kind() == io::ErrorKind::UnexpectedEof => {
+                Err(SendError::new(
+                    ErrorClass::Closed,
+                    "connection closed before any response",
+                ))
+            }
             Err(ExchangeError::Closed(error)) => Err(SendError::new(
                 ErrorClass::Closed,
                 format!("connection lost before any response: {error}"),

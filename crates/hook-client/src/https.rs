@@ -1,9 +1,9 @@
 //! `https://` URLs (and any other the own HTTP/1.1 client is not given) go through reqwest with rustls: no proxy,
 //! no redirects followed, `TCP_NODELAY`, the same idle pool limits and response body limit as the own client.
 
+use crate::MAX_BODY_BYTES;
 use crate::pool::{IDLE_TIMEOUT, MAX_IDLE_PER_BACKEND};
 use crate::transport::{ErrorClass, HookTransport, NoHost, Request, Response, SendError};
-use crate::MAX_BODY_BYTES;
 use bytes::Bytes;
 use reqwest::Url;
 use std::sync::Arc;

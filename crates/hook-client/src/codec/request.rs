@@ -44,7 +44,10 @@ impl HeadPrefix {
         out.clear();
         out.extend_from_slice(&self.0);
         for (name, value) in headers {
-            debug_assert!(!value.contains(['\r', '\n']), "header {name} holds a line break");
+            debug_assert!(
+                !value.contains(['\r', '\n']),
+                "header {name} holds a line break"
+            );
             out.extend_from_slice(name.as_bytes());
             out.extend_from_slice(b": ");
             out.extend_from_slice(value.as_bytes());
@@ -126,7 +129,8 @@ mod tests {
         let written = head("http://us%20er:p%3Ass@h:80/", &[], 0);
         // "us er:p:ss" in base64; the default port is left out of `host`.
         assert!(
-            written.contains("host: h\r\n") && written.contains("authorization: Basic dXMgZXI6cDpzcw==\r\n"),
+            written.contains("host: h\r\n")
+                && written.contains("authorization: Basic dXMgZXI6cDpzcw==\r\n"),
             "{written}"
         );
     }
