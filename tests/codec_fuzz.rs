@@ -362,8 +362,8 @@ fn random_webhook_response(rng: &mut StdRng, body: &[u8]) -> Vec<u8> {
 /// Feeds `bytes` to the response parser and chunked decoder in random pieces, as the client reads them; returns the
 /// body when one was framed completely (until-close bodies end with the input).
 fn decode_webhook_response(rng: &mut StdRng, bytes: &[u8]) -> Option<Vec<u8>> {
-    use iogate::relay::hook_chunked::{Chunked, Progress};
-    use iogate::relay::hook_response::{Framing, parse};
+    use iogate_hook_client::codec::chunked::{Chunked, Progress};
+    use iogate_hook_client::codec::response::{Framing, parse};
     let mut buf = Vec::new();
     let mut input = bytes;
     let mut feed = |buf: &mut Vec<u8>, rng: &mut StdRng| {

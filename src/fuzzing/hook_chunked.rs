@@ -1,4 +1,4 @@
-//! The webhook client's chunked body decoder (`relay::hook_chunked::Chunked`).
+//! The webhook client's chunked body decoder (`iogate_hook_client::codec::chunked::Chunked`).
 //!
 //! Input: a limit selector, a read size (at most 64 reads), a head length, then the bytes after the head. Asserts: the outcome (the
 //! body, the bytes left after it, or the error) is the same whether the bytes arrive at once or in reads of any
@@ -7,8 +7,8 @@
 //! otherwise; a chunk announced over the limit is refused from its size line, before its data.
 
 use super::support::split_params;
-use crate::relay::MAX_BODY_BYTES;
-use crate::relay::hook_chunked::{Chunked, ChunkedError, Progress};
+use iogate_hook_client::MAX_BODY_BYTES;
+use iogate_hook_client::codec::chunked::{Chunked, ChunkedError, Progress};
 
 /// What decoding came to: the outcome and the buffer after it.
 type Outcome = (Result<Progress, ChunkedError>, Vec<u8>);

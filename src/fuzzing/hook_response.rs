@@ -1,11 +1,11 @@
-//! The webhook client's response-head parser (`relay::hook_response::parse`).
+//! The webhook client's response-head parser (`iogate_hook_client::codec::response::parse`).
 //!
 //! Asserts: a head is within the bytes given and the head limit, is decided by its own bytes alone (the same
 //! head without what follows parses the same; one byte less is incomplete), is never `101`, has no body exactly
 //! when its status says so, and a body read until the backend closes never lets the connection be reused;
 //! "incomplete" is never said past the head limit.
 
-use crate::relay::hook_response::{Framing, MAX_HEAD_BYTES, parse};
+use iogate_hook_client::codec::response::{Framing, MAX_HEAD_BYTES, parse};
 
 /// Runs the checks on `data`, a response head and whatever follows it.
 pub fn check(data: &[u8]) {

@@ -1,27 +1,27 @@
-//! Sending webhooks: headers, signatures, timeouts (retries of those that must arrive: `retry.rs`).
+//! Sending webhooks: headers, signatures, timeouts (retries of those that must arrive: `retry.rs`). The HTTP
+//! client itself is the `iogate-hook-client` crate, used through its [`HookTransport`] trait.
 
-use super::hook_conn::MAX_BODY_BYTES;
-use super::hook_http1::Http1Target;
-use super::hook_pool::{IDLE_TIMEOUT, MAX_IDLE_PER_BACKEND, Pool};
-use super::hook_request::USER_AGENT;
 use super::signing::signature_header;
 use crate::config::{Secrets, WebhookUrl};
 use crate::metrics::HookMetrics;
 use bytes::Bytes;
+use iogate_hook_client::{Endpoint, HookTransport, HttpClient, Request};
 use rand::RngCore;
-use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::Notify;
+
+/// `User-Agent` of every webhook request.
+pub const USER_AGENT: &str = concat!("iogate/", env!("CARGO_PKG_VERSION"));
 
 /// Where and how one endpoint's webhooks are sent; built by [`HookClient::target`].
 #[derive(Debug, Clone)]
 pub struct HookTarget {
     /// The URL POSTed to.
     url: WebhookUrl,
-    /// `http://` URLs: the URL parsed for iogate's own HTTP/1.1 client (`https://` goes through reqwest).
-    http1: Option<Arc<Http1Target>>,
+    /// The URL prepared by the HTTP client (for its own HTTP/1.1 client or for reqwest: the relay does not care).
+    endpoint: Endpoint,
     /// Secrets that sign each request (none = unsigned); never printed.
     pub secrets: Secrets,
     /// Time allowed for one call.
@@ -84,14 +84,14 @@ impl HookError {
 
 /// The shared HTTP client that sends every webhook, and the count of hook workers still running.
 ///
-/// `http://` URLs are sent by iogate's own HTTP/1.1 client (`hook_http1.rs`), with one pool of keep-alive
-/// connections per backend `host:port`; `https://` URLs by reqwest (TLS). Both: no proxy, no redirects followed,
-/// `TCP_NODELAY`, at most [`MAX_IDLE_PER_BACKEND`] idle connections per backend, closed after 60 s idle, response
-/// bodies up to [`MAX_BODY_BYTES`].
+/// The HTTP client is `iogate_hook_client::HttpClient` (its `README.md` states the contract): `http://` URLs go
+/// through its own HTTP/1.1 client, with one pool of keep-alive connections per backend `host:port`; `https://`
+/// URLs through reqwest (TLS). Both: no proxy, no redirects followed, `TCP_NODELAY`, at most
+/// [`MAX_IDLE_PER_BACKEND`](super::MAX_IDLE_PER_BACKEND) idle connections per backend, closed after 60 s idle,
+/// response bodies up to [`MAX_BODY_BYTES`](super::MAX_BODY_BYTES).
 #[derive(Clone)]
 pub struct HookClient {
-    http: reqwest::Client,
-    pools: Arc<Mutex<HashMap<String, Pool>>>,
+    http: HttpClient,
     busy: Arc<Busy>,
 }
 
@@ -115,19 +115,8 @@ impl Drop for BusyGuard {
 impl HookClient {
     /// A client with connection pooling and no proxy.
     pub fn new() -> Result<Self, String> {
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            // A signed webhook is not re-sent elsewhere: a 3xx answer is a failure like any non-2xx.
-            .redirect(reqwest::redirect::Policy::none())
-            .pool_idle_timeout(IDLE_TIMEOUT)
-            .pool_max_idle_per_host(MAX_IDLE_PER_BACKEND)
-            .tcp_nodelay(true)
-            .user_agent(USER_AGENT)
-            .build()
-            .map_err(|e| format!("cannot build the webhook HTTP client: {e}"))?;
         Ok(Self {
-            http,
-            pools: Arc::default(),
+            http: HttpClient::new(USER_AGENT)?,
             busy: Arc::default(),
         })
     }
@@ -143,21 +132,13 @@ impl HookClient {
         metrics: HookMetrics,
     ) -> Result<HookTarget, String> {
         let url = url.try_into().map_err(|e| e.to_string())?;
-        let http1 = if url.is_https() {
-            None
-        } else {
-            let no_host = || format!("{} has no host", url.redacted());
-            let pool = Http1Target::pool_key(url.as_url())
-                .map(|key| {
-                    let mut pools = self.pools.lock().unwrap_or_else(|p| p.into_inner());
-                    pools.entry(key).or_default().clone()
-                })
-                .ok_or_else(no_host)?;
-            Some(Arc::new(Http1Target::new(&url, pool).ok_or_else(no_host)?))
-        };
+        let endpoint = self
+            .http
+            .target(url.as_url(), &url.redacted())
+            .map_err(|e| e.to_string())?;
         Ok(HookTarget {
             url,
-            http1,
+            endpoint,
             secrets,
             timeout,
             metrics,
@@ -166,8 +147,7 @@ impl HookClient {
 
     /// Idle keep-alive connections held for `http://` targets on `host:port` (`host` as the URL spells it).
     pub fn idle_connections(&self, host_port: &str) -> usize {
-        let pools = self.pools.lock().unwrap_or_else(|p| p.into_inner());
-        pools.get(host_port).map_or(0, Pool::idle)
+        self.http.idle_connections(host_port)
     }
 
     /// Counts a hook worker as running until the guard drops (shutdown waits for them).
@@ -217,79 +197,32 @@ impl HookClient {
         let secrets = target.secrets.as_slice();
         let signature =
             (!secrets.is_empty()).then(|| signature_header(secrets, timestamp, &delivery.body));
-        let Some(http1) = &target.http1 else {
-            return self.send_reqwest(target, delivery, signature).await;
+        let mut headers = [
+            ("x-iogate-event", delivery.event),
+            ("x-iogate-delivery", delivery.id.as_str()),
+            ("x-iogate-signature", ""),
+        ];
+        let headers = match &signature {
+            Some(signature) => {
+                headers[2].1 = signature;
+                &headers[..]
+            }
+            None => &headers[..2],
         };
-        let (status, body) = http1
-            .post(
-                delivery.event,
-                &delivery.id,
-                signature.as_deref(),
-                &delivery.body,
-                target.timeout,
-            )
-            .await
-            .map_err(HookError::Transport)?;
-        if !(200..300).contains(&status) {
-            return Err(HookError::Status(status));
-        }
-        Ok(body)
-    }
-
-    /// Sends through reqwest (`https://` targets).
-    async fn send_reqwest(
-        &self,
-        target: &HookTarget,
-        delivery: &Delivery,
-        signature: Option<String>,
-    ) -> Result<Bytes, HookError> {
-        let mut request = self
+        let request = Request {
+            headers,
+            body: &delivery.body,
+            timeout: target.timeout,
+        };
+        let response = self
             .http
-            .post(target.url.as_url().clone())
-            .timeout(target.timeout)
-            .header("content-type", "application/json")
-            .header("x-iogate-event", delivery.event)
-            .header("x-iogate-delivery", &delivery.id);
-        if let Some(signature) = signature {
-            request = request.header("x-iogate-signature", signature);
-        }
-        let mut response = request
-            .body(delivery.body.clone())
-            .send()
+            .send(&target.endpoint, &request)
             .await
-            .map_err(|e| HookError::Transport(e.to_string()))?;
-        let status = response.status().as_u16();
-        if !(200..300).contains(&status) {
-            return Err(HookError::Status(status));
+            .map_err(|error| HookError::Transport(error.into_message()))?;
+        if !response.is_success() {
+            return Err(HookError::Status(response.status));
         }
-        let too_large = || {
-            HookError::Transport(format!(
-                "POST {}: response body larger than the limit of {} MiB",
-                target.url.redacted(),
-                MAX_BODY_BYTES / (1024 * 1024)
-            ))
-        };
-        if response
-            .content_length()
-            .is_some_and(|n| n > MAX_BODY_BYTES as u64)
-        {
-            return Err(too_large());
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| HookError::Transport(e.to_string()))?
-        {
-            if body.len() + chunk.len() > MAX_BODY_BYTES {
-                return Err(too_large());
-            }
-            if body.is_empty() && response.content_length() == Some(chunk.len() as u64) {
-                return Ok(chunk);
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(Bytes::from(body))
+        Ok(response.body)
     }
 }
 

@@ -1,10 +1,8 @@
-//! Parsing the head of a webhook response (pure: bytes in, a decision out) for iogate's own HTTP/1.1 client.
+//! Parsing the head of a webhook response (pure: bytes in, a decision out).
 //!
 //! The head says the status, how the body is delimited (RFC 9112 section 6.3) and whether the connection may carry
 //! another request afterwards. Anything a backend sends is either a head, "not complete yet", or an error: nothing
 //! here panics or allocates.
-
-use crate::engineio::http::has_token;
 
 /// The largest response head taken (status line and headers, interim `1xx` heads each on their own); a larger
 /// one fails the call.
@@ -97,8 +95,9 @@ pub fn parse(buf: &[u8]) -> Result<Option<ResponseHead>, HeadError> {
     for header in response.headers.iter() {
         let name = header.name.as_bytes();
         if name.eq_ignore_ascii_case(b"connection") {
-            close |= has_token(header.value, "close");
-            keep_alive_token |= has_token(header.value, "keep-alive");
+            let (says_close, says_keep_alive) = connection_options(header.value);
+            close |= says_close;
+            keep_alive_token |= says_keep_alive;
         } else if name.eq_ignore_ascii_case(b"content-length") {
             let value = parse_length(header.value)?;
             if length.is_some_and(|seen| seen != value) {
@@ -148,6 +147,20 @@ pub fn parse(buf: &[u8]) -> Result<Option<ResponseHead>, HeadError> {
     }))
 }
 
+/// Whether a `Connection` value lists the `close` option, and whether it lists `keep-alive` (options are
+/// comma-separated, compared without case), in one pass over its options.
+fn connection_options(value: &[u8]) -> (bool, bool) {
+    let mut options = (false, false);
+    for option in value.split(|&b| b == b',').map(<[u8]>::trim_ascii) {
+        if option.eq_ignore_ascii_case(b"close") {
+            options.0 = true;
+        } else if option.eq_ignore_ascii_case(b"keep-alive") {
+            options.1 = true;
+        }
+    }
+    options
+}
+
 /// A `Content-Length` value: one decimal number, or the same number repeated in a comma-separated list.
 fn parse_length(value: &[u8]) -> Result<u64, HeadError> {
     let mut found = None;
@@ -168,5 +181,5 @@ fn parse_length(value: &[u8]) -> Result<u64, HeadError> {
 }
 
 #[cfg(test)]
-#[path = "hook_response_tests.rs"]
+#[path = "response_tests.rs"]
 mod tests;

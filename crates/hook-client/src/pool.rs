@@ -1,11 +1,11 @@
-//! The idle keep-alive connections to one webhook backend (`host:port`), shared by every target there.
+//! The idle keep-alive connections to one backend (`host:port`), shared by every target there.
 //!
 //! Connections are reused last-in first-out, so a burst leaves the most recently used (warmest) ones in use and the
 //! rest ages out. At most [`MAX_IDLE_PER_BACKEND`] are kept idle (past that the one idle longest is closed), and
 //! none longer than [`IDLE_TIMEOUT`]: a task that exists only while the pool holds idle connections closes them
 //! when they expire.
 
-use super::hook_conn::Conn;
+use crate::conn::Conn;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;

@@ -1,4 +1,4 @@
-//! Decoding a `Transfer-Encoding: chunked` response body in place (pure), for iogate's own HTTP/1.1 client.
+//! Decoding a `Transfer-Encoding: chunked` response body in place (pure).
 //!
 //! The decoder works on the connection's read buffer: the body decoded so far sits at the start of the body
 //! region, the raw bytes not yet decoded right after it, so memory holds about the body and one unfinished chunk,
@@ -9,7 +9,7 @@
 pub const MAX_LINE_BYTES: usize = 4096;
 
 /// The most bytes of trailer fields taken after the last chunk.
-pub const MAX_TRAILER_BYTES: usize = super::hook_response::MAX_HEAD_BYTES;
+pub const MAX_TRAILER_BYTES: usize = super::response::MAX_HEAD_BYTES;
 
 /// Where the decoder is within the body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -191,5 +191,5 @@ fn parse_size(line: &[u8]) -> Result<u64, ChunkedError> {
 }
 
 #[cfg(test)]
-#[path = "hook_chunked_tests.rs"]
+#[path = "chunked_tests.rs"]
 mod tests;

@@ -1,20 +1,19 @@
-//! One keep-alive connection of iogate's own HTTP/1.1 webhook client: writes a request, reads its response.
+//! One keep-alive connection of the HTTP/1.1 client: writes a request, reads its response.
 //!
 //! The request head and body go out in one vectored write. The response is read into a buffer the connection
 //! owns, which starts small, grows only as far as a response needs (bounded by [`MAX_BODY_BYTES`] and the head
 //! limits), and is given back after an unusually large response so that an idle connection holds little memory.
 
-use super::hook_chunked::{Chunked, MAX_LINE_BYTES, Progress};
-use super::hook_request::HeadPrefix;
-use super::hook_response::{self, Framing, MAX_HEAD_BYTES, ResponseHead};
+use crate::MAX_BODY_BYTES;
+use crate::codec::chunked::{Chunked, ChunkedError, MAX_LINE_BYTES, Progress};
+use crate::codec::request::HeadPrefix;
+use crate::codec::response::{self, Framing, HeadError, MAX_HEAD_BYTES, ResponseHead};
+use crate::transport::{ErrorClass, SendError};
 use bytes::Bytes;
 use std::io::{self, ErrorKind, IoSlice};
 use std::net::SocketAddr;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-
-/// The largest response body taken; a larger one fails the call (its connection is closed).
-pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 
 /// What the read buffer starts at (most webhook answers fit), and the most it keeps between requests.
 const INITIAL_READ: usize = 1024;
@@ -40,8 +39,8 @@ pub enum ExchangeError {
     /// The connection was closed or reset before any byte of the response arrived: on a reused connection, the
     /// backend closed it while it was idle, and the request can go again on a new one.
     Closed(io::Error),
-    /// Anything else: I/O error, malformed or oversized response.
-    Failed(String),
+    /// Anything else: I/O error, malformed or oversized response (the message does not name the URL yet).
+    Failed(SendError),
 }
 
 /// What an idle connection turned out to hold, checked without waiting ([`Conn::idle_state`]).
@@ -99,12 +98,10 @@ impl Conn {
     pub async fn exchange(
         &mut self,
         prefix: &HeadPrefix,
-        event: &str,
-        delivery: &str,
-        signature: Option<&str>,
+        headers: &[(&str, &str)],
         body: &[u8],
     ) -> Result<Answer, ExchangeError> {
-        prefix.write(&mut self.head, event, delivery, signature, body.len());
+        prefix.write(&mut self.head, headers, body.len());
         self.write_request(body).await.map_err(before_answer)?;
         self.read.clear();
         let head = self.read_head().await?;
@@ -160,14 +157,14 @@ impl Conn {
     async fn read_head(&mut self) -> Result<ResponseHead, ExchangeError> {
         let mut received = false;
         loop {
-            match hook_response::parse(&self.read) {
+            match response::parse(&self.read) {
                 Ok(Some(head)) if head.is_interim() => {
                     self.read.drain(..head.len);
                     continue;
                 }
                 Ok(Some(head)) => return Ok(head),
                 Ok(None) => {}
-                Err(error) => return Err(ExchangeError::Failed(error.to_string())),
+                Err(error) => return Err(bad_head(error)),
             }
             let read = self.read_more(MAX_HEAD_BYTES).await;
             match read {
@@ -175,13 +172,13 @@ impl Conn {
                     return Err(ExchangeError::Closed(ErrorKind::UnexpectedEof.into()));
                 }
                 Ok(0) => {
-                    return Err(ExchangeError::Failed(
+                    return Err(interrupted(
                         "connection closed in the middle of the response head".into(),
                     ));
                 }
                 Ok(_) => received = true,
                 Err(error) if !received => return Err(before_answer(error)),
-                Err(error) => return Err(ExchangeError::Failed(error.to_string())),
+                Err(error) => return Err(failed(error)),
             }
         }
     }
@@ -208,7 +205,7 @@ impl Conn {
                         return Ok(None);
                     }
                     if self.read_more(end).await.map_err(failed)? == 0 {
-                        return Err(ExchangeError::Failed(format!(
+                        return Err(interrupted(format!(
                             "connection closed after {} of the {length} bytes of the response body",
                             self.read.len() - start
                         )));
@@ -223,12 +220,12 @@ impl Conn {
                         Ok(Progress::Done { len }) => break start + len,
                         Ok(Progress::NeedMore) if !wait => return Ok(None),
                         Ok(Progress::NeedMore) => {}
-                        Err(error) => return Err(ExchangeError::Failed(error.to_string())),
+                        Err(error) => return Err(bad_chunks(error)),
                     }
                     // The decoded body, at most one unfinished framing line, and a read's worth.
                     let want = start + MAX_BODY_BYTES + 2 * MAX_LINE_BYTES;
                     if self.read_more(want).await.map_err(failed)? == 0 {
-                        return Err(ExchangeError::Failed(
+                        return Err(interrupted(
                             "connection closed before the end of the chunked response body".into(),
                         ));
                     }
@@ -275,18 +272,44 @@ fn before_answer(error: io::Error) -> ExchangeError {
         | ErrorKind::ConnectionAborted
         | ErrorKind::NotConnected
         | ErrorKind::UnexpectedEof => ExchangeError::Closed(error),
-        _ => ExchangeError::Failed(error.to_string()),
+        _ => failed(error),
     }
 }
 
+/// An I/O error once the exchange is under way.
 fn failed(error: io::Error) -> ExchangeError {
-    ExchangeError::Failed(error.to_string())
+    interrupted(error.to_string())
+}
+
+fn interrupted(message: String) -> ExchangeError {
+    ExchangeError::Failed(SendError::new(ErrorClass::Interrupted, message))
+}
+
+fn bad_head(error: HeadError) -> ExchangeError {
+    let class = match error {
+        HeadError::TooLarge | HeadError::TooManyHeaders => ErrorClass::TooLarge,
+        HeadError::Malformed(_) | HeadError::BadLength | HeadError::Upgrade => {
+            ErrorClass::Malformed
+        }
+    };
+    ExchangeError::Failed(SendError::new(class, error.to_string()))
+}
+
+fn bad_chunks(error: ChunkedError) -> ExchangeError {
+    let class = match error {
+        ChunkedError::LineTooLong | ChunkedError::TooLarge(_) => ErrorClass::TooLarge,
+        ChunkedError::BadSize | ChunkedError::BadChunkEnd => ErrorClass::Malformed,
+    };
+    ExchangeError::Failed(SendError::new(class, error.to_string()))
 }
 
 fn too_large(announced: Option<u64>) -> ExchangeError {
     let announced = announced.map_or(String::new(), |n| format!(" ({n} bytes announced)"));
-    ExchangeError::Failed(format!(
-        "response body larger than the limit of {} MiB{announced}",
-        MAX_BODY_BYTES / (1024 * 1024)
+    ExchangeError::Failed(SendError::new(
+        ErrorClass::TooLarge,
+        format!(
+            "response body larger than the limit of {} MiB{announced}",
+            MAX_BODY_BYTES / (1024 * 1024)
+        ),
     ))
 }

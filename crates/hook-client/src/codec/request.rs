@@ -1,10 +1,8 @@
-//! The request head of a webhook POST for iogate's own HTTP/1.1 client: the part every request to a URL shares
-//! is written once, when the target is built; each request only appends its own headers.
+//! The request head of a webhook POST (pure): the part every request to a URL shares is written once, when the
+//! target is built; each request only appends its own headers.
 
+use reqwest::Url;
 use std::io::Write;
-
-/// `User-Agent` of every webhook request.
-pub const USER_AGENT: &str = concat!("iogate/", env!("CARGO_PKG_VERSION"));
 
 /// The start of every request head to one `http://` URL: request line, `host`, and the fixed headers.
 #[derive(Debug, Clone)]
@@ -13,8 +11,8 @@ pub struct HeadPrefix(Box<[u8]>);
 impl HeadPrefix {
     /// The prefix for `url` (`http://` only: the path and query are sent as the URL holds them, already
     /// percent-encoded; `host` carries the port unless it is 80; credentials in the URL become
-    /// `authorization: Basic`, as reqwest sends them). `None` for a URL without a host.
-    pub fn new(url: &reqwest::Url) -> Option<Self> {
+    /// `authorization: Basic`, as reqwest sends them), sent as `user_agent`. `None` for a URL without a host.
+    pub fn new(url: &Url, user_agent: &str) -> Option<Self> {
         let host = url.host_str()?;
         let mut head = Vec::with_capacity(160);
         head.extend_from_slice(b"POST ");
@@ -30,7 +28,7 @@ impl HeadPrefix {
             let _ = write!(head, ":{port}");
         }
         head.extend_from_slice(b"\r\ncontent-type: application/json\r\nuser-agent: ");
-        head.extend_from_slice(USER_AGENT.as_bytes());
+        head.extend_from_slice(user_agent.as_bytes());
         head.extend_from_slice(b"\r\naccept: */*\r\n");
         if let Some(credentials) = basic_credentials(url) {
             head.extend_from_slice(b"authorization: Basic ");
@@ -40,34 +38,29 @@ impl HeadPrefix {
         Some(Self(head.into_boxed_slice()))
     }
 
-    /// Writes the whole head of one request into `out` (cleared first): the prefix, the delivery's headers and
-    /// `content-length`, and the blank line.
-    pub fn write(
-        &self,
-        out: &mut Vec<u8>,
-        event: &str,
-        delivery: &str,
-        signature: Option<&str>,
-        content_length: usize,
-    ) {
+    /// Writes the whole head of one request into `out` (cleared first): the prefix, the request's own headers in
+    /// order, `content-length`, and the blank line.
+    pub fn write(&self, out: &mut Vec<u8>, headers: &[(&str, &str)], content_length: usize) {
         out.clear();
         out.extend_from_slice(&self.0);
-        out.extend_from_slice(b"x-iogate-event: ");
-        out.extend_from_slice(event.as_bytes());
-        out.extend_from_slice(b"\r\nx-iogate-delivery: ");
-        out.extend_from_slice(delivery.as_bytes());
-        if let Some(signature) = signature {
-            out.extend_from_slice(b"\r\nx-iogate-signature: ");
-            out.extend_from_slice(signature.as_bytes());
+        for (name, value) in headers {
+            debug_assert!(
+                !value.contains(['\r', '\n']),
+                "header {name} holds a line break"
+            );
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(value.as_bytes());
+            out.extend_from_slice(b"\r\n");
         }
         // Writing to a Vec cannot fail.
-        let _ = write!(out, "\r\ncontent-length: {content_length}\r\n\r\n");
+        let _ = write!(out, "content-length: {content_length}\r\n\r\n");
     }
 }
 
 /// `user:password` from the URL, percent-decoded, in base64; `None` without credentials (or with ones that are not
 /// UTF-8 once decoded, which reqwest leaves out as well).
-fn basic_credentials(url: &reqwest::Url) -> Option<String> {
+fn basic_credentials(url: &Url) -> Option<String> {
     use base64::Engine;
     if url.username().is_empty() && url.password().is_none() {
         return None;
@@ -102,4 +95,43 @@ fn percent_decode(text: &str) -> Option<String> {
         }
     }
     String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(url: &str, headers: &[(&str, &str)], length: usize) -> String {
+        let url = Url::parse(url).unwrap();
+        let prefix = HeadPrefix::new(&url, "agent/1").unwrap();
+        let mut out = b"left over".to_vec();
+        prefix.write(&mut out, headers, length);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn the_head_is_the_prefix_then_the_request_headers_in_order() {
+        let headers = [("x-a", "1"), ("x-b", "two")];
+        assert_eq!(
+            head("http://h/p/a%20b?q=1", &headers, 12),
+            "POST /p/a%20b?q=1 HTTP/1.1\r\nhost: h\r\ncontent-type: application/json\r\nuser-agent: agent/1\r\n\
+             accept: */*\r\nx-a: 1\r\nx-b: two\r\ncontent-length: 12\r\n\r\n"
+        );
+        assert_eq!(
+            head("http://h:8080/", &[], 0),
+            "POST / HTTP/1.1\r\nhost: h:8080\r\ncontent-type: application/json\r\nuser-agent: agent/1\r\n\
+             accept: */*\r\ncontent-length: 0\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn url_credentials_become_basic_authorization() {
+        let written = head("http://us%20er:p%3Ass@h:80/", &[], 0);
+        // "us er:p:ss" in base64; the default port is left out of `host`.
+        assert!(
+            written.contains("host: h\r\n")
+                && written.contains("authorization: Basic dXMgZXI6cDpzcw==\r\n"),
+            "{written}"
+        );
+    }
 }
