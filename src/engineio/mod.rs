@@ -14,7 +14,6 @@ pub mod payload_v4;
 mod poll_format;
 mod polling;
 mod query;
-pub mod rewind;
 mod session;
 mod sid;
 mod text;
@@ -39,5 +38,3 @@ pub use session::{CloseReason, Session, SessionSettings, TransportKind};
 pub use sid::Sid;
 pub use text::Text;
 pub use websocket::is_upgrade_request;
-#[cfg(test)]
-pub(crate) use ws_link::boxed_links;

@@ -6,7 +6,6 @@ mod build;
 pub mod cors;
 pub mod endpoint;
 pub mod forwarded;
-pub mod h1;
 pub mod iis;
 pub mod limits;
 mod listener;
