@@ -7,8 +7,8 @@
 //! 400, 414 or 431; a head with both `Transfer-Encoding` and `Content-Length` is refused. Run with the largest
 //! head limit and the smallest `[server] max_request_head` allows.
 
-use iogate_h1::head::{MAX_HEAD_BYTES, Parsed, parse};
 use http::{Method, header};
+use iogate_h1::head::{MAX_HEAD_BYTES, Parsed, parse};
 
 /// Runs the checks on `data`, a request head and whatever follows it.
 pub fn check(data: &[u8]) {
@@ -29,7 +29,8 @@ fn check_with_limit(data: &[u8], limit: usize) {
             let headers = request.headers();
             assert_eq!(
                 head.upgrade,
-                request.version() == http::Version::HTTP_11 && headers.contains_key(header::UPGRADE),
+                request.version() == http::Version::HTTP_11
+                    && headers.contains_key(header::UPGRADE),
                 "upgrade marked wrong"
             );
             for framing in [header::TRANSFER_ENCODING, header::EXPECT] {

@@ -66,32 +66,12 @@ pub fn serve_connection<S: Service, H: Send + Sync + 'static>(
                 return;
             };
             let ended = match next {
-                Next::Request(head) => {
-                    let stall_limit = service.limits().body_timeout;
-                    match serve_one(&mut stream, head, &*service, peer, None, stall_limit).await {
-                        Ok(Answered::KeepAlive) => continue,
-                        Ok(_) => stream.shutdown().await,
-                        Err(error) => Err(error),
-                    }
-                }
-                Next::Upgrade(upgrade) => {
-                    let (head, read_ahead) = *upgrade;
-                    let (handover, on_upgrade) = upgrade::pair();
-                    let stall_limit = service.limits().body_timeout;
-                    let mut head = Box::new(head);
-                    head.request.extensions_mut().insert(on_upgrade);
-                    // Boxed: only handshakes pay for the hand-over it keeps.
-                    let answered = Box::pin(serve_one(
-                        &mut stream,
-                        head,
-                        &*service,
-                        peer,
-                        Some(handover),
-                        stall_limit,
-                    ))
-                    .await;
-                    match answered {
-                        Ok(Answered::Switched(handover)) => {
+                Next::Request(head) if head.upgrade => {
+                    // Boxed: only handshakes pay for what it keeps. The answer is taken apart as it arrives, in a
+                    // statement of its own (see the body's arm).
+                    let upgrading = serve_upgrade(&mut stream, head, &*service, peer);
+                    let read_ahead = match Box::pin(upgrading).await {
+                        Ok(Switch::Switched(handover, read_ahead)) => {
                             let hold = ConnectionHold(Arc::new(hold));
                             handover.send(Upgraded {
                                 stream,
@@ -100,22 +80,32 @@ pub fn serve_connection<S: Service, H: Send + Sync + 'static>(
                             });
                             return;
                         }
-                        Ok(Answered::KeepAlive) if read_ahead.is_empty() => continue,
-                        Ok(Answered::KeepAlive) => {
-                            // The client sent its next request before this one was answered: hyper serves the
-                            // rest, as it does any pipelined request.
-                            let io = Rewind::new(stream, read_ahead)
-                                .with_write_limit(service.limits().body_timeout);
-                            return Box::pin(serve_with_hyper(io, peer, service)).await;
+                        Ok(Switch::KeepAlive) => continue,
+                        Ok(Switch::Pipelined(read_ahead)) => read_ahead,
+                        Ok(Switch::Closed) => return,
+                        Err(error) => {
+                            tracing::debug!(%peer, %error, "connection ended with an error");
+                            return;
                         }
-                        Ok(Answered::Close) => stream.shutdown().await,
+                    };
+                    // The client sent its next request before this one was answered: hyper serves the rest, as
+                    // it does any pipelined request.
+                    let io = Rewind::new(stream, read_ahead)
+                        .with_write_limit(service.limits().body_timeout);
+                    return Box::pin(serve_with_hyper(io, peer, service.clone())).await;
+                }
+                Next::Request(head) => {
+                    let stall_limit = service.limits().body_timeout;
+                    match serve_one(&mut stream, head, &*service, peer, stall_limit).await {
+                        Ok(Answered::KeepAlive) => continue,
+                        Ok(_) => stream.shutdown().await,
                         Err(error) => Err(error),
                     }
                 }
                 Next::Body(request) => {
                     // Boxed, as every hyper path is: the task's future is as large as its largest state, and hyper's
                     // connection inline would make every idle connection pay for it.
-                    let one = serve_one_with_hyper(stream, *request, peer, service.clone());
+                    let one = serve_one_with_hyper(stream, request, peer, service.clone());
                     // The answer is taken apart in a statement of its own: awaited inside a `match` that also
                     // awaits, it would be kept in every connection's task.
                     let io = match Box::pin(one).await {
@@ -126,12 +116,12 @@ pub fn serve_connection<S: Service, H: Send + Sync + 'static>(
                         Returned::ReadAhead(io) => io,
                         Returned::Done => return,
                     };
-                    return Box::pin(serve_with_hyper(io, peer, service)).await;
+                    return Box::pin(serve_with_hyper(io, peer, service.clone())).await;
                 }
                 Next::HandOff(read) => {
                     let io = Rewind::new(stream, Bytes::from(read))
                         .with_write_limit(service.limits().body_timeout);
-                    return Box::pin(serve_with_hyper(io, peer, service)).await;
+                    return Box::pin(serve_with_hyper(io, peer, service.clone())).await;
                 }
                 Next::Reject(status) => {
                     service.refused(rejection_reason(status), peer.ip());
@@ -148,14 +138,49 @@ pub fn serve_connection<S: Service, H: Send + Sync + 'static>(
     }
 }
 
+/// How a request that asked for an upgrade was answered.
+enum Switch {
+    /// A 101 was written: the connection and the bytes read past the head go to the request's receiver.
+    Switched(Handover, Bytes),
+    /// Not switched, and the connection waits for its next request.
+    KeepAlive,
+    /// Not switched, and the client already sent these bytes after the head: its next request.
+    Pipelined(Bytes),
+    /// Not switched, and the connection is closed.
+    Closed,
+}
+
+/// Serves a request that asks for an upgrade: it carries an [`crate::OnUpgrade`] to the service.
+async fn serve_upgrade<S: Service>(
+    stream: &mut TcpStream,
+    mut head: Box<Head>,
+    service: &S,
+    peer: SocketAddr,
+) -> io::Result<Switch> {
+    let read_ahead = std::mem::take(&mut head.read_ahead);
+    let (handover, on_upgrade) = upgrade::pair();
+    head.request.extensions_mut().insert(on_upgrade);
+    let stall_limit = service.limits().body_timeout;
+    let answered = serve_one(stream, head, service, peer, stall_limit);
+    Ok(match answered.await? {
+        Answered::Switched => Switch::Switched(handover, read_ahead),
+        Answered::KeepAlive if read_ahead.is_empty() => Switch::KeepAlive,
+        Answered::KeepAlive => Switch::Pipelined(read_ahead),
+        Answered::Close => {
+            stream.shutdown().await?;
+            Switch::Closed
+        }
+    })
+}
+
 /// How a request served here was answered.
 enum Answered {
     /// The connection stays open for the next request.
     KeepAlive,
     /// The connection closes.
     Close,
-    /// A 101 was written: the connection goes to the request's receiver.
-    Switched(Handover),
+    /// A 101 was written: the connection goes to the request's receiver, if it has one, or closes.
+    Switched,
 }
 
 /// The `iogate_refused_total` reason for a head refused with `status`.
@@ -197,14 +222,12 @@ async fn read_head(stream: &TcpStream, max_head: usize) -> Next {
 
 /// Serves one request and writes its response. The request is handed to the service before the returned future
 /// starts, so that future keeps only what the response needs. A client that takes none of a response for
-/// `stall_limit` loses its connection. `handover`, given for a request that asks for an upgrade, comes back with a
-/// written 101; a 101 to any other request closes the connection.
+/// `stall_limit` loses its connection.
 fn serve_one<'a, S: Service>(
     stream: &'a mut TcpStream,
     head: Box<Head>,
     service: &'a S,
     peer: SocketAddr,
-    handover: Option<Handover>,
     stall_limit: Duration,
 ) -> impl Future<Output = io::Result<Answered>> + 'a {
     let Head {
@@ -218,9 +241,9 @@ fn serve_one<'a, S: Service>(
         let Some(response) = WhileConnected::new(stream, answer).await else {
             return Err(io::ErrorKind::ConnectionAborted.into());
         };
-        let switching = response.status() == StatusCode::SWITCHING_PROTOCOLS;
-        // Encoded before any further wait, so the response's parts are not kept while the bytes go out.
-        let (head, body) = encode(response, &mut framing);
+        // Encoded before any further wait, so the response's parts are not kept while the bytes go out (nor
+        // borrowed before: a borrowed local is kept across every later wait).
+        let (head, body, switching) = encode(response, &mut framing);
         // Usually the socket takes it all at once; only a response that has to wait for room gets a future (boxed:
         // inline, the write stage would set the size of every connection's task).
         let written = match stream.try_write_vectored(&[IoSlice::new(&head), IoSlice::new(&body)]) {
@@ -232,16 +255,18 @@ fn serve_one<'a, S: Service>(
         if !head_left.is_empty() || !body_left.is_empty() {
             Box::pin(write_both(stream, head_left, body_left, stall_limit)).await?;
         }
-        Ok(match handover {
-            Some(handover) if switching => Answered::Switched(handover),
-            _ if switching || !framing.keep_alive => Answered::Close,
-            _ => Answered::KeepAlive,
+        Ok(if switching {
+            Answered::Switched
+        } else if framing.keep_alive {
+            Answered::KeepAlive
+        } else {
+            Answered::Close
         })
     }
 }
 
-/// The response's head and the body bytes to send after it.
-fn encode(response: Response<Body>, framing: &mut Framing) -> (Vec<u8>, Bytes) {
+/// The response's head, the body bytes to send after it, and whether it is a 101.
+fn encode(response: Response<Body>, framing: &mut Framing) -> (Vec<u8>, Bytes, bool) {
     let (parts, body) = response.into_parts();
     // `Body` is `Full`: its one frame is ready at once.
     let body = match body.collect().now_or_never() {
@@ -251,10 +276,11 @@ fn encode(response: Response<Body>, framing: &mut Framing) -> (Vec<u8>, Bytes) {
     };
     let mut head = Vec::with_capacity(128 + parts.headers.len() * 40);
     encode_head(parts.status, &parts.headers, body.len(), framing, &mut head);
+    let switching = parts.status == StatusCode::SWITCHING_PROTOCOLS;
     if framing.sends_body(parts.status) {
-        (head, body)
+        (head, body, switching)
     } else {
-        (head, Bytes::new())
+        (head, Bytes::new(), switching)
     }
 }
 
@@ -308,3 +334,45 @@ fn unwritten<'b>(head: &'b [u8], body: &'b [u8], written: usize) -> (&'b [u8], &
     )
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A hold the size of the listener's, which does something when dropped.
+    struct Hold(#[expect(dead_code, reason = "its size is the point")] [usize; 4]);
+
+    impl Drop for Hold {
+        fn drop(&mut self) {}
+    }
+
+    /// A service that answers nothing.
+    struct Nothing(crate::Limits);
+
+    impl Service for Nothing {
+        fn call(
+            &self,
+            _: http::Request<crate::RequestBody>,
+            _: SocketAddr,
+        ) -> crate::ResponseFuture<'_> {
+            Box::pin(std::future::pending())
+        }
+        fn limits(&self) -> &crate::Limits {
+            &self.0
+        }
+        fn refused(&self, _: &'static str, _: std::net::IpAddr) {}
+    }
+
+    /// The most the task of a connection may take while its long poll is parked (every idle polling session and
+    /// every idle keep-alive connection pays it), with a hold the size of the listener's; in a test (debug) build.
+    /// The gateway checks the same limit with its own service and hold.
+    const CONNECTION_TASK_MAX: usize = 288;
+
+    #[test]
+    fn an_idle_connection_task_stays_small() {
+        fn future_size<A, B, C, D, F: Future>(_: fn(A, B, C, D) -> F) -> usize {
+            std::mem::size_of::<F>()
+        }
+        let size = future_size(serve_connection::<Nothing, Hold>);
+        assert!(size <= CONNECTION_TASK_MAX, "{size}");
+    }
+}

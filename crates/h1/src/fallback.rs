@@ -106,9 +106,7 @@ pub enum Returned {
 
 /// The service future of [`serve_one_with_hyper`].
 type OneFuture = std::pin::Pin<
-    Box<
-        dyn std::future::Future<Output = Result<http::Response<Body>, Infallible>> + Send,
-    >,
+    Box<dyn std::future::Future<Output = Result<http::Response<Body>, Infallible>> + Send>,
 >;
 
 /// The first request was answered.
@@ -124,10 +122,11 @@ const CALLS: u32 = ANSWERED - 1;
 /// a second request in before hyper is told to stop, hyper keeps the connection to its end.
 pub async fn serve_one_with_hyper<S: Service>(
     stream: TcpStream,
-    (read, keep_alive, length): (Bytes, bool, Option<u64>),
+    request: Box<(Bytes, bool, Option<u64>)>,
     peer: SocketAddr,
     service: Arc<S>,
 ) -> Returned {
+    let (read, keep_alive, length) = *request;
     let settings = *service.limits();
     let state = Arc::new(AtomicU32::new(0));
     let seen = state.clone();

@@ -55,6 +55,9 @@ pub struct Head {
     /// Whether an HTTP/1.1 request asks for a protocol switch (`Upgrade`): answered with 101, the connection is
     /// handed over.
     pub upgrade: bool,
+    /// For an upgrade, the bytes the client sent after the head (the parser leaves it empty; the driver fills it
+    /// in from what it read).
+    pub read_ahead: Bytes,
 }
 
 /// Parses the head at the start of `buf`; a head longer than `max_head` bytes is refused with 431 (hyper is given
@@ -174,6 +177,7 @@ pub fn parse(buf: &[u8], max_head: usize) -> Parsed {
             len,
             keep_alive,
             upgrade,
+            read_ahead: Bytes::new(),
         })),
         Err(_) => Parsed::HandOff,
     }

@@ -89,8 +89,12 @@ fn bodies_and_expectations_go_to_hyper_and_connect_hands_the_connection_off() {
             String::from_utf8_lossy(head)
         );
     }
-    let websocket = request(b"GET /x HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
-    assert!(websocket.upgrade, "a bodyless upgrade is served here, marked");
+    let websocket =
+        request(b"GET /x HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+    assert!(
+        websocket.upgrade,
+        "a bodyless upgrade is served here, marked"
+    );
     assert!(websocket.keep_alive);
     let old = request(b"GET /x HTTP/1.0\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
     assert!(!old.upgrade, "HTTP/1.0 switches no protocol");

@@ -6,11 +6,9 @@ use http::StatusCode;
 
 /// What the next request on the connection turned out to be.
 pub(crate) enum Next {
-    /// A bodyless request, served here.
+    /// A bodyless request, served here; one that asks for a protocol switch carries the bytes the client sent
+    /// after its head.
     Request(Box<Head>),
-    /// A bodyless request that asks for a protocol switch, and the bytes the client sent after its head (boxed:
-    /// see [`Next::Body`]).
-    Upgrade(Box<(Head, Bytes)>),
     /// A request with a body: hyper serves it, starting with these bytes, and gives the connection back. Also
     /// whether the client allows keep-alive, and the message's length when its head tells it. (Boxed, as is the
     /// hand-off's bytes: the value lives in the connection's future while a poll is parked, so it is kept small.)
@@ -48,9 +46,9 @@ pub(crate) fn decide(read: &[u8], partial: &mut Vec<u8>, max_head: usize) -> Opt
         }
         // What the client sent after an upgrade's head is the new protocol's (or the next request, when the
         // answer is not a 101).
-        Parsed::Request(head) if head.upgrade => {
-            let read_ahead = Bytes::copy_from_slice(&buf[head.len..]);
-            Some(Next::Upgrade(Box::new((*head, read_ahead))))
+        Parsed::Request(mut head) if head.upgrade => {
+            head.read_ahead = Bytes::copy_from_slice(&buf[head.len..]);
+            Some(Next::Request(head))
         }
         Parsed::Request(head) if head.len == buf.len() => Some(Next::Request(head)),
         // Bytes past the head (a pipelined request) go to hyper together with this request.
@@ -129,16 +127,16 @@ mod tests {
         let mut read = handshake.to_vec();
         read.extend_from_slice(b"\x81\x80frame");
         match decide(&read, &mut Vec::new(), MAX) {
-            Some(Next::Upgrade(upgrade)) => {
-                let (head, read_ahead) = *upgrade;
+            Some(Next::Request(head)) => {
+                assert!(head.upgrade);
                 assert_eq!(head.len, handshake.len());
-                assert_eq!(&read_ahead[..], b"\x81\x80frame");
+                assert_eq!(&head.read_ahead[..], b"\x81\x80frame");
             }
             _ => panic!("an upgrade"),
         }
         assert!(matches!(
             decide(handshake, &mut Vec::new(), MAX),
-            Some(Next::Upgrade(upgrade)) if upgrade.1.is_empty()
+            Some(Next::Request(head)) if head.upgrade && head.read_ahead.is_empty()
         ));
     }
 }

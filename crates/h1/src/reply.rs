@@ -7,7 +7,11 @@ use http_body_util::Full;
 
 /// A complete response with a content type, `Cache-Control: no-store` and `X-Accel-Buffering: no` (a proxy in
 /// front must not hold it back).
-pub fn complete(status: u16, content_type: &'static str, body: impl Into<bytes::Bytes>) -> Response<Body> {
+pub fn complete(
+    status: u16,
+    content_type: &'static str,
+    body: impl Into<bytes::Bytes>,
+) -> Response<Body> {
     let mut response = Response::new(Full::new(body.into()));
     *response.status_mut() =
         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

@@ -241,7 +241,12 @@ mod tests {
     fn a_switch_has_the_handler_headers_and_a_date_only() {
         let framing = Framing::new(&Method::GET, Version::HTTP_11, false);
         assert_eq!(
-            encoded(101, &[("upgrade", "websocket"), ("connection", "Upgrade")], 0, framing),
+            encoded(
+                101,
+                &[("upgrade", "websocket"), ("connection", "Upgrade")],
+                0,
+                framing
+            ),
             "HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\ndate\r\n\r\n"
         );
     }

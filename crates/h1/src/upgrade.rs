@@ -78,7 +78,10 @@ impl Handover {
 /// A connected pair: the driver keeps the [`Handover`], the request carries the [`OnUpgrade`].
 pub(crate) fn pair() -> (Handover, OnUpgrade) {
     let (sender, receiver) = oneshot::channel();
-    (Handover(sender), OnUpgrade(Arc::new(Mutex::new(Some(receiver)))))
+    (
+        Handover(sender),
+        OnUpgrade(Arc::new(Mutex::new(Some(receiver)))),
+    )
 }
 
 #[cfg(test)]
@@ -88,7 +91,9 @@ mod tests {
     #[tokio::test]
     async fn a_handover_reaches_its_receiver_and_a_dropped_one_resolves_to_none() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
         let (handover, on_upgrade) = pair();
         handover.send(Upgraded {
             stream: client,
