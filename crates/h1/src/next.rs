@@ -44,9 +44,11 @@ pub(crate) fn decide(read: &[u8], partial: &mut Vec<u8>, max_head: usize) -> Opt
             }
             None
         }
-        // What the client sent after an upgrade's head is the new protocol's (or the next request, when the
-        // answer is not a 101).
-        Parsed::Request(mut head) if head.upgrade => {
+        // What a client sent after a WebSocket handshake is the new protocol's (or its next request, when the
+        // answer is not a 101); bytes after another upgrade's head are a pipelined request, as below.
+        Parsed::Request(mut head)
+            if head.upgrade && (head.len == buf.len() || asks_for_websocket(&head)) =>
+        {
             head.read_ahead = Bytes::copy_from_slice(&buf[head.len..]);
             Some(Next::Request(head))
         }
@@ -61,6 +63,15 @@ pub(crate) fn decide(read: &[u8], partial: &mut Vec<u8>, max_head: usize) -> Opt
         Parsed::Reject(status) => Some(Next::Reject(status)),
         Parsed::Close => Some(Next::Closed),
     }
+}
+
+/// Whether `head` asks to switch to WebSocket.
+fn asks_for_websocket(head: &Head) -> bool {
+    head.request
+        .headers()
+        .get_all(http::header::UPGRADE)
+        .iter()
+        .any(|value| crate::has_token(value.as_bytes(), "websocket"))
 }
 
 #[cfg(test)]
@@ -138,5 +149,10 @@ mod tests {
             decide(handshake, &mut Vec::new(), MAX),
             Some(Next::Request(head)) if head.upgrade && head.read_ahead.is_empty()
         ));
+        let other = b"GET /x HTTP/1.1\r\nUpgrade: other\r\nConnection: Upgrade\r\n\r\nGET /y HTTP/1.1\r\n\r\n";
+        assert!(
+            matches!(decide(other, &mut Vec::new(), MAX), Some(Next::HandOff(bytes)) if bytes.len() == other.len()),
+            "bytes after another upgrade's head are a pipelined request"
+        );
     }
 }
