@@ -82,13 +82,10 @@ fn bodies_and_expectations_go_to_hyper_and_connect_hands_the_connection_off() {
             other => panic!("{}: {other:?}", String::from_utf8_lossy(head)),
         }
     }
-    for head in [&b"CONNECT example.com:443 HTTP/1.1\r\n\r\n"[..]] {
-        assert!(
-            matches!(parse(head, MAX_HEAD_BYTES), Parsed::HandOff),
-            "{}",
-            String::from_utf8_lossy(head)
-        );
-    }
+    assert!(matches!(
+        parse(b"CONNECT example.com:443 HTTP/1.1\r\n\r\n", MAX_HEAD_BYTES),
+        Parsed::HandOff
+    ));
     let websocket =
         request(b"GET /x HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
     assert!(
