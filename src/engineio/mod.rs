@@ -14,7 +14,6 @@ pub mod payload_v4;
 mod poll_format;
 mod polling;
 mod query;
-pub mod rewind;
 mod session;
 mod sid;
 mod text;
@@ -43,5 +42,3 @@ pub use sid::Sid;
 pub use text::Text;
 pub use version::EngineVersion;
 pub use websocket::is_upgrade_request;
-#[cfg(test)]
-pub(crate) use ws_link::boxed_links;

@@ -5,7 +5,7 @@ use super::engine::Engine;
 use super::error::EngineError;
 use super::handler::Handler;
 use super::http::Body;
-use super::http::{ConnectionHold, RequestBody};
+use super::http::{ConnectionHold, RequestBody, has_token};
 use super::packet::{Incoming, Packet, PacketType, decode_text};
 use super::session::{CloseReason, Inner, Session, TransportKind, Upgrade};
 use super::text::Text;
@@ -19,6 +19,7 @@ use http::header::{
 };
 use http::{Request, Response, StatusCode};
 use http_body_util::Full;
+use iogate_h1::OnUpgrade;
 use std::future::{Future, poll_fn};
 use std::sync::Arc;
 use std::task::Poll;
@@ -26,21 +27,18 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
 /// Whether a request asks for a WebSocket upgrade.
 pub fn is_upgrade_request<B>(req: &Request<B>) -> bool {
-    let has_token = |name, token: &str| {
-        req.headers().get_all(name).iter().any(|value| {
-            value
-                .to_str()
-                .map(|v| {
-                    v.split(',')
-                        .any(|part| part.trim().eq_ignore_ascii_case(token))
-                })
-                .unwrap_or(false)
-        })
+    let has = |name, token: &str| {
+        req.headers()
+            .get_all(name)
+            .iter()
+            .any(|value| value.to_str().is_ok() && has_token(value.as_bytes(), token))
     };
-    has_token(UPGRADE, "websocket") && has_token(CONNECTION, "upgrade")
+    has(UPGRADE, "websocket") && has(CONNECTION, "upgrade")
 }
 
-/// Answers 101 and returns the pending upgrade, or refuses a malformed WebSocket request.
+/// Answers 101 and returns the pending upgrade, or refuses a malformed WebSocket request. A request that came
+/// with no [`OnUpgrade`] (one with a body, served by hyper, or an HTTP/1.0 one) gets no connection to switch: it
+/// is refused.
 fn switch_protocols(
     req: &mut Request<RequestBody>,
 ) -> Result<(Response<Body>, Upgrading), EngineError> {
@@ -66,26 +64,25 @@ fn switch_protocols(
         SEC_WEBSOCKET_ACCEPT,
         HeaderValue::from_str(&accept).map_err(|_| EngineError::BadRequest)?,
     );
+    let upgrade = req
+        .extensions_mut()
+        .remove::<OnUpgrade>()
+        .ok_or(EngineError::BadRequest)?;
     let hold = req.extensions_mut().remove::<ConnectionHold>();
-    Ok((
-        response,
-        Upgrading {
-            upgrade: hyper::upgrade::on(req),
-            hold,
-        },
-    ))
+    Ok((response, Upgrading { upgrade, hold }))
 }
 
-/// An upgrade hyper has yet to hand over, and what the connection must keep while it lasts.
+/// An upgrade the HTTP/1.1 path has yet to hand over (once the 101 is written), and what the request brought that
+/// the connection must keep while it lasts.
 struct Upgrading {
-    upgrade: hyper::upgrade::OnUpgrade,
+    upgrade: OnUpgrade,
     hold: Option<ConnectionHold>,
 }
 
-/// Waits for hyper to hand over the upgraded connection.
+/// Waits for the HTTP/1.1 path to hand over the raw connection.
 async fn open_link(upgrading: Upgrading) -> Option<Link> {
     let Upgrading { upgrade, hold } = upgrading;
-    upgrade.await.ok().map(|upgraded| Link::new(upgraded, hold))
+    upgrade.await.map(|upgraded| Link::new(upgraded, hold))
 }
 
 /// Runs the session's pump in a task of its own. The task that opened the link (and maybe probed it) ends here:

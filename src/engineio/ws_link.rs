@@ -3,11 +3,9 @@
 //! (nothing is kept once they are written).
 
 use super::http::ConnectionHold;
-use super::rewind::Rewind;
 use super::ws_frame::{Decoder, Event, FrameHead, Opcode, Violation, WsMessage, close_payload};
 use bytes::Bytes;
-use hyper::upgrade::Upgraded;
-use hyper_util::rt::TokioIo;
+use iogate_h1::Upgraded;
 use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::io::{self, IoSlice};
@@ -21,83 +19,6 @@ use tokio::net::TcpStream;
 const READ_CHUNK: usize = 16 * 1024;
 /// Frames handed to one vectored write at most (two slices each).
 const WRITE_BATCH: usize = 32;
-
-/// WebSockets that did not get their TCP stream back from hyper (a type the listener hands hyper changed, say):
-/// they work, boxed, but every idle one costs more. Tests assert it stays at zero.
-static BOXED_LINKS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
-/// How many WebSockets ran over boxed IO instead of their TCP stream since the process started.
-#[cfg(test)]
-pub(crate) fn boxed_links() -> usize {
-    BOXED_LINKS.load(std::sync::atomic::Ordering::Relaxed)
-}
-
-/// The upgraded connection: the TCP stream itself when hyper gives it back, any other IO boxed by hyper.
-enum Conn {
-    Tcp(TcpStream),
-    /// Boxed: rare (the listener serves TCP), and it would make every connection's state larger.
-    Other(Box<TokioIo<Upgraded>>),
-}
-
-impl Conn {
-    /// The connection, and the bytes already read from it that the WebSocket must decode first.
-    fn from_upgraded(upgraded: Upgraded) -> (Self, Bytes) {
-        // The listener hands upgrades to hyper as a `Rewind<TcpStream>` (the request head replayed first).
-        let upgraded = match upgraded.downcast::<TokioIo<Rewind<TcpStream>>>() {
-            Ok(parts) => {
-                // Hyper read past the handshake first (`read_buf`); what the Rewind still holds comes after.
-                let (rest, stream) = parts.io.into_inner().into_parts();
-                let read_ahead = if rest.is_empty() {
-                    parts.read_buf
-                } else {
-                    Bytes::from([&parts.read_buf[..], &rest[..]].concat())
-                };
-                return (Self::Tcp(stream), read_ahead);
-            }
-            Err(upgraded) => upgraded,
-        };
-        match upgraded.downcast::<TokioIo<TcpStream>>() {
-            Ok(parts) => (Self::Tcp(parts.io.into_inner()), parts.read_buf),
-            Err(upgraded) => {
-                tracing::debug!("websocket over a connection that is not a TCP stream");
-                BOXED_LINKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                (Self::Other(Box::new(TokioIo::new(upgraded))), Bytes::new())
-            }
-        }
-    }
-
-    fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        match self {
-            Self::Tcp(io) => Pin::new(io).poll_read(cx, buf),
-            Self::Other(io) => Pin::new(io.as_mut()).poll_read(cx, buf),
-        }
-    }
-
-    fn poll_write_vectored(
-        &mut self,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        match self {
-            Self::Tcp(io) => Pin::new(io).poll_write_vectored(cx, bufs),
-            Self::Other(io) => Pin::new(io.as_mut()).poll_write_vectored(cx, bufs),
-        }
-    }
-
-    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self {
-            Self::Tcp(io) => Pin::new(io).poll_flush(cx),
-            Self::Other(io) => Pin::new(io.as_mut()).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self {
-            Self::Tcp(io) => Pin::new(io).poll_shutdown(cx),
-            Self::Other(io) => Pin::new(io.as_mut()).poll_shutdown(cx),
-        }
-    }
-}
 
 /// A server frame waiting to be written: its header and its payload (shared, not copied).
 struct OutFrame {
@@ -116,24 +37,34 @@ pub(crate) enum ReadError {
 
 /// A WebSocket connection after the handshake.
 pub(crate) struct Link {
-    conn: Conn,
+    /// The client's TCP stream, handed over by the HTTP/1.1 path after the 101.
+    conn: TcpStream,
     decoder: Decoder,
     /// Frames not written yet, and how much of the first one is written. Empty (no allocation) when idle.
     outbox: VecDeque<OutFrame>,
     written: usize,
-    /// Kept as long as the connection (the listener's count of the client's connections, when it has one).
-    _hold: Option<ConnectionHold>,
+    /// Kept as long as the connection: the listener's count of the connection (and of the client a trusted
+    /// proxy forwarded, when the request carried one).
+    _hold: ConnectionHold,
 }
 
 impl Link {
-    /// Takes over an upgraded connection, keeping `hold` while it lasts; bytes hyper read past the handshake are
-    /// decoded first.
-    pub(crate) fn new(upgraded: Upgraded, hold: Option<ConnectionHold>) -> Self {
-        let (conn, read_ahead) = Conn::from_upgraded(upgraded);
+    /// Takes over an upgraded connection, keeping its hold, and `forwarded` (the request's own), while it lasts;
+    /// bytes read past the handshake are decoded first.
+    pub(crate) fn new(upgraded: Upgraded, forwarded: Option<ConnectionHold>) -> Self {
+        let Upgraded {
+            stream,
+            read_ahead,
+            hold,
+        } = upgraded;
+        let hold = match forwarded {
+            None => hold,
+            Some(forwarded) => ConnectionHold(std::sync::Arc::new((hold, forwarded))),
+        };
         let mut decoder = Decoder::new();
         decoder.stash(&read_ahead);
         Self {
-            conn,
+            conn: stream,
             decoder,
             outbox: VecDeque::new(),
             written: 0,
@@ -189,7 +120,7 @@ impl Link {
                     count += 1;
                 }
             }
-            let n = ready!(self.conn.poll_write_vectored(cx, &slices[..count]))?;
+            let n = ready!(Pin::new(&mut self.conn).poll_write_vectored(cx, &slices[..count]))?;
             if n == 0 {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
             }
@@ -197,7 +128,7 @@ impl Link {
         }
         // Release the queue's memory: an idle connection keeps none.
         self.outbox = VecDeque::new();
-        self.conn.poll_flush(cx)
+        Pin::new(&mut self.conn).poll_flush(cx)
     }
 
     fn advance(&mut self, mut n: usize) {
@@ -234,7 +165,7 @@ impl Link {
         loop {
             let mut chunk = [MaybeUninit::<u8>::uninit(); READ_CHUNK];
             let mut buf = ReadBuf::uninit(&mut chunk);
-            ready!(self.conn.poll_read(cx, &mut buf)).map_err(ReadError::Io)?;
+            ready!(Pin::new(&mut self.conn).poll_read(cx, &mut buf)).map_err(ReadError::Io)?;
             let mut input = buf.filled();
             if input.is_empty() {
                 return Poll::Ready(Err(ReadError::Io(io::ErrorKind::UnexpectedEof.into())));
@@ -253,7 +184,7 @@ impl Link {
         self.push_close(code);
         let _ = tokio::time::timeout(grace, async {
             self.flush().await?;
-            poll_fn(|cx| self.conn.poll_shutdown(cx)).await
+            poll_fn(|cx| Pin::new(&mut self.conn).poll_shutdown(cx)).await
         })
         .await;
     }

@@ -1,14 +1,14 @@
-//! The listener's request-head parser (`server::h1::head::parse`).
+//! The listener's request-head parser (`iogate_h1::head::parse`).
 //!
 //! Asserts: a head taken by the own bodyless path is within the bytes given and the head limit, carries no body
-//! framing (no `Transfer-Encoding`, `Expect`, `Upgrade`, non-zero `Content-Length`, not `CONNECT`: a body would
-//! be read as the next request), and is decided by its own bytes alone (the same head without what follows it
+//! framing (no `Transfer-Encoding`, `Expect`, non-zero `Content-Length`, not `CONNECT`: a body would be read as
+//! the next request), is marked as an upgrade exactly when an HTTP/1.1 head has `Upgrade`, and is decided by its own bytes alone (the same head without what follows it
 //! parses the same; one byte less is incomplete); "incomplete" is never said past the head limit; refusals are
 //! 400, 414 or 431; a head with both `Transfer-Encoding` and `Content-Length` is refused. Run with the largest
 //! head limit and the smallest `[server] max_request_head` allows.
 
-use crate::server::h1::head::{MAX_HEAD_BYTES, Parsed, parse};
 use http::{Method, header};
+use iogate_h1::head::{MAX_HEAD_BYTES, Parsed, parse};
 
 /// Runs the checks on `data`, a request head and whatever follows it.
 pub fn check(data: &[u8]) {
@@ -27,7 +27,13 @@ fn check_with_limit(data: &[u8], limit: usize) {
             let request = &head.request;
             assert_ne!(request.method(), Method::CONNECT);
             let headers = request.headers();
-            for framing in [header::TRANSFER_ENCODING, header::EXPECT, header::UPGRADE] {
+            assert_eq!(
+                head.upgrade,
+                request.version() == http::Version::HTTP_11
+                    && headers.contains_key(header::UPGRADE),
+                "upgrade marked wrong"
+            );
+            for framing in [header::TRANSFER_ENCODING, header::EXPECT] {
                 assert!(
                     !headers.contains_key(&framing),
                     "bodyless path took {framing}"
@@ -44,6 +50,7 @@ fn check_with_limit(data: &[u8], limit: usize) {
                     assert_eq!(again.len, head.len);
                     assert_eq!(again.request.uri(), request.uri());
                     assert_eq!(again.keep_alive, head.keep_alive);
+                    assert_eq!(again.upgrade, head.upgrade);
                 }
                 other => panic!("the head alone parses as {other:?}"),
             }
@@ -80,7 +87,7 @@ fn check_with_limit(data: &[u8], limit: usize) {
 /// Whether the head at the start of `data` (as httparse reads it) has both `Transfer-Encoding` and
 /// `Content-Length`.
 fn both_framings(data: &[u8]) -> bool {
-    let mut slots = [httparse::EMPTY_HEADER; crate::server::h1::head::MAX_HEADERS];
+    let mut slots = [httparse::EMPTY_HEADER; iogate_h1::head::MAX_HEADERS];
     let mut request = httparse::Request::new(&mut slots);
     if !matches!(request.parse(data), Ok(httparse::Status::Complete(_))) {
         return false;

@@ -8,18 +8,9 @@ use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-/// How a listener serves each connection.
-#[derive(Debug, Clone, Copy)]
-pub struct ConnSettings {
-    /// How long a client may take to send a request head.
-    pub head_timeout: Duration,
-    /// How long a client may take to send a request body, or to take a response without progress.
-    pub body_timeout: Duration,
-    /// The largest request head, in bytes (431 past it).
-    pub max_head: usize,
-}
+/// How a listener serves each connection (the HTTP/1.1 path's limits).
+pub type ConnSettings = iogate_h1::Limits;
 
 /// The connections a listener holds, and the limits on them.
 pub struct Gate {

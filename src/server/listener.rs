@@ -1,12 +1,13 @@
-//! The accept loop: one task per connection (see [`super::h1`]), stopped by a shutdown signal.
+//! The accept loop: one task per connection (served by the HTTP/1.1 crate, `iogate_h1`), stopped by a shutdown
+//! signal.
 
 use super::endpoint::ResponseFuture;
-use super::limits::Gate;
+use super::limits::{ConnSettings, Gate};
 use crate::engineio::ConnInfo;
 use crate::engineio::http::RequestBody;
 use crate::log_escape::Escaped;
 use http::Request;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -31,6 +32,8 @@ pub async fn serve<A: HttpHandler>(
     app: Arc<A>,
     mut stop: watch::Receiver<bool>,
 ) {
+    let front = Arc::new(FrontDoor(app));
+    let app = &front.0;
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
@@ -52,6 +55,67 @@ pub async fn serve<A: HttpHandler>(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        tokio::spawn(super::h1::serve_connection(stream, peer, app.clone(), slot));
+        tokio::spawn(iogate_h1::serve_connection(
+            stream,
+            peer,
+            front.clone(),
+            slot,
+        ));
+    }
+}
+
+/// A listener's handler as the HTTP/1.1 path calls it.
+pub struct FrontDoor<A>(Arc<A>);
+
+impl<A: HttpHandler> iogate_h1::Service for FrontDoor<A> {
+    fn call(&self, req: Request<RequestBody>, peer: SocketAddr) -> ResponseFuture<'_> {
+        self.0.serve(req, conn_info(peer))
+    }
+
+    fn limits(&self) -> &ConnSettings {
+        self.0.gate().settings()
+    }
+
+    fn refused(&self, reason: &'static str, peer: IpAddr) {
+        self.0.gate().refused(reason, peer);
+    }
+}
+
+/// What the application learns about a connection from `peer` on a listener (no TLS here).
+fn conn_info(peer: SocketAddr) -> ConnInfo {
+    ConnInfo {
+        address: peer.ip(),
+        secure: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The most the task of a connection may take while its long poll is parked (every idle polling session and
+    /// every idle keep-alive connection pays it); the size in a test (debug) build.
+    const CONNECTION_TASK_MAX: usize = 288;
+
+    #[test]
+    fn an_idle_connection_task_stays_small() {
+        fn future_size<A, B, C, D, F: Future>(_: fn(A, B, C, D) -> F) -> usize {
+            std::mem::size_of::<F>()
+        }
+        let size = future_size(
+            iogate_h1::serve_connection::<FrontDoor<crate::server::App>, super::super::limits::Slot>,
+        );
+        assert!(
+            size <= CONNECTION_TASK_MAX,
+            "a connection's future is {size} bytes (at most {CONNECTION_TASK_MAX}): every idle connection pays it"
+        );
+    }
+
+    #[test]
+    fn the_configurable_head_limit_is_the_one_the_http_path_can_read() {
+        assert_eq!(
+            *crate::config::REQUEST_HEAD_RANGE.end(),
+            iogate_h1::MAX_HEAD_BYTES
+        );
     }
 }

@@ -6,7 +6,6 @@ mod app;
 pub mod cors;
 pub mod endpoint;
 pub mod forwarded;
-pub mod h1;
 pub mod health;
 pub mod iis;
 pub mod limits;

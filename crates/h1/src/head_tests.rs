@@ -47,7 +47,7 @@ fn keep_alive_follows_version_and_connection() {
 }
 
 #[test]
-fn bodies_upgrades_and_expectations_go_to_hyper() {
+fn bodies_and_expectations_go_to_hyper_and_connect_hands_the_connection_off() {
     for (head, keep) in [
         (&b"POST /x HTTP/1.1\r\nContent-Length: 5\r\n\r\n"[..], true),
         (b"GET /x HTTP/1.1\r\nContent-Length: 1\r\n\r\n", true),
@@ -66,23 +66,36 @@ fn bodies_upgrades_and_expectations_go_to_hyper() {
             b"POST /x HTTP/1.1\r\nContent-Length: 5\r\nConnection: close\r\n\r\n",
             false,
         ),
+        // A request with a body that asks for an upgrade is one more request with a body: hyper serves it, and
+        // no connection is handed over for it.
+        (
+            b"POST /x HTTP/1.1\r\nContent-Length: 5\r\nUpgrade: h2c\r\n\r\n",
+            true,
+        ),
+        (
+            b"GET /x HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nContent-Length: 2\r\n\r\n",
+            true,
+        ),
     ] {
         match parse(head, MAX_HEAD_BYTES) {
             Parsed::Body { keep_alive, .. } => assert_eq!(keep_alive, keep),
             other => panic!("{}: {other:?}", String::from_utf8_lossy(head)),
         }
     }
-    for head in [
-        &b"GET /x HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"[..],
-        b"POST /x HTTP/1.1\r\nContent-Length: 5\r\nUpgrade: h2c\r\n\r\n",
-        b"CONNECT example.com:443 HTTP/1.1\r\n\r\n",
-    ] {
-        assert!(
-            matches!(parse(head, MAX_HEAD_BYTES), Parsed::HandOff),
-            "{}",
-            String::from_utf8_lossy(head)
-        );
-    }
+    assert!(matches!(
+        parse(b"CONNECT example.com:443 HTTP/1.1\r\n\r\n", MAX_HEAD_BYTES),
+        Parsed::HandOff
+    ));
+    let websocket =
+        request(b"GET /x HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+    assert!(
+        websocket.upgrade,
+        "a bodyless upgrade is served here, marked"
+    );
+    assert!(websocket.keep_alive);
+    let old = request(b"GET /x HTTP/1.0\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+    assert!(!old.upgrade, "HTTP/1.0 switches no protocol");
+    assert!(!request(b"GET /x HTTP/1.1\r\n\r\n").upgrade);
     let empty_post = request(b"POST /x HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
     assert_eq!(empty_post.request.method(), Method::POST);
     assert!(matches!(

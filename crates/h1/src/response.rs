@@ -1,7 +1,7 @@
 //! Encoding a response head the way hyper frames it: status line, the handler's headers, the keep-alive fix-ups
 //! for the client's HTTP version, `content-length`, `date`.
 
-use crate::engineio::http::has_token;
+use crate::has_token;
 use http::header::{CONNECTION, CONTENT_LENGTH, DATE, TRANSFER_ENCODING};
 use http::{HeaderMap, Method, StatusCode, Version};
 use std::cell::RefCell;
@@ -42,7 +42,8 @@ fn allows_length(status: StatusCode) -> bool {
 }
 
 /// Writes the head of a response with `status`, `headers` and a body of `body_len` bytes into `dst`.
-/// A `Connection: close` among `headers` turns `framing.keep_alive` off.
+/// A `Connection: close` among `headers` turns `framing.keep_alive` off. A 101 gets no keep-alive fix-up: the
+/// connection is handed over, not kept or closed.
 pub fn encode_head(
     status: StatusCode,
     headers: &HeaderMap,
@@ -73,7 +74,9 @@ pub fn encode_head(
         }
         line(dst, name.as_str().as_bytes(), value.as_bytes());
     }
-    if framing.http10 {
+    if status == StatusCode::SWITCHING_PROTOCOLS {
+        // Its `Connection: upgrade` is the handler's.
+    } else if framing.http10 {
         // An HTTP/1.0 client keeps the connection only when told so.
         if framing.keep_alive && !says_keep_alive {
             line(dst, b"connection", b"keep-alive");
@@ -232,6 +235,20 @@ mod tests {
             "HTTP/1.1 200 OK\r\ncontent-length: 5\r\ndate\r\n\r\n"
         );
         assert!(!framing.sends_body(StatusCode::OK));
+    }
+
+    #[test]
+    fn a_switch_has_the_handler_headers_and_a_date_only() {
+        let framing = Framing::new(&Method::GET, Version::HTTP_11, false);
+        assert_eq!(
+            encoded(
+                101,
+                &[("upgrade", "websocket"), ("connection", "Upgrade")],
+                0,
+                framing
+            ),
+            "HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\ndate\r\n\r\n"
+        );
     }
 
     #[test]

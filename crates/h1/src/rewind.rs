@@ -1,6 +1,4 @@
 //! An IO that first replays bytes already read from it, so a connection can be handed to hyper mid-stream.
-//! The listener (`server::h1`) makes it; the WebSocket transport takes the `TcpStream` back out of it after an
-//! upgrade (`ws_link`), which is why it lives here, below both.
 //!
 //! It can also end its reads at the end of one request message. A request with a body goes to hyper, and the
 //! connection comes back to the listener's own path once it is answered; a client that sends its next request as

@@ -1,17 +1,18 @@
-//! Parsing one HTTP/1.x request head (pure: bytes in, a decision out), for the listener's own bodyless path.
+//! Parsing one HTTP/1.x request head (pure: bytes in, a decision out), for the own bodyless path.
 //!
-//! Only requests that certainly carry no body and ask for no protocol switch are taken: a request with a body,
-//! `Transfer-Encoding` or `Expect` is left to hyper for that one request, and `Upgrade` or `CONNECT` for the rest
-//! of the connection, with the same bytes. Malformed heads get the statuses hyper gives them (400, 414, 431); a
+//! Only requests that certainly carry no body are taken (an HTTP/1.1 one with `Upgrade` is marked, so that a 101
+//! can hand the connection over): a request with a body, `Transfer-Encoding` or `Expect` is left to hyper for
+//! that one request, and `CONNECT` or a head the `http` types cannot hold for the rest of the connection, with the
+//! same bytes. Malformed heads get the statuses hyper gives them (400, 414, 431); a
 //! head with both `Transfer-Encoding` and `Content-Length` gets 400 and the connection closes.
 
-use crate::engineio::http::{RequestBody, has_token};
+use crate::{RequestBody, has_token};
 use bytes::Bytes;
 use http::header::{self, HeaderName, HeaderValue};
 use http::{Method, Request, StatusCode, Uri, Version};
 
-/// The largest head ever read (`[server] max_request_head` at most; hyper's default read buffer limit).
-pub const MAX_HEAD_BYTES: usize = *crate::config::REQUEST_HEAD_RANGE.end();
+/// The largest head ever read (the configured limit at most; hyper's default read buffer limit).
+pub const MAX_HEAD_BYTES: usize = crate::MAX_HEAD_BYTES;
 
 /// The most header lines a head may have (hyper's default); more get 431.
 pub const MAX_HEADERS: usize = 100;
@@ -34,8 +35,7 @@ pub enum Parsed {
         /// `Transfer-Encoding` or `Expect`): reads for hyper stop there.
         length: Option<u64>,
     },
-    /// A request hyper must serve together with the rest of the connection (an upgrade, `CONNECT`, anything
-    /// unusual).
+    /// A request hyper must serve together with the rest of the connection (`CONNECT`, anything unusual).
     HandOff,
     /// A malformed head: answer with this status and close.
     Reject(StatusCode),
@@ -52,6 +52,12 @@ pub struct Head {
     pub len: usize,
     /// Whether the client allows the connection to stay open after the response.
     pub keep_alive: bool,
+    /// Whether an HTTP/1.1 request asks for a protocol switch (`Upgrade`): answered with 101, the connection is
+    /// handed over.
+    pub upgrade: bool,
+    /// For an upgrade, the bytes the client sent after the head (the parser leaves it empty; the driver fills it
+    /// in from what it read).
+    pub read_ahead: Bytes,
 }
 
 /// Parses the head at the start of `buf`; a head longer than `max_head` bytes is refused with 431 (hyper is given
@@ -105,6 +111,7 @@ pub fn parse(buf: &[u8], max_head: usize) -> Parsed {
     };
     headers.reserve(req.headers.len());
     let mut saw_close = false;
+    let mut upgrade = false;
     let mut has_body = false;
     let mut framing_known = true;
     let mut body_length: Option<u64> = None;
@@ -121,7 +128,8 @@ pub fn parse(buf: &[u8], max_head: usize) -> Parsed {
             return Parsed::HandOff;
         };
         match name {
-            header::UPGRADE => return Parsed::HandOff,
+            // As hyper: only HTTP/1.1 switches protocols.
+            header::UPGRADE => upgrade = version == Version::HTTP_11,
             header::TRANSFER_ENCODING | header::EXPECT => {
                 saw_transfer_encoding |= name == header::TRANSFER_ENCODING;
                 has_body = true;
@@ -168,6 +176,8 @@ pub fn parse(buf: &[u8], max_head: usize) -> Parsed {
             request,
             len,
             keep_alive,
+            upgrade,
+            read_ahead: Bytes::new(),
         })),
         Err(_) => Parsed::HandOff,
     }

@@ -1,19 +1,14 @@
 //! Requests served by hyper: one request with a body (then the connection comes back), or the rest of a
-//! connection (upgrades, anything unusual).
+//! connection (pipelined requests, `CONNECT`, anything unusual). Hyper upgrades nothing: a request it serves
+//! carries no [`crate::OnUpgrade`], so a WebSocket handshake with a body is refused by the service.
 
-use crate::engineio::http::ConnectionHold;
-use crate::engineio::http::{RequestBody, has_token};
-use crate::engineio::rewind::Rewind;
-use crate::engineio::{ConnInfo, is_upgrade_request};
-use crate::log_escape::Escaped;
-use crate::server::limits::{ConnSettings, Slot};
-use crate::server::listener::HttpHandler;
+use crate::rewind::Rewind;
+use crate::{Body, Limits, RequestBody, Service, complete, has_token};
 use bytes::{Bytes, BytesMut};
 use http::header::CONNECTION;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use std::any::Any;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,7 +16,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-fn builder(settings: ConnSettings) -> http1::Builder {
+/// Hyper's connection settings, from the service's limits.
+fn builder(settings: Limits) -> http1::Builder {
     let mut builder = http1::Builder::new();
     // With a timer, hyper enforces its header-read timeout: a connection that starts a request and never
     // finishes its head (slowloris) is closed instead of holding a descriptor and buffers forever. Its read
@@ -34,21 +30,19 @@ fn builder(settings: ConnSettings) -> http1::Builder {
     builder
 }
 
-/// Hands one request hyper read to `app`: its body must arrive within the listener's `body_timeout` (else
-/// 408, counted and logged with the peer, and the connection closes).
-async fn serve_request<A: HttpHandler>(
-    app: &A,
+/// Hands one request hyper read to `service`: its body must arrive within the `body_timeout` (else the service
+/// answers 408, counted and logged with the peer, and the connection closes).
+async fn serve_request<S: Service>(
+    service: &S,
     req: http::Request<hyper::body::Incoming>,
-    conn: ConnInfo,
-) -> http::Response<crate::engineio::http::Body> {
-    let gate = app.gate();
-    let limit = gate.settings().body_timeout;
-    let peer = conn.address;
-    if head_size(&req) > gate.settings().max_head {
+    peer: SocketAddr,
+) -> http::Response<Body> {
+    let limit = service.limits().body_timeout;
+    if head_size(&req) > service.limits().max_head {
         // Hyper's buffer limit is checked only while a head is incomplete, and one read may take more than it
         // (a pipelined request's head arrives with the one before): what reaches the application is checked here.
-        gate.refused("request_head_too_large", peer);
-        let mut response = crate::engineio::http::complete(
+        service.refused("request_head_too_large", peer.ip());
+        let mut response = complete(
             http::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE.as_u16(),
             "text/plain; charset=UTF-8",
             "",
@@ -58,11 +52,11 @@ async fn serve_request<A: HttpHandler>(
             .insert(CONNECTION, http::HeaderValue::from_static("close"));
         return response;
     }
-    let response = app
-        .serve(req.map(|body| RequestBody::timed(body, limit)), conn)
+    let response = service
+        .call(req.map(|body| RequestBody::timed(body, limit)), peer)
         .await;
     if response.status() == http::StatusCode::REQUEST_TIMEOUT {
-        gate.refused("body_timeout", peer);
+        service.refused("body_timeout", peer.ip());
     }
     response
 }
@@ -81,43 +75,22 @@ fn head_size<B>(req: &http::Request<B>) -> usize {
     req.method().as_str().len() + target + " HTTP/1.1\r\n".len() + 1 + headers + "\r\n".len()
 }
 
-/// What the application learns about a connection from `peer` on the public listener (no TLS here).
-pub(super) fn conn_info(peer: SocketAddr) -> ConnInfo {
-    ConnInfo {
-        address: peer.ip(),
-        secure: false,
-    }
-}
-
-/// Serves `io` with hyper until the connection ends, with the listener's `settings`. `slot` (the connection's
-/// place in the listener's count) goes with each WebSocket upgrade request, so that the WebSocket keeps it for as
-/// long as it lives; other requests leave it with the connection (the hold would cost them an allocation).
-pub async fn serve_with_hyper<A, I>(
-    io: I,
-    peer: SocketAddr,
-    app: Arc<A>,
-    settings: ConnSettings,
-    slot: Option<Arc<Slot>>,
-) where
-    A: HttpHandler,
+/// Serves `io` with hyper until the connection ends, with the service's limits.
+pub async fn serve_with_hyper<S, I>(io: I, peer: SocketAddr, service: Arc<S>)
+where
+    S: Service,
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let conn = conn_info(peer);
-    let service = service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
-        let app = app.clone();
-        let conn = conn.clone();
-        if let Some(slot) = slot.as_ref().filter(|_| is_upgrade_request(&req)) {
-            req.extensions_mut()
-                .insert(ConnectionHold(slot.clone() as Arc<dyn Any + Send + Sync>));
-        }
-        async move { Ok::<_, Infallible>(serve_request(&*app, req, conn).await) }
+    let settings = *service.limits();
+    let service = service_fn(move |req: http::Request<hyper::body::Incoming>| {
+        let service = service.clone();
+        async move { Ok::<_, Infallible>(serve_request(&*service, req, peer).await) }
     });
     let result = builder(settings)
         .serve_connection(TokioIo::new(io), service)
-        .with_upgrades()
         .await;
     if let Err(error) = result {
-        tracing::debug!(%peer, error = %Escaped(&error), "connection ended with an error");
+        tracing::debug!(%peer, %error, "connection ended with an error");
     }
 }
 
@@ -133,11 +106,7 @@ pub enum Returned {
 
 /// The service future of [`serve_one_with_hyper`].
 type OneFuture = std::pin::Pin<
-    Box<
-        dyn std::future::Future<
-                Output = Result<http::Response<crate::engineio::http::Body>, Infallible>,
-            > + Send,
-    >,
+    Box<dyn std::future::Future<Output = Result<http::Response<Body>, Infallible>> + Send>,
 >;
 
 /// The first request was answered.
@@ -151,22 +120,22 @@ const CALLS: u32 = ANSWERED - 1;
 /// connection. `request` is those bytes, whether the request allowed keep-alive, and the message's length when
 /// its head tells it: hyper then reads nothing past it. Without a length (chunked bodies), should the client get
 /// a second request in before hyper is told to stop, hyper keeps the connection to its end.
-pub async fn serve_one_with_hyper<A: HttpHandler>(
+pub async fn serve_one_with_hyper<S: Service>(
     stream: TcpStream,
-    (read, keep_alive, length): (Bytes, bool, Option<u64>),
+    request: Box<(Bytes, bool, Option<u64>)>,
     peer: SocketAddr,
-    app: Arc<A>,
-    settings: ConnSettings,
+    service: Arc<S>,
 ) -> Returned {
-    let conn = conn_info(peer);
+    let (read, keep_alive, length) = *request;
+    let settings = *service.limits();
     let state = Arc::new(AtomicU32::new(0));
     let seen = state.clone();
     let service = service_fn(
         move |req: http::Request<hyper::body::Incoming>| -> OneFuture {
             let first = seen.fetch_add(1, Ordering::AcqRel) & CALLS == 0;
-            let (app, conn, seen) = (app.clone(), conn.clone(), seen.clone());
+            let (service, seen) = (service.clone(), seen.clone());
             Box::pin(async move {
-                let response = serve_request(&*app, req, conn).await;
+                let response = serve_request(&*service, req, peer).await;
                 if first {
                     let closing = response
                         .headers()
@@ -201,7 +170,7 @@ pub async fn serve_one_with_hyper<A: HttpHandler>(
     })
     .await;
     if let Err(error) = result {
-        tracing::debug!(%peer, error = %Escaped(&error), "connection ended with an error");
+        tracing::debug!(%peer, %error, "connection ended with an error");
         return Returned::Done;
     }
     let flags = state.load(Ordering::Acquire);
