@@ -141,7 +141,7 @@ async fn a_body_that_trickles_in_gets_408_and_its_connection_closes() {
 #[tokio::test]
 async fn stalled_large_bodies_are_dropped_at_the_body_timeout() {
     let backend = Backend::echo().await;
-    let gateway = engine_gateway(&backend, "body_timeout = \"1s\"", "").await;
+    let gateway = engine_gateway(&backend, "body_timeout = \"3s\"", "").await;
     let base = gateway.url("/engine.io/");
     let baseline = open_connections(&gateway);
     let mut stalled = Vec::new();
@@ -152,7 +152,7 @@ async fn stalled_large_bodies_are_dropped_at_the_body_timeout() {
             "POST /engine.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 1000000\r\n\r\n4"
         );
         stream.write_all(head.as_bytes()).await.unwrap();
-        stream.write_all(&vec![b'a'; 990_000]).await.unwrap();
+        stream.write_all(&vec![b'a'; 300_000]).await.unwrap();
         stalled.push(stream);
     }
     eio::eventually("the stalled bodies to hold their connections", || {

@@ -479,9 +479,14 @@ async fn graceful_shutdown_closes_sessions_and_delivers_close_hooks_before_retur
     let base = gateway.url("/engine.io/");
     let (idle, _) = handshake(&base).await;
     let (waiting, _) = handshake(&base).await;
-    let pending = pending_poll(&base, &waiting);
     // The poll's connection must be accepted before the listener stops (a loaded machine may take longer than a
-    // fixed pause): the handshakes' connections are gone once the count is down to that one.
+    // fixed pause). The handshakes' connections go first, so that the one connection counted next is the poll's
+    // (a handshake's connection still closing could otherwise stand in for a poll not yet accepted).
+    eio::eventually("the handshakes' connections to be gone", || {
+        gateway.running.app.gate().open_connections() == 0
+    })
+    .await;
+    let pending = pending_poll(&base, &waiting);
     eio::eventually("the poll's connection to be the only one", || {
         gateway.running.app.gate().open_connections() == 1
     })
