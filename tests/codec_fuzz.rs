@@ -2,7 +2,8 @@
 //! payloads survive a decode/encode round trip, for every codec a client or backend feeds.
 
 use bytes::Bytes;
-use iogate::engineio::{Incoming, Message, Packet, Query, Text, decode_text, payload_v4, ws_frame};
+use iogate::engineio::codec::payload_v4;
+use iogate::engineio::{Incoming, Message, Packet, Query, Text, decode_text, ws_frame};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -142,7 +143,7 @@ fn random_legacy_text(rng: &mut StdRng) -> String {
 
 #[test]
 fn socketio09_payloads_and_messages_never_panic() {
-    use iogate::engineio::legacy::{LegacyCodec, decode_payload, encode_payload};
+    use iogate::engineio::sio09::{LegacyCodec, decode_payload, encode_payload};
     use iogate::socketio::legacy::Legacy09;
     let mut rng = StdRng::seed_from_u64(0x09);
     for _ in 0..ROUNDS {
@@ -165,7 +166,7 @@ fn socketio09_payloads_and_messages_never_panic() {
 
 #[test]
 fn packets_for_socketio09_clients_never_panic() {
-    use iogate::engineio::legacy::LegacyCodec;
+    use iogate::engineio::sio09::LegacyCodec;
     use iogate::socketio::legacy::Legacy09;
     let mut rng = StdRng::seed_from_u64(0x0909);
     for _ in 0..ROUNDS / 4 {

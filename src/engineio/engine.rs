@@ -1,18 +1,18 @@
 //! The Engine.IO server of one endpoint: request dispatch, the session registry, handshakes.
 
-use super::error::EngineError;
-use super::handler::{Handler, Refusal, Wait};
-use super::handshake::{ConnInfo, Handshake, open_packet_json};
-use super::http::RequestBody;
-use super::http::{self as responses, Body};
-use super::packet::{Incoming, Packet, PacketType};
-use super::poll_format::PollFormat;
-use super::query::{EngineRequest, Query, SessionRequest};
-use super::session::{CloseReason, Owner, Session, SessionSettings, TransportKind};
-use super::sid::Sid;
-use super::timer::Timers;
-use super::version::EngineVersion;
 use super::{polling, websocket};
+use crate::engineio::codec::packet::{Incoming, Packet, PacketType};
+use crate::engineio::codec::poll_format::PollFormat;
+use crate::engineio::error::EngineError;
+use crate::engineio::handler::{Handler, Refusal, Wait};
+use crate::engineio::http::RequestBody;
+use crate::engineio::http::{self as responses, Body};
+use crate::engineio::query::{EngineRequest, Query, SessionRequest};
+use crate::engineio::session::handshake::{ConnInfo, Handshake, open_packet_json};
+use crate::engineio::session::sid::Sid;
+use crate::engineio::session::timer::Timers;
+use crate::engineio::session::{CloseReason, Owner, Session, SessionSettings, TransportKind};
+use crate::engineio::version::EngineVersion;
 use crate::metrics::EndpointMetrics;
 use futures_util::FutureExt;
 use http::{Request, Response};

@@ -1,6 +1,6 @@
 //! Which protocol a session's client speaks: Engine.IO v3 or v4, or Socket.IO 0.9's own transport.
 
-use super::legacy::LEGACY_PROTOCOL;
+use crate::engineio::sio09::LEGACY_PROTOCOL;
 
 /// The protocol a session's client speaks on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,8 +7,8 @@
 //! with no raw line terminator.
 
 use super::support::script_string;
-use crate::engineio::legacy::frame::{jsonp, jsonp_post_body};
-use crate::engineio::legacy::{decode_payload, encode_payload};
+use crate::engineio::sio09::frame::{jsonp, jsonp_post_body};
+use crate::engineio::sio09::{decode_payload, encode_payload};
 
 /// The separator of framed payloads.
 const SEPARATOR: char = '\u{fffd}';

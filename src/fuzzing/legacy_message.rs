@@ -6,7 +6,7 @@
 //! automatic acknowledgement goes back to the client as one 0.9 ACK message of the same id; and every 0.9
 //! message made from a packet (the input taken as Socket.IO packet text) is one a 0.9 client can parse.
 
-use crate::engineio::legacy::LegacyCodec;
+use crate::engineio::sio09::LegacyCodec;
 use crate::engineio::{Incoming, Message, Packet, Text};
 use crate::socketio::legacy::Legacy09;
 use crate::socketio::legacy_message::{LegacyKind, encode, parse};

@@ -2,7 +2,7 @@
 //! to endpoints: `/p` and `/p/...` match `/p`; `/pX` does not.
 
 use super::health::Probe;
-use crate::engineio::legacy::LegacyRoute;
+use crate::engineio::sio09::LegacyRoute;
 use crate::engineio::{EngineRequest, Query};
 
 /// What a request on the public listener is, from its method, path and query, each read once.

@@ -8,7 +8,7 @@ use super::ops::{Adapter, InProcess, Ops};
 use super::version::SioVersion;
 use super::watch;
 use crate::engineio::EngineVersion;
-use crate::engineio::legacy::LegacyCodec;
+use crate::engineio::sio09::LegacyCodec;
 use crate::engineio::{
     CloseReason, Handler, Handshake, Message, Opened, Refusal, Session, Sid, Wait,
 };

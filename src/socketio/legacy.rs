@@ -7,7 +7,7 @@ use super::binary::placeholders_to_base64;
 use super::legacy_message::{self as message, LegacyKind, LegacyMessage};
 use super::outgoing::array_items;
 use super::packet::{self, Packet as SioPacket, PacketKind, is_valid_event_name, join_array};
-use crate::engineio::legacy::{Decoded, LegacyCodec};
+use crate::engineio::sio09::{Decoded, LegacyCodec};
 use crate::engineio::{DecodeError, Incoming, Message, Packet, PacketType, Text};
 use bytes::Bytes;
 use serde::Deserialize;

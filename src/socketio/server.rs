@@ -12,7 +12,7 @@ use super::packet::PacketKind;
 use super::socket::Socket;
 use super::table::NamespaceTable;
 use super::watch::ConnectWatch;
-use crate::engineio::timer::Timers;
+use crate::engineio::session::timer::Timers;
 use crate::engineio::{CloseReason, Session};
 use crate::metrics::EndpointMetrics;
 use std::sync::Arc;

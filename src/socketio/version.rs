@@ -1,7 +1,7 @@
 //! Which Socket.IO protocol a session's client speaks, from the Engine.IO protocol it opened with.
 
 use crate::engineio::EngineVersion;
-use crate::engineio::legacy::LEGACY_PROTOCOL;
+use crate::engineio::sio09::LEGACY_PROTOCOL;
 
 /// The Socket.IO protocol version of a client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! The connect timeout: a session that connects no namespace in time is closed, on the shared timer.
 
 use super::conn::Conn;
-use crate::engineio::timer::{Timed, Timers};
+use crate::engineio::session::timer::{Timed, Timers};
 use crate::engineio::{CloseReason, Session};
 use std::sync::{Arc, Weak};
 use std::time::Duration;

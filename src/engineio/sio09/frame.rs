@@ -1,9 +1,9 @@
 //! Socket.IO 0.9 payloads: one message as it is, several as `\u{fffd}<length>\u{fffd}<message>...` with lengths
 //! in UTF-16 code units (JavaScript string lengths); JSONP wrapping `io.j[N]("...");` and `d=` form posts.
 
-use super::super::packet::DecodeError;
-use super::super::payload_v3::{js_string, jsonp_form_data};
-use super::super::text::{byte_offset_of_utf16, utf16_len};
+use crate::engineio::codec::packet::DecodeError;
+use crate::engineio::codec::payload_v3::{js_string, jsonp_form_data};
+use crate::engineio::codec::text::{byte_offset_of_utf16, utf16_len};
 
 /// Separates the frames of a multi-message payload.
 const SEPARATOR: char = '\u{fffd}';

@@ -1,6 +1,6 @@
 //! The paths of Socket.IO 0.9 requests, after `/{resource}/1`: `/` (handshake) or `/{transport}/{sid}`.
 
-use super::super::sid::Sid;
+use crate::engineio::session::sid::Sid;
 
 /// A 0.9 transport.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

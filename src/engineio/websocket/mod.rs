@@ -1,17 +1,20 @@
 //! WebSocket: new sessions over WebSocket and upgrades from polling (probe, noop, upgrade); the frame pump is in
-//! `ws_pump`, the framing in `ws_frame` (bytes) and `ws_packets` (Engine.IO packets in messages).
+//! [`pump`], the framing in `ws_frame` (bytes) and [`packets`] (Engine.IO packets in messages).
 
-use super::engine::Engine;
-use super::error::EngineError;
-use super::handler::Handler;
-use super::http::Body;
-use super::http::{ConnectionHold, RequestBody, has_token};
-use super::packet::{Incoming, Packet, PacketType, decode_text};
-use super::session::{CloseReason, Inner, Session, TransportKind, Upgrade};
-use super::text::Text;
-use super::ws_frame::{Event, WsMessage};
-use super::ws_link::Link;
-use super::ws_pump::{CLOSE_GRACE, max_message, pump};
+mod packets;
+pub(crate) mod pump;
+
+use crate::engineio::codec::packet::{Incoming, Packet, PacketType, decode_text};
+use crate::engineio::codec::text::Text;
+use crate::engineio::engine::Engine;
+use crate::engineio::error::EngineError;
+use crate::engineio::handler::Handler;
+use crate::engineio::http::Body;
+use crate::engineio::http::{ConnectionHold, RequestBody, has_token};
+use crate::engineio::session::{CloseReason, Inner, Session, TransportKind, Upgrade};
+use crate::engineio::websocket::pump::{CLOSE_GRACE, max_message, pump};
+use crate::engineio::ws_frame::{Event, WsMessage};
+use crate::engineio::ws_link::Link;
 use bytes::Bytes;
 use http::header::{
     CONNECTION, HeaderValue, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION,

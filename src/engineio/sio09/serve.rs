@@ -1,21 +1,21 @@
 //! Serving Socket.IO 0.9 requests: the handshake (`sid:heartbeat:close:transports`), long-polling over XHR and
 //! JSONP, and the forced-disconnect request browsers send on unload.
 
-use super::super::engine::Engine;
-use super::super::error::EngineError;
-use super::super::handler::Handler;
-use super::super::handshake::{ConnInfo, Handshake};
-use super::super::http::{self as responses, Body, complete};
-use super::super::payload_v3::is_jsonp_index;
-use super::super::poll_format::PostError;
-use super::super::query::Query;
-use super::super::session::{CloseReason, Session, TransportKind};
-use super::super::sid::Sid;
-use super::super::version::EngineVersion;
-use super::super::{polling, websocket};
 use super::frame::{self, jsonp, jsonp_post_body};
 use super::{LegacyCodec, LegacyRoute, LegacyTransport};
+use crate::engineio::codec::payload_v3::is_jsonp_index;
+use crate::engineio::codec::poll_format::PostError;
+use crate::engineio::engine::Engine;
+use crate::engineio::error::EngineError;
+use crate::engineio::handler::Handler;
 use crate::engineio::http::RequestBody;
+use crate::engineio::http::{self as responses, Body, complete};
+use crate::engineio::query::Query;
+use crate::engineio::session::handshake::{ConnInfo, Handshake};
+use crate::engineio::session::sid::Sid;
+use crate::engineio::session::{CloseReason, Session, TransportKind};
+use crate::engineio::version::EngineVersion;
+use crate::engineio::{polling, websocket};
 use bytes::Bytes;
 use http::{Method, Request, Response};
 use std::sync::Arc;
@@ -307,12 +307,12 @@ fn decode_post<S: Send + Sync + 'static>(
     session: &Arc<Session<S>>,
     body: &Bytes,
     jsonp: bool,
-) -> Result<Vec<super::super::packet::Incoming>, PostError> {
+) -> Result<Vec<crate::engineio::codec::packet::Incoming>, PostError> {
     let text = if jsonp {
         jsonp_post_body(body).ok_or(PostError::BadRequest)?
     } else {
         std::str::from_utf8(body)
-            .map_err(|_| PostError::Decode(super::super::packet::DecodeError::Utf8))?
+            .map_err(|_| PostError::Decode(crate::engineio::codec::packet::DecodeError::Utf8))?
             .to_string()
     };
     let mut packets = Vec::new();

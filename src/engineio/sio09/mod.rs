@@ -11,7 +11,7 @@ mod serve;
 pub use frame::{decode_payload, encode_payload};
 pub use path::{LegacyRoute, LegacyTransport};
 
-use super::packet::{DecodeError, Incoming, Packet};
+use crate::engineio::codec::packet::{DecodeError, Incoming, Packet};
 
 /// The protocol number handshakes of Socket.IO 0.9 sessions carry (`EngineVersion::Legacy`): the 0.9 protocol
 /// revision.

@@ -1,7 +1,7 @@
 //! Engine.IO v4 polling payloads: packets joined by `\x1e`, binary as `b<base64>`.
 
-use super::packet::{DecodeError, Incoming, Message, Packet, decode_text};
-use super::text::Text;
+use crate::engineio::codec::packet::{DecodeError, Incoming, Message, Packet, decode_text};
+use crate::engineio::codec::text::Text;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use bytes::{BufMut, Bytes, BytesMut};
@@ -63,7 +63,7 @@ fn decode_one(part: Text) -> Result<Incoming, DecodeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engineio::packet::PacketType;
+    use crate::engineio::codec::packet::PacketType;
 
     #[test]
     fn round_trips_mixed_payload() {
