@@ -12,7 +12,8 @@ use crate::engineio::Wait;
 use crate::log_escape::Escaped;
 use crate::socketio::ops::{Adapter, Operation, Ops, Reach, Selection, Selector};
 use crate::socketio::{
-    Accepted, App, ClientEvent, ConnectRequest, DisconnectReason, Emit, Rejected, Socket, outgoing,
+    Accepted, ClientEvent, ConnectRequest, DisconnectReason, Emit, Rejected, Socket, SocketApp,
+    outgoing,
 };
 use serde_json::value::RawValue;
 use std::sync::Arc;
@@ -171,7 +172,7 @@ fn refused() -> Rejected {
     }
 }
 
-impl App for SocketRelay {
+impl SocketApp for SocketRelay {
     type SocketState = SocketHookState;
 
     async fn connect(

@@ -9,10 +9,10 @@
 //! call) drive it over Tokio's TCP streams.
 
 pub mod codec;
-mod conn;
 mod http1;
 mod https;
 mod pool;
+mod pooled_connection;
 mod scheme;
 mod transport;
 

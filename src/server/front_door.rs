@@ -97,7 +97,7 @@ impl Drop for Opening<'_> {
 const FLUSH_GRACE: Duration = Duration::from_millis(100);
 
 /// Everything the public listener serves.
-pub struct App {
+pub struct FrontDoor {
     endpoints: Vec<Endpoint>,
     hooks: HookClient,
     metrics: Arc<Metrics>,
@@ -114,7 +114,7 @@ pub struct App {
     shutdown_requested: Notify,
 }
 
-impl HttpHandler for App {
+impl HttpHandler for FrontDoor {
     fn gate(&self) -> &Arc<Gate> {
         &self.gate
     }
@@ -201,7 +201,7 @@ fn busy(body: &'static str) -> Response<Body> {
     response
 }
 
-impl App {
+impl FrontDoor {
     /// The front door over `endpoints` (in config order), as `server` and `iis` configure it; `gate` admits its
     /// connections, `hooks` is the webhook client the endpoints send with (a shutdown waits for it).
     pub fn new(
