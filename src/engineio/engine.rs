@@ -82,10 +82,10 @@ impl<H: Handler> Engine<H> {
     }
 
     /// The session `sid` as a request of one protocol family may reach it: a Socket.IO 0.9 session only through
-    /// its own transports (`legacy`), every other session only through Engine.IO requests.
-    pub(crate) fn session_for(&self, sid: Sid, legacy: bool) -> Option<Arc<Session<H::State>>> {
+    /// its own transports (`sio09`), every other session only through Engine.IO requests.
+    pub(crate) fn session_for(&self, sid: Sid, sio09: bool) -> Option<Arc<Session<H::State>>> {
         self.session(sid)
-            .filter(|session| (session.version() == EngineVersion::Legacy) == legacy)
+            .filter(|session| (session.version() == EngineVersion::Sio09) == sio09)
     }
 
     /// Every open session.

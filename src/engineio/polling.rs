@@ -34,7 +34,7 @@ impl<S: Send + Sync + 'static> Drop for PollGuard<S> {
     fn drop(&mut self) {
         if !self.answered {
             self.session.lock().polling = false;
-            if self.session.version() == EngineVersion::Legacy {
+            if self.session.version() == EngineVersion::Sio09 {
                 close_unless_polled_again(&self.session);
             } else {
                 self.session.close(CloseReason::TransportClose);

@@ -1,4 +1,4 @@
-//! The Socket.IO 0.9 payload framing (`engineio::legacy::decode_payload`) and its JSONP form body
+//! The Socket.IO 0.9 payload framing (`engineio::sio09::decode_payload`) and its JSONP form body
 //! (`jsonp_post_body`).
 //!
 //! Asserts: a payload not starting with the separator is one message, as it is; the messages of a framed payload

@@ -112,7 +112,7 @@ pub(super) fn build_endpoint(
     };
     Ok(Endpoint::new(
         path,
-        config.legacy_base(),
+        config.sio09_base(),
         Cors::from_config(config.cors_origins.as_deref()),
         handle,
     ))

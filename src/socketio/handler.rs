@@ -2,13 +2,13 @@
 
 use super::app::SocketApp;
 use super::connect_timeout;
-use super::legacy::Legacy09;
 use super::negotiate::handshake_auth;
 use super::ops::{Adapter, InProcess, Ops};
 use super::session_sockets::SessionSockets;
+use super::sio09::Sio09Translator;
 use super::version::SioVersion;
 use crate::engineio::EngineVersion;
-use crate::engineio::sio09::LegacyCodec;
+use crate::engineio::sio09::Sio09Codec;
 use crate::engineio::{
     CloseReason, Handler, Handshake, Message, Opened, Refusal, Session, Sid, Wait,
 };
@@ -63,8 +63,8 @@ impl<A: SocketApp, D: Adapter> Handler for SioHandler<A, D> {
         Some(session.state().handshake().address)
     }
 
-    fn legacy(&self) -> Option<&dyn LegacyCodec> {
-        Some(&Legacy09)
+    fn sio09(&self) -> Option<&dyn Sio09Codec> {
+        Some(&Sio09Translator)
     }
 
     fn closed(&self, session: &Arc<Session<Self::State>>, reason: CloseReason) {

@@ -159,7 +159,7 @@ pub(crate) fn accept_upgrade<H: Handler>(
 
 /// A Socket.IO 0.9 client opens its WebSocket transport: the session, made by the 0.9 handshake and not yet
 /// polled, moves to this WebSocket at once (0.9 has no probe).
-pub(crate) fn accept_legacy<H: Handler>(
+pub(crate) fn accept_sio09<H: Handler>(
     engine: &Arc<Engine<H>>,
     session: Arc<Session<H::State>>,
     mut req: Request<RequestBody>,
