@@ -216,7 +216,7 @@ impl<H: Handler> Engine<H> {
         let version = EngineVersion::from_eio(query.get("EIO"), self.config.eio3)
             .ok_or(EngineError::UnsupportedProtocolVersion)?;
         let format = PollFormat::from_query(version, query)?;
-        let handshake = Handshake::new(req.headers(), query, transport, version.number(), conn);
+        let handshake = Handshake::new(req.headers(), query, transport, version, conn);
         let base64 = format != PollFormat::V3 { binary: true } && version == EngineVersion::V3;
         let upgrades: &[&str] = if transport == TransportKind::Polling && self.config.websocket {
             &["websocket"]

@@ -23,15 +23,6 @@ impl EngineVersion {
         }
     }
 
-    /// The version a handshake's number names (the inverse of [`Self::number`]); any other number is v4.
-    pub fn from_number(number: u8) -> Self {
-        match number {
-            SIO09_PROTOCOL => Self::Sio09,
-            3 => Self::V3,
-            _ => Self::V4,
-        }
-    }
-
     /// The version as a number, as handshakes carry it: 3, 4, or `SIO09_PROTOCOL` (1).
     pub fn number(self) -> u8 {
         match self {

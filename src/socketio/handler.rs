@@ -7,7 +7,6 @@ use super::ops::{Adapter, InProcess, Ops};
 use super::session_sockets::SessionSockets;
 use super::sio09::Sio09Translator;
 use super::version::SioVersion;
-use crate::engineio::EngineVersion;
 use crate::engineio::sio09::Sio09Codec;
 use crate::engineio::{
     CloseReason, Handler, Handshake, Message, Opened, Refusal, Session, Sid, Wait,
@@ -28,8 +27,7 @@ impl<A: SocketApp, D: Adapter> Handler for SioHandler<A, D> {
     ) -> Result<Opened<Self::State>, Refusal> {
         // The engine put its own version; webhooks carry the Socket.IO protocol: 5, 4 over Engine.IO v3, and 1
         // for Socket.IO 0.9 clients.
-        handshake.protocol =
-            SioVersion::from_engine(EngineVersion::from_number(handshake.protocol)).number();
+        handshake.protocol = SioVersion::from_engine(handshake.engine).number();
         Ok(Opened {
             state: SessionSockets::new(handshake),
             messages: Vec::new(),

@@ -202,7 +202,7 @@ impl<H: Handler> Engine<H> {
             req.headers(),
             &application_query,
             TransportKind::Polling,
-            EngineVersion::Sio09.number(),
+            EngineVersion::Sio09,
             conn,
         );
         drop(req);
