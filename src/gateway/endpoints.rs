@@ -3,6 +3,7 @@
 use crate::config::{EndpointConfig, Protocol, Transport};
 use crate::engineio::{Engine, EngineConfig, SessionSettings};
 use crate::metrics::Metrics;
+use crate::relay::queue::Limits;
 use crate::relay::{
     EngineRelay, EngineRelayConfig, HookClient, RetryPolicy, Route, SocketRelay, SocketRelayConfig,
 };
@@ -49,8 +50,10 @@ pub(super) fn build_endpoint(
                     target,
                     open_hook: config.hooks.connect,
                     close_hook: config.hooks.disconnect,
-                    max_pending_hooks: config.max_pending_hooks,
-                    max_pending_bytes: config.max_buffer,
+                    pending: Limits {
+                        jobs: config.max_pending_hooks,
+                        bytes: config.max_buffer,
+                    },
                     retry: RetryPolicy::for_endpoint(config),
                     metrics: endpoint_metrics.clone(),
                 },
@@ -91,8 +94,10 @@ pub(super) fn build_endpoint(
                     routes,
                     connect_hook: config.hooks.connect,
                     disconnect_hook: config.hooks.disconnect,
-                    max_pending_hooks: config.max_pending_hooks,
-                    max_pending_bytes: config.max_buffer,
+                    pending: Limits {
+                        jobs: config.max_pending_hooks,
+                        bytes: config.max_buffer,
+                    },
                     retry: RetryPolicy::for_endpoint(config),
                     metrics: endpoint_metrics.clone(),
                 },
