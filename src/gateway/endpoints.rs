@@ -42,6 +42,12 @@ pub(super) fn build_endpoint(
             endpoint_metrics.hooks.clone(),
         )
         .map_err(|e| format!("endpoint {path}: webhook: {e}"))?;
+    // What may wait per session for the backend, and how deliveries are retried: the same for both relays.
+    let pending = Limits {
+        jobs: config.max_pending_hooks,
+        bytes: config.max_buffer,
+    };
+    let retry = RetryPolicy::for_endpoint(config);
     let handle = match config.protocol {
         Protocol::EngineIo => {
             let relay = EngineRelay::new(
@@ -50,11 +56,8 @@ pub(super) fn build_endpoint(
                     target,
                     open_hook: config.hooks.connect,
                     close_hook: config.hooks.disconnect,
-                    pending: Limits {
-                        jobs: config.max_pending_hooks,
-                        bytes: config.max_buffer,
-                    },
-                    retry: RetryPolicy::for_endpoint(config),
+                    pending,
+                    retry,
                     metrics: endpoint_metrics.clone(),
                 },
                 hooks.clone(),
@@ -94,11 +97,8 @@ pub(super) fn build_endpoint(
                     routes,
                     connect_hook: config.hooks.connect,
                     disconnect_hook: config.hooks.disconnect,
-                    pending: Limits {
-                        jobs: config.max_pending_hooks,
-                        bytes: config.max_buffer,
-                    },
-                    retry: RetryPolicy::for_endpoint(config),
+                    pending,
+                    retry,
                     metrics: endpoint_metrics.clone(),
                 },
                 hooks.clone(),
