@@ -2,7 +2,7 @@
 //!
 //! The URL is taken apart once, when the target is built: the address to connect to and the start of every request
 //! head. A call takes the most recently idle connection (or opens one), writes the request in one vectored write,
-//! reads the response (`conn.rs`) and puts the connection back if it can carry another request. A pooled
+//! reads the response (`pooled_connection.rs`) and puts the connection back if it can carry another request. A pooled
 //! connection is checked without waiting before it is reused, and before it goes back into the pool: one on which
 //! the backend sent anything since the last response (stray bytes, or the end of the stream) is closed, so those
 //! bytes are never read as the next request's answer. A reused connection the backend closed after that check

@@ -1,6 +1,6 @@
 //! Engine.IO packets: types, the text encoding `<type digit><data>`, and binary messages.
 
-use crate::engineio::codec::text::Text;
+use super::text::Text;
 use bytes::{BufMut, Bytes, BytesMut};
 
 /// The Engine.IO packet types.

@@ -2,10 +2,8 @@
 //! text `<length>:<packet>` with lengths in UTF-16 code units and binary as `b4<base64>`, and the XHR2 binary
 //! framing `<0|1><length digits as bytes><0xFF><data>` with lengths in bytes.
 
-use crate::engineio::codec::packet::{
-    DecodeError, Incoming, Message, Packet, PacketType, decode_text,
-};
-use crate::engineio::codec::text::{Text, byte_offset_of_utf16, utf16_len};
+use super::packet::{DecodeError, Incoming, Message, Packet, PacketType, decode_text};
+use super::text::{Text, byte_offset_of_utf16, utf16_len};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use bytes::{BufMut, Bytes, BytesMut};

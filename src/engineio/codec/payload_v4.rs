@@ -1,7 +1,7 @@
 //! Engine.IO v4 polling payloads: packets joined by `\x1e`, binary as `b<base64>`.
 
-use crate::engineio::codec::packet::{DecodeError, Incoming, Message, Packet, decode_text};
-use crate::engineio::codec::text::Text;
+use super::packet::{DecodeError, Incoming, Message, Packet, decode_text};
+use super::text::Text;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use bytes::{BufMut, Bytes, BytesMut};

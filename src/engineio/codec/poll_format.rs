@@ -1,8 +1,8 @@
 //! How a polling request's payload is framed: v4 (`\x1e`), v3 text (`len:packet`, `b64=1`), v3 XHR2 binary,
 //! or v3 JSONP (`j=N`).
 
+use super::packet::{DecodeError, Incoming, Packet};
 use super::{payload_v3, payload_v4};
-use crate::engineio::codec::packet::{DecodeError, Incoming, Packet};
 use crate::engineio::error::EngineError;
 use crate::engineio::http::{Body, complete};
 use crate::engineio::query::Query;

@@ -1,8 +1,8 @@
 //! What the application learns about a new session, and the open packet the client receives.
 
+use super::pair_list::PairList;
 use crate::engineio::query::Query;
 use crate::engineio::session::TransportKind;
-use crate::engineio::session::pair_list::PairList;
 use crate::engineio::version::EngineVersion;
 use serde::Serialize;
 use serde::ser::Serializer;

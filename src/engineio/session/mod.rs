@@ -8,13 +8,13 @@ pub(crate) mod sid;
 pub mod timer;
 
 use crate::engineio::codec::packet::{Packet, PacketType};
-use crate::engineio::session::sid::Sid;
-use crate::engineio::session::timer::Timed;
 use crate::engineio::version::EngineVersion;
+use sid::Sid;
 use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
+use timer::Timed;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 

@@ -12,7 +12,6 @@ use crate::engineio::handler::Handler;
 use crate::engineio::http::Body;
 use crate::engineio::http::{ConnectionHold, RequestBody, has_token};
 use crate::engineio::session::{CloseReason, Inner, Session, TransportKind, Upgrade};
-use crate::engineio::websocket::pump::{CLOSE_GRACE, max_message, pump};
 use crate::engineio::ws_frame::{Event, WsMessage};
 use crate::engineio::ws_link::Link;
 use bytes::Bytes;
@@ -23,6 +22,7 @@ use http::header::{
 use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 use iogate_h1::OnUpgrade;
+use pump::{CLOSE_GRACE, max_message, pump};
 use std::future::{Future, poll_fn};
 use std::sync::Arc;
 use std::task::Poll;

@@ -4,11 +4,11 @@
 //! (the socket becoming readable, the session's notify, the application's backpressure wait) in one `poll_fn`,
 //! and holds no read or write buffer: see [`crate::engineio::ws_link`].
 
+use super::packets::{messages_for, packets_from};
 use crate::engineio::codec::packet::Incoming;
 use crate::engineio::engine::Engine;
 use crate::engineio::handler::{Handler, Wait};
 use crate::engineio::session::{CloseReason, Session};
-use crate::engineio::websocket::packets::{messages_for, packets_from};
 use crate::engineio::ws_frame::Event;
 use crate::engineio::ws_link::{Link, ReadError};
 use crate::log_escape::Escaped;
