@@ -454,7 +454,7 @@ async fn arr_x_original_url_reaches_the_endpoint_without_ancm() {
 }
 
 /// The sid of a Socket.IO 0.9 handshake answer (`sid:heartbeat:close:transports`).
-fn legacy_sid(answer: &eio::Answer, what: &str) -> String {
+fn sio09_sid(answer: &eio::Answer, what: &str) -> String {
     assert_eq!(
         answer.status, 200,
         "0.9 handshake at {what}: {}",
@@ -472,7 +472,7 @@ async fn socketio09_pages_reach_their_resource_under_ancm_and_through_arr() {
     let running = start(&backend, "", "", ancm()).await;
     let client = Client::with_token(running.address, &ANCM_FORWARDED);
     for base in [format!("{BASE}/sio/1"), "/sio/1".to_string()] {
-        let sid = legacy_sid(&client.get(&format!("{base}/?t=1")).await, &base);
+        let sid = sio09_sid(&client.get(&format!("{base}/?t=1")).await, &base);
         let poll = client.get(&format!("{base}/xhr-polling/{sid}?t=2")).await;
         assert_eq!(poll.text, "1::", "{base}");
         assert_client(&connect_handshake(&backend, &sid).await, "fe80::1", true);
@@ -485,7 +485,7 @@ async fn socketio09_pages_reach_their_resource_under_ancm_and_through_arr() {
     let handshake = format!("{BASE}/sio/1/?t=1");
     let mut headers = forwarded.to_vec();
     headers.push(("x-original-url", &handshake));
-    let sid = legacy_sid(
+    let sid = sio09_sid(
         &Client::new(running.address, &headers)
             .get("/rewritten")
             .await,

@@ -2,7 +2,8 @@
 //! payloads survive a decode/encode round trip, for every codec a client or backend feeds.
 
 use bytes::Bytes;
-use iogate::engineio::{Incoming, Message, Packet, Query, Text, decode_text, payload_v4, ws_frame};
+use iogate::engineio::codec::payload_v4;
+use iogate::engineio::{Incoming, Message, Packet, Query, Text, decode_text, ws_frame};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -122,7 +123,7 @@ fn arbitrary_config_text_never_panics() {
 }
 
 /// Random text made mostly of the characters Socket.IO 0.9 payloads and messages are built from.
-fn random_legacy_text(rng: &mut StdRng) -> String {
+fn random_sio09_text(rng: &mut StdRng) -> String {
     const PIECES: [&str; 18] = [
         "\u{fffd}", "0", "1", "2", "3", "5", "6", "9", ":", "+", "/", "?", "{", "}", "\"name\"",
         "[", "]", "😀",
@@ -142,19 +143,19 @@ fn random_legacy_text(rng: &mut StdRng) -> String {
 
 #[test]
 fn socketio09_payloads_and_messages_never_panic() {
-    use iogate::engineio::legacy::{LegacyCodec, decode_payload, encode_payload};
-    use iogate::socketio::legacy::Legacy09;
+    use iogate::engineio::sio09::{Sio09Codec, decode_payload, encode_payload};
+    use iogate::socketio::sio09::Sio09Translator;
     let mut rng = StdRng::seed_from_u64(0x09);
     for _ in 0..ROUNDS {
-        let text = random_legacy_text(&mut rng);
+        let text = random_sio09_text(&mut rng);
         if let Ok(messages) = decode_payload(&text) {
             for message in messages {
-                let _ = Legacy09.decode(message);
+                let _ = Sio09Translator.decode(message);
             }
         }
-        let _ = Legacy09.decode(&text);
+        let _ = Sio09Translator.decode(&text);
         // Whatever the messages, framing them and reading them back gives them again.
-        let messages = vec![random_legacy_text(&mut rng), text];
+        let messages = vec![random_sio09_text(&mut rng), text];
         let framed = encode_payload(&messages);
         if messages.iter().all(|m| !m.is_empty()) {
             let decoded = decode_payload(&framed).expect("a payload iogate framed");
@@ -165,20 +166,20 @@ fn socketio09_payloads_and_messages_never_panic() {
 
 #[test]
 fn packets_for_socketio09_clients_never_panic() {
-    use iogate::engineio::legacy::LegacyCodec;
-    use iogate::socketio::legacy::Legacy09;
+    use iogate::engineio::sio09::Sio09Codec;
+    use iogate::socketio::sio09::Sio09Translator;
     let mut rng = StdRng::seed_from_u64(0x0909);
     for _ in 0..ROUNDS / 4 {
         let packets: Vec<Packet> = (0..rng.random_range(1..6))
             .map(|_| match rng.random_range(0..3) {
                 0 => random_packet(&mut rng),
                 _ => {
-                    let text = format!("4{}", random_legacy_text(&mut rng));
+                    let text = format!("4{}", random_sio09_text(&mut rng));
                     Packet::Text(Text::from(text))
                 }
             })
             .collect();
-        let _ = Legacy09.encode(&packets);
+        let _ = Sio09Translator.encode(&packets);
     }
 }
 

@@ -569,13 +569,13 @@ async fn websockets_from_other_sites_are_refused() {
     )
     .await;
     assert_eq!(jsonp.status, 403, "{}", jsonp.text);
-    let legacy = get_from_page(
+    let sio09 = get_from_page(
         &listed.url("/socket.io/1/?t=1"),
         Some("https://evil.example/page"),
     )
     .await;
-    assert_eq!(legacy.status, 403, "{}", legacy.text);
-    assert_eq!(legacy.text, "handshake bad origin");
+    assert_eq!(sio09.status, 403, "{}", sio09.text);
+    assert_eq!(sio09.text, "handshake bad origin");
     let good = get_from_page(
         &listed.url("/socket.io/?EIO=3&transport=polling&j=0"),
         Some("https://app.example.com/page"),

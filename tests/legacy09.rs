@@ -7,8 +7,8 @@
 use crate::common;
 use common::api::Api;
 use common::eio;
-use common::legacy::{LegacyClient, SEP};
 use common::sio::{self, accept, raw_field};
+use common::sio09::{SEP, Sio09Client};
 use common::{Backend, Hook, Reply};
 use futures_util::SinkExt;
 use tokio_tungstenite::tungstenite::Message as Frame;
@@ -55,7 +55,7 @@ async fn handshake_at_the_resource_then_the_main_endpoint_connects() {
     )
     .await;
 
-    let client = LegacyClient::connect(&gateway, RESOURCE, "token=abc&name=J%20D").await;
+    let client = Sio09Client::connect(&gateway, RESOURCE, "token=abc&name=J%20D").await;
     assert_eq!(client.sid.len(), 20, "a session id: {:?}", client.handshake);
     assert_eq!(
         client.handshake[1], "25",
@@ -85,7 +85,7 @@ async fn handshake_at_the_resource_then_the_main_endpoint_connects() {
 
     // The default resource is the endpoint path: /socket.io/1/ answers too when no resource is set.
     let plain = sio::gateway(&backend.url(), "").await;
-    let other = LegacyClient::connect(&plain, "socket.io", "").await;
+    let other = Sio09Client::connect(&plain, "socket.io", "").await;
     assert_eq!(other.next().await, "1::");
     // And v1+ clients still handshake at the same path.
     let (sid, _) = eio::handshake(&plain.url("/socket.io/")).await;
@@ -96,7 +96,7 @@ async fn handshake_at_the_resource_then_the_main_endpoint_connects() {
 async fn events_with_acks_messages_and_json_reach_the_backend_and_back() {
     let backend = Backend::start(app).await;
     let gateway = sio::gateway(&backend.url(), &config("")).await;
-    let client = LegacyClient::connect(&gateway, RESOURCE, "").await;
+    let client = Sio09Client::connect(&gateway, RESOURCE, "").await;
     assert_eq!(client.next().await, "1::");
 
     client
@@ -144,7 +144,7 @@ async fn events_with_acks_messages_and_json_reach_the_backend_and_back() {
 async fn endpoints_are_namespaces_accepted_refused_and_left() {
     let backend = Backend::start(app).await;
     let gateway = sio::gateway(&backend.url(), &config("")).await;
-    let client = LegacyClient::connect(&gateway, RESOURCE, "").await;
+    let client = Sio09Client::connect(&gateway, RESOURCE, "").await;
     assert_eq!(client.next().await, "1::");
 
     client.send(&["1::/chat?room=42"]).await;
@@ -168,7 +168,7 @@ async fn endpoints_are_namespaces_accepted_refused_and_left() {
     assert_eq!(event.body["namespace"], "/chat");
 
     // Without a query of its own, an endpoint's auth is the handshake's query, as 0.9 authorized endpoints.
-    let other = LegacyClient::connect(&gateway, RESOURCE, "token=t2").await;
+    let other = Sio09Client::connect(&gateway, RESOURCE, "token=t2").await;
     assert_eq!(other.next().await, "1::");
     other.send(&["1::/chat"]).await;
     assert_eq!(other.next().await, "1::/chat");
@@ -220,7 +220,7 @@ async fn heartbeats_keep_a_session_and_missing_ones_end_it() {
         &config("ping_interval = \"300ms\"\nping_timeout = \"300ms\""),
     )
     .await;
-    let client = LegacyClient::connect(&gateway, RESOURCE, "").await;
+    let client = Sio09Client::connect(&gateway, RESOURCE, "").await;
     assert_eq!(
         client.handshake[1], "1",
         "heartbeat timeout rounds up to whole seconds"
@@ -256,7 +256,7 @@ async fn jsonp_polling_handshake_poll_and_form_posts() {
     let handshake: String = serde_json::from_str(literal).unwrap();
     let sid = handshake.split(':').next().unwrap().to_string();
 
-    let mut client = LegacyClient {
+    let mut client = Sio09Client {
         base,
         sid,
         handshake: handshake.split(':').map(str::to_string).collect(),
@@ -303,14 +303,14 @@ async fn unknown_sessions_strangers_and_forced_disconnects() {
     );
 
     // Malformed messages close the session (parse error).
-    let client = LegacyClient::connect(&gateway, RESOURCE, "").await;
+    let client = Sio09Client::connect(&gateway, RESOURCE, "").await;
     assert_eq!(client.next().await, "1::");
     let answer = client.post_payload(&["5:::not json"]).await;
     assert_eq!(answer.status, 400);
     let gone = backend.wait_for("disconnect", None, 1).await.remove(0);
     assert_eq!(gone.body["reason"], "parse error");
     let framed = format!("{SEP}9{SEP}2::");
-    let other = LegacyClient::connect(&gateway, RESOURCE, "").await;
+    let other = Sio09Client::connect(&gateway, RESOURCE, "").await;
     assert_eq!(other.next().await, "1::");
     assert_eq!(
         eio::post(&other.url(), framed).await.status,
@@ -319,7 +319,7 @@ async fn unknown_sessions_strangers_and_forced_disconnects() {
     );
 
     // A page being unloaded sends `?disconnect`.
-    let third = LegacyClient::connect(&gateway, RESOURCE, "").await;
+    let third = Sio09Client::connect(&gateway, RESOURCE, "").await;
     assert_eq!(third.next().await, "1::");
     let answer = eio::get(&format!("{}&disconnect=1", third.url())).await;
     assert_eq!(answer.status, 200);
@@ -338,7 +338,7 @@ async fn pushes_from_the_api_reach_09_clients_with_acks_and_binary() {
     let backend = Backend::start(accept).await;
     let gateway = common::api::socketio_gateway(&backend.url(), &resource_only()).await;
     let api = Api::of(&gateway);
-    let client = LegacyClient::connect(&gateway, RESOURCE, "").await;
+    let client = Sio09Client::connect(&gateway, RESOURCE, "").await;
     assert_eq!(client.next().await, "1::");
     let connect = backend.wait_for("connect", None, 1).await.remove(0);
     let socket = connect.body["sid"].as_str().expect("socket id").to_string();
@@ -393,7 +393,7 @@ async fn websocket_transport_frames_messages_and_heartbeats() {
         &config("ping_interval = \"400ms\"\nping_timeout = \"400ms\""),
     )
     .await;
-    let client = LegacyClient::connect(&gateway, RESOURCE, "").await;
+    let client = Sio09Client::connect(&gateway, RESOURCE, "").await;
     assert!(
         client.handshake[3].starts_with("websocket,"),
         "{:?}",
@@ -461,7 +461,7 @@ async fn server_closes_tell_09_clients_to_reconnect_and_strays_are_dropped() {
     let backend = Backend::start(app).await;
     let gateway = common::api::socketio_gateway(&backend.url(), &resource_only()).await;
     let api = Api::of(&gateway);
-    let client = LegacyClient::connect(&gateway, RESOURCE, "").await;
+    let client = Sio09Client::connect(&gateway, RESOURCE, "").await;
     assert_eq!(client.next().await, "1::");
 
     // A message for an endpoint the client has not joined (a reconnecting client flushes its buffer before it
@@ -500,7 +500,7 @@ async fn server_closes_tell_09_clients_to_reconnect_and_strays_are_dropped() {
     assert_eq!(last, ["0::", "7:::+0"]);
 
     // The unload request of 0.9 pages names no transport: /{resource}/1//{sid}/?disconnect=1.
-    let other = LegacyClient::connect(&gateway, RESOURCE, "").await;
+    let other = Sio09Client::connect(&gateway, RESOURCE, "").await;
     assert_eq!(other.next().await, "1::");
     let unload = format!("{}//{}/?disconnect=1", other.base, other.sid);
     assert_eq!(eio::get(&unload).await.status, 200);

@@ -6,8 +6,8 @@
 use crate::common;
 use common::api::{self, Api};
 use common::eio;
-use common::legacy::LegacyClient;
 use common::sio::{self, SioWs};
+use common::sio09::Sio09Client;
 use common::{Backend, Gateway};
 
 const SIO: &str = "/socket.io";
@@ -160,7 +160,7 @@ async fn a_v4_connect_to_a_huge_namespace_is_refused_without_echo() {
 #[tokio::test]
 async fn a_socketio09_connect_to_a_huge_endpoint_is_refused_without_echo() {
     let (backend, gateway, api) = start().await;
-    let client = LegacyClient::connect(&gateway, "socket.io", "").await;
+    let client = Sio09Client::connect(&gateway, "socket.io", "").await;
     assert_eq!(client.next().await, "1::");
     client.send(&[&format!("1::{}", name('e', 100_000))]).await;
     // The backend's `auth` event for `/` may come first.

@@ -26,12 +26,12 @@ impl Raw {
 }
 
 /// A raw connection with the bytes read past the last response.
-struct Conn {
+struct RawConnection {
     stream: TcpStream,
     pending: Vec<u8>,
 }
 
-impl Conn {
+impl RawConnection {
     async fn open(gateway: &Gateway) -> Self {
         Self {
             stream: TcpStream::connect(gateway.address).await.unwrap(),
@@ -126,7 +126,7 @@ fn sid_of(open: &str) -> String {
 #[tokio::test]
 async fn several_gets_share_one_keep_alive_connection() {
     let (_backend, gateway) = echo_gateway("").await;
-    let mut conn = Conn::open(&gateway).await;
+    let mut conn = RawConnection::open(&gateway).await;
     for path in ["/healthz", "/readyz", "/healthz", "/nowhere"] {
         conn.send(get(path).as_bytes()).await;
         let answer = conn.response(false).await;
@@ -154,7 +154,7 @@ async fn several_gets_share_one_keep_alive_connection() {
 #[tokio::test]
 async fn a_polling_session_alternates_gets_and_posts_on_one_connection() {
     let (backend, gateway) = echo_gateway("").await;
-    let mut conn = Conn::open(&gateway).await;
+    let mut conn = RawConnection::open(&gateway).await;
     conn.send(get("/engine.io/?EIO=4&transport=polling").as_bytes())
         .await;
     let open = conn.response(false).await;
@@ -180,7 +180,7 @@ async fn a_polling_session_alternates_gets_and_posts_on_one_connection() {
 #[tokio::test]
 async fn a_pipelined_get_then_post_are_answered_in_order() {
     let (_backend, gateway) = echo_gateway("").await;
-    let mut conn = Conn::open(&gateway).await;
+    let mut conn = RawConnection::open(&gateway).await;
     conn.send(get("/engine.io/?EIO=4&transport=polling").as_bytes())
         .await;
     let sid = sid_of(&conn.response(false).await.body);
@@ -203,7 +203,7 @@ async fn a_pipelined_get_then_post_are_answered_in_order() {
 #[tokio::test]
 async fn http10_gets_http10_answers_and_keep_alive_only_when_asked() {
     let (_backend, gateway) = echo_gateway("").await;
-    let mut conn = Conn::open(&gateway).await;
+    let mut conn = RawConnection::open(&gateway).await;
     conn.send(b"GET /healthz HTTP/1.0\r\n\r\n").await;
     let answer = conn.response(false).await;
     assert_eq!(answer.status_line, "HTTP/1.0 200 OK");
@@ -211,7 +211,7 @@ async fn http10_gets_http10_answers_and_keep_alive_only_when_asked() {
     assert_eq!(answer.header("connection"), None);
     assert!(conn.closed_within(Duration::from_secs(2)).await);
 
-    let mut conn = Conn::open(&gateway).await;
+    let mut conn = RawConnection::open(&gateway).await;
     for _ in 0..2 {
         conn.send(b"GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
             .await;
@@ -225,7 +225,7 @@ async fn http10_gets_http10_answers_and_keep_alive_only_when_asked() {
 #[tokio::test]
 async fn connection_close_is_honoured_and_announced() {
     let (_backend, gateway) = echo_gateway("").await;
-    let mut conn = Conn::open(&gateway).await;
+    let mut conn = RawConnection::open(&gateway).await;
     conn.send(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         .await;
     let answer = conn.response(false).await;
@@ -237,7 +237,7 @@ async fn connection_close_is_honoured_and_announced() {
 #[tokio::test]
 async fn head_describes_the_body_without_sending_it() {
     let (_backend, gateway) = echo_gateway("").await;
-    let mut conn = Conn::open(&gateway).await;
+    let mut conn = RawConnection::open(&gateway).await;
     conn.send(b"HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
         .await;
     let answer = conn.response(true).await;
@@ -269,7 +269,7 @@ async fn malformed_and_oversized_heads_are_refused_and_closed() {
         ("431", huge.as_bytes()),
     ];
     for (status, bytes) in cases {
-        let mut conn = Conn::open(&gateway).await;
+        let mut conn = RawConnection::open(&gateway).await;
         // The gateway may answer and close before it has read everything: a reset on writing is fine.
         let _ = conn.stream.write_all(bytes).await;
         let answer = conn.response(false).await;
@@ -294,7 +294,7 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_head_timeout() {
         backend.url()
     ))
     .await;
-    let mut conn = Conn::open(&gateway).await;
+    let mut conn = RawConnection::open(&gateway).await;
     conn.send(get("/healthz").as_bytes()).await;
     assert_eq!(conn.response(false).await.body, "ok");
     let idle = Instant::now();
@@ -306,7 +306,7 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_head_timeout() {
     );
 
     // A head sent a byte at a time, too slowly, is cut off as a whole (not per byte).
-    let mut conn = Conn::open(&gateway).await;
+    let mut conn = RawConnection::open(&gateway).await;
     let started = Instant::now();
     let mut cut_off = false;
     for byte in get("/healthz").as_bytes() {
@@ -330,7 +330,7 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_head_timeout() {
 #[tokio::test]
 async fn a_client_that_leaves_a_parked_poll_closes_its_session() {
     let (backend, gateway) = echo_gateway("").await;
-    let mut conn = Conn::open(&gateway).await;
+    let mut conn = RawConnection::open(&gateway).await;
     conn.send(get("/engine.io/?EIO=4&transport=polling").as_bytes())
         .await;
     let sid = sid_of(&conn.response(false).await.body);

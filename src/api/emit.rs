@@ -2,7 +2,7 @@
 
 use super::error::ApiError;
 use super::lookup::{op_error, selection, socketio, targeted_request};
-use crate::server::App;
+use crate::server::FrontDoor;
 use crate::socketio::Emit;
 use crate::socketio::ops::{AckOutcome, AckReply, Operation};
 use serde::Serialize;
@@ -24,7 +24,7 @@ targeted_request! {
 }
 
 /// Sends the event; answers `{"sockets":N}`, or `{"acks":[...]}` with `ack_timeout`.
-pub async fn emit(app: &App, request: EmitRequest) -> Result<String, ApiError> {
+pub async fn emit(app: &FrontDoor, request: EmitRequest) -> Result<String, ApiError> {
     let first = request.event.get().as_bytes().first().copied();
     if !matches!(first, Some(b'"' | b'-' | b'0'..=b'9')) {
         return Err(ApiError::invalid(

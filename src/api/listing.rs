@@ -4,7 +4,7 @@ use super::error::ApiError;
 use super::lookup::{op_error, socketio};
 use super::request::param;
 use crate::engineio::Handshake;
-use crate::server::App;
+use crate::server::FrontDoor;
 use serde::Serialize;
 use serde_json::value::RawValue;
 use std::sync::Arc;
@@ -19,7 +19,7 @@ struct SocketInfo<'a> {
 }
 
 /// Lists sockets of a namespace, optionally of one room.
-pub async fn sockets(app: &App, query: &[(String, String)]) -> Result<String, ApiError> {
+pub async fn sockets(app: &FrontDoor, query: &[(String, String)]) -> Result<String, ApiError> {
     let ops = socketio(app, param(query, "endpoint"))?.ops();
     let name = param(query, "namespace").unwrap_or("/");
     let sockets = ops
@@ -46,7 +46,7 @@ struct SocketList<'a> {
 }
 
 /// Lists the rooms of a namespace with their socket counts.
-pub async fn rooms(app: &App, query: &[(String, String)]) -> Result<String, ApiError> {
+pub async fn rooms(app: &FrontDoor, query: &[(String, String)]) -> Result<String, ApiError> {
     let ops = socketio(app, param(query, "endpoint"))?.ops();
     let name = param(query, "namespace").unwrap_or("/");
     let rooms = ops

@@ -3,7 +3,7 @@
 use super::error::ApiError;
 use crate::engineio::Engine;
 use crate::relay::{EngineRelay, SocketRelay};
-use crate::server::{App, EndpointHandle};
+use crate::server::{EndpointHandle, FrontDoor};
 use crate::socketio::ops::{OpError, Reach, Selection, Selector};
 use crate::socketio::{SocketId, SocketIo};
 use serde::Deserialize;
@@ -87,7 +87,10 @@ pub fn op_error(namespace: &str, error: OpError) -> ApiError {
 }
 
 /// The endpoint `name`, or the only one when `name` is absent.
-pub fn endpoint<'a>(app: &'a App, name: Option<&str>) -> Result<&'a EndpointHandle, ApiError> {
+pub fn endpoint<'a>(
+    app: &'a FrontDoor,
+    name: Option<&str>,
+) -> Result<&'a EndpointHandle, ApiError> {
     let endpoints = app.endpoints();
     match name {
         Some(name) => {
@@ -113,7 +116,7 @@ type EioServer = Arc<Engine<EngineRelay>>;
 
 /// The protocol side of endpoint `name`: its Socket.IO server, or its Engine.IO server.
 fn side<'a>(
-    app: &'a App,
+    app: &'a FrontDoor,
     name: Option<&str>,
 ) -> Result<(Option<&'a SioServer>, Option<&'a EioServer>), ApiError> {
     Ok(match endpoint(app, name)? {
@@ -123,13 +126,13 @@ fn side<'a>(
 }
 
 /// The Socket.IO server of a socket.io endpoint; 400 for an engine.io one.
-pub fn socketio<'a>(app: &'a App, name: Option<&str>) -> Result<&'a SioServer, ApiError> {
+pub fn socketio<'a>(app: &'a FrontDoor, name: Option<&str>) -> Result<&'a SioServer, ApiError> {
     let wrong = "this call is for socket.io endpoints; use /v1/send";
     side(app, name)?.0.ok_or_else(|| ApiError::invalid(wrong))
 }
 
 /// The Engine.IO server of an engine.io endpoint; 400 for a socket.io one.
-pub fn engineio<'a>(app: &'a App, name: Option<&str>) -> Result<&'a EioServer, ApiError> {
+pub fn engineio<'a>(app: &'a FrontDoor, name: Option<&str>) -> Result<&'a EioServer, ApiError> {
     let wrong = "/v1/send is for engine.io endpoints; use /v1/emit";
     side(app, name)?.1.ok_or_else(|| ApiError::invalid(wrong))
 }

@@ -18,7 +18,7 @@ use crate::engineio::http::{Body, complete};
 use crate::server::endpoint::ResponseFuture;
 use crate::server::health::Probe;
 use crate::server::limits::Gate;
-use crate::server::{App, HttpHandler};
+use crate::server::{FrontDoor, HttpHandler};
 use http::{Method, Request, Response};
 use std::sync::Arc;
 
@@ -38,13 +38,13 @@ const CALLS: [&str; 9] = [
 /// The push API.
 pub struct Api {
     token: String,
-    app: Arc<App>,
+    app: Arc<FrontDoor>,
     gate: Arc<Gate>,
 }
 
 impl Api {
     /// An API over `app`, guarded by `token`, served with `gate`'s connection settings.
-    pub fn new(token: String, app: Arc<App>, gate: Arc<Gate>) -> Self {
+    pub fn new(token: String, app: Arc<FrontDoor>, gate: Arc<Gate>) -> Self {
         Self { token, app, gate }
     }
 

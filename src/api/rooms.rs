@@ -3,7 +3,7 @@
 use super::error::ApiError;
 use super::lookup::{op_error, selection, socketio, targeted_request};
 use crate::relay::SocketRelay;
-use crate::server::App;
+use crate::server::FrontDoor;
 use crate::socketio::SocketId;
 use crate::socketio::ops::{Operation, Ops, Reach, Selection, Selector};
 use serde::Deserialize;
@@ -49,18 +49,18 @@ async fn apply(
 }
 
 /// Puts the selected sockets in `rooms`; answers `{"sockets":N}`.
-pub async fn join(app: &App, request: RoomsRequest) -> Result<String, ApiError> {
+pub async fn join(app: &FrontDoor, request: RoomsRequest) -> Result<String, ApiError> {
     change_rooms(app, request, Operation::Join).await
 }
 
 /// Takes the selected sockets out of `rooms`; answers `{"sockets":N}`.
-pub async fn leave(app: &App, request: RoomsRequest) -> Result<String, ApiError> {
+pub async fn leave(app: &FrontDoor, request: RoomsRequest) -> Result<String, ApiError> {
     change_rooms(app, request, Operation::Leave).await
 }
 
 /// Applies the room change `operation` makes of the request's rooms; answers `{"sockets":N}`.
 async fn change_rooms(
-    app: &App,
+    app: &FrontDoor,
     request: RoomsRequest,
     operation: fn(Vec<String>) -> Operation,
 ) -> Result<String, ApiError> {
@@ -77,7 +77,7 @@ async fn change_rooms(
 }
 
 /// Disconnects the selected sockets (and with `close`, their whole connections); answers `{"sockets":N}`.
-pub async fn disconnect(app: &App, request: DisconnectRequest) -> Result<String, ApiError> {
+pub async fn disconnect(app: &FrontDoor, request: DisconnectRequest) -> Result<String, ApiError> {
     let ops = socketio(app, request.endpoint.as_deref())?.ops();
     let selected = selection(
         request.namespace.as_deref(),
@@ -91,7 +91,7 @@ pub async fn disconnect(app: &App, request: DisconnectRequest) -> Result<String,
 }
 
 /// Replaces a socket's stored data; answers `{}`.
-pub async fn put_data(app: &App, request: DataRequest) -> Result<String, ApiError> {
+pub async fn put_data(app: &FrontDoor, request: DataRequest) -> Result<String, ApiError> {
     let ops = socketio(app, request.endpoint.as_deref())?.ops();
     let selected = Selection {
         namespace: request.namespace.as_deref().unwrap_or("/"),

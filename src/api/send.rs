@@ -4,7 +4,7 @@ use super::error::ApiError;
 use super::lookup::engineio;
 use crate::engineio::{Message, Packet, Sid, Text};
 use crate::relay::binary::BinaryJson;
-use crate::server::App;
+use crate::server::FrontDoor;
 use serde::Deserialize;
 use serde_json::json;
 use std::collections::HashSet;
@@ -27,7 +27,7 @@ pub struct SendRequest {
 }
 
 /// Sends every message of `data` to each session of `sids`; answers `{"sessions":N}`.
-pub fn send(app: &App, request: SendRequest) -> Result<String, ApiError> {
+pub fn send(app: &FrontDoor, request: SendRequest) -> Result<String, ApiError> {
     let engine = engineio(app, request.endpoint.as_deref())?;
     let mut packets = Vec::with_capacity(request.data.len());
     for (index, item) in request.data.into_iter().enumerate() {

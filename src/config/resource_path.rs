@@ -27,7 +27,7 @@ impl ResourcePath {
     }
 
     /// A Socket.IO 0.9 `resource` such as `myApp/server.js` (a leading `/` is optional): a plain path.
-    pub fn legacy_resource(text: &str) -> Result<Self, String> {
+    pub fn sio09_resource(text: &str) -> Result<Self, String> {
         if text.contains(['?', '#', ' ']) {
             return Err(format!(
                 "{text:?} must be a plain path such as \"myApp/server.js\""
@@ -67,13 +67,13 @@ pub fn deserialize_endpoint<'de, D: Deserializer<'de>>(de: D) -> Result<Resource
 }
 
 /// Serde helper for an optional `resource` (with `#[serde(default)]`).
-pub fn deserialize_legacy_resource<'de, D: Deserializer<'de>>(
+pub fn deserialize_sio09_resource<'de, D: Deserializer<'de>>(
     de: D,
 ) -> Result<Option<ResourcePath>, D::Error> {
     let Some(text) = Option::<String>::deserialize(de)? else {
         return Ok(None);
     };
-    ResourcePath::legacy_resource(&text)
+    ResourcePath::sio09_resource(&text)
         .map(Some)
         .map_err(serde::de::Error::custom)
 }
@@ -94,7 +94,7 @@ mod tests {
     }
 
     #[test]
-    fn legacy_resources_get_a_leading_slash() {
+    fn sio09_resources_get_a_leading_slash() {
         for (text, normalized) in [
             ("myApp/server.js", "/myApp/server.js"),
             ("/myApp/server.js/", "/myApp/server.js"),
@@ -102,10 +102,10 @@ mod tests {
             ("", "/"),
             ("/", "/"),
         ] {
-            let resource = ResourcePath::legacy_resource(text).unwrap();
+            let resource = ResourcePath::sio09_resource(text).unwrap();
             assert_eq!(resource.as_str(), normalized, "{text:?}");
             assert_eq!(resource.written(), text);
         }
-        assert!(ResourcePath::legacy_resource("a?b").is_err());
+        assert!(ResourcePath::sio09_resource("a?b").is_err());
     }
 }

@@ -219,7 +219,7 @@ impl Default for HookSwitches {
 
 impl EndpointConfig {
     /// Where this endpoint serves Socket.IO 0.9 clients (`/{resource}`, normalized), or `None` when it does not.
-    pub fn legacy_base(&self) -> Option<String> {
+    pub fn sio09_base(&self) -> Option<String> {
         if self.protocol != Protocol::SocketIo || !self.socketio09 {
             return None;
         }
@@ -278,7 +278,7 @@ pub struct EndpointConfig {
     /// (`/myApp/server.js`).
     #[serde(
         default,
-        deserialize_with = "resource_path_serde::deserialize_legacy_resource"
+        deserialize_with = "resource_path_serde::deserialize_sio09_resource"
     )]
     pub resource: Option<ResourcePath>,
     /// Transports clients may use.
@@ -351,7 +351,7 @@ mod duration_serde {
 }
 
 mod resource_path_serde {
-    pub use super::super::resource_path::{deserialize_endpoint, deserialize_legacy_resource};
+    pub use super::super::resource_path::{deserialize_endpoint, deserialize_sio09_resource};
 }
 
 fn yes() -> bool {

@@ -36,7 +36,7 @@ pub fn validate(config: &Config) -> Result<(), Problem> {
                 format!("{:?} is used by another endpoint", endpoint.path.written()),
             ));
         }
-        if let Some(base) = endpoint.legacy_base() {
+        if let Some(base) = endpoint.sio09_base() {
             let served = if base == "/" {
                 "/1".to_string()
             } else {
@@ -282,9 +282,9 @@ mod tests {
         assert!(err.message.contains("/api/1/x"), "{}", err.message);
         let config = parse("[[endpoint]]\npath = \"/socket.io\"\nwebhook = \"http://h/\"\nresource = \"myApp/server.js\"\n[[endpoint]]\npath = \"/b\"\nwebhook = \"http://h/\"\nsocketio09 = false\n").unwrap();
         assert_eq!(
-            config.endpoints[0].legacy_base().as_deref(),
+            config.endpoints[0].sio09_base().as_deref(),
             Some("/myApp/server.js")
         );
-        assert_eq!(config.endpoints[1].legacy_base(), None);
+        assert_eq!(config.endpoints[1].sio09_base(), None);
     }
 }

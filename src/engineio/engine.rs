@@ -1,18 +1,18 @@
 //! The Engine.IO server of one endpoint: request dispatch, the session registry, handshakes.
 
-use super::error::EngineError;
-use super::handler::{Handler, Refusal, Wait};
-use super::handshake::{ConnInfo, Handshake, open_packet_json};
-use super::http::RequestBody;
-use super::http::{self as responses, Body};
-use super::packet::{Incoming, Packet, PacketType};
-use super::poll_format::PollFormat;
-use super::query::{EngineRequest, Query, SessionRequest};
-use super::session::{CloseReason, Owner, Session, SessionSettings, TransportKind};
-use super::sid::Sid;
-use super::timer::Timers;
-use super::version::EngineVersion;
 use super::{polling, websocket};
+use crate::engineio::codec::packet::{Incoming, Packet, PacketType};
+use crate::engineio::codec::poll_format::PollFormat;
+use crate::engineio::error::EngineError;
+use crate::engineio::handler::{Handler, Refusal, Wait};
+use crate::engineio::http::RequestBody;
+use crate::engineio::http::{self as responses, Body};
+use crate::engineio::query::{EngineRequest, Query, SessionRequest};
+use crate::engineio::session::handshake::{ConnInfo, Handshake, open_packet_json};
+use crate::engineio::session::sid::Sid;
+use crate::engineio::session::timer::Timers;
+use crate::engineio::session::{CloseReason, Owner, Session, SessionSettings, TransportKind};
+use crate::engineio::version::EngineVersion;
 use crate::metrics::EndpointMetrics;
 use futures_util::FutureExt;
 use http::{Request, Response};
@@ -82,10 +82,10 @@ impl<H: Handler> Engine<H> {
     }
 
     /// The session `sid` as a request of one protocol family may reach it: a Socket.IO 0.9 session only through
-    /// its own transports (`legacy`), every other session only through Engine.IO requests.
-    pub(crate) fn session_for(&self, sid: Sid, legacy: bool) -> Option<Arc<Session<H::State>>> {
+    /// its own transports (`sio09`), every other session only through Engine.IO requests.
+    pub(crate) fn session_for(&self, sid: Sid, sio09: bool) -> Option<Arc<Session<H::State>>> {
         self.session(sid)
-            .filter(|session| (session.version() == EngineVersion::Legacy) == legacy)
+            .filter(|session| (session.version() == EngineVersion::Sio09) == sio09)
     }
 
     /// Every open session.
@@ -216,7 +216,7 @@ impl<H: Handler> Engine<H> {
         let version = EngineVersion::from_eio(query.get("EIO"), self.config.eio3)
             .ok_or(EngineError::UnsupportedProtocolVersion)?;
         let format = PollFormat::from_query(version, query)?;
-        let handshake = Handshake::new(req.headers(), query, transport, version.number(), conn);
+        let handshake = Handshake::new(req.headers(), query, transport, version, conn);
         let base64 = format != PollFormat::V3 { binary: true } && version == EngineVersion::V3;
         let upgrades: &[&str] = if transport == TransportKind::Polling && self.config.websocket {
             &["websocket"]

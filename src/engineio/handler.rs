@@ -1,10 +1,10 @@
 //! What the layer above (Socket.IO, or the webhook relay) provides to the Engine.IO server.
 
-use super::handshake::Handshake;
-use super::legacy::LegacyCodec;
-use super::packet::Message;
-use super::session::{CloseReason, Session};
-use super::sid::Sid;
+use crate::engineio::codec::packet::Message;
+use crate::engineio::session::handshake::Handshake;
+use crate::engineio::session::sid::Sid;
+use crate::engineio::session::{CloseReason, Session};
+use crate::engineio::sio09::Sio09Codec;
 use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;
@@ -64,7 +64,7 @@ pub trait Handler: Send + Sync + 'static {
     }
 
     /// How this application's sessions are spoken to Socket.IO 0.9 clients; `None` serves no such clients.
-    fn legacy(&self) -> Option<&dyn LegacyCodec> {
+    fn sio09(&self) -> Option<&dyn Sio09Codec> {
         None
     }
 

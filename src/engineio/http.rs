@@ -1,7 +1,7 @@
 //! HTTP helpers of the transports: the Engine.IO error response; the protocol-neutral ones (bodies, complete
 //! responses, header tokens, the connection hold) come from the HTTP/1.1 crate and are named here too.
 
-use super::error::EngineError;
+use crate::engineio::error::EngineError;
 use http::Response;
 use http::header::HeaderValue;
 

@@ -1,44 +1,39 @@
-//! The Engine.IO protocol: pure codecs, sessions with a shared heartbeat timer, and the polling and WebSocket
-//! transports. The layer above plugs in through [`Handler`].
+//! The Engine.IO protocol, grouped by the path data takes: [`codec`] (packets and polling payloads as bytes, no
+//! IO), [`session`] (one session's queue and state, its id and handshake, the shared heartbeat timer), the two
+//! transports (`polling`, `websocket`) and Socket.IO 0.9's own transport ([`sio09`]). `engine` dispatches a
+//! request to them; the layer above plugs in through [`Handler`].
 
+pub mod codec;
 mod engine;
 mod error;
 mod handler;
-mod handshake;
 pub mod http;
-pub mod legacy;
-mod packet;
-mod pair_list;
-pub mod payload_v3;
-pub mod payload_v4;
-mod poll_format;
 mod polling;
 mod query;
-mod session;
-mod sid;
-mod text;
-pub mod timer;
+pub mod session;
+pub mod sio09;
 mod version;
 mod websocket;
 pub mod ws_frame;
 mod ws_link;
-mod ws_packets;
-mod ws_pump;
 
 #[cfg(test)]
 mod size_tests;
 
+/// The WebSocket framing reaches [`Text`] by this name.
+use codec::text;
+
+pub use codec::packet::{DecodeError, Incoming, Message, Packet, PacketType, decode_text};
+pub use codec::text::Text;
 pub use engine::{Engine, EngineConfig};
 pub use error::EngineError;
 pub use handler::{Handler, Opened, Refusal, Wait};
-pub use handshake::{ConnInfo, Handshake};
-pub use packet::{DecodeError, Incoming, Message, Packet, PacketType, decode_text};
-pub use pair_list::PairList;
 pub use query::{EngineRequest, Query, SessionRequest};
 #[cfg(test)]
 pub(crate) use session::Owner;
+pub use session::handshake::{ConnInfo, Handshake};
+pub use session::pair_list::PairList;
+pub use session::sid::Sid;
 pub use session::{CloseReason, Session, SessionSettings, TransportKind};
-pub use sid::Sid;
-pub use text::Text;
 pub use version::EngineVersion;
 pub use websocket::is_upgrade_request;

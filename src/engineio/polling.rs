@@ -1,14 +1,14 @@
 //! HTTP long-polling: GET waits for packets, POST delivers them.
 
-use super::engine::Engine;
-use super::error::EngineError;
-use super::handler::Handler;
-use super::http::{self as responses, Body};
-use super::http::{BodyError, RequestBody};
-use super::packet::{Incoming, Packet};
-use super::poll_format::{PollFormat, PostError};
-use super::session::{CloseReason, PollReady, Session, TransportKind, Upgrade};
-use super::version::EngineVersion;
+use crate::engineio::codec::packet::{Incoming, Packet};
+use crate::engineio::codec::poll_format::{PollFormat, PostError};
+use crate::engineio::engine::Engine;
+use crate::engineio::error::EngineError;
+use crate::engineio::handler::Handler;
+use crate::engineio::http::{self as responses, Body};
+use crate::engineio::http::{BodyError, RequestBody};
+use crate::engineio::session::{CloseReason, PollReady, Session, TransportKind, Upgrade};
+use crate::engineio::version::EngineVersion;
 use crate::log_escape::Escaped;
 use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
@@ -34,7 +34,7 @@ impl<S: Send + Sync + 'static> Drop for PollGuard<S> {
     fn drop(&mut self) {
         if !self.answered {
             self.session.lock().polling = false;
-            if self.session.version() == EngineVersion::Legacy {
+            if self.session.version() == EngineVersion::Sio09 {
                 close_unless_polled_again(&self.session);
             } else {
                 self.session.close(CloseReason::TransportClose);

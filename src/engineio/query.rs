@@ -1,8 +1,8 @@
 //! The Engine.IO query string, decoded once (`EIO`, `transport`, `sid`, and for v3 `b64` and `j` picked out as it
 //! is read), and what an Engine.IO request is by its method, upgrade headers and query: [`EngineRequest`].
 
-use super::session::TransportKind;
-use super::sid::Sid;
+use crate::engineio::session::TransportKind;
+use crate::engineio::session::sid::Sid;
 use http::Method;
 
 /// The keys Engine.IO and Socket.IO 0.9 requests are routed by; their first values are found without a search.

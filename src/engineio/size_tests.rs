@@ -2,15 +2,15 @@
 //! kept small on purpose (docs/design.md, "Per-session cost"); these tests fail when a change makes them grow, so
 //! the growth is a decision rather than an accident. The bounds are the sizes in a test (debug) build.
 
-use super::engine::{Engine, EngineConfig};
-use super::handler::{Handler, Opened, Refusal, Wait};
-use super::handshake::{ConnInfo, Handshake};
-use super::http::RequestBody;
-use super::packet::Message;
-use super::query::Query;
-use super::session::{CloseReason, Session, SessionSettings};
-use super::sid::Sid;
-use super::ws_pump::pump;
+use crate::engineio::codec::packet::Message;
+use crate::engineio::engine::{Engine, EngineConfig};
+use crate::engineio::handler::{Handler, Opened, Refusal, Wait};
+use crate::engineio::http::RequestBody;
+use crate::engineio::query::Query;
+use crate::engineio::session::handshake::{ConnInfo, Handshake};
+use crate::engineio::session::sid::Sid;
+use crate::engineio::session::{CloseReason, Session, SessionSettings};
+use crate::engineio::websocket::pump::pump;
 use crate::metrics::EndpointMetrics;
 use http::Request;
 use std::future::Future;

@@ -1,12 +1,12 @@
 //! Which protocol a session's client speaks: Engine.IO v3 or v4, or Socket.IO 0.9's own transport.
 
-use super::legacy::LEGACY_PROTOCOL;
+use crate::engineio::sio09::SIO09_PROTOCOL;
 
 /// The protocol a session's client speaks on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EngineVersion {
     /// Socket.IO 0.9's transport (protocol revision 1): `\u{fffd}`-framed payloads at `/{resource}/1/...`.
-    Legacy,
+    Sio09,
     /// Engine.IO v3 (socket.io-client 1.x/2.x): client pings, `len:packet` payloads, JSONP and `b64`.
     V3,
     /// Engine.IO v4: server pings, `\x1e`-separated payloads.
@@ -23,19 +23,10 @@ impl EngineVersion {
         }
     }
 
-    /// The version a handshake's number names (the inverse of [`Self::number`]); any other number is v4.
-    pub fn from_number(number: u8) -> Self {
-        match number {
-            LEGACY_PROTOCOL => Self::Legacy,
-            3 => Self::V3,
-            _ => Self::V4,
-        }
-    }
-
-    /// The version as a number, as handshakes carry it: 3, 4, or `LEGACY_PROTOCOL` (1).
+    /// The version as a number, as handshakes carry it: 3, 4, or `SIO09_PROTOCOL` (1).
     pub fn number(self) -> u8 {
         match self {
-            Self::Legacy => LEGACY_PROTOCOL,
+            Self::Sio09 => SIO09_PROTOCOL,
             Self::V3 => 3,
             Self::V4 => 4,
         }

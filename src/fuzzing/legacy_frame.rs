@@ -1,4 +1,4 @@
-//! The Socket.IO 0.9 payload framing (`engineio::legacy::decode_payload`) and its JSONP form body
+//! The Socket.IO 0.9 payload framing (`engineio::sio09::decode_payload`) and its JSONP form body
 //! (`jsonp_post_body`).
 //!
 //! Asserts: a payload not starting with the separator is one message, as it is; the messages of a framed payload
@@ -7,8 +7,8 @@
 //! with no raw line terminator.
 
 use super::support::script_string;
-use crate::engineio::legacy::frame::{jsonp, jsonp_post_body};
-use crate::engineio::legacy::{decode_payload, encode_payload};
+use crate::engineio::sio09::frame::{jsonp, jsonp_post_body};
+use crate::engineio::sio09::{decode_payload, encode_payload};
 
 /// The separator of framed payloads.
 const SEPARATOR: char = '\u{fffd}';

@@ -1,16 +1,16 @@
-//! The Socket.IO 0.9 message decoder (`socketio::legacy_message::parse`) and the translation of client messages
-//! into Socket.IO packets (`socketio::legacy::Legacy09`).
+//! The Socket.IO 0.9 message decoder (`socketio::sio09_message::parse`) and the translation of client messages
+//! into Socket.IO packets (`socketio::sio09::Sio09Translator`).
 //!
 //! Asserts: a message's parts encoded again parse to the same parts; every packet a 0.9 message becomes is one
 //! the Socket.IO packet decoder takes (for endpoints without `,`, which the packet format cannot carry); the
 //! automatic acknowledgement goes back to the client as one 0.9 ACK message of the same id; and every 0.9
 //! message made from a packet (the input taken as Socket.IO packet text) is one a 0.9 client can parse.
 
-use crate::engineio::legacy::LegacyCodec;
+use crate::engineio::sio09::Sio09Codec;
 use crate::engineio::{Incoming, Message, Packet, Text};
-use crate::socketio::legacy::Legacy09;
-use crate::socketio::legacy_message::{LegacyKind, encode, parse};
 use crate::socketio::packet;
+use crate::socketio::sio09::Sio09Translator;
+use crate::socketio::sio09_message::{Sio09Kind, encode, parse};
 
 /// Runs the checks on `data`, one 0.9 message (or the text of a Socket.IO packet for the way back).
 pub fn check(data: &[u8]) {
@@ -34,7 +34,7 @@ pub fn check(data: &[u8]) {
         translate(text, message.endpoint, message.id);
     }
     let packet = Packet::Text(Text::from(format!("4{text}")));
-    for message in Legacy09.encode(&[packet]) {
+    for message in Sio09Translator.encode(&[packet]) {
         assert!(client_parses(&message), "{message:?} made of {text:?}");
     }
 }
@@ -55,7 +55,7 @@ fn client_parses(message: &str) -> bool {
 
 /// Checks what the 0.9 message `text` from a client becomes.
 fn translate(text: &str, endpoint: &str, id: Option<u64>) {
-    let Ok(decoded) = Legacy09.decode(text) else {
+    let Ok(decoded) = Sio09Translator.decode(text) else {
         return;
     };
     // A namespace with `,` cannot be written in a Socket.IO packet (noticed by this target, left as it is: the
@@ -75,13 +75,13 @@ fn translate(text: &str, endpoint: &str, id: Option<u64>) {
         }
     }
     if let Some(reply) = &decoded.reply {
-        let messages = Legacy09.encode(std::slice::from_ref(reply));
+        let messages = Sio09Translator.encode(std::slice::from_ref(reply));
         let [ack] = &messages[..] else {
             panic!("the automatic ack of {text:?} is {messages:?}");
         };
         let parsed = parse(ack);
         assert!(
-            parsed.as_ref().is_ok_and(|m| m.kind == LegacyKind::Ack),
+            parsed.as_ref().is_ok_and(|m| m.kind == Sio09Kind::Ack),
             "the automatic ack of {text:?} is {ack:?}"
         );
         let id = id.map(|id| id.to_string());

@@ -6,7 +6,9 @@
 //! one JavaScript string literal that holds it exactly, with no raw line terminator.
 
 use super::support::{outgoing, script_string};
-use crate::engineio::payload_v3::{decode_text_payload, encode_text, jsonp_body, jsonp_wrap};
+use crate::engineio::codec::payload_v3::{
+    decode_text_payload, encode_text, jsonp_body, jsonp_wrap,
+};
 
 /// Runs the checks on `data`, a text POST body or a JSONP form body.
 pub fn check(data: &[u8]) {

@@ -4,7 +4,7 @@
 //! packets encoded again decode to the same packets.
 
 use super::support::outgoing;
-use crate::engineio::payload_v3::{decode_binary_payload, encode_binary};
+use crate::engineio::codec::payload_v3::{decode_binary_payload, encode_binary};
 use bytes::Bytes;
 
 /// Runs the checks on `data`, an `application/octet-stream` POST body.

@@ -4,7 +4,7 @@
 //! the same packets.
 
 use super::support::outgoing;
-use crate::engineio::payload_v4::{SEPARATOR, decode, encode};
+use crate::engineio::codec::payload_v4::{SEPARATOR, decode, encode};
 use bytes::Bytes;
 
 /// Runs the checks on `data`, a POST body.

@@ -3,6 +3,7 @@
 use crate::config::{EndpointConfig, Protocol, Transport};
 use crate::engineio::{Engine, EngineConfig, SessionSettings};
 use crate::metrics::Metrics;
+use crate::relay::queue::Limits;
 use crate::relay::{
     EngineRelay, EngineRelayConfig, HookClient, RetryPolicy, Route, SocketRelay, SocketRelayConfig,
 };
@@ -41,6 +42,12 @@ pub(super) fn build_endpoint(
             endpoint_metrics.hooks.clone(),
         )
         .map_err(|e| format!("endpoint {path}: webhook: {e}"))?;
+    // What may wait per session for the backend, and how deliveries are retried: the same for both relays.
+    let pending = Limits {
+        jobs: config.max_pending_hooks,
+        bytes: config.max_buffer,
+    };
+    let retry = RetryPolicy::for_endpoint(config);
     let handle = match config.protocol {
         Protocol::EngineIo => {
             let relay = EngineRelay::new(
@@ -49,9 +56,8 @@ pub(super) fn build_endpoint(
                     target,
                     open_hook: config.hooks.connect,
                     close_hook: config.hooks.disconnect,
-                    max_pending_hooks: config.max_pending_hooks,
-                    max_pending_bytes: config.max_buffer,
-                    retry: RetryPolicy::for_endpoint(config),
+                    pending,
+                    retry,
                     metrics: endpoint_metrics.clone(),
                 },
                 hooks.clone(),
@@ -91,9 +97,8 @@ pub(super) fn build_endpoint(
                     routes,
                     connect_hook: config.hooks.connect,
                     disconnect_hook: config.hooks.disconnect,
-                    max_pending_hooks: config.max_pending_hooks,
-                    max_pending_bytes: config.max_buffer,
-                    retry: RetryPolicy::for_endpoint(config),
+                    pending,
+                    retry,
                     metrics: endpoint_metrics.clone(),
                 },
                 hooks.clone(),
@@ -112,7 +117,7 @@ pub(super) fn build_endpoint(
     };
     Ok(Endpoint::new(
         path,
-        config.legacy_base(),
+        config.sio09_base(),
         Cors::from_config(config.cors_origins.as_deref()),
         handle,
     ))

@@ -10,7 +10,7 @@ use crate::metrics::Metrics;
 use crate::relay::HookClient;
 use crate::server::iis::IisSettings;
 use crate::server::limits::Gate;
-use crate::server::{App, serve};
+use crate::server::{FrontDoor, serve};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,7 +25,7 @@ pub struct Running {
     /// The address the push API listener is bound to, when `[api]` is configured.
     pub api_address: Option<SocketAddr>,
     /// The application.
-    pub app: Arc<App>,
+    pub app: Arc<FrontDoor>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -75,7 +75,7 @@ pub async fn start_with(config: &Config, iis: IisSettings) -> Result<Running, St
 }
 
 /// The front door over every endpoint of `config`; must run inside a Tokio runtime (engines start their timers).
-fn build_app(config: &Config, iis: IisSettings) -> Result<Arc<App>, String> {
+fn build_app(config: &Config, iis: IisSettings) -> Result<Arc<FrontDoor>, String> {
     let hooks = HookClient::new()?;
     let metrics = Metrics::new();
     let gate = Gate::public(&config.server, metrics.clone());
@@ -84,7 +84,7 @@ fn build_app(config: &Config, iis: IisSettings) -> Result<Arc<App>, String> {
         .iter()
         .map(|endpoint| endpoints::build_endpoint(endpoint, &hooks, &metrics))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(App::new(
+    Ok(FrontDoor::new(
         &config.server,
         iis,
         endpoints,

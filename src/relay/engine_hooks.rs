@@ -26,11 +26,9 @@ pub struct EngineRelayConfig {
     pub open_hook: bool,
     /// Whether `close` is sent.
     pub close_hook: bool,
-    /// Hooks waiting per session before the client is no longer read.
-    pub max_pending_hooks: usize,
-    /// Bytes the messages waiting per session may hold before the client is no longer read: the endpoint's
-    /// `max_buffer`.
-    pub max_pending_bytes: usize,
+    /// What may wait per session before the client is no longer read: hooks (`max_pending_hooks`) and the bytes
+    /// of their messages (the endpoint's `max_buffer`).
+    pub pending: Limits,
     /// How `close` deliveries are retried.
     pub retry: RetryPolicy,
     /// The endpoint's metric handles.
@@ -214,15 +212,11 @@ impl Handler for EngineRelay {
     fn message(&self, session: &Arc<Session<Self::State>>, message: Message) -> Option<Wait> {
         let pushed = self.enqueue(session, Job::Message(message));
         let config = &self.shared.config;
-        let limits = Limits {
-            jobs: config.max_pending_hooks,
-            bytes: config.max_pending_bytes,
-        };
         backpressure(
             session,
             |s| &s.state().hooks,
             pushed,
-            limits,
+            config.pending,
             &config.metrics.hook_overflows,
         )
     }

@@ -12,7 +12,8 @@ use crate::engineio::Wait;
 use crate::log_escape::Escaped;
 use crate::socketio::ops::{Adapter, Operation, Ops, Reach, Selection, Selector};
 use crate::socketio::{
-    Accepted, App, ClientEvent, ConnectRequest, DisconnectReason, Emit, Rejected, Socket, outgoing,
+    Accepted, ClientEvent, ConnectRequest, DisconnectReason, Emit, Rejected, Socket, SocketApp,
+    outgoing,
 };
 use serde_json::value::RawValue;
 use std::sync::Arc;
@@ -43,11 +44,9 @@ pub struct SocketRelayConfig {
     pub connect_hook: bool,
     /// Whether `disconnect` is sent.
     pub disconnect_hook: bool,
-    /// Hooks waiting per socket before the client is no longer read.
-    pub max_pending_hooks: usize,
-    /// Bytes the hooks waiting per socket may hold (event names and arguments) before the client is no longer
-    /// read: the endpoint's `max_buffer`.
-    pub max_pending_bytes: usize,
+    /// What may wait per socket before the client is no longer read: hooks (`max_pending_hooks`) and the bytes
+    /// they hold, event names and arguments (the endpoint's `max_buffer`).
+    pub pending: Limits,
     /// How `disconnect` and async `event` deliveries are retried.
     pub retry: RetryPolicy,
     /// The endpoint's metric handles.
@@ -171,7 +170,7 @@ fn refused() -> Rejected {
     }
 }
 
-impl App for SocketRelay {
+impl SocketApp for SocketRelay {
     type SocketState = SocketHookState;
 
     async fn connect(
@@ -251,15 +250,11 @@ impl App for SocketRelay {
             Job::Event(event, route.map_or(usize::MAX, |(index, _)| index)),
         );
         let config = &self.shared.config;
-        let limits = Limits {
-            jobs: config.max_pending_hooks,
-            bytes: config.max_pending_bytes,
-        };
         backpressure(
             socket,
             |s| &s.state().hooks,
             pushed,
-            limits,
+            config.pending,
             &config.metrics.hook_overflows,
         )
     }

@@ -46,9 +46,9 @@ impl<H: Handler> Service for Arc<Engine<H>> {
         } = routed;
         let (query, request) = match request {
             EndpointRequest::EngineIo(query, request) => (query, request),
-            EndpointRequest::Legacy(query, legacy) => {
+            EndpointRequest::Sio09(query, sio09) => {
                 return Box::pin(async move {
-                    finish.apply(Engine::handle_legacy(self, req, &conn, query, legacy.route).await)
+                    finish.apply(Engine::handle_sio09(self, req, &conn, query, sio09.route).await)
                 });
             }
         };

@@ -32,7 +32,7 @@ pub async fn serve<A: HttpHandler>(
     app: Arc<A>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let front = Arc::new(FrontDoor(app));
+    let front = Arc::new(H1Service(app));
     let app = &front.0;
     loop {
         let accepted = tokio::select! {
@@ -65,9 +65,9 @@ pub async fn serve<A: HttpHandler>(
 }
 
 /// A listener's handler as the HTTP/1.1 path calls it.
-pub struct FrontDoor<A>(Arc<A>);
+pub struct H1Service<A>(Arc<A>);
 
-impl<A: HttpHandler> iogate_h1::Service for FrontDoor<A> {
+impl<A: HttpHandler> iogate_h1::Service for H1Service<A> {
     fn call(&self, req: Request<RequestBody>, peer: SocketAddr) -> ResponseFuture<'_> {
         self.0.serve(req, conn_info(peer))
     }
@@ -103,7 +103,10 @@ mod tests {
             std::mem::size_of::<F>()
         }
         let size = future_size(
-            iogate_h1::serve_connection::<FrontDoor<crate::server::App>, super::super::limits::Slot>,
+            iogate_h1::serve_connection::<
+                H1Service<crate::server::FrontDoor>,
+                super::super::limits::Slot,
+            >,
         );
         assert!(
             size <= CONNECTION_TASK_MAX,

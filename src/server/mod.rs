@@ -1,11 +1,11 @@
-//! The HTTP side: the front door ([`App`]: trusted proxies, IIS, routing each request once, CORS, origins, limits,
+//! The HTTP side: the front door ([`FrontDoor`]: trusted proxies, IIS, routing each request once, CORS, origins, limits,
 //! draining), health probes, and the listeners.
 
 pub mod answer;
-mod app;
 pub mod cors;
 pub mod endpoint;
 pub mod forwarded;
+mod front_door;
 pub mod health;
 pub mod iis;
 pub mod limits;
@@ -15,6 +15,6 @@ pub mod router;
 #[cfg(test)]
 mod upgrade_tests;
 
-pub use app::{App, Endpoint, EndpointHandle};
 pub use endpoint::Service;
+pub use front_door::{Endpoint, EndpointHandle, FrontDoor};
 pub use listener::{HttpHandler, serve};

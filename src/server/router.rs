@@ -2,7 +2,7 @@
 //! to endpoints: `/p` and `/p/...` match `/p`; `/pX` does not.
 
 use super::health::Probe;
-use crate::engineio::legacy::LegacyRoute;
+use crate::engineio::sio09::Sio09Route;
 use crate::engineio::{EngineRequest, Query};
 
 /// What a request on the public listener is, from its method, path and query, each read once.
@@ -24,23 +24,23 @@ pub enum EndpointRequest {
     /// An Engine.IO request.
     EngineIo(Query, EngineRequest),
     /// A Socket.IO 0.9 request (under `/{resource}/1`).
-    Legacy(Query, LegacyRequest),
+    Sio09(Query, Sio09Request),
 }
 
 /// A request under a Socket.IO 0.9 resource's `/{resource}/1`.
 #[derive(Debug)]
-pub struct LegacyRequest {
+pub struct Sio09Request {
     /// What the path after `/{resource}/1` asks for (`None`: nothing 0.9 clients ask for).
-    pub route: Option<LegacyRoute>,
+    pub route: Option<Sio09Route>,
     /// Whether that path is only slashes: a handshake, as far as origins and session limits go.
     pub handshake: bool,
 }
 
-impl LegacyRequest {
+impl Sio09Request {
     /// The request whose path after `/{resource}/1` is `rest`.
     pub fn read(rest: &str) -> Self {
         Self {
-            route: LegacyRoute::parse(rest),
+            route: Sio09Route::parse(rest),
             handshake: rest.trim_end_matches('/').is_empty(),
         }
     }
@@ -51,20 +51,20 @@ impl EndpointRequest {
     pub fn is_handshake(&self) -> bool {
         match self {
             Self::EngineIo(_, request) => request.is_handshake(),
-            Self::Legacy(_, request) => request.handshake,
+            Self::Sio09(_, request) => request.handshake,
         }
     }
 
     /// Whether this is a Socket.IO 0.9 request.
-    pub fn is_legacy(&self) -> bool {
-        matches!(self, Self::Legacy(..))
+    pub fn is_sio09(&self) -> bool {
+        matches!(self, Self::Sio09(..))
     }
 
     /// Whether the request asks for JSONP (Engine.IO v3 `j=`, 0.9 `jsonp=`): browsers send it without `Origin`.
     pub fn is_jsonp(&self) -> bool {
         match self {
             Self::EngineIo(query, _) => query.get("j").is_some(),
-            Self::Legacy(query, _) => query.get("jsonp").is_some(),
+            Self::Sio09(query, _) => query.get("jsonp").is_some(),
         }
     }
 }
@@ -92,7 +92,7 @@ pub fn find<'a>(bases: impl IntoIterator<Item = &'a str>, path: &str) -> Option<
 
 /// For a Socket.IO 0.9 request (`{base}/1` or `{base}/1/...`, `base` being the endpoint's `/{resource}`), the
 /// rest of the path after `/1`; `None` for any other path.
-pub fn legacy_rest<'a>(base: &str, path: &'a str) -> Option<&'a str> {
+pub fn sio09_rest<'a>(base: &str, path: &'a str) -> Option<&'a str> {
     let base = if base == "/" { "" } else { base };
     let rest = path.strip_prefix(base)?.strip_prefix("/1")?;
     (rest.is_empty() || rest.starts_with('/')).then_some(rest)
@@ -103,17 +103,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn legacy_paths_are_the_resource_then_protocol_1() {
-        assert_eq!(legacy_rest("/socket.io", "/socket.io/1/"), Some("/"));
+    fn sio09_paths_are_the_resource_then_protocol_1() {
+        assert_eq!(sio09_rest("/socket.io", "/socket.io/1/"), Some("/"));
         assert_eq!(
-            legacy_rest("/myApp/server.js", "/myApp/server.js/1/xhr-polling/abc"),
+            sio09_rest("/myApp/server.js", "/myApp/server.js/1/xhr-polling/abc"),
             Some("/xhr-polling/abc")
         );
-        assert_eq!(legacy_rest("/socket.io", "/socket.io/1"), Some(""));
-        assert_eq!(legacy_rest("/", "/1/"), Some("/"));
-        assert_eq!(legacy_rest("/socket.io", "/socket.io/"), None);
-        assert_eq!(legacy_rest("/socket.io", "/socket.io/12/"), None);
-        assert_eq!(legacy_rest("/socket.io", "/socket.iox/1/"), None);
+        assert_eq!(sio09_rest("/socket.io", "/socket.io/1"), Some(""));
+        assert_eq!(sio09_rest("/", "/1/"), Some("/"));
+        assert_eq!(sio09_rest("/socket.io", "/socket.io/"), None);
+        assert_eq!(sio09_rest("/socket.io", "/socket.io/12/"), None);
+        assert_eq!(sio09_rest("/socket.io", "/socket.iox/1/"), None);
     }
 
     #[test]

@@ -98,7 +98,7 @@ pub struct ClientEvent {
 
 /// The application side of a socket.io endpoint. Calls that may act on sockets get the endpoint's operations
 /// handle, so the application keeps no reference to the server that owns it.
-pub trait App: Sized + Send + Sync + 'static {
+pub trait SocketApp: Sized + Send + Sync + 'static {
     /// Per-socket state.
     type SocketState: Send + Sync + 'static;
 

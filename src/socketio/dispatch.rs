@@ -1,7 +1,7 @@
 //! Packet dispatch: a whole packet of a session goes to its socket (events to the application, acks to the
 //! emit waiting for them, DISCONNECT), or starts a CONNECT.
 
-use super::app::{App, ClientEvent, DisconnectReason};
+use super::app::{ClientEvent, DisconnectReason, SocketApp};
 use super::binary::placeholders_to_binary;
 use super::ops::{Adapter, Ops};
 use super::packet::{self, Packet, PacketKind};
@@ -12,7 +12,7 @@ use crate::log_escape::Escaped;
 use bytes::Bytes;
 use std::sync::Arc;
 
-impl<A: App, D: Adapter> Ops<A, D> {
+impl<A: SocketApp, D: Adapter> Ops<A, D> {
     /// Acts on one whole packet (its binary attachments reassembled).
     pub(super) fn dispatch(
         &self,

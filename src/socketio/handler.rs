@@ -1,14 +1,13 @@
 //! The Engine.IO handler of a socket.io endpoint: what the engine calls for each session of the endpoint.
 
-use super::app::App;
-use super::conn::Conn;
-use super::legacy::Legacy09;
+use super::app::SocketApp;
+use super::connect_timeout;
 use super::negotiate::handshake_auth;
 use super::ops::{Adapter, InProcess, Ops};
+use super::session_sockets::SessionSockets;
+use super::sio09::Sio09Translator;
 use super::version::SioVersion;
-use super::watch;
-use crate::engineio::EngineVersion;
-use crate::engineio::legacy::LegacyCodec;
+use crate::engineio::sio09::Sio09Codec;
 use crate::engineio::{
     CloseReason, Handler, Handshake, Message, Opened, Refusal, Session, Sid, Wait,
 };
@@ -16,10 +15,10 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 /// The Engine.IO handler of a socket.io endpoint.
-pub struct SioHandler<A: App, D: Adapter = InProcess>(pub Ops<A, D>);
+pub struct SioHandler<A: SocketApp, D: Adapter = InProcess>(pub Ops<A, D>);
 
-impl<A: App, D: Adapter> Handler for SioHandler<A, D> {
-    type State = Conn<A::SocketState>;
+impl<A: SocketApp, D: Adapter> Handler for SioHandler<A, D> {
+    type State = SessionSockets<A::SocketState>;
 
     async fn open(
         &self,
@@ -28,16 +27,15 @@ impl<A: App, D: Adapter> Handler for SioHandler<A, D> {
     ) -> Result<Opened<Self::State>, Refusal> {
         // The engine put its own version; webhooks carry the Socket.IO protocol: 5, 4 over Engine.IO v3, and 1
         // for Socket.IO 0.9 clients.
-        handshake.protocol =
-            SioVersion::from_engine(EngineVersion::from_number(handshake.protocol)).number();
+        handshake.protocol = SioVersion::from_engine(handshake.engine).number();
         Ok(Opened {
-            state: Conn::new(handshake),
+            state: SessionSockets::new(handshake),
             messages: Vec::new(),
         })
     }
 
     fn opened(&self, session: &Arc<Session<Self::State>>) {
-        watch::start(&self.0.timers, session, self.0.config.connect_timeout);
+        connect_timeout::start(&self.0.timers, session, self.0.config.connect_timeout);
         if SioVersion::from_engine(session.version()).v4_packets() {
             // socket.io 1.x/2.x clients are connected to `/` by the server, with the handshake query as auth.
             self.0
@@ -63,8 +61,8 @@ impl<A: App, D: Adapter> Handler for SioHandler<A, D> {
         Some(session.state().handshake().address)
     }
 
-    fn legacy(&self) -> Option<&dyn LegacyCodec> {
-        Some(&Legacy09)
+    fn sio09(&self) -> Option<&dyn Sio09Codec> {
+        Some(&Sio09Translator)
     }
 
     fn closed(&self, session: &Arc<Session<Self::State>>, reason: CloseReason) {

@@ -1,14 +1,12 @@
 //! The Socket.IO protocol (v5) on top of the Engine.IO server: packet codec, binary attachments, namespaces,
 //! sockets, rooms, and the translation that serves Socket.IO 0.9 clients. The application (the webhook relay) plugs in
-//! through [`App`]; it and the push API act on sockets through the operations seam, [`ops`].
+//! through [`SocketApp`]; it and the push API act on sockets through the operations seam, [`ops`].
 
 mod app;
 pub mod binary;
-mod conn;
+mod connect_timeout;
 mod dispatch;
 mod handler;
-pub mod legacy;
-pub mod legacy_message;
 mod name_limit;
 mod namespace;
 mod negotiate;
@@ -17,21 +15,23 @@ pub mod outgoing;
 pub mod packet;
 mod reassembly;
 mod server;
+mod session_sockets;
+pub mod sio09;
+pub mod sio09_message;
 mod socket;
 mod socket_id;
 mod table;
 #[cfg(test)]
 mod test_support;
 mod version;
-mod watch;
 
-pub use app::{Accepted, App, ClientEvent, ConnectRequest, DisconnectReason, Emit, Rejected};
-pub use conn::Conn;
+pub use app::{Accepted, ClientEvent, ConnectRequest, DisconnectReason, Emit, Rejected, SocketApp};
 pub use handler::SioHandler;
 pub use namespace::Namespace;
 pub use ops::Ops;
 pub use outgoing::{Encoded, encode_event};
 pub use server::{SioConfig, SocketIo};
+pub use session_sockets::SessionSockets;
 pub use socket::Socket;
 pub use socket_id::SocketId;
 pub use version::SioVersion;

@@ -2,7 +2,7 @@
 //! payload; v4: a query after the namespace; 0.9: the handshake query), the checks before the application is
 //! asked, and the CONNECT or CONNECT_ERROR reply each generation expects.
 
-use super::app::{Accepted, App, ConnectRequest, DisconnectReason, Rejected};
+use super::app::{Accepted, ConnectRequest, DisconnectReason, Rejected, SocketApp};
 use super::name_limit;
 use super::namespace::Namespace;
 use super::ops::{Adapter, Operation, Ops};
@@ -20,7 +20,7 @@ use std::sync::Arc;
 /// Query keys that belong to Engine.IO, not to the application's auth.
 const ENGINE_QUERY_KEYS: [&str; 6] = ["EIO", "transport", "t", "b64", "j", "sid"];
 
-impl<A: App, D: Adapter> Ops<A, D> {
+impl<A: SocketApp, D: Adapter> Ops<A, D> {
     /// A CONNECT packet from the client.
     pub(super) fn connect(&self, session: &Arc<SioSession<A::SocketState>>, packet: Packet) {
         // v4 clients (socket.io 1.x/2.x) put the auth in a query after the namespace: `40/admin?token=abc,`.
@@ -158,7 +158,7 @@ impl<A: App, D: Adapter> Ops<A, D> {
             let socket = self.table().add(&name, make);
             inner.sockets.push(socket.clone());
             inner.ever_connected = true;
-            inner.watch = None;
+            inner.connect_timeout = None;
             self.config.metrics.sockets.inc();
             socket
         };

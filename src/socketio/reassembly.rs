@@ -1,7 +1,7 @@
 //! Binary reassembly: a BINARY_EVENT or BINARY_ACK arrives as a text packet then its attachments, one Engine.IO
 //! message each; the packet is dispatched once the last one is in, within the endpoint's `max_buffer`.
 
-use super::app::App;
+use super::app::SocketApp;
 use super::dispatch::protocol_error;
 use super::ops::{Adapter, Ops};
 use super::packet::{self, Packet};
@@ -17,7 +17,7 @@ pub(crate) struct PartialPacket {
     pub(crate) attachments: Vec<Bytes>,
 }
 
-impl<A: App, D: Adapter> Ops<A, D> {
+impl<A: SocketApp, D: Adapter> Ops<A, D> {
     /// Takes one Engine.IO message of the session: a whole packet is dispatched, a binary one waits for its
     /// attachments.
     pub(super) fn on_message(

@@ -2,17 +2,17 @@
 //! it does lives beside it: packet reassembly (`reassembly`), dispatch (`dispatch`), connect negotiation
 //! (`negotiate`), the Engine.IO handler (`handler`), and operations on sockets (`ops`).
 
-use super::app::{App, DisconnectReason};
-use super::conn::Conn;
+use super::app::{DisconnectReason, SocketApp};
+use super::connect_timeout::ConnectTimeout;
 use super::name_limit;
 use super::namespace::Namespace;
 use super::ops::{Adapter, InProcess, Ops};
 use super::outgoing;
 use super::packet::PacketKind;
+use super::session_sockets::SessionSockets;
 use super::socket::Socket;
 use super::table::NamespaceTable;
-use super::watch::ConnectWatch;
-use crate::engineio::timer::Timers;
+use crate::engineio::session::timer::Timers;
 use crate::engineio::{CloseReason, Session};
 use crate::metrics::EndpointMetrics;
 use std::sync::Arc;
@@ -35,25 +35,25 @@ pub struct SioConfig {
 }
 
 /// The Socket.IO server of one endpoint, with adapter `D`.
-pub struct SocketIo<A: App, D: Adapter = InProcess> {
+pub struct SocketIo<A: SocketApp, D: Adapter = InProcess> {
     app: A,
     adapter: D,
     pub(super) config: SioConfig,
     namespaces: NamespaceTable<A::SocketState>,
-    pub(super) timers: Arc<Timers<ConnectWatch>>,
+    pub(super) timers: Arc<Timers<ConnectTimeout>>,
 }
 
 /// An Engine.IO session carrying Socket.IO sockets.
-pub(super) type SioSession<S> = Session<Conn<S>>;
+pub(super) type SioSession<S> = Session<SessionSockets<S>>;
 
-impl<A: App> SocketIo<A> {
+impl<A: SocketApp> SocketIo<A> {
     /// Creates a single-node server; must run inside a Tokio runtime (it starts the connect-timeout timer).
     pub fn new(config: SioConfig, app: A) -> Arc<Self> {
         Self::with_adapter(config, app, InProcess)
     }
 }
 
-impl<A: App, D: Adapter> SocketIo<A, D> {
+impl<A: SocketApp, D: Adapter> SocketIo<A, D> {
     /// Creates the server with `adapter`; must run inside a Tokio runtime.
     pub fn with_adapter(config: SioConfig, app: A, adapter: D) -> Arc<Self> {
         let namespaces = NamespaceTable::new(&config.namespaces, config.metrics.namespaces.clone());
@@ -132,7 +132,7 @@ impl<A: App, D: Adapter> SocketIo<A, D> {
     }
 }
 
-impl<A: App, D: Adapter> Ops<A, D> {
+impl<A: SocketApp, D: Adapter> Ops<A, D> {
     /// Disconnects a socket from the server side: the client gets DISCONNECT, the application a
     /// `server namespace disconnect`; with `close_session` the whole Engine.IO session ends too.
     pub(crate) fn disconnect(&self, socket: &Arc<Socket<A::SocketState>>, close_session: bool) {
@@ -160,7 +160,7 @@ impl<A: App, D: Adapter> Ops<A, D> {
             let mut inner = session.state().lock();
             inner.closed = Some(reason);
             inner.partial = None;
-            inner.watch = None;
+            inner.connect_timeout = None;
             std::mem::take(&mut inner.sockets)
         };
         for socket in sockets {

@@ -1,9 +1,9 @@
 //! A Socket.IO socket: one client in one namespace, with its rooms and stored data.
 
 use super::app::Emit;
-use super::conn::Conn;
 use super::namespace::Namespace;
 use super::outgoing::{self, Encoded};
+use super::session_sockets::SessionSockets;
 use super::socket_id::SocketId;
 use crate::engineio::{Handshake, Session, Sid};
 use serde_json::value::RawValue;
@@ -16,7 +16,7 @@ use tokio::sync::oneshot;
 pub struct Socket<S> {
     id: SocketId,
     namespace: Arc<Namespace<S>>,
-    session: Weak<Session<Conn<S>>>,
+    session: Weak<Session<SessionSockets<S>>>,
     handshake: Arc<Handshake>,
     state: S,
     /// Whether the socket is in the room named by its own id (it is from its connect until it leaves it); that
@@ -59,7 +59,7 @@ impl<S: Send + Sync + 'static> Socket<S> {
     pub(crate) fn new(
         id: SocketId,
         namespace: Arc<Namespace<S>>,
-        session: Weak<Session<Conn<S>>>,
+        session: Weak<Session<SessionSockets<S>>>,
         handshake: Arc<Handshake>,
         state: S,
         data: Option<Box<RawValue>>,
@@ -117,7 +117,7 @@ impl<S: Send + Sync + 'static> Socket<S> {
     }
 
     /// The Engine.IO session carrying this socket.
-    pub fn session(&self) -> Option<Arc<Session<Conn<S>>>> {
+    pub fn session(&self) -> Option<Arc<Session<SessionSockets<S>>>> {
         self.session.upgrade()
     }
 

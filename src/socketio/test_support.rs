@@ -1,5 +1,6 @@
 //! What unit tests of the Socket.IO layer share.
 
+use crate::engineio::EngineVersion;
 use crate::engineio::{ConnInfo, Handshake, Query, TransportKind};
 
 /// The handshake of a polling client from 127.0.0.1 without headers or query.
@@ -12,7 +13,7 @@ pub(crate) fn handshake() -> Handshake {
         &http::HeaderMap::new(),
         &Query::parse(None),
         TransportKind::Polling,
-        5,
+        EngineVersion::V4,
         &conn,
     )
 }

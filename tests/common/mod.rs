@@ -7,11 +7,11 @@ pub mod backend;
 pub mod browser;
 pub mod eio;
 pub mod gateway;
-pub mod legacy;
 pub mod node;
 pub mod python;
 pub mod python4;
 pub mod sio;
+pub mod sio09;
 pub mod sio_backend;
 
 pub use backend::{Backend, Hook, Reply};

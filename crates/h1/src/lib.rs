@@ -10,7 +10,7 @@
 //! crate's `README.md`.
 
 mod body;
-mod conn;
+mod connection_driver;
 mod fallback;
 pub mod head;
 mod next;
@@ -19,10 +19,10 @@ pub mod response;
 pub mod rewind;
 mod token;
 mod upgrade;
-mod watch;
+mod while_connected;
 
 pub use body::{Body, BodyError, RequestBody, TimedBody};
-pub use conn::serve_connection;
+pub use connection_driver::serve_connection;
 pub use reply::complete;
 pub use token::has_token;
 pub use upgrade::{ConnectionHold, OnUpgrade, Upgraded};

@@ -2,7 +2,7 @@
 //!
 //! The URL is taken apart once, when the target is built: the address to connect to and the start of every request
 //! head. A call takes the most recently idle connection (or opens one), writes the request in one vectored write,
-//! reads the response (`conn.rs`) and puts the connection back if it can carry another request. A pooled
+//! reads the response (`pooled_connection.rs`) and puts the connection back if it can carry another request. A pooled
 //! connection is checked without waiting before it is reused, and before it goes back into the pool: one on which
 //! the backend sent anything since the last response (stray bytes, or the end of the stream) is closed, so those
 //! bytes are never read as the next request's answer. A reused connection the backend closed after that check
@@ -10,8 +10,8 @@
 //! within the same call: webhooks are delivered at least once anyway, and the delivery id stays the same.
 
 use crate::codec::request::HeadPrefix;
-use crate::conn::{Answer, Conn, ExchangeError, Idle};
 use crate::pool::{Pool, Pooled};
+use crate::pooled_connection::{Answer, ExchangeError, Idle, PooledConnection};
 use crate::transport::{ErrorClass, HookTransport, NoHost, Request, Response, SendError};
 use reqwest::Url;
 use std::collections::HashMap;
@@ -201,7 +201,7 @@ impl Http1Target {
 
     /// Puts `conn` back in the pool if `answer` left it able to carry another request and nothing followed the
     /// answer.
-    fn keep(&self, conn: Conn, answer: Answer) -> Answer {
+    fn keep(&self, conn: PooledConnection, answer: Answer) -> Answer {
         if answer.reusable {
             match conn.idle_state() {
                 Idle::Quiet => self.pool.put_back(conn),
@@ -216,9 +216,9 @@ impl Http1Target {
         answer
     }
 
-    async fn connect(&self) -> io::Result<Conn> {
+    async fn connect(&self) -> io::Result<PooledConnection> {
         match &self.address {
-            Address::Ip(address) => Conn::connect(std::slice::from_ref(address)).await,
+            Address::Ip(address) => PooledConnection::connect(std::slice::from_ref(address)).await,
             Address::Name(host, port) => {
                 let addresses: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), *port))
                     .await?
@@ -229,7 +229,7 @@ impl Http1Target {
                         format!("{host} has no address"),
                     ));
                 }
-                Conn::connect(&addresses).await
+                PooledConnection::connect(&addresses).await
             }
         }
     }

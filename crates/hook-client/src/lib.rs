@@ -5,14 +5,14 @@
 //! [`HttpClient`] holds both and sends each URL through the one its scheme needs, so its user never knows which.
 //!
 //! The pure part ([`codec`]: request head out, response head and chunked body in, with "need more" and errors as
-//! decisions) does no I/O; `conn.rs` (one connection), `pool.rs` (idle connections per backend) and `http1.rs` (one
+//! decisions) does no I/O; `pooled_connection.rs` (one connection), `pool.rs` (idle connections per backend) and `http1.rs` (one
 //! call) drive it over Tokio's TCP streams.
 
 pub mod codec;
-mod conn;
 mod http1;
 mod https;
 mod pool;
+mod pooled_connection;
 mod scheme;
 mod transport;
 

@@ -5,7 +5,7 @@
 //! none longer than [`IDLE_TIMEOUT`]: a task that exists only while the pool holds idle connections closes them
 //! when they expire.
 
-use crate::conn::Conn;
+use crate::pooled_connection::PooledConnection;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
@@ -22,7 +22,7 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 #[derive(Debug)]
 pub struct Pooled {
     /// The connection.
-    pub conn: Conn,
+    pub conn: PooledConnection,
     /// When it was put back (to forget those idle at least as long, should it turn out to be closed).
     pub idle_since: Instant,
 }
@@ -63,7 +63,7 @@ impl Pool {
     }
 
     /// Keeps `conn` for the next request, closing the connection idle longest when the pool is full.
-    pub fn put_back(&self, conn: Conn) {
+    pub fn put_back(&self, conn: PooledConnection) {
         let mut idle = self.lock();
         let evicted = if idle.conns.len() >= MAX_IDLE_PER_BACKEND {
             idle.conns.pop_front()

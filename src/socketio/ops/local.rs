@@ -5,14 +5,14 @@ use super::Ops;
 use super::adapter::{Adapter, LocalNode};
 use super::operation::{AckOutcome, AckReply, OpError, Operation, RoomCount, SocketSummary};
 use super::selector::{Reach, Selection, Selector};
-use crate::socketio::app::{App, Emit};
+use crate::socketio::app::{Emit, SocketApp};
 use crate::socketio::namespace::Namespace;
 use crate::socketio::outgoing::encode_event;
 use crate::socketio::socket::Socket;
 use std::sync::Arc;
 use std::time::Duration;
 
-impl<A: App, D: Adapter> Ops<A, D> {
+impl<A: SocketApp, D: Adapter> Ops<A, D> {
     /// The namespace `name` if the endpoint serves it: `None` while nobody is connected to it.
     fn served(&self, name: &str) -> Result<Option<Arc<Namespace<A::SocketState>>>, OpError> {
         // Every namespace in the table is served; only a name missing from it needs the globs.
@@ -24,7 +24,7 @@ impl<A: App, D: Adapter> Ops<A, D> {
     }
 }
 
-impl<A: App, D: Adapter> Ops<A, D> {
+impl<A: SocketApp, D: Adapter> Ops<A, D> {
     /// Applies `operation` to `socket` itself, the socket the application was handed (it is on this node), even
     /// if it has left its namespace meanwhile: stored data and rooms still change, as its disconnect hook reports
     /// them; an emit reaches it only while it is connected.
@@ -81,7 +81,7 @@ impl<A: App, D: Adapter> Ops<A, D> {
     }
 }
 
-impl<A: App, D: Adapter> LocalNode for Ops<A, D> {
+impl<A: SocketApp, D: Adapter> LocalNode for Ops<A, D> {
     fn apply_local(
         &self,
         selection: &Selection<'_>,

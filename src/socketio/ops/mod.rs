@@ -16,22 +16,22 @@ pub use adapter::{Adapter, InProcess, LocalNode};
 pub use operation::{AckOutcome, AckReply, OpError, Operation, RoomCount, SocketSummary};
 pub use selector::{Reach, Selection, Selector};
 
-use super::app::{App, Emit};
+use super::app::{Emit, SocketApp};
 use super::server::SocketIo;
 use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Duration;
 
 /// The operations handle of one endpoint's Socket.IO server. Cloning it shares the server.
-pub struct Ops<A: App, D: Adapter = InProcess>(Arc<SocketIo<A, D>>);
+pub struct Ops<A: SocketApp, D: Adapter = InProcess>(Arc<SocketIo<A, D>>);
 
-impl<A: App, D: Adapter> Clone for Ops<A, D> {
+impl<A: SocketApp, D: Adapter> Clone for Ops<A, D> {
     fn clone(&self) -> Self {
         Self(self.0.clone())
     }
 }
 
-impl<A: App, D: Adapter> Deref for Ops<A, D> {
+impl<A: SocketApp, D: Adapter> Deref for Ops<A, D> {
     type Target = SocketIo<A, D>;
 
     fn deref(&self) -> &SocketIo<A, D> {
@@ -39,7 +39,7 @@ impl<A: App, D: Adapter> Deref for Ops<A, D> {
     }
 }
 
-impl<A: App, D: Adapter> Ops<A, D> {
+impl<A: SocketApp, D: Adapter> Ops<A, D> {
     /// The handle of `server`.
     pub fn new(server: Arc<SocketIo<A, D>>) -> Self {
         Self(server)

@@ -6,10 +6,10 @@ use crate::engineio::{
 };
 use crate::metrics::EndpointMetrics;
 use crate::socketio::app::{Accepted, ClientEvent, ConnectRequest, DisconnectReason, Rejected};
-use crate::socketio::conn::Conn;
 use crate::socketio::outgoing::{self, Encoded};
 use crate::socketio::packet::PacketKind;
 use crate::socketio::server::SioConfig;
+use crate::socketio::session_sockets::SessionSockets;
 use crate::socketio::socket::Socket;
 use crate::socketio::socket_id::SocketId;
 use serde_json::value::RawValue;
@@ -23,7 +23,7 @@ struct Recorder {
     disconnects: Mutex<Vec<(String, DisconnectReason)>>,
 }
 
-impl App for Recorder {
+impl SocketApp for Recorder {
     type SocketState = ();
 
     async fn connect(&self, _request: ConnectRequest<'_>) -> Result<Accepted<()>, Rejected> {
@@ -58,17 +58,17 @@ impl App for Recorder {
 /// Never set: a session without an engine has no limits and closes on its own.
 struct NoEngine;
 
-impl Owner<Conn<()>> for NoEngine {
+impl Owner<SessionSockets<()>> for NoEngine {
     fn settings(&self) -> &SessionSettings {
         unreachable!("never upgraded")
     }
     fn metrics(&self) -> &EndpointMetrics {
         unreachable!("never upgraded")
     }
-    fn schedule(&self, _: &Arc<Session<Conn<()>>>, _: Instant, _: u64) {}
-    fn closed(&self, _: &Arc<Session<Conn<()>>>, _: CloseReason) {}
+    fn schedule(&self, _: &Arc<Session<SessionSockets<()>>>, _: Instant, _: u64) {}
+    fn closed(&self, _: &Arc<Session<SessionSockets<()>>>, _: CloseReason) {}
     fn forget(&self, _: Sid) {}
-    fn peer(&self, _: &Arc<Session<Conn<()>>>) -> Option<IpAddr> {
+    fn peer(&self, _: &Arc<Session<SessionSockets<()>>>) -> Option<IpAddr> {
         None
     }
 }
@@ -89,12 +89,12 @@ fn server() -> TestOps {
 /// A socket `id` of `namespace` on a session of its own, connected as the layer connects one.
 fn connect(ops: &TestOps, namespace: &str, id: &str) -> Arc<Socket<()>> {
     let handshake = crate::socketio::test_support::handshake();
-    let owner: Weak<dyn Owner<Conn<()>>> = Weak::<NoEngine>::new();
+    let owner: Weak<dyn Owner<SessionSockets<()>>> = Weak::<NoEngine>::new();
     let session = Arc::new(Session::new(
         Sid::random(),
         (crate::engineio::EngineVersion::V4, false),
         TransportKind::Polling,
-        Conn::new(handshake),
+        SessionSockets::new(handshake),
         owner,
     ));
     let handshake = session.state().handshake().clone();

@@ -140,7 +140,7 @@ pub enum DecodeError {
     Length,
     /// A Socket.IO 0.9 message was malformed.
     #[error("invalid Socket.IO 0.9 message: {0}")]
-    Legacy(&'static str),
+    Sio09(&'static str),
 }
 
 /// Decodes one text packet `<type digit><data>`.

@@ -43,7 +43,7 @@ pub enum ExchangeError {
     Failed(SendError),
 }
 
-/// What an idle connection turned out to hold, checked without waiting ([`Conn::idle_state`]).
+/// What an idle connection turned out to hold, checked without waiting ([`PooledConnection::idle_state`]).
 #[derive(Debug)]
 pub enum Idle {
     /// Nothing arrived since the last response: the connection can carry the next request.
@@ -57,7 +57,7 @@ pub enum Idle {
 
 /// One connection to a webhook backend.
 #[derive(Debug)]
-pub struct Conn {
+pub struct PooledConnection {
     stream: TcpStream,
     /// Bytes read and not yet consumed.
     read: Vec<u8>,
@@ -65,7 +65,7 @@ pub struct Conn {
     head: Vec<u8>,
 }
 
-impl Conn {
+impl PooledConnection {
     /// Connects to the first of `addrs` that accepts, with `TCP_NODELAY`.
     pub async fn connect(addrs: &[SocketAddr]) -> io::Result<Self> {
         let stream = TcpStream::connect(addrs).await?;

@@ -11,7 +11,7 @@ use crate::next::{Next, decide};
 use crate::response::{Framing, encode_head};
 use crate::rewind::Rewind;
 use crate::upgrade::{self, Handover};
-use crate::watch::WhileConnected;
+use crate::while_connected::WhileConnected;
 use crate::{Body, ConnectionHold, Service, Upgraded};
 use bytes::Bytes;
 use futures_util::FutureExt;

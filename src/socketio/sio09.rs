@@ -4,10 +4,10 @@
 //! `json` messages arrive as `message` events; binary attachments reach 0.9 clients as base64 strings.
 
 use super::binary::placeholders_to_base64;
-use super::legacy_message::{self as message, LegacyKind, LegacyMessage};
 use super::outgoing::array_items;
 use super::packet::{self, Packet as SioPacket, PacketKind, is_valid_event_name, join_array};
-use crate::engineio::legacy::{Decoded, LegacyCodec};
+use super::sio09_message::{self as message, Sio09Kind, Sio09Message};
+use crate::engineio::sio09::{Decoded, Sio09Codec};
 use crate::engineio::{DecodeError, Incoming, Message, Packet, PacketType, Text};
 use bytes::Bytes;
 use serde::Deserialize;
@@ -18,9 +18,9 @@ const SERVER_CLOSED: &str = "7:::+0";
 
 /// The translation between Socket.IO sessions and 0.9 messages.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct Legacy09;
+pub struct Sio09Translator;
 
-impl LegacyCodec for Legacy09 {
+impl Sio09Codec for Sio09Translator {
     fn encode(&self, packets: &[Packet]) -> Vec<String> {
         let mut messages = Vec::with_capacity(packets.len());
         let mut at = 0;
@@ -63,7 +63,7 @@ impl LegacyCodec for Legacy09 {
     }
 
     fn decode(&self, text: &str) -> Result<Decoded, DecodeError> {
-        let parsed = message::parse(text).map_err(DecodeError::Legacy)?;
+        let parsed = message::parse(text).map_err(DecodeError::Sio09)?;
         incoming(&parsed)
     }
 
@@ -95,13 +95,13 @@ fn outgoing(sio: &SioPacket, attachments: &[Bytes]) -> Option<String> {
         None => String::new(),
     };
     Some(match sio.kind {
-        PacketKind::Connect => message::encode(LegacyKind::Connect, None, false, endpoint, None),
+        PacketKind::Connect => message::encode(Sio09Kind::Connect, None, false, endpoint, None),
         PacketKind::Disconnect => {
-            message::encode(LegacyKind::Disconnect, None, false, endpoint, None)
+            message::encode(Sio09Kind::Disconnect, None, false, endpoint, None)
         }
         // 0.9 errors carry a reason from a fixed list: a refused namespace is `unauthorized` (2).
         PacketKind::ConnectError => {
-            message::encode(LegacyKind::Error, None, false, endpoint, Some("2"))
+            message::encode(Sio09Kind::Error, None, false, endpoint, Some("2"))
         }
         PacketKind::Event | PacketKind::BinaryEvent => {
             let items = array_items(&payload)?;
@@ -116,7 +116,7 @@ fn outgoing(sio: &SioPacket, attachments: &[Bytes]) -> Option<String> {
             } else {
                 format!("{{\"name\":{name},\"args\":{}}}", join_array(args))
             };
-            message::encode(LegacyKind::Event, sio.id, true, endpoint, Some(&data))
+            message::encode(Sio09Kind::Event, sio.id, true, endpoint, Some(&data))
         }
         PacketKind::Ack | PacketKind::BinaryAck => {
             let id = sio.id?;
@@ -126,13 +126,13 @@ fn outgoing(sio: &SioPacket, attachments: &[Bytes]) -> Option<String> {
             } else {
                 format!("{id}+{payload}")
             };
-            message::encode(LegacyKind::Ack, None, false, endpoint, Some(&data))
+            message::encode(Sio09Kind::Ack, None, false, endpoint, Some(&data))
         }
     })
 }
 
 #[derive(Deserialize)]
-struct LegacyEvent<'a> {
+struct Sio09Event<'a> {
     #[serde(borrow)]
     name: &'a RawValue,
     #[serde(borrow, default)]
@@ -150,13 +150,13 @@ fn sio_message(
 }
 
 /// What a 0.9 message from the client stands for, as protocol v4 packets.
-fn incoming(parsed: &LegacyMessage<'_>) -> Result<Decoded, DecodeError> {
+fn incoming(parsed: &Sio09Message<'_>) -> Result<Decoded, DecodeError> {
     let (path, query) = match parsed.endpoint.split_once('?') {
         Some((path, query)) => (path, Some(query)),
         None => (parsed.endpoint, None),
     };
     if !path.is_empty() && !path.starts_with('/') {
-        return Err(DecodeError::Legacy("endpoint does not start with /"));
+        return Err(DecodeError::Sio09("endpoint does not start with /"));
     }
     let namespace = if path.is_empty() { "/" } else { path };
     // An id without `+` asks for an automatic acknowledgement, sent at once; `id+` is answered by the application.
@@ -169,14 +169,14 @@ fn incoming(parsed: &LegacyMessage<'_>) -> Result<Decoded, DecodeError> {
         None => (None, None),
     };
     let packets = match parsed.kind {
-        LegacyKind::Disconnect if path.is_empty() => vec![
+        Sio09Kind::Disconnect if path.is_empty() => vec![
             sio_message(PacketKind::Disconnect, "/", None, None),
             Incoming::Control(PacketType::Close, Text::default()),
         ],
-        LegacyKind::Disconnect => vec![sio_message(PacketKind::Disconnect, namespace, None, None)],
+        Sio09Kind::Disconnect => vec![sio_message(PacketKind::Disconnect, namespace, None, None)],
         // The main endpoint is connected by the server at the handshake.
-        LegacyKind::Connect if path.is_empty() => Vec::new(),
-        LegacyKind::Connect => {
+        Sio09Kind::Connect if path.is_empty() => Vec::new(),
+        Sio09Kind::Connect => {
             let query = query.or_else(|| parsed.data.strip_prefix('?'));
             // A `,` would end the namespace of the packet: escaped, it means the same once the query is decoded.
             let target = match query {
@@ -187,26 +187,26 @@ fn incoming(parsed: &LegacyMessage<'_>) -> Result<Decoded, DecodeError> {
             };
             vec![sio_message(PacketKind::Connect, &target, None, None)]
         }
-        LegacyKind::Heartbeat => vec![Incoming::Control(PacketType::Pong, Text::default())],
-        LegacyKind::Message => {
+        Sio09Kind::Heartbeat => vec![Incoming::Control(PacketType::Pong, Text::default())],
+        Sio09Kind::Message => {
             let text = serde_json::to_string(parsed.data)
-                .map_err(|_| DecodeError::Legacy("message is not text"))?;
+                .map_err(|_| DecodeError::Sio09("message is not text"))?;
             vec![message_event(namespace, id, &text)]
         }
         // `json.send(undefined)` sends no data: 0.9 servers passed it on as nothing.
-        LegacyKind::Json if parsed.data.is_empty() => vec![message_event(namespace, id, "null")],
-        LegacyKind::Json => {
+        Sio09Kind::Json if parsed.data.is_empty() => vec![message_event(namespace, id, "null")],
+        Sio09Kind::Json => {
             let value: &RawValue = serde_json::from_str(parsed.data)
-                .map_err(|_| DecodeError::Legacy("json message is not JSON"))?;
+                .map_err(|_| DecodeError::Sio09("json message is not JSON"))?;
             vec![message_event(namespace, id, value.get())]
         }
         // An event without data names no event: 0.9 servers emitted nothing for it.
-        LegacyKind::Event if parsed.data.is_empty() => Vec::new(),
-        LegacyKind::Event => {
-            let event: LegacyEvent<'_> = serde_json::from_str(parsed.data)
-                .map_err(|_| DecodeError::Legacy("event is not {\"name\":...,\"args\":[...]}"))?;
+        Sio09Kind::Event if parsed.data.is_empty() => Vec::new(),
+        Sio09Kind::Event => {
+            let event: Sio09Event<'_> = serde_json::from_str(parsed.data)
+                .map_err(|_| DecodeError::Sio09("event is not {\"name\":...,\"args\":[...]}"))?;
             if !event.name.get().starts_with('"') {
-                return Err(DecodeError::Legacy("event name is not a string"));
+                return Err(DecodeError::Sio09("event name is not a string"));
             }
             if !is_valid_event_name(event.name) {
                 // As 0.9 servers ignore blacklisted events (`disconnect`), reserved names are dropped.
@@ -228,16 +228,16 @@ fn incoming(parsed: &LegacyMessage<'_>) -> Result<Decoded, DecodeError> {
                 Some(&join_array(&items)),
             )]
         }
-        LegacyKind::Ack => {
+        Sio09Kind::Ack => {
             let (digits, args) = match parsed.data.split_once('+') {
                 Some((digits, args)) => (digits, args),
                 None => (parsed.data, "[]"),
             };
             let ack_id: u64 = digits
                 .parse()
-                .map_err(|_| DecodeError::Legacy("ack id is not a number"))?;
+                .map_err(|_| DecodeError::Sio09("ack id is not a number"))?;
             let args = array_items(args)
-                .ok_or(DecodeError::Legacy("ack arguments are not a JSON array"))?;
+                .ok_or(DecodeError::Sio09("ack arguments are not a JSON array"))?;
             vec![sio_message(
                 PacketKind::Ack,
                 namespace,
@@ -245,8 +245,8 @@ fn incoming(parsed: &LegacyMessage<'_>) -> Result<Decoded, DecodeError> {
                 Some(&join_array(&args)),
             )]
         }
-        LegacyKind::Noop => vec![Incoming::Control(PacketType::Noop, Text::default())],
-        LegacyKind::Error => Vec::new(),
+        Sio09Kind::Noop => vec![Incoming::Control(PacketType::Noop, Text::default())],
+        Sio09Kind::Error => Vec::new(),
     };
     Ok(Decoded { packets, reply })
 }
@@ -266,7 +266,7 @@ mod tests {
     }
 
     fn decoded(message: &str) -> Decoded {
-        Legacy09.decode(message).unwrap()
+        Sio09Translator.decode(message).unwrap()
     }
 
     fn sio(text: &str) -> Incoming {
@@ -292,7 +292,7 @@ mod tests {
             text("1"),
         ];
         assert_eq!(
-            Legacy09.encode(&packets),
+            Sio09Translator.encode(&packets),
             [
                 "1::",
                 "1::/chat",
@@ -350,11 +350,11 @@ mod tests {
 
     #[test]
     fn only_a_refused_main_namespace_refuses_the_handshake() {
-        assert!(Legacy09.refuses(&text("44\"Not authorized\"")));
-        assert!(Legacy09.refuses(&text("44{\"code\":1}")));
-        assert!(!Legacy09.refuses(&text("44/chat,\"no\"")));
-        assert!(!Legacy09.refuses(&text("40")));
-        assert!(!Legacy09.refuses(&Packet::Binary(Bytes::new())));
+        assert!(Sio09Translator.refuses(&text("44\"Not authorized\"")));
+        assert!(Sio09Translator.refuses(&text("44{\"code\":1}")));
+        assert!(!Sio09Translator.refuses(&text("44/chat,\"no\"")));
+        assert!(!Sio09Translator.refuses(&text("40")));
+        assert!(!Sio09Translator.refuses(&Packet::Binary(Bytes::new())));
     }
 
     #[test]
@@ -365,7 +365,7 @@ mod tests {
             [sio("2[\"message\",\"hello \\\"you\\\"\"]")]
         );
         assert_eq!(result.reply, Some(text("439[]")));
-        assert_eq!(Legacy09.encode(&[text("439[]")]), ["6:::9"]);
+        assert_eq!(Sio09Translator.encode(&[text("439[]")]), ["6:::9"]);
         let result = decoded("5:2:/chat:{\"name\":\"x\"}");
         assert_eq!(result.packets, [sio("2/chat,[\"x\"]")]);
         assert_eq!(result.reply, Some(text("43/chat,2[]")));
@@ -405,7 +405,7 @@ mod tests {
             "1::chat",
             "9::",
         ] {
-            assert!(Legacy09.decode(bad).is_err(), "{bad:?}");
+            assert!(Sio09Translator.decode(bad).is_err(), "{bad:?}");
         }
     }
 }

@@ -1,21 +1,21 @@
 //! Serving Socket.IO 0.9 requests: the handshake (`sid:heartbeat:close:transports`), long-polling over XHR and
 //! JSONP, and the forced-disconnect request browsers send on unload.
 
-use super::super::engine::Engine;
-use super::super::error::EngineError;
-use super::super::handler::Handler;
-use super::super::handshake::{ConnInfo, Handshake};
-use super::super::http::{self as responses, Body, complete};
-use super::super::payload_v3::is_jsonp_index;
-use super::super::poll_format::PostError;
-use super::super::query::Query;
-use super::super::session::{CloseReason, Session, TransportKind};
-use super::super::sid::Sid;
-use super::super::version::EngineVersion;
-use super::super::{polling, websocket};
 use super::frame::{self, jsonp, jsonp_post_body};
-use super::{LegacyCodec, LegacyRoute, LegacyTransport};
+use super::{Sio09Codec, Sio09Route, Sio09Transport};
+use crate::engineio::codec::payload_v3::is_jsonp_index;
+use crate::engineio::codec::poll_format::PostError;
+use crate::engineio::engine::Engine;
+use crate::engineio::error::EngineError;
+use crate::engineio::handler::Handler;
 use crate::engineio::http::RequestBody;
+use crate::engineio::http::{self as responses, Body, complete};
+use crate::engineio::query::Query;
+use crate::engineio::session::handshake::{ConnInfo, Handshake};
+use crate::engineio::session::sid::Sid;
+use crate::engineio::session::{CloseReason, Session, TransportKind};
+use crate::engineio::version::EngineVersion;
+use crate::engineio::{polling, websocket};
 use bytes::Bytes;
 use http::{Method, Request, Response};
 use std::sync::Arc;
@@ -37,8 +37,8 @@ enum Wrap {
 }
 
 impl Wrap {
-    fn of(transport: LegacyTransport, query: &Query) -> Result<Self, EngineError> {
-        if transport != LegacyTransport::JsonpPolling {
+    fn of(transport: Sio09Transport, query: &Query) -> Result<Self, EngineError> {
+        if transport != Sio09Transport::JsonpPolling {
             return Ok(Self::Plain);
         }
         match query.get("i") {
@@ -95,7 +95,7 @@ enum Decision {
 /// the session to close first (the connect timeout bounds the wait).
 async fn first_decision<S: Send + Sync + 'static>(
     session: &Arc<Session<S>>,
-    codec: &dyn LegacyCodec,
+    codec: &dyn Sio09Codec,
 ) -> Decision {
     loop {
         let notified = session.notify.notified();
@@ -130,55 +130,55 @@ fn ceil_seconds(duration: Duration) -> u64 {
 impl<H: Handler> Engine<H> {
     /// Serves a Socket.IO 0.9 request, routed as `route` (`None`: a path under `/{resource}/1` that is not a 0.9
     /// request), with its decoded `query`.
-    pub async fn handle_legacy(
+    pub async fn handle_sio09(
         self: &Arc<Self>,
         req: Request<RequestBody>,
         conn: &ConnInfo,
         query: Query,
-        route: Option<LegacyRoute>,
+        route: Option<Sio09Route>,
     ) -> Response<Body> {
-        let Some(codec) = self.handler().legacy() else {
+        let Some(codec) = self.handler().sio09() else {
             return text(404, "Not Found");
         };
         if query.get("disconnect").is_some() {
             // A page being unloaded (on any transport path, or none): the client is gone, as if it had sent `0::`.
-            if let Some(LegacyRoute::Transport(_, sid) | LegacyRoute::NoTransport(sid)) = route {
+            if let Some(Sio09Route::Transport(_, sid) | Sio09Route::NoTransport(sid)) = route {
                 drop(req);
-                self.legacy_disconnect(codec, sid).await;
+                self.sio09_disconnect(codec, sid).await;
                 return text(200, "");
             }
         }
         let result = match route {
             None => return text(404, "Not Found"),
-            Some(LegacyRoute::UnknownTransport | LegacyRoute::NoTransport(_)) => {
+            Some(Sio09Route::UnknownTransport | Sio09Route::NoTransport(_)) => {
                 return text(400, "transport not supported");
             }
-            Some(LegacyRoute::Handshake) => self.legacy_handshake(codec, req, &query, conn).await,
-            Some(LegacyRoute::Transport(transport, sid)) => {
-                self.legacy_transport(codec, req, &query, transport, sid)
+            Some(Sio09Route::Handshake) => self.sio09_handshake(codec, req, &query, conn).await,
+            Some(Sio09Route::Transport(transport, sid)) => {
+                self.sio09_transport(codec, req, &query, transport, sid)
                     .await
             }
         };
         result.unwrap_or_else(|error| responses::error(&error))
     }
 
-    fn legacy_transports(&self) -> Vec<&'static str> {
+    fn sio09_transports(&self) -> Vec<&'static str> {
         let mut names = Vec::new();
         if self.config().websocket {
-            names.push(LegacyTransport::Websocket.as_str());
+            names.push(Sio09Transport::Websocket.as_str());
         }
         if self.config().polling {
-            names.push(LegacyTransport::XhrPolling.as_str());
-            names.push(LegacyTransport::JsonpPolling.as_str());
+            names.push(Sio09Transport::XhrPolling.as_str());
+            names.push(Sio09Transport::JsonpPolling.as_str());
         }
         names
     }
 
     /// A 0.9 handshake. 0.9 servers authorized clients here: the answer waits for the application's decision on
     /// the session (the socket.io layer's `connect` of `/`), and a refusal is a 403 the page sees as its error.
-    async fn legacy_handshake(
+    async fn sio09_handshake(
         self: &Arc<Self>,
-        codec: &dyn LegacyCodec,
+        codec: &dyn Sio09Codec,
         req: Request<RequestBody>,
         query: &Query,
         conn: &ConnInfo,
@@ -202,7 +202,7 @@ impl<H: Handler> Engine<H> {
             req.headers(),
             &application_query,
             TransportKind::Polling,
-            EngineVersion::Legacy.number(),
+            EngineVersion::Sio09,
             conn,
         );
         drop(req);
@@ -211,7 +211,7 @@ impl<H: Handler> Engine<H> {
             .open_session(
                 sid,
                 handshake,
-                (EngineVersion::Legacy, true),
+                (EngineVersion::Sio09, true),
                 TransportKind::Polling,
                 None,
             )
@@ -235,13 +235,13 @@ impl<H: Handler> Engine<H> {
         let timeout = ceil_seconds(settings.ping_interval + settings.ping_timeout);
         let answer = format!(
             "{sid}:{timeout}:{timeout}:{}",
-            self.legacy_transports().join(",")
+            self.sio09_transports().join(",")
         );
         Ok(wrap.response(&answer))
     }
 
     /// Ends the 0.9 session `sid`, if there is one, as the client's `0::` would.
-    async fn legacy_disconnect(self: &Arc<Self>, codec: &dyn LegacyCodec, sid: Option<Sid>) {
+    async fn sio09_disconnect(self: &Arc<Self>, codec: &dyn Sio09Codec, sid: Option<Sid>) {
         let session = sid.and_then(|sid| self.session_for(sid, true));
         if let Some(session) = session {
             let packets = codec
@@ -252,30 +252,30 @@ impl<H: Handler> Engine<H> {
         }
     }
 
-    async fn legacy_transport(
+    async fn sio09_transport(
         self: &Arc<Self>,
-        codec: &dyn LegacyCodec,
+        codec: &dyn Sio09Codec,
         req: Request<RequestBody>,
         query: &Query,
-        transport: LegacyTransport,
+        transport: Sio09Transport,
         sid: Option<Sid>,
     ) -> Result<Response<Body>, EngineError> {
         let enabled = match transport {
-            LegacyTransport::Websocket => self.config().websocket,
+            Sio09Transport::Websocket => self.config().websocket,
             _ => self.config().polling,
         };
         if !enabled {
             return Ok(text(400, "transport not supported"));
         }
         let session = sid.and_then(|sid| self.session_for(sid, true));
-        if transport == LegacyTransport::Websocket {
+        if transport == Sio09Transport::Websocket {
             if !websocket::is_upgrade_request(&req) || req.method() != Method::GET {
                 return Err(EngineError::BadRequest);
             }
             // An unknown session cannot be told `client not handshaken` before the socket opens: refuse it, and
             // the client's next transport (polling) learns it.
             let session = session.ok_or(EngineError::SessionUnknown)?;
-            return websocket::accept_legacy(self, session, req);
+            return websocket::accept_sio09(self, session, req);
         }
         let wrap = Wrap::of(transport, query)?;
         let Some(session) = session else {
@@ -303,16 +303,16 @@ impl<H: Handler> Engine<H> {
 
 /// Decodes a 0.9 POST body into packets, queuing the automatic acknowledgements it calls for.
 fn decode_post<S: Send + Sync + 'static>(
-    codec: &dyn LegacyCodec,
+    codec: &dyn Sio09Codec,
     session: &Arc<Session<S>>,
     body: &Bytes,
     jsonp: bool,
-) -> Result<Vec<super::super::packet::Incoming>, PostError> {
+) -> Result<Vec<crate::engineio::codec::packet::Incoming>, PostError> {
     let text = if jsonp {
         jsonp_post_body(body).ok_or(PostError::BadRequest)?
     } else {
         std::str::from_utf8(body)
-            .map_err(|_| PostError::Decode(super::super::packet::DecodeError::Utf8))?
+            .map_err(|_| PostError::Decode(crate::engineio::codec::packet::DecodeError::Utf8))?
             .to_string()
     };
     let mut packets = Vec::new();

@@ -2,17 +2,17 @@
 //!
 //! v4: one packet per message; text packets as text messages, binary packets as binary messages.
 //! v3: the same, except that binary messages start with the packet type byte (4).
-//! Socket.IO 0.9 (`EngineVersion::Legacy`): text messages only, each a `\u{fffd}`-framed batch of 0.9 messages,
-//! translated by the layer above's [`LegacyCodec`](super::legacy::LegacyCodec).
+//! Socket.IO 0.9 (`EngineVersion::Sio09`): text messages only, each a `\u{fffd}`-framed batch of 0.9 messages,
+//! translated by the layer above's [`Sio09Codec`](crate::engineio::sio09::Sio09Codec).
 
-use super::engine::Engine;
-use super::handler::Handler;
-use super::legacy::decode_payload;
-use super::packet::{Incoming, Message, Packet, PacketType, decode_text};
-use super::session::{CloseReason, Session};
-use super::text::Text;
-use super::version::EngineVersion;
-use super::ws_frame::WsMessage;
+use crate::engineio::codec::packet::{Incoming, Message, Packet, PacketType, decode_text};
+use crate::engineio::codec::text::Text;
+use crate::engineio::engine::Engine;
+use crate::engineio::handler::Handler;
+use crate::engineio::session::{CloseReason, Session};
+use crate::engineio::sio09::decode_payload;
+use crate::engineio::version::EngineVersion;
+use crate::engineio::ws_frame::WsMessage;
 use std::sync::Arc;
 
 /// The WebSocket messages that carry a batch of packets drained from `session`, in the session's protocol.
@@ -22,8 +22,8 @@ pub(crate) fn messages_for<H: Handler>(
     batch: Vec<Packet>,
 ) -> Vec<WsMessage> {
     let version = session.version();
-    match engine.handler().legacy() {
-        Some(codec) if version == EngineVersion::Legacy => codec
+    match engine.handler().sio09() {
+        Some(codec) if version == EngineVersion::Sio09 => codec
             .encode(&batch)
             .into_iter()
             .map(|message| WsMessage::Text(Text::from(message)))
@@ -40,8 +40,8 @@ pub(crate) fn packets_from<H: Handler>(
     message: WsMessage,
 ) -> Result<Vec<Incoming>, CloseReason> {
     let version = session.version();
-    let codec = match engine.handler().legacy() {
-        Some(codec) if version == EngineVersion::Legacy => codec,
+    let codec = match engine.handler().sio09() {
+        Some(codec) if version == EngineVersion::Sio09 => codec,
         _ => return engineio_packets(message, version).map(|packet| vec![packet]),
     };
     let WsMessage::Text(text) = message else {

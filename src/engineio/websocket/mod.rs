@@ -1,17 +1,19 @@
 //! WebSocket: new sessions over WebSocket and upgrades from polling (probe, noop, upgrade); the frame pump is in
-//! `ws_pump`, the framing in `ws_frame` (bytes) and `ws_packets` (Engine.IO packets in messages).
+//! [`pump`], the framing in `ws_frame` (bytes) and [`packets`] (Engine.IO packets in messages).
 
-use super::engine::Engine;
-use super::error::EngineError;
-use super::handler::Handler;
-use super::http::Body;
-use super::http::{ConnectionHold, RequestBody, has_token};
-use super::packet::{Incoming, Packet, PacketType, decode_text};
-use super::session::{CloseReason, Inner, Session, TransportKind, Upgrade};
-use super::text::Text;
-use super::ws_frame::{Event, WsMessage};
-use super::ws_link::Link;
-use super::ws_pump::{CLOSE_GRACE, max_message, pump};
+mod packets;
+pub(crate) mod pump;
+
+use crate::engineio::codec::packet::{Incoming, Packet, PacketType, decode_text};
+use crate::engineio::codec::text::Text;
+use crate::engineio::engine::Engine;
+use crate::engineio::error::EngineError;
+use crate::engineio::handler::Handler;
+use crate::engineio::http::Body;
+use crate::engineio::http::{ConnectionHold, RequestBody, has_token};
+use crate::engineio::session::{CloseReason, Inner, Session, TransportKind, Upgrade};
+use crate::engineio::ws_frame::{Event, WsMessage};
+use crate::engineio::ws_link::Link;
 use bytes::Bytes;
 use http::header::{
     CONNECTION, HeaderValue, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION,
@@ -20,6 +22,7 @@ use http::header::{
 use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 use iogate_h1::OnUpgrade;
+use pump::{CLOSE_GRACE, max_message, pump};
 use std::future::{Future, poll_fn};
 use std::sync::Arc;
 use std::task::Poll;
@@ -156,7 +159,7 @@ pub(crate) fn accept_upgrade<H: Handler>(
 
 /// A Socket.IO 0.9 client opens its WebSocket transport: the session, made by the 0.9 handshake and not yet
 /// polled, moves to this WebSocket at once (0.9 has no probe).
-pub(crate) fn accept_legacy<H: Handler>(
+pub(crate) fn accept_sio09<H: Handler>(
     engine: &Arc<Engine<H>>,
     session: Arc<Session<H::State>>,
     mut req: Request<RequestBody>,

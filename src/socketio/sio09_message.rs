@@ -2,7 +2,7 @@
 
 /// The 0.9 message types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LegacyKind {
+pub enum Sio09Kind {
     /// `0`: leave an endpoint, or (with none) the whole connection.
     Disconnect,
     /// `1`: join an endpoint (from the client) or confirm it (from the server).
@@ -23,7 +23,7 @@ pub enum LegacyKind {
     Noop,
 }
 
-impl LegacyKind {
+impl Sio09Kind {
     fn from_digit(digit: &str) -> Option<Self> {
         Some(match digit {
             "0" => Self::Disconnect,
@@ -46,9 +46,9 @@ impl LegacyKind {
 
 /// A decoded 0.9 message, borrowing from its text.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LegacyMessage<'a> {
+pub struct Sio09Message<'a> {
     /// The message type.
-    pub kind: LegacyKind,
+    pub kind: Sio09Kind,
     /// The message id, when the sender wants an acknowledgement.
     pub id: Option<u64>,
     /// Whether the acknowledgement should carry data (`id+`) rather than be sent automatically.
@@ -63,9 +63,9 @@ pub struct LegacyMessage<'a> {
 pub const MALFORMED: &str = "expected type:id:endpoint[:data]";
 
 /// Parses one 0.9 message.
-pub fn parse(text: &str) -> Result<LegacyMessage<'_>, &'static str> {
+pub fn parse(text: &str) -> Result<Sio09Message<'_>, &'static str> {
     let (digit, rest) = text.split_once(':').ok_or(MALFORMED)?;
-    let kind = LegacyKind::from_digit(digit).ok_or("unknown message type")?;
+    let kind = Sio09Kind::from_digit(digit).ok_or("unknown message type")?;
     let (id_part, rest) = rest.split_once(':').ok_or(MALFORMED)?;
     let (digits, data_ack) = match id_part.strip_suffix('+') {
         Some(digits) => (digits, true),
@@ -80,7 +80,7 @@ pub fn parse(text: &str) -> Result<LegacyMessage<'_>, &'static str> {
         Some(digits.parse().map_err(|_| "message id is not a number")?)
     };
     let (endpoint, data) = rest.split_once(':').unwrap_or((rest, ""));
-    Ok(LegacyMessage {
+    Ok(Sio09Message {
         kind,
         id,
         data_ack: data_ack && id.is_some(),
@@ -91,7 +91,7 @@ pub fn parse(text: &str) -> Result<LegacyMessage<'_>, &'static str> {
 
 /// Encodes a 0.9 message; `data` is omitted (with its colon) when `None`.
 pub fn encode(
-    kind: LegacyKind,
+    kind: Sio09Kind,
     id: Option<u64>,
     data_ack: bool,
     endpoint: &str,
@@ -124,25 +124,25 @@ mod tests {
         let m = parse("5:1+::{\"name\":\"hi\",\"args\":[1]}").unwrap();
         assert_eq!(
             (m.kind, m.id, m.data_ack, m.endpoint),
-            (LegacyKind::Event, Some(1), true, "")
+            (Sio09Kind::Event, Some(1), true, "")
         );
         assert_eq!(m.data, "{\"name\":\"hi\",\"args\":[1]}");
         let m = parse("3:7::/chat:a:b").unwrap();
         assert_eq!(
             (m.kind, m.id, m.data_ack, m.endpoint, m.data),
-            (LegacyKind::Message, Some(7), false, "", "/chat:a:b")
+            (Sio09Kind::Message, Some(7), false, "", "/chat:a:b")
         );
         let m = parse("3:7:/chat:a:b").unwrap();
         assert_eq!((m.endpoint, m.data), ("/chat", "a:b"));
         let m = parse("1::/news?x=1").unwrap();
         assert_eq!(
             (m.kind, m.endpoint, m.data),
-            (LegacyKind::Connect, "/news?x=1", "")
+            (Sio09Kind::Connect, "/news?x=1", "")
         );
-        assert_eq!(parse("2::").unwrap().kind, LegacyKind::Heartbeat);
+        assert_eq!(parse("2::").unwrap().kind, Sio09Kind::Heartbeat);
         assert_eq!(parse("0::/chat").unwrap().endpoint, "/chat");
         let m = parse("6:::4+[\"A\"]").unwrap();
-        assert_eq!((m.kind, m.data), (LegacyKind::Ack, "4+[\"A\"]"));
+        assert_eq!((m.kind, m.data), (Sio09Kind::Ack, "4+[\"A\"]"));
     }
 
     #[test]
@@ -164,17 +164,17 @@ mod tests {
 
     #[test]
     fn encodes_with_optional_parts() {
-        assert_eq!(encode(LegacyKind::Heartbeat, None, false, "", None), "2::");
+        assert_eq!(encode(Sio09Kind::Heartbeat, None, false, "", None), "2::");
         assert_eq!(
-            encode(LegacyKind::Connect, None, false, "/chat", None),
+            encode(Sio09Kind::Connect, None, false, "/chat", None),
             "1::/chat"
         );
         assert_eq!(
-            encode(LegacyKind::Event, Some(3), true, "", Some("{}")),
+            encode(Sio09Kind::Event, Some(3), true, "", Some("{}")),
             "5:3+::{}"
         );
         assert_eq!(
-            encode(LegacyKind::Ack, None, false, "/a", Some("3")),
+            encode(Sio09Kind::Ack, None, false, "/a", Some("3")),
             "6::/a:3"
         );
     }

@@ -1,10 +1,10 @@
 //! The paths of Socket.IO 0.9 requests, after `/{resource}/1`: `/` (handshake) or `/{transport}/{sid}`.
 
-use super::super::sid::Sid;
+use crate::engineio::session::sid::Sid;
 
 /// A 0.9 transport.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LegacyTransport {
+pub enum Sio09Transport {
     /// XMLHttpRequest long-polling.
     XhrPolling,
     /// Script-tag long-polling with form posts.
@@ -13,7 +13,7 @@ pub enum LegacyTransport {
     Websocket,
 }
 
-impl LegacyTransport {
+impl Sio09Transport {
     /// The transport's name in paths and handshakes.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -32,11 +32,11 @@ impl LegacyTransport {
 
 /// What a 0.9 request asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LegacyRoute {
+pub enum Sio09Route {
     /// A new session.
     Handshake,
     /// A transport of a session; `sid` is `None` when the id is not one iogate could have issued.
-    Transport(LegacyTransport, Option<Sid>),
+    Transport(Sio09Transport, Option<Sid>),
     /// A transport 0.9 clients may name that iogate does not serve (`flashsocket`, `htmlfile`...).
     UnknownTransport,
     /// A session with no transport named: `/{resource}/1//{sid}/?disconnect=1`, the request 0.9 clients send
@@ -44,7 +44,7 @@ pub enum LegacyRoute {
     NoTransport(Option<Sid>),
 }
 
-impl LegacyRoute {
+impl Sio09Route {
     /// Parses the path after `/{resource}/1`; `None` when it is not a 0.9 request.
     pub fn parse(rest: &str) -> Option<Self> {
         let rest = rest.strip_suffix('/').unwrap_or(rest);
@@ -59,7 +59,7 @@ impl LegacyRoute {
         if transport.is_empty() {
             return Some(Self::NoTransport(Sid::parse(sid)));
         }
-        Some(match LegacyTransport::from_name(transport) {
+        Some(match Sio09Transport::from_name(transport) {
             Some(transport) => Self::Transport(transport, Sid::parse(sid)),
             None => Self::UnknownTransport,
         })
@@ -72,37 +72,31 @@ mod tests {
 
     #[test]
     fn handshakes_transports_and_strangers() {
-        assert_eq!(LegacyRoute::parse(""), Some(LegacyRoute::Handshake));
-        assert_eq!(LegacyRoute::parse("/"), Some(LegacyRoute::Handshake));
+        assert_eq!(Sio09Route::parse(""), Some(Sio09Route::Handshake));
+        assert_eq!(Sio09Route::parse("/"), Some(Sio09Route::Handshake));
         let sid = Sid::random();
         assert_eq!(
-            LegacyRoute::parse(&format!("/xhr-polling/{sid}")),
-            Some(LegacyRoute::Transport(
-                LegacyTransport::XhrPolling,
-                Some(sid)
-            ))
+            Sio09Route::parse(&format!("/xhr-polling/{sid}")),
+            Some(Sio09Route::Transport(Sio09Transport::XhrPolling, Some(sid)))
         );
         assert_eq!(
-            LegacyRoute::parse(&format!("/websocket/{sid}/")),
-            Some(LegacyRoute::Transport(
-                LegacyTransport::Websocket,
-                Some(sid)
-            ))
+            Sio09Route::parse(&format!("/websocket/{sid}/")),
+            Some(Sio09Route::Transport(Sio09Transport::Websocket, Some(sid)))
         );
         assert_eq!(
-            LegacyRoute::parse("/jsonp-polling/old-id"),
-            Some(LegacyRoute::Transport(LegacyTransport::JsonpPolling, None))
+            Sio09Route::parse("/jsonp-polling/old-id"),
+            Some(Sio09Route::Transport(Sio09Transport::JsonpPolling, None))
         );
         assert_eq!(
-            LegacyRoute::parse("/flashsocket/x"),
-            Some(LegacyRoute::UnknownTransport)
+            Sio09Route::parse("/flashsocket/x"),
+            Some(Sio09Route::UnknownTransport)
         );
         assert_eq!(
-            LegacyRoute::parse(&format!("//{sid}/")),
-            Some(LegacyRoute::NoTransport(Some(sid)))
+            Sio09Route::parse(&format!("//{sid}/")),
+            Some(Sio09Route::NoTransport(Some(sid)))
         );
-        assert_eq!(LegacyRoute::parse("/xhr-polling"), None);
-        assert_eq!(LegacyRoute::parse("/a/b/c"), None);
-        assert_eq!(LegacyRoute::parse("x"), None);
+        assert_eq!(Sio09Route::parse("/xhr-polling"), None);
+        assert_eq!(Sio09Route::parse("/a/b/c"), None);
+        assert_eq!(Sio09Route::parse("x"), None);
     }
 }

@@ -63,7 +63,7 @@ fn decode_one(part: Text) -> Result<Incoming, DecodeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engineio::packet::PacketType;
+    use crate::engineio::codec::packet::PacketType;
 
     #[test]
     fn round_trips_mixed_payload() {

@@ -1,8 +1,9 @@
 //! What the application learns about a new session, and the open packet the client receives.
 
 use super::pair_list::PairList;
-use super::query::Query;
-use super::session::TransportKind;
+use crate::engineio::query::Query;
+use crate::engineio::session::TransportKind;
+use crate::engineio::version::EngineVersion;
 use serde::Serialize;
 use serde::ser::Serializer;
 use std::net::IpAddr;
@@ -29,8 +30,11 @@ pub struct Handshake {
     /// The transport of the handshake request (serialized by name).
     #[serde(serialize_with = "transport_name")]
     pub transport: TransportKind,
-    /// The protocol version: the Engine.IO version here; Socket.IO endpoints put theirs.
+    /// The protocol version number webhooks carry: [`Self::engine`]'s number here; Socket.IO endpoints put theirs.
     pub protocol: u8,
+    /// The protocol the client speaks on the wire (not serialized: [`Self::protocol`] is its number).
+    #[serde(skip)]
+    pub engine: EngineVersion,
     /// Whether the client connected over TLS.
     pub secure: bool,
     /// When the handshake happened (serialized as RFC 3339 UTC, whole seconds).
@@ -44,7 +48,7 @@ impl Handshake {
         headers: &http::HeaderMap,
         query: &Query,
         transport: TransportKind,
-        protocol: u8,
+        engine: EngineVersion,
         conn: &ConnInfo,
     ) -> Self {
         Self {
@@ -52,7 +56,8 @@ impl Handshake {
             headers: PairList::from_map(headers),
             query: query.pairs.iter().cloned().collect(),
             transport,
-            protocol,
+            protocol: engine.number(),
+            engine,
             secure: conn.secure,
             time: SystemTime::now(),
         }
@@ -128,7 +133,13 @@ mod tests {
             address: "203.0.113.9".parse().unwrap(),
             secure: false,
         };
-        let handshake = Handshake::new(&headers, &query, TransportKind::Polling, 4, &conn);
+        let handshake = Handshake::new(
+            &headers,
+            &query,
+            TransportKind::Polling,
+            EngineVersion::V4,
+            &conn,
+        );
         let json = serde_json::to_value(&handshake).unwrap();
         assert_eq!(json["headers"]["user-agent"], "test");
         assert_eq!(json["headers"]["x-bin"], "a\u{fffd}b");

@@ -10,7 +10,7 @@ use super::iis::{IisSettings, TOKEN_HEADER};
 use super::limits::Gate;
 use super::listener::HttpHandler;
 use super::origin::{self, Shown};
-use super::router::{self, EndpointRequest, LegacyRequest, Route};
+use super::router::{self, EndpointRequest, Route, Sio09Request};
 use crate::config::{Cidr, ServerConfig, canonical};
 use crate::engineio::http::{Body, complete};
 use crate::engineio::http::{ConnectionHold, RequestBody};
@@ -60,7 +60,7 @@ pub struct Endpoint {
     /// Normalized resource path.
     pub path: String,
     /// Where Socket.IO 0.9 clients are served (`/{resource}`), if they are.
-    pub legacy_base: Option<String>,
+    pub sio09_base: Option<String>,
     cors: Option<Cors>,
     /// The protocol side.
     pub handle: EndpointHandle,
@@ -70,13 +70,13 @@ impl Endpoint {
     /// An endpoint at `path`.
     pub(crate) fn new(
         path: String,
-        legacy_base: Option<String>,
+        sio09_base: Option<String>,
         cors: Option<Cors>,
         handle: EndpointHandle,
     ) -> Self {
         Self {
             path,
-            legacy_base,
+            sio09_base,
             cors,
             handle,
         }
@@ -97,7 +97,7 @@ impl Drop for Opening<'_> {
 const FLUSH_GRACE: Duration = Duration::from_millis(100);
 
 /// Everything the public listener serves.
-pub struct App {
+pub struct FrontDoor {
     endpoints: Vec<Endpoint>,
     hooks: HookClient,
     metrics: Arc<Metrics>,
@@ -114,7 +114,7 @@ pub struct App {
     shutdown_requested: Notify,
 }
 
-impl HttpHandler for App {
+impl HttpHandler for FrontDoor {
     fn gate(&self) -> &Arc<Gate> {
         &self.gate
     }
@@ -158,11 +158,11 @@ fn logged_sid(req: &Request<RequestBody>) -> Option<&str> {
     req.uri()
         .query()
         .and_then(|q| q.split('&').find_map(|pair| pair.strip_prefix("sid=")))
-        .or_else(|| legacy_sid(req.uri().path()))
+        .or_else(|| sio09_sid(req.uri().path()))
 }
 
 /// The session id in the path of a Socket.IO 0.9 transport request (`.../1/xhr-polling/{sid}`).
-fn legacy_sid(path: &str) -> Option<&str> {
+fn sio09_sid(path: &str) -> Option<&str> {
     let mut segments = path.trim_end_matches('/').rsplit('/');
     let sid = segments.next()?;
     let transport = segments.next()?;
@@ -201,7 +201,7 @@ fn busy(body: &'static str) -> Response<Body> {
     response
 }
 
-impl App {
+impl FrontDoor {
     /// The front door over `endpoints` (in config order), as `server` and `iis` configure it; `gate` admits its
     /// connections, `hooks` is the webhook client the endpoints send with (a shutdown waits for it).
     pub fn new(
@@ -321,8 +321,8 @@ impl App {
         if let Some(probe) = Probe::among(&candidates) {
             return Route::Health(probe);
         }
-        let (index, legacy) = match self.find_legacy(&candidates) {
-            Some((index, rest)) => (index, Some(LegacyRequest::read(rest))),
+        let (index, sio09) = match self.find_sio09(&candidates) {
+            Some((index, rest)) => (index, Some(Sio09Request::read(rest))),
             None => {
                 let found = candidates.iter().find_map(|path| {
                     router::find(self.endpoints.iter().map(|e| e.path.as_str()), path)
@@ -337,8 +337,8 @@ impl App {
             return Route::Preflight(index);
         }
         let query = Query::parse(req.uri().query());
-        let request = match legacy {
-            Some(legacy) => EndpointRequest::Legacy(query, legacy),
+        let request = match sio09 {
+            Some(sio09) => EndpointRequest::Sio09(query, sio09),
             None => {
                 let request = EngineRequest::read(req.method(), is_upgrade_request(req), &query);
                 EndpointRequest::EngineIo(query, request)
@@ -371,13 +371,13 @@ impl App {
     }
 
     /// The endpoint serving a Socket.IO 0.9 request at one of `candidates`, and the path after `/{resource}/1`.
-    fn find_legacy<'p>(&self, candidates: &'p [String]) -> Option<(usize, &'p str)> {
+    fn find_sio09<'p>(&self, candidates: &'p [String]) -> Option<(usize, &'p str)> {
         candidates.iter().find_map(|path| {
             self.endpoints
                 .iter()
                 .enumerate()
                 .find_map(|(index, endpoint)| {
-                    let rest = router::legacy_rest(endpoint.legacy_base.as_deref()?, path)?;
+                    let rest = router::sio09_rest(endpoint.sio09_base.as_deref()?, path)?;
                     Some((index, rest))
                 })
         })
@@ -405,7 +405,7 @@ impl App {
             None
         } else if !self.origin_allowed(endpoint, &req, &request, from_proxy) {
             self.gate.refused("cors_origin", conn.address);
-            Some(if request.is_legacy() {
+            Some(if request.is_sio09() {
                 text(403, "handshake bad origin")
             } else {
                 crate::engineio::http::error(&EngineError::Forbidden {
@@ -463,7 +463,7 @@ impl App {
     ) -> bool {
         let shown = if request.is_jsonp() {
             Shown::ByScript
-        } else if request.is_legacy() {
+        } else if request.is_sio09() {
             Shown::ByReferer
         } else {
             Shown::ByOrigin
@@ -513,16 +513,13 @@ impl App {
 
 #[cfg(test)]
 mod tests {
-    use super::legacy_sid;
+    use super::sio09_sid;
 
     #[test]
     fn the_sid_of_socketio09_transport_paths() {
-        assert_eq!(
-            legacy_sid("/myApp/server.js/1/xhr-polling/abc"),
-            Some("abc")
-        );
-        assert_eq!(legacy_sid("/socket.io/1/websocket/abc/"), Some("abc"));
-        assert_eq!(legacy_sid("/socket.io/1/"), None);
-        assert_eq!(legacy_sid("/socket.io/"), None);
+        assert_eq!(sio09_sid("/myApp/server.js/1/xhr-polling/abc"), Some("abc"));
+        assert_eq!(sio09_sid("/socket.io/1/websocket/abc/"), Some("abc"));
+        assert_eq!(sio09_sid("/socket.io/1/"), None);
+        assert_eq!(sio09_sid("/socket.io/"), None);
     }
 }

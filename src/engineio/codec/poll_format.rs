@@ -1,12 +1,12 @@
 //! How a polling request's payload is framed: v4 (`\x1e`), v3 text (`len:packet`, `b64=1`), v3 XHR2 binary,
 //! or v3 JSONP (`j=N`).
 
-use super::error::EngineError;
-use super::http::{Body, complete};
 use super::packet::{DecodeError, Incoming, Packet};
-use super::query::Query;
-use super::version::EngineVersion;
 use super::{payload_v3, payload_v4};
+use crate::engineio::error::EngineError;
+use crate::engineio::http::{Body, complete};
+use crate::engineio::query::Query;
+use crate::engineio::version::EngineVersion;
 use bytes::Bytes;
 use http::Response;
 

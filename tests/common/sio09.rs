@@ -36,7 +36,7 @@ pub fn split_payload(text: &str) -> Vec<String> {
 }
 
 /// A 0.9 client over long-polling.
-pub struct LegacyClient {
+pub struct Sio09Client {
     /// `http://ADDR/{resource}/1`.
     pub base: String,
     /// The session id from the handshake.
@@ -45,11 +45,11 @@ pub struct LegacyClient {
     pub handshake: Vec<String>,
     /// `Some(i)` for jsonp-polling with callback index `i`.
     pub jsonp: Option<u32>,
-    /// Messages received but not yet returned by [`LegacyClient::next`].
+    /// Messages received but not yet returned by [`Sio09Client::next`].
     pub pending: Mutex<VecDeque<String>>,
 }
 
-impl LegacyClient {
+impl Sio09Client {
     /// Handshakes at `/{resource}/1/` with an extra query (e.g. `token=a`), over xhr-polling.
     pub async fn connect(gateway: &Gateway, resource: &str, query: &str) -> Self {
         let base = gateway.url(&format!("/{resource}/1"));

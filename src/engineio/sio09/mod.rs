@@ -1,7 +1,7 @@
 //! Socket.IO 0.9 clients (protocol revision 1) on the same sessions as every other client: the handshake at
 //! `/{resource}/1/`, the `xhr-polling`, `jsonp-polling` and `websocket` transports at
 //! `/{resource}/1/{transport}/{sid}`, and `\u{fffd}`-framed payloads. What the messages mean (events, acks,
-//! endpoints as namespaces, heartbeats) is translated by the layer above through [`LegacyCodec`], so sessions,
+//! endpoints as namespaces, heartbeats) is translated by the layer above through [`Sio09Codec`], so sessions,
 //! heartbeats, rooms and webhooks are the ones newer clients use.
 
 pub(crate) mod frame;
@@ -9,13 +9,13 @@ mod path;
 mod serve;
 
 pub use frame::{decode_payload, encode_payload};
-pub use path::{LegacyRoute, LegacyTransport};
+pub use path::{Sio09Route, Sio09Transport};
 
-use super::packet::{DecodeError, Incoming, Packet};
+use crate::engineio::codec::packet::{DecodeError, Incoming, Packet};
 
-/// The protocol number handshakes of Socket.IO 0.9 sessions carry (`EngineVersion::Legacy`): the 0.9 protocol
+/// The protocol number handshakes of Socket.IO 0.9 sessions carry (`EngineVersion::Sio09`): the 0.9 protocol
 /// revision.
-pub const LEGACY_PROTOCOL: u8 = 1;
+pub const SIO09_PROTOCOL: u8 = 1;
 
 /// What one 0.9 message from a client stands for.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -27,7 +27,7 @@ pub struct Decoded {
 }
 
 /// Translates between a session's packets and Socket.IO 0.9 messages; provided by the layer above.
-pub trait LegacyCodec: Send + Sync {
+pub trait Sio09Codec: Send + Sync {
     /// The 0.9 messages for a batch of queued packets, in order; a packet may give none (e.g. the Engine.IO
     /// open packet) and binary attachments are folded into the message they belong to.
     fn encode(&self, packets: &[Packet]) -> Vec<String>;

@@ -1,13 +1,20 @@
-//! One Engine.IO session: its outbound queue, transport state, heartbeat and closing.
+//! One Engine.IO session: its outbound queue, transport state, heartbeat and closing; its id ([`sid`]), what the
+//! application learns when it opens ([`handshake`], [`pair_list`]), and the heartbeat timer shared by all
+//! sessions ([`timer`]).
 
-use super::packet::{Packet, PacketType};
-use super::sid::Sid;
-use super::timer::Timed;
-use super::version::EngineVersion;
+pub(crate) mod handshake;
+pub(crate) mod pair_list;
+pub(crate) mod sid;
+pub mod timer;
+
+use crate::engineio::codec::packet::{Packet, PacketType};
+use crate::engineio::version::EngineVersion;
+use sid::Sid;
 use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
+use timer::Timed;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 

@@ -1,9 +1,9 @@
 //! Socket.IO 0.9 payloads: one message as it is, several as `\u{fffd}<length>\u{fffd}<message>...` with lengths
 //! in UTF-16 code units (JavaScript string lengths); JSONP wrapping `io.j[N]("...");` and `d=` form posts.
 
-use super::super::packet::DecodeError;
-use super::super::payload_v3::{js_string, jsonp_form_data};
-use super::super::text::{byte_offset_of_utf16, utf16_len};
+use crate::engineio::codec::packet::DecodeError;
+use crate::engineio::codec::payload_v3::{js_string, jsonp_form_data};
+use crate::engineio::codec::text::{byte_offset_of_utf16, utf16_len};
 
 /// Separates the frames of a multi-message payload.
 const SEPARATOR: char = '\u{fffd}';
@@ -35,15 +35,15 @@ pub fn decode_payload(text: &str) -> Result<Vec<&str>, DecodeError> {
     loop {
         let (digits, after) = rest
             .split_once(SEPARATOR)
-            .ok_or(DecodeError::Legacy("frame length without its separator"))?;
+            .ok_or(DecodeError::Sio09("frame length without its separator"))?;
         if digits.is_empty() || digits.len() > 10 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(DecodeError::Legacy("frame length is not a number"));
+            return Err(DecodeError::Sio09("frame length is not a number"));
         }
         let units: usize = digits
             .parse()
-            .map_err(|_| DecodeError::Legacy("frame length is not a number"))?;
+            .map_err(|_| DecodeError::Sio09("frame length is not a number"))?;
         let end = byte_offset_of_utf16(after, units)
-            .ok_or(DecodeError::Legacy("frame length runs past the payload"))?;
+            .ok_or(DecodeError::Sio09("frame length runs past the payload"))?;
         messages.push(&after[..end]);
         rest = &after[end..];
         if rest.is_empty() {
@@ -51,7 +51,7 @@ pub fn decode_payload(text: &str) -> Result<Vec<&str>, DecodeError> {
         }
         rest = rest
             .strip_prefix(SEPARATOR)
-            .ok_or(DecodeError::Legacy("frame not followed by a separator"))?;
+            .ok_or(DecodeError::Sio09("frame not followed by a separator"))?;
     }
 }
 

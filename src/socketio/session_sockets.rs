@@ -1,13 +1,13 @@
 //! The Socket.IO state of one Engine.IO session: its sockets by namespace and a packet being reassembled.
 
+use super::connect_timeout::ConnectTimeout;
 use super::reassembly::PartialPacket;
 use super::socket::Socket;
-use super::watch::ConnectWatch;
 use crate::engineio::{CloseReason, Handshake};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Socket.IO state kept per Engine.IO session.
-pub struct Conn<S> {
+pub struct SessionSockets<S> {
     handshake: Arc<Handshake>,
     inner: Mutex<ConnInner<S>>,
 }
@@ -25,7 +25,7 @@ pub(crate) struct ConnInner<S> {
     /// Why the session closed, once it has (no socket may be added any more).
     pub(crate) closed: Option<CloseReason>,
     /// The pending connect timeout; dropping it cancels the deadline.
-    pub(crate) watch: Option<Arc<ConnectWatch>>,
+    pub(crate) connect_timeout: Option<Arc<ConnectTimeout>>,
 }
 
 impl<S> ConnInner<S> {
@@ -39,7 +39,7 @@ impl<S> ConnInner<S> {
     }
 }
 
-impl<S> Conn<S> {
+impl<S> SessionSockets<S> {
     pub(crate) fn new(handshake: Handshake) -> Self {
         Self {
             handshake: Arc::new(handshake),
@@ -49,7 +49,7 @@ impl<S> Conn<S> {
                 partial: None,
                 ever_connected: false,
                 closed: None,
-                watch: None,
+                connect_timeout: None,
             }),
         }
     }

@@ -1,7 +1,7 @@
 //! The connect timeout: a session that connects no namespace in time is closed, on the shared timer.
 
-use super::conn::Conn;
-use crate::engineio::timer::{Timed, Timers};
+use super::session_sockets::SessionSockets;
+use crate::engineio::session::timer::{Timed, Timers};
 use crate::engineio::{CloseReason, Session};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -14,11 +14,11 @@ pub(crate) trait Unconnected: Send + Sync {
 }
 
 /// One session's connect deadline.
-pub(crate) struct ConnectWatch {
+pub(crate) struct ConnectTimeout {
     pub(crate) target: Weak<dyn Unconnected>,
 }
 
-impl Timed for ConnectWatch {
+impl Timed for ConnectTimeout {
     fn fire(self: &Arc<Self>, _generation: u64, _now: Instant) -> Option<Instant> {
         if let Some(target) = self.target.upgrade() {
             target.close_if_unconnected();
@@ -29,17 +29,17 @@ impl Timed for ConnectWatch {
 
 /// Starts the connect deadline of a new session: closed after `timeout` unless it connects a namespace.
 pub(crate) fn start<S: Send + Sync + 'static>(
-    timers: &Arc<Timers<ConnectWatch>>,
-    session: &Arc<Session<Conn<S>>>,
+    timers: &Arc<Timers<ConnectTimeout>>,
+    session: &Arc<Session<SessionSockets<S>>>,
     timeout: Duration,
 ) {
     let target: Weak<dyn Unconnected> = Arc::downgrade(session) as Weak<dyn Unconnected>;
-    let watch = Arc::new(ConnectWatch { target });
+    let watch = Arc::new(ConnectTimeout { target });
     timers.schedule(&watch, Instant::now() + timeout, 0);
-    session.state().lock().watch = Some(watch);
+    session.state().lock().connect_timeout = Some(watch);
 }
 
-impl<S: Send + Sync + 'static> Unconnected for Session<Conn<S>> {
+impl<S: Send + Sync + 'static> Unconnected for Session<SessionSockets<S>> {
     fn close_if_unconnected(self: Arc<Self>) {
         let unconnected = !self.state().lock().ever_connected;
         if unconnected {
