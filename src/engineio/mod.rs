@@ -20,7 +20,7 @@ mod text;
 pub mod timer;
 mod version;
 mod websocket;
-pub mod ws_frame;
+pub use iogate_ws::frame as ws_frame;
 mod ws_link;
 mod ws_packets;
 mod ws_pump;

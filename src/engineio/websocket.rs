@@ -10,7 +10,7 @@ use super::packet::{Incoming, Packet, PacketType, decode_text};
 use super::session::{CloseReason, Inner, Session, TransportKind, Upgrade};
 use super::text::Text;
 use super::ws_frame::{Event, WsMessage};
-use super::ws_link::Link;
+use super::ws_link::{self, Link};
 use super::ws_pump::{CLOSE_GRACE, max_message, pump};
 use bytes::Bytes;
 use http::header::{
@@ -82,7 +82,7 @@ struct Upgrading {
 /// Waits for the HTTP/1.1 path to hand over the raw connection.
 async fn open_link(upgrading: Upgrading) -> Option<Link> {
     let Upgrading { upgrade, hold } = upgrading;
-    upgrade.await.map(|upgraded| Link::new(upgraded, hold))
+    upgrade.await.map(|upgraded| ws_link::open(upgraded, hold))
 }
 
 /// Runs the session's pump in a task of its own. The task that opened the link (and maybe probed it) ends here:
