@@ -8,8 +8,8 @@
 //! alone or as the fragment that takes a message past it.
 
 use super::support::split_params;
-use iogate_ws::frame::{Decoder, Event, Violation, WsMessage};
 use bytes::Bytes;
+use iogate_ws::frame::{Decoder, Event, Violation, WsMessage};
 
 /// The message limits tried (the endpoint's `max_payload`).
 const LIMITS: [usize; 8] = [0, 1, 2, 3, 125, 126, 65_536, usize::MAX];
