@@ -14,15 +14,12 @@ pub mod session;
 pub mod sio09;
 mod version;
 mod websocket;
-pub mod ws_frame;
-mod ws_link;
+pub use iogate_ws::frame as ws_frame;
 
 #[cfg(test)]
 mod size_tests;
 
 /// The WebSocket framing reaches [`Text`] by this name.
-use codec::text;
-
 pub use codec::packet::{DecodeError, Incoming, Message, Packet, PacketType, decode_text};
 pub use codec::text::Text;
 pub use engine::{Engine, EngineConfig};

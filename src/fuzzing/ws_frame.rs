@@ -1,4 +1,4 @@
-//! The WebSocket frame decoder (`engineio::ws_frame::Decoder`).
+//! The WebSocket frame decoder (`iogate_ws::frame::Decoder`).
 //!
 //! Input: a message-limit selector, a read size, then client bytes. Asserts: the events and the violation that
 //! ends them are the same whether the bytes arrive at once or in reads of any size; "need more" always keeps
@@ -8,8 +8,8 @@
 //! alone or as the fragment that takes a message past it.
 
 use super::support::split_params;
-use crate::engineio::ws_frame::{Decoder, Event, Violation, WsMessage};
 use bytes::Bytes;
+use iogate_ws::frame::{Decoder, Event, Violation, WsMessage};
 
 /// The message limits tried (the endpoint's `max_payload`).
 const LIMITS: [usize; 8] = [0, 1, 2, 3, 125, 126, 65_536, usize::MAX];

@@ -1,5 +1,5 @@
 //! The WebSocket upgrade reaches the raw TCP stream: the HTTP/1.1 path answers the handshake itself, writes the
-//! 101 and hands the `TcpStream` with the bytes read past the head to the WebSocket (`engineio::ws_link` holds a
+//! 101 and hands the `TcpStream` with the bytes read past the head to the WebSocket (`engineio::websocket::link` holds a
 //! `TcpStream`, nothing else). These tests send a frame in the same write as the handshake, so it can only be
 //! answered if the bytes read with the head reach the WebSocket's decoder over the handed-over stream; and they
 //! check that a handshake with a body, which hyper serves, is refused rather than upgraded.

@@ -1,6 +1,7 @@
 //! WebSocket: new sessions over WebSocket and upgrades from polling (probe, noop, upgrade); the frame pump is in
 //! [`pump`], the framing in `ws_frame` (bytes) and [`packets`] (Engine.IO packets in messages).
 
+mod link;
 mod packets;
 pub(crate) mod pump;
 
@@ -13,7 +14,6 @@ use crate::engineio::http::Body;
 use crate::engineio::http::{ConnectionHold, RequestBody, has_token};
 use crate::engineio::session::{CloseReason, Inner, Session, TransportKind, Upgrade};
 use crate::engineio::ws_frame::{Event, WsMessage};
-use crate::engineio::ws_link::Link;
 use bytes::Bytes;
 use http::header::{
     CONNECTION, HeaderValue, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION,
@@ -22,6 +22,7 @@ use http::header::{
 use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 use iogate_h1::OnUpgrade;
+use link::Link;
 use pump::{CLOSE_GRACE, max_message, pump};
 use std::future::{Future, poll_fn};
 use std::sync::Arc;
@@ -85,7 +86,7 @@ struct Upgrading {
 /// Waits for the HTTP/1.1 path to hand over the raw connection.
 async fn open_link(upgrading: Upgrading) -> Option<Link> {
     let Upgrading { upgrade, hold } = upgrading;
-    upgrade.await.map(|upgraded| Link::new(upgraded, hold))
+    upgrade.await.map(|upgraded| link::open(upgraded, hold))
 }
 
 /// Runs the session's pump in a task of its own. The task that opened the link (and maybe probed it) ends here:

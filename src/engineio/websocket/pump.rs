@@ -2,15 +2,15 @@
 //!
 //! One task per WebSocket session runs it. While the session is idle the task waits on three things at once
 //! (the socket becoming readable, the session's notify, the application's backpressure wait) in one `poll_fn`,
-//! and holds no read or write buffer: see [`crate::engineio::ws_link`].
+//! and holds no read or write buffer: see [`super::link`].
 
+use super::link::{Link, ReadError};
 use super::packets::{messages_for, packets_from};
 use crate::engineio::codec::packet::Incoming;
 use crate::engineio::engine::Engine;
 use crate::engineio::handler::{Handler, Wait};
 use crate::engineio::session::{CloseReason, Session};
 use crate::engineio::ws_frame::Event;
-use crate::engineio::ws_link::{Link, ReadError};
 use crate::log_escape::Escaped;
 use std::future::{Future, poll_fn};
 use std::io;

@@ -2,10 +2,8 @@
 //! idle, only an incomplete frame), and writes frames straight from the shared packet bytes with vectored writes
 //! (nothing is kept once they are written).
 
-use super::http::ConnectionHold;
-use super::ws_frame::{Decoder, Event, FrameHead, Opcode, Violation, WsMessage, close_payload};
+use crate::frame::{Decoder, Event, FrameHead, Opcode, Violation, WsMessage, close_payload};
 use bytes::Bytes;
-use iogate_h1::Upgraded;
 use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::io::{self, IoSlice};
@@ -28,41 +26,32 @@ struct OutFrame {
 
 /// Why reading from the connection stopped.
 #[derive(Debug)]
-pub(crate) enum ReadError {
+pub enum ReadError {
     /// The client broke the protocol: close with the violation's code.
     Violation(Violation),
     /// The connection ended without a close frame, or failed.
     Io(io::Error),
 }
 
-/// A WebSocket connection after the handshake.
-pub(crate) struct Link {
-    /// The client's TCP stream, handed over by the HTTP/1.1 path after the 101.
+/// A WebSocket connection after the handshake. `Hold` is whatever must live exactly as long as the connection
+/// (the listener's count of it, for instance); the link only keeps it.
+pub struct Link<Hold> {
+    /// The client's TCP stream, taken over after the 101.
     conn: TcpStream,
     decoder: Decoder,
     /// Frames not written yet, and how much of the first one is written. Empty (no allocation) when idle.
     outbox: VecDeque<OutFrame>,
     written: usize,
-    /// Kept as long as the connection: the listener's count of the connection (and of the client a trusted
-    /// proxy forwarded, when the request carried one).
-    _hold: ConnectionHold,
+    /// Kept as long as the connection.
+    _hold: Hold,
 }
 
-impl Link {
-    /// Takes over an upgraded connection, keeping its hold, and `forwarded` (the request's own), while it lasts;
-    /// bytes read past the handshake are decoded first.
-    pub(crate) fn new(upgraded: Upgraded, forwarded: Option<ConnectionHold>) -> Self {
-        let Upgraded {
-            stream,
-            read_ahead,
-            hold,
-        } = upgraded;
-        let hold = match forwarded {
-            None => hold,
-            Some(forwarded) => ConnectionHold(std::sync::Arc::new((hold, forwarded))),
-        };
+impl<Hold> Link<Hold> {
+    /// Takes over an upgraded connection, keeping `hold` while it lasts; `read_ahead` (bytes read past the
+    /// handshake) is decoded first.
+    pub fn new(stream: TcpStream, read_ahead: &[u8], hold: Hold) -> Self {
         let mut decoder = Decoder::new();
-        decoder.stash(&read_ahead);
+        decoder.stash(read_ahead);
         Self {
             conn: stream,
             decoder,
@@ -73,7 +62,7 @@ impl Link {
     }
 
     /// Queues a message to send (see [`Link::poll_write`]).
-    pub(crate) fn push(&mut self, message: WsMessage) {
+    pub fn push(&mut self, message: WsMessage) {
         match message {
             WsMessage::Text(text) => self.push_frame(Opcode::Text, text.into()),
             WsMessage::Binary(data) => self.push_frame(Opcode::Binary, data),
@@ -81,12 +70,12 @@ impl Link {
     }
 
     /// Queues a pong answering a ping that carried `data`.
-    pub(crate) fn push_pong(&mut self, data: Bytes) {
+    pub fn push_pong(&mut self, data: Bytes) {
         self.push_frame(Opcode::Pong, data);
     }
 
     /// Queues a close frame: with `code`, or empty.
-    pub(crate) fn push_close(&mut self, code: Option<u16>) {
+    pub fn push_close(&mut self, code: Option<u16>) {
         let payload = code.map(close_payload).unwrap_or_default();
         self.push_frame(Opcode::Close, payload);
     }
@@ -99,12 +88,12 @@ impl Link {
     }
 
     /// Whether frames wait to be written.
-    pub(crate) fn is_writing(&self) -> bool {
+    pub fn is_writing(&self) -> bool {
         !self.outbox.is_empty()
     }
 
     /// Writes queued frames until all are written (`Ready(Ok)`), the socket is full (`Pending`), or it fails.
-    pub(crate) fn poll_write(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    pub fn poll_write(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         while !self.outbox.is_empty() {
             let mut slices = [IoSlice::new(&[]); WRITE_BATCH * 2];
             let mut count = 0;
@@ -145,13 +134,13 @@ impl Link {
     }
 
     /// Writes every queued frame.
-    pub(crate) async fn flush(&mut self) -> io::Result<()> {
+    pub async fn flush(&mut self) -> io::Result<()> {
         poll_fn(|cx| self.poll_write(cx)).await
     }
 
     /// Reads until the next event: `Pending` when the client has sent nothing more. `max_message` bounds a
     /// message's size.
-    pub(crate) fn poll_event(
+    pub fn poll_event(
         &mut self,
         cx: &mut Context<'_>,
         max_message: usize,
@@ -180,7 +169,7 @@ impl Link {
 
     /// Sends a close frame (after anything queued), then ends the connection, waiting at most `grace` for a
     /// client that does not read.
-    pub(crate) async fn close(mut self, code: Option<u16>, grace: std::time::Duration) {
+    pub async fn close(mut self, code: Option<u16>, grace: std::time::Duration) {
         self.push_close(code);
         let _ = tokio::time::timeout(grace, async {
             self.flush().await?;

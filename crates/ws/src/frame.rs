@@ -5,7 +5,7 @@
 //! buffer, and only an incomplete frame (or the fragments of an unfinished message) is copied into memory the
 //! connection owns, released as soon as the message is complete.
 
-use super::text::Text;
+use crate::text::Text;
 use bytes::Bytes;
 
 /// The longest payload of a control frame.
