@@ -7,6 +7,10 @@ FROM rust:1-slim-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml ./
 COPY src ./src
+# The workspace's other members: the wire-code crates iogate builds on, and the benchmark tools (built only when
+# asked for, but the workspace names them).
+COPY crates ./crates
+COPY bench ./bench
 COPY config ./config
 COPY examples ./examples
 RUN cargo build --release && strip target/release/iogate
