@@ -185,21 +185,8 @@ fn packets_for_socketio09_clients_never_panic() {
 
 /// A masked client frame, as a browser sends it.
 fn ws_client_frame(rng: &mut StdRng, fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
-    let mask: [u8; 4] = rng.random();
-    let mut out = vec![if fin { 0x80 } else { 0 } | opcode];
-    match payload.len() {
-        n if n < 126 => out.push(0x80 | n as u8),
-        n if n <= 0xFFFF => {
-            out.push(0x80 | 126);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            out.push(0x80 | 127);
-            out.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
-    out.extend_from_slice(&mask);
-    out.extend(payload.iter().zip(mask.iter().cycle()).map(|(b, m)| b ^ m));
+    let mut out = Vec::new();
+    iogate_ws::client::encode_client_frame(&mut out, fin, opcode, payload, rng.random());
     out
 }
 

@@ -9,6 +9,7 @@
 
 use super::support::split_params;
 use bytes::Bytes;
+use iogate_ws::client::{client_frame_header, encode_client_frame};
 use iogate_ws::frame::{Decoder, Event, Violation, WsMessage};
 
 /// The message limits tried (the endpoint's `max_payload`).
@@ -65,7 +66,7 @@ pub fn check(data: &[u8]) {
 
     if let Some(over) = max.checked_add(1).filter(|&n| n < 1 << 63) {
         let mut frame = Vec::new();
-        frame_header(&mut frame, true, 0x2, over as u64, mask);
+        client_frame_header(&mut frame, true, 0x2, over as u64, mask);
         let refused = decode_in_reads(&frame, max, read);
         assert_eq!(
             refused,
@@ -76,8 +77,8 @@ pub fn check(data: &[u8]) {
     if max <= 65_536 {
         let first = read.min(max);
         let mut frames = Vec::new();
-        client_frame(&mut frames, false, 0x2, &vec![7; first], mask);
-        frame_header(&mut frames, true, 0x0, (max - first + 1) as u64, mask);
+        encode_client_frame(&mut frames, false, 0x2, &vec![7; first], mask);
+        client_frame_header(&mut frames, true, 0x0, (max - first + 1) as u64, mask);
         let refused = decode_in_reads(&frames, max, read);
         assert_eq!(
             refused,
@@ -120,33 +121,12 @@ fn encode_event(out: &mut Vec<u8>, event: &Event, mask: [u8; 4], cut: usize) {
                 WsMessage::Binary(data) => (0x2, &data[..]),
             };
             let (first, second) = data.split_at(cut.min(data.len()));
-            client_frame(out, false, opcode, first, mask);
-            client_frame(out, true, 0x9, BETWEEN, mask);
-            client_frame(out, true, 0x0, second, mask);
+            encode_client_frame(out, false, opcode, first, mask);
+            encode_client_frame(out, true, 0x9, BETWEEN, mask);
+            encode_client_frame(out, true, 0x0, second, mask);
         }
-        Event::Ping(data) => client_frame(out, true, 0x9, data, mask),
-        Event::Close(None) => client_frame(out, true, 0x8, &[], mask),
-        Event::Close(Some(code)) => client_frame(out, true, 0x8, &code.to_be_bytes(), mask),
+        Event::Ping(data) => encode_client_frame(out, true, 0x9, data, mask),
+        Event::Close(None) => encode_client_frame(out, true, 0x8, &[], mask),
+        Event::Close(Some(code)) => encode_client_frame(out, true, 0x8, &code.to_be_bytes(), mask),
     }
-}
-
-/// Appends a masked client frame.
-fn client_frame(out: &mut Vec<u8>, fin: bool, opcode: u8, payload: &[u8], mask: [u8; 4]) {
-    frame_header(out, fin, opcode, payload.len() as u64, mask);
-    out.extend(payload.iter().zip(mask.iter().cycle()).map(|(b, m)| b ^ m));
-}
-
-/// Appends a masked client frame's header announcing `len` payload bytes.
-fn frame_header(out: &mut Vec<u8>, fin: bool, opcode: u8, len: u64, mask: [u8; 4]) {
-    out.push(if fin { 0x80 } else { 0 } | opcode);
-    if len < 126 {
-        out.push(0x80 | len as u8);
-    } else if let Ok(short) = u16::try_from(len) {
-        out.push(0x80 | 126);
-        out.extend_from_slice(&short.to_be_bytes());
-    } else {
-        out.push(0x80 | 127);
-        out.extend_from_slice(&len.to_be_bytes());
-    }
-    out.extend_from_slice(&mask);
 }

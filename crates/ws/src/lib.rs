@@ -7,6 +7,7 @@
 //! header and payload straight from the shared message bytes; nothing stays in memory while the connection is
 //! idle. The contract is in the crate's `README.md`.
 
+pub mod client;
 pub mod frame;
 mod link;
 mod text;
