@@ -50,7 +50,7 @@ impl Api {
 
     async fn handle(&self, req: Request<RequestBody>) -> Response<Body> {
         if let Some(probe) = Probe::at(req.uri().path()) {
-            return probe.answer(self.app.is_draining());
+            return probe.answer(self.app.readiness());
         }
         let call = req.uri().path().to_string();
         let response = if !auth::authorized(req.headers(), &self.token) {

@@ -1,6 +1,7 @@
 //! Configuration: the TOML schema, `${VAR}` expansion, validation with key paths, and loading.
 
 mod cidr;
+mod cluster;
 mod duration;
 mod expand;
 mod load;
@@ -11,6 +12,7 @@ mod validate;
 mod webhook_url;
 
 pub use cidr::{Cidr, canonical};
+pub use cluster::{ClusterConfig, NodeName, PeerAddress, RedisUrl};
 pub use duration::parse as parse_duration;
 pub use load::{ConfigError, load_file, parse_str};
 pub use resource_path::{ResourcePath, normalize_path};

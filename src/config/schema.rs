@@ -1,6 +1,7 @@
 //! The TOML schema. Every key is documented here; unknown keys are rejected.
 
 use super::cidr::Cidr;
+use super::cluster::ClusterConfig;
 use super::resource_path::ResourcePath;
 use super::secret::Secret;
 use super::webhook_url::WebhookUrl;
@@ -23,6 +24,8 @@ pub struct Config {
     /// The endpoints (resource paths) served, each with its protocol and webhook.
     #[serde(rename = "endpoint", default)]
     pub endpoints: Vec<EndpointConfig>,
+    /// Several nodes sharing sessions, rooms and broadcasts through Redis; absent means one node.
+    pub cluster: Option<ClusterConfig>,
 }
 
 /// `[server]`: the public listener.

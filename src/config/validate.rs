@@ -1,5 +1,6 @@
 //! Checks that go beyond types: paths, ranges, duplicates, and values that depend on each other.
 
+use super::cluster::{ClusterConfig, PeerAddress};
 use super::schema::{Config, EndpointConfig, Protocol, ServerConfig};
 use std::collections::HashSet;
 
@@ -25,6 +26,9 @@ pub fn validate(config: &Config) -> Result<(), Problem> {
         ));
     }
     validate_limits(&config.server)?;
+    if let Some(cluster) = &config.cluster {
+        validate_cluster(cluster, &config.server)?;
+    }
     let mut seen = HashSet::new();
     let mut resources = HashSet::new();
     for (index, endpoint) in config.endpoints.iter().enumerate() {
@@ -64,6 +68,27 @@ pub fn validate(config: &Config) -> Result<(), Problem> {
                 ));
             }
         }
+    }
+    Ok(())
+}
+
+/// `[cluster]`: a prefix that keeps channel names parseable, a peer wait that ends, and an address peers can reach.
+fn validate_cluster(cluster: &ClusterConfig, server: &ServerConfig) -> Result<(), Problem> {
+    let prefix = &cluster.key_prefix;
+    if prefix.is_empty() || prefix.len() > 64 || prefix.contains(['#', '*', '?', '[', ']']) {
+        return Err((
+            "cluster.key_prefix".into(),
+            "must be 1 to 64 characters without '#', '*', '?', '[' or ']'".into(),
+        ));
+    }
+    if cluster.peer_timeout.is_zero() || cluster.peer_timeout > std::time::Duration::from_secs(60) {
+        return Err((
+            "cluster.peer_timeout".into(),
+            "must be greater than zero and at most 60s".into(),
+        ));
+    }
+    if cluster.advertise.is_none() {
+        PeerAddress::of_listener(server.listen).map_err(|why| ("cluster.advertise".into(), why))?;
     }
     Ok(())
 }

@@ -9,7 +9,7 @@ use crate::engineio::http::RequestBody;
 use crate::engineio::http::{self as responses, Body};
 use crate::engineio::query::{EngineRequest, Query, SessionRequest};
 use crate::engineio::session::handshake::{ConnInfo, Handshake, open_packet_json};
-use crate::engineio::session::sid::Sid;
+use crate::engineio::session::sid::{NodeTag, Sid};
 use crate::engineio::session::timer::Timers;
 use crate::engineio::session::{CloseReason, Owner, Session, SessionSettings, TransportKind};
 use crate::engineio::version::EngineVersion;
@@ -38,6 +38,8 @@ pub struct EngineConfig {
     pub eio3: bool,
     /// The endpoint's metric handles.
     pub metrics: EndpointMetrics,
+    /// In a cluster, the tag of this node that every session id it mints starts with; `None` on one node.
+    pub node_tag: Option<NodeTag>,
 }
 
 /// An Engine.IO server for one endpoint, generic over the application handler.
@@ -59,6 +61,13 @@ impl<H: Handler> Engine<H> {
             timers: Timers::start(),
             me: me.clone(),
         })
+    }
+
+    /// A new session id: random, starting with this node's tag in a cluster.
+    pub fn new_sid(&self) -> Sid {
+        self.config
+            .node_tag
+            .map_or_else(Sid::random, Sid::random_tagged)
     }
 
     /// The endpoint settings.
@@ -223,7 +232,7 @@ impl<H: Handler> Engine<H> {
         } else {
             &[]
         };
-        let sid = Sid::random();
+        let sid = self.new_sid();
         let open = Packet::text(
             PacketType::Open,
             &open_packet_json(

@@ -63,6 +63,7 @@ fn engine() -> Arc<Engine<Accept>> {
             websocket: true,
             eio3: true,
             metrics: EndpointMetrics::detached(),
+            node_tag: None,
         },
         Accept,
     )

@@ -1,5 +1,6 @@
 //! Building endpoints from their config: the Engine.IO server, the Socket.IO server and the webhook relay.
 
+use crate::cluster::Cluster;
 use crate::config::{EndpointConfig, Protocol, Transport};
 use crate::engineio::{Engine, EngineConfig, SessionSettings};
 use crate::metrics::Metrics;
@@ -17,6 +18,7 @@ pub(super) fn build_endpoint(
     config: &EndpointConfig,
     hooks: &HookClient,
     metrics: &Arc<Metrics>,
+    cluster: Option<&Arc<Cluster>>,
 ) -> Result<Endpoint, String> {
     let path = config.path.as_str().to_string();
     let endpoint_metrics = metrics.endpoint(&path);
@@ -33,6 +35,7 @@ pub(super) fn build_endpoint(
         websocket: config.transports.contains(&Transport::Websocket),
         eio3: config.eio3,
         metrics: endpoint_metrics.clone(),
+        node_tag: cluster.map(|cluster| cluster.tag()),
     };
     let target = hooks
         .target(

@@ -1,10 +1,12 @@
 //! The composition root: builds every part of a running gateway from its config and wires them together (the
-//! metrics registry, the webhook client, the endpoints, the front door, the push API and their listeners). No
+//! metrics registry, the webhook client, the node's place in a cluster, the endpoints, the front door, the push
+//! API and their listeners). No
 //! other module builds another layer's parts.
 
 mod endpoints;
 
 use crate::api::Api;
+use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::relay::HookClient;
@@ -53,9 +55,13 @@ pub async fn start(config: &Config) -> Result<Running, String> {
 
 /// Binds the listeners and starts serving `config` with the given IIS settings.
 pub async fn start_with(config: &Config, iis: IisSettings) -> Result<Running, String> {
-    let app = build_app(config, iis)?;
-    let (stop, stopped) = watch::channel(false);
     let (listener, address) = bind(config.server.listen, "").await?;
+    let cluster = match &config.cluster {
+        Some(cluster) => Some(Cluster::join(cluster, address).await?),
+        None => None,
+    };
+    let app = build_app(config, iis, cluster)?;
+    let (stop, stopped) = watch::channel(false);
     let mut tasks = vec![tokio::spawn(serve(listener, app.clone(), stopped.clone()))];
     let mut api_address = None;
     if let Some(api) = &config.api {
@@ -75,14 +81,18 @@ pub async fn start_with(config: &Config, iis: IisSettings) -> Result<Running, St
 }
 
 /// The front door over every endpoint of `config`; must run inside a Tokio runtime (engines start their timers).
-fn build_app(config: &Config, iis: IisSettings) -> Result<Arc<FrontDoor>, String> {
+fn build_app(
+    config: &Config,
+    iis: IisSettings,
+    cluster: Option<Arc<Cluster>>,
+) -> Result<Arc<FrontDoor>, String> {
     let hooks = HookClient::new()?;
     let metrics = Metrics::new();
     let gate = Gate::public(&config.server, metrics.clone());
     let endpoints = config
         .endpoints
         .iter()
-        .map(|endpoint| endpoints::build_endpoint(endpoint, &hooks, &metrics))
+        .map(|endpoint| endpoints::build_endpoint(endpoint, &hooks, &metrics, cluster.as_ref()))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(FrontDoor::new(
         &config.server,
@@ -91,6 +101,7 @@ fn build_app(config: &Config, iis: IisSettings) -> Result<Arc<FrontDoor>, String
         hooks,
         metrics,
         gate,
+        cluster,
     ))
 }
 

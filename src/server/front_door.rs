@@ -5,12 +5,13 @@ use super::answer::{self, Finish, origin_headers};
 use super::cors::Cors;
 use super::endpoint::{ResponseFuture, Routed, Service};
 use super::forwarded::TrustedProxies;
-use super::health::Probe;
+use super::health::{Probe, Readiness};
 use super::iis::{IisSettings, TOKEN_HEADER};
 use super::limits::Gate;
 use super::listener::HttpHandler;
 use super::origin::{self, Shown};
 use super::router::{self, EndpointRequest, Route, Sio09Request};
+use crate::cluster::Cluster;
 use crate::config::{Cidr, ServerConfig, canonical};
 use crate::engineio::http::{Body, complete};
 use crate::engineio::http::{ConnectionHold, RequestBody};
@@ -112,6 +113,7 @@ pub struct FrontDoor {
     opening: AtomicUsize,
     draining: AtomicBool,
     shutdown_requested: Notify,
+    cluster: Option<Arc<Cluster>>,
 }
 
 impl HttpHandler for FrontDoor {
@@ -211,6 +213,7 @@ impl FrontDoor {
         hooks: HookClient,
         metrics: Arc<Metrics>,
         gate: Arc<Gate>,
+        cluster: Option<Arc<Cluster>>,
     ) -> Arc<Self> {
         let mut trusted = server.trusted_proxies.clone();
         if iis.token.is_some() {
@@ -234,6 +237,7 @@ impl FrontDoor {
             opening: AtomicUsize::new(0),
             draining: AtomicBool::new(false),
             shutdown_requested: Notify::new(),
+            cluster,
         })
     }
 
@@ -250,6 +254,26 @@ impl FrontDoor {
     /// Whether a shutdown has begun.
     pub fn is_draining(&self) -> bool {
         self.draining.load(Ordering::Acquire)
+    }
+
+    /// What `/readyz` reports: draining, a cluster node without Redis, or ready.
+    pub fn readiness(&self) -> Readiness {
+        if self.is_draining() {
+            Readiness::Draining
+        } else if self
+            .cluster
+            .as_ref()
+            .is_some_and(|cluster| !cluster.is_up())
+        {
+            Readiness::RedisLost
+        } else {
+            Readiness::Ready
+        }
+    }
+
+    /// This node's place in a cluster, when `[cluster]` is configured.
+    pub fn cluster(&self) -> Option<&Arc<Cluster>> {
+        self.cluster.as_ref()
     }
 
     /// Resolves when IIS asked the process to stop (the ASP.NET Core Module's shutdown event).
@@ -355,7 +379,7 @@ impl FrontDoor {
         from_proxy: bool,
     ) -> ResponseFuture<'_> {
         match self.route_of(&req) {
-            Route::Health(probe) => answer::ready(probe.answer(self.is_draining())),
+            Route::Health(probe) => answer::ready(probe.answer(self.readiness())),
             Route::NotFound => answer::ready(text(404, "Not Found")),
             Route::Preflight(index) => {
                 let mut response = complete(204, "text/plain; charset=UTF-8", "");

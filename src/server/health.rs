@@ -8,8 +8,20 @@ use http::Response;
 pub enum Probe {
     /// `/healthz`: the process serves requests.
     Live,
-    /// `/readyz`: the process takes new sessions (not while a shutdown drains them).
+    /// `/readyz`: the process takes new sessions (not while a shutdown drains them) and, in a cluster, reaches
+    /// the other nodes through Redis.
     Ready,
+}
+
+/// What `/readyz` reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Readiness {
+    /// Serving.
+    Ready,
+    /// A shutdown has begun.
+    Draining,
+    /// A cluster node whose Redis does not answer: it serves its own sessions, but nothing crosses nodes.
+    RedisLost,
 }
 
 impl Probe {
@@ -29,12 +41,13 @@ impl Probe {
             .find(|probe| paths.iter().any(|path| Self::at(path) == Some(*probe)))
     }
 
-    /// The answer, `draining` telling whether a shutdown has begun.
-    pub fn answer(self, draining: bool) -> Response<Body> {
-        let (status, body) = match self {
-            Self::Live => (200, "ok"),
-            Self::Ready if draining => (503, "draining"),
-            Self::Ready => (200, "ready"),
+    /// The answer, given the process's readiness.
+    pub fn answer(self, readiness: Readiness) -> Response<Body> {
+        let (status, body) = match (self, readiness) {
+            (Self::Live, _) => (200, "ok"),
+            (Self::Ready, Readiness::Draining) => (503, "draining"),
+            (Self::Ready, Readiness::RedisLost) => (503, "redis unreachable"),
+            (Self::Ready, Readiness::Ready) => (200, "ready"),
         };
         complete(status, "text/plain; charset=UTF-8", body)
     }
@@ -42,7 +55,7 @@ impl Probe {
 
 #[cfg(test)]
 mod tests {
-    use super::Probe;
+    use super::{Probe, Readiness};
 
     #[test]
     fn probes_are_found_by_path_liveness_first() {
@@ -55,9 +68,11 @@ mod tests {
     }
 
     #[test]
-    fn readiness_follows_draining() {
-        assert_eq!(Probe::Ready.answer(true).status(), 503);
-        assert_eq!(Probe::Ready.answer(false).status(), 200);
-        assert_eq!(Probe::Live.answer(true).status(), 200);
+    fn readiness_follows_draining_and_redis() {
+        assert_eq!(Probe::Ready.answer(Readiness::Draining).status(), 503);
+        assert_eq!(Probe::Ready.answer(Readiness::RedisLost).status(), 503);
+        assert_eq!(Probe::Ready.answer(Readiness::Ready).status(), 200);
+        assert_eq!(Probe::Live.answer(Readiness::Draining).status(), 200);
+        assert_eq!(Probe::Live.answer(Readiness::RedisLost).status(), 200);
     }
 }

@@ -1,4 +1,6 @@
-//! Session ids: 20 URL-safe characters from 120 random bits.
+//! Session ids: 20 URL-safe characters. One node: 120 random bits. In a cluster the first four characters are the
+//! [`NodeTag`] of the node that holds the session (so any node can tell where a request belongs) and the other 16
+//! are 96 random bits.
 
 use rand::Rng;
 use std::fmt;
@@ -20,6 +22,20 @@ impl Sid {
         Sid(id)
     }
 
+    /// A new id held by the node tagged `tag`: the tag, then 16 random characters.
+    pub fn random_tagged(tag: NodeTag) -> Self {
+        let mut id = Self::random();
+        id.0[..NodeTag::LEN].copy_from_slice(&tag.0);
+        id
+    }
+
+    /// The tag this id starts with (meaningful only for ids minted by [`Sid::random_tagged`]).
+    pub fn tag(&self) -> NodeTag {
+        let mut tag = [0u8; NodeTag::LEN];
+        tag.copy_from_slice(&self.0[..NodeTag::LEN]);
+        NodeTag(tag)
+    }
+
     /// Parses an id from a request; anything that is not 20 id characters is `None`.
     pub fn parse(text: &str) -> Option<Self> {
         let bytes: [u8; 20] = text.as_bytes().try_into().ok()?;
@@ -33,6 +49,47 @@ impl Sid {
     pub fn as_str(&self) -> &str {
         // Only ASCII bytes are ever stored.
         std::str::from_utf8(&self.0).unwrap_or("")
+    }
+}
+
+/// The four id characters that name one running node of a cluster (a new tag each time a node starts).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NodeTag([u8; NodeTag::LEN]);
+
+impl NodeTag {
+    /// Characters in a tag.
+    pub const LEN: usize = 4;
+
+    /// A new random tag.
+    pub fn random() -> Self {
+        Sid::random().tag()
+    }
+
+    /// Parses a tag; anything that is not four id characters is `None`.
+    pub fn parse(text: &str) -> Option<Self> {
+        let bytes: [u8; Self::LEN] = text.as_bytes().try_into().ok()?;
+        bytes
+            .iter()
+            .all(|b| ALPHABET.contains(b))
+            .then_some(NodeTag(bytes))
+    }
+
+    /// The tag as text.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII bytes are ever stored.
+        std::str::from_utf8(&self.0).unwrap_or("")
+    }
+}
+
+impl fmt::Display for NodeTag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for NodeTag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "NodeTag({})", self.as_str())
     }
 }
 
@@ -72,5 +129,19 @@ mod tests {
         assert_eq!(Sid::parse("short"), None);
         assert_eq!(Sid::parse("aaaaaaaaaaaaaaaaaaa!"), None);
         assert_eq!(Sid::parse("ééééééééééééééééééé"), None);
+    }
+
+    #[test]
+    fn tagged_ids_start_with_their_node_tag() {
+        let tag = NodeTag::random();
+        let a = Sid::random_tagged(tag);
+        let b = Sid::random_tagged(tag);
+        assert_ne!(a, b);
+        assert_eq!(a.tag(), tag);
+        assert!(a.as_str().starts_with(tag.as_str()));
+        assert_eq!(Sid::parse(a.as_str()), Some(a));
+        assert_eq!(NodeTag::parse(tag.as_str()), Some(tag));
+        assert_eq!(NodeTag::parse("ab!d"), None);
+        assert_eq!(NodeTag::parse("abcde"), None);
     }
 }

@@ -206,7 +206,7 @@ impl<H: Handler> Engine<H> {
             conn,
         );
         drop(req);
-        let sid = Sid::random();
+        let sid = self.new_sid();
         let opened = self
             .open_session(
                 sid,

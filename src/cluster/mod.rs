@@ -1,0 +1,135 @@
+//! The cluster: several iogate nodes sharing one Redis (`[cluster]` in the config). This module is the node's
+//! place in it: the Redis links ([`RedisLink`] for commands, [`Subscriptions`] for pub/sub), the node's identity
+//! (its name, the [`NodeTag`] its session ids start with, the address peers reach it at) and [`Membership`],
+//! which knows the live nodes and cleans up after departed ones.
+//!
+//! The parts that use it sit above: the cross-node adapter (operations reach sockets on every node), passing a
+//! request to the node that holds its session, and the departure handler.
+
+pub mod keys;
+pub mod membership;
+pub mod redis_link;
+pub mod subscriptions;
+
+pub use keys::Keys;
+pub use membership::{DepartureHandler, Membership, Peer};
+pub use redis_link::RedisLink;
+pub use subscriptions::{Message, Subscriptions, Topic};
+
+use crate::config::{ClusterConfig, PeerAddress};
+use crate::engineio::NodeTag;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// This node's membership of a cluster.
+pub struct Cluster {
+    keys: Keys,
+    peer_timeout: Duration,
+    link: RedisLink,
+    subscriptions: Subscriptions,
+    membership: Arc<Membership>,
+}
+
+impl Cluster {
+    /// Joins the cluster of `config` as the node whose public listener is bound to `listen`: registers (waiting
+    /// at most a moment for Redis; a node starts without it and registers when it answers) and starts the
+    /// heartbeat and the subscription connection.
+    pub async fn join(config: &ClusterConfig, listen: SocketAddr) -> Result<Arc<Self>, String> {
+        let advertise = match &config.advertise {
+            Some(address) => address.clone(),
+            None => PeerAddress::of_listener(listen)
+                .map_err(|why| format!("cluster.advertise: {why}"))?,
+        };
+        let tag = NodeTag::random();
+        let node_id = config
+            .node_id
+            .as_ref()
+            .map(|name| name.as_str().to_string())
+            .unwrap_or_else(|| format!("node-{tag}"));
+        let me = Peer {
+            node_id,
+            tag: tag.as_str().to_string(),
+            advertise: advertise.authority().to_string(),
+        };
+        let keys = Keys::new(&config.key_prefix);
+        let link = RedisLink::new(&config.redis)?;
+        let membership = Arc::new(Membership::new(me, tag, keys.clone(), link.clone()));
+        if membership.register_once().await {
+            link.set_commands_up(true);
+            tracing::info!(
+                node = %membership.me().node_id,
+                tag = %tag,
+                advertise = %membership.me().advertise,
+                nodes = membership.live_count(),
+                "cluster: joined"
+            );
+        } else {
+            tracing::warn!(
+                redis = %config.redis.redacted(),
+                "cluster: Redis does not answer yet; this node serves its own sessions and joins when it does"
+            );
+        }
+        tokio::spawn(membership.clone().run());
+        let subscriptions = Subscriptions::start(link.clone());
+        Ok(Arc::new(Self {
+            keys,
+            peer_timeout: config.peer_timeout,
+            link,
+            subscriptions,
+            membership,
+        }))
+    }
+
+    /// The tag this node's session ids start with.
+    pub fn tag(&self) -> NodeTag {
+        NodeTag::parse(&self.membership.me().tag).unwrap_or_else(NodeTag::random)
+    }
+
+    /// This node's record (name, tag, advertised address).
+    pub fn me(&self) -> &Peer {
+        self.membership.me()
+    }
+
+    /// The live nodes, and what a survivor does for departed ones.
+    pub fn membership(&self) -> &Arc<Membership> {
+        &self.membership
+    }
+
+    /// Key and channel names.
+    pub fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
+    /// How long a cross-node call waits for other nodes.
+    pub fn peer_timeout(&self) -> Duration {
+        self.peer_timeout
+    }
+
+    /// The Redis command connection.
+    pub fn redis(&self) -> &RedisLink {
+        &self.link
+    }
+
+    /// Registers a pub/sub topic; see [`Subscriptions::subscribe`].
+    pub fn subscribe(&self, topic: Topic) -> tokio::sync::mpsc::Receiver<Message> {
+        self.subscriptions.subscribe(topic)
+    }
+
+    /// Publishes `payload` on `channel`; answers how many subscribers received it.
+    pub async fn publish(&self, channel: &str, payload: &[u8]) -> Result<usize, String> {
+        let mut redis = self.link.commands();
+        membership::bounded(
+            redis::cmd("PUBLISH")
+                .arg(channel)
+                .arg(payload)
+                .query_async(&mut redis),
+        )
+        .await
+    }
+
+    /// Whether Redis answers and this node is subscribed: cross-node delivery works.
+    pub fn is_up(&self) -> bool {
+        self.link.is_up()
+    }
+}
