@@ -158,3 +158,49 @@ fn secrets_and_token() {
         "t.toml: api: missing field `token`"
     );
 }
+
+#[test]
+fn cluster_section() {
+    for (section, printed) in [
+        (
+            "redis = \"http://h:6379\"",
+            "t.toml: cluster.redis: \"http://h:6379/\" must be a redis:// URL",
+        ),
+        (
+            "redis = \"redis://:pw@h\"\nnode_id = \"a b\"",
+            "t.toml: cluster.node_id: \"a b\" must be 1 to 64 letters, digits, '.', '_' or '-'",
+        ),
+        (
+            "redis = \"redis://h\"\nadvertise = \"https://h:1\"",
+            "t.toml: cluster.advertise: \"https://h:1\" must be an http:// URL (nodes reach each other's public listener directly)",
+        ),
+        (
+            "redis = \"redis://h\"\nkey_prefix = \"a#b\"",
+            "t.toml: cluster.key_prefix: must be 1 to 64 characters without '#', '*', '?', '[' or ']'",
+        ),
+        (
+            "redis = \"redis://h\"\npeer_timeout = \"0s\"",
+            "t.toml: cluster.peer_timeout: must be greater than zero and at most 60s",
+        ),
+        ("node_id = \"a\"", "t.toml: cluster: missing field `redis`"),
+    ] {
+        let text =
+            format!("[server]\nlisten = \"127.0.0.1:8080\"\n{ENDPOINT}[cluster]\n{section}\n");
+        assert_eq!(refusal(&text), printed);
+    }
+    let unreachable = format!(
+        "[server]\nlisten = \"0.0.0.0:8080\"\n{ENDPOINT}[cluster]\nredis = \"redis://h\"\n"
+    );
+    assert_eq!(
+        refusal(&unreachable),
+        "t.toml: cluster.advertise: the listen address 0.0.0.0:8080 is not one peers can reach: set advertise = \"http://<this node's address>:8080\""
+    );
+    let fine = format!(
+        "[server]\nlisten = \"0.0.0.0:8080\"\n{ENDPOINT}[cluster]\nredis = \"redis://:pw@h\"\nadvertise = \"http://10.0.0.5:8080\"\n"
+    );
+    let config = parse_str("t.toml", &fine, &|_| None).expect("a cluster config");
+    let cluster = config.cluster.expect("the section");
+    assert_eq!(cluster.key_prefix, "socket.io");
+    assert_eq!(cluster.peer_timeout, std::time::Duration::from_secs(2));
+    assert!(!format!("{cluster:?}").contains("pw@"));
+}
