@@ -15,6 +15,7 @@ mod behind_nginx;
 mod browser_socketio09;
 mod cli;
 mod codec_fuzz;
+mod cluster_ops;
 mod config_samples;
 mod engineio_polling;
 mod engineio_v3;
