@@ -222,7 +222,12 @@ async fn an_emit_with_ack_collects_the_other_nodes_acks() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|ack| (ack["sid"].as_str().unwrap().to_string(), ack["args"].clone()))
+        .map(|ack| {
+            (
+                ack["sid"].as_str().unwrap().to_string(),
+                ack["args"].clone(),
+            )
+        })
         .collect();
     acks.sort_by(|x, y| x.0.cmp(&y.0));
     let mut expected = vec![
@@ -280,7 +285,10 @@ async fn a_registered_node_that_does_not_answer_makes_answers_partial_in_time() 
         "took {took:?}"
     );
     let rooms = api_a.get_ok("/v1/rooms").await;
-    assert_eq!((&rooms["nodes"], &rooms["partial"]), (&json!(2), &json!(true)));
+    assert_eq!(
+        (&rooms["nodes"], &rooms["partial"]),
+        (&json!(2), &json!(true))
+    );
     api_a
         .metrics_until("a partial request counted", |m| {
             m.value("iogate_cluster_requests_total", &[("outcome", "partial")]) >= 2.0
@@ -352,7 +360,10 @@ async fn node_emitter_messages_published_on_redis_reach_sockets_on_every_node() 
     let api_a = Api::of(&t.a);
     let deadline = Instant::now() + Duration::from_secs(5);
     while api_a.rooms("").await.get("joined") != Some(&2) {
-        assert!(Instant::now() < deadline, "socketsJoin not applied on both nodes");
+        assert!(
+            Instant::now() < deadline,
+            "socketsJoin not applied on both nodes"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     // disconnectSockets() of room `joined`.

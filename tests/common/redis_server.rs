@@ -55,12 +55,16 @@ impl RedisServer {
     /// Sends one command over a fresh connection; returns the raw reply.
     pub async fn command(&self, parts: &[&[u8]]) -> Vec<u8> {
         let mut connection = self.connect().await.expect("connects to redis");
-        command(&mut connection, parts).await.expect("redis answers")
+        command(&mut connection, parts)
+            .await
+            .expect("redis answers")
     }
 
     /// `PUBLISH channel payload`, as any client would.
     pub async fn publish(&self, channel: &str, payload: &[u8]) {
-        let reply = self.command(&[b"PUBLISH", channel.as_bytes(), payload]).await;
+        let reply = self
+            .command(&[b"PUBLISH", channel.as_bytes(), payload])
+            .await;
         assert!(reply.starts_with(b":"), "PUBLISH answered {reply:?}");
     }
 }

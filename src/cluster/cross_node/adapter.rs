@@ -3,14 +3,13 @@
 //! [`EndpointAdapter`] is what an endpoint's Socket.IO server holds: in-process on a single node, this on a
 //! cluster.
 
-use super::CrossNode;
-use super::wire::{Ask, Outcome, WireEmit, WireOperation, WireSelector};
+use super::wire::{Ask, WireEmit, WireOperation, WireSelector};
+use super::{CrossNode, merge};
 use crate::socketio::ops::{
     AckReply, Adapter, Covered, InProcess, LocalNode, OpError, Operation, RoomCount, Selection,
     SocketSummary,
 };
 use crate::socketio::{Emit, encode_event};
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -49,16 +48,8 @@ impl Adapter for ClusterAdapter {
                 self.cross.peer_timeout(),
             )
             .await;
-        let remote: usize = gathered
-            .outcomes
-            .iter()
-            .map(|outcome| match outcome {
-                Outcome::Count(count) => *count,
-                _ => 0,
-            })
-            .sum();
         Ok(Covered {
-            value: local + remote,
+            value: merge::counts(local, gathered.outcomes),
             coverage: Some(gathered.coverage),
         })
     }
@@ -84,14 +75,8 @@ impl Adapter for ClusterAdapter {
             self.cross
                 .ask(&self.endpoint, selection.namespace, ask, wait)
         );
-        let mut replies = local?;
-        for outcome in gathered.outcomes {
-            if let Outcome::Acks(acks) = outcome {
-                replies.extend(acks.into_iter().map(|ack| ack.into_reply()));
-            }
-        }
         Ok(Covered {
-            value: replies,
+            value: merge::acks(local?, gathered.outcomes),
             coverage: Some(gathered.coverage),
         })
     }
@@ -102,20 +87,14 @@ impl Adapter for ClusterAdapter {
         namespace: &str,
         room: Option<&str>,
     ) -> Result<Covered<Vec<SocketSummary>>, OpError> {
-        let mut sockets = node.sockets_local(namespace, room)?;
+        let local = node.sockets_local(namespace, room)?;
         let ask = Ask::Sockets(room.map(str::to_string));
         let gathered = self
             .cross
             .ask(&self.endpoint, namespace, ask, self.cross.peer_timeout())
             .await;
-        for outcome in gathered.outcomes {
-            if let Outcome::Sockets(remote) = outcome {
-                sockets.extend(remote.into_iter().map(|socket| socket.into_summary()));
-            }
-        }
-        sockets.sort_by(|a, b| a.sid.cmp(&b.sid));
         Ok(Covered {
-            value: sockets,
+            value: merge::sockets(local, gathered.outcomes),
             coverage: Some(gathered.coverage),
         })
     }
@@ -135,22 +114,8 @@ impl Adapter for ClusterAdapter {
                 self.cross.peer_timeout(),
             )
             .await;
-        let mut merged: BTreeMap<String, usize> = BTreeMap::new();
-        for room in local {
-            *merged.entry(room.name).or_default() += room.sockets;
-        }
-        for outcome in gathered.outcomes {
-            if let Outcome::Rooms(rooms) = outcome {
-                for (name, sockets) in rooms {
-                    *merged.entry(name).or_default() += sockets;
-                }
-            }
-        }
         Ok(Covered {
-            value: merged
-                .into_iter()
-                .map(|(name, sockets)| RoomCount { name, sockets })
-                .collect(),
+            value: merge::rooms(local, gathered.outcomes),
             coverage: Some(gathered.coverage),
         })
     }
