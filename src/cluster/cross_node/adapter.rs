@@ -121,7 +121,9 @@ impl Adapter for ClusterAdapter {
     }
 }
 
-/// The adapter an endpoint's Socket.IO server holds, chosen at start: a single node's, or a cluster node's.
+/// The adapter an endpoint's Socket.IO server holds, chosen at start: a single node's, or a cluster node's. The
+/// cluster's futures are boxed, so a single node's operations (a webhook reply's broadcast inside its socket's
+/// hook worker, an API call) stay the size they were without a cluster.
 pub enum EndpointAdapter {
     /// No `[cluster]`: every socket is local.
     InProcess(InProcess),
@@ -138,7 +140,7 @@ impl Adapter for EndpointAdapter {
     ) -> Result<Covered<usize>, OpError> {
         match self {
             Self::InProcess(adapter) => adapter.apply(node, selection, operation).await,
-            Self::Cluster(adapter) => adapter.apply(node, selection, operation).await,
+            Self::Cluster(adapter) => Box::pin(adapter.apply(node, selection, operation)).await,
         }
     }
 
@@ -151,7 +153,9 @@ impl Adapter for EndpointAdapter {
     ) -> Result<Covered<Vec<AckReply>>, OpError> {
         match self {
             Self::InProcess(adapter) => adapter.emit_with_ack(node, selection, emit, timeout).await,
-            Self::Cluster(adapter) => adapter.emit_with_ack(node, selection, emit, timeout).await,
+            Self::Cluster(adapter) => {
+                Box::pin(adapter.emit_with_ack(node, selection, emit, timeout)).await
+            }
         }
     }
 
@@ -163,7 +167,7 @@ impl Adapter for EndpointAdapter {
     ) -> Result<Covered<Vec<SocketSummary>>, OpError> {
         match self {
             Self::InProcess(adapter) => adapter.sockets(node, namespace, room).await,
-            Self::Cluster(adapter) => adapter.sockets(node, namespace, room).await,
+            Self::Cluster(adapter) => Box::pin(adapter.sockets(node, namespace, room)).await,
         }
     }
 
@@ -174,7 +178,7 @@ impl Adapter for EndpointAdapter {
     ) -> Result<Covered<Vec<RoomCount>>, OpError> {
         match self {
             Self::InProcess(adapter) => adapter.rooms(node, namespace).await,
-            Self::Cluster(adapter) => adapter.rooms(node, namespace).await,
+            Self::Cluster(adapter) => Box::pin(adapter.rooms(node, namespace)).await,
         }
     }
 }
