@@ -296,6 +296,30 @@ async fn a_registered_node_that_does_not_answer_makes_answers_partial_in_time() 
         .await;
 }
 
+#[tokio::test]
+async fn without_redis_a_node_acts_on_its_own_sockets_and_says_the_answer_is_partial() {
+    let mut t = TwoNodes::start().await;
+    t.redis.kill();
+    let cluster = t.a.running.app.cluster().unwrap().clone();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while cluster.is_up() {
+        assert!(Instant::now() < deadline, "Redis's death is never noticed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let started = Instant::now();
+    let answer = Api::of(&t.a)
+        .post_ok("/v1/emit", r#"{"to":{"rooms":["r"]},"event":"alone"}"#)
+        .await;
+    assert!(
+        started.elapsed() < PEER_TIMEOUT,
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(answer, r#"{"sockets":1,"nodes":1,"partial":true}"#);
+    assert_eq!(t.on_a.recv_text().await, r#"42["alone"]"#);
+    t.on_b.assert_silent(QUIET).await;
+}
+
 /// `["emitter", {type:2, data, nsp:"/"}, {rooms, flags:{}, except:[]}]` as the Node emitter encodes it.
 fn emitter_message(data: rmpv::Value, rooms: &[&str]) -> Vec<u8> {
     use rmpv::Value as V;

@@ -143,6 +143,8 @@ impl CrossNode {
         };
         let channel = self.cluster.keys().endpoint_requests(endpoint, namespace);
         let published = match serde_json::to_vec(&request) {
+            // Redis is known to be gone: answer at once for this node rather than wait for a publish to fail.
+            Ok(_) if !self.cluster.is_up() => Err("Redis is unreachable".to_string()),
             Ok(payload) => {
                 self.metrics.requests_sent.inc();
                 tokio::time::timeout_at(deadline, self.cluster.publish(&channel, &payload))
@@ -165,6 +167,8 @@ impl CrossNode {
                     }
                 }
             }
+            // The link already said that cross-node delivery is degraded.
+            Err(_) if !self.cluster.is_up() => {}
             Err(error) => tracing::warn!(
                 endpoint = %Escaped(endpoint),
                 error = %Escaped(&error),
