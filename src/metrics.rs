@@ -59,6 +59,14 @@ pub struct ApiLabels {
     pub status: String,
 }
 
+/// Labels: what became of cross-node requests.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ClusterRequestLabels {
+    /// `sent` (by this node), `answered` (this node answered another's), `partial` (sent, and a live node did not
+    /// answer within peer_timeout).
+    pub outcome: String,
+}
+
 /// Every metric of the process.
 pub struct Metrics {
     registry: Registry,
@@ -76,6 +84,21 @@ pub struct Metrics {
     queue_overflows: Family<QueueLabels, Counter>,
     api_calls: Family<ApiLabels, Counter>,
     refused: Family<RefusedLabels, Counter>,
+    cluster_requests: Family<ClusterRequestLabels, Counter>,
+    node_messages: Counter,
+}
+
+/// The cross-node counters of a cluster node.
+#[derive(Clone, Debug)]
+pub struct ClusterMetrics {
+    /// Cross-node requests this node sent.
+    pub requests_sent: Counter,
+    /// Other nodes' requests this node answered.
+    pub requests_answered: Counter,
+    /// Requests this node sent that a live node did not answer in time (their answers say `partial`).
+    pub requests_partial: Counter,
+    /// Messages of the Node ecosystem's emitter or adapter applied to this node's sockets.
+    pub node_messages: Counter,
 }
 
 impl Metrics {
@@ -98,6 +121,8 @@ impl Metrics {
         let queue_overflows = Family::<QueueLabels, Counter>::default();
         let api_calls = Family::<ApiLabels, Counter>::default();
         let refused = Family::<RefusedLabels, Counter>::default();
+        let cluster_requests = Family::<ClusterRequestLabels, Counter>::default();
+        let node_messages = Counter::default();
         registry.register("sessions", "Open Engine.IO sessions", sessions.clone());
         registry.register("sockets", "Connected Socket.IO sockets", sockets.clone());
         registry.register(
@@ -156,6 +181,16 @@ impl Metrics {
             "Connections, requests and sessions refused by a limit or a security check, by reason",
             refused.clone(),
         );
+        registry.register(
+            "cluster_requests",
+            "Cross-node requests: sent by this node, answered for other nodes, partial (a live node did not answer within peer_timeout)",
+            cluster_requests.clone(),
+        );
+        registry.register(
+            "cluster_node_messages",
+            "Messages of the Node ecosystem's Redis emitter or adapter applied to this node's sockets",
+            node_messages.clone(),
+        );
         Arc::new(Self {
             registry,
             sessions,
@@ -172,7 +207,25 @@ impl Metrics {
             queue_overflows,
             api_calls,
             refused,
+            cluster_requests,
+            node_messages,
         })
+    }
+
+    /// The cross-node counters (shown from the first call on).
+    pub fn cluster(&self) -> ClusterMetrics {
+        let outcome = |name: &str| {
+            self.cluster_requests
+                .get_or_create_owned(&ClusterRequestLabels {
+                    outcome: name.to_string(),
+                })
+        };
+        ClusterMetrics {
+            requests_sent: outcome("sent"),
+            requests_answered: outcome("answered"),
+            requests_partial: outcome("partial"),
+            node_messages: self.node_messages.clone(),
+        }
     }
 
     /// Handles for one endpoint. Its webhook series exist from the start (at zero), so alerts have data.

@@ -1,12 +1,12 @@
 //! `POST /v1/emit`: an event to sockets, optionally collecting every socket's ack.
 
+use super::coverage::{CoverageFields, SocketCount};
 use super::error::ApiError;
 use super::lookup::{op_error, selection, socketio, targeted_request};
 use crate::server::FrontDoor;
 use crate::socketio::Emit;
 use crate::socketio::ops::{AckOutcome, AckReply, Operation};
 use serde::Serialize;
-use serde_json::json;
 use serde_json::value::RawValue;
 use std::time::Duration;
 
@@ -63,19 +63,23 @@ pub async fn emit(app: &FrontDoor, request: EmitRequest) -> Result<String, ApiEr
     match ack_timeout {
         None => {
             let reached = ops
-                .apply(&selected, Operation::Emit(emit))
+                .covered(&selected, Operation::Emit(emit))
                 .await
                 .map_err(refused)?;
-            Ok(json!({ "sockets": reached }).to_string())
+            Ok(SocketCount::json(reached.value, reached.coverage))
         }
         Some(limit) => {
             let replies = ops
                 .emit_with_ack(&selected, &emit, limit)
                 .await
                 .map_err(refused)?;
-            let acks = replies.into_iter().map(AckEntry::from).collect();
+            let acks = replies.value.into_iter().map(AckEntry::from).collect();
+            let list = AckList {
+                acks,
+                coverage: replies.coverage.into(),
+            };
             // Serialized directly, so each ack's arguments keep their bytes.
-            Ok(serde_json::to_string(&AckList { acks }).unwrap_or_default())
+            Ok(serde_json::to_string(&list).unwrap_or_default())
         }
     }
 }
@@ -108,4 +112,6 @@ impl From<AckReply> for AckEntry {
 #[derive(Serialize)]
 struct AckList {
     acks: Vec<AckEntry>,
+    #[serde(flatten)]
+    coverage: CoverageFields,
 }

@@ -1,10 +1,11 @@
 //! `GET /v1/sockets` and `GET /v1/rooms`.
 
+use super::coverage::CoverageFields;
 use super::error::ApiError;
 use super::lookup::{op_error, socketio};
 use super::request::param;
-use crate::engineio::Handshake;
 use crate::server::FrontDoor;
+use crate::socketio::ops::SocketHandshake;
 use serde::Serialize;
 use serde_json::value::RawValue;
 use std::sync::Arc;
@@ -15,7 +16,7 @@ struct SocketInfo<'a> {
     namespace: &'a str,
     rooms: &'a [Arc<str>],
     data: &'a Option<Box<RawValue>>,
-    handshake: &'a Handshake,
+    handshake: &'a SocketHandshake,
 }
 
 /// Lists sockets of a namespace, optionally of one room.
@@ -27,6 +28,7 @@ pub async fn sockets(app: &FrontDoor, query: &[(String, String)]) -> Result<Stri
         .await
         .map_err(|error| op_error(name, error))?;
     let infos: Vec<SocketInfo<'_>> = sockets
+        .value
         .iter()
         .map(|socket| SocketInfo {
             sid: socket.sid.as_str(),
@@ -37,12 +39,18 @@ pub async fn sockets(app: &FrontDoor, query: &[(String, String)]) -> Result<Stri
         })
         .collect();
     // Serialized directly, so stored data keeps its bytes.
-    Ok(serde_json::to_string(&SocketList { sockets: infos }).unwrap_or_default())
+    let list = SocketList {
+        sockets: infos,
+        coverage: sockets.coverage.into(),
+    };
+    Ok(serde_json::to_string(&list).unwrap_or_default())
 }
 
 #[derive(Serialize)]
 struct SocketList<'a> {
     sockets: Vec<SocketInfo<'a>>,
+    #[serde(flatten)]
+    coverage: CoverageFields,
 }
 
 /// Lists the rooms of a namespace with their socket counts.
@@ -53,9 +61,29 @@ pub async fn rooms(app: &FrontDoor, query: &[(String, String)]) -> Result<String
         .rooms(name)
         .await
         .map_err(|error| op_error(name, error))?;
-    let rooms: Vec<_> = rooms
-        .into_iter()
-        .map(|room| serde_json::json!({ "name": room.name, "sockets": room.sockets }))
-        .collect();
-    Ok(serde_json::json!({ "rooms": rooms }).to_string())
+    let list = RoomList {
+        rooms: rooms
+            .value
+            .into_iter()
+            .map(|room| RoomInfo {
+                name: room.name,
+                sockets: room.sockets,
+            })
+            .collect(),
+        coverage: rooms.coverage.into(),
+    };
+    Ok(serde_json::to_string(&list).unwrap_or_default())
+}
+
+#[derive(Serialize)]
+struct RoomInfo {
+    name: String,
+    sockets: usize,
+}
+
+#[derive(Serialize)]
+struct RoomList {
+    rooms: Vec<RoomInfo>,
+    #[serde(flatten)]
+    coverage: CoverageFields,
 }

@@ -1,6 +1,7 @@
 //! Finding the endpoint an API call names, and turning its `namespace`, `to` and `except` into a selection.
 
 use super::error::ApiError;
+use crate::cluster::cross_node::EndpointAdapter;
 use crate::engineio::Engine;
 use crate::relay::{EngineRelay, SocketRelay};
 use crate::server::{EndpointHandle, FrontDoor};
@@ -109,7 +110,7 @@ pub fn endpoint<'a>(
 }
 
 /// The Socket.IO server of a socket.io endpoint.
-type SioServer = Arc<SocketIo<SocketRelay>>;
+type SioServer = Arc<SocketIo<SocketRelay, EndpointAdapter>>;
 
 /// The Engine.IO server of an engine.io endpoint.
 type EioServer = Arc<Engine<EngineRelay>>;

@@ -2,6 +2,7 @@
 //! engine.io sends), plus `/metrics`, and the health probes (`server::health`) as the public listener answers them.
 
 mod auth;
+mod coverage;
 mod emit;
 mod error;
 mod listing;

@@ -1,13 +1,14 @@
 //! `POST /v1/join`, `POST /v1/leave`, `POST /v1/disconnect`, `PUT /v1/data`.
 
+use super::coverage::SocketCount;
 use super::error::ApiError;
 use super::lookup::{op_error, selection, socketio, targeted_request};
+use crate::cluster::cross_node::EndpointAdapter;
 use crate::relay::SocketRelay;
 use crate::server::FrontDoor;
 use crate::socketio::SocketId;
 use crate::socketio::ops::{Operation, Ops, Reach, Selection, Selector};
 use serde::Deserialize;
-use serde_json::json;
 use serde_json::value::RawValue;
 
 targeted_request! {
@@ -37,15 +38,15 @@ pub struct DataRequest {
 
 /// Applies `operation` to the sockets `to` and `except` select; answers `{"sockets":N}`.
 async fn apply(
-    ops: &Ops<SocketRelay>,
+    ops: &Ops<SocketRelay, EndpointAdapter>,
     selected: Selection<'_>,
     operation: Operation,
 ) -> Result<String, ApiError> {
     let count = ops
-        .apply(&selected, operation)
+        .covered(&selected, operation)
         .await
         .map_err(|error| op_error(selected.namespace, error))?;
-    Ok(json!({ "sockets": count }).to_string())
+    Ok(SocketCount::json(count.value, count.coverage))
 }
 
 /// Puts the selected sockets in `rooms`; answers `{"sockets":N}`.

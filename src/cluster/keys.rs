@@ -51,4 +51,47 @@ impl Keys {
     pub fn node_channel(&self, tag: NodeTag) -> String {
         format!("{}-iogate#to#{tag}#", self.prefix)
     }
+
+    /// The channel of cross-node requests about namespace `namespace` of endpoint `endpoint`; every node reads
+    /// them all through [`Self::requests_pattern`].
+    pub fn endpoint_requests(&self, endpoint: &str, namespace: &str) -> String {
+        format!("{}{endpoint}#{namespace}#", self.requests())
+    }
+
+    /// The pattern matching every [`Self::endpoint_requests`] channel.
+    pub fn requests_pattern(&self) -> String {
+        format!("{}*", glob_escape(&self.requests()))
+    }
+
+    /// The channel on which the node `tag` receives answers to its cross-node requests (under its node channel).
+    pub fn answers(&self, tag: NodeTag) -> String {
+        format!("{}answers#", self.node_channel(tag))
+    }
+
+    /// The Node ecosystem's broadcast channels `<prefix>#<nsp>#[<room>#]`, as one pattern.
+    pub fn node_broadcasts_pattern(&self) -> String {
+        format!("{}#*", glob_escape(&self.prefix))
+    }
+
+    /// The start of the Node ecosystem's request channels `<prefix>-request#<nsp>#`.
+    pub fn node_requests(&self) -> String {
+        format!("{}-request#", self.prefix)
+    }
+
+    /// The Node ecosystem's request channels, as one pattern.
+    pub fn node_requests_pattern(&self) -> String {
+        format!("{}*", glob_escape(&self.node_requests()))
+    }
+}
+
+/// `text` with Redis glob characters escaped, to match itself inside a pattern.
+fn glob_escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
 }

@@ -6,6 +6,7 @@
 //! The parts that use it sit above: the cross-node adapter (operations reach sockets on every node), passing a
 //! request to the node that holds its session, and the departure handler.
 
+pub mod cross_node;
 pub mod keys;
 pub mod membership;
 pub mod redis_link;

@@ -1,6 +1,7 @@
 //! Building endpoints from their config: the Engine.IO server, the Socket.IO server and the webhook relay.
 
 use crate::cluster::Cluster;
+use crate::cluster::cross_node::{CrossNode, EndpointAdapter};
 use crate::config::{EndpointConfig, Protocol, Transport};
 use crate::engineio::{Engine, EngineConfig, SessionSettings};
 use crate::metrics::Metrics;
@@ -10,6 +11,7 @@ use crate::relay::{
 };
 use crate::server::cors::Cors;
 use crate::server::{Endpoint, EndpointHandle};
+use crate::socketio::ops::InProcess;
 use crate::socketio::{SioConfig, SioHandler, SocketIo};
 use std::sync::Arc;
 
@@ -19,6 +21,7 @@ pub(super) fn build_endpoint(
     hooks: &HookClient,
     metrics: &Arc<Metrics>,
     cluster: Option<&Arc<Cluster>>,
+    cross_node: Option<&Arc<CrossNode>>,
 ) -> Result<Endpoint, String> {
     let path = config.path.as_str().to_string();
     let endpoint_metrics = metrics.endpoint(&path);
@@ -113,7 +116,14 @@ pub(super) fn build_endpoint(
                 max_attachment_bytes: config.max_buffer,
                 metrics: endpoint_metrics.clone(),
             };
-            let server = SocketIo::new(sio_config, relay);
+            let adapter = match cross_node {
+                Some(cross_node) => EndpointAdapter::Cluster(cross_node.adapter(&path)),
+                None => EndpointAdapter::InProcess(InProcess),
+            };
+            let server = SocketIo::with_adapter(sio_config, relay, adapter);
+            if let Some(cross_node) = cross_node {
+                cross_node.serve(&path, server.ops());
+            }
             let engine = Engine::new(engine_config, SioHandler(server.ops()));
             EndpointHandle::SocketIo { engine, server }
         }

@@ -7,6 +7,7 @@ mod endpoints;
 
 use crate::api::Api;
 use crate::cluster::Cluster;
+use crate::cluster::cross_node::CrossNode;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::relay::HookClient;
@@ -89,10 +90,21 @@ fn build_app(
     let hooks = HookClient::new()?;
     let metrics = Metrics::new();
     let gate = Gate::public(&config.server, metrics.clone());
+    let cross_node = cluster
+        .as_ref()
+        .map(|cluster| CrossNode::start(cluster.clone(), &metrics));
     let endpoints = config
         .endpoints
         .iter()
-        .map(|endpoint| endpoints::build_endpoint(endpoint, &hooks, &metrics, cluster.as_ref()))
+        .map(|endpoint| {
+            endpoints::build_endpoint(
+                endpoint,
+                &hooks,
+                &metrics,
+                cluster.as_ref(),
+                cross_node.as_ref(),
+            )
+        })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(FrontDoor::new(
         &config.server,

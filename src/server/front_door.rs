@@ -12,6 +12,7 @@ use super::listener::HttpHandler;
 use super::origin::{self, Shown};
 use super::router::{self, EndpointRequest, Route, Sio09Request};
 use crate::cluster::Cluster;
+use crate::cluster::cross_node::EndpointAdapter;
 use crate::config::{Cidr, ServerConfig, canonical};
 use crate::engineio::http::{Body, complete};
 use crate::engineio::http::{ConnectionHold, RequestBody};
@@ -36,9 +37,9 @@ pub enum EndpointHandle {
     /// A socket.io endpoint.
     SocketIo {
         /// Its Engine.IO server.
-        engine: Arc<Engine<SioHandler<SocketRelay>>>,
+        engine: Arc<Engine<SioHandler<SocketRelay, EndpointAdapter>>>,
         /// Its Socket.IO server (namespaces, rooms, sockets).
-        server: Arc<SocketIo<SocketRelay>>,
+        server: Arc<SocketIo<SocketRelay, EndpointAdapter>>,
     },
     /// An engine.io endpoint.
     EngineIo {

@@ -6,7 +6,7 @@
 //! sockets, while a cluster channel, its subscription and its request ids belong to the endpoint for its whole
 //! life; an operation names its namespace in its [`Selection`].
 
-use super::operation::{AckReply, OpError, Operation, RoomCount, SocketSummary};
+use super::operation::{AckReply, Covered, OpError, Operation, RoomCount, SocketSummary};
 use super::selector::Selection;
 use crate::socketio::app::Emit;
 use std::future::Future;
@@ -41,7 +41,7 @@ pub trait LocalNode: Send + Sync {
 }
 
 /// Routes operations to the nodes that hold the selected sockets. Every method may span nodes, so each returns a
-/// future.
+/// future; each answer says which nodes it covers ([`Covered`]).
 pub trait Adapter: Send + Sync + 'static {
     /// Applies `operation` to every socket `selection` reaches; answers the count (see [`Operation`]).
     fn apply<N: LocalNode>(
@@ -49,7 +49,7 @@ pub trait Adapter: Send + Sync + 'static {
         node: &N,
         selection: &Selection<'_>,
         operation: Operation,
-    ) -> impl Future<Output = Result<usize, OpError>> + Send;
+    ) -> impl Future<Output = Result<Covered<usize>, OpError>> + Send;
 
     /// Sends `emit` to every socket `selection` reaches and collects each one's ack within `timeout`.
     fn emit_with_ack<N: LocalNode>(
@@ -58,7 +58,7 @@ pub trait Adapter: Send + Sync + 'static {
         selection: &Selection<'_>,
         emit: &Emit,
         timeout: Duration,
-    ) -> impl Future<Output = Result<Vec<AckReply>, OpError>> + Send;
+    ) -> impl Future<Output = Result<Covered<Vec<AckReply>>, OpError>> + Send;
 
     /// Every socket of `namespace` (only those in `room` when given), sorted by id.
     fn sockets<N: LocalNode>(
@@ -66,14 +66,14 @@ pub trait Adapter: Send + Sync + 'static {
         node: &N,
         namespace: &str,
         room: Option<&str>,
-    ) -> impl Future<Output = Result<Vec<SocketSummary>, OpError>> + Send;
+    ) -> impl Future<Output = Result<Covered<Vec<SocketSummary>>, OpError>> + Send;
 
     /// Every room of `namespace` with its member count, sorted by name.
     fn rooms<N: LocalNode>(
         &self,
         node: &N,
         namespace: &str,
-    ) -> impl Future<Output = Result<Vec<RoomCount>, OpError>> + Send;
+    ) -> impl Future<Output = Result<Covered<Vec<RoomCount>>, OpError>> + Send;
 }
 
 /// The adapter of a single node: every socket is local.
@@ -86,8 +86,8 @@ impl Adapter for InProcess {
         node: &N,
         selection: &Selection<'_>,
         operation: Operation,
-    ) -> Result<usize, OpError> {
-        node.apply_local(selection, operation)
+    ) -> Result<Covered<usize>, OpError> {
+        node.apply_local(selection, operation).map(Covered::single)
     }
 
     async fn emit_with_ack<N: LocalNode>(
@@ -96,8 +96,10 @@ impl Adapter for InProcess {
         selection: &Selection<'_>,
         emit: &Emit,
         timeout: Duration,
-    ) -> Result<Vec<AckReply>, OpError> {
-        node.emit_with_ack_local(selection, emit, timeout).await
+    ) -> Result<Covered<Vec<AckReply>>, OpError> {
+        node.emit_with_ack_local(selection, emit, timeout)
+            .await
+            .map(Covered::single)
     }
 
     async fn sockets<N: LocalNode>(
@@ -105,15 +107,15 @@ impl Adapter for InProcess {
         node: &N,
         namespace: &str,
         room: Option<&str>,
-    ) -> Result<Vec<SocketSummary>, OpError> {
-        node.sockets_local(namespace, room)
+    ) -> Result<Covered<Vec<SocketSummary>>, OpError> {
+        node.sockets_local(namespace, room).map(Covered::single)
     }
 
     async fn rooms<N: LocalNode>(
         &self,
         node: &N,
         namespace: &str,
-    ) -> Result<Vec<RoomCount>, OpError> {
-        node.rooms_local(namespace)
+    ) -> Result<Covered<Vec<RoomCount>>, OpError> {
+        node.rooms_local(namespace).map(Covered::single)
     }
 }

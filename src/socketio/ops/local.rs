@@ -3,7 +3,9 @@
 
 use super::Ops;
 use super::adapter::{Adapter, LocalNode};
-use super::operation::{AckOutcome, AckReply, OpError, Operation, RoomCount, SocketSummary};
+use super::operation::{
+    AckOutcome, AckReply, OpError, Operation, RoomCount, SocketHandshake, SocketSummary,
+};
 use super::selector::{Reach, Selection, Selector};
 use crate::socketio::app::{Emit, SocketApp};
 use crate::socketio::namespace::Namespace;
@@ -150,7 +152,7 @@ impl<A: SocketApp, D: Adapter> LocalNode for Ops<A, D> {
                 sid: socket.id(),
                 rooms: socket.rooms(),
                 data: socket.data(),
-                handshake: socket.handshake().clone(),
+                handshake: SocketHandshake::Local(socket.handshake().clone()),
             })
             .collect())
     }

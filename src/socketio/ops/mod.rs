@@ -13,7 +13,10 @@ mod selector;
 mod tests;
 
 pub use adapter::{Adapter, InProcess, LocalNode};
-pub use operation::{AckOutcome, AckReply, OpError, Operation, RoomCount, SocketSummary};
+pub use operation::{
+    AckOutcome, AckReply, Coverage, Covered, OpError, Operation, RoomCount, SocketHandshake,
+    SocketSummary,
+};
 pub use selector::{Reach, Selection, Selector};
 
 use super::app::{Emit, SocketApp};
@@ -57,6 +60,15 @@ impl<A: SocketApp, D: Adapter> Ops<A, D> {
         selection: &Selection<'_>,
         operation: Operation,
     ) -> Result<usize, OpError> {
+        self.covered(selection, operation).await.map(|c| c.value)
+    }
+
+    /// [`Self::apply`], with the nodes the count covers.
+    pub async fn covered(
+        &self,
+        selection: &Selection<'_>,
+        operation: Operation,
+    ) -> Result<Covered<usize>, OpError> {
         self.adapter().apply(self, selection, operation).await
     }
 
@@ -66,7 +78,7 @@ impl<A: SocketApp, D: Adapter> Ops<A, D> {
         selection: &Selection<'_>,
         emit: &Emit,
         timeout: Duration,
-    ) -> Result<Vec<AckReply>, OpError> {
+    ) -> Result<Covered<Vec<AckReply>>, OpError> {
         self.adapter()
             .emit_with_ack(self, selection, emit, timeout)
             .await
@@ -77,12 +89,12 @@ impl<A: SocketApp, D: Adapter> Ops<A, D> {
         &self,
         namespace: &str,
         room: Option<&str>,
-    ) -> Result<Vec<SocketSummary>, OpError> {
+    ) -> Result<Covered<Vec<SocketSummary>>, OpError> {
         self.adapter().sockets(self, namespace, room).await
     }
 
     /// Every room of `namespace` with its member count, sorted by name.
-    pub async fn rooms(&self, namespace: &str) -> Result<Vec<RoomCount>, OpError> {
+    pub async fn rooms(&self, namespace: &str) -> Result<Covered<Vec<RoomCount>>, OpError> {
         self.adapter().rooms(self, namespace).await
     }
 }

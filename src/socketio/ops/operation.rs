@@ -75,7 +75,53 @@ pub struct SocketSummary {
     /// Its stored data.
     pub data: Option<Box<RawValue>>,
     /// The handshake of its connection.
-    pub handshake: Arc<Handshake>,
+    pub handshake: SocketHandshake,
+}
+
+/// The handshake of a listed socket: this node's own, or another node's as that node serialized it.
+#[derive(Debug, Clone)]
+pub enum SocketHandshake {
+    /// A socket of this node.
+    Local(Arc<Handshake>),
+    /// A socket of another node: its handshake's JSON.
+    Remote(Box<RawValue>),
+}
+
+impl serde::Serialize for SocketHandshake {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Local(handshake) => handshake.serialize(serializer),
+            Self::Remote(raw) => raw.serialize(serializer),
+        }
+    }
+}
+
+/// How many nodes a cluster-wide answer covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Coverage {
+    /// The nodes that answered, this one included.
+    pub nodes: usize,
+    /// Whether a live node did not answer in time (the answer lacks its sockets).
+    pub partial: bool,
+}
+
+/// An answer and the nodes it covers: `None` on a single node, where answers stay as they were.
+#[derive(Debug, Clone)]
+pub struct Covered<T> {
+    /// The answer.
+    pub value: T,
+    /// The nodes it covers, in a cluster.
+    pub coverage: Option<Coverage>,
+}
+
+impl<T> Covered<T> {
+    /// An answer of this node alone, outside a cluster.
+    pub fn single(value: T) -> Self {
+        Self {
+            value,
+            coverage: None,
+        }
+    }
 }
 
 /// A room and how many sockets are in it.

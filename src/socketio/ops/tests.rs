@@ -232,7 +232,7 @@ async fn namespaces_not_served_are_refused_and_empty_ones_reach_nobody() {
     // Matched by a glob, nobody connected: served, empty.
     let empty = on("/chat-2", Selector::default());
     assert_eq!(ops.apply(&empty, emit()).await, Ok(0));
-    assert!(ops.sockets("/chat-2", None).await.unwrap().is_empty());
+    assert!(ops.sockets("/chat-2", None).await.unwrap().value.is_empty());
     // A bad event is refused even when it reaches nobody.
     let bad = Emit {
         event: raw("\"connect\""),
@@ -275,7 +275,7 @@ async fn join_leave_data_and_listings() {
         )
         .await;
     assert_eq!(left, Ok(1));
-    let rooms = ops.rooms("/").await.unwrap();
+    let rooms = ops.rooms("/").await.unwrap().value;
     let names: Vec<(&str, usize)> = rooms.iter().map(|r| (r.name.as_str(), r.sockets)).collect();
     assert_eq!(names, [("a", 1), ("b", 1), ("red", 1)]);
     let data = Operation::SetData(Some(raw(r#"{"n":1.50}"#)));
@@ -284,13 +284,13 @@ async fn join_leave_data_and_listings() {
         .apply(&Selection::socket("/", a.id()), Operation::SetData(None))
         .await;
     assert_eq!(cleared, Ok(1));
-    let listed = ops.sockets("/", None).await.unwrap();
+    let listed = ops.sockets("/", None).await.unwrap().value;
     let summary: Vec<(&str, Option<&str>)> = listed
         .iter()
         .map(|s| (s.sid.as_str(), s.data.as_deref().map(RawValue::get)))
         .collect();
     assert_eq!(summary, [("a", None), ("b", Some(r#"{"n":1.50}"#))]);
-    let in_red = ops.sockets("/", Some("red")).await.unwrap();
+    let in_red = ops.sockets("/", Some("red")).await.unwrap().value;
     assert_eq!(in_red.len(), 1);
     assert_eq!(in_red[0].sid.as_str(), "a");
     assert_eq!(in_red[0].rooms, [Arc::<str>::from("a"), Arc::from("red")]);
@@ -392,7 +392,7 @@ async fn acks_are_collected_per_socket() {
         .unwrap();
     };
     let (replies, ()) = tokio::join!(collect, answer);
-    let mut replies = replies.unwrap();
+    let mut replies = replies.unwrap().value;
     replies.sort_by(|x, y| x.sid.cmp(&y.sid));
     let outcomes: Vec<(&str, &AckOutcome)> = replies
         .iter()
