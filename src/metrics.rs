@@ -81,7 +81,15 @@ pub struct Metrics {
 impl Metrics {
     /// A registry with every metric registered.
     pub fn new() -> Arc<Self> {
+        Self::with_cluster(None)
+    }
+
+    /// A registry with every metric registered, and a cluster node's (`iogate_cluster_*`) when `cluster` is given.
+    pub fn with_cluster(cluster: Option<&ClusterMetrics>) -> Arc<Self> {
         let mut registry = Registry::with_prefix("iogate");
+        if let Some(cluster) = cluster {
+            cluster.register(&mut registry);
+        }
         let sessions = Family::<TransportLabels, Gauge>::default();
         let sockets = Family::<EndpointLabel, Gauge>::default();
         let buffered_bytes = Family::<EndpointLabel, Gauge>::default();
@@ -243,6 +251,58 @@ impl Metrics {
             out.clear();
         }
         out
+    }
+}
+
+/// A cluster node's metrics; they exist only when `[cluster]` is configured.
+#[derive(Clone, Debug, Default)]
+pub struct ClusterMetrics {
+    /// 1 while Redis answers and this node is subscribed (cross-node delivery works), else 0.
+    pub redis_up: Gauge,
+    /// Live nodes as this node last saw them, itself included.
+    pub nodes: Gauge,
+    /// Departed nodes this node cleaned up after.
+    pub departures: Counter,
+    /// Hooks this node sent for the sessions of departed nodes.
+    pub departed_hooks: Counter,
+    /// Times this node found itself declared departed by the others while it was alive.
+    pub declared_departed: Counter,
+    /// Times the socket registry had to be rewritten whole (its queue was full or Redis did not answer).
+    pub registry_rewrites: Counter,
+}
+
+impl ClusterMetrics {
+    fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "cluster_redis_up",
+            "1 while Redis answers and this node is subscribed: cross-node delivery works",
+            self.redis_up.clone(),
+        );
+        registry.register(
+            "cluster_nodes",
+            "Live cluster nodes as this node last saw them, itself included",
+            self.nodes.clone(),
+        );
+        registry.register(
+            "cluster_departures",
+            "Departed nodes this node cleaned up after",
+            self.departures.clone(),
+        );
+        registry.register(
+            "cluster_departed_hooks",
+            "Disconnect and close hooks this node sent for the sessions of departed nodes",
+            self.departed_hooks.clone(),
+        );
+        registry.register(
+            "cluster_declared_departed",
+            "Times this node found the others had declared it departed while it was alive",
+            self.declared_departed.clone(),
+        );
+        registry.register(
+            "cluster_registry_rewrites",
+            "Times this node rewrote its socket registry in Redis whole",
+            self.registry_rewrites.clone(),
+        );
     }
 }
 

@@ -62,6 +62,7 @@ pub(super) fn build_endpoint(
                     pending,
                     retry,
                     metrics: endpoint_metrics.clone(),
+                    registry: cluster.map(|cluster| cluster.registry().clone()),
                 },
                 hooks.clone(),
             );
@@ -103,6 +104,7 @@ pub(super) fn build_endpoint(
                     pending,
                     retry,
                     metrics: endpoint_metrics.clone(),
+                    registry: cluster.map(|cluster| cluster.registry().clone()),
                 },
                 hooks.clone(),
             );

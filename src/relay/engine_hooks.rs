@@ -5,6 +5,7 @@ use super::queue::{Limits, OrderedQueue, Pushed, backpressure};
 use super::reply::{parse_reply, to_json};
 use super::retry::RetryPolicy;
 use super::webhook::{BusyGuard, Delivery, HookClient, HookTarget};
+use crate::cluster::{Entry, SocketRegistry};
 use crate::engineio::{
     CloseReason, Handler, Handshake, Message, Opened, Packet, Refusal, Session, Sid, Text, Wait,
 };
@@ -33,6 +34,8 @@ pub struct EngineRelayConfig {
     pub retry: RetryPolicy,
     /// The endpoint's metric handles.
     pub metrics: crate::metrics::EndpointMetrics,
+    /// This node's session registry, in a cluster: sessions are reported to it as they open and close.
+    pub registry: Option<SocketRegistry>,
 }
 
 /// Relays raw Engine.IO sessions to a backend.
@@ -64,6 +67,38 @@ impl EngineRelay {
     pub fn new(config: EngineRelayConfig, client: HookClient) -> Self {
         Self {
             shared: Arc::new(Shared { config, client }),
+        }
+    }
+
+    /// Sends the `close` hook of a session a departed node held (reason `transport close`), retried as any close
+    /// hook; resolves when it is delivered or given up. False when this endpoint sends no close hooks or `sid` is
+    /// not a session id.
+    pub fn departed_close(
+        &self,
+        sid: String,
+    ) -> impl std::future::Future<Output = bool> + Send + 'static {
+        let shared = self.shared.clone();
+        async move {
+            let config = &shared.config;
+            let Some(sid) = Sid::parse(&sid) else {
+                return false;
+            };
+            if !config.close_hook {
+                return false;
+            }
+            let body = CloseBody {
+                kind: "close",
+                endpoint: &config.endpoint,
+                sid,
+                reason: CloseReason::TransportClose.as_str(),
+            };
+            let delivery = Delivery::new("close", to_json(&body));
+            let _busy = shared.client.busy();
+            shared
+                .client
+                .send_with_retries(&config.target, &delivery, config.retry, &sid)
+                .await;
+            true
         }
     }
 
@@ -225,7 +260,21 @@ impl Handler for EngineRelay {
         session.state().hooks.is_busy()
     }
 
+    fn opened(&self, session: &Arc<Session<Self::State>>) {
+        if let Some(registry) = &self.shared.config.registry {
+            registry.put(&Entry {
+                endpoint: self.shared.config.endpoint.clone(),
+                namespace: None,
+                sid: session.id().as_str().to_string(),
+                data: None,
+            });
+        }
+    }
+
     fn closed(&self, session: &Arc<Session<Self::State>>, reason: CloseReason) {
+        if let Some(registry) = &self.shared.config.registry {
+            registry.remove(&self.shared.config.endpoint, session.id().as_str());
+        }
         // Queued even without a close hook: it marks where the session's messages end.
         self.enqueue(session, Job::Close(reason));
     }

@@ -7,13 +7,14 @@ use super::retry::RetryPolicy;
 use super::socket_bodies::{Common, ConnectBody, DisconnectBody, EventBody};
 use super::socket_reply::{ConnectReply, EventReply, is_array};
 use super::webhook::{BusyGuard, Delivery, HookClient, HookTarget};
+use crate::cluster::{Entry, SocketRegistry};
 use crate::config::RouteMode;
-use crate::engineio::Wait;
+use crate::engineio::{CloseReason, Wait};
 use crate::log_escape::Escaped;
 use crate::socketio::ops::{Adapter, Operation, Ops, Reach, Selection, Selector};
 use crate::socketio::{
     Accepted, ClientEvent, ConnectRequest, DisconnectReason, Emit, Rejected, Socket, SocketApp,
-    outgoing,
+    SocketId, outgoing,
 };
 use serde_json::value::RawValue;
 use std::sync::Arc;
@@ -51,6 +52,9 @@ pub struct SocketRelayConfig {
     pub retry: RetryPolicy,
     /// The endpoint's metric handles.
     pub metrics: crate::metrics::EndpointMetrics,
+    /// This node's session registry, in a cluster: sockets are reported to it as they connect, change their data
+    /// and disconnect.
+    pub registry: Option<SocketRegistry>,
 }
 
 /// Relays Socket.IO sockets to a backend.
@@ -81,6 +85,56 @@ impl SocketRelay {
     pub fn new(config: SocketRelayConfig, client: HookClient) -> Self {
         Self {
             shared: Arc::new(Shared { config, client }),
+        }
+    }
+
+    /// Sends the `disconnect` hook of a socket a departed node held (reason `transport close`, no rooms, the data
+    /// the registry kept), retried as any disconnect hook; resolves when it is delivered or given up. False when
+    /// this endpoint sends no disconnect hooks.
+    pub fn departed_disconnect(
+        &self,
+        namespace: String,
+        sid: String,
+        data: Option<Box<RawValue>>,
+    ) -> impl std::future::Future<Output = bool> + Send + 'static {
+        let shared = self.shared.clone();
+        async move {
+            let config = &shared.config;
+            if !config.disconnect_hook {
+                return false;
+            }
+            let data = data.unwrap_or_else(null);
+            let sid = SocketId::from_text(&sid);
+            let body = DisconnectBody {
+                common: Common {
+                    kind: "disconnect",
+                    endpoint: &config.endpoint,
+                    namespace: &namespace,
+                    sid: sid.clone(),
+                    data: &data,
+                    rooms: &[],
+                },
+                reason: DisconnectReason::Session(CloseReason::TransportClose).as_str(),
+            };
+            let delivery = Delivery::new("disconnect", to_json(&body));
+            let _busy = shared.client.busy();
+            shared
+                .client
+                .send_with_retries(&config.target, &delivery, config.retry, &sid)
+                .await;
+            true
+        }
+    }
+
+    /// Reports `socket` (connected, or its data changed) to the registry.
+    fn register(&self, namespace: &str, sid: &SocketId, data: Option<Box<RawValue>>) {
+        if let Some(registry) = &self.shared.config.registry {
+            registry.put(&Entry {
+                endpoint: self.shared.config.endpoint.clone(),
+                namespace: Some(namespace.to_string()),
+                sid: sid.as_str().to_string(),
+                data,
+            });
         }
     }
 
@@ -185,6 +239,7 @@ impl SocketApp for SocketRelay {
             emit: reply.emit.into_iter().map(Emit::from).collect(),
         };
         if !config.connect_hook {
+            self.register(request.namespace, &request.sid, None);
             return Ok(accepted(ConnectReply::default()));
         }
         let data = null();
@@ -217,7 +272,9 @@ impl SocketApp for SocketRelay {
         if let Some(reject) = reply.reject.take() {
             return Err(reject.into_rejected());
         }
-        Ok(accepted(reply))
+        let accepted = accepted(reply);
+        self.register(request.namespace, &request.sid, accepted.data.clone());
+        Ok(accepted)
     }
 
     fn event<D: Adapter>(
@@ -269,8 +326,24 @@ impl SocketApp for SocketRelay {
         socket: &Arc<RelaySocket>,
         reason: DisconnectReason,
     ) {
+        if let Some(registry) = &self.shared.config.registry {
+            registry.remove(&self.shared.config.endpoint, socket.id().as_str());
+        }
         if self.shared.config.disconnect_hook {
             self.enqueue(ops, socket, Job::Disconnect(reason));
+        }
+    }
+
+    fn data_changed(&self, socket: &Arc<RelaySocket>) {
+        let Some(registry) = &self.shared.config.registry else {
+            return;
+        };
+        if socket.is_connected() {
+            self.register(socket.namespace(), &socket.id(), socket.data());
+            // A disconnect between the check and the report queued its removal first: remove it again after.
+            if !socket.is_connected() {
+                registry.remove(&self.shared.config.endpoint, socket.id().as_str());
+            }
         }
     }
 }

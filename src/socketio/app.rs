@@ -121,6 +121,9 @@ pub trait SocketApp: Sized + Send + Sync + 'static {
         false
     }
 
+    /// The socket's stored data changed (a webhook reply or an API call set it).
+    fn data_changed(&self, _socket: &Arc<Socket<Self::SocketState>>) {}
+
     /// The socket left its namespace; called exactly once per connected socket.
     fn disconnect<D: Adapter>(
         &self,
