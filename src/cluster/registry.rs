@@ -174,7 +174,9 @@ async fn write(shared: Arc<Shared>, mut changes: mpsc::Receiver<Change>) {
             }
             continue;
         }
-        let wait = REFRESH_EVERY.saturating_sub(refreshed.elapsed());
+        let wait = REFRESH_EVERY
+            .saturating_sub(refreshed.elapsed())
+            .min(RETRY_EVERY);
         match tokio::time::timeout(wait, changes.recv_many(&mut batch, BATCH)).await {
             Ok(0) => return,
             Ok(_) => {
@@ -186,6 +188,9 @@ async fn write(shared: Arc<Shared>, mut changes: mpsc::Receiver<Change>) {
                 }
                 batch.clear();
             }
+            // Redis lost: what it held may be gone when it is back (a restart without persistence).
+            Err(_) if !shared.link.is_up() => shared.stale.store(true, Ordering::Release),
+            Err(_) if refreshed.elapsed() < REFRESH_EVERY => {}
             Err(_) => {
                 let mut redis = shared.link.commands();
                 let mut expire = redis::cmd("PEXPIRE");

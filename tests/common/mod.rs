@@ -10,6 +10,7 @@ pub mod gateway;
 pub mod node;
 pub mod python;
 pub mod python4;
+pub mod redis_server;
 pub mod sio;
 pub mod sio09;
 pub mod sio_backend;
