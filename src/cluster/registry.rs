@@ -214,6 +214,11 @@ async fn apply(shared: &Shared, batch: &[Change]) -> Result<(), String> {
         }
         .ignore();
     }
+    // HSET creates the hash without a lifetime: every batch gives it one.
+    pipe.cmd("PEXPIRE")
+        .arg(&shared.key)
+        .arg(REGISTRY_TTL.as_millis() as u64)
+        .ignore();
     let mut redis = shared.link.commands();
     bounded(pipe.query_async::<()>(&mut redis)).await
 }
