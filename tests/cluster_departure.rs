@@ -223,9 +223,16 @@ async fn a_killed_nodes_sessions_are_reported_gone_once_by_one_survivor() {
         "exactly one disconnect hook per socket of the dead node, none for a live node's: {disconnects:?}"
     );
     assert!(disconnects.iter().all(|h| h.body["sid"] != a_sid.as_str()));
-    assert_eq!(backend.hooks_of("close").len(), 1, "only the dead node's session closed");
+    assert_eq!(
+        backend.hooks_of("close").len(),
+        1,
+        "only the dead node's session closed"
+    );
 
-    let (a_sent, c_sent) = (departed_hooks(&a.metrics().await), departed_hooks(&c.metrics().await));
+    let (a_sent, c_sent) = (
+        departed_hooks(&a.metrics().await),
+        departed_hooks(&c.metrics().await),
+    );
     assert!(
         (a_sent, c_sent) == (3.0, 0.0) || (a_sent, c_sent) == (0.0, 3.0),
         "one survivor sent all three hooks: a {a_sent}, c {c_sent}"
@@ -305,4 +312,65 @@ async fn without_redis_a_node_serves_its_own_sessions_and_is_not_ready() {
     metric_becomes(&node, "iogate_cluster_redis_up", 1.0).await;
     let metrics = node.metrics().await;
     assert!(metrics.value("iogate_cluster_registry_rewrites_total", &[]) >= 2.0);
+}
+
+/// Sends `signal` (`STOP`, `CONT`) to `node`'s process.
+fn signal(node: &Node, signal: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(node.child.id().to_string())
+        .status()
+        .expect("kill runs");
+    assert!(status.success(), "kill -{signal}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_declared_departed_while_paused_closes_its_sessions_without_hooks() {
+    let redis = RedisServer::start();
+    let backend = Backend::start(backend_reply).await;
+    let a = Node::start("a", &redis, &backend).await;
+    let started = Instant::now();
+    let b = Node::start("b", &redis, &backend).await;
+    let (mut ws, sid) = b.socket("/").await;
+    let (mut engine_ws, engine_sid) = b.engine_session().await;
+    backend.wait_for("connect", Some(&sid), 1).await;
+    backend.wait_for("open", Some(&engine_sid), 1).await;
+    // A survivor declares others departed only once Redis has answered it for 8 s.
+    tokio::time::sleep(Duration::from_secs(9).saturating_sub(started.elapsed())).await;
+
+    signal(&b, "STOP");
+    backend
+        .wait_for_within("disconnect", Some(&sid), 1, Duration::from_secs(15))
+        .await;
+    backend
+        .wait_for_within("close", Some(&engine_sid), 1, Duration::from_secs(15))
+        .await;
+    signal(&b, "CONT");
+
+    // Back, the node finds it was declared departed: it closes what was reported gone, without hooks.
+    eio::frames_until_closed(&mut ws, Duration::from_secs(5)).await;
+    eio::frames_until_closed(&mut engine_ws, Duration::from_secs(5)).await;
+    metric_becomes(&b, "iogate_cluster_declared_departed_total", 1.0).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        backend.hooks_of("disconnect").len(),
+        1,
+        "one disconnect hook"
+    );
+    assert_eq!(backend.hooks_of("close").len(), 1, "one close hook");
+    assert_eq!(departed_hooks(&a.metrics().await), 2.0);
+
+    // It goes on serving: a new socket connects and is registered.
+    let (_again, again_sid) = b.socket("/").await;
+    backend.wait_for("connect", Some(&again_sid), 1).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !redis
+        .keys("socket.io-iogate#sockets#*")
+        .iter()
+        .any(|key| redis.cli(&["HKEYS", key]).contains(&again_sid))
+    {
+        assert!(Instant::now() < deadline, "the new socket is registered");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(b.status("/readyz").await, 200);
 }

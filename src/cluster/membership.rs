@@ -262,8 +262,8 @@ impl Membership {
     }
 
     /// The others declared this node departed (it paused, or lost Redis, longer than a record lives) and a survivor
-    /// has sent or is sending its sessions' disconnect hooks. Its live sessions' hooks will be sent again when they
-    /// end; the claim is removed so that a later departure of this node is handled again.
+    /// has sent or is sending its sessions' disconnect hooks. The handler closes them without hooks; the claim is
+    /// removed so that a later departure of this node is handled again.
     async fn declared_departed(&self, redis: &mut redis::aio::ConnectionManager) {
         tracing::warn!(
             node = %self.me.node_id,

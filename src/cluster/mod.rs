@@ -19,7 +19,7 @@ pub mod subscriptions;
 
 pub use departure::DepartedSessions;
 pub use keys::Keys;
-pub use membership::{DepartureHandler, Membership, Peer};
+pub use membership::{DeclaredDepartedHandler, DepartureHandler, Membership, Peer};
 pub use redis_link::RedisLink;
 pub use registry::{Entry, SocketRegistry};
 pub use subscriptions::{Message, Subscriptions, Topic};
@@ -29,7 +29,7 @@ use crate::metrics::ClusterMetrics;
 use crate::config::{ClusterConfig, PeerAddress};
 use crate::engineio::NodeTag;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// This node's membership of a cluster.
@@ -41,6 +41,7 @@ pub struct Cluster {
     membership: Arc<Membership>,
     registry: SocketRegistry,
     metrics: ClusterMetrics,
+    close_reported: Arc<OnceLock<DeclaredDepartedHandler>>,
 }
 
 impl Cluster {
@@ -87,11 +88,16 @@ impl Cluster {
         tokio::spawn(membership.clone().run());
         let subscriptions = Subscriptions::start(link.clone());
         let registry = SocketRegistry::start(&keys, tag, link.clone(), metrics.clone());
-        let declared = (registry.clone(), metrics.clone());
+        let close_reported: Arc<OnceLock<DeclaredDepartedHandler>> = Arc::default();
+        let declared = (registry.clone(), metrics.clone(), close_reported.clone());
         membership.on_declared_departed(Arc::new(move || {
             declared.1.declared_departed.inc();
-            // A survivor deleted the registry: this node's live sessions go back in, so a later departure of this
-            // node reports them.
+            // Sessions a survivor reported gone end here, without hooks; their clients reconnect.
+            if let Some(close) = declared.2.get() {
+                close();
+            }
+            // A survivor deleted the registry: what lives now goes back in, so a later departure of this node
+            // reports it.
             declared.0.mark_stale();
         }));
         tokio::spawn(health::watch(
@@ -108,6 +114,7 @@ impl Cluster {
             membership,
             registry,
             metrics,
+            close_reported,
         }))
     }
 
@@ -138,6 +145,12 @@ impl Cluster {
                 async move { departure::clean_up(&link, &keys, tag, sessions, &metrics).await },
             )
         }));
+    }
+
+    /// Sets how this node closes, without their hooks, the sessions a survivor already reported gone after the
+    /// others declared this node departed (once; later calls are ignored).
+    pub fn on_declared_departed(&self, close_reported: DeclaredDepartedHandler) {
+        let _ = self.close_reported.set(close_reported);
     }
 
     /// Leaves the cluster cleanly, once this node's sessions are closed and their hooks sent: its registry and

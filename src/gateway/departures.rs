@@ -2,6 +2,7 @@
 //! rewrite reads, and the relays that send a departed node's hooks.
 
 use crate::cluster::{DepartedSessions, Entry};
+use crate::engineio::CloseReason;
 use crate::server::{EndpointHandle, FrontDoor};
 use std::future::Future;
 use std::pin::Pin;
@@ -83,5 +84,41 @@ pub(super) fn wire(app: &Arc<FrontDoor>) {
             .map(|app| live_sessions(&app))
             .unwrap_or_default()
     }));
+    let declared = weak.clone();
+    cluster.on_declared_departed(Arc::new(move || {
+        if let Some(app) = declared.upgrade() {
+            close_reported_sessions(&app);
+        }
+    }));
     cluster.handle_departures(Arc::new(ThroughRelays(weak)));
+}
+
+/// Closes every session of `app` without its disconnect or close hooks: the survivor of this node's declared
+/// departure reported them gone already. Their clients reconnect.
+fn close_reported_sessions(app: &FrontDoor) {
+    let mut closed = 0usize;
+    for endpoint in app.endpoints() {
+        match &endpoint.handle {
+            EndpointHandle::SocketIo { engine, server } => {
+                for namespace in server.namespaces() {
+                    for socket in namespace.sockets() {
+                        socket.state().silence();
+                    }
+                }
+                closed += engine.session_count();
+                engine.close_all(CloseReason::ForcedClose);
+            }
+            EndpointHandle::EngineIo { engine } => {
+                for session in engine.sessions() {
+                    session.state().silence();
+                }
+                closed += engine.session_count();
+                engine.close_all(CloseReason::ForcedClose);
+            }
+        }
+    }
+    tracing::warn!(
+        sessions = closed,
+        "cluster: closed this node's sessions without hooks (a survivor reported them gone); their clients reconnect"
+    );
 }

@@ -55,6 +55,16 @@ pub struct EngineSessionState {
     /// Set when the worker takes the session's `Close` job: messages queued after it are dropped, so the
     /// backend never hears of a session after its `close`.
     closed: AtomicBool,
+    /// Set when another node has already reported this session gone: its `close` hook is not sent again.
+    silenced: AtomicBool,
+}
+
+impl EngineSessionState {
+    /// Marks the session as already reported gone (by the survivor of this node's declared departure): its
+    /// `close` hook is not sent.
+    pub fn silence(&self) {
+        self.silenced.store(true, Ordering::Release);
+    }
 }
 
 enum Job {
@@ -291,7 +301,7 @@ async fn drain(shared: Arc<Shared>, session: Arc<Session<EngineSessionState>>, _
             Job::Message(message) => send_message(&shared, &session, &message).await,
             Job::Close(reason) => {
                 state.closed.store(true, Ordering::Release);
-                if shared.config.close_hook {
+                if shared.config.close_hook && !state.silenced.load(Ordering::Acquire) {
                     send_close(&shared, &session, reason).await;
                 }
             }

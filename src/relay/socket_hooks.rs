@@ -18,6 +18,7 @@ use crate::socketio::{
 };
 use serde_json::value::RawValue;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A route: events matching `namespace` and `event` globs go to `target` in `mode`.
 #[derive(Debug, Clone)]
@@ -71,6 +72,16 @@ struct Shared {
 #[derive(Default)]
 pub struct SocketHookState {
     hooks: OrderedQueue<Job>,
+    /// Set when another node has already reported this socket gone: its `disconnect` hook is not sent again.
+    silenced: AtomicBool,
+}
+
+impl SocketHookState {
+    /// Marks the socket as already reported gone (by the survivor of this node's declared departure): its
+    /// `disconnect` hook is not sent.
+    pub fn silence(&self) {
+        self.silenced.store(true, Ordering::Release);
+    }
 }
 
 enum Job {
@@ -329,7 +340,7 @@ impl SocketApp for SocketRelay {
         if let Some(registry) = &self.shared.config.registry {
             registry.remove(&self.shared.config.endpoint, socket.id().as_str());
         }
-        if self.shared.config.disconnect_hook {
+        if self.shared.config.disconnect_hook && !socket.state().silenced.load(Ordering::Acquire) {
             self.enqueue(ops, socket, Job::Disconnect(reason));
         }
     }
