@@ -21,6 +21,9 @@ use std::time::Duration;
 /// Entries read (and hooks sent at once) per batch.
 const BATCH: usize = 200;
 
+/// How often the claim is refreshed while a batch's hooks are still being sent.
+const KEEP_CLAIM_EVERY: Duration = Duration::from_secs(60);
+
 /// How long a survivor keeps retrying while Redis does not answer before it leaves the rest to a later claim.
 const GIVE_UP_AFTER: Duration = Duration::from_secs(300);
 
@@ -99,10 +102,28 @@ async fn one_pass(
                     }
                 }
             }
-            while let Some(done) = hooks.join_next().await {
-                if let Ok(true) = done {
-                    *sent += 1;
-                    metrics.departed_hooks.inc();
+            // Retries may keep a batch going for the endpoint's whole retry window: the claim is kept meanwhile.
+            let mut keep_claim = tokio::time::interval(KEEP_CLAIM_EVERY);
+            keep_claim.reset();
+            loop {
+                tokio::select! {
+                    done = hooks.join_next() => match done {
+                        Some(Ok(true)) => {
+                            *sent += 1;
+                            metrics.departed_hooks.inc();
+                        }
+                        Some(_) => {}
+                        None => break,
+                    },
+                    _ = keep_claim.tick() => {
+                        let _ = bounded(
+                            redis::cmd("PEXPIRE")
+                                .arg(&claim)
+                                .arg(super::membership::CLAIM_TTL.as_millis() as u64)
+                                .query_async::<()>(&mut redis),
+                        )
+                        .await;
+                    }
                 }
             }
             // Sent: out of the registry, and the claim (and the registry) kept while the work goes on.
