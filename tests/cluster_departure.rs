@@ -1,8 +1,9 @@
 //! A node that dies: iogate nodes as processes sharing a real redis-server. When one is killed (SIGKILL), exactly
 //! one survivor sends each of its sessions' disconnect (Socket.IO) or close (Engine.IO) hook, reason
-//! `transport close`, and nothing for the survivors' own sessions. When Redis stops, nodes keep serving their own
-//! sessions, `/readyz` answers 503 and the metrics say so; when it is back, they are ready again and rewrite their
-//! session registries.
+//! `transport close`, and nothing for the survivors' own sessions. A node paused past its record's lifetime finds it
+//! was declared departed and closes those sessions without hooks; a node shut down cleanly sends its own hooks and
+//! leaves nothing for survivors. When Redis stops, nodes keep serving their own sessions, `/readyz` answers 503 and
+//! the metrics say so; when it is back, they are ready again and rewrite their session registries.
 
 use crate::common;
 use common::api::Metrics;
@@ -373,4 +374,46 @@ async fn a_node_declared_departed_while_paused_closes_its_sessions_without_hooks
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(b.status("/readyz").await, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_shuts_down_cleanly_sends_its_own_hooks_and_leaves_nothing_to_survivors() {
+    let redis = RedisServer::start();
+    let backend = Backend::start(backend_reply).await;
+    let a = Node::start("a", &redis, &backend).await;
+    let started = Instant::now();
+    let mut b = Node::start("b", &redis, &backend).await;
+    let (_ws, sid) = b.socket("/").await;
+    backend.wait_for("connect", Some(&sid), 1).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while redis.keys("socket.io-iogate#sockets#*").is_empty() {
+        assert!(Instant::now() < deadline, "the registry is written");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(9).saturating_sub(started.elapsed())).await;
+
+    signal(&b, "TERM");
+    let hooks = backend.wait_for("disconnect", Some(&sid), 1).await;
+    assert_eq!(hooks[0].body["reason"], "server shutting down");
+    let _ = b.child.wait();
+    assert!(
+        redis.keys("socket.io-iogate#sockets#*").is_empty(),
+        "the node deleted its registry"
+    );
+    assert_eq!(
+        redis.keys("socket.io-iogate#node#*").len(),
+        1,
+        "and its record"
+    );
+    // Longer than a record lives and a survivor takes to claim a departed node: nobody reports it again.
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    assert_eq!(backend.hooks_of("disconnect").len(), 1);
+    assert_eq!(departed_hooks(&a.metrics().await), 0.0);
+    assert_eq!(
+        a.metrics()
+            .await
+            .value("iogate_cluster_departures_total", &[]),
+        0.0
+    );
+    metric_becomes(&a, "iogate_cluster_nodes", 1.0).await;
 }
