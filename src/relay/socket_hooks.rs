@@ -137,15 +137,25 @@ impl SocketRelay {
         }
     }
 
-    /// Reports `socket` (connected, or its data changed) to the registry.
-    fn register(&self, namespace: &str, sid: &SocketId, data: Option<Box<RawValue>>) {
-        if let Some(registry) = &self.shared.config.registry {
-            registry.put(&Entry {
-                endpoint: self.shared.config.endpoint.clone(),
-                namespace: Some(namespace.to_string()),
-                sid: sid.as_str().to_string(),
-                data,
-            });
+    /// Reports `socket` (connected, or its data changed) to the registry, unless it has left its namespace.
+    fn register(&self, socket: &RelaySocket) {
+        let Some(registry) = &self.shared.config.registry else {
+            return;
+        };
+        if !socket.is_connected() {
+            return;
+        }
+        let endpoint = &self.shared.config.endpoint;
+        let sid = socket.id();
+        registry.put(&Entry {
+            endpoint: endpoint.clone(),
+            namespace: Some(socket.namespace().to_string()),
+            sid: sid.as_str().to_string(),
+            data: socket.data(),
+        });
+        // A disconnect between the check and the report queued its removal first: remove it again after.
+        if !socket.is_connected() {
+            registry.remove(endpoint, sid.as_str());
         }
     }
 
@@ -250,7 +260,6 @@ impl SocketApp for SocketRelay {
             emit: reply.emit.into_iter().map(Emit::from).collect(),
         };
         if !config.connect_hook {
-            self.register(request.namespace, &request.sid, None);
             return Ok(accepted(ConnectReply::default()));
         }
         let data = null();
@@ -283,9 +292,7 @@ impl SocketApp for SocketRelay {
         if let Some(reject) = reply.reject.take() {
             return Err(reject.into_rejected());
         }
-        let accepted = accepted(reply);
-        self.register(request.namespace, &request.sid, accepted.data.clone());
-        Ok(accepted)
+        Ok(accepted(reply))
     }
 
     fn event<D: Adapter>(
@@ -345,17 +352,12 @@ impl SocketApp for SocketRelay {
         }
     }
 
+    fn connected(&self, socket: &Arc<RelaySocket>) {
+        self.register(socket);
+    }
+
     fn data_changed(&self, socket: &Arc<RelaySocket>) {
-        let Some(registry) = &self.shared.config.registry else {
-            return;
-        };
-        if socket.is_connected() {
-            self.register(socket.namespace(), &socket.id(), socket.data());
-            // A disconnect between the check and the report queued its removal first: remove it again after.
-            if !socket.is_connected() {
-                registry.remove(&self.shared.config.endpoint, socket.id().as_str());
-            }
-        }
+        self.register(socket);
     }
 }
 
