@@ -24,10 +24,9 @@ pub use redis_link::RedisLink;
 pub use registry::{Entry, SocketRegistry};
 pub use subscriptions::{Message, Subscriptions, Topic};
 
-use crate::metrics::ClusterMetrics;
-
 use crate::config::{ClusterConfig, PeerAddress};
 use crate::engineio::NodeTag;
+use crate::metrics::ClusterMetrics;
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
