@@ -84,27 +84,22 @@ pub struct Metrics {
     queue_overflows: Family<QueueLabels, Counter>,
     api_calls: Family<ApiLabels, Counter>,
     refused: Family<RefusedLabels, Counter>,
-    cluster_requests: Family<ClusterRequestLabels, Counter>,
-    node_messages: Counter,
-}
-
-/// The cross-node counters of a cluster node.
-#[derive(Clone, Debug)]
-pub struct ClusterMetrics {
-    /// Cross-node requests this node sent.
-    pub requests_sent: Counter,
-    /// Other nodes' requests this node answered.
-    pub requests_answered: Counter,
-    /// Requests this node sent that a live node did not answer in time (their answers say `partial`).
-    pub requests_partial: Counter,
-    /// Messages of the Node ecosystem's emitter or adapter applied to this node's sockets.
-    pub node_messages: Counter,
+    cluster: ClusterMetrics,
 }
 
 impl Metrics {
     /// A registry with every metric registered.
     pub fn new() -> Arc<Self> {
+        Self::with_cluster(None)
+    }
+
+    /// A registry with every metric registered, and a cluster node's (`iogate_cluster_*`) when `cluster` is given.
+    pub fn with_cluster(cluster: Option<&ClusterMetrics>) -> Arc<Self> {
         let mut registry = Registry::with_prefix("iogate");
+        if let Some(cluster) = cluster {
+            cluster.register(&mut registry);
+        }
+        let cluster = cluster.cloned().unwrap_or_default();
         let sessions = Family::<TransportLabels, Gauge>::default();
         let sockets = Family::<EndpointLabel, Gauge>::default();
         let buffered_bytes = Family::<EndpointLabel, Gauge>::default();
@@ -121,8 +116,6 @@ impl Metrics {
         let queue_overflows = Family::<QueueLabels, Counter>::default();
         let api_calls = Family::<ApiLabels, Counter>::default();
         let refused = Family::<RefusedLabels, Counter>::default();
-        let cluster_requests = Family::<ClusterRequestLabels, Counter>::default();
-        let node_messages = Counter::default();
         registry.register("sessions", "Open Engine.IO sessions", sessions.clone());
         registry.register("sockets", "Connected Socket.IO sockets", sockets.clone());
         registry.register(
@@ -181,16 +174,6 @@ impl Metrics {
             "Connections, requests and sessions refused by a limit or a security check, by reason",
             refused.clone(),
         );
-        registry.register(
-            "cluster_requests",
-            "Cross-node requests: sent by this node, answered for other nodes, partial (a live node did not answer within peer_timeout)",
-            cluster_requests.clone(),
-        );
-        registry.register(
-            "cluster_node_messages",
-            "Messages of the Node ecosystem's Redis emitter or adapter applied to this node's sockets",
-            node_messages.clone(),
-        );
         Arc::new(Self {
             registry,
             sessions,
@@ -207,25 +190,13 @@ impl Metrics {
             queue_overflows,
             api_calls,
             refused,
-            cluster_requests,
-            node_messages,
+            cluster,
         })
     }
 
-    /// The cross-node counters (shown from the first call on).
+    /// The cluster node's metrics (registered only when the registry was made for a cluster node).
     pub fn cluster(&self) -> ClusterMetrics {
-        let outcome = |name: &str| {
-            self.cluster_requests
-                .get_or_create_owned(&ClusterRequestLabels {
-                    outcome: name.to_string(),
-                })
-        };
-        ClusterMetrics {
-            requests_sent: outcome("sent"),
-            requests_answered: outcome("answered"),
-            requests_partial: outcome("partial"),
-            node_messages: self.node_messages.clone(),
-        }
+        self.cluster.clone()
     }
 
     /// Handles for one endpoint. Its webhook series exist from the start (at zero), so alerts have data.
@@ -296,6 +267,102 @@ impl Metrics {
             out.clear();
         }
         out
+    }
+}
+
+/// A cluster node's metrics; they exist only when `[cluster]` is configured.
+#[derive(Clone, Debug)]
+pub struct ClusterMetrics {
+    /// Cross-node requests by outcome; `requests_sent`, `requests_answered` and `requests_partial` are its series.
+    requests: Family<ClusterRequestLabels, Counter>,
+    /// 1 while Redis answers and this node is subscribed (cross-node delivery works), else 0.
+    pub redis_up: Gauge,
+    /// Live nodes as this node last saw them, itself included.
+    pub nodes: Gauge,
+    /// Departed nodes this node cleaned up after.
+    pub departures: Counter,
+    /// Hooks this node sent for the sessions of departed nodes.
+    pub departed_hooks: Counter,
+    /// Times this node found itself declared departed by the others while it was alive.
+    pub declared_departed: Counter,
+    /// Times the socket registry had to be rewritten whole (its queue was full or Redis did not answer).
+    pub registry_rewrites: Counter,
+    /// Cross-node requests this node sent.
+    pub requests_sent: Counter,
+    /// Other nodes' requests this node answered.
+    pub requests_answered: Counter,
+    /// Requests this node sent that a live node did not answer in time (their answers say `partial`).
+    pub requests_partial: Counter,
+    /// Messages of the Node ecosystem's emitter or adapter applied to this node's sockets.
+    pub node_messages: Counter,
+}
+
+impl Default for ClusterMetrics {
+    fn default() -> Self {
+        let requests = Family::<ClusterRequestLabels, Counter>::default();
+        let outcome = |name: &str| {
+            requests.get_or_create_owned(&ClusterRequestLabels {
+                outcome: name.to_string(),
+            })
+        };
+        Self {
+            redis_up: Gauge::default(),
+            nodes: Gauge::default(),
+            departures: Counter::default(),
+            departed_hooks: Counter::default(),
+            declared_departed: Counter::default(),
+            registry_rewrites: Counter::default(),
+            requests_sent: outcome("sent"),
+            requests_answered: outcome("answered"),
+            requests_partial: outcome("partial"),
+            node_messages: Counter::default(),
+            requests,
+        }
+    }
+}
+
+impl ClusterMetrics {
+    fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "cluster_redis_up",
+            "1 while Redis answers and this node is subscribed: cross-node delivery works",
+            self.redis_up.clone(),
+        );
+        registry.register(
+            "cluster_nodes",
+            "Live cluster nodes as this node last saw them, itself included",
+            self.nodes.clone(),
+        );
+        registry.register(
+            "cluster_departures",
+            "Departed nodes this node cleaned up after",
+            self.departures.clone(),
+        );
+        registry.register(
+            "cluster_departed_hooks",
+            "Disconnect and close hooks this node sent for the sessions of departed nodes",
+            self.departed_hooks.clone(),
+        );
+        registry.register(
+            "cluster_declared_departed",
+            "Times this node found the others had declared it departed while it was alive",
+            self.declared_departed.clone(),
+        );
+        registry.register(
+            "cluster_registry_rewrites",
+            "Times this node rewrote its socket registry in Redis whole",
+            self.registry_rewrites.clone(),
+        );
+        registry.register(
+            "cluster_requests",
+            "Cross-node requests: sent by this node, answered for other nodes, partial (a live node did not answer within peer_timeout)",
+            self.requests.clone(),
+        );
+        registry.register(
+            "cluster_node_messages",
+            "Messages of the Node ecosystem's Redis emitter or adapter applied to this node's sockets",
+            self.node_messages.clone(),
+        );
     }
 }
 

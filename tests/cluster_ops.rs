@@ -77,7 +77,7 @@ struct TwoNodes {
 
 impl TwoNodes {
     async fn start() -> Self {
-        let redis = RedisServer::start().await;
+        let redis = RedisServer::start();
         let backend = Backend::start(backend_app).await;
         let a = node(&redis, &backend, "a").await;
         let b = node(&redis, &backend, "b").await;
@@ -299,7 +299,7 @@ async fn a_registered_node_that_does_not_answer_makes_answers_partial_in_time() 
 #[tokio::test]
 async fn without_redis_a_node_acts_on_its_own_sockets_and_says_the_answer_is_partial() {
     let mut t = TwoNodes::start().await;
-    t.redis.kill();
+    t.redis.stop();
     let cluster = t.a.running.app.cluster().unwrap().clone();
     let deadline = Instant::now() + Duration::from_secs(10);
     while cluster.is_up() {

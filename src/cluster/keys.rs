@@ -42,6 +42,12 @@ impl Keys {
         format!("{}-iogate#departed#{tag}", self.prefix)
     }
 
+    /// The hash of the node `tag`'s sockets and engine sessions (see [`super::registry`]): what a survivor needs
+    /// to send their disconnect hooks when that node departs.
+    pub fn sockets(&self, tag: NodeTag) -> String {
+        format!("{}-iogate#sockets#{tag}", self.prefix)
+    }
+
     /// The channel of requests every node answers.
     pub fn requests(&self) -> String {
         format!("{}-iogate#request#", self.prefix)

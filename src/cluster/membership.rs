@@ -22,8 +22,9 @@ pub const RECORD_TTL: Duration = Duration::from_secs(5);
 /// expired during a Redis outage belong to live nodes that could not refresh them.
 const SETTLED_AFTER: Duration = Duration::from_secs(8);
 
-/// How long a departure claim is kept (one claim per departed node, ever, in practice).
-const CLAIM_TTL: Duration = Duration::from_secs(600);
+/// How long a departure claim is kept (one claim per departed node, ever, in practice); the survivor working on
+/// a departed node refreshes it while it works.
+pub const CLAIM_TTL: Duration = Duration::from_secs(600);
 
 /// One running node, as its record says.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,6 +41,9 @@ pub struct Peer {
 pub type DepartureHandler =
     Arc<dyn Fn(NodeTag) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
+/// What this node does when it finds the others declared it departed while it was alive.
+pub type DeclaredDepartedHandler = Arc<dyn Fn() + Send + Sync>;
+
 /// The nodes this node knows to be alive, kept fresh by the heartbeat.
 pub struct Membership {
     me: Peer,
@@ -49,6 +53,8 @@ pub struct Membership {
     live: RwLock<HashMap<NodeTag, Peer>>,
     hop_secret: OnceLock<Arc<str>>,
     on_departure: OnceLock<DepartureHandler>,
+    on_declared_departed: OnceLock<DeclaredDepartedHandler>,
+    leaving: std::sync::atomic::AtomicBool,
 }
 
 impl Membership {
@@ -63,6 +69,8 @@ impl Membership {
             live: RwLock::new(live),
             hop_secret: OnceLock::new(),
             on_departure: OnceLock::new(),
+            on_declared_departed: OnceLock::new(),
+            leaving: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -99,9 +107,33 @@ impl Membership {
         let _ = self.on_departure.set(handler);
     }
 
+    /// Sets what this node does when it finds the others declared it departed (once; later calls are ignored).
+    pub fn on_declared_departed(&self, handler: DeclaredDepartedHandler) {
+        let _ = self.on_declared_departed.set(handler);
+    }
+
     /// Registers this node once, for startup: true when Redis took the record.
     pub async fn register_once(&self) -> bool {
         self.beat(false).await.is_ok()
+    }
+
+    /// Removes this node's record and its place in the node set (a clean shutdown); the heartbeat stops writing.
+    pub async fn leave(&self) {
+        self.leaving
+            .store(true, std::sync::atomic::Ordering::Release);
+        let mut redis = self.link.commands();
+        let _ = bounded(
+            redis::pipe()
+                .cmd("DEL")
+                .arg(self.keys.node(self.tag))
+                .ignore()
+                .cmd("SREM")
+                .arg(self.keys.nodes())
+                .arg(self.tag.as_str())
+                .ignore()
+                .query_async::<()>(&mut redis),
+        )
+        .await;
     }
 
     /// The heartbeat, until the process ends.
@@ -111,21 +143,21 @@ impl Membership {
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
+            if self.leaving.load(std::sync::atomic::Ordering::Acquire) {
+                return;
+            }
             let settled = up_since.is_some_and(|since| since.elapsed() >= SETTLED_AFTER);
             match self.beat(settled).await {
                 Ok(()) => {
                     up_since.get_or_insert_with(Instant::now);
                     if self.link.set_commands_up(true) {
-                        tracing::info!(node = %self.me.node_id, tag = %self.tag, "cluster: Redis answers; registered");
+                        tracing::debug!(node = %self.me.node_id, tag = %self.tag, "cluster: Redis answers; registered");
                     }
                 }
                 Err(why) => {
                     up_since = None;
                     if self.link.set_commands_up(false) {
-                        tracing::warn!(
-                            error = %why,
-                            "cluster: Redis does not answer; this node serves its own sessions, cross-node delivery is degraded"
-                        );
+                        tracing::debug!(error = %why, "cluster: the heartbeat got no answer from Redis");
                     }
                 }
             }
@@ -137,7 +169,7 @@ impl Membership {
         let mut redis = self.link.commands();
         let record = serde_json::to_string(&self.me).map_err(|e| e.to_string())?;
         let ttl = RECORD_TTL.as_millis() as u64;
-        let members: Vec<String> = bounded(
+        let (members, declared_departed): (Vec<String>, bool) = bounded(
             redis::pipe()
                 .cmd("SET")
                 .arg(self.keys.node(self.tag))
@@ -151,10 +183,14 @@ impl Membership {
                 .ignore()
                 .cmd("SMEMBERS")
                 .arg(self.keys.nodes())
-                .query_async::<(Vec<String>,)>(&mut redis),
+                .cmd("EXISTS")
+                .arg(self.keys.departed_claim(self.tag))
+                .query_async(&mut redis),
         )
-        .await?
-        .0;
+        .await?;
+        if declared_departed {
+            self.declared_departed(&mut redis).await;
+        }
         let tags: Vec<NodeTag> = members.iter().filter_map(|m| NodeTag::parse(m)).collect();
         let records: Vec<Option<String>> = if tags.is_empty() {
             Vec::new()
@@ -223,6 +259,26 @@ impl Membership {
             .await;
         });
         Ok(())
+    }
+
+    /// The others declared this node departed (it paused, or lost Redis, longer than a record lives) and a survivor
+    /// has sent or is sending its sessions' disconnect hooks. The handler closes them without hooks; the claim is
+    /// removed so that a later departure of this node is handled again.
+    async fn declared_departed(&self, redis: &mut redis::aio::ConnectionManager) {
+        tracing::warn!(
+            node = %self.me.node_id,
+            tag = %self.tag,
+            "cluster: the other nodes declared this node departed (it did not refresh its record in time); its sessions' disconnect hooks were sent by a survivor"
+        );
+        let _ = bounded(
+            redis::cmd("DEL")
+                .arg(self.keys.departed_claim(self.tag))
+                .query_async::<()>(redis),
+        )
+        .await;
+        if let Some(handler) = self.on_declared_departed.get() {
+            handler();
+        }
     }
 
     /// Reads the cluster's hop secret, making it first if no node has.

@@ -3,24 +3,33 @@
 //! (its name, the [`NodeTag`] its session ids start with, the address peers reach it at) and [`Membership`],
 //! which knows the live nodes and cleans up after departed ones.
 //!
+//! It also keeps this node's session registry in Redis ([`SocketRegistry`]) and cleans up after departed nodes
+//! ([`departure`]), and watches its own health ([`health`]).
+//!
 //! The parts that use it sit above: the cross-node adapter (operations reach sockets on every node), passing a
-//! request to the node that holds its session, and the departure handler.
+//! request to the node that holds its session, and the relays that report sessions to the registry.
 
 pub mod cross_node;
+pub mod departure;
+pub mod health;
 pub mod keys;
 pub mod membership;
 pub mod redis_link;
+pub mod registry;
 pub mod subscriptions;
 
+pub use departure::DepartedSessions;
 pub use keys::Keys;
-pub use membership::{DepartureHandler, Membership, Peer};
+pub use membership::{DeclaredDepartedHandler, DepartureHandler, Membership, Peer};
 pub use redis_link::RedisLink;
+pub use registry::{Entry, SocketRegistry};
 pub use subscriptions::{Message, Subscriptions, Topic};
 
 use crate::config::{ClusterConfig, PeerAddress};
 use crate::engineio::NodeTag;
+use crate::metrics::ClusterMetrics;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// This node's membership of a cluster.
@@ -30,6 +39,9 @@ pub struct Cluster {
     link: RedisLink,
     subscriptions: Subscriptions,
     membership: Arc<Membership>,
+    registry: SocketRegistry,
+    metrics: ClusterMetrics,
+    close_reported: Arc<OnceLock<DeclaredDepartedHandler>>,
 }
 
 impl Cluster {
@@ -56,7 +68,9 @@ impl Cluster {
         let keys = Keys::new(&config.key_prefix);
         let link = RedisLink::new(&config.redis)?;
         let membership = Arc::new(Membership::new(me, tag, keys.clone(), link.clone()));
-        if membership.register_once().await {
+        let metrics = ClusterMetrics::default();
+        let registered = membership.register_once().await;
+        if registered {
             link.set_commands_up(true);
             tracing::info!(
                 node = %membership.me().node_id,
@@ -73,13 +87,77 @@ impl Cluster {
         }
         tokio::spawn(membership.clone().run());
         let subscriptions = Subscriptions::start(link.clone());
+        let registry = SocketRegistry::start(&keys, tag, link.clone(), metrics.clone());
+        let close_reported: Arc<OnceLock<DeclaredDepartedHandler>> = Arc::default();
+        let declared = (registry.clone(), metrics.clone(), close_reported.clone());
+        membership.on_declared_departed(Arc::new(move || {
+            declared.1.declared_departed.inc();
+            // Sessions a survivor reported gone end here, without hooks; their clients reconnect.
+            if let Some(close) = declared.2.get() {
+                close();
+            }
+            // A survivor deleted the registry: what lives now goes back in, so a later departure of this node
+            // reports it.
+            declared.0.mark_stale();
+        }));
+        tokio::spawn(health::watch(
+            link.clone(),
+            membership.clone(),
+            metrics.clone(),
+            registered,
+        ));
         Ok(Arc::new(Self {
             keys,
             peer_timeout: config.peer_timeout,
             link,
             subscriptions,
             membership,
+            registry,
+            metrics,
+            close_reported,
         }))
+    }
+
+    /// The cluster metrics (`iogate_cluster_*`), to register with the process's.
+    pub fn metrics(&self) -> &ClusterMetrics {
+        &self.metrics
+    }
+
+    /// This node's session registry, which the relays report connects, disconnects and data changes to.
+    pub fn registry(&self) -> &SocketRegistry {
+        &self.registry
+    }
+
+    /// Has a departed node's sessions reported gone through `sessions` when this node is the survivor that
+    /// cleans up after it.
+    pub fn handle_departures(&self, sessions: Arc<dyn DepartedSessions>) {
+        let link = self.link.clone();
+        let keys = self.keys.clone();
+        let metrics = self.metrics.clone();
+        self.membership.on_departure(Arc::new(move |tag| {
+            let (link, keys, metrics, sessions) = (
+                link.clone(),
+                keys.clone(),
+                metrics.clone(),
+                sessions.clone(),
+            );
+            Box::pin(
+                async move { departure::clean_up(&link, &keys, tag, sessions, &metrics).await },
+            )
+        }));
+    }
+
+    /// Sets how this node closes, without their hooks, the sessions a survivor already reported gone after the
+    /// others declared this node departed (once; later calls are ignored).
+    pub fn on_declared_departed(&self, close_reported: DeclaredDepartedHandler) {
+        let _ = self.close_reported.set(close_reported);
+    }
+
+    /// Leaves the cluster cleanly, once this node's sessions are closed and their hooks sent: its registry and
+    /// record are deleted, so no survivor reports its sessions again.
+    pub async fn leave(&self) {
+        self.registry.delete().await;
+        self.membership.leave().await;
     }
 
     /// The tag this node's session ids start with.

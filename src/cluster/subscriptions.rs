@@ -75,10 +75,7 @@ async fn run(link: RedisLink, routes: Routes, mut inbox: mpsc::UnboundedReceiver
             Ok(()) => return,
             Err(why) => {
                 if link.set_subscriptions_up(false) {
-                    tracing::warn!(
-                        error = %why,
-                        "cluster: the Redis subscription connection is lost; cross-node delivery is degraded until it is back"
-                    );
+                    tracing::debug!(error = %why, "cluster: the Redis subscription connection is lost");
                 }
             }
         }
@@ -108,7 +105,7 @@ async fn serve_one_connection(
         subscribe(&mut sink, topic).await?;
     }
     if link.set_subscriptions_up(true) {
-        tracing::info!("cluster: subscribed to Redis");
+        tracing::debug!("cluster: subscribed to Redis");
     }
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.reset();

@@ -65,6 +65,7 @@ pub(super) fn build_endpoint(
                     pending,
                     retry,
                     metrics: endpoint_metrics.clone(),
+                    registry: cluster.map(|cluster| cluster.registry().clone()),
                 },
                 hooks.clone(),
             );
@@ -106,6 +107,7 @@ pub(super) fn build_endpoint(
                     pending,
                     retry,
                     metrics: endpoint_metrics.clone(),
+                    registry: cluster.map(|cluster| cluster.registry().clone()),
                 },
                 hooks.clone(),
             );

@@ -3,6 +3,7 @@
 //! API and their listeners). No
 //! other module builds another layer's parts.
 
+mod departures;
 mod endpoints;
 
 use crate::api::Api;
@@ -34,10 +35,14 @@ pub struct Running {
 }
 
 impl Running {
-    /// Graceful shutdown: stop accepting, close sessions, wait for their last webhooks up to `limit`.
+    /// Graceful shutdown: stop accepting, close sessions, wait for their last webhooks up to `limit`; a cluster
+    /// node then leaves the cluster (its session registry and record deleted: no survivor reports its sessions).
     pub async fn shutdown(self, limit: Duration) -> bool {
         let _ = self.stop.send(true);
         let delivered = self.app.drain(limit).await;
+        if let Some(cluster) = self.app.cluster() {
+            cluster.leave().await;
+        }
         for task in self.tasks {
             let _ = task.await;
         }
@@ -62,6 +67,7 @@ pub async fn start_with(config: &Config, iis: IisSettings) -> Result<Running, St
         None => None,
     };
     let app = build_app(config, iis, cluster)?;
+    departures::wire(&app);
     let (stop, stopped) = watch::channel(false);
     let mut tasks = vec![tokio::spawn(serve(listener, app.clone(), stopped.clone()))];
     let mut api_address = None;
@@ -88,7 +94,7 @@ fn build_app(
     cluster: Option<Arc<Cluster>>,
 ) -> Result<Arc<FrontDoor>, String> {
     let hooks = HookClient::new()?;
-    let metrics = Metrics::new();
+    let metrics = Metrics::with_cluster(cluster.as_ref().map(|cluster| cluster.metrics()));
     let gate = Gate::public(&config.server, metrics.clone());
     let cross_node = cluster
         .as_ref()

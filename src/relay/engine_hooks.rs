@@ -5,6 +5,7 @@ use super::queue::{Limits, OrderedQueue, Pushed, backpressure};
 use super::reply::{parse_reply, to_json};
 use super::retry::RetryPolicy;
 use super::webhook::{BusyGuard, Delivery, HookClient, HookTarget};
+use crate::cluster::{Entry, SocketRegistry};
 use crate::engineio::{
     CloseReason, Handler, Handshake, Message, Opened, Packet, Refusal, Session, Sid, Text, Wait,
 };
@@ -33,6 +34,8 @@ pub struct EngineRelayConfig {
     pub retry: RetryPolicy,
     /// The endpoint's metric handles.
     pub metrics: crate::metrics::EndpointMetrics,
+    /// This node's session registry, in a cluster: sessions are reported to it as they open and close.
+    pub registry: Option<SocketRegistry>,
 }
 
 /// Relays raw Engine.IO sessions to a backend.
@@ -52,6 +55,16 @@ pub struct EngineSessionState {
     /// Set when the worker takes the session's `Close` job: messages queued after it are dropped, so the
     /// backend never hears of a session after its `close`.
     closed: AtomicBool,
+    /// Set when another node has already reported this session gone: its `close` hook is not sent again.
+    silenced: AtomicBool,
+}
+
+impl EngineSessionState {
+    /// Marks the session as already reported gone (by the survivor of this node's declared departure): its
+    /// `close` hook is not sent.
+    pub fn silence(&self) {
+        self.silenced.store(true, Ordering::Release);
+    }
 }
 
 enum Job {
@@ -64,6 +77,38 @@ impl EngineRelay {
     pub fn new(config: EngineRelayConfig, client: HookClient) -> Self {
         Self {
             shared: Arc::new(Shared { config, client }),
+        }
+    }
+
+    /// Sends the `close` hook of a session a departed node held (reason `transport close`), retried as any close
+    /// hook; resolves when it is delivered or given up. False when this endpoint sends no close hooks or `sid` is
+    /// not a session id.
+    pub fn departed_close(
+        &self,
+        sid: String,
+    ) -> impl std::future::Future<Output = bool> + Send + 'static {
+        let shared = self.shared.clone();
+        async move {
+            let config = &shared.config;
+            let Some(sid) = Sid::parse(&sid) else {
+                return false;
+            };
+            if !config.close_hook {
+                return false;
+            }
+            let body = CloseBody {
+                kind: "close",
+                endpoint: &config.endpoint,
+                sid,
+                reason: CloseReason::TransportClose.as_str(),
+            };
+            let delivery = Delivery::new("close", to_json(&body));
+            let _busy = shared.client.busy();
+            shared
+                .client
+                .send_with_retries(&config.target, &delivery, config.retry, &sid)
+                .await;
+            true
         }
     }
 
@@ -225,7 +270,21 @@ impl Handler for EngineRelay {
         session.state().hooks.is_busy()
     }
 
+    fn opened(&self, session: &Arc<Session<Self::State>>) {
+        if let Some(registry) = &self.shared.config.registry {
+            registry.put(&Entry {
+                endpoint: self.shared.config.endpoint.clone(),
+                namespace: None,
+                sid: session.id().as_str().to_string(),
+                data: None,
+            });
+        }
+    }
+
     fn closed(&self, session: &Arc<Session<Self::State>>, reason: CloseReason) {
+        if let Some(registry) = &self.shared.config.registry {
+            registry.remove(&self.shared.config.endpoint, session.id().as_str());
+        }
         // Queued even without a close hook: it marks where the session's messages end.
         self.enqueue(session, Job::Close(reason));
     }
@@ -242,7 +301,7 @@ async fn drain(shared: Arc<Shared>, session: Arc<Session<EngineSessionState>>, _
             Job::Message(message) => send_message(&shared, &session, &message).await,
             Job::Close(reason) => {
                 state.closed.store(true, Ordering::Release);
-                if shared.config.close_hook {
+                if shared.config.close_hook && !state.silenced.load(Ordering::Acquire) {
                     send_close(&shared, &session, reason).await;
                 }
             }

@@ -7,16 +7,18 @@ use super::retry::RetryPolicy;
 use super::socket_bodies::{Common, ConnectBody, DisconnectBody, EventBody};
 use super::socket_reply::{ConnectReply, EventReply, is_array};
 use super::webhook::{BusyGuard, Delivery, HookClient, HookTarget};
+use crate::cluster::{Entry, SocketRegistry};
 use crate::config::RouteMode;
-use crate::engineio::Wait;
+use crate::engineio::{CloseReason, Wait};
 use crate::log_escape::Escaped;
 use crate::socketio::ops::{Adapter, Operation, Ops, Reach, Selection, Selector};
 use crate::socketio::{
     Accepted, ClientEvent, ConnectRequest, DisconnectReason, Emit, Rejected, Socket, SocketApp,
-    outgoing,
+    SocketId, outgoing,
 };
 use serde_json::value::RawValue;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A route: events matching `namespace` and `event` globs go to `target` in `mode`.
 #[derive(Debug, Clone)]
@@ -51,6 +53,9 @@ pub struct SocketRelayConfig {
     pub retry: RetryPolicy,
     /// The endpoint's metric handles.
     pub metrics: crate::metrics::EndpointMetrics,
+    /// This node's session registry, in a cluster: sockets are reported to it as they connect, change their data
+    /// and disconnect.
+    pub registry: Option<SocketRegistry>,
 }
 
 /// Relays Socket.IO sockets to a backend.
@@ -67,6 +72,16 @@ struct Shared {
 #[derive(Default)]
 pub struct SocketHookState {
     hooks: OrderedQueue<Job>,
+    /// Set when another node has already reported this socket gone: its `disconnect` hook is not sent again.
+    silenced: AtomicBool,
+}
+
+impl SocketHookState {
+    /// Marks the socket as already reported gone (by the survivor of this node's declared departure): its
+    /// `disconnect` hook is not sent.
+    pub fn silence(&self) {
+        self.silenced.store(true, Ordering::Release);
+    }
 }
 
 enum Job {
@@ -81,6 +96,66 @@ impl SocketRelay {
     pub fn new(config: SocketRelayConfig, client: HookClient) -> Self {
         Self {
             shared: Arc::new(Shared { config, client }),
+        }
+    }
+
+    /// Sends the `disconnect` hook of a socket a departed node held (reason `transport close`, no rooms, the data
+    /// the registry kept), retried as any disconnect hook; resolves when it is delivered or given up. False when
+    /// this endpoint sends no disconnect hooks.
+    pub fn departed_disconnect(
+        &self,
+        namespace: String,
+        sid: String,
+        data: Option<Box<RawValue>>,
+    ) -> impl std::future::Future<Output = bool> + Send + 'static {
+        let shared = self.shared.clone();
+        async move {
+            let config = &shared.config;
+            if !config.disconnect_hook {
+                return false;
+            }
+            let data = data.unwrap_or_else(null);
+            let sid = SocketId::from_text(&sid);
+            let body = DisconnectBody {
+                common: Common {
+                    kind: "disconnect",
+                    endpoint: &config.endpoint,
+                    namespace: &namespace,
+                    sid: sid.clone(),
+                    data: &data,
+                    rooms: &[],
+                },
+                reason: DisconnectReason::Session(CloseReason::TransportClose).as_str(),
+            };
+            let delivery = Delivery::new("disconnect", to_json(&body));
+            let _busy = shared.client.busy();
+            shared
+                .client
+                .send_with_retries(&config.target, &delivery, config.retry, &sid)
+                .await;
+            true
+        }
+    }
+
+    /// Reports `socket` (connected, or its data changed) to the registry, unless it has left its namespace.
+    fn register(&self, socket: &RelaySocket) {
+        let Some(registry) = &self.shared.config.registry else {
+            return;
+        };
+        if !socket.is_connected() {
+            return;
+        }
+        let endpoint = &self.shared.config.endpoint;
+        let sid = socket.id();
+        registry.put(&Entry {
+            endpoint: endpoint.clone(),
+            namespace: Some(socket.namespace().to_string()),
+            sid: sid.as_str().to_string(),
+            data: socket.data(),
+        });
+        // A disconnect between the check and the report queued its removal first: remove it again after.
+        if !socket.is_connected() {
+            registry.remove(endpoint, sid.as_str());
         }
     }
 
@@ -269,9 +344,20 @@ impl SocketApp for SocketRelay {
         socket: &Arc<RelaySocket>,
         reason: DisconnectReason,
     ) {
-        if self.shared.config.disconnect_hook {
+        if let Some(registry) = &self.shared.config.registry {
+            registry.remove(&self.shared.config.endpoint, socket.id().as_str());
+        }
+        if self.shared.config.disconnect_hook && !socket.state().silenced.load(Ordering::Acquire) {
             self.enqueue(ops, socket, Job::Disconnect(reason));
         }
+    }
+
+    fn connected(&self, socket: &Arc<RelaySocket>) {
+        self.register(socket);
+    }
+
+    fn data_changed(&self, socket: &Arc<RelaySocket>) {
+        self.register(socket);
     }
 }
 

@@ -121,6 +121,12 @@ pub trait SocketApp: Sized + Send + Sync + 'static {
         false
     }
 
+    /// The socket entered its namespace (after `connect` accepted it; not when its session ended meanwhile).
+    fn connected(&self, _socket: &Arc<Socket<Self::SocketState>>) {}
+
+    /// The socket's stored data changed (a webhook reply or an API call set it).
+    fn data_changed(&self, _socket: &Arc<Socket<Self::SocketState>>) {}
+
     /// The socket left its namespace; called exactly once per connected socket.
     fn disconnect<D: Adapter>(
         &self,

@@ -162,6 +162,7 @@ impl<A: SocketApp, D: Adapter> Ops<A, D> {
             self.config.metrics.sockets.inc();
             socket
         };
+        self.app().connected(&socket);
         socket.join(join.iter().map(String::as_str));
         // v5 clients learn their id from the reply; v4 clients derive it from the engine id.
         let reply = format!("{{\"sid\":\"{sid}\"}}");

@@ -1,63 +1,106 @@
-//! A real `redis-server` for a test: started on a free loopback port without persistence, killed when dropped;
-//! plus a raw RESP connection to publish and set keys the way another process would.
+//! A real `redis-server` for a test: on a free loopback port, without persistence, killed when dropped; it can be
+//! stopped and started again on the same port (an outage), asked things through `redis-cli`, and sent raw RESP
+//! commands (a binary `PUBLISH` the way another process would).
 
-use std::net::{SocketAddr, TcpListener};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// A running redis-server.
+/// A running (or stopped) redis-server of one test.
 pub struct RedisServer {
-    child: Child,
-    /// Where it listens.
-    pub address: SocketAddr,
+    /// The port it listens on, the same across restarts.
+    pub port: u16,
+    child: Option<Child>,
 }
 
 impl RedisServer {
-    /// Starts one and waits until it answers PING.
-    pub async fn start() -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .expect("a free port")
-            .port();
-        let child = Command::new(binary())
-            .args(["--port", &port.to_string()])
+    /// Starts one on a free loopback port; panics when it does not answer within 10 s.
+    pub fn start() -> Self {
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+            listener.local_addr().expect("address").port()
+        };
+        let mut server = Self { port, child: None };
+        server.restart();
+        server
+    }
+
+    /// `redis://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Kills the server (SIGKILL: nothing is saved, as after a crash).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server (again) on its port, empty; panics when it does not answer within 10 s.
+    pub fn restart(&mut self) {
+        self.stop();
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string()])
             .args(["--save", "", "--appendonly", "no", "--bind", "127.0.0.1"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("redis-server starts (Debian package redis-server)");
-        let server = Self {
-            child,
-            address: SocketAddr::from(([127, 0, 0, 1], port)),
-        };
-        for _ in 0..100 {
-            if let Ok(mut connection) = server.connect().await {
-                if command(&mut connection, &[b"PING"]).await.is_ok() {
-                    return server;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        self.child = Some(child);
+        let started = Instant::now();
+        while self.cli(&["PING"]).trim() != "PONG" {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "redis-server did not answer on port {}",
+                self.port
+            );
+            std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("redis-server on port {port} does not answer");
     }
 
-    /// `redis://ADDR`.
-    pub fn url(&self) -> String {
-        format!("redis://{}", self.address)
+    /// Runs `redis-cli` with `args` against the server; its standard output (empty when it fails).
+    pub fn cli(&self, args: &[&str]) -> String {
+        Command::new("redis-cli")
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
+            .args(args)
+            .output()
+            .map(|out| String::from_utf8_lossy(&out.stdout).into_owned())
+            .unwrap_or_default()
     }
 
-    async fn connect(&self) -> std::io::Result<TcpStream> {
-        TcpStream::connect(self.address).await
+    /// The keys matching `pattern` (SCAN, not KEYS).
+    pub fn keys(&self, pattern: &str) -> Vec<String> {
+        let out = self.cli(&["--scan", "--pattern", pattern]);
+        out.lines().map(str::to_string).collect()
     }
+}
 
+impl RedisServer {
     /// Sends one command over a fresh connection; returns the raw reply.
     pub async fn command(&self, parts: &[&[u8]]) -> Vec<u8> {
-        let mut connection = self.connect().await.expect("connects to redis");
-        command(&mut connection, parts)
+        let mut connection = TcpStream::connect(("127.0.0.1", self.port))
             .await
-            .expect("redis answers")
+            .expect("connects to redis");
+        let mut request = format!("*{}\r\n", parts.len()).into_bytes();
+        for part in parts {
+            request.extend_from_slice(format!("${}\r\n", part.len()).as_bytes());
+            request.extend_from_slice(part);
+            request.extend_from_slice(b"\r\n");
+        }
+        connection
+            .write_all(&request)
+            .await
+            .expect("redis takes it");
+        let mut reply = vec![0u8; 4096];
+        let read = tokio::time::timeout(Duration::from_secs(2), connection.read(&mut reply))
+            .await
+            .expect("redis answers in time")
+            .expect("redis answers");
+        reply.truncate(read);
+        reply
     }
 
     /// `PUBLISH channel payload`, as any client would.
@@ -69,42 +112,8 @@ impl RedisServer {
     }
 }
 
-impl RedisServer {
-    /// Kills the server now (as `kill -9` would).
-    pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 impl Drop for RedisServer {
     fn drop(&mut self) {
-        self.kill();
+        self.stop();
     }
-}
-
-/// redis-server, from PATH or where Debian installs it.
-fn binary() -> &'static str {
-    if std::path::Path::new("/usr/bin/redis-server").exists() {
-        "/usr/bin/redis-server"
-    } else {
-        "redis-server"
-    }
-}
-
-/// Writes `parts` as a RESP array and reads one reply line (with a bulk's body when it is one).
-async fn command(connection: &mut TcpStream, parts: &[&[u8]]) -> std::io::Result<Vec<u8>> {
-    let mut request = format!("*{}\r\n", parts.len()).into_bytes();
-    for part in parts {
-        request.extend_from_slice(format!("${}\r\n", part.len()).as_bytes());
-        request.extend_from_slice(part);
-        request.extend_from_slice(b"\r\n");
-    }
-    connection.write_all(&request).await?;
-    let mut reply = vec![0u8; 4096];
-    let read = tokio::time::timeout(Duration::from_secs(2), connection.read(&mut reply))
-        .await
-        .map_err(|_| std::io::Error::other("redis timed out"))??;
-    reply.truncate(read);
-    Ok(reply)
 }

@@ -74,8 +74,10 @@ impl<A: SocketApp, D: Adapter> Ops<A, D> {
                 if let Some((last, others)) = sockets.split_last() {
                     for socket in others {
                         socket.set_data(data.clone());
+                        self.app().data_changed(socket);
                     }
                     last.set_data(data);
+                    self.app().data_changed(last);
                 }
             }
         }

@@ -1,0 +1,289 @@
+//! The registry of this node's sessions in Redis: one hash per node (`<prefix>-iogate#sockets#<tag>`) with an
+//! entry per Socket.IO socket (endpoint, namespace, socket id, the data last stored) and per Engine.IO session of
+//! an `engine.io` endpoint. It holds what a survivor needs to send their disconnect hooks when this node departs.
+//!
+//! Connects, disconnects and data changes never wait for Redis: they go into a bounded queue that one writer task
+//! empties in pipelined batches. When the queue is full or Redis does not answer, the registry is marked stale and
+//! the writer rewrites it whole from the live sessions as soon as Redis answers again.
+
+use super::keys::Keys;
+use super::membership::bounded;
+use super::redis_link::RedisLink;
+use crate::engineio::NodeTag;
+use crate::metrics::ClusterMetrics;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// Changes that may wait for the writer; past this the registry is rewritten whole later.
+pub const QUEUE_CAPACITY: usize = 16_384;
+
+/// Most changes sent to Redis in one pipeline.
+const BATCH: usize = 512;
+
+/// Most entries one HSET of a whole rewrite carries.
+const REWRITE_CHUNK: usize = 1_000;
+
+/// How long the hash lives unless refreshed: a safety net for a cluster that stopped altogether, so nothing
+/// stays in Redis for ever. A live node refreshes it every [`REFRESH_EVERY`]; survivors handle a departure within
+/// seconds (or, after a second failure, within the claim's lifetime), well inside it.
+pub const REGISTRY_TTL: Duration = Duration::from_secs(3_600);
+
+/// How often the writer refreshes the hash's lifetime.
+const REFRESH_EVERY: Duration = Duration::from_secs(300);
+
+/// How often a stale registry is retried while Redis does not answer.
+const RETRY_EVERY: Duration = Duration::from_secs(1);
+
+/// One registered session, as stored (JSON) in the node's hash.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Entry {
+    /// The endpoint path.
+    pub endpoint: String,
+    /// The Socket.IO namespace; absent for an Engine.IO session of an `engine.io` endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// The socket id (Socket.IO) or the session id (Engine.IO).
+    pub sid: String,
+    /// The data last stored for the socket; absent when none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<Box<RawValue>>,
+}
+
+impl Entry {
+    /// The hash field of the entry: its endpoint and id (ids are unique within an endpoint).
+    pub fn field(&self) -> String {
+        field(&self.endpoint, &self.sid)
+    }
+}
+
+fn field(endpoint: &str, sid: &str) -> String {
+    format!("{endpoint} {sid}")
+}
+
+/// Every live session of this node, to rewrite the registry from.
+pub type Snapshot = Arc<dyn Fn() -> Vec<Entry> + Send + Sync>;
+
+enum Change {
+    Put(String, String),
+    Remove(String),
+}
+
+/// The handle connects and disconnects report to; cheap to clone.
+#[derive(Clone)]
+pub struct SocketRegistry {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    queue: mpsc::Sender<Change>,
+    stale: AtomicBool,
+    stopped: AtomicBool,
+    snapshot: OnceLock<Snapshot>,
+    key: String,
+    link: RedisLink,
+    metrics: ClusterMetrics,
+}
+
+impl std::fmt::Debug for SocketRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SocketRegistry")
+            .field("key", &self.shared.key)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SocketRegistry {
+    /// The registry of the node `tag`, with its writer task started.
+    pub fn start(keys: &Keys, tag: NodeTag, link: RedisLink, metrics: ClusterMetrics) -> Self {
+        let (queue, changes) = mpsc::channel(QUEUE_CAPACITY);
+        let registry = Self {
+            shared: Arc::new(Shared {
+                queue,
+                // Whatever a previous run of a node with this tag left is not this node's: start from a rewrite.
+                stale: AtomicBool::new(true),
+                stopped: AtomicBool::new(false),
+                snapshot: OnceLock::new(),
+                key: keys.sockets(tag),
+                link,
+                metrics,
+            }),
+        };
+        tokio::spawn(write(registry.shared.clone(), changes));
+        registry
+    }
+
+    /// Sets where a rewrite reads the live sessions from (once; later calls are ignored).
+    pub fn set_snapshot(&self, snapshot: Snapshot) {
+        let _ = self.shared.snapshot.set(snapshot);
+    }
+
+    /// A session connected, or its stored data changed.
+    pub fn put(&self, entry: &Entry) {
+        match serde_json::to_string(entry) {
+            Ok(value) => self.send(Change::Put(entry.field(), value)),
+            Err(_) => self.mark_stale(),
+        }
+    }
+
+    /// The session `sid` of `endpoint` is gone.
+    pub fn remove(&self, endpoint: &str, sid: &str) {
+        self.send(Change::Remove(field(endpoint, sid)));
+    }
+
+    /// Asks for a rewrite from the live sessions (e.g. after the others declared this node departed).
+    pub fn mark_stale(&self) {
+        self.shared.stale.store(true, Ordering::Release);
+    }
+
+    /// Stops the writer and deletes the registry: for a clean shutdown, once the sessions' hooks are sent.
+    pub async fn delete(&self) {
+        self.shared.stopped.store(true, Ordering::Release);
+        let mut redis = self.shared.link.commands();
+        let _ = bounded(
+            redis::cmd("DEL")
+                .arg(&self.shared.key)
+                .query_async::<()>(&mut redis),
+        )
+        .await;
+    }
+
+    fn send(&self, change: Change) {
+        if self.shared.queue.try_send(change).is_err() {
+            self.mark_stale();
+        }
+    }
+}
+
+/// The writer: applies changes in batches, rewrites the registry when it is stale, refreshes its lifetime.
+async fn write(shared: Arc<Shared>, mut changes: mpsc::Receiver<Change>) {
+    let mut batch = Vec::with_capacity(BATCH);
+    let mut refreshed = Instant::now();
+    loop {
+        if shared.stopped.load(Ordering::Acquire) {
+            return;
+        }
+        if shared.stale.load(Ordering::Acquire) {
+            if rewrite(&shared, &mut changes).await {
+                refreshed = Instant::now();
+            } else {
+                tokio::time::sleep(RETRY_EVERY).await;
+            }
+            continue;
+        }
+        let wait = REFRESH_EVERY
+            .saturating_sub(refreshed.elapsed())
+            .min(RETRY_EVERY);
+        match tokio::time::timeout(wait, changes.recv_many(&mut batch, BATCH)).await {
+            Ok(0) => return,
+            Ok(_) => {
+                if shared.stopped.load(Ordering::Acquire) {
+                    return;
+                }
+                if apply(&shared, &batch).await.is_err() {
+                    shared.stale.store(true, Ordering::Release);
+                }
+                batch.clear();
+            }
+            // Redis lost: what it held may be gone when it is back (a restart without persistence).
+            Err(_) if !shared.link.is_up() => shared.stale.store(true, Ordering::Release),
+            Err(_) if refreshed.elapsed() < REFRESH_EVERY => {}
+            Err(_) => {
+                let mut redis = shared.link.commands();
+                let mut expire = redis::cmd("PEXPIRE");
+                expire.arg(&shared.key).arg(REGISTRY_TTL.as_millis() as u64);
+                if bounded(expire.query_async::<()>(&mut redis)).await.is_err() {
+                    shared.stale.store(true, Ordering::Release);
+                }
+                refreshed = Instant::now();
+            }
+        }
+    }
+}
+
+/// Sends one batch of changes in one pipeline.
+async fn apply(shared: &Shared, batch: &[Change]) -> Result<(), String> {
+    let mut pipe = redis::pipe();
+    for change in batch {
+        match change {
+            Change::Put(field, value) => pipe.cmd("HSET").arg(&shared.key).arg(field).arg(value),
+            Change::Remove(field) => pipe.cmd("HDEL").arg(&shared.key).arg(field),
+        }
+        .ignore();
+    }
+    // HSET creates the hash without a lifetime: every batch gives it one.
+    pipe.cmd("PEXPIRE")
+        .arg(&shared.key)
+        .arg(REGISTRY_TTL.as_millis() as u64)
+        .ignore();
+    let mut redis = shared.link.commands();
+    bounded(pipe.query_async::<()>(&mut redis)).await
+}
+
+/// Replaces the registry with the live sessions; true when Redis took it. Changes queued before the snapshot is
+/// taken are dropped (the snapshot holds their outcome); those queued after it are applied after the rewrite.
+async fn rewrite(shared: &Shared, changes: &mut mpsc::Receiver<Change>) -> bool {
+    let Some(snapshot) = shared.snapshot.get() else {
+        return false;
+    };
+    shared.stale.store(false, Ordering::Release);
+    while changes.try_recv().is_ok() {}
+    let entries = snapshot();
+    let mut pipe = redis::pipe();
+    pipe.atomic().cmd("DEL").arg(&shared.key).ignore();
+    for chunk in entries.chunks(REWRITE_CHUNK) {
+        let pairs: Vec<(String, String)> = chunk
+            .iter()
+            .filter_map(|entry| Some((entry.field(), serde_json::to_string(entry).ok()?)))
+            .collect();
+        if !pairs.is_empty() {
+            pipe.cmd("HSET").arg(&shared.key).arg(pairs).ignore();
+        }
+    }
+    pipe.cmd("PEXPIRE")
+        .arg(&shared.key)
+        .arg(REGISTRY_TTL.as_millis() as u64)
+        .ignore();
+    let mut redis = shared.link.commands();
+    match bounded(pipe.query_async::<()>(&mut redis)).await {
+        Ok(()) => {
+            shared.metrics.registry_rewrites.inc();
+            tracing::info!(
+                sessions = entries.len(),
+                "cluster: this node's session registry rewritten"
+            );
+            true
+        }
+        Err(_) => {
+            shared.stale.store(true, Ordering::Release);
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_are_compact_json_and_read_back() {
+        let socket = Entry {
+            endpoint: "/socket.io/".into(),
+            namespace: Some("/chat".into()),
+            sid: "abc".into(),
+            data: Some(RawValue::from_string(r#"{"user":7}"#.into()).unwrap()),
+        };
+        let json = serde_json::to_string(&socket).unwrap();
+        assert_eq!(
+            json,
+            r#"{"endpoint":"/socket.io/","namespace":"/chat","sid":"abc","data":{"user":7}}"#
+        );
+        let back: Entry = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.field(), "/socket.io/ abc");
+        let engine: Entry = serde_json::from_str(r#"{"endpoint":"/raw/","sid":"x"}"#).unwrap();
+        assert!(engine.namespace.is_none() && engine.data.is_none());
+    }
+}
