@@ -76,6 +76,7 @@ pub struct Metrics {
     queue_overflows: Family<QueueLabels, Counter>,
     api_calls: Family<ApiLabels, Counter>,
     refused: Family<RefusedLabels, Counter>,
+    hop: crate::server::hop::HopMetrics,
 }
 
 impl Metrics {
@@ -156,6 +157,7 @@ impl Metrics {
             "Connections, requests and sessions refused by a limit or a security check, by reason",
             refused.clone(),
         );
+        let hop = crate::server::hop::HopMetrics::register(&mut registry);
         Arc::new(Self {
             registry,
             sessions,
@@ -172,7 +174,13 @@ impl Metrics {
             queue_overflows,
             api_calls,
             refused,
+            hop,
         })
+    }
+
+    /// The cluster hop's metrics (requests passed to the node holding their session).
+    pub fn hop(&self) -> &crate::server::hop::HopMetrics {
+        &self.hop
     }
 
     /// Handles for one endpoint. Its webhook series exist from the start (at zero), so alerts have data.

@@ -14,6 +14,7 @@ mod behind_iis;
 mod behind_nginx;
 mod browser_socketio09;
 mod cli;
+mod cluster_hop;
 mod codec_fuzz;
 mod config_samples;
 mod engineio_polling;
