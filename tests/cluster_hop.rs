@@ -239,3 +239,29 @@ async fn socketio09_xhr_polling_on_one_node_reaches_the_session_on_the_other() {
     assert!(backend_b.hooks().is_empty());
     let _ = sio::accept;
 }
+
+#[tokio::test]
+async fn a_client_that_leaves_mid_poll_releases_the_poll_on_the_owner() {
+    use tokio::io::AsyncWriteExt;
+    let redis = RedisServer::start().await;
+    let (backend_a, backend_b) = (Backend::echo().await, Backend::echo().await);
+    let (a, b) = engine_io_pair(&redis, &backend_a, &backend_b).await;
+    let (sid, _) = handshake(&a.url("/engine.io/")).await;
+
+    // A long poll parked through B, whose client then goes away.
+    let mut client = tokio::net::TcpStream::connect(b.address).await.unwrap();
+    let request = format!(
+        "GET /engine.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\nhost: {}\r\n\r\n",
+        b.address
+    );
+    client.write_all(request.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(a.sessions(), 1);
+    drop(client);
+
+    // The owner learns it as it would from its own client: the poll's connection closed, and with it the
+    // session (well before the ping timeout would end it).
+    let closed = backend_a.wait_for("close", Some(&sid), 1).await;
+    assert_eq!(closed[0].body["reason"], "transport close");
+    eio::eventually("the session gone from A", || a.sessions() == 0).await;
+}
