@@ -120,15 +120,17 @@ impl PeerPool {
     fn take_idle(&self) -> Option<Sender> {
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
         while let Some(sender) = idle.pop() {
-            if sender.is_ready() {
+            if !sender.is_closed() {
                 return Some(sender);
             }
         }
         None
     }
 
+    /// Keeps `sender` for the next request. Its connection may not be ready yet (the task driving it has not
+    /// seen the end of the last answer): the next request waits for it.
     fn put_back(&self, sender: Sender) {
-        if !sender.is_ready() {
+        if sender.is_closed() {
             return;
         }
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
@@ -164,6 +166,14 @@ impl Lease {
         make: impl Fn() -> Request<Full<Bytes>>,
     ) -> Result<(Response<Incoming>, Lease), SendError> {
         loop {
+            if self.reused && self.sender.ready().await.is_err() {
+                self.sender = self
+                    .pool
+                    .connect(connect_timeout)
+                    .await
+                    .map_err(SendError::Connect)?;
+                self.reused = false;
+            }
             match self.sender.try_send_request(make()).await {
                 Ok(response) => return Ok((response, self)),
                 Err(error) if self.reused && retryable(error.error()) => {
