@@ -83,7 +83,7 @@ impl Hop {
             tag: cluster.tag(),
             cluster,
             connect_timeout,
-            pools: PeerPools::new(connect_timeout),
+            pools: PeerPools::new(connect_timeout, MAX_ANSWER_BYTES),
             metrics,
             warned: Mutex::default(),
         }
@@ -232,29 +232,23 @@ impl Hop {
             Ok(body) => body,
             Err(error) => return Ok(crate::engineio::http::error(&error)),
         };
-        let mut headers = parts.headers;
-        strip_connection_headers(&mut headers);
-        if let Ok(proof) = HeaderValue::from_str(&proof) {
-            headers.insert(proof::HEADER, proof);
-        }
-        let make = || {
-            let mut upstream = Request::new(Full::new(body.clone()));
-            *upstream.method_mut() = parts.method.clone();
-            *upstream.uri_mut() = target.parse().unwrap_or_default();
-            *upstream.headers_mut() = headers.clone();
-            upstream
-        };
+        let mut request = request_head(
+            &parts.method,
+            &target,
+            &parts.headers,
+            &proof,
+            Some(body.len()),
+        );
+        drop(parts);
+        request.extend_from_slice(&body);
+        drop(body);
         let exchange = async {
-            let (response, lease) = lease.send(self.connect_timeout, make).await?;
-            let (mut parts, body) = response.into_parts();
-            let body = Limited::new(body, MAX_ANSWER_BYTES)
-                .collect()
-                .await
-                .map_err(|e| SendError::Answer(e.to_string()))?
-                .to_bytes();
-            lease.release();
-            strip_connection_headers(&mut parts.headers);
-            Ok::<_, SendError>(Response::from_parts(parts, Full::new(body)))
+            let answer = self.pools.exchange(lease, &request).await?;
+            let mut response = Response::new(Full::new(answer.body));
+            *response.status_mut() = answer.status;
+            *response.headers_mut() = answer.headers;
+            strip_connection_headers(response.headers_mut());
+            Ok::<_, SendError>(response)
         };
         let wait = limits.poll_wait + ANSWER_MARGIN;
         match tokio::time::timeout(wait, exchange).await {
@@ -285,14 +279,14 @@ impl Hop {
         proof: String,
         limits: EndpointLimits,
     ) -> Result<Response<Body>, Request<RequestBody>> {
-        let upstream = match upgrade::connect(address, self.connect_timeout).await {
+        let upstream = match peer_pool::connect(address, self.connect_timeout).await {
             Ok(upstream) => upstream,
             Err(error) => {
                 self.unreachable(owner, address, &error);
                 return Err(req);
             }
         };
-        let head = upgrade_head(&req, &target, &proof);
+        let head = request_head(req.method(), &target, req.headers(), &proof, None);
         let wait = limits.poll_wait.min(Duration::from_secs(10)) + ANSWER_MARGIN;
         match upgrade::pass(upstream, wait, head, req).await {
             Ok(response) => Ok(response),
@@ -335,15 +329,25 @@ fn advertised_ip(advertise: &str) -> Option<IpAddr> {
     host.parse().ok()
 }
 
-/// The request head of an upgrade as the peer gets it: the client's headers, with the proof.
-fn upgrade_head(req: &Request<RequestBody>, target: &str, proof: &str) -> Vec<u8> {
-    let mut head = Vec::with_capacity(1024);
-    head.extend_from_slice(req.method().as_str().as_bytes());
+/// A request head as the peer gets it: the client's headers (for a request with a body, without its framing,
+/// which `content_length` restates), then the proof.
+fn request_head(
+    method: &Method,
+    target: &str,
+    headers: &HeaderMap,
+    proof: &str,
+    content_length: Option<usize>,
+) -> Vec<u8> {
+    let mut head = Vec::with_capacity(1024 + content_length.unwrap_or(0));
+    head.extend_from_slice(method.as_str().as_bytes());
     head.push(b' ');
     head.extend_from_slice(target.as_bytes());
     head.extend_from_slice(b" HTTP/1.1\r\n");
-    for (name, value) in req.headers() {
-        if name == proof::HEADER || name == header::CONTENT_LENGTH {
+    for (name, value) in headers {
+        let skipped = name == proof::HEADER
+            || name == header::CONTENT_LENGTH
+            || (content_length.is_some() && CONNECTION_HEADERS.contains(&name.as_str()));
+        if skipped {
             continue;
         }
         head.extend_from_slice(name.as_str().as_bytes());
@@ -354,7 +358,11 @@ fn upgrade_head(req: &Request<RequestBody>, target: &str, proof: &str) -> Vec<u8
     head.extend_from_slice(proof::HEADER.as_bytes());
     head.extend_from_slice(b": ");
     head.extend_from_slice(proof.as_bytes());
-    head.extend_from_slice(b"\r\n\r\n");
+    head.extend_from_slice(b"\r\n");
+    if let Some(length) = content_length {
+        head.extend_from_slice(format!("content-length: {length}\r\n").as_bytes());
+    }
+    head.extend_from_slice(b"\r\n");
     head
 }
 

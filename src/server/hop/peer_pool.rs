@@ -1,19 +1,22 @@
-//! Keep-alive HTTP/1.1 connections to the other nodes' public listeners, one pool per peer address: at most
-//! [`MAX_REQUESTS_PER_PEER`] requests in flight to one peer (each on a connection of its own, since a long poll
-//! holds its connection while it is parked) and at most [`MAX_IDLE_PER_PEER`] idle connections kept. Connecting
-//! takes at most the connect timeout. A request whose caller stops waiting (its client left) is cancelled: hyper
-//! closes that connection, and the peer's parked poll learns its client is gone.
+//! Keep-alive HTTP/1.1 connections to the other nodes' public listeners, one pool per peer address, and the one
+//! exchange the hop makes on them: a request written whole, its answer read whole, in the caller's own task (no
+//! connection task to wake and wait for, as a general client has). At most [`MAX_REQUESTS_PER_PEER`] requests are
+//! in flight to one peer (each on a connection of its own, since a long poll holds its connection while it is
+//! parked) and at most [`MAX_IDLE_PER_PEER`] idle connections are kept. Connecting takes at most the connect
+//! timeout. A caller that stops waiting (its client left) drops the connection: the peer's parked poll learns its
+//! client is gone.
+//!
+//! The peer is iogate: its answers have a `Content-Length` (or no body), so that is the only framing read; an
+//! answer without one is read to the end of the connection, and a chunked one is refused.
 
-use bytes::Bytes;
-use http::{Request, Response};
-use http_body_util::Full;
-use hyper::body::Incoming;
-use hyper::client::conn::http1::{self, SendRequest};
-use hyper_util::rt::TokioIo;
+use bytes::{Bytes, BytesMut};
+use http::StatusCode;
+use http::header::{HeaderMap, HeaderName, HeaderValue};
 use std::collections::HashMap;
 use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -23,9 +26,16 @@ pub const MAX_REQUESTS_PER_PEER: usize = 16384;
 /// The most idle keep-alive connections kept per peer.
 pub const MAX_IDLE_PER_PEER: usize = 256;
 
-type Sender = SendRequest<Full<Bytes>>;
+/// The largest answer head taken from a peer.
+const MAX_HEAD_BYTES: usize = 64 * 1024;
 
-/// Why no request could be sent to a peer.
+/// The most header lines an answer head may have.
+const MAX_HEADERS: usize = 100;
+
+/// What the read buffer starts at, and the most it keeps for the next answer.
+const INITIAL_READ: usize = 4096;
+
+/// Why no answer came from a peer.
 #[derive(Debug, thiserror::Error)]
 pub enum SendError {
     /// [`MAX_REQUESTS_PER_PEER`] are in flight already.
@@ -34,40 +44,51 @@ pub enum SendError {
     /// No connection could be opened within the connect timeout.
     #[error("cannot connect: {0}")]
     Connect(io::Error),
-    /// The connection failed before a response head arrived.
+    /// The exchange failed, or the answer was not one this hop reads.
     #[error("{0}")]
-    Exchange(hyper::Error),
-    /// The answer's body failed or was over the limit.
-    #[error("answer body: {0}")]
-    Answer(String),
+    Exchange(String),
+}
+
+/// A peer's answer, read whole.
+#[derive(Debug)]
+pub struct Answer {
+    /// Its status.
+    pub status: StatusCode,
+    /// Its headers, as sent.
+    pub headers: HeaderMap,
+    /// Its body.
+    pub body: Bytes,
 }
 
 /// Every peer's pool.
 pub struct PeerPools {
     connect_timeout: Duration,
+    max_answer: usize,
     peers: Mutex<HashMap<String, Arc<PeerPool>>>,
 }
 
 /// One peer's connections.
 struct PeerPool {
     address: String,
-    idle: Mutex<Vec<Sender>>,
+    idle: Mutex<Vec<TcpStream>>,
     in_flight: Arc<Semaphore>,
 }
 
 /// A connection lent for one request, with its place among the peer's requests in flight.
 pub struct Lease {
     pool: Arc<PeerPool>,
-    sender: Sender,
+    stream: TcpStream,
     reused: bool,
     _place: OwnedSemaphorePermit,
 }
 
 impl PeerPools {
-    /// Pools whose connections are opened within `connect_timeout`.
-    pub fn new(connect_timeout: Duration) -> Self {
+    /// Pools whose connections are opened within `connect_timeout`, taking answer bodies of at most `max_answer`
+    /// bytes.
+    pub fn new(connect_timeout: Duration, max_answer: usize) -> Self {
         Self {
             connect_timeout,
+            max_answer,
             peers: Mutex::default(),
         }
     }
@@ -80,24 +101,51 @@ impl PeerPools {
             .clone()
             .try_acquire_owned()
             .map_err(|_| SendError::Busy)?;
-        if let Some(sender) = pool.take_idle() {
+        if let Some(stream) = pool.take_idle() {
             return Ok(Lease {
                 pool,
-                sender,
+                stream,
                 reused: true,
                 _place: place,
             });
         }
-        let sender = pool
-            .connect(self.connect_timeout)
+        let stream = connect(&pool.address, self.connect_timeout)
             .await
             .map_err(SendError::Connect)?;
         Ok(Lease {
             pool,
-            sender,
+            stream,
             reused: false,
             _place: place,
         })
+    }
+
+    /// Sends `request` (head and body, written whole) on `lease` and reads the answer; a reused connection the
+    /// peer closed meanwhile is replaced by a new one and the request sent again, once. The connection goes back
+    /// to the pool when the answer leaves it able to carry another request.
+    pub async fn exchange(&self, mut lease: Lease, request: &[u8]) -> Result<Answer, SendError> {
+        loop {
+            match exchange_once(&mut lease.stream, request, self.max_answer).await {
+                Ok((answer, reusable)) => {
+                    if reusable {
+                        lease.pool.put_back(lease.stream);
+                    }
+                    return Ok(answer);
+                }
+                Err(Failure::Closed(_)) if lease.reused => {
+                    lease.stream = connect(&lease.pool.address, self.connect_timeout)
+                        .await
+                        .map_err(SendError::Connect)?;
+                    lease.reused = false;
+                }
+                Err(Failure::Closed(error)) => {
+                    return Err(SendError::Exchange(format!(
+                        "connection closed before any answer: {error}"
+                    )));
+                }
+                Err(Failure::Other(why)) => return Err(SendError::Exchange(why)),
+            }
+        }
     }
 
     fn pool(&self, address: &str) -> Arc<PeerPool> {
@@ -116,86 +164,188 @@ impl PeerPools {
 }
 
 impl PeerPool {
-    /// The connection idle the shortest time that can still carry a request.
-    fn take_idle(&self) -> Option<Sender> {
+    /// The connection idle the shortest time on which the peer sent nothing meanwhile (the end of the stream,
+    /// or bytes no request asked for, close it).
+    fn take_idle(&self) -> Option<TcpStream> {
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        while let Some(sender) = idle.pop() {
-            if !sender.is_closed() {
-                return Some(sender);
+        while let Some(stream) = idle.pop() {
+            if is_quiet(&stream) {
+                return Some(stream);
             }
         }
         None
     }
 
-    /// Keeps `sender` for the next request. Its connection may not be ready yet (the task driving it has not
-    /// seen the end of the last answer): the next request waits for it.
-    fn put_back(&self, sender: Sender) {
-        if sender.is_closed() {
-            return;
-        }
+    fn put_back(&self, stream: TcpStream) {
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        idle.retain(|sender| !sender.is_closed());
         if idle.len() < MAX_IDLE_PER_PEER {
-            idle.push(sender);
+            idle.push(stream);
         }
-    }
-
-    async fn connect(&self, timeout: Duration) -> io::Result<Sender> {
-        let stream = tokio::time::timeout(timeout, TcpStream::connect(self.address.as_str()))
-            .await
-            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connect timed out"))??;
-        stream.set_nodelay(true)?;
-        let (sender, connection) = http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(io::Error::other)?;
-        tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::debug!(%error, "cluster: a connection to a peer node ended");
-            }
-        });
-        Ok(sender)
     }
 }
 
-impl Lease {
-    /// Sends the request `make` builds and waits for its response head; a reused connection the peer closed
-    /// meanwhile is replaced by a new one and the request sent again, once.
-    pub async fn send(
-        mut self,
-        connect_timeout: Duration,
-        make: impl Fn() -> Request<Full<Bytes>>,
-    ) -> Result<(Response<Incoming>, Lease), SendError> {
-        loop {
-            if self.reused && self.sender.ready().await.is_err() {
-                self.sender = self
-                    .pool
-                    .connect(connect_timeout)
-                    .await
-                    .map_err(SendError::Connect)?;
-                self.reused = false;
+/// Whether nothing arrived on an idle connection since its last answer (checked without waiting).
+fn is_quiet(stream: &TcpStream) -> bool {
+    let mut peek = [0u8; 1];
+    matches!(stream.try_read(&mut peek), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
+}
+
+/// A connection to `address` within `timeout`, with `TCP_NODELAY`.
+pub async fn connect(address: &str, timeout: Duration) -> io::Result<TcpStream> {
+    let stream = tokio::time::timeout(timeout, TcpStream::connect(address))
+        .await
+        .map_err(|_| io::Error::from(io::ErrorKind::TimedOut))??;
+    stream.set_nodelay(true)?;
+    Ok(stream)
+}
+
+enum Failure {
+    /// Closed or reset before any byte of the answer: a reused connection the peer had closed.
+    Closed(io::Error),
+    Other(String),
+}
+
+/// One request and its answer; `true` with it when the connection can carry the next request.
+async fn exchange_once(
+    stream: &mut TcpStream,
+    request: &[u8],
+    max_answer: usize,
+) -> Result<(Answer, bool), Failure> {
+    stream.write_all(request).await.map_err(before_answer)?;
+    let mut buf = BytesMut::with_capacity(INITIAL_READ);
+    loop {
+        let Some((head_len, head)) = parse_head(&buf)? else {
+            if buf.len() >= MAX_HEAD_BYTES {
+                return Err(Failure::Other("answer head too large".into()));
             }
-            match self.sender.try_send_request(make()).await {
-                Ok(response) => return Ok((response, self)),
-                Err(error) if self.reused && retryable(error.error()) => {
-                    self.sender = self
-                        .pool
-                        .connect(connect_timeout)
-                        .await
-                        .map_err(SendError::Connect)?;
-                    self.reused = false;
+            match stream.read_buf(&mut buf).await {
+                Ok(0) if buf.is_empty() => {
+                    return Err(Failure::Closed(io::ErrorKind::UnexpectedEof.into()));
                 }
-                Err(error) => return Err(SendError::Exchange(error.into_error())),
+                Ok(0) => {
+                    return Err(Failure::Other(
+                        "connection closed in the answer head".into(),
+                    ));
+                }
+                Ok(_) => {}
+                Err(error) if buf.is_empty() => return Err(before_answer(error)),
+                Err(error) => return Err(other(error)),
             }
+            continue;
+        };
+        let mut rest = buf.split_off(head_len);
+        if head.status.is_informational() {
+            // `100 Continue` and the like: the final answer follows.
+            buf = rest;
+            continue;
         }
-    }
-
-    /// Gives the connection back for the next request (once its response was read whole).
-    pub fn release(self) {
-        self.pool.put_back(self.sender);
+        let no_body =
+            head.status == StatusCode::NO_CONTENT || head.status == StatusCode::NOT_MODIFIED;
+        let (body, reusable) = match (no_body, head.length) {
+            (true, _) => (Bytes::new(), head.keep_alive && rest.is_empty()),
+            (false, Some(length)) => {
+                if length > max_answer {
+                    return Err(Failure::Other("answer body over the limit".into()));
+                }
+                while rest.len() < length {
+                    rest.reserve(length - rest.len());
+                    if stream.read_buf(&mut rest).await.map_err(other)? == 0 {
+                        return Err(Failure::Other(
+                            "connection closed in the answer body".into(),
+                        ));
+                    }
+                }
+                let reusable = head.keep_alive && rest.len() == length;
+                rest.truncate(length);
+                (rest.freeze(), reusable)
+            }
+            (false, None) => {
+                while stream.read_buf(&mut rest).await.map_err(other)? > 0 {
+                    if rest.len() > max_answer {
+                        return Err(Failure::Other("answer body over the limit".into()));
+                    }
+                }
+                (rest.freeze(), false)
+            }
+        };
+        let answer = Answer {
+            status: head.status,
+            headers: head.headers,
+            body,
+        };
+        return Ok((answer, reusable));
     }
 }
 
-/// Whether a reused connection failed the way a connection the peer closed while it was idle fails.
-fn retryable(error: &hyper::Error) -> bool {
-    error.is_canceled() || error.is_incomplete_message() || error.is_closed()
+struct Head {
+    status: StatusCode,
+    headers: HeaderMap,
+    length: Option<usize>,
+    keep_alive: bool,
+}
+
+/// The answer head at the start of `buf` and its length, `None` while incomplete.
+fn parse_head(buf: &[u8]) -> Result<Option<(usize, Head)>, Failure> {
+    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut answer = httparse::Response::new(&mut slots);
+    let len = match answer.parse(buf) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(error) => return Err(Failure::Other(format!("malformed answer head: {error}"))),
+    };
+    let status = answer
+        .code
+        .and_then(|code| StatusCode::from_u16(code).ok())
+        .ok_or_else(|| Failure::Other("answer without a status".into()))?;
+    let mut keep_alive = answer.version == Some(1);
+    let mut length = None;
+    let mut headers = HeaderMap::with_capacity(answer.headers.len());
+    for header in answer.headers.iter() {
+        let name = header.name.as_bytes();
+        if name.eq_ignore_ascii_case(b"content-length") {
+            let value = std::str::from_utf8(header.value)
+                .ok()
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .ok_or_else(|| Failure::Other("invalid content-length".into()))?;
+            if length.is_some_and(|seen| seen != value) {
+                return Err(Failure::Other("conflicting content-length".into()));
+            }
+            length = Some(value);
+        } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
+            return Err(Failure::Other("chunked answers are not read".into()));
+        } else if name.eq_ignore_ascii_case(b"connection") {
+            if iogate_h1::has_token(header.value, "close") {
+                keep_alive = false;
+            }
+        } else if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name),
+            HeaderValue::from_bytes(header.value),
+        ) {
+            headers.append(name, value);
+        }
+    }
+    Ok(Some((
+        len,
+        Head {
+            status,
+            headers,
+            length,
+            keep_alive,
+        },
+    )))
+}
+
+fn before_answer(error: io::Error) -> Failure {
+    match error.kind() {
+        io::ErrorKind::BrokenPipe
+        | io::ErrorKind::ConnectionReset
+        | io::ErrorKind::ConnectionAborted
+        | io::ErrorKind::NotConnected
+        | io::ErrorKind::UnexpectedEof => Failure::Closed(error),
+        _ => Failure::Other(error.to_string()),
+    }
+}
+
+fn other(error: io::Error) -> Failure {
+    Failure::Other(error.to_string())
 }

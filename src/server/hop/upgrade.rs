@@ -27,15 +27,6 @@ const MAX_HEADERS: usize = 100;
 #[error("{0}")]
 pub struct UpgradeError(String);
 
-/// A connection to the peer at `address`, within `timeout`.
-pub async fn connect(address: &str, timeout: Duration) -> io::Result<TcpStream> {
-    let upstream = tokio::time::timeout(timeout, TcpStream::connect(address))
-        .await
-        .map_err(|_| io::Error::from(io::ErrorKind::TimedOut))??;
-    let _ = upstream.set_nodelay(true);
-    Ok(upstream)
-}
-
 /// Sends `head` (the upgrade request, written whole) on `upstream` and answers as the peer does; a `101` splices
 /// the client's connection (from `req`'s [`OnUpgrade`]) to the peer's.
 pub async fn pass(
