@@ -349,3 +349,91 @@ fn before_answer(error: io::Error) -> Failure {
 fn other(error: io::Error) -> Failure {
     Failure::Other(error.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(text: &str) -> Head {
+        match parse_head(text.as_bytes()) {
+            Ok(Some((len, head))) => {
+                assert_eq!(len, text.find("\r\n\r\n").unwrap() + 4);
+                head
+            }
+            _ => panic!("not a complete head: {text:?}"),
+        }
+    }
+
+    #[test]
+    fn answer_heads_say_their_length_and_whether_the_connection_stays() {
+        let ok = head(
+            "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\nconnection: keep-alive\r\n\r\nok",
+        );
+        assert_eq!(
+            (ok.status.as_u16(), ok.length, ok.keep_alive),
+            (200, Some(2), true)
+        );
+        assert_eq!(ok.headers.get("content-type").unwrap(), "text/plain");
+        assert!(ok.headers.get("connection").is_none());
+        let closing =
+            head("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+        assert_eq!((closing.length, closing.keep_alive), (Some(0), false));
+        let old = head("HTTP/1.0 200 OK\r\n\r\n");
+        assert_eq!((old.length, old.keep_alive), (None, false));
+    }
+
+    #[test]
+    fn incomplete_chunked_or_malformed_heads() {
+        assert!(matches!(parse_head(b"HTTP/1.1 200 OK\r\n"), Ok(None)));
+        assert!(matches!(parse_head(b""), Ok(None)));
+        for bad in [
+            "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n",
+            "HTTP/1.1 200 OK\r\ncontent-length: x\r\n\r\n",
+            "HTTP/1.1 200 OK\r\ncontent-length: 1\r\ncontent-length: 2\r\n\r\n",
+            "garbage\r\n\r\n",
+        ] {
+            assert!(
+                matches!(parse_head(bad.as_bytes()), Err(Failure::Other(_))),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn an_exchange_reads_the_answer_whole_and_keeps_the_connection() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        tokio::spawn(async move {
+            let (mut peer, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 1024];
+            for answer in [
+                "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhel",
+                "HTTP/1.1 204 No Content\r\n\r\n",
+            ] {
+                let _ = peer.read(&mut buf).await.unwrap();
+                peer.write_all(answer.as_bytes()).await.unwrap();
+                if answer.ends_with("hel") {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    peer.write_all(b"lo").await.unwrap();
+                }
+            }
+        });
+        let pools = PeerPools::new(Duration::from_secs(1), 1024);
+        let lease = pools.lease(&address).await.unwrap();
+        let answer = pools
+            .exchange(lease, b"GET / HTTP/1.1\r\n\r\n")
+            .await
+            .unwrap();
+        assert_eq!(
+            (answer.status.as_u16(), &answer.body[..]),
+            (200, &b"hello"[..])
+        );
+        let lease = pools.lease(&address).await.unwrap();
+        assert!(lease.reused, "the connection went back to the pool");
+        let answer = pools
+            .exchange(lease, b"GET / HTTP/1.1\r\n\r\n")
+            .await
+            .unwrap();
+        assert_eq!((answer.status.as_u16(), answer.body.len()), (204, 0));
+    }
+}
