@@ -265,3 +265,27 @@ async fn a_client_that_leaves_mid_poll_releases_the_poll_on_the_owner() {
     assert_eq!(closed[0].body["reason"], "transport close");
     eio::eventually("the session gone from A", || a.sessions() == 0).await;
 }
+
+#[tokio::test]
+async fn a_live_node_that_refuses_connections_leaves_its_sessions_unknown() {
+    let redis = RedisServer::start().await;
+    let (backend_a, backend_b) = (Backend::echo().await, Backend::echo().await);
+    let (a, b) = engine_io_pair(&redis, &backend_a, &backend_b).await;
+    let (sid, _) = handshake(&a.url("/engine.io/")).await;
+    // A stops listening while its membership record is still fresh.
+    let Gateway { running, .. } = a;
+    running.shutdown(Duration::from_millis(100)).await;
+
+    let on_b = b.url("/engine.io/");
+    for answer in [
+        get(&poll_url(&on_b, &sid)).await,
+        post(&poll_url(&on_b, &sid), "4x").await,
+    ] {
+        assert_eq!(answer.status, 400);
+        assert_eq!(
+            answer.json(),
+            serde_json::json!({"code": 1, "message": "Session ID unknown"})
+        );
+    }
+    assert!(metric_line(&b, "iogate_hop_failures_total{reason=\"connect\"}").is_some());
+}
