@@ -85,6 +85,7 @@ pub struct Metrics {
     api_calls: Family<ApiLabels, Counter>,
     refused: Family<RefusedLabels, Counter>,
     cluster: ClusterMetrics,
+    hop: crate::server::hop::HopMetrics,
 }
 
 impl Metrics {
@@ -174,6 +175,7 @@ impl Metrics {
             "Connections, requests and sessions refused by a limit or a security check, by reason",
             refused.clone(),
         );
+        let hop = crate::server::hop::HopMetrics::register(&mut registry);
         Arc::new(Self {
             registry,
             sessions,
@@ -191,12 +193,18 @@ impl Metrics {
             api_calls,
             refused,
             cluster,
+            hop,
         })
     }
 
     /// The cluster node's metrics (registered only when the registry was made for a cluster node).
     pub fn cluster(&self) -> ClusterMetrics {
         self.cluster.clone()
+    }
+
+    /// The cluster hop's metrics (requests passed to the node holding their session).
+    pub fn hop(&self) -> &crate::server::hop::HopMetrics {
+        &self.hop
     }
 
     /// Handles for one endpoint. Its webhook series exist from the start (at zero), so alerts have data.

@@ -15,6 +15,7 @@ mod behind_nginx;
 mod browser_socketio09;
 mod cli;
 mod cluster_departure;
+mod cluster_hop;
 mod cluster_ops;
 mod codec_fuzz;
 mod config_samples;

@@ -6,6 +6,7 @@ use super::cors::Cors;
 use super::endpoint::{ResponseFuture, Routed, Service};
 use super::forwarded::TrustedProxies;
 use super::health::{Probe, Readiness};
+use super::hop::{EndpointLimits, Hop, Hopped};
 use super::iis::{IisSettings, TOKEN_HEADER};
 use super::limits::Gate;
 use super::listener::HttpHandler;
@@ -55,6 +56,18 @@ impl EndpointHandle {
             EndpointHandle::EngineIo { engine } => engine,
         }
     }
+
+    /// What passing one of its requests to another node needs to know.
+    fn hop_limits(&self) -> EndpointLimits {
+        let config = match self {
+            EndpointHandle::SocketIo { engine, .. } => engine.config(),
+            EndpointHandle::EngineIo { engine } => engine.config(),
+        };
+        EndpointLimits {
+            poll_wait: config.session.ping_interval + config.session.ping_timeout,
+            max_payload: config.max_payload,
+        }
+    }
 }
 
 /// One endpoint: its normalized path, CORS policy and protocol side.
@@ -95,6 +108,15 @@ impl Drop for Opening<'_> {
     }
 }
 
+/// How a request reached this node.
+#[derive(Debug, Clone, Copy)]
+struct Arrival {
+    /// From a trusted proxy.
+    from_proxy: bool,
+    /// Passed here by another node of the cluster, with a valid proof.
+    hopped: bool,
+}
+
 /// How long a shutdown leaves transports to write their last packets.
 const FLUSH_GRACE: Duration = Duration::from_millis(100);
 
@@ -115,6 +137,8 @@ pub struct FrontDoor {
     draining: AtomicBool,
     shutdown_requested: Notify,
     cluster: Option<Arc<Cluster>>,
+    /// Passing requests of other nodes' sessions to them (in a cluster).
+    hop: Option<Hop>,
 }
 
 impl HttpHandler for FrontDoor {
@@ -123,7 +147,8 @@ impl HttpHandler for FrontDoor {
     }
 
     fn is_trusted_proxy(&self, peer: IpAddr) -> bool {
-        self.proxies.trusts(canonical(peer))
+        let peer = canonical(peer);
+        self.proxies.trusts(peer) || self.hop.as_ref().is_some_and(|hop| hop.is_peer(peer))
     }
 
     fn serve(&self, req: Request<RequestBody>, conn: ConnInfo) -> ResponseFuture<'_> {
@@ -226,6 +251,9 @@ impl FrontDoor {
         let max_sessions = server
             .max_sessions
             .unwrap_or_else(|| gate.max_connections());
+        let hop = cluster
+            .as_ref()
+            .map(|cluster| Hop::new(cluster.clone(), metrics.hop().clone()));
         Arc::new(Self {
             endpoints,
             hooks,
@@ -239,6 +267,7 @@ impl FrontDoor {
             draining: AtomicBool::new(false),
             shutdown_requested: Notify::new(),
             cluster,
+            hop,
         })
     }
 
@@ -305,15 +334,36 @@ impl FrontDoor {
             return answer::ready(text(202, "Accepted"));
         }
         let peer = canonical(conn.address);
-        let client = self.proxies.resolve(peer, conn.secure, req.headers());
-        let conn = ConnInfo {
-            address: client.address,
-            secure: client.secure,
+        // A request another node of the cluster passed here, with a valid proof, names its client.
+        let hopped = match &self.hop {
+            Some(hop) => hop.arrival(&mut req),
+            None => None,
         };
-        let from_proxy = self.proxies.trusts(peer);
-        // A client behind a trusted proxy is counted on its own address while its request (or WebSocket) lasts.
-        let slot = if from_proxy && client.address != peer {
-            match self.gate.admit_forwarded(client.address) {
+        let (conn, from_proxy) = match hopped {
+            Some(hopped) => {
+                let client = ConnInfo {
+                    address: canonical(hopped.client),
+                    secure: hopped.secure,
+                };
+                (client, false)
+            }
+            None => {
+                let client = self.proxies.resolve(peer, conn.secure, req.headers());
+                let client = ConnInfo {
+                    address: client.address,
+                    secure: client.secure,
+                };
+                (client, self.proxies.trusts(peer))
+            }
+        };
+        let arrival = Arrival {
+            from_proxy,
+            hopped: hopped.is_some(),
+        };
+        // A client behind a trusted proxy (or another node) is counted on its own address while its request (or
+        // WebSocket) lasts.
+        let slot = if (from_proxy || arrival.hopped) && conn.address != peer {
+            match self.gate.admit_forwarded(conn.address) {
                 Ok(slot) => slot,
                 Err(_) => return answer::ready(busy("too many connections from this address")),
             }
@@ -326,7 +376,7 @@ impl FrontDoor {
             apply_original_url(&mut req);
         }
         let Some(slot) = slot else {
-            return self.route(req, conn, from_proxy);
+            return self.route(req, conn, arrival);
         };
         let slot = Arc::new(slot);
         if is_upgrade_request(&req) {
@@ -336,7 +386,7 @@ impl FrontDoor {
             req.extensions_mut()
                 .insert(ConnectionHold(Arc::new(both) as Arc<dyn Any + Send + Sync>));
         }
-        answer::holding(self.route(req, conn, from_proxy), slot)
+        answer::holding(self.route(req, conn, arrival), slot)
     }
 
     /// Reads what a request is, once: health, the endpoints (0.9 resources first), CORS preflight, or 404; for an
@@ -372,13 +422,14 @@ impl FrontDoor {
         Route::Endpoint(index, request)
     }
 
-    /// Routes a request whose client is known; `from_proxy`: it came from a trusted proxy.
+    /// Routes a request whose client is known, arrived as `arrival` says.
     fn route(
         &self,
         req: Request<RequestBody>,
         conn: ConnInfo,
-        from_proxy: bool,
+        arrival: Arrival,
     ) -> ResponseFuture<'_> {
+        let from_proxy = arrival.from_proxy;
         match self.route_of(&req) {
             Route::Health(probe) => answer::ready(probe.answer(self.readiness())),
             Route::NotFound => answer::ready(text(404, "Not Found")),
@@ -390,7 +441,22 @@ impl FrontDoor {
                 answer::ready(response)
             }
             Route::Endpoint(index, request) => {
-                self.start_endpoint(&self.endpoints[index], req, request, conn, from_proxy)
+                let endpoint = &self.endpoints[index];
+                // A request of another node's session goes there; one that arrived from another node never
+                // goes on again.
+                if let Some(hop) = self.hop.as_ref().filter(|_| !arrival.hopped) {
+                    if let Some(owner) = hop.elsewhere(&request) {
+                        let limits = endpoint.handle.hop_limits();
+                        let client = Hopped {
+                            client: conn.address,
+                            secure: conn.secure,
+                        };
+                        return hop.pass(owner, req, client, limits, move |req| {
+                            self.start_endpoint(endpoint, req, request, conn, from_proxy)
+                        });
+                    }
+                }
+                self.start_endpoint(endpoint, req, request, conn, from_proxy)
             }
         }
     }

@@ -7,6 +7,7 @@ pub mod endpoint;
 pub mod forwarded;
 mod front_door;
 pub mod health;
+pub mod hop;
 pub mod iis;
 pub mod limits;
 mod listener;

@@ -1,0 +1,439 @@
+//! Keep-alive HTTP/1.1 connections to the other nodes' public listeners, one pool per peer address, and the one
+//! exchange the hop makes on them: a request written whole, its answer read whole, in the caller's own task (no
+//! connection task to wake and wait for, as a general client has). At most [`MAX_REQUESTS_PER_PEER`] requests are
+//! in flight to one peer (each on a connection of its own, since a long poll holds its connection while it is
+//! parked) and at most [`MAX_IDLE_PER_PEER`] idle connections are kept. Connecting takes at most the connect
+//! timeout. A caller that stops waiting (its client left) drops the connection: the peer's parked poll learns its
+//! client is gone.
+//!
+//! The peer is iogate: its answers have a `Content-Length` (or no body), so that is the only framing read; an
+//! answer without one is read to the end of the connection, and a chunked one is refused.
+
+use bytes::{Bytes, BytesMut};
+use http::StatusCode;
+use http::header::{HeaderMap, HeaderName, HeaderValue};
+use std::collections::HashMap;
+use std::io;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// The most requests in flight to one peer at once (each holds one connection).
+pub const MAX_REQUESTS_PER_PEER: usize = 16384;
+
+/// The most idle keep-alive connections kept per peer.
+pub const MAX_IDLE_PER_PEER: usize = 256;
+
+/// The largest answer head taken from a peer.
+const MAX_HEAD_BYTES: usize = 64 * 1024;
+
+/// The most header lines an answer head may have.
+const MAX_HEADERS: usize = 100;
+
+/// What the read buffer starts at, and the most it keeps for the next answer.
+const INITIAL_READ: usize = 4096;
+
+/// Why no answer came from a peer.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// [`MAX_REQUESTS_PER_PEER`] are in flight already.
+    #[error("too many requests in flight to the peer")]
+    Busy,
+    /// No connection could be opened within the connect timeout.
+    #[error("cannot connect: {0}")]
+    Connect(io::Error),
+    /// The exchange failed, or the answer was not one this hop reads.
+    #[error("{0}")]
+    Exchange(String),
+}
+
+/// A peer's answer, read whole.
+#[derive(Debug)]
+pub struct Answer {
+    /// Its status.
+    pub status: StatusCode,
+    /// Its headers, as sent.
+    pub headers: HeaderMap,
+    /// Its body.
+    pub body: Bytes,
+}
+
+/// Every peer's pool.
+pub struct PeerPools {
+    connect_timeout: Duration,
+    max_answer: usize,
+    peers: Mutex<HashMap<String, Arc<PeerPool>>>,
+}
+
+/// One peer's connections.
+struct PeerPool {
+    address: String,
+    idle: Mutex<Vec<TcpStream>>,
+    in_flight: Arc<Semaphore>,
+}
+
+/// A connection lent for one request, with its place among the peer's requests in flight.
+pub struct Lease {
+    pool: Arc<PeerPool>,
+    stream: TcpStream,
+    reused: bool,
+    _place: OwnedSemaphorePermit,
+}
+
+impl PeerPools {
+    /// Pools whose connections are opened within `connect_timeout`, taking answer bodies of at most `max_answer`
+    /// bytes.
+    pub fn new(connect_timeout: Duration, max_answer: usize) -> Self {
+        Self {
+            connect_timeout,
+            max_answer,
+            peers: Mutex::default(),
+        }
+    }
+
+    /// A connection to the peer at `address` (`host:port`): an idle one, or a new one.
+    pub async fn lease(&self, address: &str) -> Result<Lease, SendError> {
+        let pool = self.pool(address);
+        let place = pool
+            .in_flight
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| SendError::Busy)?;
+        if let Some(stream) = pool.take_idle() {
+            return Ok(Lease {
+                pool,
+                stream,
+                reused: true,
+                _place: place,
+            });
+        }
+        let stream = connect(&pool.address, self.connect_timeout)
+            .await
+            .map_err(SendError::Connect)?;
+        Ok(Lease {
+            pool,
+            stream,
+            reused: false,
+            _place: place,
+        })
+    }
+
+    /// Sends `request` (head and body, written whole) on `lease` and reads the answer; a reused connection the
+    /// peer closed meanwhile is replaced by a new one and the request sent again, once. The connection goes back
+    /// to the pool when the answer leaves it able to carry another request.
+    pub async fn exchange(&self, mut lease: Lease, request: &[u8]) -> Result<Answer, SendError> {
+        loop {
+            match exchange_once(&mut lease.stream, request, self.max_answer).await {
+                Ok((answer, reusable)) => {
+                    if reusable {
+                        lease.pool.put_back(lease.stream);
+                    }
+                    return Ok(answer);
+                }
+                Err(Failure::Closed(_)) if lease.reused => {
+                    lease.stream = connect(&lease.pool.address, self.connect_timeout)
+                        .await
+                        .map_err(SendError::Connect)?;
+                    lease.reused = false;
+                }
+                Err(Failure::Closed(error)) => {
+                    return Err(SendError::Exchange(format!(
+                        "connection closed before any answer: {error}"
+                    )));
+                }
+                Err(Failure::Other(why)) => return Err(SendError::Exchange(why)),
+            }
+        }
+    }
+
+    fn pool(&self, address: &str) -> Arc<PeerPool> {
+        let mut peers = self.peers.lock().unwrap_or_else(|p| p.into_inner());
+        peers
+            .entry(address.to_string())
+            .or_insert_with(|| {
+                Arc::new(PeerPool {
+                    address: address.to_string(),
+                    idle: Mutex::default(),
+                    in_flight: Arc::new(Semaphore::new(MAX_REQUESTS_PER_PEER)),
+                })
+            })
+            .clone()
+    }
+}
+
+impl PeerPool {
+    /// The connection idle the shortest time on which the peer sent nothing meanwhile (the end of the stream,
+    /// or bytes no request asked for, close it).
+    fn take_idle(&self) -> Option<TcpStream> {
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        while let Some(stream) = idle.pop() {
+            if is_quiet(&stream) {
+                return Some(stream);
+            }
+        }
+        None
+    }
+
+    fn put_back(&self, stream: TcpStream) {
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.len() < MAX_IDLE_PER_PEER {
+            idle.push(stream);
+        }
+    }
+}
+
+/// Whether nothing arrived on an idle connection since its last answer (checked without waiting).
+fn is_quiet(stream: &TcpStream) -> bool {
+    let mut peek = [0u8; 1];
+    matches!(stream.try_read(&mut peek), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
+}
+
+/// A connection to `address` within `timeout`, with `TCP_NODELAY`.
+pub async fn connect(address: &str, timeout: Duration) -> io::Result<TcpStream> {
+    let stream = tokio::time::timeout(timeout, TcpStream::connect(address))
+        .await
+        .map_err(|_| io::Error::from(io::ErrorKind::TimedOut))??;
+    stream.set_nodelay(true)?;
+    Ok(stream)
+}
+
+enum Failure {
+    /// Closed or reset before any byte of the answer: a reused connection the peer had closed.
+    Closed(io::Error),
+    Other(String),
+}
+
+/// One request and its answer; `true` with it when the connection can carry the next request.
+async fn exchange_once(
+    stream: &mut TcpStream,
+    request: &[u8],
+    max_answer: usize,
+) -> Result<(Answer, bool), Failure> {
+    stream.write_all(request).await.map_err(before_answer)?;
+    let mut buf = BytesMut::with_capacity(INITIAL_READ);
+    loop {
+        let Some((head_len, head)) = parse_head(&buf)? else {
+            if buf.len() >= MAX_HEAD_BYTES {
+                return Err(Failure::Other("answer head too large".into()));
+            }
+            match stream.read_buf(&mut buf).await {
+                Ok(0) if buf.is_empty() => {
+                    return Err(Failure::Closed(io::ErrorKind::UnexpectedEof.into()));
+                }
+                Ok(0) => {
+                    return Err(Failure::Other(
+                        "connection closed in the answer head".into(),
+                    ));
+                }
+                Ok(_) => {}
+                Err(error) if buf.is_empty() => return Err(before_answer(error)),
+                Err(error) => return Err(other(error)),
+            }
+            continue;
+        };
+        let mut rest = buf.split_off(head_len);
+        if head.status.is_informational() {
+            // `100 Continue` and the like: the final answer follows.
+            buf = rest;
+            continue;
+        }
+        let no_body =
+            head.status == StatusCode::NO_CONTENT || head.status == StatusCode::NOT_MODIFIED;
+        let (body, reusable) = match (no_body, head.length) {
+            (true, _) => (Bytes::new(), head.keep_alive && rest.is_empty()),
+            (false, Some(length)) => {
+                if length > max_answer {
+                    return Err(Failure::Other("answer body over the limit".into()));
+                }
+                while rest.len() < length {
+                    rest.reserve(length - rest.len());
+                    if stream.read_buf(&mut rest).await.map_err(other)? == 0 {
+                        return Err(Failure::Other(
+                            "connection closed in the answer body".into(),
+                        ));
+                    }
+                }
+                let reusable = head.keep_alive && rest.len() == length;
+                rest.truncate(length);
+                (rest.freeze(), reusable)
+            }
+            (false, None) => {
+                while stream.read_buf(&mut rest).await.map_err(other)? > 0 {
+                    if rest.len() > max_answer {
+                        return Err(Failure::Other("answer body over the limit".into()));
+                    }
+                }
+                (rest.freeze(), false)
+            }
+        };
+        let answer = Answer {
+            status: head.status,
+            headers: head.headers,
+            body,
+        };
+        return Ok((answer, reusable));
+    }
+}
+
+struct Head {
+    status: StatusCode,
+    headers: HeaderMap,
+    length: Option<usize>,
+    keep_alive: bool,
+}
+
+/// The answer head at the start of `buf` and its length, `None` while incomplete.
+fn parse_head(buf: &[u8]) -> Result<Option<(usize, Head)>, Failure> {
+    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut answer = httparse::Response::new(&mut slots);
+    let len = match answer.parse(buf) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(error) => return Err(Failure::Other(format!("malformed answer head: {error}"))),
+    };
+    let status = answer
+        .code
+        .and_then(|code| StatusCode::from_u16(code).ok())
+        .ok_or_else(|| Failure::Other("answer without a status".into()))?;
+    let mut keep_alive = answer.version == Some(1);
+    let mut length = None;
+    let mut headers = HeaderMap::with_capacity(answer.headers.len());
+    for header in answer.headers.iter() {
+        let name = header.name.as_bytes();
+        if name.eq_ignore_ascii_case(b"content-length") {
+            let value = std::str::from_utf8(header.value)
+                .ok()
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .ok_or_else(|| Failure::Other("invalid content-length".into()))?;
+            if length.is_some_and(|seen| seen != value) {
+                return Err(Failure::Other("conflicting content-length".into()));
+            }
+            length = Some(value);
+        } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
+            return Err(Failure::Other("chunked answers are not read".into()));
+        } else if name.eq_ignore_ascii_case(b"connection") {
+            if iogate_h1::has_token(header.value, "close") {
+                keep_alive = false;
+            }
+        } else if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name),
+            HeaderValue::from_bytes(header.value),
+        ) {
+            headers.append(name, value);
+        }
+    }
+    Ok(Some((
+        len,
+        Head {
+            status,
+            headers,
+            length,
+            keep_alive,
+        },
+    )))
+}
+
+fn before_answer(error: io::Error) -> Failure {
+    match error.kind() {
+        io::ErrorKind::BrokenPipe
+        | io::ErrorKind::ConnectionReset
+        | io::ErrorKind::ConnectionAborted
+        | io::ErrorKind::NotConnected
+        | io::ErrorKind::UnexpectedEof => Failure::Closed(error),
+        _ => Failure::Other(error.to_string()),
+    }
+}
+
+fn other(error: io::Error) -> Failure {
+    Failure::Other(error.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(text: &str) -> Head {
+        match parse_head(text.as_bytes()) {
+            Ok(Some((len, head))) => {
+                assert_eq!(len, text.find("\r\n\r\n").unwrap() + 4);
+                head
+            }
+            _ => panic!("not a complete head: {text:?}"),
+        }
+    }
+
+    #[test]
+    fn answer_heads_say_their_length_and_whether_the_connection_stays() {
+        let ok = head(
+            "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\nconnection: keep-alive\r\n\r\nok",
+        );
+        assert_eq!(
+            (ok.status.as_u16(), ok.length, ok.keep_alive),
+            (200, Some(2), true)
+        );
+        assert_eq!(ok.headers.get("content-type").unwrap(), "text/plain");
+        assert!(ok.headers.get("connection").is_none());
+        let closing =
+            head("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+        assert_eq!((closing.length, closing.keep_alive), (Some(0), false));
+        let old = head("HTTP/1.0 200 OK\r\n\r\n");
+        assert_eq!((old.length, old.keep_alive), (None, false));
+    }
+
+    #[test]
+    fn incomplete_chunked_or_malformed_heads() {
+        assert!(matches!(parse_head(b"HTTP/1.1 200 OK\r\n"), Ok(None)));
+        assert!(matches!(parse_head(b""), Ok(None)));
+        for bad in [
+            "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n",
+            "HTTP/1.1 200 OK\r\ncontent-length: x\r\n\r\n",
+            "HTTP/1.1 200 OK\r\ncontent-length: 1\r\ncontent-length: 2\r\n\r\n",
+            "garbage\r\n\r\n",
+        ] {
+            assert!(
+                matches!(parse_head(bad.as_bytes()), Err(Failure::Other(_))),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn an_exchange_reads_the_answer_whole_and_keeps_the_connection() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        tokio::spawn(async move {
+            let (mut peer, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 1024];
+            for answer in [
+                "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhel",
+                "HTTP/1.1 204 No Content\r\n\r\n",
+            ] {
+                let _ = peer.read(&mut buf).await.unwrap();
+                peer.write_all(answer.as_bytes()).await.unwrap();
+                if answer.ends_with("hel") {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    peer.write_all(b"lo").await.unwrap();
+                }
+            }
+        });
+        let pools = PeerPools::new(Duration::from_secs(1), 1024);
+        let lease = pools.lease(&address).await.unwrap();
+        let answer = pools
+            .exchange(lease, b"GET / HTTP/1.1\r\n\r\n")
+            .await
+            .unwrap();
+        assert_eq!(
+            (answer.status.as_u16(), &answer.body[..]),
+            (200, &b"hello"[..])
+        );
+        let lease = pools.lease(&address).await.unwrap();
+        assert!(lease.reused, "the connection went back to the pool");
+        let answer = pools
+            .exchange(lease, b"GET / HTTP/1.1\r\n\r\n")
+            .await
+            .unwrap();
+        assert_eq!((answer.status.as_u16(), answer.body.len()), (204, 0));
+    }
+}
