@@ -12,6 +12,7 @@ mod backend_outage;
 mod bad_input;
 mod behind_iis;
 mod behind_nginx;
+mod cluster;
 mod cluster_harness;
 mod browser_socketio09;
 mod cli;
