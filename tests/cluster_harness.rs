@@ -26,7 +26,8 @@ async fn redis_answers_stops_and_restarts_on_the_same_port() {
     assert!(redis.answers_ping(), "PONG after start");
     let url = redis.url();
 
-    let command = json!({"redis": url, "op": "emit", "to": ["lobby"], "event": "news", "args": [1]});
+    let command =
+        json!({"redis": url, "op": "emit", "to": ["lobby"], "event": "news", "args": [1]});
     let run = node::run(
         "redis_emitter.js",
         &[&command.to_string()],
@@ -102,8 +103,9 @@ async fn independent_nodes_behind_round_robin_nginx() {
         new_home.is_some() && new_home != Some(victim),
         "reconnected through another node: {new_home:?}"
     );
+    tokio::time::sleep(Duration::from_millis(300)).await;
     for member in &mut members[1..] {
-        member.read_for(Duration::from_millis(300)).await;
+        member.drain().await;
         assert!(
             member.disconnects().is_empty(),
             "{} was disturbed: {:?}",

@@ -47,7 +47,9 @@ impl Cluster {
 
     /// The Redis; panics for independent nodes.
     pub fn redis(&mut self) -> &mut Redis {
-        self.redis.as_mut().expect("a clustered deployment has Redis")
+        self.redis
+            .as_mut()
+            .expect("a clustered deployment has Redis")
     }
 
     /// The URL clients are given: the socket.io endpoint through nginx.

@@ -133,11 +133,13 @@ impl Member {
     /// Waits until `count` `event`s have arrived; returns the args of all of them.
     pub async fn wait_events(&mut self, event: &str, count: usize, limit: Duration) -> Vec<Value> {
         let what = format!("receiving {event:?}");
-        self.wait_for(&what, "EVENT", count, limit, |value| value["event"] == event)
-            .await
-            .into_iter()
-            .map(|value| value["args"].clone())
-            .collect()
+        self.wait_for(&what, "EVENT", count, limit, |value| {
+            value["event"] == event
+        })
+        .await
+        .into_iter()
+        .map(|value| value["args"].clone())
+        .collect()
     }
 
     /// Reads whatever the script prints during `quiet` (to count it afterwards).
@@ -155,13 +157,22 @@ impl Member {
         }
     }
 
+    /// Reads the lines the script has printed so far, without waiting for more.
+    pub async fn drain(&mut self) {
+        while let Some(line) = self.spawned.next_line(Duration::ZERO).await {
+            self.keep(&line);
+        }
+    }
+
     /// Emits `event` with `args` (a JSON array) and an ack; returns the ack's args.
     pub async fn call(&mut self, event: &str, args: Value, limit: Duration) -> Value {
         let before = self.matching("ACK", |_| true).len();
         self.spawned
             .send_line(&json!({"emit": event, "args": args}).to_string());
         let what = format!("the ack of {event:?}");
-        let acks = self.wait_for(&what, "ACK", before + 1, limit, |_| true).await;
+        let acks = self
+            .wait_for(&what, "ACK", before + 1, limit, |_| true)
+            .await;
         acks[before]["args"].clone()
     }
 

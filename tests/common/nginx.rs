@@ -3,7 +3,7 @@
 //! request (`upstream=ADDR`), so a test can see where the requests of a session went. Needs nginx
 //! (`apt-get install -y nginx`); without it the tests that use it fail, they never skip.
 
-use super::scratch::{find_program, fresh_dir, free_port};
+use super::scratch::{find_program, free_port, fresh_dir};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

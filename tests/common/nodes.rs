@@ -7,7 +7,7 @@ use super::api::Api;
 use super::backend::{Backend, Hook};
 use super::node_config::NodeConfig;
 use super::redis::Redis;
-use super::scratch::{fresh_dir, free_port, tail};
+use super::scratch::{free_port, fresh_dir, tail};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -184,7 +184,8 @@ impl Nodes {
     }
 
     fn config_path(&self, i: usize) -> PathBuf {
-        self.dir.join(format!("{}.toml", self.nodes[i].config.node_id))
+        self.dir
+            .join(format!("{}.toml", self.nodes[i].config.node_id))
     }
 
     /// Writes node `i`'s config and starts its process, stdout and stderr appended to its log.

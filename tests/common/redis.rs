@@ -2,7 +2,7 @@
 //! when dropped; it can be stopped (its port then refuses connections, as in an outage) and restarted on the same
 //! port. Readiness is a raw RESP `PING` over TCP, so the tests need no Redis client of their own.
 
-use super::scratch::{find_program, fresh_dir, free_port, tail};
+use super::scratch::{find_program, free_port, fresh_dir, tail};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -129,12 +129,7 @@ impl Redis {
             .stdout(Stdio::from(log))
             .stderr(Stdio::from(stderr))
             .spawn()
-            .map_err(|e| {
-                format!(
-                    "cannot run {} (`{INSTALL}`): {e}",
-                    self.binary.display()
-                )
-            })?;
+            .map_err(|e| format!("cannot run {} (`{INSTALL}`): {e}", self.binary.display()))?;
         self.child = Some(child);
         self.wait_answering()
     }
@@ -146,7 +141,10 @@ impl Redis {
                 && let Ok(Some(status)) = child.try_wait()
             {
                 self.child = None;
-                return Err(format!("redis-server exited with {status}:\n{}", self.log_tail()));
+                return Err(format!(
+                    "redis-server exited with {status}:\n{}",
+                    self.log_tail()
+                ));
             }
             let answer = ping(self.port);
             if answer.is_ok() {
@@ -174,7 +172,11 @@ impl Drop for Redis {
     fn drop(&mut self) {
         self.stop();
         if std::thread::panicking() {
-            eprintln!("--- redis log ({})\n{}", self.dir.display(), self.log_tail());
+            eprintln!(
+                "--- redis log ({})\n{}",
+                self.dir.display(),
+                self.log_tail()
+            );
         } else {
             let _ = std::fs::remove_dir_all(&self.dir);
         }

@@ -61,15 +61,15 @@ class Member(common.Client):
         self.room = room
         self.connects = 0
         self.disconnects = 0
-        self.sio.on("connect", self._connected)
-        self.sio.on("disconnect", self._disconnected)
+        self.sio.on("connect", self._on_connect)
+        self.sio.on("disconnect", self._on_disconnect)
         for event in EVENTS:
             self.sio.on(event, self._reporter(event))
 
     def _reporter(self, event):
         return lambda *args: report("EVENT", {"event": event, "args": encoded(list(args))})
 
-    def _connected(self):
+    def _on_connect(self):
         self.connects += 1
         threading.Thread(target=self._join, args=(self.connects,), daemon=True).start()
 
@@ -81,7 +81,7 @@ class Member(common.Client):
         step("connected")
         report("READY", {"sid": sid, "transport": transport, "connects": connects})
 
-    def _disconnected(self, *reason):
+    def _on_disconnect(self, *reason):
         self.disconnects += 1
         report("DISCONNECT", {"reason": str(reason[0]) if reason else "disconnect"})
 
