@@ -23,7 +23,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 /// How many nodes every test runs.
-const NODES: usize = 1;
+const NODES: usize = 3;
 
 /// How long a member may take to connect (a client process starting on a busy machine).
 const CONNECT_LIMIT: Duration = Duration::from_secs(10);
