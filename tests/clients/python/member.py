@@ -108,7 +108,10 @@ def main():
     timer.start()
     step("connecting")
     member = Member(target, name, room)
-    member.start()
+    try:
+        member.start()
+    except common.socketio.exceptions.ConnectionError as error:
+        fail(f"cannot connect: {error}")
     for line in sys.stdin:
         if not line.strip():
             continue
