@@ -6,13 +6,11 @@
 //! `npm ci --prefix tests/clients`; without them these tests fail, they never skip.
 
 use crate::common;
+use common::nginx::Nginx;
 use common::{Backend, Gateway, Hook, Reply, eio, node};
 use serde_json::{Value, json};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::net::SocketAddr;
+use std::time::Duration;
 
 /// How long one client script may run (its own overall timeout is 15 s).
 const SCRIPT_LIMIT: Duration = Duration::from_secs(25);
@@ -27,9 +25,6 @@ const PING_INTERVAL: &str = "200ms";
 /// The gateway's ping timeout, well under [`HOLD`].
 const PING_TIMEOUT: &str = "1s";
 
-/// How long nginx may take to start listening.
-const NGINX_START_LIMIT: Duration = Duration::from_secs(10);
-
 /// The path clients use at nginx, and the one nginx proxies it to.
 const PUBLIC_PATH: &str = "/myApp/socket";
 const INSIDE_PATH: &str = "/inside/socket";
@@ -37,72 +32,15 @@ const INSIDE_PATH: &str = "/inside/socket";
 /// Where nginx connects from when a test wants nginx's address to differ from the client's.
 const NGINX_SOURCE: &str = "127.0.0.3";
 
-/// The nginx binary: `IOGATE_NGINX`, else `nginx` on PATH, else Debian's `/usr/sbin/nginx`; panics when none.
-fn nginx_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("IOGATE_NGINX") {
-        return PathBuf::from(path);
-    }
-    let on_path = std::env::var_os("PATH")
-        .map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
-        .unwrap_or_default()
-        .into_iter()
-        .map(|dir| dir.join("nginx"))
-        .find(|candidate| candidate.is_file());
-    let debian = PathBuf::from("/usr/sbin/nginx");
-    on_path
-        .or_else(|| debian.is_file().then_some(debian))
-        .unwrap_or_else(|| {
-            panic!(
-                "nginx is not installed: the behind-nginx tests need it (`apt-get install -y nginx`, as .ci/run \
-                 does), or set IOGATE_NGINX to an nginx binary"
-            )
-        })
-}
-
-/// A fresh directory for one nginx under the target's temp dir.
-fn fresh_dir() -> PathBuf {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "nginx-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("nginx temp dir");
-    dir
-}
-
-/// A loopback port that was free a moment ago.
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-    listener.local_addr().expect("local address").port()
-}
-
-/// The nginx config: a foreground single process with every file in `dir`, proxying [`PUBLIC_PATH`] to
-/// [`INSIDE_PATH`] at `upstream`. `proxy_bind` (when given) is the address nginx connects to iogate from.
-/// Response buffering stays at nginx's default (on).
-fn nginx_config(dir: &Path, port: u16, upstream: SocketAddr, proxy_bind: Option<&str>) -> String {
-    let dir = dir.display();
+/// The site: [`PUBLIC_PATH`] proxied to [`INSIDE_PATH`] at `upstream`, listening on 127.0.0.1:`port`.
+/// `proxy_bind` (when given) is the address nginx connects to iogate from. Response buffering stays at nginx's
+/// default (on).
+fn proxied_site(port: u16, upstream: SocketAddr, proxy_bind: Option<&str>) -> String {
     let bind = proxy_bind
         .map(|address| format!("proxy_bind {address};"))
         .unwrap_or_default();
     format!(
-        r#"daemon off;
-master_process off;
-worker_processes 1;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log info;
-events {{
-    worker_connections 256;
-}}
-http {{
-    access_log {dir}/access.log;
-    client_body_temp_path {dir}/client_body;
-    proxy_temp_path {dir}/proxy;
-    fastcgi_temp_path {dir}/fastcgi;
-    uwsgi_temp_path {dir}/uwsgi;
-    scgi_temp_path {dir}/scgi;
-    map $http_upgrade $connection_upgrade {{
+        r#"    map $http_upgrade $connection_upgrade {{
         default upgrade;
         '' close;
     }}
@@ -118,108 +56,18 @@ http {{
             proxy_set_header X-Forwarded-Proto $scheme;
             {bind}
         }}
-    }}
-}}
-"#
+    }}"#
     )
 }
 
-/// A running nginx child process, killed when dropped (also when a test panics); its directory is removed
-/// unless the test failed (its logs stay there to read).
-struct Nginx {
-    child: Child,
-    port: u16,
-    dir: PathBuf,
+/// Starts nginx in front of `upstream` ([`proxied_site`]).
+fn start_nginx(upstream: SocketAddr, proxy_bind: Option<&str>) -> Nginx {
+    Nginx::start(|port| proxied_site(port, upstream, proxy_bind))
 }
 
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
-    }
-}
-
-impl Nginx {
-    /// Starts nginx in front of `upstream`; retries on another port when the one picked was taken meanwhile.
-    fn start(upstream: SocketAddr, proxy_bind: Option<&str>) -> Self {
-        let binary = nginx_binary();
-        let mut last_error = String::new();
-        for _ in 0..3 {
-            match Self::try_start(&binary, upstream, proxy_bind) {
-                Ok(nginx) => return nginx,
-                Err(error) => last_error = error,
-            }
-        }
-        panic!("nginx did not start: {last_error}");
-    }
-
-    fn try_start(
-        binary: &Path,
-        upstream: SocketAddr,
-        proxy_bind: Option<&str>,
-    ) -> Result<Self, String> {
-        let dir = fresh_dir();
-        let port = free_port();
-        let conf = dir.join("nginx.conf");
-        std::fs::write(&conf, nginx_config(&dir, port, upstream, proxy_bind))
-            .expect("write nginx.conf");
-        let child = Command::new(binary)
-            .arg("-p")
-            .arg(&dir)
-            .arg("-e")
-            .arg(dir.join("error.log"))
-            .arg("-c")
-            .arg(&conf)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| {
-                format!(
-                    "cannot run {} (is nginx installed? `apt-get install -y nginx`): {e}",
-                    binary.display()
-                )
-            })?;
-        let mut nginx = Self { child, port, dir };
-        nginx.wait_listening()?;
-        Ok(nginx)
-    }
-
-    /// Waits until nginx accepts connections; `Err` with its error log when it exits or takes too long.
-    fn wait_listening(&mut self) -> Result<(), String> {
-        let deadline = Instant::now() + NGINX_START_LIMIT;
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(format!("nginx exited with {status}:\n{}", self.error_log()));
-            }
-            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return Ok(());
-            }
-            if Instant::now() >= deadline {
-                return Err(format!(
-                    "nginx not listening after {NGINX_START_LIMIT:?}:\n{}",
-                    self.error_log()
-                ));
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// The URL a client is given: the public path at nginx, without the trailing slash the client adds.
-    fn client_url(&self) -> String {
-        format!("http://127.0.0.1:{}{PUBLIC_PATH}", self.port)
-    }
-
-    fn error_log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("error.log")).unwrap_or_default()
-    }
-
-    fn access_log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("access.log")).unwrap_or_default()
-    }
+/// The URL a client is given: the public path at nginx, without the trailing slash the client adds.
+fn client_url(nginx: &Nginx) -> String {
+    nginx.url(PUBLIC_PATH)
 }
 
 /// The backend: accepts every connect, acks `echo` with the args it got and `ping` with `"pong"`.
@@ -244,7 +92,7 @@ async fn gateway(backend: &Backend, trusted: &str) -> Gateway {
 /// Runs `socketio/proxied.js` through `nginx` in `mode`, staying connected for [`HOLD`] (with a spoofed
 /// X-Forwarded-For when given).
 async fn run_client(nginx: &Nginx, mode: &str, spoofed_for: Option<&str>) -> Value {
-    let url = nginx.client_url();
+    let url = client_url(nginx);
     let hold = HOLD.as_millis().to_string();
     let mut args = vec![url.as_str(), mode, hold.as_str()];
     args.extend(spoofed_for);
@@ -324,7 +172,7 @@ async fn check_hooks(backend: &Backend, sid: &str, mode: &str) -> Value {
 async fn through_nginx(mode: &str) {
     let backend = Backend::start(respond).await;
     let gateway = gateway(&backend, "127.0.0.1/32").await;
-    let nginx = Nginx::start(gateway.address, None);
+    let nginx = start_nginx(gateway.address, None);
 
     let result = run_client(&nginx, mode, None).await;
     assert_eq!(result["transport"], last_transport(mode));
@@ -382,7 +230,7 @@ async fn socketio_client_upgrading_through_nginx() {
 async fn spoofed_through_nginx(mode: &str) {
     let backend = Backend::start(respond).await;
     let gateway = gateway(&backend, &format!("{NGINX_SOURCE}/32")).await;
-    let nginx = Nginx::start(gateway.address, Some(NGINX_SOURCE));
+    let nginx = start_nginx(gateway.address, Some(NGINX_SOURCE));
 
     let result = run_client(&nginx, mode, Some("198.51.100.1")).await;
     let sid = result["sid"].as_str().expect("RESULT has the sid");
@@ -432,7 +280,7 @@ async fn a_clients_own_forwarded_header_does_not_pass_nginx() {
     let backend = Backend::start(respond).await;
     let hidden = Backend::echo().await;
     let gateway = gateway_with_hidden(&backend, &hidden, "").await;
-    let nginx = Nginx::start(gateway.address, Some(NGINX_SOURCE));
+    let nginx = start_nginx(gateway.address, Some(NGINX_SOURCE));
     let spoof = [("forwarded", "for=6.6.6.6;proto=https")];
     let open = get_through(
         &nginx,
@@ -478,7 +326,7 @@ async fn a_clients_own_x_original_url_does_not_reach_a_hidden_endpoint() {
     let path = format!("{PUBLIC_PATH}/?EIO=4&transport=polling");
 
     let gateway = gateway_with_hidden(&exposed, &hidden, "").await;
-    let nginx = Nginx::start(gateway.address, Some(NGINX_SOURCE));
+    let nginx = start_nginx(gateway.address, Some(NGINX_SOURCE));
     let answer = get_through(&nginx, &path, &to_hidden).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     let open: Value = serde_json::from_str(&answer.text[1..]).expect("open packet");
@@ -493,7 +341,7 @@ async fn a_clients_own_x_original_url_does_not_reach_a_hidden_endpoint() {
     drop(nginx);
 
     let iis_style = gateway_with_hidden(&exposed, &hidden, "x_original_url = true").await;
-    let nginx = Nginx::start(iis_style.address, Some(NGINX_SOURCE));
+    let nginx = start_nginx(iis_style.address, Some(NGINX_SOURCE));
     let answer = get_through(&nginx, &path, &to_hidden).await;
     let open: Value = serde_json::from_str(&answer.text[1..]).expect("open packet");
     assert_eq!(

@@ -8,7 +8,7 @@
 use crate::common;
 use common::api::Metrics;
 use common::eio::{self, Ws};
-use common::redis_server::RedisServer;
+use common::redis::Redis;
 use common::{Backend, Hook, Reply};
 use serde_json::{Value, json};
 use std::process::{Child, Command, Stdio};
@@ -31,7 +31,7 @@ fn free_port() -> u16 {
 impl Node {
     /// Starts node `name` with a socket.io endpoint at `/socket.io` and an engine.io one at `/engine.io`, both
     /// relaying to `backend`, in the cluster of `redis`.
-    async fn start(name: &str, redis: &RedisServer, backend: &Backend) -> Self {
+    async fn start(name: &str, redis: &Redis, backend: &Backend) -> Self {
         let (port, api_port) = (free_port(), free_port());
         let config = format!(
             "[server]\nlisten = \"127.0.0.1:{port}\"\n\
@@ -168,7 +168,7 @@ fn departed_hooks(metrics: &Metrics) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_nodes_sessions_are_reported_gone_once_by_one_survivor() {
-    let redis = RedisServer::start();
+    let redis = Redis::start();
     let backend = Backend::start(backend_reply).await;
     let a = Node::start("a", &redis, &backend).await;
     let mut b = Node::start("b", &redis, &backend).await;
@@ -258,7 +258,7 @@ async fn a_killed_nodes_sessions_are_reported_gone_once_by_one_survivor() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_redis_a_node_serves_its_own_sessions_and_is_not_ready() {
-    let mut redis = RedisServer::start();
+    let mut redis = Redis::start();
     let backend = Backend::start(backend_reply).await;
     let node = Node::start("solo", &redis, &backend).await;
     let (mut ws, sid) = node.socket("/").await;
@@ -327,7 +327,7 @@ fn signal(node: &Node, signal: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_declared_departed_while_paused_closes_its_sessions_without_hooks() {
-    let redis = RedisServer::start();
+    let redis = Redis::start();
     let backend = Backend::start(backend_reply).await;
     let a = Node::start("a", &redis, &backend).await;
     let started = Instant::now();
@@ -378,7 +378,7 @@ async fn a_node_declared_departed_while_paused_closes_its_sessions_without_hooks
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_that_shuts_down_cleanly_sends_its_own_hooks_and_leaves_nothing_to_survivors() {
-    let redis = RedisServer::start();
+    let redis = Redis::start();
     let backend = Backend::start(backend_reply).await;
     let a = Node::start("a", &redis, &backend).await;
     let started = Instant::now();

@@ -10,11 +10,11 @@ use common::{Backend, Gateway, Hook, Reply};
 use iogate::server::hop::{Hopped, proof};
 use std::time::Duration;
 
-use common::redis_server::RedisServer;
+use common::redis::Redis;
 
 const TIMING: &str = "ping_interval = \"2s\"\nping_timeout = \"2s\"";
 
-fn cluster(redis: &RedisServer, node: &str) -> String {
+fn cluster(redis: &Redis, node: &str) -> String {
     format!(
         "[cluster]\nredis = \"{}\"\nnode_id = \"{node}\"\n",
         redis.url()
@@ -22,7 +22,7 @@ fn cluster(redis: &RedisServer, node: &str) -> String {
 }
 
 /// Two engine.io nodes of one cluster, each relaying to its own backend.
-async fn engine_io_pair(redis: &RedisServer, a: &Backend, b: &Backend) -> (Gateway, Gateway) {
+async fn engine_io_pair(redis: &Redis, a: &Backend, b: &Backend) -> (Gateway, Gateway) {
     let node = |name: &str, backend: &Backend| {
         format!(
             "{}[[endpoint]]\npath = \"/engine.io\"\nprotocol = \"engine.io\"\nwebhook = \"{}\"\n{TIMING}\n",
@@ -66,7 +66,7 @@ fn metric_line(gateway: &Gateway, prefix: &str) -> Option<String> {
 
 #[tokio::test]
 async fn polls_and_posts_on_one_node_reach_the_session_on_the_other() {
-    let redis = RedisServer::start();
+    let redis = Redis::start();
     let (backend_a, backend_b) = (Backend::echo().await, Backend::echo().await);
     let (a, b) = engine_io_pair(&redis, &backend_a, &backend_b).await;
     let (sid, _) = handshake(&a.url("/engine.io/")).await;
@@ -111,7 +111,7 @@ async fn polls_and_posts_on_one_node_reach_the_session_on_the_other() {
 
 #[tokio::test]
 async fn an_upgrade_on_one_node_carries_the_session_of_the_other_both_ways() {
-    let redis = RedisServer::start();
+    let redis = Redis::start();
     let (backend_a, backend_b) = (Backend::echo().await, Backend::echo().await);
     let (a, b) = engine_io_pair(&redis, &backend_a, &backend_b).await;
     let (sid, _) = handshake(&a.url("/engine.io/")).await;
@@ -134,7 +134,7 @@ async fn an_upgrade_on_one_node_carries_the_session_of_the_other_both_ways() {
 
 #[tokio::test]
 async fn a_session_of_no_live_node_is_unknown() {
-    let redis = RedisServer::start();
+    let redis = Redis::start();
     let (backend_a, backend_b) = (Backend::echo().await, Backend::echo().await);
     let (_a, b) = engine_io_pair(&redis, &backend_a, &backend_b).await;
     let stale = "ZZZZabcdefghijklmnop";
@@ -154,7 +154,7 @@ async fn a_session_of_no_live_node_is_unknown() {
 
 #[tokio::test]
 async fn only_a_valid_proof_names_the_client() {
-    let redis = RedisServer::start();
+    let redis = Redis::start();
     let (backend_a, backend_b) = (Backend::echo().await, Backend::echo().await);
     let (a, _b) = engine_io_pair(&redis, &backend_a, &backend_b).await;
     let target = "/engine.io/?EIO=4&transport=polling";
@@ -209,7 +209,7 @@ fn app(hook: &Hook) -> Reply {
 
 #[tokio::test]
 async fn socketio09_xhr_polling_on_one_node_reaches_the_session_on_the_other() {
-    let redis = RedisServer::start();
+    let redis = Redis::start();
     let (backend_a, backend_b) = (Backend::start(app).await, Backend::start(app).await);
     let node = |name: &str, backend: &Backend| {
         format!(
@@ -242,7 +242,7 @@ async fn socketio09_xhr_polling_on_one_node_reaches_the_session_on_the_other() {
 #[tokio::test]
 async fn a_client_that_leaves_mid_poll_releases_the_poll_on_the_owner() {
     use tokio::io::AsyncWriteExt;
-    let redis = RedisServer::start();
+    let redis = Redis::start();
     let (backend_a, backend_b) = (Backend::echo().await, Backend::echo().await);
     let (a, b) = engine_io_pair(&redis, &backend_a, &backend_b).await;
     let (sid, _) = handshake(&a.url("/engine.io/")).await;
@@ -267,7 +267,7 @@ async fn a_client_that_leaves_mid_poll_releases_the_poll_on_the_owner() {
 
 #[tokio::test]
 async fn a_live_node_that_refuses_connections_leaves_its_sessions_unknown() {
-    let redis = RedisServer::start();
+    let redis = Redis::start();
     let (backend_a, backend_b) = (Backend::echo().await, Backend::echo().await);
     let (a, b) = engine_io_pair(&redis, &backend_a, &backend_b).await;
     let (sid, _) = handshake(&a.url("/engine.io/")).await;

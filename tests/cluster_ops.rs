@@ -7,7 +7,7 @@
 
 use crate::common;
 use common::api::{API_TABLE, Api, socketio_endpoint};
-use common::redis_server::RedisServer;
+use common::redis::Redis;
 use common::sio::SioWs;
 use common::{Backend, Gateway, Hook, Reply};
 use serde_json::{Value, json};
@@ -31,7 +31,7 @@ fn backend_app(hook: &Hook) -> Reply {
 }
 
 /// A node named `name` of the cluster on `redis`, with the push API and one socket.io endpoint.
-async fn node(redis: &RedisServer, backend: &Backend, name: &str) -> Gateway {
+async fn node(redis: &Redis, backend: &Backend, name: &str) -> Gateway {
     Gateway::start(&format!(
         "{API_TABLE}\n[cluster]\nredis = \"{}\"\nnode_id = \"{name}\"\npeer_timeout = \"{}ms\"\n\n{}",
         redis.url(),
@@ -65,7 +65,7 @@ async fn client(node: &Gateway, rooms: &[&str]) -> (SioWs, String) {
 
 /// Two nodes, A and B, each with one client in room `r`.
 struct TwoNodes {
-    redis: RedisServer,
+    redis: Redis,
     _backend: Backend,
     a: Gateway,
     b: Gateway,
@@ -77,7 +77,7 @@ struct TwoNodes {
 
 impl TwoNodes {
     async fn start() -> Self {
-        let redis = RedisServer::start();
+        let redis = Redis::start();
         let backend = Backend::start(backend_app).await;
         let a = node(&redis, &backend, "a").await;
         let b = node(&redis, &backend, "b").await;

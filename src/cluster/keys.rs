@@ -37,6 +37,12 @@ impl Keys {
         format!("{}-iogate#hop-secret", self.prefix)
     }
 
+    /// The channel on which nodes announce that they joined or left, so the others read membership at once
+    /// instead of at their next heartbeat.
+    pub fn membership_changes(&self) -> String {
+        format!("{}-iogate#membership#", self.prefix)
+    }
+
     /// Taken by the one survivor that cleans up after the departed node `tag`.
     pub fn departed_claim(&self, tag: NodeTag) -> String {
         format!("{}-iogate#departed#{tag}", self.prefix)

@@ -55,6 +55,7 @@ pub struct Membership {
     on_departure: OnceLock<DepartureHandler>,
     on_declared_departed: OnceLock<DeclaredDepartedHandler>,
     leaving: std::sync::atomic::AtomicBool,
+    read_now: tokio::sync::Notify,
 }
 
 impl Membership {
@@ -71,6 +72,7 @@ impl Membership {
             on_departure: OnceLock::new(),
             on_declared_departed: OnceLock::new(),
             leaving: std::sync::atomic::AtomicBool::new(false),
+            read_now: tokio::sync::Notify::new(),
         }
     }
 
@@ -112,6 +114,24 @@ impl Membership {
         let _ = self.on_declared_departed.set(handler);
     }
 
+    /// Another node announced that it joined or left: beat now rather than at the next tick.
+    pub fn changed_elsewhere(&self) {
+        self.read_now.notify_one();
+    }
+
+    /// Tells the other nodes that membership changed (this node joined or is leaving); best effort, the
+    /// heartbeat finds it anyway.
+    pub async fn announce(&self) {
+        let mut redis = self.link.commands();
+        let _ = bounded(
+            redis::cmd("PUBLISH")
+                .arg(self.keys.membership_changes())
+                .arg(self.tag.as_str())
+                .query_async::<()>(&mut redis),
+        )
+        .await;
+    }
+
     /// Registers this node once, for startup: true when Redis took the record.
     pub async fn register_once(&self) -> bool {
         self.beat(false).await.is_ok()
@@ -142,7 +162,10 @@ impl Membership {
         let mut ticks = tokio::time::interval(HEARTBEAT);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            ticks.tick().await;
+            tokio::select! {
+                _ = ticks.tick() => {}
+                _ = self.read_now.notified() => {}
+            }
             if self.leaving.load(std::sync::atomic::Ordering::Acquire) {
                 return;
             }

@@ -87,6 +87,16 @@ impl Cluster {
         }
         tokio::spawn(membership.clone().run());
         let subscriptions = Subscriptions::start(link.clone());
+        let mut changes = subscriptions.subscribe(Topic::Channel(keys.membership_changes()));
+        let watcher = membership.clone();
+        tokio::spawn(async move {
+            while changes.recv().await.is_some() {
+                watcher.changed_elsewhere();
+            }
+        });
+        if registered {
+            membership.announce().await;
+        }
         let registry = SocketRegistry::start(&keys, tag, link.clone(), metrics.clone());
         let close_reported: Arc<OnceLock<DeclaredDepartedHandler>> = Arc::default();
         let declared = (registry.clone(), metrics.clone(), close_reported.clone());
@@ -158,6 +168,7 @@ impl Cluster {
     pub async fn leave(&self) {
         self.registry.delete().await;
         self.membership.leave().await;
+        self.membership.announce().await;
     }
 
     /// The tag this node's session ids start with.

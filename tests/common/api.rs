@@ -62,6 +62,14 @@ impl Api {
         }
     }
 
+    /// The API at `base` (`http://ADDR`, no trailing slash): a gateway in another process.
+    pub fn at(base: impl Into<String>) -> Self {
+        Self {
+            base: base.into(),
+            client: eio::http(),
+        }
+    }
+
     /// `http://API_ADDR{path}`.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)

@@ -77,15 +77,21 @@ pub async fn run(script: &str, args: &[&str], limit: Duration) -> NodeRun {
         .expect("node runner thread")
 }
 
-/// Starts `<program> <script> <args...>` in `dir` with stdout and stderr piped; returns its command line (for
-/// messages) and the child.
-fn start(program: &str, dir: &Path, script: &Path, args: &[String]) -> (String, Child) {
+/// Starts `<program> <script> <args...>` in `dir` with stdout and stderr piped and `stdin` as given; returns its
+/// command line (for messages) and the child.
+fn start(
+    program: &str,
+    dir: &Path,
+    script: &Path,
+    args: &[String],
+    stdin: Stdio,
+) -> (String, Child) {
     let command = format!("{program} {} {}", script.display(), args.join(" "));
     let child = Command::new(program)
         .arg(script)
         .args(args)
         .current_dir(dir)
-        .stdin(Stdio::null())
+        .stdin(stdin)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -101,7 +107,7 @@ pub fn run_program(
     args: &[String],
     limit: Duration,
 ) -> NodeRun {
-    let (command, mut child) = start(program, dir, script, args);
+    let (command, mut child) = start(program, dir, script, args, Stdio::null());
     let stdout = drain(child.stdout.take());
     let stderr = drain(child.stderr.take());
     let deadline = Instant::now() + limit;
@@ -136,10 +142,12 @@ fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<St
     })
 }
 
-/// A client script still running, whose stdout is read line by line while the test drives the gateway.
+/// A client script still running, whose stdout is read line by line while the test drives the gateway; the test
+/// may write lines to its stdin.
 pub struct Spawned {
     command: String,
     child: std::process::Child,
+    stdin: Option<std::process::ChildStdin>,
     lines: tokio::sync::mpsc::UnboundedReceiver<String>,
     stdout: Option<std::thread::JoinHandle<String>>,
     stderr: Option<std::thread::JoinHandle<String>>,
@@ -170,6 +178,37 @@ impl Spawned {
                 }
             }
         }
+    }
+
+    /// The next stdout line, waiting at most `limit`; `None` when the time runs out or stdout has closed.
+    pub async fn next_line(&mut self, limit: Duration) -> Option<String> {
+        tokio::time::timeout(limit, self.lines.recv())
+            .await
+            .ok()
+            .flatten()
+    }
+
+    /// Writes `line` and a newline to the script's stdin; panics when the script no longer reads it.
+    pub fn send_line(&mut self, line: &str) {
+        use std::io::Write;
+        let stdin = self
+            .stdin
+            .as_mut()
+            .unwrap_or_else(|| panic!("`{}`: stdin already closed", self.command));
+        stdin
+            .write_all(format!("{line}\n").as_bytes())
+            .and_then(|()| stdin.flush())
+            .unwrap_or_else(|e| panic!("`{}`: cannot write to its stdin: {e}", self.command));
+    }
+
+    /// Closes the script's stdin (it sees end of file).
+    pub fn close_stdin(&mut self) {
+        self.stdin = None;
+    }
+
+    /// Whether the script is still running.
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
     }
 
     /// Waits for the script to end, killing it after `limit`; returns how it ended and all it printed.
@@ -217,10 +256,12 @@ impl Drop for Spawned {
 }
 
 /// Starts `<program> <script> <args...>` in `dir` without waiting for it: its stdout lines are kept (for
-/// [`NodeRun::stdout`]) and handed to [`Spawned::line_starting`] as they come.
+/// [`NodeRun::stdout`]) and handed to [`Spawned::line_starting`] as they come; its stdin is a pipe the test may
+/// write to ([`Spawned::send_line`]).
 pub fn spawn_program(program: &str, dir: &Path, script: &Path, args: &[String]) -> Spawned {
     use std::io::BufRead;
-    let (command, mut child) = start(program, dir, script, args);
+    let (command, mut child) = start(program, dir, script, args, Stdio::piped());
+    let stdin = child.stdin.take();
     let (sender, lines) = tokio::sync::mpsc::unbounded_channel();
     let pipe = child.stdout.take().expect("piped stdout");
     let stdout = std::thread::spawn(move || {
@@ -237,6 +278,7 @@ pub fn spawn_program(program: &str, dir: &Path, script: &Path, args: &[String]) 
     Spawned {
         command,
         child,
+        stdin,
         lines,
         stdout: Some(stdout),
         stderr: Some(stderr),

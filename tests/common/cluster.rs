@@ -1,0 +1,64 @@
+//! A whole deployment for the multi-node tests: the test backend ([`super::sio_backend::respond`]), one Redis,
+//! iogate node processes, and nginx in front of them doing plain round-robin.
+
+use super::backend::Backend;
+use super::nginx::Nginx;
+use super::node_config::PATH;
+use super::nodes::Nodes;
+use super::redis::Redis;
+use super::sio_backend;
+
+/// The running deployment; everything stops when it is dropped.
+pub struct Cluster {
+    /// nginx, spreading every request over the nodes in turn.
+    pub nginx: Nginx,
+    /// The iogate processes.
+    pub nodes: Nodes,
+    /// The shared Redis (`None` for independent nodes).
+    pub redis: Option<Redis>,
+    /// The webhook backend all nodes post to.
+    pub backend: Backend,
+}
+
+impl Cluster {
+    /// `count` nodes sharing one Redis through `[cluster]`, behind round-robin nginx.
+    pub async fn start(count: usize) -> Self {
+        Self::launch(count, true).await
+    }
+
+    /// `count` independent nodes (no `[cluster]`, no Redis) behind round-robin nginx: only clients that need no
+    /// sticky sessions (WebSocket-only) work across them.
+    pub async fn independent(count: usize) -> Self {
+        Self::launch(count, false).await
+    }
+
+    async fn launch(count: usize, clustered: bool) -> Self {
+        let backend = Backend::start(sio_backend::respond).await;
+        let redis = clustered.then(Redis::start);
+        let nodes = Nodes::start(count, &backend, redis.as_ref()).await;
+        let nginx = Nginx::round_robin(&nodes.addresses());
+        Self {
+            nginx,
+            nodes,
+            redis,
+            backend,
+        }
+    }
+
+    /// The Redis; panics for independent nodes.
+    pub fn redis(&mut self) -> &mut Redis {
+        self.redis
+            .as_mut()
+            .expect("a clustered deployment has Redis")
+    }
+
+    /// The URL clients are given: the socket.io endpoint through nginx.
+    pub fn client_url(&self) -> String {
+        self.nginx.url(&format!("{PATH}/"))
+    }
+
+    /// The socket.io endpoint of node `i` itself, bypassing nginx (to place a client on a known node).
+    pub fn node_client_url(&self, i: usize) -> String {
+        self.nodes.url(i, &format!("{PATH}/"))
+    }
+}
