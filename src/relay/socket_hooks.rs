@@ -11,7 +11,7 @@ use crate::cluster::{Entry, SocketRegistry};
 use crate::config::RouteMode;
 use crate::engineio::{CloseReason, Wait};
 use crate::log_escape::Escaped;
-use crate::socketio::ops::{Adapter, Operation, Ops, Reach, Selection, Selector};
+use crate::socketio::ops::{Adapter, Operation, Ops, Selection, Selector};
 use crate::socketio::{
     Accepted, ClientEvent, ConnectRequest, DisconnectReason, Emit, Rejected, Socket, SocketApp,
     SocketId, outgoing,
@@ -492,20 +492,9 @@ fn broadcast_selector(
     except: Vec<String>,
     include_self: bool,
 ) -> Selector {
-    Selector {
-        to: if rooms.is_empty() {
-            Reach::Everyone
-        } else {
-            Reach::Listed {
-                rooms,
-                sockets: Vec::new(),
-            }
-        },
-        except_rooms: except,
-        except_sockets: if include_self {
-            Vec::new()
-        } else {
-            vec![sender.id()]
-        },
+    let mut selector = Selector::rooms(rooms, except);
+    if !include_self {
+        selector.except_sockets.push(sender.id());
     }
+    selector
 }

@@ -163,18 +163,7 @@ pub fn request_namespace<'a>(channel: &'a str, head: &str) -> Option<&'a str> {
 
 /// Node's selection: `rooms` (none = everyone) minus sockets in `except` (socket ids are rooms).
 fn selector(rooms: Vec<String>, except: Vec<String>) -> Selector {
-    Selector {
-        to: if rooms.is_empty() {
-            Reach::Everyone
-        } else {
-            Reach::Listed {
-                rooms,
-                sockets: Vec::new(),
-            }
-        },
-        except_rooms: except,
-        except_sockets: Vec::new(),
-    }
+    Selector::rooms(rooms, except)
 }
 
 /// The value of `key` in a msgpack map.

@@ -36,6 +36,25 @@ pub struct Selector {
     pub except_sockets: Vec<SocketId>,
 }
 
+impl Selector {
+    /// The sockets in any of `rooms` (none = every socket of the namespace) minus those in any of `except`: a
+    /// broadcast's selection.
+    pub fn rooms(rooms: Vec<String>, except: Vec<String>) -> Self {
+        Self {
+            to: if rooms.is_empty() {
+                Reach::Everyone
+            } else {
+                Reach::Listed {
+                    rooms,
+                    sockets: Vec::new(),
+                }
+            },
+            except_rooms: except,
+            except_sockets: Vec::new(),
+        }
+    }
+}
+
 /// The sockets a [`Selector`] starts from.
 #[derive(Debug, Clone, Default)]
 pub enum Reach {
