@@ -80,6 +80,8 @@ fn run(args: RunArgs) -> ExitCode {
         }
     };
     let code = runtime.block_on(async move {
+        // Before anything listens: a stop signal from then on is a graceful shutdown.
+        let stop_signals = iogate::shutdown::StopSignals::install();
         let running = match iogate::gateway::start(&config).await {
             Ok(running) => running,
             Err(error) => {
@@ -97,7 +99,7 @@ fn run(args: RunArgs) -> ExitCode {
             "limits"
         );
         tokio::select! {
-            _ = iogate::shutdown::signal() => {}
+            _ = stop_signals.recv() => {}
             _ = running.app.shutdown_requested() => {}
         }
         tracing::info!(limit = ?config.server.shutdown_timeout, "shutting down");
