@@ -33,7 +33,7 @@ else
   cargo build --quiet --bins -p iogate -p iogate-bench >&2
 fi
 
-if [ ! -d bench/node/node_modules/socket.io ]; then
+if [ ! -d bench/node/node_modules/socket.io ] || [ ! -d bench/node/node_modules/@socket.io/redis-adapter ]; then
   echo "installing the Node reference app's dependencies (bench/node)" >&2
   npm ci --prefix bench/node --no-audit --no-fund >&2
 fi
