@@ -1006,3 +1006,39 @@ pub async fn storm(
         cpu,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::servers::Kind;
+    use std::net::SocketAddr;
+
+    fn node(port: u16) -> Server {
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        Server::attach(Kind::Iogate, 0, addr, addr)
+    }
+
+    fn ports(ctx: &Ctx<'_>, clients: usize) -> Vec<u16> {
+        (0..clients)
+            .map(|index| ctx.client_endpoint(index).addr.port())
+            .collect()
+    }
+
+    #[test]
+    fn clients_are_spread_over_the_chosen_nodes() {
+        let first = node(1);
+        let peers = [node(2), node(3)];
+        let backend = Backend::attach(SocketAddr::from(([127, 0, 0, 1], 9)), 0);
+        let mut ctx = Ctx::single(&first, &backend, Arc::new(Sources::loopback(0)), 1);
+        assert_eq!(ports(&ctx, 3), [1, 1, 1]);
+        ctx.peers = &peers;
+        assert_eq!(ports(&ctx, 3), [1, 1, 1]);
+        assert_eq!(ctx.polling_requests_to().map(|e| e.addr.port()), None);
+        ctx.clients_on = ClientNodes::All;
+        assert_eq!(ports(&ctx, 6), [1, 2, 3, 1, 2, 3]);
+        ctx.clients_on = ClientNodes::Peers;
+        assert_eq!(ports(&ctx, 4), [2, 3, 2, 3]);
+        ctx.polling_hop = true;
+        assert_eq!(ctx.polling_requests_to().map(|e| e.addr.port()), Some(2));
+    }
+}
