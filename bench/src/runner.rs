@@ -310,6 +310,11 @@ macro_rules! on_fresh_cluster {
                     }
                     None => Err("a cluster without nodes".into()),
                 };
+                eprintln!(
+                    "   {} cluster: {:.1} MiB resident over its {size} processes after the scenario",
+                    $kind,
+                    cluster.rss_kib() as f64 / 1024.0
+                );
                 let exited = cluster.exited();
                 if exited > 0 {
                     $problems.notes.push(format!(
