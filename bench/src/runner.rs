@@ -62,6 +62,8 @@ pub struct Plan {
     pub cross_node_clients: usize,
     /// Emits, one at a time, in the cross-node latency scenario.
     pub cross_node_rounds: usize,
+    /// Offered emits per second (all relay clients together) when measuring the polling hop.
+    pub hop_rate: f64,
 }
 
 impl Plan {
@@ -87,6 +89,7 @@ impl Plan {
                 cluster_fanout: 9_000,
                 cross_node_clients: 10,
                 cross_node_rounds: 200,
+                hop_rate: 2_000.0,
             },
             Mode::Quick => Self {
                 idle_sessions: 2_000,
@@ -107,6 +110,7 @@ impl Plan {
                 cluster_fanout: 1_500,
                 cross_node_clients: 10,
                 cross_node_rounds: 50,
+                hop_rate: 1_000.0,
             },
             Mode::Smoke => Self {
                 idle_sessions: 20,
@@ -127,6 +131,7 @@ impl Plan {
                 cluster_fanout: 12,
                 cross_node_clients: 2,
                 cross_node_rounds: 3,
+                hop_rate: 100.0,
             },
         }
     }
