@@ -17,7 +17,7 @@ use std::time::Duration;
 pub enum Mode {
     /// The documented numbers: 10k idle sessions per transport, 10k-client fan-out, repeated relay runs.
     Full,
-    /// Under two minutes.
+    /// About two minutes.
     Quick,
     /// Seconds: tiny counts, to keep the tooling from rotting (CI). Its numbers mean nothing.
     Smoke,
