@@ -3,7 +3,7 @@
 # prints one markdown table: scenario | iogate | Node | ratio. See docs/benchmarks.md.
 #
 #   bench/run.sh            the full run (about 8 minutes): 10k idle sessions per transport, 10k-client fan-out
-#   bench/run.sh --quick    the same scenarios, smaller and shorter (under two minutes once built)
+#   bench/run.sh --quick    the same scenarios, smaller and shorter (about two minutes once built)
 #   bench/run.sh --smoke    seconds, tiny counts, debug build: keeps the tooling working (CI); numbers mean nothing
 #
 # Other arguments go to bench-loadgen (e.g. --only iogate, --json results.json, --sources 8).
@@ -33,7 +33,7 @@ else
   cargo build --quiet --bins -p iogate -p iogate-bench >&2
 fi
 
-if [ ! -d bench/node/node_modules/socket.io ]; then
+if [ ! -d bench/node/node_modules/socket.io ] || [ ! -d bench/node/node_modules/@socket.io/redis-adapter ]; then
   echo "installing the Node reference app's dependencies (bench/node)" >&2
   npm ci --prefix bench/node --no-audit --no-fund >&2
 fi

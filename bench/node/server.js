@@ -4,8 +4,9 @@
 // A small control listener triggers server-side emits to a room (what iogate's `POST /v1/emit` does).
 //
 // Environment: PORT (socket.io listener), CONTROL_PORT (control listener), WEBHOOK (URL), PATH_PREFIX (default
-// /socket.io), PING_INTERVAL_MS, PING_TIMEOUT_MS. Run with --expose-gc so the benchmark can collect garbage before
-// it reads the resident memory.
+// /socket.io), PING_INTERVAL_MS, PING_TIMEOUT_MS, REDIS_URL (when set: the @socket.io/redis-adapter over that Redis,
+// so that several processes form one cluster and the control listener's emits reach sockets on all of them). Run
+// with --expose-gc so the benchmark can collect garbage before it reads the resident memory.
 'use strict';
 
 const http = require('http');
@@ -203,8 +204,31 @@ const control = http.createServer((req, res) => {
   });
 });
 
-server.listen(port, '127.0.0.1', () => {
-  control.listen(controlPort, '127.0.0.1', () => {
-    console.log(`node reference listening on ${port}, control on ${controlPort}`);
+// In a cluster the adapter subscribes before the process listens: once ready, it receives every broadcast.
+async function useRedisAdapter(url) {
+  const { createClient } = require('redis');
+  const { createAdapter } = require('@socket.io/redis-adapter');
+  const pubClient = createClient({ url });
+  const subClient = pubClient.duplicate();
+  pubClient.on('error', (error) => console.error('redis publisher:', error.message));
+  subClient.on('error', (error) => console.error('redis subscriber:', error.message));
+  await Promise.all([pubClient.connect(), subClient.connect()]);
+  io.adapter(createAdapter(pubClient, subClient));
+}
+
+function listen() {
+  server.listen(port, '127.0.0.1', () => {
+    control.listen(controlPort, '127.0.0.1', () => {
+      console.log(`node reference listening on ${port}, control on ${controlPort}`);
+    });
   });
-});
+}
+
+if (process.env.REDIS_URL) {
+  useRedisAdapter(process.env.REDIS_URL).then(listen, (error) => {
+    console.error(`cannot use the Redis adapter: ${error.message}`);
+    process.exit(1);
+  });
+} else {
+  listen();
+}

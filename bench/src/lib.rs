@@ -2,10 +2,12 @@
 //! the processes they measure, and the report. `bench-loadgen run` drives everything; `bench/run.sh` wraps it.
 
 pub mod client;
+pub mod cluster;
 pub mod http1;
 pub mod net;
 pub mod procfs;
 pub mod proto;
+pub mod redis;
 pub mod report;
 pub mod runner;
 pub mod scenario;

@@ -36,10 +36,10 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
         .and_then(|kib| kib.parse().ok())
 }
 
-/// A CPU-time reading of a process at an instant, to measure a window.
-#[derive(Clone, Copy, Debug)]
+/// A CPU-time reading of a process (or of the processes of a cluster, summed) at an instant, to measure a window.
+#[derive(Clone, Debug)]
 pub struct CpuMark {
-    pid: u32,
+    pids: Vec<u32>,
     at: Instant,
     user: f64,
     system: f64,
@@ -84,9 +84,14 @@ impl CpuUse {
 impl CpuMark {
     /// Reads `pid` now (a pid of 0 reads nothing: every window is empty).
     pub fn now(pid: u32) -> Self {
-        let (user, system) = read(pid);
+        Self::now_summed(&[pid])
+    }
+
+    /// Reads `pids` now; windows measured from this mark sum the CPU of all of them.
+    pub fn now_summed(pids: &[u32]) -> Self {
+        let (user, system) = read_all(pids);
         Self {
-            pid,
+            pids: pids.to_vec(),
             at: Instant::now(),
             user,
             system,
@@ -95,13 +100,19 @@ impl CpuMark {
 
     /// CPU used since this mark.
     pub fn used(&self) -> CpuUse {
-        let (user, system) = read(self.pid);
+        let (user, system) = read_all(&self.pids);
         CpuUse {
             user: (user - self.user).max(0.0),
             system: (system - self.system).max(0.0),
             wall: self.at.elapsed().as_secs_f64(),
         }
     }
+}
+
+fn read_all(pids: &[u32]) -> (f64, f64) {
+    pids.iter()
+        .map(|pid| read(*pid))
+        .fold((0.0, 0.0), |(u, s), (pu, ps)| (u + pu, s + ps))
 }
 
 fn read(pid: u32) -> (f64, f64) {

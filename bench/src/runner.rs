@@ -17,7 +17,7 @@ use std::time::Duration;
 pub enum Mode {
     /// The documented numbers: 10k idle sessions per transport, 10k-client fan-out, repeated relay runs.
     Full,
-    /// Under two minutes.
+    /// About two minutes.
     Quick,
     /// Seconds: tiny counts, to keep the tooling from rotting (CI). Its numbers mean nothing.
     Smoke,
@@ -54,6 +54,16 @@ pub struct Plan {
     pub storm_concurrency: usize,
     /// Clients connecting at once while a scenario sets up.
     pub connect_concurrency: usize,
+    /// Nodes of the cluster scenarios.
+    pub cluster_nodes: usize,
+    /// Cluster fan-out room size (clients spread evenly over the nodes).
+    pub cluster_fanout: usize,
+    /// Clients on the other nodes in the cross-node latency scenario.
+    pub cross_node_clients: usize,
+    /// Emits, one at a time, in the cross-node latency scenario.
+    pub cross_node_rounds: usize,
+    /// Offered emits per second (all relay clients together) when measuring the polling hop.
+    pub hop_rate: f64,
 }
 
 impl Plan {
@@ -75,6 +85,11 @@ impl Plan {
                 storm_connects: 10_000,
                 storm_concurrency: 64,
                 connect_concurrency: 256,
+                cluster_nodes: 3,
+                cluster_fanout: 9_000,
+                cross_node_clients: 10,
+                cross_node_rounds: 200,
+                hop_rate: 2_000.0,
             },
             Mode::Quick => Self {
                 idle_sessions: 2_000,
@@ -91,6 +106,11 @@ impl Plan {
                 storm_connects: 1_000,
                 storm_concurrency: 64,
                 connect_concurrency: 256,
+                cluster_nodes: 3,
+                cluster_fanout: 1_500,
+                cross_node_clients: 10,
+                cross_node_rounds: 50,
+                hop_rate: 1_000.0,
             },
             Mode::Smoke => Self {
                 idle_sessions: 20,
@@ -107,6 +127,11 @@ impl Plan {
                 storm_connects: 20,
                 storm_concurrency: 4,
                 connect_concurrency: 16,
+                cluster_nodes: 3,
+                cluster_fanout: 12,
+                cross_node_clients: 2,
+                cross_node_rounds: 3,
+                hop_rate: 100.0,
             },
         }
     }
@@ -138,6 +163,8 @@ pub struct Options {
     pub sources: usize,
     /// Where to write the results as JSON.
     pub json: Option<PathBuf>,
+    /// Whether to run the cluster scenarios (they need `redis-server`).
+    pub cluster: bool,
 }
 
 /// Everything a run measured.
@@ -243,12 +270,12 @@ macro_rules! on_fresh_server {
         match Server::start(&$run.tools, $kind, &$run.backend, $heartbeat).await {
             Ok(mut server) => {
                 let outcome = {
-                    let $ctx = Ctx {
-                        server: &server,
-                        backend: &$run.backend,
-                        sources: $run.sources.clone(),
-                        connect_concurrency: $run.plan.connect_concurrency,
-                    };
+                    let $ctx = Ctx::single(
+                        &server,
+                        &$run.backend,
+                        $run.sources.clone(),
+                        $run.plan.connect_concurrency,
+                    );
                     $body
                 };
                 if !server.is_running() {
@@ -257,6 +284,50 @@ macro_rules! on_fresh_server {
                         .push(format!("{} exited during the scenario", $kind));
                 }
                 server.stop().await;
+                (outcome, $problems)
+            }
+            Err(error) => (Err(error), $problems),
+        }
+    }};
+}
+
+/// Starts a fresh cluster (Redis and `plan.cluster_nodes` nodes) of `$kind`, runs `$body` with a context `$ctx`
+/// (node 1 as its server, the others as peers, clients on `$clients_on`, polling hop `$hop`) and a `Problems`
+/// `$problems`, stops the cluster; evaluates to `(Res<outcome>, Problems)`.
+macro_rules! on_fresh_cluster {
+    ($run:expr, $kind:expr, $clients_on:expr, $hop:expr, |$ctx:ident, $problems:ident| $body:block) => {{
+        let mut $problems = Problems::default();
+        let size = $run.plan.cluster_nodes;
+        match Cluster::start(&$run.tools, $kind, &$run.backend, DEFAULT_HEARTBEAT, size).await {
+            Ok(mut cluster) => {
+                let outcome = match cluster.nodes.split_first() {
+                    Some((first, peers)) => {
+                        let $ctx = Ctx {
+                            server: first,
+                            peers,
+                            clients_on: $clients_on,
+                            polling_hop: $hop,
+                            backend: &$run.backend,
+                            sources: $run.sources.clone(),
+                            connect_concurrency: $run.plan.connect_concurrency,
+                        };
+                        $body
+                    }
+                    None => Err("a cluster without nodes".into()),
+                };
+                eprintln!(
+                    "   {} cluster: {:.1} MiB resident over its {size} processes after the scenario",
+                    $kind,
+                    cluster.rss_kib() as f64 / 1024.0
+                );
+                let exited = cluster.exited();
+                if exited > 0 {
+                    $problems.notes.push(format!(
+                        "{exited} {} node(s) exited during the scenario",
+                        $kind
+                    ));
+                }
+                cluster.stop().await;
                 (outcome, $problems)
             }
             Err(error) => (Err(error), $problems),
@@ -622,6 +693,13 @@ pub async fn run(options: Options) -> Res<Report> {
     eprintln!("== connect storm (at {})", elapsed());
     run.storm(Transport::Websocket).await;
     run.storm(Transport::Polling).await;
+    if options.cluster {
+        let nodes = plan.cluster_nodes;
+        eprintln!("== cluster of {nodes} nodes (at {})", elapsed());
+        run.cluster_fanout().await;
+        run.cross_node().await;
+        run.forwarded_polling().await;
+    }
     eprintln!("== done in {}", elapsed());
     let Run {
         backend,
@@ -645,3 +723,4 @@ pub async fn run(options: Options) -> Res<Report> {
     }
     Ok(report)
 }
+mod cluster_rows;

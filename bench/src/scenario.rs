@@ -3,7 +3,7 @@
 //! /proc.
 
 use crate::client::{
-    self, HttpConn, PollClient, Ws, poll_connect, poll_get, poll_post, ws_connect,
+    self, Endpoint, HttpConn, PollClient, Ws, poll_connect, poll_get, poll_post, ws_connect,
 };
 use crate::net::Sources;
 use crate::procfs::{self, CpuMark, CpuUse};
@@ -37,10 +37,28 @@ impl fmt::Display for Transport {
     }
 }
 
+/// Which nodes a scenario's clients connect to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientNodes {
+    /// All to the entry server (the only one unless a cluster runs).
+    Entry,
+    /// Spread evenly over the entry server and its peers (client i on node i mod N).
+    All,
+    /// Spread evenly over the peers only (the entry server has none).
+    Peers,
+}
+
 /// What every scenario needs.
 pub struct Ctx<'a> {
-    /// The server under test.
+    /// The server under test; in a cluster, node 1: server-side emits go through it, and polling handshakes.
     pub server: &'a Server,
+    /// The other nodes of a cluster (none for one server); their CPU counts as the server's.
+    pub peers: &'a [Server],
+    /// Where clients connect (where the fan-out's clients are; the relay's clients always start on `server`).
+    pub clients_on: ClientNodes,
+    /// A relay's polling clients send every request after their handshake to the first peer (the hop), not to the
+    /// node holding their session.
+    pub polling_hop: bool,
     /// The webhook backend.
     pub backend: &'a Backend,
     /// Source addresses for client connections.
@@ -49,14 +67,65 @@ pub struct Ctx<'a> {
     pub connect_concurrency: usize,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    /// A context for one server (no peers): every client on it.
+    pub fn single(
+        server: &'a Server,
+        backend: &'a Backend,
+        sources: Arc<Sources>,
+        connect_concurrency: usize,
+    ) -> Self {
+        Self {
+            server,
+            peers: &[],
+            clients_on: ClientNodes::Entry,
+            polling_hop: false,
+            backend,
+            sources,
+            connect_concurrency,
+        }
+    }
+
     fn pid(&self) -> u32 {
         self.server.pid
     }
 
+    /// The process ids of the server and its peers.
+    fn server_pids(&self) -> Vec<u32> {
+        std::iter::once(self.server.pid)
+            .chain(self.peers.iter().map(|peer| peer.pid))
+            .collect()
+    }
+
+    /// Where client number `index` connects.
+    fn client_endpoint(&self, index: usize) -> Endpoint {
+        let server = match self.clients_on {
+            ClientNodes::Entry => self.server,
+            ClientNodes::All => {
+                let nodes = 1 + self.peers.len();
+                match index % nodes {
+                    0 => self.server,
+                    peer => &self.peers[peer - 1],
+                }
+            }
+            ClientNodes::Peers if self.peers.is_empty() => self.server,
+            ClientNodes::Peers => &self.peers[index % self.peers.len()],
+        };
+        server.endpoint.clone()
+    }
+
+    /// Where a relay's polling requests after the handshake go: the first peer when hopping.
+    fn polling_requests_to(&self) -> Option<Endpoint> {
+        if self.polling_hop {
+            self.peers.first().map(|peer| peer.endpoint.clone())
+        } else {
+            None
+        }
+    }
+
     fn marks(&self) -> Marks {
         Marks {
-            server: CpuMark::now(self.server.pid),
+            server: CpuMark::now_summed(&self.server_pids()),
             loadgen: CpuMark::now(std::process::id()),
             backend: CpuMark::now(self.backend.pid),
         }
@@ -334,11 +403,17 @@ pub async fn relay(
     let mut connecting = JoinSet::new();
     for _ in 0..clients {
         let (sources, endpoint) = (ctx.sources.clone(), ctx.server.endpoint.clone());
+        let requests_to = ctx.polling_requests_to();
         connecting.spawn(async move {
             match transport {
                 Transport::Polling => {
-                    let client = poll_connect(&sources, &endpoint).await?;
-                    let post = HttpConn::open(&sources, endpoint.addr).await?;
+                    let mut client = poll_connect(&sources, &endpoint).await?;
+                    let later = requests_to.as_ref().unwrap_or(&endpoint);
+                    if requests_to.is_some() {
+                        // Every request after the handshake lands on another node than the session's.
+                        client.conn = HttpConn::open(&sources, later.addr).await?;
+                    }
+                    let post = HttpConn::open(&sources, later.addr).await?;
                     Ok::<_, Error>(RelayClient::Polling(client, post))
                 }
                 Transport::Websocket => Ok(RelayClient::Ws(ws_connect(&sources, &endpoint).await?)),
@@ -697,7 +772,7 @@ pub async fn fanout(
             tally.clone(),
             gate.clone(),
             ctx.sources.clone(),
-            ctx.server.endpoint.clone(),
+            ctx.client_endpoint(index),
             state.clone(),
         );
         clients.spawn(async move {
@@ -930,4 +1005,40 @@ pub async fn storm(
         cpu_us_per_connect: cpu.server.total() * 1e6 / connected.max(1) as f64,
         cpu,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::servers::Kind;
+    use std::net::SocketAddr;
+
+    fn node(port: u16) -> Server {
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        Server::attach(Kind::Iogate, 0, addr, addr)
+    }
+
+    fn ports(ctx: &Ctx<'_>, clients: usize) -> Vec<u16> {
+        (0..clients)
+            .map(|index| ctx.client_endpoint(index).addr.port())
+            .collect()
+    }
+
+    #[test]
+    fn clients_are_spread_over_the_chosen_nodes() {
+        let first = node(1);
+        let peers = [node(2), node(3)];
+        let backend = Backend::attach(SocketAddr::from(([127, 0, 0, 1], 9)), 0);
+        let mut ctx = Ctx::single(&first, &backend, Arc::new(Sources::loopback(0)), 1);
+        assert_eq!(ports(&ctx, 3), [1, 1, 1]);
+        ctx.peers = &peers;
+        assert_eq!(ports(&ctx, 3), [1, 1, 1]);
+        assert_eq!(ctx.polling_requests_to().map(|e| e.addr.port()), None);
+        ctx.clients_on = ClientNodes::All;
+        assert_eq!(ports(&ctx, 6), [1, 2, 3, 1, 2, 3]);
+        ctx.clients_on = ClientNodes::Peers;
+        assert_eq!(ports(&ctx, 4), [2, 3, 2, 3]);
+        ctx.polling_hop = true;
+        assert_eq!(ctx.polling_requests_to().map(|e| e.addr.port()), Some(2));
+    }
 }

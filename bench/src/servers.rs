@@ -154,6 +154,15 @@ pub struct Server {
 
 const API_TOKEN: &str = "bench-token";
 
+/// A server's place in a cluster sharing one Redis.
+#[derive(Clone, Debug)]
+pub struct Member {
+    /// The Redis every node names (`redis://127.0.0.1:PORT`).
+    pub redis_url: String,
+    /// This node's number, from 1.
+    pub node: usize,
+}
+
 impl Server {
     /// Starts a fresh server of `kind` relaying to `backend`, and waits until it answers.
     pub async fn start(
@@ -162,17 +171,35 @@ impl Server {
         backend: &Backend,
         heartbeat: Heartbeat,
     ) -> Res<Self> {
+        Self::start_member(tools, kind, backend, heartbeat, None).await
+    }
+
+    /// Starts a fresh server of `kind`, alone or as `member` of a cluster (iogate: a `[cluster]` section; Node: the
+    /// Redis adapter), and waits until it answers.
+    pub async fn start_member(
+        tools: &Tools,
+        kind: Kind,
+        backend: &Backend,
+        heartbeat: Heartbeat,
+        member: Option<&Member>,
+    ) -> Res<Self> {
         let port = free_port()?;
         let control_port = free_port()?;
         std::fs::create_dir_all(&tools.work_dir)?;
-        let log = std::fs::File::create(tools.work_dir.join(format!("{kind}.log")))?;
+        let name = match member {
+            Some(member) => format!("{kind}-{}", member.node),
+            None => kind.to_string(),
+        };
+        let log_path = tools.work_dir.join(format!("{name}.log"));
+        let log = std::fs::File::create(&log_path)?;
         let mut command = match kind {
             Kind::Iogate => {
-                let config = tools.work_dir.join("iogate.toml");
-                std::fs::write(
-                    &config,
-                    iogate_config(port, control_port, &backend.url(), heartbeat),
-                )?;
+                let config = tools.work_dir.join(format!("{name}.toml"));
+                let mut text = iogate_config(port, control_port, &backend.url(), heartbeat);
+                if let Some(member) = member {
+                    text.push_str(&cluster_config(member));
+                }
+                std::fs::write(&config, text)?;
                 let mut command = Command::new(&tools.iogate);
                 command.arg("--config").arg(&config);
                 command
@@ -192,6 +219,9 @@ impl Server {
                     )
                     .env("PING_TIMEOUT_MS", heartbeat.timeout.as_millis().to_string())
                     .env("NODE_ENV", "production");
+                if let Some(member) = member {
+                    command.env("REDIS_URL", &member.redis_url);
+                }
                 command
             }
         };
@@ -214,14 +244,16 @@ impl Server {
             control: SocketAddr::from(([127, 0, 0, 1], control_port)),
             api: tokio::sync::Mutex::new(None),
         };
-        server.wait_ready(tools).await?;
+        server.wait_ready(&log_path, member.is_some()).await?;
         Ok(server)
     }
 
-    async fn wait_ready(&self, tools: &Tools) -> Res<()> {
-        let (addr, path) = match self.kind {
-            Kind::Iogate => (self.endpoint.addr, "/healthz"),
-            Kind::Node => (self.control, "/ready"),
+    /// Waits until the server answers its health check (a cluster node: its readiness, which needs Redis).
+    async fn wait_ready(&self, log_path: &std::path::Path, clustered: bool) -> Res<()> {
+        let (addr, path) = match (self.kind, clustered) {
+            (Kind::Iogate, false) => (self.endpoint.addr, "/healthz"),
+            (Kind::Iogate, true) => (self.endpoint.addr, "/readyz"),
+            (Kind::Node, _) => (self.control, "/ready"),
         };
         let started = Instant::now();
         let mut last: Option<Error> = None;
@@ -236,8 +268,7 @@ impl Server {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        let log = std::fs::read_to_string(tools.work_dir.join(format!("{}.log", self.kind)))
-            .unwrap_or_default();
+        let log = std::fs::read_to_string(log_path).unwrap_or_default();
         Err(format!(
             "{} did not become ready in 15 s ({}); its log:\n{log}",
             self.kind,
@@ -265,6 +296,13 @@ impl Server {
     /// One server-side emit of `event` with `args` (a JSON array's items) to every socket in `room`: iogate's
     /// `POST /v1/emit`, or the Node app's `io.to(room).emit(...)` through its control listener.
     pub async fn emit_to_room(&self, room: &str, event: &str, args: &str) -> Res<()> {
+        self.emit_to_room_answer(room, event, args)
+            .await
+            .map(|_| ())
+    }
+
+    /// [`Server::emit_to_room`], returning the answer's body (iogate's counts, with `nodes` in a cluster).
+    pub async fn emit_to_room_answer(&self, room: &str, event: &str, args: &str) -> Res<String> {
         let body = format!(
             r#"{{"to":{{"rooms":[{}]}},"event":{},"args":[{args}]}}"#,
             serde_json::to_string(room)?,
@@ -294,7 +332,7 @@ impl Server {
             )
             .into());
         }
-        Ok(())
+        Ok(String::from_utf8_lossy(&answer).into_owned())
     }
 
     /// Asks the Node app to run a full garbage collection (before memory is read); nothing for iogate.
@@ -350,5 +388,17 @@ webhook_timeout = "5s"
 "#,
         heartbeat.interval.as_millis(),
         heartbeat.timeout.as_millis()
+    )
+}
+
+/// The `[cluster]` section of a node: every node names the same Redis; the peer timeout is iogate's default.
+fn cluster_config(member: &Member) -> String {
+    format!(
+        r#"
+[cluster]
+redis = "{}"
+node_id = "bench-{}"
+"#,
+        member.redis_url, member.node
     )
 }

@@ -2,7 +2,7 @@
 //! table. `bench/run.sh` builds everything and calls `bench-loadgen run`.
 //!
 //! Usage: `bench-loadgen run [--quick | --smoke] [--only iogate|node] [--iogate BIN] [--backend BIN] [--node BIN]
-//!         [--node-app DIR] [--sources N] [--json FILE]`
+//!         [--node-app DIR] [--sources N] [--json FILE] [--no-cluster]`
 //!
 //! One scenario against servers started by hand (to profile them):
 //! `bench-loadgen scenario NAME --kind iogate|node --pid PID --addr ADDR --control ADDR --backend ADDR
@@ -22,7 +22,7 @@ fn usage(problem: &str) -> ! {
     eprintln!(
         "bench-loadgen: {problem}\n\
          usage: bench-loadgen run [--quick | --smoke] [--only iogate|node] [--iogate BIN] [--backend BIN]\n\
-         \x20                        [--node BIN] [--node-app DIR] [--sources N] [--json FILE]\n\
+         \x20                        [--node BIN] [--node-app DIR] [--sources N] [--json FILE] [--no-cluster]\n\
          \x20      bench-loadgen scenario NAME --kind iogate|node --pid PID --addr ADDR --control ADDR --backend ADDR\n\
          \x20                        [--clients N] [--seconds S] [--rate R] [--rounds R] [--ramp S] [--sources N]"
     );
@@ -53,6 +53,7 @@ fn main() {
     };
     let mut sources = 4;
     let mut json = None;
+    let mut cluster = true;
     while let Some(arg) = args.next() {
         let mut value = || {
             args.next()
@@ -79,6 +80,7 @@ fn main() {
                     .unwrap_or_else(|_| usage("--sources takes a count"))
             }
             "--json" => json = Some(PathBuf::from(value())),
+            "--no-cluster" => cluster = false,
             other => usage(&format!("unknown argument {other}")),
         }
     }
@@ -93,6 +95,7 @@ fn main() {
         servers,
         sources,
         json,
+        cluster,
     };
     let result = runtime.block_on(runner::run(options));
     let _ = std::fs::remove_dir_all(&work_dir);
@@ -193,12 +196,7 @@ fn single(mut args: impl Iterator<Item = String>) {
     runtime.block_on(async move {
         let server = Server::attach(kind, pid, addr, control);
         let backend = Backend::attach(backend, 0);
-        let ctx = Ctx {
-            server: &server,
-            backend: &backend,
-            sources: Arc::new(Sources::loopback(sources)),
-            connect_concurrency: 256,
-        };
+        let ctx = Ctx::single(&server, &backend, Arc::new(Sources::loopback(sources)), 256);
         let mut problems = Problems::default();
         let window = Duration::from_secs_f64(seconds);
         let outcome: Result<String, iogate_bench::Error> = match what.as_str() {
