@@ -580,41 +580,54 @@ impl Run {
             let Some(mut o) = self.record(kind, &what, outcome) else {
                 continue;
             };
-            let p99 = o.latencies.percentile_ms(99.0);
-            eprintln!(
-                "   {kind} {what}: {} clients, {:.0} deliveries/s, p99 {:.1} ms, {:.2} us CPU/delivery; {}",
-                o.clients,
-                o.deliveries_per_second,
-                p99.unwrap_or(f64::NAN),
-                o.cpu_us_per_delivery,
-                o.cpu.summary()
-            );
-            self.detail(kind, &what, o.cpu);
             let label = format!("fan-out {transport}, room of {}, {rounds} emits", count(n));
+            self.put_fanout(kind, &what, &label, "", &mut o);
+        }
+    }
+
+    /// A fan-out measurement: its detail line and its rows (deliveries per second, p99 when measured, CPU per
+    /// delivery, the CPU row's name ending in `cpu_scope`).
+    fn put_fanout(
+        &mut self,
+        kind: Kind,
+        what: &str,
+        label: &str,
+        cpu_scope: &str,
+        o: &mut scenario::FanoutOutcome,
+    ) {
+        let p99 = o.latencies.percentile_ms(99.0);
+        eprintln!(
+            "   {kind} {what}: {} clients, {:.0} deliveries/s, p99 {:.1} ms, {:.2} us CPU/delivery{cpu_scope}; {}",
+            o.clients,
+            o.deliveries_per_second,
+            p99.unwrap_or(f64::NAN),
+            o.cpu_us_per_delivery,
+            o.cpu.summary()
+        );
+        self.detail(kind, what, o.cpu);
+        self.put(
+            kind,
+            format!("{label}: deliveries per second"),
+            "/s",
+            Better::Higher,
+            o.deliveries_per_second,
+        );
+        if let Some(p99) = p99 {
             self.put(
                 kind,
-                format!("{label}: deliveries per second"),
-                "/s",
-                Better::Higher,
-                o.deliveries_per_second,
-            );
-            if let Some(p99) = p99 {
-                self.put(
-                    kind,
-                    format!("{label}: p99 delivery latency"),
-                    "ms",
-                    Better::Lower,
-                    p99,
-                );
-            }
-            self.put(
-                kind,
-                format!("{label}: server CPU per delivery"),
-                "µs",
+                format!("{label}: p99 delivery latency"),
+                "ms",
                 Better::Lower,
-                o.cpu_us_per_delivery,
+                p99,
             );
         }
+        self.put(
+            kind,
+            format!("{label}: server CPU per delivery{cpu_scope}"),
+            "µs",
+            Better::Lower,
+            o.cpu_us_per_delivery,
+        );
     }
 
     async fn storm(&mut self, transport: Transport) {

@@ -24,42 +24,16 @@ impl Run {
             let Some(mut o) = self.record(kind, what, outcome) else {
                 continue;
             };
-            let p99 = o.latencies.percentile_ms(99.0);
-            eprintln!(
-                "   {kind} {what}: {} clients, {:.0} deliveries/s, p99 {:.1} ms, {:.2} us CPU/delivery (all nodes); {}",
-                o.clients,
-                o.deliveries_per_second,
-                p99.unwrap_or(f64::NAN),
-                o.cpu_us_per_delivery,
-                o.cpu.summary()
-            );
-            self.detail(kind, what, o.cpu);
             let label = format!(
                 "cluster of {nodes}: fan-out WebSocket, room of {} spread over the nodes, {rounds} emits via node 1",
                 count(n)
             );
-            self.put(
+            self.put_fanout(
                 kind,
-                format!("{label}: deliveries per second"),
-                "/s",
-                Better::Higher,
-                o.deliveries_per_second,
-            );
-            if let Some(p99) = p99 {
-                self.put(
-                    kind,
-                    format!("{label}: p99 delivery latency"),
-                    "ms",
-                    Better::Lower,
-                    p99,
-                );
-            }
-            self.put(
-                kind,
-                format!("{label}: server CPU per delivery (all {nodes} processes)"),
-                "µs",
-                Better::Lower,
-                o.cpu_us_per_delivery,
+                what,
+                &label,
+                &format!(" (all {nodes} processes)"),
+                &mut o,
             );
         }
     }
