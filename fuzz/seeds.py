@@ -407,7 +407,34 @@ def forwarded():
         write("forwarded", label, data)
 
 
+def mp_str(text):
+    data = text.encode("utf-8")
+    return bytes([0xa0 | len(data)]) + data
+
+
+def node_message():
+    # First byte 0: a msgpack broadcast [uid, packet, opts]; 1: a JSON request (src/fuzzing/node_message.rs).
+    packet = (b"\x83" + mp_str("type") + b"\x02" + mp_str("data") + b"\x92" + mp_str("hello") + mp_str("world")
+              + mp_str("nsp") + mp_str("/"))
+    opts = b"\x83" + mp_str("rooms") + b"\x91" + mp_str("lobby") + mp_str("flags") + b"\x80" + mp_str("except") + b"\x90"
+    binary_packet = (b"\x83" + mp_str("type") + b"\x05" + mp_str("data") + b"\x92" + mp_str("file") + b"\xc4\x03\x01\x02\x03"
+                     + mp_str("nsp") + mp_str("/chat"))
+    int_room = b"\x83" + mp_str("rooms") + b"\x91\x07" + mp_str("except") + b"\x91\xcd\x01\x00" + mp_str("flags") + b"\x81" + mp_str("volatile") + b"\xc3"
+    seeds = {
+        "emit": b"\x00\x93" + mp_str("emitter") + packet + opts,
+        "binary": b"\x00\x93" + mp_str("emitter") + binary_packet + opts,
+        "int-rooms": b"\x00\x93" + mp_str("emitter") + packet + int_room,
+        "own-uid": b"\x00\x93" + mp_str("iogate-fuzz") + packet + opts,
+        "short": b"\x00\x92" + mp_str("emitter") + packet,
+        "join": b'\x01{"type":2,"opts":{"rooms":["a"],"except":["b"]},"rooms":["c"]}',
+        "disconnect-legacy": b'\x01{"type":4,"sid":"abc","close":true}',
+        "counted": b'\x01{"type":0,"requestId":"x","uid":"y"}',
+    }
+    for label, data in seeds.items():
+        write("node_message", label, data)
+
+
 if __name__ == "__main__":
     for make in (h1_head, hook_response, hook_chunked, ws_frame, payload_v4, payload_v3, payload_v3_binary,
-                 sio_packet, legacy_frame, legacy_message, query, forwarded):
+                 sio_packet, legacy_frame, legacy_message, query, forwarded, node_message):
         make()

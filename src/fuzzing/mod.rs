@@ -13,6 +13,7 @@ pub mod hook_chunked;
 pub mod hook_response;
 pub mod legacy_frame;
 pub mod legacy_message;
+pub mod node_message;
 pub mod payload_v3;
 pub mod payload_v3_binary;
 pub mod payload_v4;
@@ -38,4 +39,5 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("legacy_message", legacy_message::check),
     ("query", query::check),
     ("forwarded", forwarded::check),
+    ("node_message", node_message::check),
 ];
