@@ -64,6 +64,7 @@ pub struct Answer {
 pub struct PeerPools {
     connect_timeout: Duration,
     max_answer: usize,
+    max_in_flight: usize,
     peers: Mutex<HashMap<String, Arc<PeerPool>>>,
 }
 
@@ -86,9 +87,15 @@ impl PeerPools {
     /// Pools whose connections are opened within `connect_timeout`, taking answer bodies of at most `max_answer`
     /// bytes.
     pub fn new(connect_timeout: Duration, max_answer: usize) -> Self {
+        Self::bounded(connect_timeout, max_answer, MAX_REQUESTS_PER_PEER)
+    }
+
+    /// The same, with at most `max_in_flight` requests in flight per peer.
+    fn bounded(connect_timeout: Duration, max_answer: usize, max_in_flight: usize) -> Self {
         Self {
             connect_timeout,
             max_answer,
+            max_in_flight,
             peers: Mutex::default(),
         }
     }
@@ -156,7 +163,7 @@ impl PeerPools {
                 Arc::new(PeerPool {
                     address: address.to_string(),
                     idle: Mutex::default(),
-                    in_flight: Arc::new(Semaphore::new(MAX_REQUESTS_PER_PEER)),
+                    in_flight: Arc::new(Semaphore::new(self.max_in_flight)),
                 })
             })
             .clone()
@@ -435,5 +442,36 @@ mod tests {
             .await
             .unwrap();
         assert_eq!((answer.status.as_u16(), answer.body.len()), (204, 0));
+    }
+
+    #[tokio::test]
+    async fn requests_in_flight_per_peer_are_bounded_and_a_finished_one_frees_its_place() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        let pools = PeerPools::bounded(Duration::from_secs(1), 1024, 2);
+        let first = pools.lease(&address).await.unwrap();
+        let _second = pools.lease(&address).await.unwrap();
+        assert!(matches!(pools.lease(&address).await, Err(SendError::Busy)));
+        drop(first);
+        assert!(pools.lease(&address).await.is_ok());
+        drop(listener);
+    }
+
+    #[tokio::test]
+    async fn an_answer_longer_than_the_bound_is_refused() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        tokio::spawn(async move {
+            let (mut peer, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 1024];
+            let _ = peer.read(&mut buf).await.unwrap();
+            let _ = peer
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2048\r\n\r\n")
+                .await;
+        });
+        let pools = PeerPools::new(Duration::from_secs(1), 1024);
+        let lease = pools.lease(&address).await.unwrap();
+        let answer = pools.exchange(lease, b"GET / HTTP/1.1\r\n\r\n").await;
+        assert!(matches!(answer, Err(SendError::Exchange(_))), "{answer:?}");
     }
 }
