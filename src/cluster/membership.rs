@@ -76,6 +76,11 @@ impl Membership {
         }
     }
 
+    /// The tag this node's session ids start with.
+    pub fn tag(&self) -> NodeTag {
+        self.tag
+    }
+
     /// This node's record.
     pub fn me(&self) -> &Peer {
         &self.me

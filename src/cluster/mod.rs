@@ -173,7 +173,7 @@ impl Cluster {
 
     /// The tag this node's session ids start with.
     pub fn tag(&self) -> NodeTag {
-        NodeTag::parse(&self.membership.me().tag).unwrap_or_else(NodeTag::random)
+        self.membership.tag()
     }
 
     /// This node's record (name, tag, advertised address).
