@@ -549,19 +549,7 @@ impl Run {
             let Some(mut o) = self.record(kind, &what, outcome) else {
                 continue;
             };
-            let (p50, p99) = (
-                o.latencies.percentile_ms(50.0),
-                o.latencies.percentile_ms(99.0),
-            );
-            eprintln!(
-                "   {kind} {what}: {:.0} acks/s, p50 {:.3} ms, p99 {:.3} ms, {:.1} us CPU/ack; {}",
-                o.acks_per_second,
-                p50.unwrap_or(f64::NAN),
-                p99.unwrap_or(f64::NAN),
-                o.cpu_us_per_ack,
-                o.cpu.summary()
-            );
-            self.detail(kind, &what, o.cpu);
+            let (p50, p99) = self.report_paced_relay(kind, &what, "", &mut o);
             let label = format!(
                 "relay {transport} at {} emits/s (half of Node's max), {clients} clients",
                 number(rate)
@@ -583,6 +571,31 @@ impl Run {
             let label = format!("fan-out {transport}, room of {}, {rounds} emits", count(n));
             self.put_fanout(kind, &what, &label, "", &mut o);
         }
+    }
+
+    /// A relay measurement at a fixed rate: its detail line (`cpu_scope` after the CPU figure); answers its p50
+    /// and p99 (when there were acks).
+    fn report_paced_relay(
+        &mut self,
+        kind: Kind,
+        what: &str,
+        cpu_scope: &str,
+        o: &mut scenario::RelayOutcome,
+    ) -> (Option<f64>, Option<f64>) {
+        let (p50, p99) = (
+            o.latencies.percentile_ms(50.0),
+            o.latencies.percentile_ms(99.0),
+        );
+        eprintln!(
+            "   {kind} {what}: {:.0} acks/s, p50 {:.3} ms, p99 {:.3} ms, {:.1} us CPU/ack{cpu_scope}; {}",
+            o.acks_per_second,
+            p50.unwrap_or(f64::NAN),
+            p99.unwrap_or(f64::NAN),
+            o.cpu_us_per_ack,
+            o.cpu.summary()
+        );
+        self.detail(kind, what, o.cpu);
+        (p50, p99)
     }
 
     /// A fan-out measurement: its detail line and its rows (deliveries per second, p99 when measured, CPU per

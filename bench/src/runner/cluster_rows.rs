@@ -118,19 +118,7 @@ impl Run {
             let Some(mut o) = self.record(kind, what, outcome) else {
                 continue;
             };
-            let (p50, p99) = (
-                o.latencies.percentile_ms(50.0),
-                o.latencies.percentile_ms(99.0),
-            );
-            eprintln!(
-                "   {kind} {what}: {:.0} acks/s, p50 {:.3} ms, p99 {:.3} ms, {:.1} us CPU/ack (all nodes); {}",
-                o.acks_per_second,
-                p50.unwrap_or(f64::NAN),
-                p99.unwrap_or(f64::NAN),
-                o.cpu_us_per_ack,
-                o.cpu.summary()
-            );
-            self.detail(kind, what, o.cpu);
+            let (p50, p99) = self.report_paced_relay(kind, what, " (all nodes)", &mut o);
             let label = format!(
                 "cluster of {nodes}: polling relay at {} emits/s, {clients} clients, sessions on node 1, {}",
                 number(rate),
