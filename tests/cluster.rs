@@ -728,13 +728,20 @@ async fn a_redis_outage_degrades_to_each_node_and_recovers() {
     let both: BTreeSet<String> = clients.iter().map(Member::sid).collect();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     loop {
-        let listed = listed_sids(&cluster.nodes.api(0), "room=lobby").await;
-        if listed == both {
+        // Every node back on its subscription: node 0's listing is answered by all of them.
+        let listing = cluster.nodes.api(0).get_ok("/v1/sockets?room=lobby").await;
+        let listed: BTreeSet<String> = listing["sockets"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no sockets array: {listing}"))
+            .iter()
+            .map(|socket| socket["sid"].as_str().expect("a sid").to_string())
+            .collect();
+        if listed == both && listing["nodes"] == json!(NODES) {
             break;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "node 0 lists {listed:?} 5 s after Redis came back, not {both:?}"
+            "node 0 answers {listing} 5 s after Redis came back, not {both:?} from {NODES} nodes"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
