@@ -303,6 +303,8 @@ pub struct ClusterMetrics {
     pub requests_partial: Counter,
     /// Messages of the Node ecosystem's emitter or adapter applied to this node's sockets.
     pub node_messages: Counter,
+    /// Messages from Redis dropped because their subscriber (a task of this node) had a full queue.
+    pub messages_dropped: Counter,
 }
 
 impl Default for ClusterMetrics {
@@ -324,6 +326,7 @@ impl Default for ClusterMetrics {
             requests_answered: outcome("answered"),
             requests_partial: outcome("partial"),
             node_messages: Counter::default(),
+            messages_dropped: Counter::default(),
             requests,
         }
     }
@@ -370,6 +373,11 @@ impl ClusterMetrics {
             "cluster_node_messages",
             "Messages of the Node ecosystem's Redis emitter or adapter applied to this node's sockets",
             self.node_messages.clone(),
+        );
+        registry.register(
+            "cluster_messages_dropped",
+            "Messages from Redis pub/sub dropped because the task they were for had 4096 waiting already",
+            self.messages_dropped.clone(),
         );
     }
 }

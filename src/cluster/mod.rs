@@ -17,6 +17,8 @@ pub mod membership;
 pub mod redis_link;
 pub mod registry;
 pub mod subscriptions;
+#[cfg(test)]
+mod test_redis;
 
 pub use departure::DepartedSessions;
 pub use keys::Keys;
@@ -86,7 +88,7 @@ impl Cluster {
             );
         }
         tokio::spawn(membership.clone().run());
-        let subscriptions = Subscriptions::start(link.clone());
+        let subscriptions = Subscriptions::start(link.clone(), metrics.clone());
         let mut changes = subscriptions.subscribe(Topic::Channel(keys.membership_changes()));
         let watcher = membership.clone();
         tokio::spawn(async move {

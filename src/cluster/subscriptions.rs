@@ -1,9 +1,12 @@
 //! The subscription connection: one Redis pub/sub connection per node that subscribes to every registered channel
 //! and pattern, hands each message to the receiver registered for it, and reconnects (with backoff, subscribing
-//! again) whenever Redis goes away. A slow receiver slows the reading, so Redis, not this process, holds the
-//! backlog (and drops the connection past its `client-output-buffer-limit`, after which this one reconnects).
+//! again) whenever Redis goes away. Each receiver holds at most [`RECEIVER_CAPACITY`] messages; a message for a
+//! receiver that is full is dropped and counted (`iogate_cluster_messages_dropped_total`), so one slow receiver
+//! never stops the reading for the others and nothing grows without bound. A burst of drops is logged twice: a
+//! warning when it starts, and how many were dropped when that receiver takes a message again.
 
 use super::redis_link::{CALL_TIMEOUT, RedisLink};
+use crate::metrics::ClusterMetrics;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use std::collections::HashMap;
@@ -11,8 +14,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-/// Messages one receiver may have waiting before the reading waits for it.
-const RECEIVER_CAPACITY: usize = 4096;
+/// Messages one receiver may have waiting; past it, its messages are dropped until it takes some.
+pub const RECEIVER_CAPACITY: usize = 4096;
 
 /// How often an idle subscription connection is checked with a PING.
 const PING_EVERY: Duration = Duration::from_secs(5);
@@ -45,21 +48,32 @@ type Routes = Arc<Mutex<HashMap<Topic, mpsc::Sender<Message>>>>;
 pub struct Subscriptions {
     routes: Routes,
     added: mpsc::UnboundedSender<Topic>,
+    capacity: usize,
 }
 
 impl Subscriptions {
-    /// Starts the subscription connection of `link`; it runs until the process ends.
-    pub fn start(link: RedisLink) -> Self {
+    /// Starts the subscription connection of `link`; it runs until the process ends. Dropped messages count in
+    /// `metrics`.
+    pub fn start(link: RedisLink, metrics: ClusterMetrics) -> Self {
+        Self::with_capacity(link, metrics, RECEIVER_CAPACITY)
+    }
+
+    /// The same, with receivers of `capacity` messages.
+    fn with_capacity(link: RedisLink, metrics: ClusterMetrics, capacity: usize) -> Self {
         let routes: Routes = Arc::default();
         let (added, inbox) = mpsc::unbounded_channel();
-        tokio::spawn(run(link, routes.clone(), inbox));
-        Self { routes, added }
+        tokio::spawn(run(link, routes.clone(), inbox, metrics));
+        Self {
+            routes,
+            added,
+            capacity,
+        }
     }
 
     /// Subscribes to `topic` (now, and again after every reconnection); its messages arrive on the receiver. A
     /// topic registered twice sends to the newer receiver only.
     pub fn subscribe(&self, topic: Topic) -> mpsc::Receiver<Message> {
-        let (sender, receiver) = mpsc::channel(RECEIVER_CAPACITY);
+        let (sender, receiver) = mpsc::channel(self.capacity);
         if let Ok(mut routes) = self.routes.lock() {
             routes.insert(topic.clone(), sender);
         }
@@ -68,10 +82,49 @@ impl Subscriptions {
     }
 }
 
-async fn run(link: RedisLink, routes: Routes, mut inbox: mpsc::UnboundedReceiver<Topic>) {
+/// Receivers that are full, each with the messages dropped for it since it filled up.
+#[derive(Default)]
+struct Behind {
+    dropped: HashMap<Topic, u64>,
+}
+
+impl Behind {
+    /// Counts a message dropped for the full receiver of `topic`; the first of a burst is logged.
+    fn dropped(&mut self, topic: &Topic, metrics: &ClusterMetrics) {
+        metrics.messages_dropped.inc();
+        let dropped = self.dropped.entry(topic.clone()).or_insert(0);
+        if *dropped == 0 {
+            tracing::warn!(
+                ?topic,
+                "cluster: a Redis subscriber is behind; its messages are dropped until it catches up"
+            );
+        }
+        *dropped += 1;
+    }
+
+    /// The receiver of `topic` took a message: a burst of drops, if any, ends and is logged.
+    fn caught_up(&mut self, topic: &Topic) {
+        if let Some(dropped) = self.dropped.remove(topic) {
+            tracing::warn!(
+                ?topic,
+                dropped,
+                "cluster: a Redis subscriber caught up; messages were dropped meanwhile"
+            );
+        }
+    }
+}
+
+async fn run(
+    link: RedisLink,
+    routes: Routes,
+    mut inbox: mpsc::UnboundedReceiver<Topic>,
+    metrics: ClusterMetrics,
+) {
     let mut backoff = Duration::from_millis(100);
+    let mut behind = Behind::default();
     loop {
-        match serve_one_connection(&link, &routes, &mut inbox).await {
+        let served = serve_one_connection(&link, &routes, &mut inbox, &mut behind, &metrics).await;
+        match served {
             Ok(()) => return,
             Err(why) => {
                 if link.set_subscriptions_up(false) {
@@ -91,6 +144,8 @@ async fn serve_one_connection(
     link: &RedisLink,
     routes: &Routes,
     inbox: &mut mpsc::UnboundedReceiver<Topic>,
+    behind: &mut Behind,
+    metrics: &ClusterMetrics,
 ) -> Result<(), String> {
     let pubsub = tokio::time::timeout(CALL_TIMEOUT, link.client().get_async_pubsub())
         .await
@@ -115,7 +170,7 @@ async fn serve_one_connection(
                 let Some(message) = message else {
                     return Err("Redis closed the subscription connection".into());
                 };
-                deliver(routes, message).await;
+                deliver(routes, message, behind, metrics);
             }
             topic = inbox.recv() => {
                 let Some(topic) = topic else { return Ok(()) };
@@ -144,8 +199,8 @@ async fn subscribe(sink: &mut redis::aio::PubSubSink, topic: &Topic) -> Result<(
         .map_err(|e| e.to_string())
 }
 
-/// Hands `message` to the receiver of its pattern, else of its channel; waits while that receiver is full.
-async fn deliver(routes: &Routes, message: redis::Msg) {
+/// Hands `message` to the receiver of its pattern, else of its channel; drops it when that receiver is full.
+fn deliver(routes: &Routes, message: redis::Msg, behind: &mut Behind, metrics: &ClusterMetrics) {
     let topic = match message.get_pattern::<Option<String>>() {
         Ok(Some(pattern)) => Topic::Pattern(pattern),
         _ => Topic::Channel(message.get_channel_name().to_string()),
@@ -154,12 +209,78 @@ async fn deliver(routes: &Routes, message: redis::Msg) {
         .lock()
         .ok()
         .and_then(|routes| routes.get(&topic).cloned());
-    if let Some(sender) = sender {
-        let _ = sender
-            .send(Message {
-                channel: message.get_channel_name().to_string(),
-                payload: Bytes::copy_from_slice(message.get_payload_bytes()),
-            })
-            .await;
+    let Some(sender) = sender else { return };
+    let sent = sender.try_send(Message {
+        channel: message.get_channel_name().to_string(),
+        payload: Bytes::copy_from_slice(message.get_payload_bytes()),
+    });
+    match sent {
+        Ok(()) => behind.caught_up(&topic),
+        Err(mpsc::error::TrySendError::Full(_)) => behind.dropped(&topic, metrics),
+        // The receiver is gone (its user stopped): nothing to count.
+        Err(mpsc::error::TrySendError::Closed(_)) => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::test_redis::TestRedis;
+
+    async fn publish(redis: &mut redis::aio::MultiplexedConnection, channel: &str, text: &str) {
+        let _: usize = redis::cmd("PUBLISH")
+            .arg(channel)
+            .arg(text)
+            .query_async(redis)
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_full_receiver_loses_its_messages_counted_and_the_others_still_get_theirs() {
+        let redis = TestRedis::start();
+        let link = RedisLink::new(&redis.url()).unwrap();
+        let metrics = ClusterMetrics::default();
+        let subscriptions = Subscriptions::with_capacity(link, metrics.clone(), 4);
+        let mut slow = subscriptions.subscribe(Topic::Channel("slow".into()));
+        let mut fast = subscriptions.subscribe(Topic::Channel("fast".into()));
+        let mut commands = redis.connection().await;
+        for _ in 0..500 {
+            let counts: Vec<(String, usize)> = redis::cmd("PUBSUB")
+                .arg("NUMSUB")
+                .arg("slow")
+                .arg("fast")
+                .query_async(&mut commands)
+                .await
+                .unwrap();
+            if counts.iter().all(|(_, n)| *n == 1) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+
+        for n in 0..10 {
+            publish(&mut commands, "slow", &n.to_string()).await;
+        }
+        publish(&mut commands, "fast", "still read").await;
+        let message = tokio::time::timeout(Duration::from_secs(2), fast.recv())
+            .await
+            .expect("the reading goes on past a full receiver")
+            .unwrap();
+        assert_eq!(&message.payload[..], b"still read");
+        assert_eq!(metrics.messages_dropped.get(), 6, "10 sent, 4 held");
+
+        let mut held = Vec::new();
+        while let Ok(message) = slow.try_recv() {
+            held.push(String::from_utf8(message.payload.to_vec()).unwrap());
+        }
+        assert_eq!(held, ["0", "1", "2", "3"], "the first ones wait, in order");
+        publish(&mut commands, "slow", "again").await;
+        let message = tokio::time::timeout(Duration::from_secs(2), slow.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(&message.payload[..], b"again", "a receiver that caught up gets new ones");
+        assert_eq!(metrics.messages_dropped.get(), 6);
     }
 }
