@@ -99,7 +99,18 @@ impl std::fmt::Debug for SocketRegistry {
 impl SocketRegistry {
     /// The registry of the node `tag`, with its writer task started.
     pub fn start(keys: &Keys, tag: NodeTag, link: RedisLink, metrics: ClusterMetrics) -> Self {
-        let (queue, changes) = mpsc::channel(QUEUE_CAPACITY);
+        Self::with_capacity(keys, tag, link, metrics, QUEUE_CAPACITY)
+    }
+
+    /// The same, with at most `capacity` changes queued.
+    fn with_capacity(
+        keys: &Keys,
+        tag: NodeTag,
+        link: RedisLink,
+        metrics: ClusterMetrics,
+        capacity: usize,
+    ) -> Self {
+        let (queue, changes) = mpsc::channel(capacity);
         let registry = Self {
             shared: Arc::new(Shared {
                 queue,
@@ -153,7 +164,12 @@ impl SocketRegistry {
 
     fn send(&self, change: Change) {
         if self.shared.queue.try_send(change).is_err() {
-            self.mark_stale();
+            // Logged once per overflow: the rewrite that follows clears the flag.
+            if !self.shared.stale.swap(true, Ordering::AcqRel) {
+                tracing::warn!(
+                    "cluster: the session registry's queue is full; it is rewritten whole from the live sessions"
+                );
+            }
         }
     }
 }
@@ -267,6 +283,88 @@ async fn rewrite(shared: &Shared, changes: &mut mpsc::Receiver<Change>) -> bool 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cluster::test_redis::TestRedis;
+    use std::collections::BTreeMap;
+    use std::sync::Mutex;
+
+    fn entry(sid: &str) -> Entry {
+        Entry {
+            endpoint: "/socket.io/".into(),
+            namespace: Some("/".into()),
+            sid: sid.into(),
+            data: None,
+        }
+    }
+
+    async fn wait_for_rewrites(metrics: &ClusterMetrics, count: u64) {
+        for _ in 0..500 {
+            if metrics.registry_rewrites.get() >= count {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("{count} rewrites expected, {} seen", metrics.registry_rewrites.get());
+    }
+
+    #[tokio::test]
+    async fn an_overflowing_queue_leads_to_a_rewrite_that_holds_the_live_sessions() {
+        let redis = TestRedis::start();
+        let link = RedisLink::new(&redis.url()).unwrap();
+        link.set_commands_up(true);
+        link.set_subscriptions_up(true);
+        let keys = Keys::new("socket.io");
+        let tag = NodeTag::random();
+        let metrics = ClusterMetrics::default();
+        let live: Arc<Mutex<BTreeMap<String, ()>>> = Arc::default();
+        let registry = SocketRegistry::with_capacity(&keys, tag, link, metrics.clone(), 4);
+        let sessions = live.clone();
+        registry.set_snapshot(Arc::new(move || {
+            let sessions = sessions.lock().unwrap();
+            sessions.keys().map(|sid| entry(sid)).collect()
+        }));
+        wait_for_rewrites(&metrics, 1).await;
+
+        // Within the bound: applied one by one, no rewrite.
+        for sid in ["a", "b"] {
+            live.lock().unwrap().insert(sid.into(), ());
+            registry.put(&entry(sid));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(metrics.registry_rewrites.get(), 1);
+
+        // 60 changes while the writer cannot run: the queue holds 4, the rest overflow.
+        for n in 0..50 {
+            let sid = format!("s{n}");
+            live.lock().unwrap().insert(sid.clone(), ());
+            registry.put(&entry(&sid));
+        }
+        for n in 0..10 {
+            let sid = format!("s{n}");
+            live.lock().unwrap().remove(&sid);
+            registry.remove("/socket.io/", &sid);
+        }
+        wait_for_rewrites(&metrics, 2).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+
+        let mut commands = redis.connection().await;
+        let stored: BTreeMap<String, String> = redis::cmd("HGETALL")
+            .arg(keys.sockets(tag))
+            .query_async(&mut commands)
+            .await
+            .unwrap();
+        let expected: BTreeMap<String, String> = live
+            .lock()
+            .unwrap()
+            .keys()
+            .map(|sid| {
+                let entry = entry(sid);
+                (entry.field(), serde_json::to_string(&entry).unwrap())
+            })
+            .collect();
+        assert_eq!(expected.len(), 42);
+        assert_eq!(stored, expected);
+        assert_eq!(metrics.registry_rewrites.get(), 2);
+    }
 
     #[test]
     fn entries_are_compact_json_and_read_back() {
