@@ -1,5 +1,6 @@
-//! The hop's metrics: requests passed to the nodes holding their sessions, by kind; failures, by reason; and how
-//! long a passed request took (a parked long poll included), by kind.
+//! The hop's metrics: requests passed to the nodes holding their sessions, by kind; failures, by reason; how
+//! long a passed request took (a parked long poll included), by kind; connections to peers closed because their
+//! idle pool was full.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -50,6 +51,7 @@ pub struct HopMetrics {
     passed: Family<HopKindLabel, Counter>,
     failures: Family<HopFailureLabel, Counter>,
     latency: Family<HopKindLabel, Histogram>,
+    idle_closed: Counter,
 }
 
 fn hop_histogram() -> Histogram {
@@ -64,6 +66,7 @@ impl HopMetrics {
             passed: Family::default(),
             failures: Family::default(),
             latency: Family::new_with_constructor(hop_histogram as fn() -> Histogram),
+            idle_closed: Counter::default(),
         };
         registry.register(
             "hop_requests",
@@ -80,7 +83,17 @@ impl HopMetrics {
             "Time from passing a request to another node to its answer (a parked long poll included), by kind",
             metrics.latency.clone(),
         );
+        registry.register(
+            "hop_idle_closed",
+            "Connections to a peer node closed after their answer because 256 idle ones to that peer were kept already",
+            metrics.idle_closed.clone(),
+        );
         metrics
+    }
+
+    /// The counter of connections to peers closed because their idle pool was full.
+    pub fn idle_closed(&self) -> Counter {
+        self.idle_closed.clone()
     }
 
     /// Counts a request of `kind` passed to another node.

@@ -83,7 +83,7 @@ impl Hop {
             tag: cluster.tag(),
             cluster,
             connect_timeout,
-            pools: PeerPools::new(connect_timeout, MAX_ANSWER_BYTES),
+            pools: PeerPools::new(connect_timeout, MAX_ANSWER_BYTES, metrics.idle_closed()),
             metrics,
             warned: Mutex::default(),
         }

@@ -2,7 +2,8 @@
 //! exchange the hop makes on them: a request written whole, its answer read whole, in the caller's own task (no
 //! connection task to wake and wait for, as a general client has). At most [`MAX_REQUESTS_PER_PEER`] requests are
 //! in flight to one peer (each on a connection of its own, since a long poll holds its connection while it is
-//! parked) and at most [`MAX_IDLE_PER_PEER`] idle connections are kept. Connecting takes at most the connect
+//! parked) and at most [`MAX_IDLE_PER_PEER`] idle connections are kept: a connection whose answer finds them all
+//! there is closed, counted (`iogate_hop_idle_closed_total`) and logged once per burst. Connecting takes at most the connect
 //! timeout. A caller that stops waiting (its client left) drops the connection: the peer's parked poll learns its
 //! client is gone.
 //!
@@ -14,6 +15,8 @@ use http::StatusCode;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 use std::collections::HashMap;
 use std::io;
+use prometheus_client::metrics::counter::Counter;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -65,6 +68,8 @@ pub struct PeerPools {
     connect_timeout: Duration,
     max_answer: usize,
     max_in_flight: usize,
+    max_idle: usize,
+    idle_closed: Counter,
     peers: Mutex<HashMap<String, Arc<PeerPool>>>,
 }
 
@@ -73,6 +78,19 @@ struct PeerPool {
     address: String,
     idle: Mutex<Vec<TcpStream>>,
     in_flight: Arc<Semaphore>,
+    max_idle: usize,
+    idle_closed: Counter,
+    /// Whether the last connection that finished found the idle ones at their bound (a burst is logged once).
+    idle_full: AtomicBool,
+}
+
+/// How much one peer may hold.
+#[derive(Debug, Clone, Copy)]
+struct Bounds {
+    /// Requests in flight.
+    in_flight: usize,
+    /// Idle connections kept.
+    idle: usize,
 }
 
 /// A connection lent for one request, with its place among the peer's requests in flight.
@@ -85,17 +103,32 @@ pub struct Lease {
 
 impl PeerPools {
     /// Pools whose connections are opened within `connect_timeout`, taking answer bodies of at most `max_answer`
-    /// bytes.
-    pub fn new(connect_timeout: Duration, max_answer: usize) -> Self {
-        Self::bounded(connect_timeout, max_answer, MAX_REQUESTS_PER_PEER)
+    /// bytes; connections closed because the peer's idle ones are at their bound count in `idle_closed`.
+    pub fn new(connect_timeout: Duration, max_answer: usize, idle_closed: Counter) -> Self {
+        Self::bounded(
+            connect_timeout,
+            max_answer,
+            Bounds {
+                in_flight: MAX_REQUESTS_PER_PEER,
+                idle: MAX_IDLE_PER_PEER,
+            },
+            idle_closed,
+        )
     }
 
-    /// The same, with at most `max_in_flight` requests in flight per peer.
-    fn bounded(connect_timeout: Duration, max_answer: usize, max_in_flight: usize) -> Self {
+    /// The same, with other bounds per peer.
+    fn bounded(
+        connect_timeout: Duration,
+        max_answer: usize,
+        bounds: Bounds,
+        idle_closed: Counter,
+    ) -> Self {
         Self {
             connect_timeout,
             max_answer,
-            max_in_flight,
+            max_in_flight: bounds.in_flight,
+            max_idle: bounds.idle,
+            idle_closed,
             peers: Mutex::default(),
         }
     }
@@ -164,6 +197,9 @@ impl PeerPools {
                     address: address.to_string(),
                     idle: Mutex::default(),
                     in_flight: Arc::new(Semaphore::new(self.max_in_flight)),
+                    max_idle: self.max_idle,
+                    idle_closed: self.idle_closed.clone(),
+                    idle_full: AtomicBool::new(false),
                 })
             })
             .clone()
@@ -183,11 +219,31 @@ impl PeerPool {
         None
     }
 
+    /// Keeps `stream` for the next request, or closes it when the idle ones are at their bound.
     fn put_back(&self, stream: TcpStream) {
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        if idle.len() < MAX_IDLE_PER_PEER {
+        if idle.len() < self.max_idle {
             idle.push(stream);
+            drop(idle);
+            self.idle_full.store(false, Ordering::Relaxed);
+            return;
         }
+        drop(idle);
+        drop(stream);
+        self.idle_closed.inc();
+        if !self.idle_full.swap(true, Ordering::Relaxed) {
+            tracing::info!(
+                peer = %self.address,
+                max_idle = self.max_idle,
+                "cluster: more connections to a peer node finished than are kept idle; the others are closed"
+            );
+        }
+    }
+
+    /// Idle connections kept now.
+    #[cfg(test)]
+    fn idle_count(&self) -> usize {
+        self.idle.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
 }
 
@@ -425,7 +481,7 @@ mod tests {
                 }
             }
         });
-        let pools = PeerPools::new(Duration::from_secs(1), 1024);
+        let pools = PeerPools::new(Duration::from_secs(1), 1024, Counter::default());
         let lease = pools.lease(&address).await.unwrap();
         let answer = pools
             .exchange(lease, b"GET / HTTP/1.1\r\n\r\n")
@@ -448,7 +504,11 @@ mod tests {
     async fn requests_in_flight_per_peer_are_bounded_and_a_finished_one_frees_its_place() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap().to_string();
-        let pools = PeerPools::bounded(Duration::from_secs(1), 1024, 2);
+        let bounds = Bounds {
+            in_flight: 2,
+            idle: 2,
+        };
+        let pools = PeerPools::bounded(Duration::from_secs(1), 1024, bounds, Counter::default());
         let first = pools.lease(&address).await.unwrap();
         let _second = pools.lease(&address).await.unwrap();
         assert!(matches!(pools.lease(&address).await, Err(SendError::Busy)));
@@ -469,9 +529,73 @@ mod tests {
                 .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2048\r\n\r\n")
                 .await;
         });
-        let pools = PeerPools::new(Duration::from_secs(1), 1024);
+        let pools = PeerPools::new(Duration::from_secs(1), 1024, Counter::default());
         let lease = pools.lease(&address).await.unwrap();
         let answer = pools.exchange(lease, b"GET / HTTP/1.1\r\n\r\n").await;
         assert!(matches!(answer, Err(SendError::Exchange(_))), "{answer:?}");
+    }
+
+    #[tokio::test]
+    async fn idle_connections_per_peer_are_bounded_and_the_others_closed_and_counted() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        let closed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let closed_seen = closed.clone();
+        tokio::spawn(async move {
+            loop {
+                let (mut peer, _) = listener.accept().await.unwrap();
+                let closed = closed_seen.clone();
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 1024];
+                    while matches!(peer.read(&mut buf).await, Ok(n) if n > 0) {
+                        if peer.write_all(b"HTTP/1.1 204 No Content\r\n\r\n").await.is_err() {
+                            break;
+                        }
+                    }
+                    closed.fetch_add(1, Ordering::SeqCst);
+                });
+            }
+        });
+        let idle_closed = Counter::default();
+        let bounds = Bounds {
+            in_flight: 100,
+            idle: 2,
+        };
+        let pools = PeerPools::bounded(Duration::from_secs(1), 1024, bounds, idle_closed.clone());
+
+        // A burst: five requests in flight at once, each on a connection of its own.
+        let mut leases = Vec::new();
+        for _ in 0..5 {
+            let lease = pools.lease(&address).await.unwrap();
+            assert!(!lease.reused);
+            leases.push(lease);
+        }
+        let exchanges = leases
+            .into_iter()
+            .map(|lease| pools.exchange(lease, b"GET / HTTP/1.1\r\n\r\n"));
+        for answer in futures_util::future::join_all(exchanges).await {
+            assert_eq!(answer.unwrap().status.as_u16(), 204);
+        }
+        assert_eq!(pools.pool(&address).idle_count(), 2);
+        assert_eq!(idle_closed.get(), 3);
+        for _ in 0..200 {
+            if closed.load(Ordering::SeqCst) == 3 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(closed.load(Ordering::SeqCst), 3, "the peer saw the others closed");
+
+        // The two kept carry the next requests.
+        let first = pools.lease(&address).await.unwrap();
+        let second = pools.lease(&address).await.unwrap();
+        assert!(first.reused && second.reused);
+        assert_eq!(closed.load(Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn the_default_bounds_are_the_documented_ones() {
+        let pools = PeerPools::new(Duration::from_secs(1), 1024, Counter::default());
+        assert_eq!((pools.max_in_flight, pools.max_idle), (16_384, 256));
     }
 }
