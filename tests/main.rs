@@ -15,6 +15,7 @@ mod behind_nginx;
 mod browser_socketio09;
 mod cli;
 mod cluster;
+mod cluster_bounds;
 mod cluster_departure;
 mod cluster_harness;
 mod cluster_hop;

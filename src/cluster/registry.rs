@@ -303,7 +303,10 @@ mod tests {
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        panic!("{count} rewrites expected, {} seen", metrics.registry_rewrites.get());
+        panic!(
+            "{count} rewrites expected, {} seen",
+            metrics.registry_rewrites.get()
+        );
     }
 
     #[tokio::test]

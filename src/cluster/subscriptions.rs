@@ -280,7 +280,11 @@ mod tests {
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(&message.payload[..], b"again", "a receiver that caught up gets new ones");
+        assert_eq!(
+            &message.payload[..],
+            b"again",
+            "a receiver that caught up gets new ones"
+        );
         assert_eq!(metrics.messages_dropped.get(), 6);
     }
 }

@@ -24,7 +24,8 @@ impl TestRedis {
             .and_then(|listener| listener.local_addr())
             .map(|address| address.port())
             .expect("a free loopback port");
-        let dir = std::env::temp_dir().join(format!("iogate-lib-redis-{}-{port}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("iogate-lib-redis-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("a directory for redis-server");
         let child = Command::new(&binary)
             .args(["--port", &port.to_string()])
@@ -35,7 +36,12 @@ impl TestRedis {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot run {} (install redis-server): {e}", binary.display()));
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot run {} (install redis-server): {e}",
+                    binary.display()
+                )
+            });
         let redis = Self { child, port, dir };
         let deadline = Instant::now() + Duration::from_secs(10);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {

@@ -2,7 +2,7 @@
 
 use iogate::config::{Config, parse_str};
 use iogate::gateway::{Running, start};
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 
 /// A running gateway.
 pub struct Gateway {
@@ -17,9 +17,14 @@ pub struct Gateway {
 impl Gateway {
     /// Starts iogate from TOML text; `listen` is forced to an ephemeral loopback port.
     pub async fn start(toml: &str) -> Self {
+        Self::start_on(toml, Ipv4Addr::LOCALHOST).await
+    }
+
+    /// The same, listening on `ip` (any address of `127.0.0.0/8` is the loopback interface's on Linux).
+    pub async fn start_on(toml: &str, ip: Ipv4Addr) -> Self {
         let mut config: Config = parse_str("test.toml", toml, &|name| std::env::var(name).ok())
             .expect("valid test config");
-        config.server.listen = "127.0.0.1:0".parse().unwrap();
+        config.server.listen = SocketAddr::from((ip, 0));
         if let Some(api) = config.api.as_mut() {
             api.listen = "127.0.0.1:0".parse().unwrap();
         }

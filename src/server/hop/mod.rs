@@ -10,6 +10,7 @@
 //!   peer that cannot be reached: the request is served here, where the session is unknown, so the client gets
 //!   the protocol's "Session ID unknown" and reconnects at once.
 
+mod dialer;
 mod metrics;
 mod peer_pool;
 pub mod proof;
@@ -18,6 +19,7 @@ mod upgrade;
 pub use metrics::{HopKind, HopMetrics};
 pub use proof::Hopped;
 
+use self::dialer::Dialer;
 use self::peer_pool::{PeerPools, SendError};
 use super::endpoint::ResponseFuture;
 use super::router::{EndpointRequest, Sio09Request};
@@ -40,7 +42,7 @@ const ANSWER_MARGIN: Duration = Duration::from_secs(5);
 /// The largest answer body taken from a peer.
 const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
 
-/// How often an unreachable peer is logged.
+/// How often one kind of failure with one peer is logged.
 const WARN_EVERY: Duration = Duration::from_secs(5);
 
 /// Headers that belong to one connection, never passed on (RFC 9110 section 7.6.1), and the length, which the
@@ -69,21 +71,26 @@ pub struct EndpointLimits {
 pub struct Hop {
     cluster: Arc<Cluster>,
     tag: NodeTag,
-    connect_timeout: Duration,
+    dialer: Dialer,
     pools: PeerPools,
     metrics: HopMetrics,
-    warned: Mutex<HashMap<NodeTag, Instant>>,
+    /// When each peer was last logged, per kind of failure.
+    warned: Mutex<HashMap<(NodeTag, &'static str), Instant>>,
 }
 
 impl Hop {
-    /// The hop of this node of `cluster`; connecting to a peer takes at most the cluster's `peer_timeout`.
+    /// The hop of this node of `cluster`; connecting to a peer takes at most the cluster's `peer_timeout`, from
+    /// this node's advertised address when it is one of this machine's.
     pub fn new(cluster: Arc<Cluster>, metrics: HopMetrics) -> Self {
-        let connect_timeout = cluster.peer_timeout();
+        let dialer = Dialer::new(
+            advertised_ip(&cluster.me().advertise),
+            cluster.peer_timeout(),
+        );
         Self {
             tag: cluster.tag(),
             cluster,
-            connect_timeout,
-            pools: PeerPools::new(connect_timeout, MAX_ANSWER_BYTES, metrics.idle_closed()),
+            dialer,
+            pools: PeerPools::new(dialer, MAX_ANSWER_BYTES, metrics.idle_closed()),
             metrics,
             warned: Mutex::default(),
         }
@@ -263,8 +270,17 @@ impl Hop {
                 Ok(bad_gateway())
             }
             Err(_) => {
+                // The connection is dropped with the exchange: the peer's parked poll learns its client is gone.
                 self.metrics.failed("timeout");
-                Ok(bad_gateway())
+                if self.due(owner, "timeout") {
+                    tracing::warn!(
+                        peer = %address,
+                        tag = %owner,
+                        wait_ms = wait.as_millis() as u64,
+                        "cluster: the node holding a session did not answer a passed request in time; its client gets 504"
+                    );
+                }
+                Ok(gateway_timeout())
             }
         }
     }
@@ -279,7 +295,7 @@ impl Hop {
         proof: String,
         limits: EndpointLimits,
     ) -> Result<Response<Body>, Request<RequestBody>> {
-        let upstream = match peer_pool::connect(address, self.connect_timeout).await {
+        let upstream = match self.dialer.connect(address).await {
             Ok(upstream) => upstream,
             Err(error) => {
                 self.unreachable(owner, address, &error);
@@ -301,14 +317,7 @@ impl Hop {
     /// Counts and (at most every few seconds per peer) logs a peer that cannot be reached.
     fn unreachable(&self, owner: NodeTag, address: &str, error: &dyn std::fmt::Display) {
         self.metrics.failed("connect");
-        let mut warned = self.warned.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        let due = warned
-            .get(&owner)
-            .is_none_or(|last| now.duration_since(*last) >= WARN_EVERY);
-        if due {
-            warned.insert(owner, now);
-            drop(warned);
+        if self.due(owner, "connect") {
             tracing::warn!(
                 peer = %address,
                 tag = %owner,
@@ -316,6 +325,22 @@ impl Hop {
                 "cluster: cannot reach the node holding a session; its clients are told the session is unknown"
             );
         }
+    }
+
+    /// Whether a failure of kind `what` with the peer `owner` is to be logged now: at most every few seconds per
+    /// peer and kind, so a burst is one line.
+    fn due(&self, owner: NodeTag, what: &'static str) -> bool {
+        let mut warned = self.warned.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        let due = warned
+            .get(&(owner, what))
+            .is_none_or(|last| now.duration_since(*last) >= WARN_EVERY);
+        if due {
+            // Peers that left are forgotten with their last line.
+            warned.retain(|_, last| now.duration_since(*last) < WARN_EVERY);
+            warned.insert((owner, what), now);
+        }
+        due
     }
 }
 
@@ -398,6 +423,14 @@ fn busy() -> Response<Body> {
         .headers_mut()
         .insert(RETRY_AFTER, HeaderValue::from_static("5"));
     response
+}
+
+fn gateway_timeout() -> Response<Body> {
+    complete(
+        504,
+        "text/plain; charset=UTF-8",
+        "the node holding this session did not answer in time",
+    )
 }
 
 fn bad_gateway() -> Response<Body> {

@@ -13,15 +13,16 @@
 use bytes::{Bytes, BytesMut};
 use http::StatusCode;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
+use prometheus_client::metrics::counter::Counter;
 use std::collections::HashMap;
 use std::io;
-use prometheus_client::metrics::counter::Counter;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use super::dialer::Dialer;
 
 /// The most requests in flight to one peer at once (each holds one connection).
 pub const MAX_REQUESTS_PER_PEER: usize = 16384;
@@ -65,7 +66,7 @@ pub struct Answer {
 
 /// Every peer's pool.
 pub struct PeerPools {
-    connect_timeout: Duration,
+    dialer: Dialer,
     max_answer: usize,
     max_in_flight: usize,
     max_idle: usize,
@@ -102,11 +103,11 @@ pub struct Lease {
 }
 
 impl PeerPools {
-    /// Pools whose connections are opened within `connect_timeout`, taking answer bodies of at most `max_answer`
-    /// bytes; connections closed because the peer's idle ones are at their bound count in `idle_closed`.
-    pub fn new(connect_timeout: Duration, max_answer: usize, idle_closed: Counter) -> Self {
+    /// Pools whose connections `dialer` opens, taking answer bodies of at most `max_answer` bytes; connections
+    /// closed because the peer's idle ones are at their bound count in `idle_closed`.
+    pub fn new(dialer: Dialer, max_answer: usize, idle_closed: Counter) -> Self {
         Self::bounded(
-            connect_timeout,
+            dialer,
             max_answer,
             Bounds {
                 in_flight: MAX_REQUESTS_PER_PEER,
@@ -117,14 +118,9 @@ impl PeerPools {
     }
 
     /// The same, with other bounds per peer.
-    fn bounded(
-        connect_timeout: Duration,
-        max_answer: usize,
-        bounds: Bounds,
-        idle_closed: Counter,
-    ) -> Self {
+    fn bounded(dialer: Dialer, max_answer: usize, bounds: Bounds, idle_closed: Counter) -> Self {
         Self {
-            connect_timeout,
+            dialer,
             max_answer,
             max_in_flight: bounds.in_flight,
             max_idle: bounds.idle,
@@ -149,7 +145,9 @@ impl PeerPools {
                 _place: place,
             });
         }
-        let stream = connect(&pool.address, self.connect_timeout)
+        let stream = self
+            .dialer
+            .connect(&pool.address)
             .await
             .map_err(SendError::Connect)?;
         Ok(Lease {
@@ -173,7 +171,9 @@ impl PeerPools {
                     return Ok(answer);
                 }
                 Err(Failure::Closed(_)) if lease.reused => {
-                    lease.stream = connect(&lease.pool.address, self.connect_timeout)
+                    lease.stream = self
+                        .dialer
+                        .connect(&lease.pool.address)
                         .await
                         .map_err(SendError::Connect)?;
                     lease.reused = false;
@@ -251,15 +251,6 @@ impl PeerPool {
 fn is_quiet(stream: &TcpStream) -> bool {
     let mut peek = [0u8; 1];
     matches!(stream.try_read(&mut peek), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
-}
-
-/// A connection to `address` within `timeout`, with `TCP_NODELAY`.
-pub async fn connect(address: &str, timeout: Duration) -> io::Result<TcpStream> {
-    let stream = tokio::time::timeout(timeout, TcpStream::connect(address))
-        .await
-        .map_err(|_| io::Error::from(io::ErrorKind::TimedOut))??;
-    stream.set_nodelay(true)?;
-    Ok(stream)
 }
 
 enum Failure {
@@ -416,6 +407,11 @@ fn other(error: io::Error) -> Failure {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
+
+    fn dialer() -> Dialer {
+        Dialer::new(None, Duration::from_secs(1))
+    }
 
     fn head(text: &str) -> Head {
         match parse_head(text.as_bytes()) {
@@ -481,7 +477,7 @@ mod tests {
                 }
             }
         });
-        let pools = PeerPools::new(Duration::from_secs(1), 1024, Counter::default());
+        let pools = PeerPools::new(dialer(), 1024, Counter::default());
         let lease = pools.lease(&address).await.unwrap();
         let answer = pools
             .exchange(lease, b"GET / HTTP/1.1\r\n\r\n")
@@ -508,7 +504,7 @@ mod tests {
             in_flight: 2,
             idle: 2,
         };
-        let pools = PeerPools::bounded(Duration::from_secs(1), 1024, bounds, Counter::default());
+        let pools = PeerPools::bounded(dialer(), 1024, bounds, Counter::default());
         let first = pools.lease(&address).await.unwrap();
         let _second = pools.lease(&address).await.unwrap();
         assert!(matches!(pools.lease(&address).await, Err(SendError::Busy)));
@@ -529,7 +525,7 @@ mod tests {
                 .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2048\r\n\r\n")
                 .await;
         });
-        let pools = PeerPools::new(Duration::from_secs(1), 1024, Counter::default());
+        let pools = PeerPools::new(dialer(), 1024, Counter::default());
         let lease = pools.lease(&address).await.unwrap();
         let answer = pools.exchange(lease, b"GET / HTTP/1.1\r\n\r\n").await;
         assert!(matches!(answer, Err(SendError::Exchange(_))), "{answer:?}");
@@ -548,7 +544,11 @@ mod tests {
                 tokio::spawn(async move {
                     let mut buf = [0u8; 1024];
                     while matches!(peer.read(&mut buf).await, Ok(n) if n > 0) {
-                        if peer.write_all(b"HTTP/1.1 204 No Content\r\n\r\n").await.is_err() {
+                        if peer
+                            .write_all(b"HTTP/1.1 204 No Content\r\n\r\n")
+                            .await
+                            .is_err()
+                        {
                             break;
                         }
                     }
@@ -561,7 +561,7 @@ mod tests {
             in_flight: 100,
             idle: 2,
         };
-        let pools = PeerPools::bounded(Duration::from_secs(1), 1024, bounds, idle_closed.clone());
+        let pools = PeerPools::bounded(dialer(), 1024, bounds, idle_closed.clone());
 
         // A burst: five requests in flight at once, each on a connection of its own.
         let mut leases = Vec::new();
@@ -584,7 +584,11 @@ mod tests {
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        assert_eq!(closed.load(Ordering::SeqCst), 3, "the peer saw the others closed");
+        assert_eq!(
+            closed.load(Ordering::SeqCst),
+            3,
+            "the peer saw the others closed"
+        );
 
         // The two kept carry the next requests.
         let first = pools.lease(&address).await.unwrap();
@@ -595,7 +599,7 @@ mod tests {
 
     #[test]
     fn the_default_bounds_are_the_documented_ones() {
-        let pools = PeerPools::new(Duration::from_secs(1), 1024, Counter::default());
+        let pools = PeerPools::new(dialer(), 1024, Counter::default());
         assert_eq!((pools.max_in_flight, pools.max_idle), (16_384, 256));
     }
 }
