@@ -104,6 +104,13 @@ async fn a_passed_poll_the_owner_never_answers_ends_within_its_bound_and_is_coun
         "{}",
         metrics(&node)
     );
+    // The other bounds' counters are exposed from the start.
+    for counter in [
+        "iogate_hop_idle_closed_total 0",
+        "iogate_cluster_messages_dropped_total 0",
+    ] {
+        assert!(metrics(&node).contains(counter), "{counter}");
+    }
 }
 
 /// Two nodes on their own loopback addresses (A `127.0.0.3`, B `127.0.0.2`), each allowing 2 connections per
