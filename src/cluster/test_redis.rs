@@ -1,5 +1,5 @@
-//! A real Redis for this crate's own tests: `redis-server` (from `IOGATE_REDIS_SERVER`, else PATH, else
-//! `/usr/bin`) on a free loopback port, without persistence, killed when dropped.
+//! A real Redis for this crate's own tests: `redis-server` (`IOGATE_REDIS_SERVER`, else the one on PATH) on a
+//! free loopback port, without persistence, killed when dropped.
 
 use crate::config::RedisUrl;
 use std::net::TcpListener;
