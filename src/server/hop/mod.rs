@@ -68,7 +68,6 @@ pub struct EndpointLimits {
 /// This node's side of passing requests between nodes.
 pub struct Hop {
     cluster: Arc<Cluster>,
-    tag: NodeTag,
     connect_timeout: Duration,
     pools: PeerPools,
     metrics: HopMetrics,
@@ -80,7 +79,6 @@ impl Hop {
     pub fn new(cluster: Arc<Cluster>, metrics: HopMetrics) -> Self {
         let connect_timeout = cluster.peer_timeout();
         Self {
-            tag: cluster.tag(),
             cluster,
             connect_timeout,
             pools: PeerPools::new(connect_timeout, MAX_ANSWER_BYTES),
@@ -103,7 +101,7 @@ impl Hop {
             _ => None,
         }?;
         let tag = sid.tag();
-        (tag != self.tag).then_some(tag)
+        (tag != self.cluster.tag()).then_some(tag)
     }
 
     /// Takes the hop proof out of `req`: the client it names when the proof is valid; `None` for a request
