@@ -1,10 +1,13 @@
 //! Membership: each node keeps a record in Redis that expires unless refreshed every [`HEARTBEAT`], and reads the
 //! others' records on the same beat. A node whose record is gone has departed: one survivor claims it (SET NX, so
 //! exactly one) and runs the departure handler (its sessions' disconnect hooks), then removes it from the set.
+//!
+//! A node that finds itself declared departed while alive rejoins under a new tag: the old tag, its record and its
+//! session registry belong to the survivor cleaning up after it, and nothing this node does later touches them.
 
 use super::keys::Keys;
 use super::redis_link::{CALL_TIMEOUT, RedisLink};
-use crate::engineio::NodeTag;
+use crate::engineio::{CurrentTag, NodeTag};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::future::Future;
@@ -41,13 +44,14 @@ pub struct Peer {
 pub type DepartureHandler =
     Arc<dyn Fn(NodeTag) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
-/// What this node does when it finds the others declared it departed while it was alive.
-pub type DeclaredDepartedHandler = Arc<dyn Fn() + Send + Sync>;
+/// What this node does when it finds the others declared it departed while it was alive; it is given the new tag
+/// the node rejoined under.
+pub type DeclaredDepartedHandler = Arc<dyn Fn(NodeTag) + Send + Sync>;
 
 /// The nodes this node knows to be alive, kept fresh by the heartbeat.
 pub struct Membership {
-    me: Peer,
-    tag: NodeTag,
+    me: RwLock<Peer>,
+    tag: Arc<CurrentTag>,
     keys: Keys,
     link: RedisLink,
     live: RwLock<HashMap<NodeTag, Peer>>,
@@ -63,8 +67,8 @@ impl Membership {
     pub fn new(me: Peer, tag: NodeTag, keys: Keys, link: RedisLink) -> Self {
         let live = HashMap::from([(tag, me.clone())]);
         Self {
-            me,
-            tag,
+            me: RwLock::new(me),
+            tag: Arc::new(CurrentTag::new(tag)),
             keys,
             link,
             live: RwLock::new(live),
@@ -76,14 +80,22 @@ impl Membership {
         }
     }
 
-    /// The tag this node's session ids start with.
+    /// The tag this node's session ids start with now.
     pub fn tag(&self) -> NodeTag {
-        self.tag
+        self.tag.get()
+    }
+
+    /// The cell holding this node's tag, for the engines that mint session ids with it.
+    pub fn current_tag(&self) -> Arc<CurrentTag> {
+        self.tag.clone()
     }
 
     /// This node's record.
-    pub fn me(&self) -> &Peer {
-        &self.me
+    pub fn me(&self) -> Peer {
+        match self.me.read() {
+            Ok(me) => me.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
     }
 
     /// The live node tagged `tag` (this node included).
@@ -131,7 +143,7 @@ impl Membership {
         let _ = bounded(
             redis::cmd("PUBLISH")
                 .arg(self.keys.membership_changes())
-                .arg(self.tag.as_str())
+                .arg(self.tag().as_str())
                 .query_async::<()>(&mut redis),
         )
         .await;
@@ -147,14 +159,15 @@ impl Membership {
         self.leaving
             .store(true, std::sync::atomic::Ordering::Release);
         let mut redis = self.link.commands();
+        let tag = self.tag();
         let _ = bounded(
             redis::pipe()
                 .cmd("DEL")
-                .arg(self.keys.node(self.tag))
+                .arg(self.keys.node(tag))
                 .ignore()
                 .cmd("SREM")
                 .arg(self.keys.nodes())
-                .arg(self.tag.as_str())
+                .arg(tag.as_str())
                 .ignore()
                 .query_async::<()>(&mut redis),
         )
@@ -179,7 +192,7 @@ impl Membership {
                 Ok(()) => {
                     up_since.get_or_insert_with(Instant::now);
                     if self.link.set_commands_up(true) {
-                        tracing::debug!(node = %self.me.node_id, tag = %self.tag, "cluster: Redis answers; registered");
+                        tracing::debug!(node = %self.me().node_id, tag = %self.tag(), "cluster: Redis answers; registered");
                     }
                 }
                 Err(why) => {
@@ -195,29 +208,30 @@ impl Membership {
     /// One heartbeat: refresh this node's record, read the others', and (when `settled`) claim departed ones.
     async fn beat(&self, settled: bool) -> Result<(), String> {
         let mut redis = self.link.commands();
-        let record = serde_json::to_string(&self.me).map_err(|e| e.to_string())?;
+        let (tag, me) = (self.tag(), self.me());
+        let record = serde_json::to_string(&me).map_err(|e| e.to_string())?;
         let ttl = RECORD_TTL.as_millis() as u64;
         let (members, declared_departed): (Vec<String>, bool) = bounded(
             redis::pipe()
                 .cmd("SET")
-                .arg(self.keys.node(self.tag))
+                .arg(self.keys.node(tag))
                 .arg(record)
                 .arg("PX")
                 .arg(ttl)
                 .ignore()
                 .cmd("SADD")
                 .arg(self.keys.nodes())
-                .arg(self.tag.as_str())
+                .arg(tag.as_str())
                 .ignore()
                 .cmd("SMEMBERS")
                 .arg(self.keys.nodes())
                 .cmd("EXISTS")
-                .arg(self.keys.departed_claim(self.tag))
+                .arg(self.keys.departed_claim(tag))
                 .query_async(&mut redis),
         )
         .await?;
         if declared_departed {
-            self.declared_departed(&mut redis).await;
+            return self.rejoin(&mut redis, tag, me).await;
         }
         let tags: Vec<NodeTag> = members.iter().filter_map(|m| NodeTag::parse(m)).collect();
         let records: Vec<Option<String>> = if tags.is_empty() {
@@ -226,14 +240,14 @@ impl Membership {
             let keys: Vec<String> = tags.iter().map(|t| self.keys.node(*t)).collect();
             bounded(redis::cmd("MGET").arg(keys).query_async(&mut redis)).await?
         };
-        let mut live = HashMap::from([(self.tag, self.me.clone())]);
+        let mut live = HashMap::from([(tag, me)]);
         let mut departed = Vec::new();
         for (tag, record) in tags.into_iter().zip(records) {
             match record.and_then(|r| serde_json::from_str::<Peer>(&r).ok()) {
                 Some(peer) => {
                     live.insert(tag, peer);
                 }
-                None if tag != self.tag => departed.push(tag),
+                None if tag != self.tag() => departed.push(tag),
                 None => {}
             }
         }
@@ -260,7 +274,7 @@ impl Membership {
         let claimed: Option<String> = bounded(
             redis::cmd("SET")
                 .arg(self.keys.departed_claim(tag))
-                .arg(&self.me.node_id)
+                .arg(&self.me().node_id)
                 .arg("NX")
                 .arg("PX")
                 .arg(CLAIM_TTL.as_millis() as u64)
@@ -290,23 +304,66 @@ impl Membership {
     }
 
     /// The others declared this node departed (it paused, or lost Redis, longer than a record lives) and a survivor
-    /// has sent or is sending its sessions' disconnect hooks. The handler closes them without hooks; the claim is
-    /// removed so that a later departure of this node is handled again.
-    async fn declared_departed(&self, redis: &mut redis::aio::ConnectionManager) {
+    /// has sent or is sending the disconnect hooks of the sessions it held as `old`. This node rejoins under a new
+    /// tag: it takes its `old` record and set member out (the survivor's claim stays, so no other survivor reports
+    /// those sessions again), registers the new tag, and tells the others. The handler then closes the reported
+    /// sessions without hooks and moves the registry to the new tag. The next beat follows at once.
+    async fn rejoin(
+        &self,
+        redis: &mut redis::aio::ConnectionManager,
+        old: NodeTag,
+        mut me: Peer,
+    ) -> Result<(), String> {
+        let new = loop {
+            let tag = NodeTag::random();
+            if tag != old {
+                break tag;
+            }
+        };
         tracing::warn!(
-            node = %self.me.node_id,
-            tag = %self.tag,
-            "cluster: the other nodes declared this node departed (it did not refresh its record in time); its sessions' disconnect hooks were sent by a survivor"
+            node = %me.node_id,
+            old_tag = %old,
+            new_tag = %new,
+            "cluster: the other nodes declared this node departed (it did not refresh its record in time); a survivor sent its sessions' disconnect hooks, and it rejoins under a new tag"
         );
-        let _ = bounded(
-            redis::cmd("DEL")
-                .arg(self.keys.departed_claim(self.tag))
+        me.tag = new.as_str().to_string();
+        self.tag.set(new);
+        if let Ok(mut record) = self.me.write() {
+            *record = me.clone();
+        }
+        if let Ok(mut live) = self.live.write() {
+            live.remove(&old);
+            live.insert(new, me.clone());
+        }
+        if let Some(handler) = self.on_declared_departed.get() {
+            handler(new);
+        }
+        let record = serde_json::to_string(&me).map_err(|e| e.to_string())?;
+        let registered = bounded(
+            redis::pipe()
+                .cmd("DEL")
+                .arg(self.keys.node(old))
+                .ignore()
+                .cmd("SREM")
+                .arg(self.keys.nodes())
+                .arg(old.as_str())
+                .ignore()
+                .cmd("SET")
+                .arg(self.keys.node(new))
+                .arg(record)
+                .arg("PX")
+                .arg(RECORD_TTL.as_millis() as u64)
+                .ignore()
+                .cmd("SADD")
+                .arg(self.keys.nodes())
+                .arg(new.as_str())
+                .ignore()
                 .query_async::<()>(redis),
         )
         .await;
-        if let Some(handler) = self.on_declared_departed.get() {
-            handler();
-        }
+        self.announce().await;
+        self.read_now.notify_one();
+        registered
     }
 
     /// Reads the cluster's hop secret, making it first if no node has.

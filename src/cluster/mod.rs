@@ -28,7 +28,7 @@ pub use registry::{Entry, SocketRegistry};
 pub use subscriptions::{Message, Subscriptions, Topic};
 
 use crate::config::{ClusterConfig, PeerAddress};
-use crate::engineio::NodeTag;
+use crate::engineio::{CurrentTag, NodeTag};
 use crate::metrics::ClusterMetrics;
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
@@ -43,8 +43,13 @@ pub struct Cluster {
     membership: Arc<Membership>,
     registry: SocketRegistry,
     metrics: ClusterMetrics,
-    close_reported: Arc<OnceLock<DeclaredDepartedHandler>>,
+    close_reported: Arc<OnceLock<CloseReported>>,
+    instance: NodeTag,
 }
+
+/// How this node closes, without their hooks, the sessions a survivor reported gone after the others declared
+/// this node departed.
+pub type CloseReported = Arc<dyn Fn() + Send + Sync>;
 
 impl Cluster {
     /// Joins the cluster of `config` as the node whose public listener is bound to `listen`: registers (waiting
@@ -100,17 +105,17 @@ impl Cluster {
             membership.announce().await;
         }
         let registry = SocketRegistry::start(&keys, tag, link.clone(), metrics.clone());
-        let close_reported: Arc<OnceLock<DeclaredDepartedHandler>> = Arc::default();
+        let close_reported: Arc<OnceLock<CloseReported>> = Arc::default();
         let declared = (registry.clone(), metrics.clone(), close_reported.clone());
-        membership.on_declared_departed(Arc::new(move || {
+        membership.on_declared_departed(Arc::new(move |new_tag| {
             declared.1.declared_departed.inc();
             // Sessions a survivor reported gone end here, without hooks; their clients reconnect.
             if let Some(close) = declared.2.get() {
                 close();
             }
-            // A survivor deleted the registry: what lives now goes back in, so a later departure of this node
-            // reports it.
-            declared.0.mark_stale();
+            // The old registry is the survivor's to read and delete: what lives now is written under the new
+            // tag, so a later departure of this node reports it.
+            declared.0.move_to(new_tag);
         }));
         tokio::spawn(health::watch(
             link.clone(),
@@ -127,6 +132,7 @@ impl Cluster {
             registry,
             metrics,
             close_reported,
+            instance: tag,
         }))
     }
 
@@ -161,7 +167,7 @@ impl Cluster {
 
     /// Sets how this node closes, without their hooks, the sessions a survivor already reported gone after the
     /// others declared this node departed (once; later calls are ignored).
-    pub fn on_declared_departed(&self, close_reported: DeclaredDepartedHandler) {
+    pub fn on_declared_departed(&self, close_reported: CloseReported) {
         let _ = self.close_reported.set(close_reported);
     }
 
@@ -173,13 +179,24 @@ impl Cluster {
         self.membership.announce().await;
     }
 
-    /// The tag this node's session ids start with.
+    /// The tag this node's session ids start with now (a new one after the others declared this node departed).
     pub fn tag(&self) -> NodeTag {
         self.membership.tag()
     }
 
+    /// The cell holding this node's tag, for the engines that mint session ids with it.
+    pub fn current_tag(&self) -> Arc<CurrentTag> {
+        self.membership.current_tag()
+    }
+
+    /// The tag this node joined with, kept for the life of the process: it names the channel this node reads
+    /// cross-node answers on, and marks the requests it publishes, even after the node rejoined under a new tag.
+    pub fn instance(&self) -> NodeTag {
+        self.instance
+    }
+
     /// This node's record (name, tag, advertised address).
-    pub fn me(&self) -> &Peer {
+    pub fn me(&self) -> Peer {
         self.membership.me()
     }
 

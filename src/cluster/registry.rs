@@ -83,7 +83,8 @@ struct Shared {
     stale: AtomicBool,
     stopped: AtomicBool,
     snapshot: OnceLock<Snapshot>,
-    key: String,
+    keys: Keys,
+    key: std::sync::RwLock<String>,
     link: RedisLink,
     metrics: ClusterMetrics,
 }
@@ -91,7 +92,7 @@ struct Shared {
 impl std::fmt::Debug for SocketRegistry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SocketRegistry")
-            .field("key", &self.shared.key)
+            .field("key", &self.shared.key())
             .finish_non_exhaustive()
     }
 }
@@ -118,7 +119,8 @@ impl SocketRegistry {
                 stale: AtomicBool::new(true),
                 stopped: AtomicBool::new(false),
                 snapshot: OnceLock::new(),
-                key: keys.sockets(tag),
+                keys: keys.clone(),
+                key: std::sync::RwLock::new(keys.sockets(tag)),
                 link,
                 metrics,
             }),
@@ -145,9 +147,19 @@ impl SocketRegistry {
         self.send(Change::Remove(field(endpoint, sid)));
     }
 
-    /// Asks for a rewrite from the live sessions (e.g. after the others declared this node departed).
+    /// Asks for a rewrite from the live sessions (e.g. after Redis lost what it held).
     pub fn mark_stale(&self) {
         self.shared.stale.store(true, Ordering::Release);
+    }
+
+    /// Moves the registry to the node's new tag `tag` (it rejoined after the others declared it departed): the
+    /// old hash is left to the survivor cleaning up after it, and the new one is written whole from the live
+    /// sessions.
+    pub fn move_to(&self, tag: NodeTag) {
+        if let Ok(mut key) = self.shared.key.write() {
+            *key = self.shared.keys.sockets(tag);
+        }
+        self.mark_stale();
     }
 
     /// Stops the writer and deletes the registry: for a clean shutdown, once the sessions' hooks are sent.
@@ -156,7 +168,7 @@ impl SocketRegistry {
         let mut redis = self.shared.link.commands();
         let _ = bounded(
             redis::cmd("DEL")
-                .arg(&self.shared.key)
+                .arg(self.shared.key())
                 .query_async::<()>(&mut redis),
         )
         .await;
@@ -170,6 +182,16 @@ impl SocketRegistry {
                     "cluster: the session registry's queue is full; it is rewritten whole from the live sessions"
                 );
             }
+        }
+    }
+}
+
+impl Shared {
+    /// The hash the registry is written to now.
+    fn key(&self) -> String {
+        match self.key.read() {
+            Ok(key) => key.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
         }
     }
 }
@@ -209,8 +231,9 @@ async fn write(shared: Arc<Shared>, mut changes: mpsc::Receiver<Change>) {
             Err(_) if refreshed.elapsed() < REFRESH_EVERY => {}
             Err(_) => {
                 let mut redis = shared.link.commands();
+                let key = shared.key();
                 let mut expire = redis::cmd("PEXPIRE");
-                expire.arg(&shared.key).arg(REGISTRY_TTL.as_millis() as u64);
+                expire.arg(&key).arg(REGISTRY_TTL.as_millis() as u64);
                 if bounded(expire.query_async::<()>(&mut redis)).await.is_err() {
                     shared.stale.store(true, Ordering::Release);
                 }
@@ -222,17 +245,18 @@ async fn write(shared: Arc<Shared>, mut changes: mpsc::Receiver<Change>) {
 
 /// Sends one batch of changes in one pipeline.
 async fn apply(shared: &Shared, batch: &[Change]) -> Result<(), String> {
+    let key = shared.key();
     let mut pipe = redis::pipe();
     for change in batch {
         match change {
-            Change::Put(field, value) => pipe.cmd("HSET").arg(&shared.key).arg(field).arg(value),
-            Change::Remove(field) => pipe.cmd("HDEL").arg(&shared.key).arg(field),
+            Change::Put(field, value) => pipe.cmd("HSET").arg(&key).arg(field).arg(value),
+            Change::Remove(field) => pipe.cmd("HDEL").arg(&key).arg(field),
         }
         .ignore();
     }
     // HSET creates the hash without a lifetime: every batch gives it one.
     pipe.cmd("PEXPIRE")
-        .arg(&shared.key)
+        .arg(&key)
         .arg(REGISTRY_TTL.as_millis() as u64)
         .ignore();
     let mut redis = shared.link.commands();
@@ -248,19 +272,20 @@ async fn rewrite(shared: &Shared, changes: &mut mpsc::Receiver<Change>) -> bool 
     shared.stale.store(false, Ordering::Release);
     while changes.try_recv().is_ok() {}
     let entries = snapshot();
+    let key = shared.key();
     let mut pipe = redis::pipe();
-    pipe.atomic().cmd("DEL").arg(&shared.key).ignore();
+    pipe.atomic().cmd("DEL").arg(&key).ignore();
     for chunk in entries.chunks(REWRITE_CHUNK) {
         let pairs: Vec<(String, String)> = chunk
             .iter()
             .filter_map(|entry| Some((entry.field(), serde_json::to_string(entry).ok()?)))
             .collect();
         if !pairs.is_empty() {
-            pipe.cmd("HSET").arg(&shared.key).arg(pairs).ignore();
+            pipe.cmd("HSET").arg(&key).arg(pairs).ignore();
         }
     }
     pipe.cmd("PEXPIRE")
-        .arg(&shared.key)
+        .arg(&key)
         .arg(REGISTRY_TTL.as_millis() as u64)
         .ignore();
     let mut redis = shared.link.commands();

@@ -9,7 +9,7 @@ use crate::engineio::http::RequestBody;
 use crate::engineio::http::{self as responses, Body};
 use crate::engineio::query::{EngineRequest, Query, SessionRequest};
 use crate::engineio::session::handshake::{ConnInfo, Handshake, open_packet_json};
-use crate::engineio::session::sid::{NodeTag, Sid};
+use crate::engineio::session::sid::{CurrentTag, Sid};
 use crate::engineio::session::timer::Timers;
 use crate::engineio::session::{CloseReason, Owner, Session, SessionSettings, TransportKind};
 use crate::engineio::version::EngineVersion;
@@ -38,8 +38,8 @@ pub struct EngineConfig {
     pub eio3: bool,
     /// The endpoint's metric handles.
     pub metrics: EndpointMetrics,
-    /// In a cluster, the tag of this node that every session id it mints starts with; `None` on one node.
-    pub node_tag: Option<NodeTag>,
+    /// In a cluster, this node's current tag, which every session id it mints starts with; `None` on one node.
+    pub node_tag: Option<Arc<CurrentTag>>,
 }
 
 /// An Engine.IO server for one endpoint, generic over the application handler.
@@ -67,7 +67,8 @@ impl<H: Handler> Engine<H> {
     pub fn new_sid(&self) -> Sid {
         self.config
             .node_tag
-            .map_or_else(Sid::random, Sid::random_tagged)
+            .as_ref()
+            .map_or_else(Sid::random, |tag| Sid::random_tagged(tag.get()))
     }
 
     /// The endpoint settings.

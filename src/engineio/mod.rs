@@ -30,7 +30,7 @@ pub use query::{EngineRequest, Query, SessionRequest};
 pub(crate) use session::Owner;
 pub use session::handshake::{ConnInfo, Handshake};
 pub use session::pair_list::PairList;
-pub use session::sid::{NodeTag, Sid};
+pub use session::sid::{CurrentTag, NodeTag, Sid};
 pub use session::{CloseReason, Session, SessionSettings, TransportKind};
 pub use version::EngineVersion;
 pub use websocket::is_upgrade_request;

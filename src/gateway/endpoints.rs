@@ -38,7 +38,7 @@ pub(super) fn build_endpoint(
         websocket: config.transports.contains(&Transport::Websocket),
         eio3: config.eio3,
         metrics: endpoint_metrics.clone(),
-        node_tag: cluster.map(|cluster| cluster.tag()),
+        node_tag: cluster.map(|cluster| cluster.current_tag()),
     };
     let target = hooks
         .target(

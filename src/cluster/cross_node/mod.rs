@@ -65,7 +65,9 @@ impl CrossNode {
     /// Starts reading the cluster's request, answer and Node-format channels for this node.
     pub fn start(cluster: Arc<Cluster>, metrics: &Arc<Metrics>) -> Arc<Self> {
         let keys = cluster.keys().clone();
-        let tag = cluster.tag();
+        // The answer channel is named by the tag the node joined with, for the life of the process: a node that
+        // rejoins under a new tag keeps reading (and asking on) the same one.
+        let tag = cluster.instance();
         let requests = cluster.subscribe(Topic::Pattern(keys.requests_pattern()));
         let answers = cluster.subscribe(Topic::Channel(keys.answers(tag)));
         let broadcasts = cluster.subscribe(Topic::Pattern(keys.node_broadcasts_pattern()));
@@ -136,7 +138,7 @@ impl CrossNode {
         let _waiting = Waiting::register(self, id, sender);
         let request = Request {
             id,
-            from: self.cluster.tag().as_str().to_string(),
+            from: self.cluster.instance().as_str().to_string(),
             endpoint: endpoint.to_string(),
             namespace: namespace.to_string(),
             ask,
@@ -204,7 +206,7 @@ impl CrossNode {
         };
         let answer = Answer {
             id,
-            from: self.cluster.tag().as_str().to_string(),
+            from: self.cluster.instance().as_str().to_string(),
             outcome,
         };
         let Ok(payload) = serde_json::to_vec(&answer) else {

@@ -61,7 +61,7 @@ async fn peer_request(cross: &CrossNode, message: &Message) {
         Ok(request) => request,
         Err(error) => return malformed(message, &error.to_string()),
     };
-    if request.from == cross.cluster.tag().as_str() {
+    if request.from == cross.cluster.instance().as_str() {
         return;
     }
     let expected = cross

@@ -15,7 +15,7 @@ use std::sync::Arc;
 pub struct Request {
     /// Unique among the asking node's requests.
     pub id: u64,
-    /// The asking node's tag: its answer channel.
+    /// The tag the asking node joined with ([`crate::cluster::Cluster::instance`]): it names its answer channel.
     pub from: String,
     /// The endpoint path.
     pub endpoint: String,
@@ -43,7 +43,7 @@ pub enum Ask {
 pub struct Answer {
     /// The request's id.
     pub id: u64,
-    /// The answering node's tag.
+    /// The tag the answering node joined with ([`crate::cluster::Cluster::instance`]).
     pub from: String,
     /// What it found.
     pub outcome: Outcome,

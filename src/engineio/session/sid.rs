@@ -4,6 +4,7 @@
 
 use rand::Rng;
 use std::fmt;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
@@ -81,6 +82,28 @@ impl NodeTag {
     }
 }
 
+/// The tag a cluster node mints its session ids with now. It changes when the node rejoins its cluster under a new
+/// tag (after the others declared it departed), so it is shared and read at each mint.
+#[derive(Debug)]
+pub struct CurrentTag(AtomicU32);
+
+impl CurrentTag {
+    /// A cell holding `tag`.
+    pub fn new(tag: NodeTag) -> Self {
+        Self(AtomicU32::new(u32::from_le_bytes(tag.0)))
+    }
+
+    /// The tag now.
+    pub fn get(&self) -> NodeTag {
+        NodeTag(self.0.load(Ordering::Acquire).to_le_bytes())
+    }
+
+    /// Replaces the tag: ids minted from now on start with `tag`.
+    pub fn set(&self, tag: NodeTag) {
+        self.0.store(u32::from_le_bytes(tag.0), Ordering::Release);
+    }
+}
+
 impl fmt::Display for NodeTag {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -143,5 +166,14 @@ mod tests {
         assert_eq!(NodeTag::parse(tag.as_str()), Some(tag));
         assert_eq!(NodeTag::parse("ab!d"), None);
         assert_eq!(NodeTag::parse("abcde"), None);
+    }
+
+    #[test]
+    fn the_current_tag_reads_back_what_was_set() {
+        let (first, second) = (NodeTag::random(), NodeTag::random());
+        let current = CurrentTag::new(first);
+        assert_eq!(current.get(), first);
+        current.set(second);
+        assert_eq!(current.get(), second);
     }
 }

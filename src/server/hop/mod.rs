@@ -70,7 +70,6 @@ pub struct EndpointLimits {
 /// This node's side of passing requests between nodes.
 pub struct Hop {
     cluster: Arc<Cluster>,
-    tag: NodeTag,
     dialer: Dialer,
     pools: PeerPools,
     metrics: HopMetrics,
@@ -87,7 +86,6 @@ impl Hop {
             cluster.peer_timeout(),
         );
         Self {
-            tag: cluster.tag(),
             cluster,
             dialer,
             pools: PeerPools::new(dialer, MAX_ANSWER_BYTES, metrics.idle_closed()),
@@ -110,7 +108,7 @@ impl Hop {
             _ => None,
         }?;
         let tag = sid.tag();
-        (tag != self.tag).then_some(tag)
+        (tag != self.cluster.tag()).then_some(tag)
     }
 
     /// Takes the hop proof out of `req`: the client it names when the proof is valid; `None` for a request
