@@ -1,20 +1,24 @@
 //! Several iogate **processes** (the built binary, as operators run it), each with its own config file, log file
 //! and ports: the nodes of a cluster sharing one Redis, or independent nodes without `[cluster]`. Node `i` (from 0)
 //! is `n<i+1>` and posts its webhooks to `/hook/n<i+1>` at the test backend, so a hook tells which node sent it.
-//! Each node's stdout and stderr go to a file, whose tail is printed when a test fails.
+//! Each node's stdout and stderr go to a file, whose tail is printed when a test fails. A test can end a node as
+//! a crash does (SIGKILL), as an operator does (SIGTERM), or pause and resume it (SIGSTOP, SIGCONT).
 
 use super::api::Api;
 use super::backend::{Backend, Hook};
-use super::node_config::NodeConfig;
+use super::node_config::{NodeConfig, NodeOptions};
 use super::redis::Redis;
 use super::scratch::{free_port, fresh_dir, tail};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::Duration;
 
 /// How long a node may take to answer `GET /readyz` with 200 after it starts.
 const READY_LIMIT: Duration = Duration::from_secs(15);
+
+/// How long a node may take to exit after SIGTERM (it closes its sessions and sends their hooks first).
+const EXIT_LIMIT: Duration = Duration::from_secs(20);
 
 /// How many lines of a node's log a failure shows.
 const TAIL_LINES: usize = 40;
@@ -43,6 +47,16 @@ impl Nodes {
     /// `[cluster]`), and waits until each answers `GET /readyz` with 200. Panics, with the node's log, when one
     /// exits or is not ready in time.
     pub async fn start(count: usize, backend: &Backend, redis: Option<&Redis>) -> Self {
+        Self::start_with(count, backend, redis, NodeOptions::default()).await
+    }
+
+    /// Like [`Nodes::start`], each node serving and pinging as `options` say.
+    pub async fn start_with(
+        count: usize,
+        backend: &Backend,
+        redis: Option<&Redis>,
+        options: NodeOptions,
+    ) -> Self {
         let dir = fresh_dir("nodes");
         let mut nodes = Self {
             nodes: Vec::new(),
@@ -61,6 +75,7 @@ impl Nodes {
                 port: free_port(),
                 api_port: free_port(),
                 redis: redis.map(Redis::url),
+                options,
             };
             let log = nodes.dir.join(format!("{}.log", config.node_id));
             nodes.nodes.push(Node {
@@ -108,6 +123,11 @@ impl Nodes {
         format!("http://{}{path_and_query}", self.address(i))
     }
 
+    /// `ws://NODE{path_and_query}` on node `i`'s public listener.
+    pub fn ws_url(&self, i: usize, path_and_query: &str) -> String {
+        format!("ws://{}{path_and_query}", self.address(i))
+    }
+
     /// `http://API{path_and_query}` on node `i`'s push API.
     pub fn api_url(&self, i: usize, path_and_query: &str) -> String {
         format!(
@@ -137,6 +157,58 @@ impl Nodes {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+
+    /// Sends SIGTERM to node `i`: it shuts down as an operator's stop makes it (see [`Nodes::wait_exit`]).
+    pub fn terminate(&self, i: usize) {
+        self.signal(i, "TERM");
+    }
+
+    /// Pauses node `i` with SIGSTOP: its process stays, its sockets stay open, and it answers nothing.
+    pub fn pause(&self, i: usize) {
+        self.signal(i, "STOP");
+    }
+
+    /// Resumes node `i`, paused by [`Nodes::pause`], with SIGCONT.
+    pub fn resume(&self, i: usize) {
+        self.signal(i, "CONT");
+    }
+
+    /// Waits until node `i`'s process has exited (after [`Nodes::terminate`]); returns how. Panics, with its log,
+    /// when it is still running after a while.
+    pub async fn wait_exit(&mut self, i: usize) -> ExitStatus {
+        let deadline = tokio::time::Instant::now() + EXIT_LIMIT;
+        let id = self.id(i).to_string();
+        loop {
+            let child = self.nodes[i]
+                .child
+                .as_mut()
+                .unwrap_or_else(|| panic!("node {id} was already ended"));
+            if let Some(status) = child.try_wait().expect("wait for a node") {
+                self.nodes[i].child = None;
+                return status;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "node {id} still runs {EXIT_LIMIT:?} after SIGTERM\n{}",
+                self.log_tail(i)
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// Sends `SIG<name>` to node `i`'s process; panics when it is not running.
+    fn signal(&self, i: usize, name: &str) {
+        let child = self.nodes[i]
+            .child
+            .as_ref()
+            .unwrap_or_else(|| panic!("node {} is not running", self.id(i)));
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(child.id().to_string())
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run kill: {e}"));
+        assert!(status.success(), "kill -{name} node {}", self.id(i));
     }
 
     /// The status of `GET /readyz` on node `i`'s public listener; `None` when it does not answer.

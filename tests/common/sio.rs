@@ -136,6 +136,19 @@ impl SioWs {
                     .expect("header value"),
             );
         }
+        Self::open_request(request).await
+    }
+
+    /// Opens a WebSocket-only Engine.IO session at `url` (`ws://HOST/socket.io/?EIO=4&transport=websocket`): a
+    /// gateway in another process.
+    pub async fn open_at(url: &str) -> Self {
+        let request = url.into_client_request().expect("websocket request");
+        Self::open_request(request).await
+    }
+
+    async fn open_request(
+        request: tokio_tungstenite::tungstenite::handshake::client::Request,
+    ) -> Self {
         let (mut ws, _) = tokio_tungstenite::connect_async(request)
             .await
             .expect("websocket connects");
