@@ -196,11 +196,45 @@ impl Nginx {
     /// The upstream address each finished request whose log line contains `needle` went to, in order (a request
     /// nginx tried on several upstreams counts for the last one).
     pub fn upstreams_of(&self, needle: &str) -> Vec<String> {
+        self.requests_of(needle)
+            .into_iter()
+            .filter_map(|request| request.upstreams.last().cloned())
+            .collect()
+    }
+
+    /// The finished requests whose access log line contains `needle`, in the order they finished.
+    pub fn requests_of(&self, needle: &str) -> Vec<LoggedRequest> {
         self.access_log()
             .lines()
             .filter(|line| line.contains(needle))
-            .filter_map(|line| line.rsplit_once("upstream=").map(|(_, tried)| tried))
-            .filter_map(|tried| tried.rsplit(", ").next().map(str::to_string))
+            .filter_map(LoggedRequest::parse)
             .collect()
+    }
+}
+
+/// One line of the access log: a request as it finished (a WebSocket when its connection closed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedRequest {
+    /// The request line, e.g. `POST /socket.io/?EIO=4&transport=polling&sid=... HTTP/1.1`.
+    pub request: String,
+    /// The status nginx answered with (101 for a WebSocket, 502 when no upstream answered, 499 when the client
+    /// gave up first).
+    pub status: u16,
+    /// The upstreams nginx tried, in order (`proxy_next_upstream` moves on after an error).
+    pub upstreams: Vec<String>,
+}
+
+impl LoggedRequest {
+    /// Reads a line of the `with_upstream` format; `None` for any other line.
+    fn parse(line: &str) -> Option<Self> {
+        let (_, quoted) = line.split_once('"')?;
+        let (request, rest) = quoted.split_once('"')?;
+        let status = rest.split_whitespace().next()?.parse().ok()?;
+        let (_, tried) = line.rsplit_once("upstream=")?;
+        Some(Self {
+            request: request.to_string(),
+            status,
+            upstreams: tried.split(", ").map(str::to_string).collect(),
+        })
     }
 }
