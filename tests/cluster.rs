@@ -16,7 +16,6 @@ use common::api::Api;
 use common::backend::Hook;
 use common::cluster::Cluster;
 use common::member::{Client, Member};
-use common::node;
 use common::node_config::{KEY_PREFIX, PEER_TIMEOUT};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -135,16 +134,6 @@ async fn broadcast_from_webhook(broadcaster: &mut Member, rooms: &[&str], text: 
     json!([{"from": broadcaster.name, "text": text}])
 }
 
-/// The node that sent the one `connect` hook of `sid`.
-async fn home_of(cluster: &Cluster, sid: &str) -> usize {
-    let connects = cluster.backend.wait_for("connect", Some(sid), 1).await;
-    assert_eq!(connects.len(), 1, "one connect hook for {sid}");
-    cluster
-        .nodes
-        .sender_of(&connects[0])
-        .unwrap_or_else(|| panic!("a connect hook from an unknown path {}", connects[0].path))
-}
-
 /// Disconnects every member on purpose; returns each one's `RESULT` by name.
 async fn finish_all(members: Vec<Member>) -> BTreeMap<String, Value> {
     let mut results = BTreeMap::new();
@@ -199,14 +188,7 @@ async fn listed_sids(api: &Api, query: &str) -> BTreeSet<String> {
 async fn redis_emitter(cluster: &mut Cluster, mut command: Value) -> Value {
     command["redis"] = json!(cluster.redis().url());
     command["prefix"] = json!(KEY_PREFIX);
-    let run = node::run(
-        "redis_emitter.js",
-        &[&command.to_string()],
-        Duration::from_secs(10),
-    )
-    .await;
-    run.assert_success();
-    let result = run.result();
+    let result = common::cluster::redis_emitter(&command).await;
     let receivers = result["published"][0]["receivers"].as_u64().unwrap_or(0);
     assert!(
         receivers >= 1,
@@ -295,7 +277,7 @@ async fn webhook_broadcasts_and_api_emits_reach_every_node_once() {
     let mut clients = members(&spec, "lobby").await;
     for (i, client) in clients.iter().take(NODES).enumerate() {
         assert_eq!(
-            home_of(&cluster, &client.sid()).await,
+            cluster.home_of(&client.sid()).await,
             i,
             "{} lives on its node",
             client.name
@@ -620,7 +602,7 @@ async fn a_killed_node_loses_only_its_own_sessions() {
     let mut clients = members(&spec, "lobby").await;
     let mut homes = Vec::new();
     for client in &clients {
-        homes.push(home_of(&cluster, &client.sid()).await);
+        homes.push(cluster.home_of(&client.sid()).await);
     }
     // The node holding most sessions dies; round-robin left some on the others.
     let victim = (0..NODES)
@@ -685,7 +667,7 @@ async fn a_killed_node_loses_only_its_own_sessions() {
     };
     tokio::join!(api_calls, reconnects);
     for &c in &lost {
-        let home = home_of(&cluster, &clients[c].sid()).await;
+        let home = cluster.home_of(&clients[c].sid()).await;
         assert_ne!(
             home, victim,
             "{} reconnected to a survivor",

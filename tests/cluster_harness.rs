@@ -8,7 +8,6 @@
 use crate::common;
 use common::cluster::Cluster;
 use common::member::{Client, Member};
-use common::node;
 use common::redis::Redis;
 use serde_json::json;
 use std::collections::BTreeSet;
@@ -28,15 +27,8 @@ async fn redis_answers_stops_and_restarts_on_the_same_port() {
 
     let command =
         json!({"redis": url, "op": "emit", "to": ["lobby"], "event": "news", "args": [1]});
-    let run = node::run(
-        "redis_emitter.js",
-        &[&command.to_string()],
-        Duration::from_secs(10),
-    )
-    .await;
-    run.assert_success();
     assert_eq!(
-        run.result(),
+        common::cluster::redis_emitter(&command).await,
         json!({"op": "emit", "published": [{"channel": "socket.io#/#lobby#", "receivers": 0}]}),
         "the emitter published to the room's channel"
     );
@@ -67,14 +59,7 @@ async fn independent_nodes_behind_round_robin_nginx() {
     // Round-robin: each WebSocket (a new session each) went to another node, which sent its connect hook.
     let mut homes = Vec::new();
     for member in &members {
-        let sid = member.sid();
-        let connects = cluster.backend.wait_for("connect", Some(&sid), 1).await;
-        assert_eq!(connects.len(), 1, "one connect hook for {}", member.name);
-        let home = cluster
-            .nodes
-            .sender_of(&connects[0])
-            .unwrap_or_else(|| panic!("connect hook from an unknown path {}", connects[0].path));
-        homes.push(home);
+        homes.push(cluster.home_of(&member.sid()).await);
     }
     let distinct: BTreeSet<usize> = homes.iter().copied().collect();
     assert_eq!(distinct.len(), 3, "one member per node: {homes:?}");

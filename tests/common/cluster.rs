@@ -3,10 +3,13 @@
 
 use super::backend::Backend;
 use super::nginx::Nginx;
+use super::node;
 use super::node_config::PATH;
 use super::nodes::Nodes;
 use super::redis::Redis;
 use super::sio_backend;
+use serde_json::Value;
+use std::time::Duration;
 
 /// The running deployment; everything stops when it is dropped.
 pub struct Cluster {
@@ -61,4 +64,26 @@ impl Cluster {
     pub fn node_client_url(&self, i: usize) -> String {
         self.nodes.url(i, &format!("{PATH}/"))
     }
+
+    /// The node that made session `sid`: the sender of its one `connect` hook (waited for).
+    pub async fn home_of(&self, sid: &str) -> usize {
+        let connects = self.backend.wait_for("connect", Some(sid), 1).await;
+        assert_eq!(connects.len(), 1, "one connect hook for {sid}");
+        self.nodes
+            .sender_of(&connects[0])
+            .unwrap_or_else(|| panic!("a connect hook from an unknown path {}", connects[0].path))
+    }
+}
+
+/// Runs the Node ecosystem's `@socket.io/redis-emitter` (`tests/clients/redis_emitter.js`) with `command`; returns
+/// its RESULT (checked to have exited 0).
+pub async fn redis_emitter(command: &Value) -> Value {
+    let run = node::run(
+        "redis_emitter.js",
+        &[&command.to_string()],
+        Duration::from_secs(10),
+    )
+    .await;
+    run.assert_success();
+    run.result()
 }

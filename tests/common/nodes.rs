@@ -332,11 +332,8 @@ impl Drop for Nodes {
     /// Kills every node (also when a test panics, then printing their logs' tails); the directory is removed
     /// unless the test failed.
     fn drop(&mut self) {
-        for node in &mut self.nodes {
-            if let Some(mut child) = node.child.take() {
-                let _ = child.kill();
-                let _ = child.wait();
-            }
+        for i in 0..self.len() {
+            self.kill9(i);
         }
         if std::thread::panicking() {
             eprintln!("{}", self.log_tails());
