@@ -5,7 +5,8 @@
 //! session lands on another node; broadcasts from webhook replies, push API calls made on one node and the Node
 //! ecosystem's `@socket.io/redis-emitter` reach matching sockets on every node exactly once; listings cover every
 //! node; a node killed with SIGKILL loses only its own sessions, whose clients reconnect through the others and
-//! whose `disconnect` hooks a survivor sends once; a Redis outage degrades to same-node service and recovers.
+//! whose `disconnect` hooks a survivor sends once (and, as documented, a live node's polling session whose request
+//! was passing through the dying node); a Redis outage degrades to same-node service and recovers.
 //!
 //! Node `nK` posts its webhooks to `/hook/nK` ([`common::nodes`]), so a hook tells which node sent it; the node
 //! that owns a session sends its `connect` hook. Needs redis-server, nginx, `npm ci --prefix tests/clients` and
@@ -518,8 +519,8 @@ async fn the_node_redis_emitter_drives_rooms_on_every_node() {
     finish_all(clients).await;
 }
 
-/// Checks that `member`, whose session (socket `sid`, made on the surviving node `home`) the kill of node `dead.0`
-/// at `dead.1` left alive, lost it anyway in the one way docs/deploy-cluster.md ("When a node dies") describes:
+/// Checks that `member`, whose session (socket `sid`, made on the surviving node `home`) the kill of node `victim`
+/// at `killed_at` left alive, lost it anyway in the one way docs/deploy-cluster.md ("When a node dies") describes:
 /// nginx had sent a request of that session through the dying node, which was passing it on to `home`, and the
 /// request failed with it. Exactly:
 /// - `member` polls (`mode` `polling`, or `upgrade`, whose polls and WebSocket nginx may send to any node, which
@@ -529,9 +530,9 @@ async fn the_node_redis_emitter_drives_rooms_on_every_node() {
 ///   and came back with another socket id (the reconnect step waits for that within [`RECONNECT_LIMIT`]).
 /// - In nginx's access log, the first request of its old Engine.IO session that did not end in a 200 (an upgraded
 ///   WebSocket is logged, 101, only when it ends) had been sent to the dead node: a POST, which nginx does not
-///   retry (502); a long-poll GET, which nginx retried on another node, where the owner refused it (400) as a
-///   second poll because it had not yet seen the dead node's connection, carrying the first, close; or the
-///   upgraded WebSocket itself.
+///   retry (502); a long-poll GET, which nginx retried on another node and got 400 for (the owner ends a session
+///   whose poll connection, here the dead node's, closed unanswered, and refuses a retry that comes before it has
+///   seen that close as a second poll); or the upgraded WebSocket itself.
 /// - Its old session ended on `home` alone: one `disconnect` hook for it, sent by `home` (no survivor reports it
 ///   as a dead node's).
 async fn dropped_by_a_request_through_the_dead_node(
@@ -540,7 +541,8 @@ async fn dropped_by_a_request_through_the_dead_node(
     mode: &str,
     sid: &str,
     home: usize,
-    (victim, killed_at): (usize, Instant),
+    victim: usize,
+    killed_at: Instant,
 ) {
     let name = &member.name;
     let disconnects = member.disconnects();
@@ -719,14 +721,14 @@ async fn a_killed_node_loses_only_its_own_sessions() {
             let left = RECONNECT_LIMIT.saturating_sub(killed_at.elapsed());
             clients[c].ready(2, left).await;
             let (mode, home) = (spec[c].2, homes[c]);
-            let dead = (victim, killed_at);
             dropped_by_a_request_through_the_dead_node(
                 &cluster,
                 &clients[c],
                 mode,
                 sid,
                 home,
-                dead,
+                victim,
+                killed_at,
             )
             .await;
             dropped.push(c);
