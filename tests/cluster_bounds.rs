@@ -3,38 +3,13 @@
 //! the original client's address, never on the node that passed it.
 
 use crate::common;
+use common::cluster_gateway::{cluster_table, metrics_text, wait_joined};
 use common::eio::{self, Answer, poll_url};
 use common::redis::Redis;
 use common::{Backend, Gateway};
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 use tokio::io::AsyncReadExt;
-
-fn cluster(redis: &Redis, node: &str) -> String {
-    format!(
-        "[cluster]\nredis = \"{}\"\nnode_id = \"{node}\"\n",
-        redis.url()
-    )
-}
-
-fn metrics(gateway: &Gateway) -> String {
-    gateway.running.app.metrics().encode()
-}
-
-/// Waits until `gateway` sees `count` live nodes and knows the hop secret.
-async fn sees(gateway: &Gateway, count: usize) {
-    for _ in 0..300 {
-        let ready = gateway.running.app.cluster().is_some_and(|cluster| {
-            cluster.membership().live_count() == count
-                && cluster.membership().hop_secret().is_some()
-        });
-        if ready {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("the node does not see {count} live nodes");
-}
 
 /// An HTTP client whose connections come from `ip` (of `127.0.0.0/8`): one client address of the test.
 fn client_from(ip: Ipv4Addr) -> reqwest::Client {
@@ -64,7 +39,7 @@ async fn a_passed_poll_the_owner_never_answers_ends_within_its_bound_and_is_coun
     let backend = Backend::echo().await;
     let node = Gateway::start(&format!(
         "{}[[endpoint]]\npath = \"/engine.io\"\nprotocol = \"engine.io\"\nwebhook = \"{}\"\nping_interval = \"1s\"\nping_timeout = \"1s\"\n",
-        cluster(&redis, "b"),
+        cluster_table(&redis, "b"),
         backend.url()
     ))
     .await;
@@ -83,7 +58,7 @@ async fn a_passed_poll_the_owner_never_answers_ends_within_its_bound_and_is_coun
     let record = format!(r#"{{"node_id":"silent","tag":"QQQQ","advertise":"{silent}"}}"#);
     redis.cli(&["SET", "socket.io-iogate#node#QQQQ", &record, "PX", "60000"]);
     redis.cli(&["SADD", "socket.io-iogate#nodes", "QQQQ"]);
-    sees(&node, 2).await;
+    wait_joined(&node, 2).await;
 
     // Ping interval 1 s + ping timeout 1 s + the 5 s margin.
     let started = Instant::now();
@@ -100,16 +75,16 @@ async fn a_passed_poll_the_owner_never_answers_ends_within_its_bound_and_is_coun
         "answered after {took:?}"
     );
     assert!(
-        metrics(&node).contains("iogate_hop_failures_total{reason=\"timeout\"} 1"),
+        metrics_text(&node).contains("iogate_hop_failures_total{reason=\"timeout\"} 1"),
         "{}",
-        metrics(&node)
+        metrics_text(&node)
     );
     // The other bounds' counters are exposed from the start.
     for counter in [
         "iogate_hop_idle_closed_total 0",
         "iogate_cluster_messages_dropped_total 0",
     ] {
-        assert!(metrics(&node).contains(counter), "{counter}");
+        assert!(metrics_text(&node).contains(counter), "{counter}");
     }
 }
 
@@ -119,14 +94,14 @@ async fn per_ip_pair(redis: &Redis, backend: &Backend) -> (Gateway, Gateway) {
     let node = |name: &str| {
         format!(
             "[server]\nmax_connections_per_ip = 2\n{}[[endpoint]]\npath = \"/engine.io\"\nprotocol = \"engine.io\"\nwebhook = \"{}\"\nping_interval = \"10s\"\nping_timeout = \"5s\"\n",
-            cluster(redis, name),
+            cluster_table(redis, name),
             backend.url()
         )
     };
     let a = Gateway::start_on(&node("a"), Ipv4Addr::new(127, 0, 0, 3)).await;
     let b = Gateway::start_on(&node("b"), Ipv4Addr::new(127, 0, 0, 2)).await;
-    sees(&a, 2).await;
-    sees(&b, 2).await;
+    wait_joined(&a, 2).await;
+    wait_joined(&b, 2).await;
     (a, b)
 }
 
@@ -195,14 +170,14 @@ async fn the_owner_counts_a_passed_request_on_its_client_not_on_the_node_that_pa
         refused.text
     );
     assert!(
-        metrics(&a).contains("iogate_refused_total{reason=\"max_connections_per_ip\"} 1"),
+        metrics_text(&a).contains("iogate_refused_total{reason=\"max_connections_per_ip\"} 1"),
         "{}",
-        metrics(&a)
+        metrics_text(&a)
     );
     assert!(
-        !metrics(&b).contains("max_connections_per_ip"),
+        !metrics_text(&b).contains("max_connections_per_ip"),
         "{}",
-        metrics(&b)
+        metrics_text(&b)
     );
     direct.abort();
     through_b.abort();

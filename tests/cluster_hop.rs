@@ -3,6 +3,7 @@
 //! authenticated hop. A hop proof a client makes up is not believed, and a session id of no live node is unknown.
 
 use crate::common;
+use common::cluster_gateway::{cluster_table, metrics_text, wait_joined};
 use common::eio::{self, get, handshake, poll_url, post};
 use common::sio::{self, raw_field};
 use common::sio09::Sio09Client;
@@ -14,19 +15,12 @@ use common::redis::Redis;
 
 const TIMING: &str = "ping_interval = \"2s\"\nping_timeout = \"2s\"";
 
-fn cluster(redis: &Redis, node: &str) -> String {
-    format!(
-        "[cluster]\nredis = \"{}\"\nnode_id = \"{node}\"\n",
-        redis.url()
-    )
-}
-
 /// Two engine.io nodes of one cluster, each relaying to its own backend.
 async fn engine_io_pair(redis: &Redis, a: &Backend, b: &Backend) -> (Gateway, Gateway) {
     let node = |name: &str, backend: &Backend| {
         format!(
             "{}[[endpoint]]\npath = \"/engine.io\"\nprotocol = \"engine.io\"\nwebhook = \"{}\"\n{TIMING}\n",
-            cluster(redis, name),
+            cluster_table(redis, name),
             backend.url()
         )
     };
@@ -38,27 +32,13 @@ async fn engine_io_pair(redis: &Redis, a: &Backend, b: &Backend) -> (Gateway, Ga
 
 /// Waits until both nodes see each other and know the hop secret.
 async fn joined(first: &Gateway, second: &Gateway) {
-    for _ in 0..300 {
-        let ready = [first, second].iter().all(|node| {
-            node.running.app.cluster().is_some_and(|cluster| {
-                cluster.membership().live_count() == 2
-                    && cluster.membership().hop_secret().is_some()
-            })
-        });
-        if ready {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    for node in [first, second] {
+        wait_joined(node, 2).await;
     }
-    panic!("the two nodes did not see each other");
 }
 
 fn metric_line(gateway: &Gateway, prefix: &str) -> Option<String> {
-    gateway
-        .running
-        .app
-        .metrics()
-        .encode()
+    metrics_text(gateway)
         .lines()
         .find(|line| line.starts_with(prefix))
         .map(str::to_string)
@@ -215,7 +195,7 @@ async fn socketio09_xhr_polling_on_one_node_reaches_the_session_on_the_other() {
         format!(
             "{}[[endpoint]]\npath = \"/socket.io\"\nprotocol = \"socket.io\"\nwebhook = \"{}\"\n\
              resource = \"myApp/server.js\"\nping_interval = \"20s\"\nping_timeout = \"5s\"\n",
-            cluster(&redis, name),
+            cluster_table(&redis, name),
             backend.url()
         )
     };

@@ -7,6 +7,7 @@
 
 use crate::common;
 use common::api::{API_TABLE, Api, socketio_endpoint};
+use common::cluster_gateway::cluster_table;
 use common::redis::Redis;
 use common::sio::SioWs;
 use common::{Backend, Gateway, Hook, Reply};
@@ -33,8 +34,8 @@ fn backend_app(hook: &Hook) -> Reply {
 /// A node named `name` of the cluster on `redis`, with the push API and one socket.io endpoint.
 async fn node(redis: &Redis, backend: &Backend, name: &str) -> Gateway {
     Gateway::start(&format!(
-        "{API_TABLE}\n[cluster]\nredis = \"{}\"\nnode_id = \"{name}\"\npeer_timeout = \"{}ms\"\n\n{}",
-        redis.url(),
+        "{API_TABLE}\n{}peer_timeout = \"{}ms\"\n\n{}",
+        cluster_table(redis, name),
         PEER_TIMEOUT.as_millis(),
         socketio_endpoint("/socket.io", &backend.url(), "")
     ))

@@ -6,6 +6,7 @@ pub mod api;
 pub mod backend;
 pub mod browser;
 pub mod cluster;
+pub mod cluster_gateway;
 pub mod eio;
 pub mod gateway;
 pub mod member;
