@@ -259,6 +259,124 @@ async fn a_node_declared_departed_while_paused_closes_its_sessions_without_hooks
     assert_eq!(nodes.readyz(b).await, Some(200));
 }
 
+/// Waits until `check` holds for `redis`, at most 10 s; panics naming `what`.
+async fn redis_until(redis: &Redis, what: &str, check: impl Fn(&Redis) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !check(redis) {
+        assert!(Instant::now() < deadline, "{what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_declared_departed_rejoins_under_a_new_tag_and_a_later_death_reports_only_what_it_held_since()
+ {
+    let redis = Redis::start();
+    let backend = Backend::start(backend_reply).await;
+    let mut nodes = start(2, &redis, &backend).await;
+    let started = Instant::now();
+    let (a, b) = (0, 1);
+    let (_ws, old_sid) = socket(&nodes, b, "/").await;
+    let (_engine_ws, old_engine_sid) = engine_session(&nodes, b).await;
+    backend.wait_for("connect", Some(&old_sid), 1).await;
+    let old_tag = old_engine_sid[..4].to_string();
+    tokio::time::sleep(Duration::from_secs(9).saturating_sub(started.elapsed())).await;
+
+    nodes.pause(b);
+    backend
+        .wait_for_within("close", Some(&old_engine_sid), 1, Duration::from_secs(15))
+        .await;
+    nodes.resume(b);
+    metric_becomes(&nodes, b, "iogate_cluster_declared_departed_total", 1.0).await;
+
+    // Back, it mints ids under a new tag, registered in place of the old one.
+    let (_new_ws, new_sid) = socket(&nodes, b, "/").await;
+    let (_new_engine_ws, new_engine_sid) = engine_session(&nodes, b).await;
+    backend.wait_for("connect", Some(&new_sid), 1).await;
+    let new_tag = new_engine_sid[..4].to_string();
+    assert_ne!(new_tag, old_tag, "the node rejoined under a new tag");
+    redis_until(&redis, "the new tag is a live node", |redis| {
+        redis
+            .keys(&format!("socket.io-iogate#node#{new_tag}"))
+            .len()
+            == 1
+    })
+    .await;
+    redis_until(
+        &redis,
+        "the old tag left the node set and its record went",
+        |redis| {
+            !redis
+                .cli(&["SMEMBERS", "socket.io-iogate#nodes"])
+                .contains(&old_tag)
+                && redis
+                    .keys(&format!("socket.io-iogate#node#{old_tag}"))
+                    .is_empty()
+        },
+    )
+    .await;
+    redis_until(
+        &redis,
+        "the new sessions are registered under the new tag only",
+        |redis| {
+            let fields = redis.cli(&["HKEYS", &format!("socket.io-iogate#sockets#{new_tag}")]);
+            fields.contains(&new_sid)
+                && fields.contains(&new_engine_sid)
+                && redis
+                    .keys(&format!("socket.io-iogate#sockets#{old_tag}"))
+                    .is_empty()
+        },
+    )
+    .await;
+
+    // The other node knows the new tag and no longer the old one: a request of an old session is refused with
+    // the protocol's "Session ID unknown", one of a new session is passed to the node.
+    let old = reqwest::get(nodes.url(
+        a,
+        &format!("{ENGINE_IO_PATH}/?EIO=4&transport=polling&sid={old_engine_sid}"),
+    ))
+    .await
+    .expect("answer");
+    assert_eq!(old.status(), 400);
+    assert!(
+        old.text()
+            .await
+            .expect("body")
+            .contains("Session ID unknown")
+    );
+
+    // When it dies for good, the survivor reports exactly the sessions opened since the rejoin, once.
+    nodes.kill9(b);
+    backend
+        .wait_for_within("disconnect", Some(&new_sid), 1, Duration::from_secs(15))
+        .await;
+    backend
+        .wait_for_within("close", Some(&new_engine_sid), 1, Duration::from_secs(15))
+        .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let disconnects: Vec<String> = backend
+        .hooks_of("disconnect")
+        .iter()
+        .map(|hook| hook.body["sid"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(
+        disconnects,
+        [old_sid.clone(), new_sid.clone()],
+        "one disconnect hook per socket"
+    );
+    let closes: Vec<String> = backend
+        .hooks_of("close")
+        .iter()
+        .map(|hook| hook.body["sid"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(
+        closes,
+        [old_engine_sid, new_engine_sid],
+        "one close hook per session"
+    );
+    assert_eq!(departed_hooks(&nodes.api(a).metrics().await), 4.0);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_that_shuts_down_cleanly_sends_its_own_hooks_and_leaves_nothing_to_survivors() {
     let redis = Redis::start();
