@@ -1,7 +1,9 @@
 //! The benchmarks' webhook backend: answers iogate's (and the Node reference's) hooks as fast as it can.
 //!
 //! - `connect` -> 200 `{"join":["<room>"]}` (every socket joins the fan-out room)
-//! - `event` -> 200 `{"ack":<the event's args>}`
+//! - `event` -> 200 `{"ack":<the event's args>}`; the event `broadcast` -> 200
+//!   `{"broadcast":[{"rooms":["<room>"],"event":"tick","args":<the event's args>}]}` (the sender excluded; every
+//!   socket of the namespace when there is no room)
 //! - anything else (`disconnect`) -> 200 with an empty body
 //! - `GET /stats` -> hook counts, for the runner to know when hooks have all arrived
 //!
@@ -13,6 +15,7 @@
 
 use iogate_bench::Res;
 use iogate_bench::http1::{self, Framing, MAX_HEADERS};
+use iogate_bench::scenario::BROADCAST_EVENT;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::io::Write as _;
@@ -32,11 +35,15 @@ struct Counters {
 
 struct Backend {
     connect_reply: Vec<u8>,
+    /// The start of a broadcast reply, up to its args: `{"broadcast":[{"rooms":[...],"event":"tick","args":`.
+    broadcast_reply_head: Vec<u8>,
     counters: Counters,
 }
 
 #[derive(Deserialize)]
 struct EventBody<'a> {
+    #[serde(borrow)]
+    event: Option<std::borrow::Cow<'a, str>>,
     #[serde(borrow)]
     args: Option<&'a RawValue>,
 }
@@ -136,9 +143,18 @@ impl Backend {
             Route::Event => {
                 c.event.fetch_add(1, Ordering::Relaxed);
                 match serde_json::from_slice::<EventBody>(body) {
-                    Ok(EventBody { args: Some(args) }) => {
-                        respond(out, OK, &[b"{\"ack\":", args.get().as_bytes(), b"}"], close)
-                    }
+                    Ok(EventBody {
+                        event: Some(event),
+                        args: Some(args),
+                    }) if event == BROADCAST_EVENT => respond(
+                        out,
+                        OK,
+                        &[&self.broadcast_reply_head, args.get().as_bytes(), b"}]}"],
+                        close,
+                    ),
+                    Ok(EventBody {
+                        args: Some(args), ..
+                    }) => respond(out, OK, &[b"{\"ack\":", args.get().as_bytes(), b"}"], close),
                     _ => respond(out, OK, &[b"{}"], close),
                 }
             }
@@ -234,8 +250,15 @@ fn main() {
             .to_string()
             .into_bytes()
     };
+    let rooms: Vec<&str> = if room.is_empty() { vec![] } else { vec![&room] };
+    let broadcast_reply_head = format!(
+        r#"{{"broadcast":[{{"rooms":{},"event":"tick","args":"#,
+        serde_json::json!(rooms)
+    )
+    .into_bytes();
     let backend = Arc::new(Backend {
         connect_reply,
+        broadcast_reply_head,
         counters: Counters::default(),
     });
     runtime.block_on(async move {

@@ -2,7 +2,7 @@
 //! table. `bench/run.sh` builds everything and calls `bench-loadgen run`.
 //!
 //! Usage: `bench-loadgen run [--quick | --smoke] [--only iogate|node] [--iogate BIN] [--backend BIN] [--node BIN]
-//!         [--node-app DIR] [--sources N] [--json FILE] [--no-cluster]`
+//!         [--node-app DIR] [--sources N] [--json FILE] [--no-cluster | --cluster-only]`
 //!
 //! One scenario against servers started by hand (to profile them):
 //! `bench-loadgen scenario NAME --kind iogate|node --pid PID --addr ADDR --control ADDR --backend ADDR
@@ -22,7 +22,8 @@ fn usage(problem: &str) -> ! {
     eprintln!(
         "bench-loadgen: {problem}\n\
          usage: bench-loadgen run [--quick | --smoke] [--only iogate|node] [--iogate BIN] [--backend BIN]\n\
-         \x20                        [--node BIN] [--node-app DIR] [--sources N] [--json FILE] [--no-cluster]\n\
+         \x20                        [--node BIN] [--node-app DIR] [--sources N] [--json FILE]\n\
+         \x20                        [--no-cluster | --cluster-only]\n\
          \x20      bench-loadgen scenario NAME --kind iogate|node --pid PID --addr ADDR --control ADDR --backend ADDR\n\
          \x20                        [--clients N] [--seconds S] [--rate R] [--rounds R] [--ramp S] [--sources N]"
     );
@@ -54,6 +55,7 @@ fn main() {
     let mut sources = 4;
     let mut json = None;
     let mut cluster = true;
+    let mut single = true;
     while let Some(arg) = args.next() {
         let mut value = || {
             args.next()
@@ -81,6 +83,7 @@ fn main() {
             }
             "--json" => json = Some(PathBuf::from(value())),
             "--no-cluster" => cluster = false,
+            "--cluster-only" => single = false,
             other => usage(&format!("unknown argument {other}")),
         }
     }
@@ -96,6 +99,7 @@ fn main() {
         sources,
         json,
         cluster,
+        single,
     };
     let result = runtime.block_on(runner::run(options));
     let _ = std::fs::remove_dir_all(&work_dir);
