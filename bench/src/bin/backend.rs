@@ -6,6 +6,8 @@
 //!   socket of the namespace when there is no room)
 //! - anything else (`disconnect`) -> 200 with an empty body
 //! - `GET /stats` -> hook counts, for the runner to know when hooks have all arrived
+//! - `POST /forward` -> 200 with an answer of a polling answer's size carrying the request's stamp (the owner's end
+//!   of `bench-loadgen forward-cost`, `iogate_bench::forward_cost`)
 //!
 //! Usage: `bench-backend [--listen 127.0.0.1:0] [--room bench | --no-join] [--threads N]`; prints `listening <addr>` once bound.
 //!
@@ -14,6 +16,7 @@
 //! machine it shares with the server under test as little as it can.
 
 use iogate_bench::Res;
+use iogate_bench::forward_cost;
 use iogate_bench::http1::{self, Framing, MAX_HEADERS};
 use iogate_bench::scenario::BROADCAST_EVENT;
 use serde::Deserialize;
@@ -53,6 +56,8 @@ struct EventBody<'a> {
 enum Route {
     /// `GET /stats`.
     Stats,
+    /// `POST /forward`.
+    Forward,
     /// A hook, by its `X-Iogate-Event` header.
     Connect,
     Event,
@@ -91,10 +96,11 @@ fn parse_head(bytes: &[u8]) -> Res<Option<(usize, Head)>> {
             expect_continue = header.value.eq_ignore_ascii_case(b"100-continue");
         }
     }
-    if request.method == Some("GET")
-        && request.path.map(|p| p.split('?').next()) == Some(Some("/stats"))
-    {
-        route = Route::Stats;
+    let path = request.path.and_then(|p| p.split('?').next());
+    match (request.method, path) {
+        (Some("GET"), Some("/stats")) => route = Route::Stats,
+        (Some("POST"), Some("/forward")) => route = Route::Forward,
+        _ => {}
     }
     Ok(Some((
         len,
@@ -136,6 +142,7 @@ impl Backend {
                 );
                 respond(out, OK, &[stats.as_bytes()], close);
             }
+            Route::Forward => respond(out, OK, &[&forward_cost::answer_to(body)], close),
             Route::Connect => {
                 c.connect.fetch_add(1, Ordering::Relaxed);
                 respond(out, OK, &[&self.connect_reply], close);
