@@ -101,26 +101,27 @@ impl Comparison {
     /// A markdown table: one row per figure, the median over the runs of each way, every run in brackets.
     pub fn render(&self) -> String {
         type Figure = fn(&WayOutcome) -> f64;
-        let figures: [(&str, Figure); 7] = [
-            ("round trips answered per second", |w| {
+        // Name, decimals, figure.
+        let figures: [(&str, usize, Figure); 7] = [
+            ("round trips answered per second", 0, |w| {
                 w.round_trips as f64 / w.asker.wall.max(1e-9)
             }),
-            ("p50 round trip, ms", |w| {
+            ("p50 round trip, ms", 3, |w| {
                 w.latencies.clone().percentile_ms(50.0).unwrap_or(f64::NAN)
             }),
-            ("p99 round trip, ms", |w| {
+            ("p99 round trip, ms", 3, |w| {
                 w.latencies.clone().percentile_ms(99.0).unwrap_or(f64::NAN)
             }),
-            ("CPU per round trip, asking end, µs", |w| {
+            ("CPU per round trip, asking end, µs", 1, |w| {
                 w.us_per_round_trip(&w.asker)
             }),
-            ("CPU per round trip, owning end, µs", |w| {
+            ("CPU per round trip, owning end, µs", 1, |w| {
                 w.us_per_round_trip(&w.owner)
             }),
-            ("CPU per round trip, redis-server, µs", |w| {
+            ("CPU per round trip, redis-server, µs", 1, |w| {
                 w.us_per_round_trip(&w.redis)
             }),
-            ("CPU per round trip, all processes, µs", |w| {
+            ("CPU per round trip, all processes, µs", 1, |w| {
                 w.us_per_round_trip(&w.asker) + w.us_per_round_trip(&w.owner) + w.us_per_round_trip(&w.redis)
             }),
         ];
@@ -130,16 +131,16 @@ impl Comparison {
             self.rate,
             self.redis.len()
         );
-        let cell = |ways: &[WayOutcome], figure: Figure| {
+        let cell = |ways: &[WayOutcome], decimals: usize, figure: Figure| {
             let values: Vec<f64> = ways.iter().map(figure).collect();
-            let each: Vec<String> = values.iter().map(|v| format!("{v:.3}")).collect();
-            format!("{:.3} [{}]", median(values.clone()), each.join(", "))
+            let each: Vec<String> = values.iter().map(|v| format!("{v:.decimals$}")).collect();
+            format!("{:.decimals$} [{}]", median(values.clone()), each.join(", "))
         };
-        for (name, figure) in figures {
+        for (name, decimals, figure) in figures {
             out.push_str(&format!(
                 "| {name} | {} | {} |\n",
-                cell(&self.redis, figure),
-                cell(&self.http, figure)
+                cell(&self.redis, decimals, figure),
+                cell(&self.http, decimals, figure)
             ));
         }
         out
