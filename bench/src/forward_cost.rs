@@ -16,6 +16,8 @@ use futures_util::StreamExt as _;
 use http::Method;
 use redis::AsyncCommands as _;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::task::JoinSet;
 
@@ -42,6 +44,8 @@ const STAMP_BYTES: usize = 16;
 pub struct WayOutcome {
     /// Answers received in the measured window.
     pub round_trips: u64,
+    /// Requests whose PUBLISH failed (Redis only).
+    pub failed: u64,
     /// From when each request was due (or sent, if later) to its answer.
     pub latencies: Latencies,
     /// CPU of the asking process in the window.
@@ -72,7 +76,8 @@ pub struct Window {
 /// A message of `size` bytes starting with the stamp of request `id` due at `due`, then `tail` (a channel name or
 /// nothing), then filler that reads like an HTTP message.
 fn message(id: u64, due: u64, tail: &[u8], size: usize) -> Vec<u8> {
-    const FILLER: &[u8] = b"POST /socket.io/?EIO=4&transport=polling&sid=AAAAAAAAAAAAAAAAAAAA HTTP/1.1\r\n\
+    const FILLER: &[u8] =
+        b"POST /socket.io/?EIO=4&transport=polling&sid=AAAAAAAAAAAAAAAAAAAA HTTP/1.1\r\n\
         host: 127.0.0.1:8080\r\ncontent-type: text/plain;charset=UTF-8\r\ncontent-length: 64\r\n\
         user-agent: Mozilla/5.0\r\naccept: */*\r\norigin: http://127.0.0.1:8080\r\n\r\n\
         42[\"echo\",{\"seq\":1,\"text\":\"hello from the benchmark\"}]";
@@ -108,12 +113,14 @@ pub fn answer_to(request: &[u8]) -> Vec<u8> {
 }
 
 /// The owner's end of the Redis way: subscribes to [`OWNER_CHANNEL`], then answers every request on its reply
-/// channel; calls `ready` once subscribed. Runs until Redis goes away.
+/// channel, each from a task of its own (as a node serves each request in its own task, so one slow PUBLISH does
+/// not hold the others; the answers share one multiplexed connection); calls `ready` once subscribed. Runs until
+/// Redis goes away.
 pub async fn serve_redis_owner(url: &str, ready: impl FnOnce()) -> Res<()> {
     let client = redis::Client::open(url)?;
     let mut pubsub = client.get_async_pubsub().await?;
     pubsub.subscribe(OWNER_CHANNEL).await?;
-    let mut publisher = client.get_multiplexed_async_connection().await?;
+    let publisher = client.get_multiplexed_async_connection().await?;
     ready();
     let mut requests = pubsub.into_on_message();
     while let Some(request) = requests.next().await {
@@ -121,14 +128,18 @@ pub async fn serve_redis_owner(url: &str, ready: impl FnOnce()) -> Res<()> {
         let Some(channel) = reply_channel(payload) else {
             continue;
         };
-        let answer = answer_to(payload);
-        let _: usize = publisher.publish(channel, answer).await?;
+        let (channel, answer) = (channel.to_vec(), answer_to(payload));
+        let mut publisher = publisher.clone();
+        tokio::spawn(async move {
+            let _: Result<usize, _> = publisher.publish(channel, answer).await;
+        });
     }
     Err("Redis closed the subscription".into())
 }
 
 /// The asker's end of the Redis way against an owner already subscribed: one request per period, each PUBLISHed to
-/// [`OWNER_CHANNEL`], answers read from [`ASKER_CHANNEL`]. CPU windows of `owner_pid` and `redis_pid` too.
+/// [`OWNER_CHANNEL`] from a task of its own (as each request's task would; they share one multiplexed connection),
+/// answers read from [`ASKER_CHANNEL`]. CPU windows of `owner_pid` and `redis_pid` too.
 pub async fn via_redis(
     url: &str,
     owner_pid: u32,
@@ -138,7 +149,7 @@ pub async fn via_redis(
     let client = redis::Client::open(url)?;
     let mut pubsub = client.get_async_pubsub().await?;
     pubsub.subscribe(ASKER_CHANNEL).await?;
-    let mut publisher = client.get_multiplexed_async_connection().await?;
+    let publisher = client.get_multiplexed_async_connection().await?;
     let start = now_us() + 50_000;
     let window_start = start + timing.warmup.as_micros() as u64;
     let window_end = window_start + timing.window.as_micros() as u64;
@@ -163,6 +174,7 @@ pub async fn via_redis(
         }
     });
     let period = (1e6 / timing.rate.max(1.0)) as u64;
+    let failed = Arc::new(AtomicU64::new(0));
     let mut marks = None;
     let mut next = start;
     let mut id = 0u64;
@@ -174,7 +186,13 @@ pub async fn via_redis(
         // Timed from the wake-up when the timer woke late: its granularity is this process's, not the path's.
         let due = now_us().max(next);
         let request = message(id, due, ASKER_CHANNEL.as_bytes(), REQUEST_BYTES);
-        let _: usize = publisher.publish(OWNER_CHANNEL, request).await?;
+        let (mut publisher, failed) = (publisher.clone(), failed.clone());
+        tokio::spawn(async move {
+            let published: Result<usize, _> = publisher.publish(OWNER_CHANNEL, request).await;
+            if published.is_err() {
+                failed.fetch_add(1, Ordering::Relaxed);
+            }
+        });
         id += 1;
         next += period;
     }
@@ -182,6 +200,7 @@ pub async fn via_redis(
     let latencies = collector.await?;
     Ok(WayOutcome {
         round_trips: latencies.len() as u64,
+        failed: failed.load(Ordering::Relaxed),
         latencies,
         asker: used.0,
         owner: used.1,
@@ -243,6 +262,7 @@ pub async fn via_http(owner: SocketAddr, owner_pid: u32, timing: &Window) -> Res
     }
     Ok(WayOutcome {
         round_trips: latencies.len() as u64,
+        failed: 0,
         latencies,
         asker: used.0,
         owner: used.1,

@@ -72,9 +72,10 @@ async fn through_redis(redis: &Redis, timing: &Window) -> Res<WayOutcome> {
 fn summary(way: &WayOutcome) -> String {
     let mut latencies = way.latencies.clone();
     format!(
-        "{} round trips, p50 {:.3} ms, p99 {:.3} ms; CPU per round trip: asker {:.1} us, owner {:.1} us, \
+        "{} round trips ({} failed), p50 {:.3} ms, p99 {:.3} ms; CPU per round trip: asker {:.1} us, owner {:.1} us, \
          redis-server {:.1} us",
         way.round_trips,
+        way.failed,
         latencies.percentile_ms(50.0).unwrap_or(f64::NAN),
         latencies.percentile_ms(99.0).unwrap_or(f64::NAN),
         way.us_per_round_trip(&way.asker),
@@ -122,7 +123,9 @@ impl Comparison {
                 w.us_per_round_trip(&w.redis)
             }),
             ("CPU per round trip, all processes, µs", 1, |w| {
-                w.us_per_round_trip(&w.asker) + w.us_per_round_trip(&w.owner) + w.us_per_round_trip(&w.redis)
+                w.us_per_round_trip(&w.asker)
+                    + w.us_per_round_trip(&w.owner)
+                    + w.us_per_round_trip(&w.redis)
             }),
         ];
         let mut out = format!(
@@ -134,7 +137,11 @@ impl Comparison {
         let cell = |ways: &[WayOutcome], decimals: usize, figure: Figure| {
             let values: Vec<f64> = ways.iter().map(figure).collect();
             let each: Vec<String> = values.iter().map(|v| format!("{v:.decimals$}")).collect();
-            format!("{:.decimals$} [{}]", median(values.clone()), each.join(", "))
+            format!(
+                "{:.decimals$} [{}]",
+                median(values.clone()),
+                each.join(", ")
+            )
         };
         for (name, decimals, figure) in figures {
             out.push_str(&format!(
