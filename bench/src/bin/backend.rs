@@ -127,6 +127,29 @@ fn respond(out: &mut Vec<u8>, status: &str, parts: &[&[u8]], close: bool) {
 }
 
 impl Backend {
+    /// A backend whose sockets join `room` (none when empty) and whose broadcasts go to it (to the whole namespace
+    /// when empty).
+    fn new(room: &str) -> Self {
+        let rooms: Vec<&str> = if room.is_empty() { vec![] } else { vec![room] };
+        let connect_reply = if room.is_empty() {
+            Vec::new()
+        } else {
+            serde_json::json!({ "join": rooms })
+                .to_string()
+                .into_bytes()
+        };
+        let broadcast_reply_head = format!(
+            r#"{{"broadcast":[{{"rooms":{},"event":"tick","args":"#,
+            serde_json::json!(rooms)
+        )
+        .into_bytes();
+        Self {
+            connect_reply,
+            broadcast_reply_head,
+            counters: Counters::default(),
+        }
+    }
+
     /// Appends the answer to one request.
     fn answer(&self, out: &mut Vec<u8>, route: Route, body: &[u8], close: bool) {
         const OK: &str = "200 OK";
@@ -250,24 +273,7 @@ fn main() {
         builder.worker_threads(threads);
     }
     let runtime = builder.build().expect("a tokio runtime");
-    let connect_reply = if room.is_empty() {
-        Vec::new()
-    } else {
-        serde_json::json!({ "join": [room] })
-            .to_string()
-            .into_bytes()
-    };
-    let rooms: Vec<&str> = if room.is_empty() { vec![] } else { vec![&room] };
-    let broadcast_reply_head = format!(
-        r#"{{"broadcast":[{{"rooms":{},"event":"tick","args":"#,
-        serde_json::json!(rooms)
-    )
-    .into_bytes();
-    let backend = Arc::new(Backend {
-        connect_reply,
-        broadcast_reply_head,
-        counters: Counters::default(),
-    });
+    let backend = Arc::new(Backend::new(&room));
     runtime.block_on(async move {
         let listener = TcpListener::bind(listen).await.expect("bind the backend");
         println!(
@@ -291,4 +297,56 @@ fn usage(problem: &str) -> ! {
         "bench-backend: {problem}\nusage: bench-backend [--listen ADDR] [--room NAME | --no-join] [--threads N]"
     );
     std::process::exit(2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body_of(answer: &[u8]) -> serde_json::Value {
+        let text = std::str::from_utf8(answer).expect("text");
+        let (_, body) = text.split_once("\r\n\r\n").expect("a head and a body");
+        serde_json::from_str(body).expect("JSON")
+    }
+
+    #[test]
+    fn events_are_acked_and_the_broadcast_event_is_answered_with_a_broadcast_to_the_room() {
+        let backend = Backend::new("bench");
+        let mut out = Vec::new();
+        backend.answer(&mut out, Route::Connect, b"{}", false);
+        assert_eq!(body_of(&out), serde_json::json!({"join": ["bench"]}));
+        out.clear();
+        backend.answer(
+            &mut out,
+            Route::Event,
+            br#"{"event":"echo","args":[1,{"a":2}]}"#,
+            false,
+        );
+        assert_eq!(body_of(&out), serde_json::json!({"ack": [1, {"a": 2}]}));
+        out.clear();
+        let event = format!(r#"{{"event":"{BROADCAST_EVENT}","args":[7]}}"#);
+        backend.answer(&mut out, Route::Event, event.as_bytes(), false);
+        assert_eq!(
+            body_of(&out),
+            serde_json::json!({"broadcast": [{"rooms": ["bench"], "event": "tick", "args": [7]}]})
+        );
+        out.clear();
+        Backend::new("").answer(&mut out, Route::Event, event.as_bytes(), false);
+        assert_eq!(
+            body_of(&out),
+            serde_json::json!({"broadcast": [{"rooms": [], "event": "tick", "args": [7]}]})
+        );
+    }
+
+    #[test]
+    fn forward_answers_carry_the_request_stamp() {
+        let backend = Backend::new("bench");
+        let request = [3u8; 40];
+        let mut out = Vec::new();
+        backend.answer(&mut out, Route::Forward, &request, false);
+        let text = String::from_utf8_lossy(&out);
+        let (_, body) = text.split_once("\r\n\r\n").expect("a head and a body");
+        assert_eq!(body.len(), forward_cost::ANSWER_BYTES);
+        assert_eq!(&out[out.len() - body.len()..][..16], &request[..16]);
+    }
 }
