@@ -56,6 +56,11 @@ impl Redis {
         Ok(redis)
     }
 
+    /// Its process id (0 once it has exited).
+    pub fn pid(&self) -> u32 {
+        self.child.id().unwrap_or(0)
+    }
+
     /// The URL nodes are configured with.
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)

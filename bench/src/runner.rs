@@ -62,6 +62,9 @@ pub struct Plan {
     pub cross_node_clients: usize,
     /// Emits, one at a time, in the cross-node latency scenario.
     pub cross_node_rounds: usize,
+    /// Emits, one at a time, in the cross-node relay through a webhook reply's broadcast (to the cross-node
+    /// scenario's clients).
+    pub cross_node_relay_rounds: usize,
     /// Offered emits per second (all relay clients together) when measuring the polling hop.
     pub hop_rate: f64,
 }
@@ -89,6 +92,7 @@ impl Plan {
                 cluster_fanout: 9_000,
                 cross_node_clients: 10,
                 cross_node_rounds: 200,
+                cross_node_relay_rounds: 1_000,
                 hop_rate: 2_000.0,
             },
             Mode::Quick => Self {
@@ -110,6 +114,7 @@ impl Plan {
                 cluster_fanout: 1_500,
                 cross_node_clients: 10,
                 cross_node_rounds: 50,
+                cross_node_relay_rounds: 200,
                 hop_rate: 1_000.0,
             },
             Mode::Smoke => Self {
@@ -131,6 +136,7 @@ impl Plan {
                 cluster_fanout: 12,
                 cross_node_clients: 2,
                 cross_node_rounds: 3,
+                cross_node_relay_rounds: 3,
                 hop_rate: 100.0,
             },
         }
@@ -165,6 +171,8 @@ pub struct Options {
     pub json: Option<PathBuf>,
     /// Whether to run the cluster scenarios (they need `redis-server`).
     pub cluster: bool,
+    /// Whether to run the single-server scenarios (idle, relay, fan-out, connect storm).
+    pub single: bool,
 }
 
 /// Everything a run measured.
@@ -700,30 +708,33 @@ pub async fn run(options: Options) -> Res<Report> {
     };
     let started = std::time::Instant::now();
     let elapsed = || format!("{:.0} s", started.elapsed().as_secs_f64());
-    eprintln!("== idle sessions");
-    run.idle(Transport::Polling).await;
-    run.idle(Transport::Websocket).await;
-    for transport in [Transport::Polling, Transport::Websocket] {
-        eprintln!("== relay {transport} (at {})", elapsed());
-        let max = run.relay(transport).await;
-        // Latency at half load: both servers get the same offered rate, half of what Node sustained.
-        let reference = max.get(&Kind::Node).or_else(|| max.get(&Kind::Iogate));
-        if let Some(rate) = reference.map(|r| r / 2.0).filter(|r| *r >= 1.0) {
-            run.relay_at(transport, rate).await;
+    if options.single {
+        eprintln!("== idle sessions");
+        run.idle(Transport::Polling).await;
+        run.idle(Transport::Websocket).await;
+        for transport in [Transport::Polling, Transport::Websocket] {
+            eprintln!("== relay {transport} (at {})", elapsed());
+            let max = run.relay(transport).await;
+            // Latency at half load: both servers get the same offered rate, half of what Node sustained.
+            let reference = max.get(&Kind::Node).or_else(|| max.get(&Kind::Iogate));
+            if let Some(rate) = reference.map(|r| r / 2.0).filter(|r| *r >= 1.0) {
+                run.relay_at(transport, rate).await;
+            }
         }
+        eprintln!("== fan-out (at {})", elapsed());
+        run.fanout(Transport::Websocket, plan.fanout_websocket)
+            .await;
+        run.fanout(Transport::Polling, plan.fanout_polling).await;
+        eprintln!("== connect storm (at {})", elapsed());
+        run.storm(Transport::Websocket).await;
+        run.storm(Transport::Polling).await;
     }
-    eprintln!("== fan-out (at {})", elapsed());
-    run.fanout(Transport::Websocket, plan.fanout_websocket)
-        .await;
-    run.fanout(Transport::Polling, plan.fanout_polling).await;
-    eprintln!("== connect storm (at {})", elapsed());
-    run.storm(Transport::Websocket).await;
-    run.storm(Transport::Polling).await;
     if options.cluster {
         let nodes = plan.cluster_nodes;
         eprintln!("== cluster of {nodes} nodes (at {})", elapsed());
         run.cluster_fanout().await;
         run.cross_node().await;
+        run.cross_node_relay().await;
         run.forwarded_polling().await;
     }
     eprintln!("== done in {}", elapsed());

@@ -19,6 +19,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 
+mod broadcast_relay;
+pub use broadcast_relay::{BROADCAST_EVENT, broadcast_relay};
+
 /// The client transport of a scenario.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Transport {
@@ -736,6 +739,13 @@ impl Rounds {
         }
     }
 
+    /// Round `round` starts now (its latencies count from here).
+    fn mark_sent(&self, round: usize) {
+        if let Some(sent) = self.sent.get(round) {
+            sent.store(now_us(), Ordering::Release);
+        }
+    }
+
     fn tick(&self, client: usize, data: &str, at: u64) {
         let Some(("tick", round)) = proto::event_with_number(data) else {
             return;
@@ -763,8 +773,51 @@ pub async fn fanout(
     rounds: usize,
     problems: &mut Problems,
 ) -> Res<FanoutOutcome> {
-    let tally = Arc::new(Tally::default());
     let state = Arc::new(Rounds::new(rounds));
+    let server = ctx.server;
+    let emits = state.clone();
+    let trigger = async |round: usize| {
+        emits.mark_sent(round);
+        server
+            .emit_to_room("bench", "tick", &round.to_string())
+            .await
+    };
+    let shape = RoundsShape {
+        what: format!("fan-out {transport}"),
+        transport,
+        clients: n,
+        // Polling clients re-issue their GET; every transport gets back to idle before the next round.
+        gap: Duration::from_millis(150),
+    };
+    deliveries_of_rounds(ctx, &shape, &state, trigger, problems).await
+}
+
+/// How a scenario of rounds delivered to a room is laid out.
+struct RoundsShape {
+    /// The scenario's name in notes.
+    what: String,
+    /// The receiving clients' transport.
+    transport: Transport,
+    /// Receiving clients (they connect through [`Ctx::client_endpoint`] and join `bench` in the connect hook).
+    clients: usize,
+    /// Pause after each round's last delivery.
+    gap: Duration,
+}
+
+/// Connects the receiving clients of `shape`, then runs one round per slot of `state`, one at a time:
+/// `trigger(round)` makes the servers send the round's event `["tick",<round>]` to the room (and marks the round
+/// sent, [`Rounds::mark_sent`], just before it acts), then the round waits until every client has it (or 15 s
+/// pass). Server CPU is read over all rounds.
+async fn deliveries_of_rounds(
+    ctx: &Ctx<'_>,
+    shape: &RoundsShape,
+    state: &Arc<Rounds>,
+    mut trigger: impl AsyncFnMut(usize) -> Res<()>,
+    problems: &mut Problems,
+) -> Res<FanoutOutcome> {
+    let (transport, n, what) = (shape.transport, shape.clients, &shape.what);
+    let rounds = state.sent.len();
+    let tally = Arc::new(Tally::default());
     let gate = Arc::new(Semaphore::new(ctx.connect_concurrency));
     let mut clients = JoinSet::new();
     for index in 0..n {
@@ -815,10 +868,7 @@ pub async fn fanout(
     let mut busy_us = 0u64;
     let mut delivered = 0usize;
     for round in 0..rounds {
-        state.sent[round].store(now_us(), Ordering::Release);
-        ctx.server
-            .emit_to_room("bench", "tick", &round.to_string())
-            .await?;
+        trigger(round).await?;
         let deadline = Instant::now() + Duration::from_secs(15);
         while state.delivered[round].load(Ordering::Acquire) < expected && Instant::now() < deadline
         {
@@ -827,18 +877,17 @@ pub async fn fanout(
         let got = state.delivered[round].load(Ordering::Acquire);
         if got < expected {
             problems.notes.push(format!(
-                "fan-out {transport}: round {round} reached {got} of {expected} clients in 15 s"
+                "{what}: round {round} reached {got} of {expected} clients in 15 s"
             ));
         }
         delivered += got;
         busy_us += state.last[round]
             .load(Ordering::Acquire)
             .saturating_sub(state.sent[round].load(Ordering::Acquire));
-        // Polling clients re-issue their GET; let every transport get back to idle before the next round.
-        tokio::time::sleep(Duration::from_millis(150)).await;
+        tokio::time::sleep(shape.gap).await;
     }
     let cpu = marks.used();
-    failures_note(&tally, n, &format!("fan-out {transport}"), problems);
+    failures_note(&tally, n, what, problems);
     clients.abort_all();
     let mut latencies = Latencies::default();
     for shard in &state.latencies {

@@ -1,9 +1,13 @@
 //! The benchmarks' webhook backend: answers iogate's (and the Node reference's) hooks as fast as it can.
 //!
 //! - `connect` -> 200 `{"join":["<room>"]}` (every socket joins the fan-out room)
-//! - `event` -> 200 `{"ack":<the event's args>}`
+//! - `event` -> 200 `{"ack":<the event's args>}`; the event `broadcast` -> 200
+//!   `{"broadcast":[{"rooms":["<room>"],"event":"tick","args":<the event's args>}]}` (the sender excluded; every
+//!   socket of the namespace when there is no room)
 //! - anything else (`disconnect`) -> 200 with an empty body
 //! - `GET /stats` -> hook counts, for the runner to know when hooks have all arrived
+//! - `POST /forward` -> 200 with an answer of a polling answer's size carrying the request's stamp (the owner's end
+//!   of `bench-loadgen forward-cost`, `iogate_bench::forward_cost`)
 //!
 //! Usage: `bench-backend [--listen 127.0.0.1:0] [--room bench | --no-join] [--threads N]`; prints `listening <addr>` once bound.
 //!
@@ -12,7 +16,9 @@
 //! machine it shares with the server under test as little as it can.
 
 use iogate_bench::Res;
+use iogate_bench::forward_cost;
 use iogate_bench::http1::{self, Framing, MAX_HEADERS};
+use iogate_bench::scenario::BROADCAST_EVENT;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::io::Write as _;
@@ -32,11 +38,15 @@ struct Counters {
 
 struct Backend {
     connect_reply: Vec<u8>,
+    /// The start of a broadcast reply, up to its args: `{"broadcast":[{"rooms":[...],"event":"tick","args":`.
+    broadcast_reply_head: Vec<u8>,
     counters: Counters,
 }
 
 #[derive(Deserialize)]
 struct EventBody<'a> {
+    #[serde(borrow)]
+    event: Option<std::borrow::Cow<'a, str>>,
     #[serde(borrow)]
     args: Option<&'a RawValue>,
 }
@@ -46,6 +56,8 @@ struct EventBody<'a> {
 enum Route {
     /// `GET /stats`.
     Stats,
+    /// `POST /forward`.
+    Forward,
     /// A hook, by its `X-Iogate-Event` header.
     Connect,
     Event,
@@ -84,10 +96,11 @@ fn parse_head(bytes: &[u8]) -> Res<Option<(usize, Head)>> {
             expect_continue = header.value.eq_ignore_ascii_case(b"100-continue");
         }
     }
-    if request.method == Some("GET")
-        && request.path.map(|p| p.split('?').next()) == Some(Some("/stats"))
-    {
-        route = Route::Stats;
+    let path = request.path.and_then(|p| p.split('?').next());
+    match (request.method, path) {
+        (Some("GET"), Some("/stats")) => route = Route::Stats,
+        (Some("POST"), Some("/forward")) => route = Route::Forward,
+        _ => {}
     }
     Ok(Some((
         len,
@@ -114,6 +127,29 @@ fn respond(out: &mut Vec<u8>, status: &str, parts: &[&[u8]], close: bool) {
 }
 
 impl Backend {
+    /// A backend whose sockets join `room` (none when empty) and whose broadcasts go to it (to the whole namespace
+    /// when empty).
+    fn new(room: &str) -> Self {
+        let rooms: Vec<&str> = if room.is_empty() { vec![] } else { vec![room] };
+        let connect_reply = if room.is_empty() {
+            Vec::new()
+        } else {
+            serde_json::json!({ "join": rooms })
+                .to_string()
+                .into_bytes()
+        };
+        let broadcast_reply_head = format!(
+            r#"{{"broadcast":[{{"rooms":{},"event":"tick","args":"#,
+            serde_json::json!(rooms)
+        )
+        .into_bytes();
+        Self {
+            connect_reply,
+            broadcast_reply_head,
+            counters: Counters::default(),
+        }
+    }
+
     /// Appends the answer to one request.
     fn answer(&self, out: &mut Vec<u8>, route: Route, body: &[u8], close: bool) {
         const OK: &str = "200 OK";
@@ -129,6 +165,7 @@ impl Backend {
                 );
                 respond(out, OK, &[stats.as_bytes()], close);
             }
+            Route::Forward => respond(out, OK, &[&forward_cost::answer_to(body)], close),
             Route::Connect => {
                 c.connect.fetch_add(1, Ordering::Relaxed);
                 respond(out, OK, &[&self.connect_reply], close);
@@ -136,9 +173,18 @@ impl Backend {
             Route::Event => {
                 c.event.fetch_add(1, Ordering::Relaxed);
                 match serde_json::from_slice::<EventBody>(body) {
-                    Ok(EventBody { args: Some(args) }) => {
-                        respond(out, OK, &[b"{\"ack\":", args.get().as_bytes(), b"}"], close)
-                    }
+                    Ok(EventBody {
+                        event: Some(event),
+                        args: Some(args),
+                    }) if event == BROADCAST_EVENT => respond(
+                        out,
+                        OK,
+                        &[&self.broadcast_reply_head, args.get().as_bytes(), b"}]}"],
+                        close,
+                    ),
+                    Ok(EventBody {
+                        args: Some(args), ..
+                    }) => respond(out, OK, &[b"{\"ack\":", args.get().as_bytes(), b"}"], close),
                     _ => respond(out, OK, &[b"{}"], close),
                 }
             }
@@ -227,17 +273,7 @@ fn main() {
         builder.worker_threads(threads);
     }
     let runtime = builder.build().expect("a tokio runtime");
-    let connect_reply = if room.is_empty() {
-        Vec::new()
-    } else {
-        serde_json::json!({ "join": [room] })
-            .to_string()
-            .into_bytes()
-    };
-    let backend = Arc::new(Backend {
-        connect_reply,
-        counters: Counters::default(),
-    });
+    let backend = Arc::new(Backend::new(&room));
     runtime.block_on(async move {
         let listener = TcpListener::bind(listen).await.expect("bind the backend");
         println!(
@@ -261,4 +297,56 @@ fn usage(problem: &str) -> ! {
         "bench-backend: {problem}\nusage: bench-backend [--listen ADDR] [--room NAME | --no-join] [--threads N]"
     );
     std::process::exit(2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body_of(answer: &[u8]) -> serde_json::Value {
+        let text = std::str::from_utf8(answer).expect("text");
+        let (_, body) = text.split_once("\r\n\r\n").expect("a head and a body");
+        serde_json::from_str(body).expect("JSON")
+    }
+
+    #[test]
+    fn events_are_acked_and_the_broadcast_event_is_answered_with_a_broadcast_to_the_room() {
+        let backend = Backend::new("bench");
+        let mut out = Vec::new();
+        backend.answer(&mut out, Route::Connect, b"{}", false);
+        assert_eq!(body_of(&out), serde_json::json!({"join": ["bench"]}));
+        out.clear();
+        backend.answer(
+            &mut out,
+            Route::Event,
+            br#"{"event":"echo","args":[1,{"a":2}]}"#,
+            false,
+        );
+        assert_eq!(body_of(&out), serde_json::json!({"ack": [1, {"a": 2}]}));
+        out.clear();
+        let event = format!(r#"{{"event":"{BROADCAST_EVENT}","args":[7]}}"#);
+        backend.answer(&mut out, Route::Event, event.as_bytes(), false);
+        assert_eq!(
+            body_of(&out),
+            serde_json::json!({"broadcast": [{"rooms": ["bench"], "event": "tick", "args": [7]}]})
+        );
+        out.clear();
+        Backend::new("").answer(&mut out, Route::Event, event.as_bytes(), false);
+        assert_eq!(
+            body_of(&out),
+            serde_json::json!({"broadcast": [{"rooms": [], "event": "tick", "args": [7]}]})
+        );
+    }
+
+    #[test]
+    fn forward_answers_carry_the_request_stamp() {
+        let backend = Backend::new("bench");
+        let request = [3u8; 40];
+        let mut out = Vec::new();
+        backend.answer(&mut out, Route::Forward, &request, false);
+        let text = String::from_utf8_lossy(&out);
+        let (_, body) = text.split_once("\r\n\r\n").expect("a head and a body");
+        assert_eq!(body.len(), forward_cost::ANSWER_BYTES);
+        assert_eq!(&out[out.len() - body.len()..][..16], &request[..16]);
+    }
 }

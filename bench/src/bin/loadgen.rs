@@ -2,13 +2,17 @@
 //! table. `bench/run.sh` builds everything and calls `bench-loadgen run`.
 //!
 //! Usage: `bench-loadgen run [--quick | --smoke] [--only iogate|node] [--iogate BIN] [--backend BIN] [--node BIN]
-//!         [--node-app DIR] [--sources N] [--json FILE] [--no-cluster]`
+//!         [--node-app DIR] [--sources N] [--json FILE] [--no-cluster | --cluster-only]`
+//!
+//! What forwarding a polling request to its session's node costs, direct over HTTP/1.1 or through Redis (no iogate;
+//! needs `redis-server`): `bench-loadgen forward-cost [--quick | --smoke] [--rate R] [--runs N] [--backend BIN]`.
 //!
 //! One scenario against servers started by hand (to profile them):
 //! `bench-loadgen scenario NAME --kind iogate|node --pid PID --addr ADDR --control ADDR --backend ADDR
 //!  [--clients N] [--seconds S] [--rate R] [--rounds R] [--ramp S] [--sources N]`, NAME one of idle-polling, idle-websocket,
 //! relay-polling, relay-websocket, fanout-polling, fanout-websocket, storm-polling, storm-websocket.
 
+use iogate_bench::forward_cost;
 use iogate_bench::net::Sources;
 use iogate_bench::runner::{self, Mode, Options};
 use iogate_bench::scenario::{self, Ctx, Pace, Problems, Transport};
@@ -22,7 +26,9 @@ fn usage(problem: &str) -> ! {
     eprintln!(
         "bench-loadgen: {problem}\n\
          usage: bench-loadgen run [--quick | --smoke] [--only iogate|node] [--iogate BIN] [--backend BIN]\n\
-         \x20                        [--node BIN] [--node-app DIR] [--sources N] [--json FILE] [--no-cluster]\n\
+         \x20                        [--node BIN] [--node-app DIR] [--sources N] [--json FILE]\n\
+         \x20                        [--no-cluster | --cluster-only]\n\
+         \x20      bench-loadgen forward-cost [--quick | --smoke] [--rate R] [--runs N] [--backend BIN]\n\
          \x20      bench-loadgen scenario NAME --kind iogate|node --pid PID --addr ADDR --control ADDR --backend ADDR\n\
          \x20                        [--clients N] [--seconds S] [--rate R] [--rounds R] [--ramp S] [--sources N]"
     );
@@ -34,6 +40,8 @@ fn main() {
     match args.next().as_deref() {
         Some("run") => {}
         Some("scenario") => return single(args),
+        Some("forward-cost") => return forward_cost(args),
+        Some("forward-owner") => return forward_owner(args),
         Some("--help" | "-h") => usage("runs the benchmarks"),
         Some(other) => usage(&format!("unknown command {other}")),
         None => usage("a command is required"),
@@ -54,6 +62,7 @@ fn main() {
     let mut sources = 4;
     let mut json = None;
     let mut cluster = true;
+    let mut single = true;
     while let Some(arg) = args.next() {
         let mut value = || {
             args.next()
@@ -81,6 +90,7 @@ fn main() {
             }
             "--json" => json = Some(PathBuf::from(value())),
             "--no-cluster" => cluster = false,
+            "--cluster-only" => single = false,
             other => usage(&format!("unknown argument {other}")),
         }
     }
@@ -96,6 +106,7 @@ fn main() {
         sources,
         json,
         cluster,
+        single,
     };
     let result = runtime.block_on(runner::run(options));
     let _ = std::fs::remove_dir_all(&work_dir);
@@ -264,4 +275,87 @@ fn single(mut args: impl Iterator<Item = String>) {
             println!("note: {note}");
         }
     });
+}
+
+/// Measures both ways of forwarding a request to its session's node (`iogate_bench::forward_cost`) and prints a
+/// table. Sizes: the full run's hop rate (2,000 emits/s, each ack one forwarded POST and one GET: 4,000 round
+/// trips/s), 10 s windows; `--quick` the quick run's (2,000 round trips/s), 2.5 s windows; `--smoke` tiny.
+fn forward_cost(mut args: impl Iterator<Item = String>) {
+    let here = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(PathBuf::from))
+        .unwrap_or_default();
+    let mut tools = Tools {
+        iogate: here.join("iogate"),
+        backend: here.join("bench-backend"),
+        node: PathBuf::from("node"),
+        node_app: PathBuf::new(),
+        work_dir: std::env::temp_dir().join(format!("iogate-forward-{}", std::process::id())),
+    };
+    let mut timing = forward_cost::Window {
+        rate: 4_000.0,
+        warmup: Duration::from_secs(2),
+        window: Duration::from_secs(10),
+    };
+    let mut runs = 3usize;
+    let mut rate = None;
+    while let Some(arg) = args.next() {
+        let mut value = || {
+            args.next()
+                .unwrap_or_else(|| usage(&format!("{arg} needs a value")))
+        };
+        match arg.as_str() {
+            "--quick" => {
+                timing.rate = 2_000.0;
+                timing.warmup = Duration::from_secs(1);
+                timing.window = Duration::from_millis(2500);
+            }
+            "--smoke" => {
+                timing.rate = 200.0;
+                timing.warmup = Duration::from_millis(100);
+                timing.window = Duration::from_millis(300);
+                runs = 1;
+            }
+            "--rate" => rate = Some(value().parse().unwrap_or_else(|_| usage("bad --rate"))),
+            "--runs" => runs = value().parse().unwrap_or_else(|_| usage("bad --runs")),
+            "--backend" => tools.backend = PathBuf::from(value()),
+            other => usage(&format!("unknown argument {other}")),
+        }
+    }
+    if let Some(rate) = rate {
+        timing.rate = rate;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let work_dir = tools.work_dir.clone();
+    let result = runtime.block_on(forward_cost::compare(&tools, &timing, runs.max(1)));
+    let _ = std::fs::remove_dir_all(&work_dir);
+    match result {
+        Ok(comparison) => println!("{}", comparison.render()),
+        Err(error) => {
+            eprintln!("bench-loadgen forward-cost: {error}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// The Redis owner of `forward-cost`: prints `ready` once subscribed, then answers until Redis goes away.
+fn forward_owner(mut args: impl Iterator<Item = String>) {
+    let url = match (args.next().as_deref(), args.next()) {
+        (Some("--redis"), Some(url)) => url,
+        _ => usage("forward-owner needs --redis URL"),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let served = runtime.block_on(forward_cost::serve_redis_owner(&url, || {
+        println!("ready");
+    }));
+    if let Err(error) = served {
+        eprintln!("bench-loadgen forward-owner: {error}");
+        std::process::exit(1);
+    }
 }

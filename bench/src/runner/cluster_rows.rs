@@ -1,5 +1,6 @@
-//! The cluster rows: a fan-out over three nodes, cross-node delivery latency, and the cost of a polling request
-//! that lands on another node than its session's (iogate only: Node needs sticky sessions for polling).
+//! The cluster rows: a fan-out over three nodes, cross-node delivery latency (of a push emit and of a client's
+//! event relayed through a webhook reply's broadcast), and the cost of a polling request that lands on another node
+//! than its session's (iogate only: Node needs sticky sessions for polling).
 
 use super::{DEFAULT_HEARTBEAT, Run, count};
 use crate::cluster::Cluster;
@@ -82,6 +83,63 @@ impl Run {
                     );
                 }
             }
+        }
+    }
+
+    /// A client on node 1 emits, one emit at a time; the backend's reply to its event hook broadcasts to a room whose
+    /// other members are on the other nodes: latency from the client's emit to each delivery, and CPU per delivery.
+    pub(super) async fn cross_node_relay(&mut self) {
+        let (n, rounds, nodes) = (
+            self.plan.cross_node_clients,
+            self.plan.cross_node_relay_rounds,
+            self.plan.cluster_nodes,
+        );
+        for kind in self.servers.clone() {
+            let outcome =
+                on_fresh_cluster!(self, kind, ClientNodes::Peers, false, |ctx, problems| {
+                    scenario::broadcast_relay(&ctx, n, rounds, &mut problems).await
+                });
+            let what = "cluster cross-node relay via a broadcast reply";
+            let Some(mut o) = self.record(kind, what, outcome) else {
+                continue;
+            };
+            let (p50, p99) = (
+                o.latencies.percentile_ms(50.0),
+                o.latencies.percentile_ms(99.0),
+            );
+            eprintln!(
+                "   {kind} {what}: {} clients, {} deliveries, p50 {:.2} ms, p99 {:.2} ms, {:.1} us CPU/delivery \
+                 (all {nodes} processes); {}",
+                o.clients,
+                o.latencies.len(),
+                p50.unwrap_or(f64::NAN),
+                p99.unwrap_or(f64::NAN),
+                o.cpu_us_per_delivery,
+                o.cpu.summary()
+            );
+            self.detail(kind, what, o.cpu);
+            let label = format!(
+                "cluster of {nodes}: a client on node 1 emits, the webhook reply broadcasts to {n} WebSocket \
+                 clients on the other nodes, {rounds} emits one at a time"
+            );
+            for (name, value) in [("p50", p50), ("p99", p99)] {
+                if let Some(value) = value {
+                    self.put(
+                        kind,
+                        format!("{label}: {name} latency (emit to delivery)"),
+                        "ms",
+                        Better::Lower,
+                        value,
+                    );
+                }
+            }
+            self.put(
+                kind,
+                format!("{label}: server CPU per delivery (all {nodes} processes)"),
+                "µs",
+                Better::Lower,
+                o.cpu_us_per_delivery,
+            );
         }
     }
 
