@@ -159,19 +159,20 @@ impl Membership {
         self.leaving
             .store(true, std::sync::atomic::Ordering::Release);
         let mut redis = self.link.commands();
-        let tag = self.tag();
-        let _ = bounded(
-            redis::pipe()
-                .cmd("DEL")
-                .arg(self.keys.node(tag))
-                .ignore()
-                .cmd("SREM")
-                .arg(self.keys.nodes())
-                .arg(tag.as_str())
-                .ignore()
-                .query_async::<()>(&mut redis),
-        )
-        .await;
+        let mut pipe = redis::pipe();
+        self.forget(&mut pipe, self.tag());
+        let _ = bounded(pipe.query_async::<()>(&mut redis)).await;
+    }
+
+    /// Adds to `pipe` what takes the tag `tag` out of membership: its record and its place in the node set.
+    fn forget(&self, pipe: &mut redis::Pipeline, tag: NodeTag) {
+        pipe.cmd("DEL")
+            .arg(self.keys.node(tag))
+            .ignore()
+            .cmd("SREM")
+            .arg(self.keys.nodes())
+            .arg(tag.as_str())
+            .ignore();
     }
 
     /// The heartbeat, until the process ends.
@@ -339,16 +340,10 @@ impl Membership {
             handler(new);
         }
         let record = serde_json::to_string(&me).map_err(|e| e.to_string())?;
+        let mut pipe = redis::pipe();
+        self.forget(&mut pipe, old);
         let registered = bounded(
-            redis::pipe()
-                .cmd("DEL")
-                .arg(self.keys.node(old))
-                .ignore()
-                .cmd("SREM")
-                .arg(self.keys.nodes())
-                .arg(old.as_str())
-                .ignore()
-                .cmd("SET")
+            pipe.cmd("SET")
                 .arg(self.keys.node(new))
                 .arg(record)
                 .arg("PX")
