@@ -82,6 +82,7 @@ fn server() -> TestOps {
         max_namespace_length: 256,
         max_attachment_bytes: 1 << 20,
         metrics: EndpointMetrics::detached(),
+        recovery: None,
     };
     crate::socketio::SocketIo::new(config, Recorder::default()).ops()
 }
