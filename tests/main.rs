@@ -40,6 +40,7 @@ mod real_python_client;
 mod real_socketio09_client;
 mod real_socketio2_client;
 mod real_socketio_client;
+mod real_socketio_recovery;
 mod session_bounds;
 mod slow_clients;
 mod socketio_bad_input;
