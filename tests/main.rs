@@ -46,6 +46,7 @@ mod slow_clients;
 mod socketio_bad_input;
 mod socketio_connect;
 mod socketio_events;
+mod socketio_recovery_bounds;
 mod socketio_rooms;
 mod v4_early_packets;
 mod webhook_http1;
