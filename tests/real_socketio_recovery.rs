@@ -36,10 +36,7 @@ async fn run(gateway: &Gateway, mode: &str, scenario: &str) -> Vec<Value> {
     )
     .await;
     run.assert_success();
-    run.result()["phases"]
-        .as_array()
-        .expect("phases")
-        .clone()
+    run.result()["phases"].as_array().expect("phases").clone()
 }
 
 fn of_sid<'a>(hooks: &'a [Hook], event: &str, sid: &str) -> Vec<&'a Hook> {
@@ -73,7 +70,14 @@ fn check_missed(events: &Value) {
     );
     let mut offsets: Vec<&str> = events
         .iter()
-        .map(|e| e.as_array().unwrap().last().unwrap().as_str().expect("offset"))
+        .map(|e| {
+            e.as_array()
+                .unwrap()
+                .last()
+                .unwrap()
+                .as_str()
+                .expect("offset")
+        })
         .collect();
     offsets.dedup();
     assert_eq!(offsets.len(), 5, "distinct offsets: {offsets:?}");
@@ -169,7 +173,10 @@ async fn unmodified_client(mode: &str) {
     let phases = run(&gateway, mode, "plain").await;
     let (first, again, back) = (&phases[0], &phases[1], &phases[2]);
     // No marker: no offset on the first socket's welcome; the drop ends it as without recovery.
-    assert_eq!(first["welcome"], json!([{"name": "rita", "namespace": "/"}]));
+    assert_eq!(
+        first["welcome"],
+        json!([{"name": "rita", "namespace": "/"}])
+    );
     assert_eq!(again["recovered"], false);
     let first_sid = first["sid"].as_str().unwrap();
     assert_ne!(again["sid"], first_sid);

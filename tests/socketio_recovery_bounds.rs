@@ -39,7 +39,13 @@ async fn emit_to(api: &Api, sid: &str, args: Value) {
 /// The offset (last argument) of an EVENT message.
 fn offset_of(message: &str) -> String {
     let args: Value = serde_json::from_str(message.strip_prefix("42").expect("an EVENT")).unwrap();
-    args.as_array().unwrap().last().unwrap().as_str().unwrap().to_string()
+    args.as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 async fn parked(api: &Api, count: f64) {
@@ -125,7 +131,12 @@ async fn missed_events_come_before_the_connect_reply_and_a_pid_recovers_once() {
     let metrics = api.metrics().await;
     assert_eq!(outcome(&metrics, "recovered"), 1.0);
     assert_eq!(outcome(&metrics, "live"), 2.0);
-    assert!(backend.hooks_of("disconnect").iter().all(|h| h.body["sid"] != sid));
+    assert!(
+        backend
+            .hooks_of("disconnect")
+            .iter()
+            .all(|h| h.body["sid"] != sid)
+    );
 }
 
 #[tokio::test]
@@ -151,7 +162,12 @@ async fn parked_sockets_are_bounded_by_max_sessions() {
         assert_eq!(hooks[0].body["reason"], "transport close");
     }
     for sid in &sids[..2] {
-        assert!(backend.hooks_of("disconnect").iter().all(|h| h.body["sid"] != *sid));
+        assert!(
+            backend
+                .hooks_of("disconnect")
+                .iter()
+                .all(|h| h.body["sid"] != *sid)
+        );
     }
     let metrics = api.metrics().await;
     assert_eq!(

@@ -3,8 +3,8 @@
 use super::app::Emit;
 use super::namespace::Namespace;
 use super::outgoing::{self, Encoded};
-use super::session_sockets::SessionSockets;
 use super::recovery::{LogLimits, Replay, ReplayLog};
+use super::session_sockets::SessionSockets;
 use super::socket_id::SocketId;
 use crate::engineio::{Handshake, Session, Sid};
 use serde_json::value::RawValue;

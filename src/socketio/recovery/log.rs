@@ -215,12 +215,22 @@ mod tests {
             ..WIDE
         };
         log.push(1, packet("2[\"a\"]"), start, limits);
-        log.push(2, packet("2[\"b\"]"), start + Duration::from_secs(6), limits);
+        log.push(
+            2,
+            packet("2[\"b\"]"),
+            start + Duration::from_secs(6),
+            limits,
+        );
         assert!(!log.trim_old(start + Duration::from_secs(10), limits.max_age));
         assert!(log.trim_old(start + Duration::from_secs(11), limits.max_age));
         assert_eq!(log.len(), 1);
         // A push trims too.
-        assert!(log.push(3, packet("2[\"c\"]"), start + Duration::from_secs(17), limits));
+        assert!(log.push(
+            3,
+            packet("2[\"c\"]"),
+            start + Duration::from_secs(17),
+            limits
+        ));
         assert_eq!(seqs(log.after(Some(2))), Some(vec![3]));
         assert_eq!(seqs(log.after(Some(1))), None);
     }

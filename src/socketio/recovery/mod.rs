@@ -130,7 +130,10 @@ mod tests {
                 offset: None
             }
         );
-        assert_eq!(claim(r#"{"pid":7,"offset":["o"]}"#), RecoveryClaim::default());
+        assert_eq!(
+            claim(r#"{"pid":7,"offset":["o"]}"#),
+            RecoveryClaim::default()
+        );
         assert_eq!(claim(r#""text""#), RecoveryClaim::default());
         assert_eq!(claim("{}"), RecoveryClaim::default());
     }

@@ -95,18 +95,13 @@ impl<A: SocketApp, D: Adapter> SocketIo<A, D> {
     }
 }
 
-
 /// When a refused parking was last logged (milliseconds since the process's first).
 static LAST_PARK_REFUSED: AtomicU64 = AtomicU64::new(0);
 
 /// True at most once per 10 s for `last` (a burst of the same warning is logged once).
 fn once_per_burst(last: &AtomicU64) -> bool {
     static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-    let now = START
-        .get_or_init(Instant::now)
-        .elapsed()
-        .as_millis()
-        .max(1) as u64;
+    let now = START.get_or_init(Instant::now).elapsed().as_millis().max(1) as u64;
     let previous = last.load(Ordering::Relaxed);
     let quiet = Duration::from_secs(10).as_millis() as u64;
     (previous == 0 || now.saturating_sub(previous) >= quiet)

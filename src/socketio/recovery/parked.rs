@@ -250,8 +250,16 @@ mod tests {
         for pid in ["a", "b", "c"] {
             store.live(pid.into());
         }
-        assert!(store.park("a", socket("/"), CloseReason::TransportClose).is_ok());
-        assert!(store.park("b", socket("/"), CloseReason::TransportClose).is_ok());
+        assert!(
+            store
+                .park("a", socket("/"), CloseReason::TransportClose)
+                .is_ok()
+        );
+        assert!(
+            store
+                .park("b", socket("/"), CloseReason::TransportClose)
+                .is_ok()
+        );
         assert_eq!(
             store.park("c", socket("/"), CloseReason::TransportClose),
             Err(ParkRefused::Full)

@@ -5,13 +5,13 @@
 
 use super::offset::OffsetSource;
 use super::parked::Claim;
+use crate::log_escape::Escaped;
 use crate::socketio::app::{Accepted, ConnectRequest, SocketApp};
 use crate::socketio::ops::{Adapter, Operation, Ops};
 use crate::socketio::outgoing;
 use crate::socketio::packet::PacketKind;
 use crate::socketio::server::SioSession;
 use crate::socketio::version::SioVersion;
-use crate::log_escape::Escaped;
 use serde_json::value::RawValue;
 use std::sync::Arc;
 
