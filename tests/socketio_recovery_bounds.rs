@@ -1,6 +1,7 @@
 //! Connection state recovery at the protocol level, with a raw client: the bounds (the replay log's byte cap,
-//! the number of parked sockets) and the refusals (a live pid, a second restore of the same pid), and the order
-//! of a restore's packets (the missed events before the CONNECT reply).
+//! the number of parked sockets), the refusals (a live pid, a second restore of the same pid, the backend
+//! rejecting the recovered socket), `skip_connect_hook`, shutdown, and the order of a restore's packets (the
+//! missed events before the CONNECT reply).
 
 use crate::common;
 use common::api::{Api, Client, Transport, gateway_with, socketio_endpoint};
@@ -9,13 +10,20 @@ use serde_json::{Value, json};
 
 /// A gateway whose endpoint gives every v5 socket offsets and keeps `max_buffer` bytes of events per socket.
 async fn start(max_buffer: usize, server: &str) -> (Backend, Gateway) {
-    let backend = Backend::start(|_| Reply::ok("")).await;
+    start_with(
+        Backend::start(|_| Reply::ok("")).await,
+        &format!("max_buffer = {max_buffer}"),
+        server,
+    )
+    .await
+}
+
+/// A gateway in front of `backend` whose endpoint gives every v5 socket offsets, with `keys` added to `recovery`.
+async fn start_with(backend: Backend, keys: &str, server: &str) -> (Backend, Gateway) {
     let endpoint = socketio_endpoint(
         "/socket.io",
         &backend.url(),
-        &format!(
-            "recovery = {{ max_disconnection = \"10s\", max_buffer = {max_buffer}, offsets = \"always\" }}"
-        ),
+        &format!("recovery = {{ max_disconnection = \"10s\", offsets = \"always\", {keys} }}"),
     );
     let gateway = gateway_with(&format!("{server}\n{endpoint}")).await;
     (backend, gateway)
@@ -177,4 +185,98 @@ async fn parked_sockets_are_bounded_by_max_sessions() {
         ),
         2.0
     );
+}
+
+#[tokio::test]
+async fn at_shutdown_parked_sockets_end_with_their_reason_and_live_ones_are_not_parked() {
+    let (backend, gateway) = start(1 << 20, "").await;
+    let api = Api::of(&gateway);
+    let mut dropped = Client::open(&gateway, Transport::Ws).await;
+    let (parked_sid, _) = connect(&mut dropped, None).await;
+    drop(dropped);
+    parked(&api, 1.0).await;
+    let mut live = Client::open(&gateway, Transport::Ws).await;
+    let (live_sid, _) = connect(&mut live, None).await;
+    let delivered = gateway
+        .running
+        .shutdown(std::time::Duration::from_secs(5))
+        .await;
+    assert!(delivered, "shutdown reported webhooks still pending");
+    let reason = |sid: &str| {
+        let hooks: Vec<Value> = backend
+            .hooks_of("disconnect")
+            .into_iter()
+            .filter(|h| h.body["sid"] == sid)
+            .map(|h| h.body["reason"].clone())
+            .collect();
+        hooks
+    };
+    assert_eq!(reason(&parked_sid), vec![json!("transport close")]);
+    assert_eq!(reason(&live_sid), vec![json!("server shutting down")]);
+}
+
+/// Connects, receives one event, drops; returns the socket id, pid and offset once the socket is parked.
+async fn connect_and_drop(gateway: &Gateway, api: &Api) -> (String, String, String) {
+    let mut client = Client::open(gateway, Transport::Ws).await;
+    let (sid, pid) = connect(&mut client, None).await;
+    emit_to(api, &sid, json!(["first"])).await;
+    let offset = offset_of(&client.next().await);
+    drop(client);
+    parked(api, 1.0).await;
+    (sid, pid, offset)
+}
+
+#[tokio::test]
+async fn a_recovered_socket_the_backend_rejects_gets_the_refusal_and_ends_with_its_hook() {
+    let backend = Backend::start(|hook| {
+        if hook.event == "connect" && hook.body["recovered"] == true {
+            Reply::json(json!({"reject": {"message": "not you again"}}))
+        } else {
+            Reply::ok("")
+        }
+    })
+    .await;
+    let (backend, gateway) = start_with(backend, "max_buffer = 4096", "").await;
+    let api = Api::of(&gateway);
+    let (sid, pid, offset) = connect_and_drop(&gateway, &api).await;
+    let mut back = Client::open(&gateway, Transport::Ws).await;
+    back.send(&format!("40{}", json!({"pid": pid, "offset": offset})))
+        .await;
+    back.expect("44{\"message\":\"not you again\"}").await;
+    let hooks = backend.wait_for("disconnect", Some(&sid), 1).await;
+    assert_eq!(hooks[0].body["reason"], "transport close");
+    let metrics = api.metrics().await;
+    assert_eq!(outcome(&metrics, "rejected"), 1.0);
+    assert_eq!(
+        metrics.value("iogate_recovery_parked", &[("endpoint", "/socket.io")]),
+        0.0
+    );
+}
+
+#[tokio::test]
+async fn skip_connect_hook_recovers_without_a_hook() {
+    let (backend, gateway) = start_with(
+        Backend::start(|_| Reply::ok("")).await,
+        "skip_connect_hook = true",
+        "",
+    )
+    .await;
+    let api = Api::of(&gateway);
+    let (sid, pid, offset) = connect_and_drop(&gateway, &api).await;
+    emit_to(&api, &sid, json!(["while away"])).await;
+    let mut back = Client::open(&gateway, Transport::Ws).await;
+    back.send(&format!("40{}", json!({"pid": pid, "offset": offset})))
+        .await;
+    let missed = back.next().await;
+    assert!(missed.starts_with("42[\"e\",\"while away\",\""), "{missed}");
+    back.expect(&format!("40{}", json!({"sid": sid, "pid": pid})))
+        .await;
+    let connects: Vec<_> = backend
+        .hooks_of("connect")
+        .into_iter()
+        .filter(|h| h.body["sid"] == sid)
+        .collect();
+    assert_eq!(connects.len(), 1, "only the first connect");
+    assert_eq!(connects[0].body["recovered"], false);
+    assert!(backend.hooks_of("disconnect").is_empty());
 }
