@@ -280,3 +280,23 @@ async fn skip_connect_hook_recovers_without_a_hook() {
     assert_eq!(connects[0].body["recovered"], false);
     assert!(backend.hooks_of("disconnect").is_empty());
 }
+
+#[tokio::test]
+async fn the_api_disconnecting_a_parked_socket_ends_it_then() {
+    let (backend, gateway) = start(4096, "").await;
+    let api = Api::of(&gateway);
+    let (sid, pid, offset) = connect_and_drop(&gateway, &api).await;
+    let listed = api.sockets("endpoint=/socket.io&namespace=/").await;
+    assert_eq!(listed.len(), 1, "a parked socket is listed");
+    let body = json!({"endpoint": "/socket.io", "namespace": "/", "to": {"sockets": [sid]}});
+    api.post_ok("/v1/disconnect", &body.to_string()).await;
+    let hooks = backend.wait_for("disconnect", Some(&sid), 1).await;
+    assert_eq!(hooks[0].body["reason"], "server namespace disconnect");
+    parked(&api, 0.0).await;
+    let mut back = Client::open(&gateway, Transport::Ws).await;
+    let auth = json!({"pid": pid, "offset": offset}).to_string();
+    let (new_sid, _) = connect(&mut back, Some(&auth)).await;
+    assert_ne!(new_sid, sid);
+    assert_eq!(outcome(&api.metrics().await, "unknown_pid"), 1.0);
+    assert_eq!(backend.hooks_of("disconnect").len(), 1);
+}
