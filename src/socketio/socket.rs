@@ -18,7 +18,6 @@ use tokio::sync::oneshot;
 pub struct Socket<S> {
     id: SocketId,
     namespace: Arc<Namespace<S>>,
-    handshake: Arc<Handshake>,
     state: S,
     /// Whether the socket is in the room named by its own id (it is from its connect until it leaves it); that
     /// room is kept here rather than in the namespace's room index.
@@ -29,6 +28,8 @@ pub struct Socket<S> {
 pub(crate) struct SocketInner<S> {
     /// The Engine.IO session carrying the socket; none while it is parked for recovery.
     session: Weak<Session<SessionSockets<S>>>,
+    /// The handshake of that session (a recovered socket takes its new session's).
+    handshake: Arc<Handshake>,
     pub(crate) rooms: Vec<Arc<str>>,
     pub(crate) data: Option<Box<RawValue>>,
     pub(crate) connected: bool,
@@ -90,11 +91,11 @@ impl<S: Send + Sync + 'static> Socket<S> {
         Self {
             id,
             namespace,
-            handshake,
             state,
             in_own_room: AtomicBool::new(false),
             inner: Mutex::new(SocketInner {
                 session,
+                handshake,
                 rooms: Vec::new(),
                 data,
                 connected: true,
@@ -146,8 +147,8 @@ impl<S: Send + Sync + 'static> Socket<S> {
     }
 
     /// The handshake of the connection.
-    pub fn handshake(&self) -> &Arc<Handshake> {
-        &self.handshake
+    pub fn handshake(&self) -> Arc<Handshake> {
+        self.lock().handshake.clone()
     }
 
     /// The application's state for this socket.
@@ -334,6 +335,7 @@ impl<S: Send + Sync + 'static> Socket<S> {
             }
         }
         inner.session = Arc::downgrade(session);
+        inner.handshake = session.state().handshake().clone();
         Ok(())
     }
 }

@@ -176,7 +176,7 @@ impl<A: SocketApp, D: Adapter> LocalNode for Ops<A, D> {
                 sid: socket.id(),
                 rooms: socket.rooms(),
                 data: socket.data(),
-                handshake: SocketHandshake::Local(socket.handshake().clone()),
+                handshake: SocketHandshake::Local(socket.handshake()),
             })
             .collect())
     }
