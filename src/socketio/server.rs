@@ -9,7 +9,7 @@ use super::namespace::Namespace;
 use super::ops::{Adapter, InProcess, Ops};
 use super::outgoing;
 use super::packet::PacketKind;
-use super::recovery::{ParkedSessions, RecoverySettings};
+use super::recovery::{ExpiryTimer, ParkedSessions, RecoverySettings};
 use super::session_sockets::SessionSockets;
 use super::socket::Socket;
 use super::table::NamespaceTable;
@@ -46,6 +46,8 @@ pub struct SocketIo<A: SocketApp, D: Adapter = InProcess> {
     pub(super) timers: Arc<Timers<ConnectTimeout>>,
     /// The private ids of recoverable sockets, and the parked ones.
     pub(super) parked: ParkedSessions<A::SocketState>,
+    /// The deadlines of parked sockets (with recovery on).
+    pub(super) expiry_timers: Option<Arc<Timers<ExpiryTimer>>>,
 }
 
 /// An Engine.IO session carrying Socket.IO sockets.
@@ -63,6 +65,7 @@ impl<A: SocketApp, D: Adapter> SocketIo<A, D> {
     pub fn with_adapter(config: SioConfig, app: A, adapter: D) -> Arc<Self> {
         let namespaces = NamespaceTable::new(&config.namespaces, config.metrics.namespaces.clone());
         let max_parked = config.recovery.as_ref().map_or(0, |r| r.max_parked);
+        let expiry_timers = config.recovery.as_ref().map(|_| Timers::start());
         Arc::new(Self {
             app,
             adapter,
@@ -70,6 +73,7 @@ impl<A: SocketApp, D: Adapter> SocketIo<A, D> {
             namespaces,
             timers: Timers::start(),
             parked: ParkedSessions::new(max_parked),
+            expiry_timers,
         })
     }
 

@@ -15,6 +15,7 @@ mod restore;
 
 pub use log::{LogLimits, Replay, ReplayLog};
 pub use offset::{Offset, OffsetSource};
+pub use park::ExpiryTimer;
 pub use parked::{Claim, ParkRefused, Parked, ParkedSessions};
 
 use crate::config::OffsetsMode;

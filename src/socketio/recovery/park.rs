@@ -4,12 +4,13 @@
 use super::parked::{ParkRefused, Parked};
 use super::recoverable;
 use crate::engineio::CloseReason;
+use crate::engineio::session::timer::Timed;
 use crate::socketio::app::SocketApp;
 use crate::socketio::ops::{Adapter, Ops};
 use crate::socketio::server::SocketIo;
 use crate::socketio::socket::Socket;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 impl<A: SocketApp, D: Adapter> Ops<A, D> {
@@ -25,7 +26,16 @@ impl<A: SocketApp, D: Adapter> Ops<A, D> {
         let Some(pid) = socket.recovery_pid() else {
             return false;
         };
-        let generation = match self.parked.park(&pid, socket.clone(), reason) {
+        let server: Weak<dyn ExpireParked> =
+            Arc::downgrade(self.server()) as Weak<dyn ExpireParked>;
+        let expiry = Arc::new(ExpiryTimer {
+            server,
+            pid: pid.clone(),
+        });
+        let generation = match self
+            .parked
+            .park(&pid, socket.clone(), reason, Some(expiry.clone()))
+        {
             Ok(generation) => generation,
             Err(ParkRefused::Full) => {
                 settings.metrics.park_refused.inc();
@@ -42,17 +52,13 @@ impl<A: SocketApp, D: Adapter> Ops<A, D> {
         };
         socket.park();
         self.parked_changed();
-        let ops = self.clone();
-        let window = settings.window;
-        tokio::spawn(async move {
-            tokio::time::sleep(window).await;
-            if let Some(parked) = ops.parked.expire(&pid, generation) {
-                if let Some(settings) = &ops.config.recovery {
-                    settings.metrics.expired.inc();
-                }
-                ops.end_parked(parked);
-            }
-        });
+        if let Some(timers) = &self.expiry_timers {
+            timers.schedule(
+                &expiry,
+                tokio::time::Instant::now() + settings.window,
+                generation,
+            );
+        }
         true
     }
 
@@ -70,6 +76,43 @@ impl<A: SocketApp, D: Adapter> Ops<A, D> {
     pub fn end_parked_sockets(&self) {
         for parked in self.parked.drain() {
             self.end_parked(parked);
+        }
+    }
+}
+
+/// A server whose parked sockets expire.
+pub(crate) trait ExpireParked: Send + Sync {
+    /// The window of parking `generation` of `pid` ran out: the socket ends, unless it was claimed meanwhile.
+    fn expire_parked(self: Arc<Self>, pid: &str, generation: u64);
+}
+
+/// A parked socket's deadline on the endpoint's shared timer (no task per parked socket).
+pub struct ExpiryTimer {
+    server: Weak<dyn ExpireParked>,
+    pid: Arc<str>,
+}
+
+impl Timed for ExpiryTimer {
+    fn fire(
+        self: &Arc<Self>,
+        generation: u64,
+        _now: tokio::time::Instant,
+    ) -> Option<tokio::time::Instant> {
+        if let Some(server) = self.server.upgrade() {
+            server.expire_parked(&self.pid, generation);
+        }
+        None
+    }
+}
+
+impl<A: SocketApp, D: Adapter> ExpireParked for SocketIo<A, D> {
+    fn expire_parked(self: Arc<Self>, pid: &str, generation: u64) {
+        let ops = Ops::new(self);
+        if let Some(parked) = ops.parked.expire(pid, generation) {
+            if let Some(settings) = &ops.config.recovery {
+                settings.metrics.expired.inc();
+            }
+            ops.end_parked(parked);
         }
     }
 }

@@ -2,6 +2,7 @@
 //! live, and with its socket while it is parked. One small type, so a store shared by several nodes can sit
 //! beside it.
 
+use super::park::ExpiryTimer;
 use crate::engineio::CloseReason;
 use crate::socketio::socket::Socket;
 use std::collections::HashMap;
@@ -18,6 +19,8 @@ pub struct Parked<S> {
     pub since: Instant,
     /// Tells this parking from a later one of the same pid (for the expiry timer).
     pub generation: u64,
+    /// Its deadline on the endpoint's shared timer; dropping it (the socket is claimed or ends) cancels it.
+    pub expiry: Option<Arc<ExpiryTimer>>,
 }
 
 enum Slot<S> {
@@ -104,6 +107,7 @@ impl<S: Send + Sync + 'static> ParkedSessions<S> {
         pid: &str,
         socket: Arc<Socket<S>>,
         reason: CloseReason,
+        expiry: Option<Arc<ExpiryTimer>>,
     ) -> Result<u64, ParkRefused> {
         let mut inner = self.lock();
         let full = inner.parked >= self.limit;
@@ -124,6 +128,7 @@ impl<S: Send + Sync + 'static> ParkedSessions<S> {
             reason,
             since: Instant::now(),
             generation,
+            expiry,
         });
         inner.parked += 1;
         Ok(generation)
@@ -214,7 +219,7 @@ mod tests {
         store.live("p1".into());
         assert!(matches!(store.claim("p1", "/"), Claim::Live));
         let generation = store
-            .park("p1", socket("/"), CloseReason::TransportClose)
+            .park("p1", socket("/"), CloseReason::TransportClose, None)
             .unwrap();
         assert_eq!(store.parked(), 1);
         assert!(matches!(store.claim("p1", "/chat"), Claim::Unknown));
@@ -230,12 +235,12 @@ mod tests {
         let store = ParkedSessions::new(10);
         store.live("p".into());
         let first = store
-            .park("p", socket("/"), CloseReason::PingTimeout)
+            .park("p", socket("/"), CloseReason::PingTimeout, None)
             .unwrap();
         assert!(matches!(store.claim("p", "/"), Claim::Parked(_)));
         store.live("p".into());
         let second = store
-            .park("p", socket("/"), CloseReason::TransportError)
+            .park("p", socket("/"), CloseReason::TransportError, None)
             .unwrap();
         assert!(store.expire("p", first).is_none());
         let expired = store.expire("p", second).unwrap();
@@ -252,22 +257,22 @@ mod tests {
         }
         assert!(
             store
-                .park("a", socket("/"), CloseReason::TransportClose)
+                .park("a", socket("/"), CloseReason::TransportClose, None)
                 .is_ok()
         );
         assert!(
             store
-                .park("b", socket("/"), CloseReason::TransportClose)
+                .park("b", socket("/"), CloseReason::TransportClose, None)
                 .is_ok()
         );
         assert_eq!(
-            store.park("c", socket("/"), CloseReason::TransportClose),
+            store.park("c", socket("/"), CloseReason::TransportClose, None),
             Err(ParkRefused::Full)
         );
         // Refused: forgotten, as its socket ends now.
         assert!(matches!(store.claim("c", "/"), Claim::Unknown));
         assert_eq!(
-            store.park("zz", socket("/"), CloseReason::TransportClose),
+            store.park("zz", socket("/"), CloseReason::TransportClose, None),
             Err(ParkRefused::NotLive)
         );
         assert!(store.forget("a").is_some());
