@@ -1,10 +1,12 @@
 //! Connection state recovery at the protocol level, with a raw client: the bounds (the replay log's byte cap,
 //! the number of parked sockets), the refusals (a live pid, a second restore of the same pid, the backend
-//! rejecting the recovered socket), `skip_connect_hook`, shutdown, and the order of a restore's packets (the
+//! rejecting the recovered socket), `skip_connect_hook`, shutdown, who gets offsets (the handshake marker, on every
+//! namespace of its connection), and the order of a restore's packets (the
 //! missed events before the CONNECT reply).
 
 use crate::common;
 use common::api::{Api, Client, Transport, gateway_with, socketio_endpoint};
+use common::sio::SioWs;
 use common::{Backend, Gateway, Reply, eio};
 use serde_json::{Value, json};
 
@@ -299,4 +301,48 @@ async fn the_api_disconnecting_a_parked_socket_ends_it_then() {
     assert_ne!(new_sid, sid);
     assert_eq!(outcome(&api.metrics().await, "unknown_pid"), 1.0);
     assert_eq!(backend.hooks_of("disconnect").len(), 1);
+}
+
+#[tokio::test]
+async fn the_handshake_marker_gives_offsets_on_every_namespace_and_only_then() {
+    let backend = Backend::start(|_| Reply::ok("")).await;
+    let endpoint = socketio_endpoint(
+        "/socket.io",
+        &backend.url(),
+        "recovery = { max_disconnection = \"10s\" }",
+    );
+    let gateway = gateway_with(&endpoint).await;
+    let api = Api::of(&gateway);
+    let mut marked = SioWs::open_with(&gateway, "&recovery=1", &[]).await;
+    let mut plain = SioWs::open(&gateway).await;
+    for client in [&mut marked, &mut plain] {
+        for (namespace, prefix) in [("", "40"), ("/chat,", "40/chat,")] {
+            client.send(&format!("40{namespace}")).await;
+            let reply = client.recv_text().await;
+            let json: Value = serde_json::from_str(reply.strip_prefix(prefix).unwrap()).unwrap();
+            let keys: Vec<&String> = json.as_object().unwrap().keys().collect();
+            assert_eq!(keys, ["sid", "pid"], "{reply}");
+        }
+    }
+    for namespace in ["/", "/chat"] {
+        let body =
+            json!({"endpoint": "/socket.io", "namespace": namespace, "event": "e", "args": [1]});
+        assert_eq!(
+            api.post_ok("/v1/emit", &body.to_string()).await,
+            r#"{"sockets":2}"#
+        );
+    }
+    let offsets: Vec<String> = vec![marked.recv_text().await, marked.recv_text().await];
+    assert!(offsets[0].starts_with("42[\"e\",1,\""), "{}", offsets[0]);
+    assert!(
+        offsets[1].starts_with("42/chat,[\"e\",1,\""),
+        "{}",
+        offsets[1]
+    );
+    assert_eq!(plain.recv_text().await, "42[\"e\",1]");
+    assert_eq!(plain.recv_text().await, "42/chat,[\"e\",1]");
+    // The connect hooks say `recovered: false` with recovery on.
+    let connects = backend.hooks_of("connect");
+    assert_eq!(connects.len(), 4);
+    assert!(connects.iter().all(|h| h.body["recovered"] == false));
 }
