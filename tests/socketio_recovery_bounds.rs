@@ -1,8 +1,7 @@
 //! Connection state recovery at the protocol level, with a raw client: the bounds (the replay log's byte cap,
 //! the number of parked sockets), the refusals (a live pid, a second restore of the same pid, the backend
 //! rejecting the recovered socket), `skip_connect_hook`, shutdown, who gets offsets (the handshake marker, on every
-//! namespace of its connection), and the order of a restore's packets (the
-//! missed events before the CONNECT reply).
+//! namespace of its connection), and the order of a restore's packets (the missed events before the CONNECT reply).
 
 use crate::common;
 use common::api::{Api, Client, Transport, gateway_with, socketio_endpoint};
