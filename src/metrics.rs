@@ -86,6 +86,58 @@ pub struct Metrics {
     refused: Family<RefusedLabels, Counter>,
     cluster: ClusterMetrics,
     hop: crate::server::hop::HopMetrics,
+    recovery: RecoveryFamilies,
+}
+
+/// The metric families of connection state recovery, registered when the first endpoint turns it on.
+#[derive(Default)]
+struct RecoveryFamilies {
+    parked: Family<EndpointLabel, Gauge>,
+    outcomes: Family<OutcomeLabels, Counter>,
+    expired: Family<EndpointLabel, Counter>,
+    trimmed: Family<EndpointLabel, Counter>,
+    park_refused: Family<EndpointLabel, Counter>,
+}
+
+/// Labels of a recovery attempt's outcome.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    /// The endpoint path.
+    pub endpoint: String,
+    /// `recovered`, or why not: `unknown_pid`, `expired`, `offset_not_found`, `live`, `rejected`.
+    pub outcome: String,
+}
+
+/// Connection state recovery metrics of one endpoint.
+#[derive(Clone, Debug)]
+pub struct RecoveryMetrics {
+    endpoint: String,
+    /// Sockets parked now, waiting for their client (`iogate_recovery_parked`).
+    pub parked: Gauge,
+    outcomes: Family<OutcomeLabels, Counter>,
+    /// Parked sockets whose window ran out (`iogate_recovery_expired_total`).
+    pub expired: Counter,
+    /// Events dropped from a socket's replay log to stay within its bounds (`iogate_recovery_log_trimmed_total`).
+    pub trimmed: Counter,
+    /// Sockets not parked because the endpoint's parking limit was reached (`iogate_recovery_park_refused_total`).
+    pub park_refused: Counter,
+}
+
+impl RecoveryMetrics {
+    /// Counts one CONNECT that named a private id, by outcome.
+    pub fn outcome(&self, outcome: &'static str) {
+        self.outcomes
+            .get_or_create(&OutcomeLabels {
+                endpoint: self.endpoint.clone(),
+                outcome: outcome.to_string(),
+            })
+            .inc();
+    }
+
+    /// Handles that count into a private registry (tests).
+    pub fn detached() -> Self {
+        Metrics::new().recovery("")
+    }
 }
 
 impl Metrics {
@@ -176,6 +228,32 @@ impl Metrics {
             refused.clone(),
         );
         let hop = crate::server::hop::HopMetrics::register(&mut registry);
+        let recovery = RecoveryFamilies::default();
+        registry.register(
+            "recovery_parked",
+            "Sockets parked for connection state recovery, waiting for their client",
+            recovery.parked.clone(),
+        );
+        registry.register(
+            "recoveries",
+            "CONNECTs naming a socket to recover, by outcome (recovered, or why not)",
+            recovery.outcomes.clone(),
+        );
+        registry.register(
+            "recovery_expired",
+            "Parked sockets whose recovery window ran out (their disconnect hook is sent then)",
+            recovery.expired.clone(),
+        );
+        registry.register(
+            "recovery_log_trimmed",
+            "Events dropped from a socket's replay log to stay within recovery.max_buffer or the window",
+            recovery.trimmed.clone(),
+        );
+        registry.register(
+            "recovery_park_refused",
+            "Sockets not parked because as many were parked as the endpoint allows",
+            recovery.park_refused.clone(),
+        );
         Arc::new(Self {
             registry,
             sessions,
@@ -194,7 +272,24 @@ impl Metrics {
             refused,
             cluster,
             hop,
+            recovery,
         })
+    }
+
+    /// The recovery metrics of `endpoint`.
+    pub fn recovery(self: &Arc<Self>, endpoint: &str) -> RecoveryMetrics {
+        let label = EndpointLabel {
+            endpoint: endpoint.to_string(),
+        };
+        let families = &self.recovery;
+        RecoveryMetrics {
+            endpoint: endpoint.to_string(),
+            parked: families.parked.get_or_create_owned(&label),
+            outcomes: families.outcomes.clone(),
+            expired: families.expired.get_or_create_owned(&label),
+            trimmed: families.trimmed.get_or_create_owned(&label),
+            park_refused: families.park_refused.get_or_create_owned(&label),
+        }
     }
 
     /// The cluster node's metrics (registered only when the registry was made for a cluster node).

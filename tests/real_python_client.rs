@@ -67,7 +67,12 @@ async fn auth(mode: &str) {
 }
 
 async fn events(mode: &str) {
-    let (backend, gateway) = sio_backend::start(SETTINGS).await;
+    events_with(mode, SETTINGS).await;
+}
+
+/// The events script against an endpoint with `settings`.
+async fn events_with(mode: &str, settings: &str) {
+    let (backend, gateway) = sio_backend::start(settings).await;
     let result = run_script(&gateway, "events.py", mode).await;
     assert_eq!(result["transport"], last_transport(mode));
     let sid = sid_of(&result, "sid");
@@ -108,4 +113,15 @@ async fn python_client_events_over_websocket() {
 #[tokio::test]
 async fn python_client_events_with_upgrade() {
     events("upgrade").await;
+}
+
+/// With connection state recovery configured, a client that never asks for offsets (python-socketio sends no
+/// `pid` back and no `recovery=1` marker) gets no extra argument: its fixed-arity handlers would fail on one.
+#[tokio::test]
+async fn python_client_events_with_recovery_configured() {
+    events_with(
+        "websocket",
+        &format!("{SETTINGS}\nrecovery = {{ max_disconnection = \"5s\" }}"),
+    )
+    .await;
 }

@@ -37,8 +37,13 @@ fn endpoint(backend: &Backend, extra: &str) -> String {
 }
 
 async fn start() -> (Backend, Gateway) {
+    start_with("").await
+}
+
+/// A backend and a gateway whose endpoint has the `extra` lines.
+async fn start_with(extra: &str) -> (Backend, Gateway) {
     let backend = Backend::start(respond).await;
-    let gateway = Gateway::start(&endpoint(&backend, "")).await;
+    let gateway = Gateway::start(&endpoint(&backend, extra)).await;
     (backend, gateway)
 }
 
@@ -184,7 +189,12 @@ async fn auth_scenario(mode: &str) {
 }
 
 async fn events_scenario(mode: &str) {
-    let (backend, gateway) = start().await;
+    events_scenario_with(mode, "").await;
+}
+
+/// The events script against an endpoint with the `extra` lines.
+async fn events_scenario_with(mode: &str, extra: &str) {
+    let (backend, gateway) = start_with(extra).await;
     let result = run_script(&gateway, "events.js", mode).await;
     assert_eq!(result["transport"], last_transport(mode));
     let sid = sid_of(&result, "sid");
@@ -210,6 +220,17 @@ async fn socketio2_client_auth_with_upgrade() {
 #[tokio::test]
 async fn socketio2_client_auth_over_websocket() {
     auth_scenario("websocket").await;
+}
+
+/// Engine.IO v3 clients never get offsets, even when the endpoint gives them to every v5 client: the script's
+/// argument checks would see the extra one.
+#[tokio::test]
+async fn socketio2_client_events_with_recovery_offsets_always() {
+    events_scenario_with(
+        "websocket",
+        "recovery = { max_disconnection = \"5s\", offsets = \"always\" }",
+    )
+    .await;
 }
 
 #[tokio::test]

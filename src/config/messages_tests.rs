@@ -204,3 +204,72 @@ fn cluster_section() {
     assert_eq!(cluster.peer_timeout, std::time::Duration::from_secs(2));
     assert!(!format!("{cluster:?}").contains("pw@"));
 }
+
+#[test]
+fn recovery_settings() {
+    for (recovery, printed) in [
+        (
+            "{ max_disconnection = \"0s\" }",
+            "t.toml: endpoint[0].recovery.max_disconnection: must be greater than zero",
+        ),
+        (
+            "{ max_disconnection = \"soon\" }",
+            "t.toml: endpoint[0].recovery.max_disconnection: invalid duration \"soon\" (expected number at 0); write it like \"300ms\", \"25s\" or \"2m\"",
+        ),
+        (
+            "{ max_buffer = 0 }",
+            "t.toml: endpoint[0].recovery.max_buffer: must be greater than zero",
+        ),
+        (
+            "{ max_buffer = 2147483648 }",
+            "t.toml: endpoint[0].recovery.max_buffer: 2147483648 is absurd for a per-session limit; at most 1073741824",
+        ),
+        (
+            "{ offsets = \"sometimes\" }",
+            "t.toml: endpoint[0].recovery.offsets: unknown variant `sometimes`, expected `marked` or `always`",
+        ),
+        (
+            "{ skip_connect_hook = \"yes\" }",
+            "t.toml: endpoint[0].recovery.skip_connect_hook: invalid type: string \"yes\", expected a boolean",
+        ),
+        (
+            "{ max_backlog = 1 }",
+            "t.toml: endpoint[0].recovery.max_backlog: unknown field `max_backlog`, expected one of `max_disconnection`, `skip_connect_hook`, `max_buffer`, `offsets`",
+        ),
+    ] {
+        let text = format!("{ENDPOINT}recovery = {recovery}\n");
+        assert_eq!(refusal(&text), printed, "{recovery}");
+    }
+    let engine_io = format!("{ENDPOINT}protocol = \"engine.io\"\nrecovery = {{}}\n");
+    assert_eq!(
+        refusal(&engine_io),
+        "t.toml: endpoint[0].recovery: only socket.io endpoints recover connections"
+    );
+    let fine = format!(
+        "{ENDPOINT}recovery = {{ max_disconnection = \"30s\", skip_connect_hook = true, max_buffer = 4096, offsets = \"always\" }}\n"
+    );
+    let config = parse_str("t.toml", &fine, &|_| None).expect("valid recovery");
+    let recovery = config.endpoints[0].recovery.as_ref().expect("recovery");
+    assert_eq!(
+        recovery.max_disconnection,
+        std::time::Duration::from_secs(30)
+    );
+    assert!(recovery.skip_connect_hook);
+    assert_eq!(recovery.max_buffer, 4096);
+    assert_eq!(recovery.offsets, super::OffsetsMode::Always);
+    let defaults =
+        parse_str("t.toml", &format!("{ENDPOINT}recovery = {{}}\n"), &|_| None).expect("defaults");
+    let recovery = defaults.endpoints[0].recovery.as_ref().expect("recovery");
+    assert_eq!(
+        recovery.max_disconnection,
+        std::time::Duration::from_secs(120)
+    );
+    assert!(!recovery.skip_connect_hook);
+    assert_eq!(recovery.max_buffer, 1_048_576);
+    assert_eq!(recovery.offsets, super::OffsetsMode::Marked);
+    assert!(
+        parse_str("t.toml", ENDPOINT, &|_| None).unwrap().endpoints[0]
+            .recovery
+            .is_none()
+    );
+}

@@ -17,8 +17,9 @@ pub use duration::parse as parse_duration;
 pub use load::{ConfigError, load_file, parse_str};
 pub use resource_path::{ResourcePath, normalize_path};
 pub use schema::{
-    ApiConfig, Config, EndpointConfig, ForwardedHeader, HookSwitches, LogConfig, Protocol,
-    REQUEST_HEAD_RANGE, RouteConfig, RouteMode, Secrets, ServerConfig, Transport,
+    ApiConfig, Config, EndpointConfig, ForwardedHeader, HookSwitches, LogConfig, OffsetsMode,
+    Protocol, REQUEST_HEAD_RANGE, RecoveryConfig, RouteConfig, RouteMode, Secrets, ServerConfig,
+    Transport,
 };
 pub use secret::Secret;
 pub use webhook_url::WebhookUrl;

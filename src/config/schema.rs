@@ -322,6 +322,41 @@ pub struct EndpointConfig {
     /// Optional per-event overrides, first match wins.
     #[serde(default)]
     pub route: Vec<RouteConfig>,
+    /// Connection state recovery (socket.io endpoints): a client that drops for a moment comes back with its
+    /// socket id, rooms, data and the events it missed. Absent: off.
+    pub recovery: Option<RecoveryConfig>,
+}
+
+/// `recovery = { max_disconnection = "2m", skip_connect_hook = false, max_buffer = 1048576, offsets = "marked" }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecoveryConfig {
+    /// How long a dropped socket is kept for its client to come back; then its `disconnect` hook is sent.
+    #[serde(default = "default_max_disconnection", with = "duration_serde")]
+    pub max_disconnection: Duration,
+    /// Accept a recovered socket without a `connect` hook.
+    #[serde(default)]
+    pub skip_connect_hook: bool,
+    /// Bytes of sent events kept per socket for a replay; the oldest are dropped first, and a client whose
+    /// offset was dropped is not recovered.
+    #[serde(default = "default_recovery_max_buffer")]
+    pub max_buffer: usize,
+    /// Which sockets get offsets appended to their events (and so can be recovered).
+    #[serde(default)]
+    pub offsets: OffsetsMode,
+}
+
+/// `recovery.offsets`: which Socket.IO v5 sockets get an offset as the last argument of their events.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub enum OffsetsMode {
+    /// Sockets whose CONNECT carries a `pid` (a socket.io-client 4.6+ reconnecting), and every socket of a
+    /// connection whose handshake asked with the query `recovery=1`.
+    #[default]
+    #[serde(rename = "marked")]
+    Marked,
+    /// Every Socket.IO v5 socket, as a Node server does.
+    #[serde(rename = "always")]
+    Always,
 }
 
 /// How a routed event webhook is delivered.
@@ -392,6 +427,12 @@ fn default_ping_interval() -> Duration {
 }
 fn default_ping_timeout() -> Duration {
     Duration::from_secs(20)
+}
+fn default_max_disconnection() -> Duration {
+    Duration::from_secs(120)
+}
+fn default_recovery_max_buffer() -> usize {
+    1_048_576
 }
 fn default_connect_timeout() -> Duration {
     Duration::from_secs(45)

@@ -198,6 +198,25 @@ fn validate_endpoint(key: &str, endpoint: &EndpointConfig) -> Result<(), Problem
             ));
         }
     }
+    if let Some(recovery) = &endpoint.recovery {
+        if endpoint.protocol != Protocol::SocketIo {
+            return Err((
+                at("recovery"),
+                "only socket.io endpoints recover connections".into(),
+            ));
+        }
+        if recovery.max_disconnection.is_zero() {
+            return Err((
+                at("recovery.max_disconnection"),
+                "must be greater than zero".into(),
+            ));
+        }
+        check_limit(
+            &at("recovery.max_buffer"),
+            recovery.max_buffer,
+            MAX_BUFFER_LIMIT,
+        )?;
+    }
     if endpoint.transports.is_empty() {
         return Err((
             at("transports"),

@@ -12,16 +12,19 @@ use crate::relay::{
 use crate::server::cors::Cors;
 use crate::server::{Endpoint, EndpointHandle};
 use crate::socketio::ops::InProcess;
+use crate::socketio::recovery::RecoverySettings;
 use crate::socketio::{SioConfig, SioHandler, SocketIo};
 use std::sync::Arc;
 
-/// Builds one endpoint; must run inside a Tokio runtime.
+/// Builds one endpoint; must run inside a Tokio runtime. At most `max_parked` of its sockets are parked for
+/// recovery at once (the server's `max_sessions`: a parked socket stands for a session that may come back).
 pub(super) fn build_endpoint(
     config: &EndpointConfig,
     hooks: &HookClient,
     metrics: &Arc<Metrics>,
     cluster: Option<&Arc<Cluster>>,
     cross_node: Option<&Arc<CrossNode>>,
+    max_parked: usize,
 ) -> Result<Endpoint, String> {
     let path = config.path.as_str().to_string();
     let endpoint_metrics = metrics.endpoint(&path);
@@ -117,6 +120,14 @@ pub(super) fn build_endpoint(
                 max_namespace_length: config.max_namespace_length,
                 max_attachment_bytes: config.max_buffer,
                 metrics: endpoint_metrics.clone(),
+                recovery: config.recovery.as_ref().map(|recovery| RecoverySettings {
+                    window: recovery.max_disconnection,
+                    skip_connect_hook: recovery.skip_connect_hook,
+                    max_buffer: recovery.max_buffer,
+                    offsets: recovery.offsets,
+                    max_parked,
+                    metrics: metrics.recovery(&path),
+                }),
             };
             let adapter = match cross_node {
                 Some(cross_node) => EndpointAdapter::Cluster(cross_node.adapter(&path)),

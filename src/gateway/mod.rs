@@ -99,6 +99,10 @@ fn build_app(
     let cross_node = cluster
         .as_ref()
         .map(|cluster| CrossNode::start(cluster.clone(), &metrics));
+    let max_parked = config
+        .server
+        .max_sessions
+        .unwrap_or_else(|| gate.max_connections());
     let endpoints = config
         .endpoints
         .iter()
@@ -109,6 +113,7 @@ fn build_app(
                 &metrics,
                 cluster.as_ref(),
                 cross_node.as_ref(),
+                max_parked,
             )
         })
         .collect::<Result<Vec<_>, _>>()?;

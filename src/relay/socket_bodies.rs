@@ -34,6 +34,9 @@ pub struct ConnectBody<'a> {
     pub auth: &'a RawValue,
     /// The handshake of the connection.
     pub handshake: &'a Handshake,
+    /// With connection state recovery on: whether the socket is a recovered one (absent when recovery is off).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovered: Option<bool>,
 }
 
 /// The `event` webhook.

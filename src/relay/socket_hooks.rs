@@ -262,18 +262,19 @@ impl SocketApp for SocketRelay {
         if !config.connect_hook {
             return Ok(accepted(ConnectReply::default()));
         }
-        let data = null();
+        let none = null();
         let body = ConnectBody {
             common: Common {
                 kind: "connect",
                 endpoint: &config.endpoint,
                 namespace: request.namespace,
                 sid: request.sid.clone(),
-                data: &data,
-                rooms: &[],
+                data: request.data.unwrap_or(&none),
+                rooms: request.rooms,
             },
             auth: request.auth,
             handshake: request.handshake,
+            recovered: request.recovered,
         };
         let delivery = Delivery::new("connect", to_json(&body));
         let sid = &request.sid;

@@ -571,6 +571,9 @@ impl FrontDoor {
                 .handle
                 .service()
                 .close_all(CloseReason::ServerShuttingDown);
+            if let EndpointHandle::SocketIo { server, .. } = &endpoint.handle {
+                server.ops().end_parked_sockets();
+            }
         }
         let started = tokio::time::Instant::now();
         let delivered = tokio::time::timeout(limit, self.hooks.wait_idle())

@@ -40,6 +40,12 @@ pub struct ConnectRequest<'a> {
     pub auth: &'a RawValue,
     /// The Engine.IO handshake of the connection.
     pub handshake: &'a Handshake,
+    /// With connection state recovery on: whether this CONNECT recovers a socket (`None` when recovery is off).
+    pub recovered: Option<bool>,
+    /// The rooms of the socket recovered (empty for a new one).
+    pub rooms: &'a [Arc<str>],
+    /// The data of the socket recovered (`None` for a new one).
+    pub data: Option<&'a RawValue>,
 }
 
 /// An event to send: raw JSON of the name and of each argument.

@@ -14,6 +14,7 @@ pub mod ops;
 pub mod outgoing;
 pub mod packet;
 mod reassembly;
+pub mod recovery;
 mod server;
 mod session_sockets;
 pub mod sio09;

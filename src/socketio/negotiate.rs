@@ -8,11 +8,12 @@ use super::namespace::Namespace;
 use super::ops::{Adapter, Operation, Ops};
 use super::outgoing;
 use super::packet::{Packet, PacketKind};
+use super::recovery::RecoveryClaim;
 use super::server::SioSession;
 use super::socket::Socket;
 use super::socket_id::SocketId;
 use super::version::SioVersion;
-use crate::engineio::CloseReason;
+use crate::engineio::{CloseReason, Sid};
 use crate::log_escape::Escaped;
 use serde_json::value::RawValue;
 use std::sync::Arc;
@@ -97,6 +98,24 @@ impl<A: SocketApp, D: Adapter> Ops<A, D> {
         auth: Box<RawValue>,
     ) {
         let version = SioVersion::from_engine(session.version());
+        // Connection state recovery is for Socket.IO v5 sockets only.
+        let recovery = self
+            .config
+            .recovery
+            .as_ref()
+            .filter(|_| version == SioVersion::V5);
+        let claim = match recovery {
+            Some(_) => RecoveryClaim::from_auth(&auth),
+            None => RecoveryClaim::default(),
+        };
+        if let Some(pid) = &claim.pid {
+            if self
+                .restore(&session, &name, &auth, pid, claim.offset.as_deref())
+                .await
+            {
+                return;
+            }
+        }
         let sid = if version.v4_packets() {
             SocketId::for_v4(&name, session.id())
         } else {
@@ -108,6 +127,9 @@ impl<A: SocketApp, D: Adapter> Ops<A, D> {
             namespace: &name,
             auth: &auth,
             handshake: &handshake,
+            recovered: recovery.map(|_| false),
+            rooms: &[],
+            data: None,
         };
         let decision = self.app().connect(request).await;
         let conn = session.state();
@@ -132,15 +154,23 @@ impl<A: SocketApp, D: Adapter> Ops<A, D> {
             join,
             emit,
         } = accepted;
+        // With recovery on, every v5 socket gets a private id in its CONNECT reply; only those that get offsets
+        // can be recovered with it.
+        let pid: Option<Arc<str>> = recovery.map(|_| Arc::from(Sid::random().as_str()));
+        let offsets = recovery.filter(|settings| settings.offsets_for(&claim, &handshake));
         let make = |namespace| {
-            Arc::new(Socket::new(
+            let socket = Arc::new(Socket::new(
                 sid.clone(),
                 namespace,
                 Arc::downgrade(&session),
                 handshake,
                 state,
                 data,
-            ))
+            ));
+            if let (Some(settings), Some(pid)) = (offsets, &pid) {
+                socket.enable_recovery(pid.clone(), settings.log_limits());
+            }
+            socket
         };
         let socket = {
             let mut inner = conn.lock();
@@ -162,10 +192,16 @@ impl<A: SocketApp, D: Adapter> Ops<A, D> {
             self.config.metrics.sockets.inc();
             socket
         };
+        if let (Some(_), Some(pid)) = (offsets, &pid) {
+            self.parked.live(pid.clone());
+        }
         self.app().connected(&socket);
         socket.join(join.iter().map(String::as_str));
         // v5 clients learn their id from the reply; v4 clients derive it from the engine id.
-        let reply = format!("{{\"sid\":\"{sid}\"}}");
+        let reply = match &pid {
+            Some(pid) => format!("{{\"sid\":\"{sid}\",\"pid\":\"{pid}\"}}"),
+            None => format!("{{\"sid\":\"{sid}\"}}"),
+        };
         let reply = (!version.v4_packets()).then_some(reply.as_str());
         session.send_all(outgoing::plain(PacketKind::Connect, &name, reply).0);
         for emit in emit {

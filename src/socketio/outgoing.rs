@@ -102,6 +102,19 @@ pub fn encode_event(namespace: &str, emit: &Emit) -> Result<Encoded, String> {
     event(namespace, &emit.event, &args, None)
 }
 
+/// Encodes an EVENT without ack id from an [`Emit`] with `offset` appended as its last argument (connection
+/// state recovery: the client keeps the last one it got).
+pub fn encode_event_with_offset(
+    namespace: &str,
+    emit: &Emit,
+    offset: &str,
+) -> Result<Encoded, String> {
+    let offset = serde_json::value::to_raw_value(offset).map_err(|e| e.to_string())?;
+    let mut args: Vec<&RawValue> = emit.args.iter().map(|a| a.as_ref()).collect();
+    args.push(&offset);
+    event(namespace, &emit.event, &args, None)
+}
+
 /// Splits a raw JSON array into its elements; `None` when it is not an array.
 pub fn array_items(raw: &str) -> Option<Vec<&RawValue>> {
     serde_json::from_str(raw).ok()
@@ -144,6 +157,15 @@ mod tests {
         ] {
             assert!(event("/", &raw(refused), &[], None).is_err(), "{refused}");
         }
+        let emit = Emit {
+            event: name.clone(),
+            args: vec![bin.clone()],
+        };
+        let encoded = encode_event_with_offset("/", &emit, "tag-7").unwrap();
+        assert_eq!(
+            encoded.0[0],
+            text_packet("51-[\"hi\",{\"_placeholder\":true,\"num\":0},\"tag-7\"]")
+        );
         let acked = ack("/", 9, "[{\"$binary\":\"AQ==\"}]").unwrap();
         assert_eq!(
             acked.0[0],

@@ -6,7 +6,7 @@ use super::dispatch::protocol_error;
 use super::ops::{Adapter, Ops};
 use super::packet::{self, Packet};
 use super::server::SioSession;
-use crate::engineio::{CloseReason, Message, Wait};
+use crate::engineio::{Message, Wait};
 use bytes::Bytes;
 
 /// A binary packet waiting for its attachments.
@@ -59,7 +59,7 @@ impl<A: SocketApp, D: Adapter> Ops<A, D> {
                     drop(inner);
                     self.config.metrics.refused("attachments_too_large");
                     tracing::debug!(sid = %session.id(), held, "binary attachments over max_buffer; closing");
-                    session.close(CloseReason::TransportError);
+                    session.close_overflowed();
                     return None;
                 }
                 if partial.attachments.len() < partial.packet.attachments {

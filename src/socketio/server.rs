@@ -9,6 +9,7 @@ use super::namespace::Namespace;
 use super::ops::{Adapter, InProcess, Ops};
 use super::outgoing;
 use super::packet::PacketKind;
+use super::recovery::{ExpiryTimer, ParkedSessions, RecoverySettings};
 use super::session_sockets::SessionSockets;
 use super::socket::Socket;
 use super::table::NamespaceTable;
@@ -32,6 +33,8 @@ pub struct SioConfig {
     pub max_attachment_bytes: usize,
     /// The endpoint's metric handles (the socket and namespace gauges).
     pub metrics: EndpointMetrics,
+    /// Connection state recovery; `None` when off.
+    pub recovery: Option<RecoverySettings>,
 }
 
 /// The Socket.IO server of one endpoint, with adapter `D`.
@@ -41,6 +44,10 @@ pub struct SocketIo<A: SocketApp, D: Adapter = InProcess> {
     pub(super) config: SioConfig,
     namespaces: NamespaceTable<A::SocketState>,
     pub(super) timers: Arc<Timers<ConnectTimeout>>,
+    /// The private ids of recoverable sockets, and the parked ones.
+    pub(super) parked: ParkedSessions<A::SocketState>,
+    /// The deadlines of parked sockets (with recovery on).
+    pub(super) expiry_timers: Option<Arc<Timers<ExpiryTimer>>>,
 }
 
 /// An Engine.IO session carrying Socket.IO sockets.
@@ -57,12 +64,16 @@ impl<A: SocketApp, D: Adapter> SocketIo<A, D> {
     /// Creates the server with `adapter`; must run inside a Tokio runtime.
     pub fn with_adapter(config: SioConfig, app: A, adapter: D) -> Arc<Self> {
         let namespaces = NamespaceTable::new(&config.namespaces, config.metrics.namespaces.clone());
+        let max_parked = config.recovery.as_ref().map_or(0, |r| r.max_parked);
+        let expiry_timers = config.recovery.as_ref().map(|_| Timers::start());
         Arc::new(Self {
             app,
             adapter,
             config,
             namespaces,
             timers: Timers::start(),
+            parked: ParkedSessions::new(max_parked),
+            expiry_timers,
         })
     }
 
@@ -128,6 +139,7 @@ impl<A: SocketApp, D: Adapter> SocketIo<A, D> {
         if removed {
             self.config.metrics.sockets.dec();
         }
+        self.forget_recovery(socket);
         removed
     }
 }
@@ -163,12 +175,22 @@ impl<A: SocketApp, D: Adapter> Ops<A, D> {
             inner.connect_timeout = None;
             std::mem::take(&mut inner.sockets)
         };
+        let recoverable = !session.overflowed();
         for socket in sockets {
-            if self.table().remove(&socket) {
-                self.config.metrics.sockets.dec();
+            if recoverable && self.park(&socket, reason) {
+                continue;
             }
-            self.app()
-                .disconnect(self, &socket, DisconnectReason::Session(reason));
+            self.end_socket(&socket, reason);
         }
+    }
+
+    /// A socket whose session ended leaves its namespace, and the application learns why.
+    pub(super) fn end_socket(&self, socket: &Arc<Socket<A::SocketState>>, reason: CloseReason) {
+        if self.table().remove(socket) {
+            self.config.metrics.sockets.dec();
+        }
+        self.forget_recovery(socket);
+        self.app()
+            .disconnect(self, socket, DisconnectReason::Session(reason));
     }
 }

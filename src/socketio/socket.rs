@@ -3,6 +3,7 @@
 use super::app::Emit;
 use super::namespace::Namespace;
 use super::outgoing::{self, Encoded};
+use super::recovery::{LogLimits, Replay, ReplayLog};
 use super::session_sockets::SessionSockets;
 use super::socket_id::SocketId;
 use crate::engineio::{Handshake, Session, Sid};
@@ -10,22 +11,25 @@ use serde_json::value::RawValue;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Instant;
 use tokio::sync::oneshot;
 
 /// One client connected to one namespace.
 pub struct Socket<S> {
     id: SocketId,
     namespace: Arc<Namespace<S>>,
-    session: Weak<Session<SessionSockets<S>>>,
-    handshake: Arc<Handshake>,
     state: S,
     /// Whether the socket is in the room named by its own id (it is from its connect until it leaves it); that
     /// room is kept here rather than in the namespace's room index.
     in_own_room: AtomicBool,
-    inner: Mutex<SocketInner>,
+    inner: Mutex<SocketInner<S>>,
 }
 
-pub(crate) struct SocketInner {
+pub(crate) struct SocketInner<S> {
+    /// The Engine.IO session carrying the socket; none while it is parked for recovery.
+    session: Weak<Session<SessionSockets<S>>>,
+    /// The handshake of that session (a recovered socket takes its new session's).
+    handshake: Arc<Handshake>,
     pub(crate) rooms: Vec<Arc<str>>,
     pub(crate) data: Option<Box<RawValue>>,
     pub(crate) connected: bool,
@@ -37,9 +41,29 @@ pub(crate) struct SocketInner {
     )]
     acks: Option<Box<HashMap<u64, oneshot::Sender<String>>>>,
     next_ack: u64,
+    /// What a recoverable socket keeps (boxed, and only for sockets that get offsets).
+    recovery: Option<Box<SocketRecovery>>,
 }
 
-impl SocketInner {
+/// What a socket that gets offsets keeps for its client's return.
+pub(crate) struct SocketRecovery {
+    /// The private id its client sends back to recover it.
+    pid: Arc<str>,
+    /// The offset-bearing packets it was sent.
+    log: ReplayLog,
+    limits: LogLimits,
+}
+
+/// What [`Socket::send_event`] did.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EventSent {
+    /// The event went to the client, or into the log of a parked socket for its return.
+    pub reached: bool,
+    /// The replay log dropped older packets to make room.
+    pub trimmed: bool,
+}
+
+impl<S> SocketInner<S> {
     /// Fails every pending ack (the socket is gone).
     pub(crate) fn drop_pending_acks(&mut self) {
         self.acks = None;
@@ -67,16 +91,17 @@ impl<S: Send + Sync + 'static> Socket<S> {
         Self {
             id,
             namespace,
-            session,
-            handshake,
             state,
             in_own_room: AtomicBool::new(false),
             inner: Mutex::new(SocketInner {
+                session,
+                handshake,
                 rooms: Vec::new(),
                 data,
                 connected: true,
                 acks: None,
                 next_ack: 0,
+                recovery: None,
             }),
         }
     }
@@ -113,17 +138,17 @@ impl<S: Send + Sync + 'static> Socket<S> {
 
     /// The Engine.IO session id carrying this socket.
     pub fn session_id(&self) -> Option<Sid> {
-        self.session.upgrade().map(|s| s.id())
+        self.session().map(|s| s.id())
     }
 
-    /// The Engine.IO session carrying this socket.
+    /// The Engine.IO session carrying this socket (none while it is parked for recovery).
     pub fn session(&self) -> Option<Arc<Session<SessionSockets<S>>>> {
-        self.session.upgrade()
+        self.lock().session.upgrade()
     }
 
     /// The handshake of the connection.
-    pub fn handshake(&self) -> &Arc<Handshake> {
-        &self.handshake
+    pub fn handshake(&self) -> Arc<Handshake> {
+        self.lock().handshake.clone()
     }
 
     /// The application's state for this socket.
@@ -131,7 +156,7 @@ impl<S: Send + Sync + 'static> Socket<S> {
         &self.state
     }
 
-    pub(crate) fn lock(&self) -> MutexGuard<'_, SocketInner> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, SocketInner<S>> {
         self.inner
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -216,12 +241,101 @@ impl<S: Send + Sync + 'static> Socket<S> {
 
     /// Sends an encoded packet to the client. False when the session is gone or the socket disconnected.
     pub fn send(&self, encoded: &Encoded) -> bool {
-        if !self.is_connected() {
-            return false;
-        }
-        match self.session.upgrade() {
+        let session = {
+            let inner = self.lock();
+            if !inner.connected {
+                return false;
+            }
+            inner.session.upgrade()
+        };
+        match session {
             Some(session) => session.send_all(encoded.0.iter().cloned()),
             None => false,
         }
+    }
+
+    /// Sends an event that may carry an offset: `plain` to a socket without offsets; to one with offsets, the
+    /// packet `with_offset` gives (made once per emit and shared by its recipients), recorded in its replay log
+    /// first, so a parked socket gets it when its client returns.
+    pub fn send_event(
+        &self,
+        plain: &Encoded,
+        with_offset: &mut dyn FnMut() -> Option<(u64, Arc<Encoded>)>,
+    ) -> EventSent {
+        let mut sent = EventSent::default();
+        let (session, logged) = {
+            let mut inner = self.lock();
+            if !inner.connected {
+                return sent;
+            }
+            let session = inner.session.upgrade();
+            let logged = match inner.recovery.as_mut() {
+                Some(recovery) => with_offset().map(|(seq, packets)| {
+                    sent.trimmed =
+                        recovery
+                            .log
+                            .push(seq, packets.clone(), Instant::now(), recovery.limits);
+                    packets
+                }),
+                None => None,
+            };
+            (session, logged)
+        };
+        let packets = logged.as_deref().unwrap_or(plain);
+        sent.reached = match session {
+            Some(session) => session.send_all(packets.0.iter().cloned()),
+            // Parked: the log holds it for the client's return.
+            None => logged.is_some(),
+        };
+        sent
+    }
+
+    /// Makes the socket recoverable: it gets offsets and keeps a replay log within `limits`; its client
+    /// recovers it with `pid`.
+    pub(crate) fn enable_recovery(&self, pid: Arc<str>, limits: LogLimits) {
+        self.lock().recovery = Some(Box::new(SocketRecovery {
+            pid,
+            log: ReplayLog::default(),
+            limits,
+        }));
+    }
+
+    /// The private id of a recoverable socket.
+    pub(crate) fn recovery_pid(&self) -> Option<Arc<str>> {
+        self.lock().recovery.as_ref().map(|r| r.pid.clone())
+    }
+
+    /// Detaches a recoverable socket from its ended session: it stays connected (in its namespace and rooms),
+    /// and events to it go to its replay log only.
+    pub(crate) fn park(&self) {
+        let mut inner = self.lock();
+        inner.session = Weak::new();
+        inner.drop_pending_acks();
+    }
+
+    /// What a client whose last offset is `offset` missed; `None` when the log cannot say exactly (see
+    /// [`ReplayLog::after`]), or the socket is not recoverable.
+    pub(crate) fn missed_since(&self, offset: Option<u64>) -> Option<Replay> {
+        self.lock().recovery.as_ref()?.log.after(offset)
+    }
+
+    /// Attaches a parked socket to `session` once every packet logged after offset number `through` has been
+    /// written: `Err` with those packets when there are any (write them, then call again with the last one's
+    /// number), `Ok` once attached (events from then on go to the session).
+    pub(crate) fn attach_after(
+        &self,
+        through: u64,
+        session: &Arc<Session<SessionSockets<S>>>,
+    ) -> Result<(), Replay> {
+        let mut inner = self.lock();
+        if let Some(recovery) = inner.recovery.as_ref() {
+            let newer = recovery.log.newer_than(through);
+            if !newer.is_empty() {
+                return Err(newer);
+            }
+        }
+        inner.session = Arc::downgrade(session);
+        inner.handshake = session.state().handshake().clone();
+        Ok(())
     }
 }

@@ -142,6 +142,8 @@ pub(crate) struct Inner {
     generation: u64,
     /// Transports currently not reading from the client because the application applies backpressure.
     reading_paused: u32,
+    /// The session was closed for holding more than its bounds allow (see [`Session::overflowed`]).
+    overflowed: bool,
 }
 
 /// What a waiting poll should answer now.
@@ -191,6 +193,7 @@ impl<S: Send + Sync + 'static> Session<S> {
                 heartbeat: Heartbeat::WaitToPing,
                 generation: 0,
                 reading_paused: 0,
+                overflowed: false,
             }),
             owner,
         }
@@ -224,6 +227,18 @@ impl<S: Send + Sync + 'static> Session<S> {
     /// Whether the session has closed.
     pub fn is_closed(&self) -> bool {
         self.lock().closed.is_some()
+    }
+
+    /// Whether the session was closed for going past a bound (`max_buffer`, `max_buffered_packets`): its client
+    /// did not take what it was sent, so it is not kept for a return.
+    pub fn overflowed(&self) -> bool {
+        self.lock().overflowed
+    }
+
+    /// Closes the session for going past a bound (`transport error`; see [`Session::overflowed`]).
+    pub fn close_overflowed(self: &Arc<Self>) {
+        self.lock().overflowed = true;
+        self.close(CloseReason::TransportError);
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -293,7 +308,7 @@ impl<S: Send + Sync + 'static> Session<S> {
             max_buffer = bytes,
             "outbound queue overflow; closing session"
         );
-        self.close(CloseReason::TransportError);
+        self.close_overflowed();
     }
 
     /// Lowers the endpoint's `buffered_bytes` gauge by `bytes` the client took (or that were dropped).

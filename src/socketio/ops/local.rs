@@ -9,7 +9,8 @@ use super::operation::{
 use super::selector::{Reach, Selection, Selector};
 use crate::socketio::app::{Emit, SocketApp};
 use crate::socketio::namespace::Namespace;
-use crate::socketio::outgoing::encode_event;
+use crate::socketio::outgoing::{Encoded, encode_event, encode_event_with_offset};
+use crate::socketio::recovery::OffsetSource;
 use crate::socketio::socket::Socket;
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,12 +48,33 @@ impl<A: SocketApp, D: Adapter> Ops<A, D> {
     ) -> Result<usize, OpError> {
         match operation {
             Operation::Emit(emit) => {
-                // Encoded once for every socket, and refused even when it reaches nobody.
+                // Encoded once for every socket, and refused even when it reaches nobody. Sockets that get
+                // offsets share one offset and one packet carrying it, made when the first of them needs it.
                 let encoded = encode_event(namespace, &emit).map_err(OpError::Encode)?;
-                return Ok(sockets
-                    .iter()
-                    .filter(|socket| socket.send(&encoded))
-                    .count());
+                let mut with_offset: Option<Option<(u64, Arc<Encoded>)>> = None;
+                let mut make = || {
+                    with_offset
+                        .get_or_insert_with(|| {
+                            let offset = OffsetSource::process().next();
+                            encode_event_with_offset(namespace, &emit, &offset.text)
+                                .ok()
+                                .map(|packets| (offset.seq, Arc::new(packets)))
+                        })
+                        .clone()
+                };
+                let mut reached = 0;
+                let mut trimmed = 0;
+                for socket in sockets {
+                    let sent = socket.send_event(&encoded, &mut make);
+                    reached += usize::from(sent.reached);
+                    trimmed += u64::from(sent.trimmed);
+                }
+                if trimmed > 0 {
+                    if let Some(settings) = &self.config.recovery {
+                        settings.metrics.trimmed.inc_by(trimmed);
+                    }
+                }
+                return Ok(reached);
             }
             Operation::Join(rooms) => {
                 for socket in sockets {
@@ -154,7 +176,7 @@ impl<A: SocketApp, D: Adapter> LocalNode for Ops<A, D> {
                 sid: socket.id(),
                 rooms: socket.rooms(),
                 data: socket.data(),
-                handshake: SocketHandshake::Local(socket.handshake().clone()),
+                handshake: SocketHandshake::Local(socket.handshake()),
             })
             .collect())
     }

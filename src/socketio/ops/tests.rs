@@ -82,6 +82,7 @@ fn server() -> TestOps {
         max_namespace_length: 256,
         max_attachment_bytes: 1 << 20,
         metrics: EndpointMetrics::detached(),
+        recovery: None,
     };
     crate::socketio::SocketIo::new(config, Recorder::default()).ops()
 }
@@ -408,4 +409,52 @@ async fn acks_are_collected_per_socket() {
     );
     let expected = outgoing::event("/", &emit.event, &[&emit.args[0]], Some(0)).unwrap();
     assert_eq!(Encoded(sent(&c)), expected);
+}
+
+#[tokio::test]
+async fn recipients_with_offsets_share_one_offset_and_a_parked_socket_logs_its_events() {
+    let ops = server();
+    let limits = crate::socketio::recovery::LogLimits {
+        max_bytes: 1 << 20,
+        max_age: std::time::Duration::from_secs(60),
+    };
+    let a = connect(&ops, "/", "a");
+    let b = connect(&ops, "/", "b");
+    let plain = connect(&ops, "/", "c");
+    a.enable_recovery("pa".into(), limits);
+    b.enable_recovery("pb".into(), limits);
+    let everyone = on("/", Selector::default());
+    let reached = ops
+        .apply(&everyone, Operation::Emit(hello()))
+        .await
+        .unwrap();
+    assert_eq!(reached, 3);
+    let (to_a, to_b, to_plain) = (sent(&a), sent(&b), sent(&plain));
+    assert_eq!(to_a, to_b, "one offset, one packet for both");
+    assert_eq!(
+        to_plain,
+        outgoing::encode_event("/", &hello()).unwrap().0,
+        "no offset for a socket without"
+    );
+    let Packet::Text(text) = &to_a[0] else {
+        panic!("a text packet")
+    };
+    let args: Vec<serde_json::Value> = serde_json::from_str(&text.as_str()[2..]).unwrap();
+    assert_eq!(args[..2], [serde_json::json!("hi"), serde_json::json!(1)]);
+    let offset = args[2].as_str().expect("an offset").to_string();
+    let seq = crate::socketio::recovery::OffsetSource::process()
+        .parse(&offset)
+        .expect("this process's offset");
+    // Parked: events still reach it, into its log only.
+    b.park();
+    let reached = ops
+        .apply(&everyone, Operation::Emit(hello()))
+        .await
+        .unwrap();
+    assert_eq!(reached, 3);
+    assert!(sent(&b).is_empty());
+    let missed = b.missed_since(Some(seq)).expect("the offset is in the log");
+    assert_eq!(missed.len(), 1);
+    assert_eq!(missed[0].1.0, sent(&a));
+    assert!(b.missed_since(Some(seq + 1_000_000)).is_none());
 }
