@@ -5,8 +5,10 @@
 //
 // Environment: PORT (socket.io listener), CONTROL_PORT (control listener), WEBHOOK (URL), PATH_PREFIX (default
 // /socket.io), PING_INTERVAL_MS, PING_TIMEOUT_MS, REDIS_URL (when set: the @socket.io/redis-adapter over that Redis,
-// so that several processes form one cluster and the control listener's emits reach sockets on all of them). Run
-// with --expose-gc so the benchmark can collect garbage before it reads the resident memory.
+// so that several processes form one cluster and the control listener's emits reach sockets on all of them),
+// RECOVERY_MAX_DISCONNECTION_MS (when set: connectionStateRecovery with that window; GET /parked on the control
+// listener then counts the sessions kept for recovery). Run with --expose-gc so the benchmark can collect garbage
+// before it reads the resident memory.
 'use strict';
 
 const http = require('http');
@@ -20,6 +22,7 @@ const endpoint = process.env.PATH_PREFIX || '/socket.io';
 const pingInterval = Number(process.env.PING_INTERVAL_MS || 25000);
 const pingTimeout = Number(process.env.PING_TIMEOUT_MS || 20000);
 const hookTimeout = 5000;
+const recoveryWindow = process.env.RECOVERY_MAX_DISCONNECTION_MS;
 
 // Keep-alive connections to the backend, unlimited per host, as iogate's pooled client.
 const agent = new http.Agent({ keepAlive: true });
@@ -96,6 +99,9 @@ const io = new Server(server, {
   pingTimeout,
   transports: ['polling', 'websocket'],
   serveClient: false,
+  ...(recoveryWindow
+    ? { connectionStateRecovery: { maxDisconnectionDuration: Number(recoveryWindow) } }
+    : {}),
 });
 
 // The connect hook decides before the client gets its CONNECT, as with iogate (blocking, fail closed).
@@ -180,6 +186,11 @@ const control = http.createServer((req, res) => {
       res.end(JSON.stringify(body));
     };
     if (req.url === '/ready') return reply(200, { ready: true });
+    if (req.url === '/parked') {
+      // The in-memory adapter keeps one session per disconnected socket it may still recover.
+      const sessions = io.of('/').adapter.sessions;
+      return reply(200, { parked: sessions instanceof Map ? sessions.size : 0 });
+    }
     if (req.url === '/gc' && req.method === 'POST') {
       if (typeof global.gc === 'function') {
         global.gc();

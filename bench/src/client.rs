@@ -390,6 +390,13 @@ impl Ws {
         self.flush().await
     }
 
+    /// Drops the connection abruptly, as a client whose network went away: no close frame, and the TCP
+    /// connection is reset (`SO_LINGER` 0, so the close sends an RST) rather than closed in order.
+    pub fn reset(self) {
+        // Without the option the close is an orderly FIN, which the server sees as the same kind of drop.
+        let _ = self.io.stream.set_zero_linger();
+    }
+
     /// The last text message [`Ws::read_text`] read.
     pub fn text(&self) -> &str {
         let bytes = match self.current {
@@ -536,8 +543,21 @@ impl Ws {
 
 /// Opens a WebSocket session and connects the default namespace: open packet, `40`, then `40{...}`.
 pub async fn ws_connect(sources: &Sources, endpoint: &Endpoint) -> Res<Ws> {
+    ws_connect_with_query(sources, endpoint, "").await
+}
+
+/// [`ws_connect`] with `query` (`name=value` pairs joined by `&`, already encoded) added to the handshake's.
+pub async fn ws_connect_with_query(
+    sources: &Sources,
+    endpoint: &Endpoint,
+    query: &str,
+) -> Res<Ws> {
     let stream = sources.connect(endpoint.addr).await?;
-    let url = format!("{}?EIO=4&transport=websocket", endpoint.path);
+    let separator = if query.is_empty() { "" } else { "&" };
+    let url = format!(
+        "{}?EIO=4&transport=websocket{separator}{query}",
+        endpoint.path
+    );
     let mut ws = Ws::handshake(stream, &endpoint.addr.to_string(), &url).await?;
     let mut opened = false;
     while ws.read_text().await? {

@@ -26,11 +26,11 @@ pub enum Mode {
 /// Sizes and durations of a run.
 #[derive(Clone, Debug, Serialize)]
 pub struct Plan {
-    /// Idle sessions per transport.
+    /// Idle sessions per transport; also the sessions parked for recovery.
     pub idle_sessions: usize,
     /// Heartbeat interval of the idle scenarios.
     pub idle_ping_interval: Duration,
-    /// Wait after the last idle client connected.
+    /// Wait after the last idle client connected (and after the last parked sessions' client connected).
     pub idle_settle: Duration,
     /// CPU window of the idle scenarios.
     pub idle_window: Duration,
@@ -173,6 +173,8 @@ pub struct Options {
     pub cluster: bool,
     /// Whether to run the single-server scenarios (idle, relay, fan-out, connect storm).
     pub single: bool,
+    /// Whether to run the parked sessions scenario (memory per session kept for connection state recovery).
+    pub parked: bool,
 }
 
 /// Everything a run measured.
@@ -270,12 +272,21 @@ fn seconds(d: Duration) -> String {
     }
 }
 
-/// Starts a fresh server of `$kind`, runs `$body` with a scenario context `$ctx` and a `Problems` `$problems`,
-/// stops the server; evaluates to `(Res<outcome>, Problems)`.
+/// Starts a fresh server of `$kind` (with `$heartbeat`, or as the future `started $start` makes it), runs `$body`
+/// with a scenario context `$ctx` and a `Problems` `$problems`, stops the server; evaluates to
+/// `(Res<outcome>, Problems)`.
 macro_rules! on_fresh_server {
-    ($run:expr, $kind:expr, $heartbeat:expr, |$ctx:ident, $problems:ident| $body:block) => {{
+    ($run:expr, $kind:expr, $heartbeat:expr, |$ctx:ident, $problems:ident| $body:block) => {
+        on_fresh_server!(
+            $run,
+            $kind,
+            started Server::start(&$run.tools, $kind, &$run.backend, $heartbeat),
+            |$ctx, $problems| $body
+        )
+    };
+    ($run:expr, $kind:expr, started $start:expr, |$ctx:ident, $problems:ident| $body:block) => {{
         let mut $problems = Problems::default();
-        match Server::start(&$run.tools, $kind, &$run.backend, $heartbeat).await {
+        match $start.await {
             Ok(mut server) => {
                 let outcome = {
                     let $ctx = Ctx::single(
@@ -712,6 +723,12 @@ pub async fn run(options: Options) -> Res<Report> {
         eprintln!("== idle sessions");
         run.idle(Transport::Polling).await;
         run.idle(Transport::Websocket).await;
+    }
+    if options.parked {
+        eprintln!("== parked sessions (at {})", elapsed());
+        run.parked().await;
+    }
+    if options.single {
         for transport in [Transport::Polling, Transport::Websocket] {
             eprintln!("== relay {transport} (at {})", elapsed());
             let max = run.relay(transport).await;
@@ -761,3 +778,4 @@ pub async fn run(options: Options) -> Res<Report> {
     Ok(report)
 }
 mod cluster_rows;
+mod parked_rows;

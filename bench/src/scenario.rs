@@ -1,6 +1,6 @@
-//! The scenarios: idle sessions, relay (emit with ack through the webhook backend), fan-out (one server-side emit
-//! to a room), connect storm. Each runs against one freshly started server and reads its CPU time and memory from
-//! /proc.
+//! The scenarios: idle sessions, parked sessions (kept for connection state recovery), relay (emit with ack through
+//! the webhook backend), fan-out (one server-side emit to a room), connect storm. Each runs against one freshly
+//! started server and reads its CPU time and memory from /proc.
 
 use crate::client::{
     self, Endpoint, HttpConn, PollClient, Ws, poll_connect, poll_get, poll_post, ws_connect,
@@ -20,7 +20,9 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 
 mod broadcast_relay;
+mod parked;
 pub use broadcast_relay::{BROADCAST_EVENT, broadcast_relay};
+pub use parked::{ParkedOutcome, RECOVERY_QUERY, parked};
 
 /// The client transport of a scenario.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -183,6 +183,30 @@ impl Server {
         heartbeat: Heartbeat,
         member: Option<&Member>,
     ) -> Res<Self> {
+        Self::launch(tools, kind, backend, heartbeat, member, None).await
+    }
+
+    /// Starts a fresh server of `kind` alone with connection state recovery on, sessions kept for `window` after
+    /// their connection drops (iogate: the endpoint's `recovery` with `max_disconnection`; Node:
+    /// `connectionStateRecovery` with `maxDisconnectionDuration`), and waits until it answers.
+    pub async fn start_recovering(
+        tools: &Tools,
+        kind: Kind,
+        backend: &Backend,
+        heartbeat: Heartbeat,
+        window: Duration,
+    ) -> Res<Self> {
+        Self::launch(tools, kind, backend, heartbeat, None, Some(window)).await
+    }
+
+    async fn launch(
+        tools: &Tools,
+        kind: Kind,
+        backend: &Backend,
+        heartbeat: Heartbeat,
+        member: Option<&Member>,
+        recovery: Option<Duration>,
+    ) -> Res<Self> {
         let port = free_port()?;
         let control_port = free_port()?;
         std::fs::create_dir_all(&tools.work_dir)?;
@@ -196,6 +220,9 @@ impl Server {
             Kind::Iogate => {
                 let config = tools.work_dir.join(format!("{name}.toml"));
                 let mut text = iogate_config(port, control_port, &backend.url(), heartbeat);
+                if let Some(window) = recovery {
+                    text.push_str(&recovery_config(window));
+                }
                 if let Some(member) = member {
                     text.push_str(&cluster_config(member));
                 }
@@ -219,6 +246,12 @@ impl Server {
                     )
                     .env("PING_TIMEOUT_MS", heartbeat.timeout.as_millis().to_string())
                     .env("NODE_ENV", "production");
+                if let Some(window) = recovery {
+                    command.env(
+                        "RECOVERY_MAX_DISCONNECTION_MS",
+                        window.as_millis().to_string(),
+                    );
+                }
                 if let Some(member) = member {
                     command.env("REDIS_URL", &member.redis_url);
                 }
@@ -335,6 +368,36 @@ impl Server {
         Ok(String::from_utf8_lossy(&answer).into_owned())
     }
 
+    /// Sessions the server keeps for connection state recovery now: iogate's `iogate_recovery_parked` gauge of
+    /// the endpoint (push API `GET /metrics`), or the size of the Node adapter's session table (control listener
+    /// `GET /parked`).
+    pub async fn parked(&self) -> Res<usize> {
+        let (path, auth) = match self.kind {
+            Kind::Iogate => ("/metrics", format!("Bearer {API_TOKEN}")),
+            Kind::Node => ("/parked", String::new()),
+        };
+        let mut conn = HttpConn::open(&Sources::loopback(0), self.control).await?;
+        let mut headers = Vec::new();
+        if !auth.is_empty() {
+            headers.push(("authorization", auth.as_str()));
+        }
+        let (status, body) = conn.request(Method::GET, path, &headers, Bytes::new()).await?;
+        if status != 200 {
+            return Err(format!("{path} answered HTTP {status}").into());
+        }
+        let text = std::str::from_utf8(&body)?;
+        match self.kind {
+            Kind::Iogate => parked_gauge(text),
+            Kind::Node => {
+                let answer: serde_json::Value = serde_json::from_str(text)?;
+                answer["parked"]
+                    .as_u64()
+                    .map(|n| n as usize)
+                    .ok_or_else(|| format!("no parked count in {text:?}").into())
+            }
+        }
+    }
+
     /// Asks the Node app to run a full garbage collection (before memory is read); nothing for iogate.
     pub async fn collect_garbage(&self) {
         if self.kind == Kind::Node {
@@ -391,6 +454,26 @@ webhook_timeout = "5s"
     )
 }
 
+/// The endpoint's `recovery` key (appended after its other keys): offsets for clients that ask with `recovery=1`,
+/// the default replay log bound.
+fn recovery_config(window: Duration) -> String {
+    format!(
+        "recovery = {{ max_disconnection = \"{}ms\" }}\n",
+        window.as_millis()
+    )
+}
+
+/// The value of `iogate_recovery_parked` for the benchmark's endpoint in an OpenMetrics text.
+fn parked_gauge(metrics: &str) -> Res<usize> {
+    const SERIES: &str = "iogate_recovery_parked{endpoint=\"/socket.io\"}";
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(SERIES))
+        .and_then(|value| value.trim().parse::<f64>().ok())
+        .map(|value| value as usize)
+        .ok_or_else(|| format!("no {SERIES} in the metrics").into())
+}
+
 /// The `[cluster]` section of a node: every node names the same Redis; the peer timeout is iogate's default.
 fn cluster_config(member: &Member) -> String {
     format!(
@@ -401,4 +484,31 @@ node_id = "bench-{}"
 "#,
         member.redis_url, member.node
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_parked_gauge_is_read_from_the_endpoint_series() {
+        let text = "# TYPE iogate_recovery_parked gauge\n\
+                    iogate_recovery_parked{endpoint=\"/other\"} 7\n\
+                    iogate_recovery_parked{endpoint=\"/socket.io\"} 42\n# EOF\n";
+        assert_eq!(parked_gauge(text).ok(), Some(42));
+        assert!(parked_gauge("# EOF\n").is_err());
+    }
+
+    #[test]
+    fn the_recovery_key_follows_the_endpoint() {
+        let config = format!(
+            "{}{}",
+            iogate_config(1, 2, "http://127.0.0.1:3/hook", Heartbeat {
+                interval: Duration::from_secs(25),
+                timeout: Duration::from_secs(20),
+            }),
+            recovery_config(Duration::from_secs(120))
+        );
+        assert!(config.ends_with("webhook_timeout = \"5s\"\nrecovery = { max_disconnection = \"120000ms\" }\n"));
+    }
 }

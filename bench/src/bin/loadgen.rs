@@ -2,7 +2,7 @@
 //! table. `bench/run.sh` builds everything and calls `bench-loadgen run`.
 //!
 //! Usage: `bench-loadgen run [--quick | --smoke] [--only iogate|node] [--iogate BIN] [--backend BIN] [--node BIN]
-//!         [--node-app DIR] [--sources N] [--json FILE] [--no-cluster | --cluster-only]`
+//!         [--node-app DIR] [--sources N] [--json FILE] [--no-cluster | --cluster-only | --parked-only]`
 //!
 //! What forwarding a polling request to its session's node costs, direct over HTTP/1.1 or through Redis (no iogate;
 //! needs `redis-server`): `bench-loadgen forward-cost [--quick | --smoke] [--rate R] [--runs N] [--backend BIN]`.
@@ -10,7 +10,8 @@
 //! One scenario against servers started by hand (to profile them):
 //! `bench-loadgen scenario NAME --kind iogate|node --pid PID --addr ADDR --control ADDR --backend ADDR
 //!  [--clients N] [--seconds S] [--rate R] [--rounds R] [--ramp S] [--sources N]`, NAME one of idle-polling, idle-websocket,
-//! relay-polling, relay-websocket, fanout-polling, fanout-websocket, storm-polling, storm-websocket.
+//! relay-polling, relay-websocket, fanout-polling, fanout-websocket, storm-polling, storm-websocket, parked-websocket
+//! (the servers started with recovery on: iogate's endpoint `recovery`, Node's `RECOVERY_MAX_DISCONNECTION_MS`).
 
 use iogate_bench::forward_cost;
 use iogate_bench::net::Sources;
@@ -27,7 +28,7 @@ fn usage(problem: &str) -> ! {
         "bench-loadgen: {problem}\n\
          usage: bench-loadgen run [--quick | --smoke] [--only iogate|node] [--iogate BIN] [--backend BIN]\n\
          \x20                        [--node BIN] [--node-app DIR] [--sources N] [--json FILE]\n\
-         \x20                        [--no-cluster | --cluster-only]\n\
+         \x20                        [--no-cluster | --cluster-only | --parked-only]\n\
          \x20      bench-loadgen forward-cost [--quick | --smoke] [--rate R] [--runs N] [--backend BIN]\n\
          \x20      bench-loadgen scenario NAME --kind iogate|node --pid PID --addr ADDR --control ADDR --backend ADDR\n\
          \x20                        [--clients N] [--seconds S] [--rate R] [--rounds R] [--ramp S] [--sources N]"
@@ -63,6 +64,7 @@ fn main() {
     let mut json = None;
     let mut cluster = true;
     let mut single = true;
+    let mut parked = true;
     while let Some(arg) = args.next() {
         let mut value = || {
             args.next()
@@ -90,7 +92,14 @@ fn main() {
             }
             "--json" => json = Some(PathBuf::from(value())),
             "--no-cluster" => cluster = false,
-            "--cluster-only" => single = false,
+            "--cluster-only" => {
+                single = false;
+                parked = false;
+            }
+            "--parked-only" => {
+                single = false;
+                cluster = false;
+            }
             other => usage(&format!("unknown argument {other}")),
         }
     }
@@ -107,6 +116,7 @@ fn main() {
         json,
         cluster,
         single,
+        parked,
     };
     let result = runtime.block_on(runner::run(options));
     let _ = std::fs::remove_dir_all(&work_dir);
@@ -257,6 +267,9 @@ fn single(mut args: impl Iterator<Item = String>) {
                         o.cpu.summary()
                     )
                 }),
+            "parked" => scenario::parked(&ctx, clients, Duration::from_secs(1), &mut problems)
+                .await
+                .map(|o| format!("{o:?}")),
             "storm" => scenario::storm(&ctx, transport, clients, 64, &mut problems)
                 .await
                 .map(|o| {
