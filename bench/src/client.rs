@@ -547,11 +547,7 @@ pub async fn ws_connect(sources: &Sources, endpoint: &Endpoint) -> Res<Ws> {
 }
 
 /// [`ws_connect`] with `query` (`name=value` pairs joined by `&`, already encoded) added to the handshake's.
-pub async fn ws_connect_with_query(
-    sources: &Sources,
-    endpoint: &Endpoint,
-    query: &str,
-) -> Res<Ws> {
+pub async fn ws_connect_with_query(sources: &Sources, endpoint: &Endpoint, query: &str) -> Res<Ws> {
     let stream = sources.connect(endpoint.addr).await?;
     let separator = if query.is_empty() { "" } else { "&" };
     let url = format!(

@@ -381,7 +381,9 @@ impl Server {
         if !auth.is_empty() {
             headers.push(("authorization", auth.as_str()));
         }
-        let (status, body) = conn.request(Method::GET, path, &headers, Bytes::new()).await?;
+        let (status, body) = conn
+            .request(Method::GET, path, &headers, Bytes::new())
+            .await?;
         if status != 200 {
             return Err(format!("{path} answered HTTP {status}").into());
         }
@@ -503,12 +505,19 @@ mod tests {
     fn the_recovery_key_follows_the_endpoint() {
         let config = format!(
             "{}{}",
-            iogate_config(1, 2, "http://127.0.0.1:3/hook", Heartbeat {
-                interval: Duration::from_secs(25),
-                timeout: Duration::from_secs(20),
-            }),
+            iogate_config(
+                1,
+                2,
+                "http://127.0.0.1:3/hook",
+                Heartbeat {
+                    interval: Duration::from_secs(25),
+                    timeout: Duration::from_secs(20),
+                }
+            ),
             recovery_config(Duration::from_secs(120))
         );
-        assert!(config.ends_with("webhook_timeout = \"5s\"\nrecovery = { max_disconnection = \"120000ms\" }\n"));
+        assert!(config.ends_with(
+            "webhook_timeout = \"5s\"\nrecovery = { max_disconnection = \"120000ms\" }\n"
+        ));
     }
 }
