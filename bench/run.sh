@@ -2,11 +2,12 @@
 # Benchmarks iogate side by side with the Node socket.io reference (bench/node) on this machine, in one run, and
 # prints one markdown table: scenario | iogate | Node | ratio. See docs/benchmarks.md.
 #
-#   bench/run.sh            the full run (about 8 minutes): 10k idle sessions per transport, 10k-client fan-out
+#   bench/run.sh            the full run (about 8 minutes): 10k idle sessions per transport, 10k parked
+#                           (recoverable) WebSocket sessions, 10k-client fan-out
 #   bench/run.sh --quick    the same scenarios, smaller and shorter (about two minutes once built)
 #   bench/run.sh --smoke    seconds, tiny counts, debug build: keeps the tooling working (CI); numbers mean nothing
 #
-# Other arguments go to bench-loadgen (e.g. --only iogate, --json results.json, --sources 8).
+# Other arguments go to bench-loadgen (e.g. --only iogate, --json results.json, --sources 8, --parked-only).
 # Everything runs on loopback (127.0.0.0/8); every scenario is bounded in clients and time and stops by itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -18,7 +18,7 @@ use tokio::task::JoinSet;
 pub const RECOVERY_QUERY: &str = "recovery=1";
 
 /// How long the delivery of the emit and the parking of every session may take.
-const WAIT_LIMIT: Duration = Duration::from_secs(30);
+const WAIT_LIMIT: Duration = Duration::from_secs(60);
 
 /// Memory of sessions connected, then parked.
 #[derive(Debug, Clone, Copy)]
