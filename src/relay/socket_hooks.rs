@@ -360,6 +360,12 @@ impl SocketApp for SocketRelay {
     fn data_changed(&self, socket: &Arc<RelaySocket>) {
         self.register(socket);
     }
+
+    fn moved(&self, socket: &Arc<RelaySocket>) {
+        if let Some(registry) = &self.shared.config.registry {
+            registry.remove(&self.shared.config.endpoint, socket.id().as_str());
+        }
+    }
 }
 
 /// Sends a socket's hooks one after another, in order, then exits.
