@@ -141,8 +141,8 @@ run(async () => {
   const disconnected = new Promise((resolve) => rita.once('disconnect', resolve));
   proxy.state.refusing = true;
   proxy.kill();
-  await until('rita parked on A', async () => (await parked(apiA)) === 1);
   if (scenario === 'move') {
+    await until('rita parked on A', async () => (await parked(apiA)) === 1);
     await news(apiA, 1);
     await news(apiB, 2);
   } else if (scenario === 'owner_gone') {
