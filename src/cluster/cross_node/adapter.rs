@@ -5,11 +5,11 @@
 
 use super::wire::{Ask, WireEmit, WireOperation, WireSelector};
 use super::{CrossNode, merge};
+use crate::engineio::Sid;
 use crate::socketio::ops::{
     AckReply, Adapter, Covered, InProcess, LocalNode, OpError, Operation, RoomCount, Selection,
     SocketSummary,
 };
-use crate::engineio::Sid;
 use crate::socketio::recovery::RemoteClaim;
 use crate::socketio::{Emit, encode_event};
 use std::sync::Arc;
@@ -204,9 +204,7 @@ impl Adapter for EndpointAdapter {
     async fn claim_remote(&self, namespace: &str, pid: &str, offset: Option<&str>) -> RemoteClaim {
         match self {
             Self::InProcess(adapter) => adapter.claim_remote(namespace, pid, offset).await,
-            Self::Cluster(adapter) => {
-                Box::pin(adapter.claim_remote(namespace, pid, offset)).await
-            }
+            Self::Cluster(adapter) => Box::pin(adapter.claim_remote(namespace, pid, offset)).await,
         }
     }
 }

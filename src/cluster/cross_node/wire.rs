@@ -2,11 +2,11 @@
 //! the asking node's answer channel. Raw JSON (event arguments, stored data, handshakes) travels as it is.
 
 use crate::socketio::Emit;
-use crate::socketio::recovery::HandOver;
 use crate::socketio::SocketId;
 use crate::socketio::ops::{
     AckOutcome, AckReply, Operation, Reach, RoomCount, Selector, SocketHandshake, SocketSummary,
 };
+use crate::socketio::recovery::HandOver;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use std::sync::Arc;

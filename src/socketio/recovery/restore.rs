@@ -3,8 +3,8 @@
 //! the socket attached to its new session. A restore that cannot be exact is refused: the CONNECT gets a new
 //! socket and the parked one ends with its `disconnect` hook.
 
-use super::offset::OffsetSource;
 use super::RemoteClaim;
+use super::offset::OffsetSource;
 use super::parked::Claim;
 use crate::log_escape::Escaped;
 use crate::socketio::app::{Accepted, ConnectRequest, SocketApp};
