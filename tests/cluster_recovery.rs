@@ -6,6 +6,8 @@
 use crate::common;
 use common::api::{API_TABLE, TOKEN};
 use common::cluster_gateway::{cluster_table, wait_joined};
+use common::node_config::{NodeOptions, PATH};
+use common::nodes::Nodes;
 use common::redis::Redis;
 use common::sio_backend;
 use common::{Backend, Gateway, Hook, node};
@@ -40,13 +42,24 @@ fn script(
     mode: &str,
     scenario: &str,
 ) -> tokio::task::JoinHandle<node::NodeRun> {
+    let urls = [a.url("/socket.io/"), b.url("/socket.io/")];
+    let apis = [a.api_url(""), b.api_url("")];
+    spawn_script(urls, apis, mode, scenario)
+}
+
+fn spawn_script(
+    [url_a, url_b]: [String; 2],
+    [api_a, api_b]: [String; 2],
+    mode: &str,
+    scenario: &str,
+) -> tokio::task::JoinHandle<node::NodeRun> {
     let args = [
-        a.url("/socket.io/"),
-        b.url("/socket.io/"),
+        url_a,
+        url_b,
         mode.to_string(),
         scenario.to_string(),
-        a.api_url(""),
-        b.api_url(""),
+        api_a,
+        api_b,
         TOKEN.to_string(),
     ];
     tokio::spawn(async move {
@@ -161,4 +174,47 @@ async fn a_socket_parked_on_one_node_moves_to_the_node_its_client_returns_throug
 #[tokio::test]
 async fn a_socket_parked_on_a_node_that_left_is_not_recovered() {
     owner_gone("websocket").await;
+}
+
+/// Node A (a process) is killed while the client is away: B refuses the pid (A does not answer, or is gone), the
+/// client gets a new socket, and B, claiming the departed A, reports the parked socket gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_socket_parked_on_a_node_that_was_killed_is_reported_gone_by_the_survivor() {
+    let redis = Redis::start();
+    let backend = Backend::start(sio_backend::respond).await;
+    let options = NodeOptions {
+        recovery: true,
+        ..NodeOptions::default()
+    };
+    let mut nodes = Nodes::start_with(2, &backend, Some(&redis), options).await;
+    let path = format!("{PATH}/");
+    let running = spawn_script(
+        [nodes.url(0, &path), nodes.url(1, &path)],
+        [nodes.api_url(0, ""), nodes.api_url(1, "")],
+        "websocket",
+        "owner_gone",
+    );
+    let deadline = tokio::time::Instant::now() + LIMIT;
+    loop {
+        let metrics = nodes.api(0).metrics().await;
+        if metrics.value("iogate_recovery_parked", &[("endpoint", PATH)]) == 1.0 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "A never parked her");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    nodes.kill9(0);
+    let run = running.await.expect("script task");
+    run.assert_success();
+    let result = run.result();
+    let (first, back) = (&result["first"], &result["back"]);
+    let old = first["sid"].as_str().expect("sid");
+    assert_ne!(back["sid"], old, "a new socket");
+    assert_eq!(back["recovered"], false);
+    let hooks = backend
+        .wait_for_within("disconnect", Some(old), 1, Duration::from_secs(20))
+        .await;
+    assert_eq!(hooks.len(), 1, "reported once");
+    assert_eq!(nodes.sender_of(&hooks[0]), Some(1), "by the survivor");
+    assert_eq!(hooks[0].body["reason"], "transport close");
 }

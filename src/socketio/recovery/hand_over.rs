@@ -297,3 +297,43 @@ impl<A: SocketApp, D: Adapter> Ops<A, D> {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packets_and_reasons_survive_the_wire() {
+        let packets = [
+            Packet::Text(Text::from("42[\"news\",1,\"ab-3\"]".to_string())),
+            Packet::Binary(vec![0u8, 1, 255].into()),
+        ];
+        let handed = HandOver {
+            sid: "s".into(),
+            pid: "p".into(),
+            rooms: vec!["r".into()],
+            data: RawValue::from_string("{\"n\":1.50}".into()).ok(),
+            reason: CloseReason::PingTimeout.as_str().into(),
+            missed: packets.iter().map(WirePacket::of).collect(),
+        };
+        let back: HandOver = serde_json::from_slice(&serde_json::to_vec(&handed).unwrap()).unwrap();
+        let missed: Vec<Packet> = back
+            .missed
+            .into_iter()
+            .filter_map(WirePacket::into_packet)
+            .collect();
+        assert_eq!(missed, packets);
+        assert_eq!(back.data.unwrap().get(), "{\"n\":1.50}");
+        assert_eq!(close_reason(&back.reason), CloseReason::PingTimeout);
+        assert_eq!(close_reason("junk"), CloseReason::TransportClose);
+        assert!(WirePacket::Binary("!".into()).into_packet().is_none());
+    }
+
+    #[test]
+    fn refusals_from_the_wire_map_to_outcomes() {
+        for outcome in ["live", "expired", "offset_not_found", "unknown_pid"] {
+            assert_eq!(refusal_outcome(outcome), outcome);
+        }
+        assert_eq!(refusal_outcome("anything else"), "unknown_pid");
+    }
+}
