@@ -159,6 +159,10 @@ async fn owner_gone(mode: &str) {
     assert_eq!(back["recovered"], false);
     let hooks = backend.wait_for("disconnect", Some(&sid_on_a), 1).await;
     assert_eq!(hooks.len(), 1, "the old socket's hook, once");
+    assert_eq!(
+        hooks[0].body["reason"], "transport close",
+        "the reason it was parked for"
+    );
 }
 
 #[tokio::test]
@@ -176,8 +180,9 @@ async fn a_socket_parked_on_a_node_that_left_is_not_recovered() {
     owner_gone("websocket").await;
 }
 
-/// Node A (a process) is killed while the client is away: B refuses the pid (A does not answer, or is gone), the
-/// client gets a new socket, and B, claiming the departed A, reports the parked socket gone.
+/// Node A (a process) is killed while the client is away (her connection stalled: parked for `ping timeout`):
+/// B refuses the pid (A does not answer, or is gone), the client gets a new socket, and B, claiming the departed A,
+/// reports the parked socket gone with the reason it was parked for.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_socket_parked_on_a_node_that_was_killed_is_reported_gone_by_the_survivor() {
     let redis = Redis::start();
@@ -192,7 +197,7 @@ async fn a_socket_parked_on_a_node_that_was_killed_is_reported_gone_by_the_survi
         [nodes.url(0, &path), nodes.url(1, &path)],
         [nodes.api_url(0, ""), nodes.api_url(1, "")],
         "websocket",
-        "owner_gone",
+        "owner_killed",
     );
     let deadline = tokio::time::Instant::now() + LIMIT;
     loop {
@@ -216,5 +221,8 @@ async fn a_socket_parked_on_a_node_that_was_killed_is_reported_gone_by_the_survi
         .await;
     assert_eq!(hooks.len(), 1, "reported once");
     assert_eq!(nodes.sender_of(&hooks[0]), Some(1), "by the survivor");
-    assert_eq!(hooks[0].body["reason"], "transport close");
+    assert_eq!(
+        hooks[0].body["reason"], "ping timeout",
+        "the reason it was parked for, kept in the registry"
+    );
 }

@@ -5,8 +5,9 @@
 //
 // Scenarios:
 //   move        A holds her parked socket: B gets it handed over (same id, rooms, data, the missed events).
-//   owner_gone  A is stopped while she is away (the test stops it once A has parked her; this script waits
-//               until A's API no longer answers): B gives her a new socket.
+//   owner_gone    A is stopped while she is away (the test stops it once A has parked her; this script waits
+//                 until A's API no longer answers): B gives her a new socket.
+//   owner_killed  the same, her connection stalled rather than killed (A parks her for `ping timeout`).
 //
 // Usage: node cluster_recovery.js <url A> <url B> <polling|websocket> <scenario> <api A> <api B> <api token>
 // RESULT {"first": {...}, "back": {...}}
@@ -30,10 +31,10 @@ function startProxy() {
       return;
     }
     const upstream = net.connect(Number(state.target.port), state.target.hostname);
-    const pair = { client, upstream };
+    const pair = { client, upstream, stalled: false };
     pairs.add(pair);
-    client.on('data', (data) => upstream.write(data));
-    upstream.on('data', (data) => client.write(data));
+    client.on('data', (data) => pair.stalled || upstream.write(data));
+    upstream.on('data', (data) => pair.stalled || client.write(data));
     const gone = () => {
       client.destroy();
       upstream.destroy();
@@ -50,6 +51,9 @@ function startProxy() {
         pair.client.destroy();
         pair.upstream.destroy();
       }
+    },
+    stall() {
+      for (const pair of pairs) pair.stalled = true;
     },
     state,
     close() {
@@ -140,12 +144,13 @@ run(async () => {
   const back = nextConnect(rita);
   const disconnected = new Promise((resolve) => rita.once('disconnect', resolve));
   proxy.state.refusing = true;
-  proxy.kill();
+  if (scenario === 'owner_killed') proxy.stall();
+  else proxy.kill();
   if (scenario === 'move') {
     await until('rita parked on A', async () => (await parked(apiA)) === 1);
     await news(apiA, 1);
     await news(apiB, 2);
-  } else if (scenario === 'owner_gone') {
+  } else if (scenario === 'owner_gone' || scenario === 'owner_killed') {
     await until('node A stopped', async () => !(await answers(apiA)));
   } else {
     fail(`unknown scenario ${scenario}`);
