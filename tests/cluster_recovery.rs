@@ -99,6 +99,10 @@ async fn moved(mode: &str) {
     assert!(sid.len() > 4);
     assert_eq!(back["sid"], sid, "same socket id");
     assert_eq!(back["recovered"], true);
+    eprintln!(
+        "recovered through node B over {mode}: {} ms from the session's open to the CONNECT reply",
+        back["connectMs"]
+    );
     assert_eq!(
         without_offsets(&back["events"]),
         vec![

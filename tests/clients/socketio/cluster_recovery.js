@@ -158,8 +158,14 @@ run(async () => {
   const clientReason = await disconnected;
   step('rita reconnecting through node B');
   proxy.state.target = nodeB;
+  let opened = 0;
+  rita.io.once('open', () => {
+    opened = Date.now();
+  });
   proxy.state.refusing = false;
   const phase = await back;
+  // From the new Engine.IO session's open to the recovered CONNECT: the CONNECT, the hand-over, the hook.
+  phase.connectMs = opened ? Date.now() - opened : null;
   assertEqual(await rita.timeout(5000).emitWithAck('ping'), 'pong', 'ping after reconnect');
   const result = { ...phase, clientReason, events: got.slice() };
   result.whoami = await new Promise((resolve) => {
