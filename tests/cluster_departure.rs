@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 const OPTIONS: NodeOptions = NodeOptions {
     engine_io: true,
     heartbeat: Heartbeat::Default,
+    recovery: false,
 };
 
 /// Starts `count` nodes of the cluster of `redis`, relaying to `backend`.

@@ -20,6 +20,7 @@ mod cluster_departure;
 mod cluster_harness;
 mod cluster_hop;
 mod cluster_ops;
+mod cluster_recovery;
 mod codec_fuzz;
 mod config_samples;
 mod engineio_polling;

@@ -51,6 +51,10 @@ pub struct Entry {
     /// The data last stored for the socket; absent when none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<Box<RawValue>>,
+    /// Why the session of a socket parked for recovery ended (its `disconnect` hook's reason); absent when the
+    /// socket is connected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parked: Option<String>,
 }
 
 impl Entry {
@@ -318,6 +322,7 @@ mod tests {
             namespace: Some("/".into()),
             sid: sid.into(),
             data: None,
+            parked: None,
         }
     }
 
@@ -401,6 +406,7 @@ mod tests {
             namespace: Some("/chat".into()),
             sid: "abc".into(),
             data: Some(RawValue::from_string(r#"{"user":7}"#.into()).unwrap()),
+            parked: None,
         };
         let json = serde_json::to_string(&socket).unwrap();
         assert_eq!(

@@ -21,6 +21,7 @@ pub(super) fn live_sessions(app: &FrontDoor) -> Vec<Entry> {
                             namespace: Some(namespace.name().to_string()),
                             sid: socket.id().as_str().to_string(),
                             data: socket.data(),
+                            parked: socket.parked_for().map(|r| r.as_str().to_string()),
                         });
                     }
                 }
@@ -32,6 +33,7 @@ pub(super) fn live_sessions(app: &FrontDoor) -> Vec<Entry> {
                         namespace: None,
                         sid: session.id().as_str().to_string(),
                         data: None,
+                        parked: None,
                     });
                 }
             }
@@ -54,7 +56,7 @@ impl DepartedSessions for ThroughRelays {
             (Some(EndpointHandle::SocketIo { server, .. }), Some(namespace)) => Box::pin(
                 server
                     .app()
-                    .departed_disconnect(namespace, entry.sid, entry.data),
+                    .departed_disconnect(namespace, entry.sid, entry.data, entry.parked),
             ),
             (Some(EndpointHandle::EngineIo { engine }), None) => {
                 Box::pin(engine.handler().departed_close(entry.sid))

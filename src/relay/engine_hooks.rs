@@ -277,6 +277,7 @@ impl Handler for EngineRelay {
                 namespace: None,
                 sid: session.id().as_str().to_string(),
                 data: None,
+                parked: None,
             });
         }
     }

@@ -99,14 +99,16 @@ impl SocketRelay {
         }
     }
 
-    /// Sends the `disconnect` hook of a socket a departed node held (reason `transport close`, no rooms, the data
-    /// the registry kept), retried as any disconnect hook; resolves when it is delivered or given up. False when
-    /// this endpoint sends no disconnect hooks.
+    /// Sends the `disconnect` hook of a socket a departed node held (reason `transport close`, or for a socket
+    /// parked there the reason its session ended; no rooms; the data the registry kept), retried as any
+    /// disconnect hook; resolves when it is delivered or given up. False when this endpoint sends no disconnect
+    /// hooks.
     pub fn departed_disconnect(
         &self,
         namespace: String,
         sid: String,
         data: Option<Box<RawValue>>,
+        parked: Option<String>,
     ) -> impl std::future::Future<Output = bool> + Send + 'static {
         let shared = self.shared.clone();
         async move {
@@ -125,7 +127,7 @@ impl SocketRelay {
                     data: &data,
                     rooms: &[],
                 },
-                reason: DisconnectReason::Session(CloseReason::TransportClose).as_str(),
+                reason: DisconnectReason::Session(departed_reason(parked.as_deref())).as_str(),
             };
             let delivery = Delivery::new("disconnect", to_json(&body));
             let _busy = shared.client.busy();
@@ -152,6 +154,7 @@ impl SocketRelay {
             namespace: Some(socket.namespace().to_string()),
             sid: sid.as_str().to_string(),
             data: socket.data(),
+            parked: socket.parked_for().map(|r| r.as_str().to_string()),
         });
         // A disconnect between the check and the report queued its removal first: remove it again after.
         if !socket.is_connected() {
@@ -183,6 +186,15 @@ impl SocketRelay {
         }
         pushed
     }
+}
+
+/// The reason of a departed node's socket's hook: the one it was parked for (one a session can be parked for),
+/// else `transport close`.
+fn departed_reason(parked: Option<&str>) -> CloseReason {
+    [CloseReason::TransportError, CloseReason::PingTimeout]
+        .into_iter()
+        .find(|reason| Some(reason.as_str()) == parked)
+        .unwrap_or(CloseReason::TransportClose)
 }
 
 impl Shared {
@@ -359,6 +371,12 @@ impl SocketApp for SocketRelay {
 
     fn data_changed(&self, socket: &Arc<RelaySocket>) {
         self.register(socket);
+    }
+
+    fn moved(&self, socket: &Arc<RelaySocket>) {
+        if let Some(registry) = &self.shared.config.registry {
+            registry.remove(&self.shared.config.endpoint, socket.id().as_str());
+        }
     }
 }
 

@@ -106,7 +106,7 @@ pub struct ClientEvent {
 /// handle, so the application keeps no reference to the server that owns it.
 pub trait SocketApp: Sized + Send + Sync + 'static {
     /// Per-socket state.
-    type SocketState: Send + Sync + 'static;
+    type SocketState: Default + Send + Sync + 'static;
 
     /// A client asks to join a namespace that the endpoint allows.
     fn connect(
@@ -132,6 +132,10 @@ pub trait SocketApp: Sized + Send + Sync + 'static {
 
     /// The socket's stored data changed (a webhook reply or an API call set it).
     fn data_changed(&self, _socket: &Arc<Socket<Self::SocketState>>) {}
+
+    /// The parked socket left this node for another node of the cluster, where its client came back: it is
+    /// not gone (no `disconnect`), the other node holds it from now on.
+    fn moved(&self, _socket: &Arc<Socket<Self::SocketState>>) {}
 
     /// The socket left its namespace; called exactly once per connected socket.
     fn disconnect<D: Adapter>(

@@ -13,7 +13,7 @@ use super::server::SioSession;
 use super::socket::Socket;
 use super::socket_id::SocketId;
 use super::version::SioVersion;
-use crate::engineio::{CloseReason, Sid};
+use crate::engineio::CloseReason;
 use crate::log_escape::Escaped;
 use serde_json::value::RawValue;
 use std::sync::Arc;
@@ -156,7 +156,7 @@ impl<A: SocketApp, D: Adapter> Ops<A, D> {
         } = accepted;
         // With recovery on, every v5 socket gets a private id in its CONNECT reply; only those that get offsets
         // can be recovered with it.
-        let pid: Option<Arc<str>> = recovery.map(|_| Arc::from(Sid::random().as_str()));
+        let pid: Option<Arc<str>> = recovery.map(|_| Arc::from(self.adapter().mint_pid().as_str()));
         let offsets = recovery.filter(|settings| settings.offsets_for(&claim, &handshake));
         let make = |namespace| {
             let socket = Arc::new(Socket::new(

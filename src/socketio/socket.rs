@@ -6,6 +6,7 @@ use super::outgoing::{self, Encoded};
 use super::recovery::{LogLimits, Replay, ReplayLog};
 use super::session_sockets::SessionSockets;
 use super::socket_id::SocketId;
+use crate::engineio::CloseReason;
 use crate::engineio::{Handshake, Session, Sid};
 use serde_json::value::RawValue;
 use std::collections::HashMap;
@@ -33,6 +34,8 @@ pub(crate) struct SocketInner<S> {
     pub(crate) rooms: Vec<Arc<str>>,
     pub(crate) data: Option<Box<RawValue>>,
     pub(crate) connected: bool,
+    /// Why its session ended, while it is parked for recovery.
+    parked_for: Option<CloseReason>,
     /// Server emits waiting for the client's ack, by ack id (boxed, and only while any waits: most sockets never
     /// have one).
     #[expect(
@@ -99,6 +102,7 @@ impl<S: Send + Sync + 'static> Socket<S> {
                 rooms: Vec::new(),
                 data,
                 connected: true,
+                parked_for: None,
                 acks: None,
                 next_ack: 0,
                 recovery: None,
@@ -300,6 +304,16 @@ impl<S: Send + Sync + 'static> Socket<S> {
         }));
     }
 
+    /// Why its session ended, while it is parked for recovery.
+    pub fn parked_for(&self) -> Option<CloseReason> {
+        self.lock().parked_for
+    }
+
+    /// Records that it is parked because its session ended for `reason`.
+    pub(crate) fn set_parked_for(&self, reason: CloseReason) {
+        self.lock().parked_for = Some(reason);
+    }
+
     /// The private id of a recoverable socket.
     pub(crate) fn recovery_pid(&self) -> Option<Arc<str>> {
         self.lock().recovery.as_ref().map(|r| r.pid.clone())
@@ -310,6 +324,7 @@ impl<S: Send + Sync + 'static> Socket<S> {
     pub(crate) fn park(&self) {
         let mut inner = self.lock();
         inner.session = Weak::new();
+        inner.parked_for = None;
         inner.drop_pending_acks();
     }
 
@@ -336,6 +351,7 @@ impl<S: Send + Sync + 'static> Socket<S> {
         }
         inner.session = Arc::downgrade(session);
         inner.handshake = session.state().handshake().clone();
+        inner.parked_for = None;
         Ok(())
     }
 }

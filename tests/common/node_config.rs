@@ -41,6 +41,8 @@ pub struct NodeOptions {
     pub engine_io: bool,
     /// The heartbeat of every endpoint.
     pub heartbeat: Heartbeat,
+    /// Connection state recovery on the socket.io endpoint (a 30 s window).
+    pub recovery: bool,
 }
 
 /// What one node is configured with.
@@ -93,6 +95,9 @@ webhook = "{webhook}"
 namespaces = ["/", "/chat"]
 {heartbeat}"#
         );
+        if options.recovery {
+            text.push_str("recovery = { max_disconnection = \"30s\" }\n");
+        }
         if options.engine_io {
             text.push_str(&format!(
                 r#"

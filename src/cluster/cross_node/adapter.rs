@@ -5,10 +5,12 @@
 
 use super::wire::{Ask, WireEmit, WireOperation, WireSelector};
 use super::{CrossNode, merge};
+use crate::engineio::Sid;
 use crate::socketio::ops::{
     AckReply, Adapter, Covered, InProcess, LocalNode, OpError, Operation, RoomCount, Selection,
     SocketSummary,
 };
+use crate::socketio::recovery::RemoteClaim;
 use crate::socketio::{Emit, encode_event};
 use std::sync::Arc;
 use std::time::Duration;
@@ -119,6 +121,16 @@ impl Adapter for ClusterAdapter {
             coverage: Some(gathered.coverage),
         })
     }
+
+    fn mint_pid(&self) -> Sid {
+        Sid::random_tagged(self.cross.cluster.tag())
+    }
+
+    async fn claim_remote(&self, namespace: &str, pid: &str, offset: Option<&str>) -> RemoteClaim {
+        self.cross
+            .claim_remote(&self.endpoint, namespace, pid, offset)
+            .await
+    }
 }
 
 /// The adapter an endpoint's Socket.IO server holds, chosen at start: a single node's, or a cluster node's. The
@@ -179,6 +191,20 @@ impl Adapter for EndpointAdapter {
         match self {
             Self::InProcess(adapter) => adapter.rooms(node, namespace).await,
             Self::Cluster(adapter) => Box::pin(adapter.rooms(node, namespace)).await,
+        }
+    }
+
+    fn mint_pid(&self) -> Sid {
+        match self {
+            Self::InProcess(adapter) => adapter.mint_pid(),
+            Self::Cluster(adapter) => adapter.mint_pid(),
+        }
+    }
+
+    async fn claim_remote(&self, namespace: &str, pid: &str, offset: Option<&str>) -> RemoteClaim {
+        match self {
+            Self::InProcess(adapter) => adapter.claim_remote(namespace, pid, offset).await,
+            Self::Cluster(adapter) => Box::pin(adapter.claim_remote(namespace, pid, offset)).await,
         }
     }
 }

@@ -8,6 +8,7 @@
 //! endpoint registers its operations handle with it ([`CrossNode::serve`]) and gets a [`ClusterAdapter`].
 
 mod adapter;
+mod hand_over;
 mod merge;
 pub mod msgpack_json;
 pub mod node_format;

@@ -6,6 +6,7 @@ use crate::socketio::SocketId;
 use crate::socketio::ops::{
     AckOutcome, AckReply, Operation, Reach, RoomCount, Selector, SocketHandshake, SocketSummary,
 };
+use crate::socketio::recovery::HandOver;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use std::sync::Arc;
@@ -36,6 +37,17 @@ pub enum Ask {
     Sockets(Option<String>),
     /// List the rooms with their counts; answered with [`Outcome::Rooms`].
     Rooms,
+    /// Hand the parked socket of private id `pid` over to the asking node, its client's last offset being
+    /// `offset`. Only the node tagged `owner` answers: [`Outcome::HandedOver`] or [`Outcome::Refused`] with the
+    /// refusal's outcome name.
+    HandOver {
+        /// The tag of the node that minted the private id.
+        owner: String,
+        /// The private id.
+        pid: String,
+        /// The client's last offset.
+        offset: Option<String>,
+    },
 }
 
 /// A node's answer to a [`Request`].
@@ -62,6 +74,8 @@ pub enum Outcome {
     Rooms(Vec<(String, usize)>),
     /// The node did not apply the request; the text says why.
     Refused(String),
+    /// The parked socket, handed over.
+    HandedOver(HandOver),
 }
 
 /// A [`Selector`] on the wire.

@@ -8,7 +8,9 @@
 
 use super::operation::{AckReply, Covered, OpError, Operation, RoomCount, SocketSummary};
 use super::selector::Selection;
+use crate::engineio::Sid;
 use crate::socketio::app::Emit;
+use crate::socketio::recovery::RemoteClaim;
 use std::future::Future;
 use std::time::Duration;
 
@@ -74,6 +76,23 @@ pub trait Adapter: Send + Sync + 'static {
         node: &N,
         namespace: &str,
     ) -> impl Future<Output = Result<Covered<Vec<RoomCount>>, OpError>> + Send;
+
+    /// A new private id for a recoverable socket of this node (in a cluster it starts with the node's tag, so
+    /// the node a client comes back through knows which node parked it).
+    fn mint_pid(&self) -> Sid {
+        Sid::random()
+    }
+
+    /// Where the socket that the private id `pid` names is held: here ([`RemoteClaim::Here`]), or on another
+    /// node, which is asked to hand it over (its client's last offset is `offset`).
+    fn claim_remote(
+        &self,
+        _namespace: &str,
+        _pid: &str,
+        _offset: Option<&str>,
+    ) -> impl Future<Output = RemoteClaim> + Send {
+        std::future::ready(RemoteClaim::Here)
+    }
 }
 
 /// The adapter of a single node: every socket is local.

@@ -7,12 +7,14 @@
 //! to it go to its log, and its `disconnect` hook waits. A CONNECT naming its private id (`pid`) and an offset
 //! in its log brings it back (`restore`); the window running out ends it with its hook (`park`).
 
+mod hand_over;
 mod log;
 mod offset;
 mod park;
 mod parked;
 mod restore;
 
+pub use hand_over::{HandOver, RemoteClaim, WirePacket, refusal_outcome};
 pub use log::{LogLimits, Replay, ReplayLog};
 pub use offset::{Offset, OffsetSource};
 pub use park::ExpiryTimer;

@@ -51,6 +51,9 @@ impl<A: SocketApp, D: Adapter> Ops<A, D> {
             Err(ParkRefused::NotLive) => return false,
         };
         socket.park();
+        socket.set_parked_for(reason);
+        // The registry keeps the reason, for the survivor's hook should this node die.
+        self.app().data_changed(socket);
         self.parked_changed();
         if let Some(timers) = &self.expiry_timers {
             timers.schedule(

@@ -3,6 +3,7 @@
 //! the socket attached to its new session. A restore that cannot be exact is refused: the CONNECT gets a new
 //! socket and the parked one ends with its `disconnect` hook.
 
+use super::RemoteClaim;
 use super::offset::OffsetSource;
 use super::parked::Claim;
 use crate::log_escape::Escaped;
@@ -30,6 +31,14 @@ impl<A: SocketApp, D: Adapter> Ops<A, D> {
             return false;
         };
         let metrics = &settings.metrics;
+        match self.adapter().claim_remote(name, pid, offset).await {
+            RemoteClaim::Here => {}
+            RemoteClaim::Moved(handed) => return self.adopt(session, name, auth, handed).await,
+            RemoteClaim::Refused(outcome) => {
+                metrics.outcome(outcome);
+                return false;
+            }
+        }
         let parked = match self.parked.claim(pid, name) {
             Claim::Unknown => {
                 metrics.outcome("unknown_pid");

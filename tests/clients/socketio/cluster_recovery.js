@@ -1,0 +1,179 @@
+'use strict';
+// Connection state recovery across two nodes with socket.io-client 4.x: the client "rita" connects through a TCP
+// proxy of its own that sends her connections to node A; her connection is killed, and her reconnect goes to
+// node B. While she is away the push API of node A emits `news` 1 and node B's emits `news` 2 to `user:rita`.
+//
+// Scenarios:
+//   move        A holds her parked socket: B gets it handed over (same id, rooms, data, the missed events).
+//   owner_gone    A is stopped while she is away (the test stops it once A has parked her; this script waits
+//                 until A's API no longer answers): B gives her a new socket.
+//   owner_killed  the same, her connection stalled rather than killed (A parks her for `ping timeout`).
+//
+// Usage: node cluster_recovery.js <url A> <url B> <polling|websocket> <scenario> <api A> <api B> <api token>
+// RESULT {"first": {...}, "back": {...}}
+
+const net = require('node:net');
+const { io } = require('socket.io-client');
+const { assertEqual, fail, step, run } = require('../script');
+
+const [urlA, urlB, mode, scenario, apiA, apiB, apiToken] = process.argv.slice(2);
+const nodeA = new URL(urlA);
+const nodeB = new URL(urlB);
+if (!['polling', 'websocket'].includes(mode)) fail(`bad mode ${mode}`);
+
+/** A TCP proxy sending every connection to `state.target`; `kill` drops the open ones. */
+function startProxy() {
+  const pairs = new Set();
+  const state = { refusing: false, target: nodeA };
+  const server = net.createServer((client) => {
+    if (state.refusing) {
+      client.destroy();
+      return;
+    }
+    const upstream = net.connect(Number(state.target.port), state.target.hostname);
+    const pair = { client, upstream, stalled: false };
+    pairs.add(pair);
+    client.on('data', (data) => pair.stalled || upstream.write(data));
+    upstream.on('data', (data) => pair.stalled || client.write(data));
+    const gone = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    for (const side of [client, upstream]) {
+      side.on('close', gone);
+      side.on('error', gone);
+    }
+  });
+  return {
+    listen: () => new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server.address().port))),
+    kill() {
+      for (const pair of pairs) {
+        pair.client.destroy();
+        pair.upstream.destroy();
+      }
+    },
+    stall() {
+      for (const pair of pairs) pair.stalled = true;
+    },
+    state,
+    close() {
+      this.kill();
+      server.close();
+    },
+  };
+}
+
+async function api(base, method, path, body) {
+  const response = await fetch(base + path, {
+    method,
+    headers: { authorization: `Bearer ${apiToken}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  if (!response.ok) fail(`${method} ${path}: ${response.status} ${text}`);
+  return text;
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function until(what, check) {
+  for (let i = 0; i < 300; i += 1) {
+    if (await check()) return;
+    await sleep(50);
+  }
+  fail(`timed out waiting for ${what}`);
+}
+
+async function parked(base) {
+  const text = await api(base, 'GET', '/metrics');
+  const line = text.split('\n').find((l) => l.startsWith('iogate_recovery_parked{endpoint="/socket.io"}'));
+  return line ? Number(line.split(' ').pop()) : 0;
+}
+
+async function answers(base) {
+  try {
+    await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${apiToken}` } });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function sockets(base) {
+  return JSON.parse(await api(base, 'GET', '/v1/sockets?endpoint=/socket.io&namespace=/')).sockets;
+}
+
+function news(base, n) {
+  return api(base, 'POST', '/v1/emit', {
+    endpoint: '/socket.io',
+    namespace: '/',
+    to: { rooms: ['user:rita'] },
+    event: 'news',
+    args: [n],
+  });
+}
+
+function nextConnect(socket) {
+  return new Promise((resolve) => {
+    socket.once('connect', () => resolve({ sid: socket.id, recovered: socket.recovered === true }));
+  });
+}
+
+run(async () => {
+  const proxy = startProxy();
+  const port = await proxy.listen();
+  const got = [];
+  const welcomed = [];
+  const rita = io(`http://127.0.0.1:${port}/`, {
+    path: nodeA.pathname,
+    forceNew: true,
+    transports: [mode],
+    reconnectionDelay: 100,
+    reconnectionDelayMax: 200,
+    randomizationFactor: 0,
+    auth: { token: 'good', name: 'rita' },
+    query: { recovery: 1 },
+  });
+  rita.onAny((event, ...args) => got.push([event, ...args]));
+  rita.on('welcome', (...args) => welcomed.push(args));
+  step('rita connecting through node A');
+  const first = await nextConnect(rita);
+  await until('welcome', () => welcomed.length === 1);
+  step('dropping rita');
+  got.length = 0;
+  const back = nextConnect(rita);
+  const disconnected = new Promise((resolve) => rita.once('disconnect', resolve));
+  proxy.state.refusing = true;
+  if (scenario === 'owner_killed') proxy.stall();
+  else proxy.kill();
+  if (scenario === 'move') {
+    await until('rita parked on A', async () => (await parked(apiA)) === 1);
+    await news(apiA, 1);
+    await news(apiB, 2);
+  } else if (scenario === 'owner_gone' || scenario === 'owner_killed') {
+    await until('node A stopped', async () => !(await answers(apiA)));
+  } else {
+    fail(`unknown scenario ${scenario}`);
+  }
+  const clientReason = await disconnected;
+  step('rita reconnecting through node B');
+  proxy.state.target = nodeB;
+  let opened = 0;
+  rita.io.once('open', () => {
+    opened = Date.now();
+  });
+  proxy.state.refusing = false;
+  const phase = await back;
+  // From the new Engine.IO session's open to the recovered CONNECT: the CONNECT, the hand-over, the hook.
+  phase.connectMs = opened ? Date.now() - opened : null;
+  assertEqual(await rita.timeout(5000).emitWithAck('ping'), 'pong', 'ping after reconnect');
+  const result = { ...phase, clientReason, events: got.slice() };
+  result.whoami = await new Promise((resolve) => {
+    rita.timeout(5000).emit('whoami', (error, ...args) => (error ? fail(`whoami: ${error.message}`) : resolve(args)));
+  });
+  result.socketsOnB = await sockets(apiB);
+  if (scenario === 'move') result.socketsOnA = await sockets(apiA);
+  rita.close();
+  proxy.close();
+  return { first: { ...first, welcome: welcomed[0] }, back: result };
+});
