@@ -7,10 +7,10 @@
 use super::offset::OffsetSource;
 use super::parked::Claim;
 use crate::engineio::{CloseReason, Packet, Text};
-use crate::log_escape::Escaped;
-use crate::socketio::app::{Accepted, ConnectRequest, DisconnectReason, SocketApp};
-use crate::socketio::ops::{Adapter, Operation, Ops};
-use crate::socketio::outgoing::{self, Encoded};
+
+use crate::socketio::app::{ConnectRequest, DisconnectReason, SocketApp};
+use crate::socketio::ops::{Adapter, Ops};
+use crate::socketio::outgoing;
 use crate::socketio::packet::PacketKind;
 use crate::socketio::server::SioSession;
 use crate::socketio::socket::Socket;
@@ -242,59 +242,7 @@ impl<A: SocketApp, D: Adapter> Ops<A, D> {
             .filter_map(WirePacket::into_packet)
             .collect();
         session.send_all(missed);
-        let mut through = 0;
-        let mut batch = Vec::new();
-        loop {
-            for (seq, packets) in &batch {
-                let packets: &Arc<Encoded> = packets;
-                session.send_all(packets.0.iter().cloned());
-                through = *seq;
-            }
-            match socket.attach_after(through, session) {
-                Ok(()) => break,
-                Err(newer) => batch = newer,
-            }
-        }
-        let closed = {
-            let mut inner = session.state().lock();
-            inner.connect_decided(name);
-            if inner.closed.is_none() {
-                inner.sockets.push(socket.clone());
-                inner.ever_connected = true;
-                inner.connect_timeout = None;
-            }
-            inner.closed
-        };
-        self.parked.live(pid.clone());
-        if let Some(reason) = closed {
-            socket.park();
-            if session.overflowed() || !self.park(&socket, reason) {
-                self.end_socket(&socket, reason);
-            }
-            return true;
-        }
-        metrics.outcome("recovered");
-        self.app().connected(&socket);
-        let emits = match accepted {
-            Some(Accepted {
-                data, join, emit, ..
-            }) => {
-                if let Some(data) = data {
-                    let _ = self.apply_to_socket(&socket, Operation::SetData(Some(data)));
-                }
-                socket.join(join.iter().map(String::as_str));
-                emit
-            }
-            None => Vec::new(),
-        };
-        let reply = format!("{{\"sid\":\"{sid}\",\"pid\":\"{pid}\"}}");
-        session.send_all(outgoing::plain(PacketKind::Connect, name, Some(&reply)).0);
-        for emit in emits {
-            if let Err(error) = self.apply_to_socket(&socket, Operation::Emit(emit)) {
-                tracing::warn!(sid = %Escaped(&sid), error = %Escaped(&error), "connect emit dropped");
-            }
-        }
-        true
+        self.attach_restored(session, name, &socket, 0, Vec::new(), accepted, metrics)
     }
 }
 

@@ -4,14 +4,17 @@
 //! socket and the parked one ends with its `disconnect` hook.
 
 use super::RemoteClaim;
+use super::log::Replay;
 use super::offset::OffsetSource;
 use super::parked::Claim;
 use crate::log_escape::Escaped;
+use crate::metrics::RecoveryMetrics;
 use crate::socketio::app::{Accepted, ConnectRequest, SocketApp};
 use crate::socketio::ops::{Adapter, Operation, Ops};
 use crate::socketio::outgoing;
 use crate::socketio::packet::PacketKind;
 use crate::socketio::server::SioSession;
+use crate::socketio::socket::Socket;
 use crate::socketio::version::SioVersion;
 use serde_json::value::RawValue;
 use std::sync::Arc;
@@ -114,10 +117,26 @@ impl<A: SocketApp, D: Adapter> Ops<A, D> {
             metrics.outcome("unknown_pid");
             return false;
         }
-        // The missed packets first, then whatever was logged while they were being queued, then the socket is
-        // attached and events go to the session directly: none twice, none lost.
-        let mut through = missed.last().map(|(seq, _)| *seq).or(seq).unwrap_or(0);
-        let mut batch = missed;
+        let through = missed.last().map(|(seq, _)| *seq).or(seq).unwrap_or(0);
+        self.attach_restored(session, name, &socket, through, missed, accepted, metrics)
+    }
+
+    /// Ends a restore (local, or of a socket handed over by another node) once the backend accepted it: writes
+    /// `batch` (the missed packets after offset number `through`), then whatever was logged while they were being
+    /// queued, attaches the socket to `session` (events go to it directly from then: none twice, none lost), and
+    /// answers the CONNECT with the socket's id and pid, then the backend's `connect` reply's emits. When the new
+    /// session ended meanwhile, the socket is parked again, or ends. Answers true (the CONNECT is answered).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn attach_restored(
+        &self,
+        session: &Arc<SioSession<A::SocketState>>,
+        name: &str,
+        socket: &Arc<Socket<A::SocketState>>,
+        mut through: u64,
+        mut batch: Replay,
+        accepted: Option<Accepted<A::SocketState>>,
+        metrics: &RecoveryMetrics,
+    ) -> bool {
         loop {
             for (seq, packets) in &batch {
                 session.send_all(packets.0.iter().cloned());
@@ -145,19 +164,19 @@ impl<A: SocketApp, D: Adapter> Ops<A, D> {
         if let Some(reason) = closed {
             // The new session ended meanwhile: the socket is parked again, or ends.
             socket.park();
-            if session.overflowed() || !self.park(&socket, reason) {
-                self.end_socket(&socket, reason);
+            if session.overflowed() || !self.park(socket, reason) {
+                self.end_socket(socket, reason);
             }
             return true;
         }
         metrics.outcome("recovered");
-        self.app().connected(&socket);
+        self.app().connected(socket);
         let emits = match accepted {
             Some(Accepted {
                 data, join, emit, ..
             }) => {
                 if let Some(data) = data {
-                    let _ = self.apply_to_socket(&socket, Operation::SetData(Some(data)));
+                    let _ = self.apply_to_socket(socket, Operation::SetData(Some(data)));
                 }
                 socket.join(join.iter().map(String::as_str));
                 emit
@@ -167,7 +186,7 @@ impl<A: SocketApp, D: Adapter> Ops<A, D> {
         let reply = format!("{{\"sid\":\"{}\",\"pid\":\"{pid}\"}}", socket.id());
         session.send_all(outgoing::plain(PacketKind::Connect, name, Some(&reply)).0);
         for emit in emits {
-            if let Err(error) = self.apply_to_socket(&socket, Operation::Emit(emit)) {
+            if let Err(error) = self.apply_to_socket(socket, Operation::Emit(emit)) {
                 tracing::warn!(sid = %Escaped(socket.id()), error = %Escaped(&error), "connect emit dropped");
             }
         }
