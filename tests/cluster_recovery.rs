@@ -16,12 +16,18 @@ use std::time::Duration;
 
 const LIMIT: Duration = Duration::from_secs(60);
 
-/// Node `name` of the cluster of `redis`: short pings, recovery with a 10 s window, relaying to `backend`.
-async fn start_node(redis: &Redis, name: &str, backend: &Backend) -> Gateway {
+/// Node `name` of the cluster of `redis` (with `cluster_extra` lines): short pings, recovery with a 10 s window
+/// (with `recovery_extra` keys), relaying to `backend`.
+async fn start_node(
+    redis: &Redis,
+    name: &str,
+    backend: &Backend,
+    [cluster_extra, recovery_extra]: [&str; 2],
+) -> Gateway {
     Gateway::start(&format!(
-        "{API_TABLE}\n{}\n[[endpoint]]\npath = \"/socket.io\"\nwebhook = \"{}\"\nnamespaces = [\"/\"]\n\
+        "{API_TABLE}\n{}{cluster_extra}\n[[endpoint]]\npath = \"/socket.io\"\nwebhook = \"{}\"\nnamespaces = [\"/\"]\n\
          ping_interval = \"300ms\"\nping_timeout = \"200ms\"\n\
-         recovery = {{ max_disconnection = \"10s\" }}\n",
+         recovery = {{ max_disconnection = \"10s\"{recovery_extra} }}\n",
         cluster_table(redis, name),
         backend.url()
     ))
@@ -29,8 +35,12 @@ async fn start_node(redis: &Redis, name: &str, backend: &Backend) -> Gateway {
 }
 
 async fn pair(redis: &Redis, backend: &Backend) -> (Gateway, Gateway) {
-    let a = start_node(redis, "a", backend).await;
-    let b = start_node(redis, "b", backend).await;
+    pair_with(redis, backend, ["", ""]).await
+}
+
+async fn pair_with(redis: &Redis, backend: &Backend, extra: [&str; 2]) -> (Gateway, Gateway) {
+    let a = start_node(redis, "a", backend, extra).await;
+    let b = start_node(redis, "b", backend, extra).await;
     wait_joined(&a, 2).await;
     wait_joined(&b, 2).await;
     (a, b)
@@ -177,6 +187,61 @@ async fn a_socket_parked_on_one_node_moves_to_the_node_its_client_returns_throug
 #[tokio::test]
 async fn a_socket_parked_on_one_node_moves_to_the_node_its_client_returns_through_over_polling() {
     moved("polling").await;
+}
+
+/// The socket moves A -> B -> A. Its client drops from B before B sent it anything (the nodes skip the connect
+/// hook, whose reply would emit), so it comes back holding A's offset, which B places through the offsets it was
+/// handed; and A, which minted the pid, no longer holds the socket: B, which does, hands it back.
+#[tokio::test]
+async fn a_socket_moved_to_another_node_moves_back_with_the_offsets_its_client_holds() {
+    let redis = Redis::start();
+    let backend = Backend::start(sio_backend::respond).await;
+    let extra = ["peer_timeout = \"500ms\"\n", ", skip_connect_hook = true"];
+    let (a, b) = pair_with(&redis, &backend, extra).await;
+    let run = script(&a, &b, "websocket", "move_back")
+        .await
+        .expect("script task");
+    run.assert_success();
+    let result = run.result();
+    let (first, back, again) = (&result["first"], &result["back"], &result["again"]);
+    let sid = first["sid"].as_str().expect("sid");
+    assert_eq!(back["sid"], sid);
+    assert_eq!(back["recovered"], true);
+    assert_eq!(without_offsets(&back["events"]), vec![json!(["news", 1])]);
+    assert_eq!(again["sid"], sid, "the same socket after two moves");
+    assert_eq!(again["recovered"], true);
+    assert_eq!(
+        without_offsets(&again["events"]),
+        vec![json!(["news", 2]), json!(["news", 3])],
+        "what it missed on B, once each, in order: {}",
+        again["events"]
+    );
+    for listing in ["socketsOnA", "socketsOnB"] {
+        let listed: Vec<&Value> = again[listing]
+            .as_array()
+            .expect("listing")
+            .iter()
+            .filter(|s| s["sid"] == sid)
+            .collect();
+        assert_eq!(listed.len(), 1, "{listing}: {}", again[listing]);
+        assert_eq!(listed[0]["rooms"], json!([sid, "user:rita"]));
+    }
+    let hooks = backend.hooks();
+    assert_eq!(
+        of_sid(&hooks, "connect", sid).len(),
+        1,
+        "the first connect only"
+    );
+    // Past the confirmation wait of both hand-overs (4 x peer_timeout): no hook from either node.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    assert!(of_sid(&backend.hooks(), "disconnect", sid).is_empty());
+    for node in [&a, &b] {
+        let metrics = common::cluster_gateway::metrics_text(node);
+        assert!(
+            !metrics.contains("outcome=\"hand_over_unconfirmed\""),
+            "every hand-over confirmed"
+        );
+    }
 }
 
 #[tokio::test]

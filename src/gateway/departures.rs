@@ -95,8 +95,9 @@ pub(super) fn wire(app: &Arc<FrontDoor>) {
     cluster.handle_departures(Arc::new(ThroughRelays(weak)));
 }
 
-/// Closes every session of `app` without its disconnect or close hooks: the survivor of this node's declared
-/// departure reported them gone already. Their clients reconnect.
+/// Closes every session of `app` without its disconnect or close hooks, and ends its parked sockets likewise:
+/// the survivor of this node's declared departure reported them gone already. Their clients reconnect (a client
+/// that comes back for a parked socket gets a new one).
 fn close_reported_sessions(app: &FrontDoor) {
     let mut closed = 0usize;
     for endpoint in app.endpoints() {
@@ -107,6 +108,9 @@ fn close_reported_sessions(app: &FrontDoor) {
                         socket.state().silence();
                     }
                 }
+                // Parked sockets were reported too (the registry lists them): they end now, silenced, rather
+                // than be recovered as if nothing had been reported.
+                server.ops().end_parked_sockets();
                 closed += engine.session_count();
                 engine.close_all(CloseReason::ForcedClose);
             }

@@ -3,7 +3,7 @@
 use super::app::Emit;
 use super::namespace::Namespace;
 use super::outgoing::{self, Encoded};
-use super::recovery::{LogLimits, Replay, ReplayLog};
+use super::recovery::{LogLimits, OffsetSource, Replay, ReplayLog};
 use super::session_sockets::SessionSockets;
 use super::socket_id::SocketId;
 use crate::engineio::CloseReason;
@@ -55,6 +55,9 @@ pub(crate) struct SocketRecovery {
     /// The offset-bearing packets it was sent.
     log: ReplayLog,
     limits: LogLimits,
+    /// Offsets another node gave its client, with the position in this log each stands for (`None`: before
+    /// everything logged here): a socket handed over keeps recovering from the offsets its client holds.
+    foreign: Box<[(Box<str>, Option<u64>)]>,
 }
 
 /// What [`Socket::send_event`] did.
@@ -301,7 +304,72 @@ impl<S: Send + Sync + 'static> Socket<S> {
             pid,
             log: ReplayLog::default(),
             limits,
+            foreign: Box::default(),
         }));
+    }
+
+    /// Logs the events another node handed over with this socket (each with the offset its client saw there),
+    /// so that its client, which holds that node's offsets, recovers here too; `client_offset` is the offset the
+    /// client came back with (it stands for "before all of them"). The entries logged, in order, to be written
+    /// to the client.
+    pub(crate) fn adopt_log(
+        &self,
+        client_offset: Option<&str>,
+        events: Vec<(String, Arc<Encoded>)>,
+    ) -> Replay {
+        let mut inner = self.lock();
+        let Some(recovery) = inner.recovery.as_mut() else {
+            return Vec::new();
+        };
+        let mut foreign = Vec::with_capacity(events.len() + 1);
+        if let Some(text) = client_offset {
+            foreign.push((Box::from(text), None));
+        }
+        let mut logged = Vec::with_capacity(events.len());
+        for (text, packets) in events {
+            let seq = OffsetSource::process().next().seq;
+            recovery
+                .log
+                .push(seq, packets.clone(), Instant::now(), recovery.limits);
+            foreign.push((text.into_boxed_str(), Some(seq)));
+            logged.push((seq, packets));
+        }
+        recovery.foreign = foreign.into_boxed_slice();
+        logged
+    }
+
+    /// The position in the log that a client's offset names: `Some(Some(n))` for offset number `n`,
+    /// `Some(None)` for "before everything logged here" (an offset another node gave before the hand-over),
+    /// `None` for an offset this socket cannot place.
+    pub(crate) fn resolve_offset(&self, text: &str) -> Option<Option<u64>> {
+        // Another node's offsets first: nodes that share a process (tests) share an offset tag too.
+        let foreign = {
+            let inner = self.lock();
+            let recovery = inner.recovery.as_ref()?;
+            recovery
+                .foreign
+                .iter()
+                .find(|(known, _)| **known == *text)
+                .map(|(_, position)| *position)
+        };
+        foreign.or_else(|| OffsetSource::process().parse(text).map(Some))
+    }
+
+    /// The offset the client saw with the logged event number `seq`: another node's, for an event handed over
+    /// from it, else this process's.
+    pub(crate) fn offset_text(&self, seq: u64) -> String {
+        let inner = self.lock();
+        inner
+            .recovery
+            .as_ref()
+            .and_then(|recovery| {
+                recovery
+                    .foreign
+                    .iter()
+                    .find(|(_, position)| *position == Some(seq))
+                    .map(|(text, _)| text.to_string())
+            })
+            .unwrap_or_else(|| OffsetSource::process().text_of(seq))
     }
 
     /// Why its session ended, while it is parked for recovery.

@@ -134,16 +134,9 @@ impl CrossNode {
             return gathered;
         }
         let deadline = tokio::time::Instant::now() + wait;
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let request = self.new_request(endpoint, namespace, ask);
         let (sender, mut answers) = mpsc::unbounded_channel();
-        let _waiting = Waiting::register(self, id, sender);
-        let request = Request {
-            id,
-            from: self.cluster.instance().as_str().to_string(),
-            endpoint: endpoint.to_string(),
-            namespace: namespace.to_string(),
-            ask,
-        };
+        let _waiting = Waiting::register(self, request.id, sender);
         let channel = self.cluster.keys().endpoint_requests(endpoint, namespace);
         let published = match serde_json::to_vec(&request) {
             // Redis is known to be gone: answer at once for this node rather than wait for a publish to fail.
@@ -186,6 +179,17 @@ impl CrossNode {
             self.metrics.requests_partial.inc();
         }
         gathered
+    }
+
+    /// A request of this node with a new id.
+    fn new_request(&self, endpoint: &str, namespace: &str, ask: Ask) -> Request {
+        Request {
+            id: self.next_id.fetch_add(1, Ordering::Relaxed),
+            from: self.cluster.instance().as_str().to_string(),
+            endpoint: endpoint.to_string(),
+            namespace: namespace.to_string(),
+            ask,
+        }
     }
 
     /// Hands `answer` to the request waiting for it, if it still waits.

@@ -62,16 +62,17 @@ fn answer<A: SocketApp, D: Adapter>(cross: &Arc<CrossNode>, ops: &Ops<A, D>, req
             .map_or_else(refused, |sockets| {
                 Outcome::Sockets(sockets.iter().map(WireSocket::of).collect())
             }),
-        Ask::HandOver { owner, pid, offset } => {
-            if !crate::engineio::NodeTag::parse(&owner).is_some_and(|tag| cross.is_me(tag)) {
-                // Addressed to another node: only the owner answers.
+        Ask::HandOver { pid, offset } => ops
+            .hand_over_local(namespace, &pid, offset.as_deref(), cross.confirm_wait())
+            .map_or_else(
+                |outcome| Outcome::Refused(outcome.to_string()),
+                Outcome::HandedOver,
+            ),
+        Ask::HandOverTaken { owner, pid } => {
+            if !cross.is_owner(&owner) {
                 return;
             }
-            ops.hand_over_local(namespace, &pid, offset.as_deref())
-                .map_or_else(
-                    |outcome| Outcome::Refused(outcome.to_string()),
-                    Outcome::HandedOver,
-                )
+            Outcome::Count(usize::from(ops.hand_over_confirmed(&pid)))
         }
         Ask::Rooms => ops
             .rooms_local(namespace)

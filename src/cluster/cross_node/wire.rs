@@ -38,15 +38,22 @@ pub enum Ask {
     /// List the rooms with their counts; answered with [`Outcome::Rooms`].
     Rooms,
     /// Hand the parked socket of private id `pid` over to the asking node, its client's last offset being
-    /// `offset`. Only the node tagged `owner` answers: [`Outcome::HandedOver`] or [`Outcome::Refused`] with the
-    /// refusal's outcome name.
+    /// `offset`. Every node answers: [`Outcome::HandedOver`] from the node that holds it parked, else
+    /// [`Outcome::Refused`] with the refusal's outcome name.
     HandOver {
-        /// The tag of the node that minted the private id.
-        owner: String,
         /// The private id.
         pid: String,
         /// The client's last offset.
         offset: Option<String>,
+    },
+    /// The asking node took the socket of private id `pid` that the node tagged `owner` handed over; only the
+    /// owner answers, with [`Outcome::Count`] 1 (it was waiting) or 0 (it was not: confirmed already, or its
+    /// wait ran out and its hook went).
+    HandOverTaken {
+        /// The tag of the node that handed it over.
+        owner: String,
+        /// The private id.
+        pid: String,
     },
 }
 

@@ -83,15 +83,16 @@ pub trait Adapter: Send + Sync + 'static {
         Sid::random()
     }
 
-    /// Where the socket that the private id `pid` names is held: here ([`RemoteClaim::Here`]), or on another
-    /// node, which is asked to hand it over (its client's last offset is `offset`).
+    /// Where the socket that the private id `pid` names is held when this node does not hold it: on another
+    /// node, which is asked to hand it over (its client's last offset is `offset`), or nowhere
+    /// ([`RemoteClaim::Unknown`]: always, on a single node).
     fn claim_remote(
         &self,
         _namespace: &str,
         _pid: &str,
         _offset: Option<&str>,
     ) -> impl Future<Output = RemoteClaim> + Send {
-        std::future::ready(RemoteClaim::Here)
+        std::future::ready(RemoteClaim::Unknown)
     }
 }
 

@@ -458,3 +458,107 @@ async fn recipients_with_offsets_share_one_offset_and_a_parked_socket_logs_its_e
     assert_eq!(missed[0].1.0, sent(&a));
     assert!(b.missed_since(Some(seq + 1_000_000)).is_none());
 }
+
+fn server_with_recovery() -> TestOps {
+    let config = SioConfig {
+        namespaces: vec!["/".into()],
+        connect_timeout: std::time::Duration::from_secs(30),
+        max_namespace_length: 256,
+        max_attachment_bytes: 1 << 20,
+        metrics: EndpointMetrics::detached(),
+        recovery: Some(crate::socketio::recovery::RecoverySettings {
+            window: std::time::Duration::from_secs(60),
+            skip_connect_hook: false,
+            max_buffer: 1 << 20,
+            offsets: crate::config::OffsetsMode::Marked,
+            max_parked: 100,
+            metrics: crate::metrics::RecoveryMetrics::detached(),
+        }),
+    };
+    crate::socketio::SocketIo::new(config, Recorder::default()).ops()
+}
+
+/// A recoverable socket `id` with private id `pid`, connected, then parked for `ping timeout`.
+fn parked_socket(ops: &TestOps, id: &str, pid: &str) -> Arc<Socket<()>> {
+    let socket = connect(ops, "/", id);
+    let limits = ops.config.recovery.as_ref().unwrap().log_limits();
+    socket.enable_recovery(pid.into(), limits);
+    ops.parked.live(pid.into());
+    assert!(ops.park(&socket, CloseReason::PingTimeout));
+    socket
+}
+
+#[tokio::test]
+async fn a_socket_handed_over_ends_here_with_its_hook_unless_the_new_node_confirms_it() {
+    let ops = server_with_recovery();
+    let wait = std::time::Duration::from_millis(100);
+    parked_socket(&ops, "kept", "p-kept");
+    parked_socket(&ops, "lost", "p-lost");
+    for pid in ["p-kept", "p-lost"] {
+        let handed = ops
+            .hand_over_local("/", pid, None, wait)
+            .expect("handed over");
+        assert_eq!(handed.reason, "ping timeout");
+        // Out of the namespace, and not claimable while it moves.
+        assert!(matches!(
+            ops.hand_over_local("/", pid, None, wait),
+            Err("live")
+        ));
+    }
+    assert!(ops.sockets_local("/", None).unwrap().is_empty());
+    assert!(ops.hand_over_confirmed("p-kept"));
+    assert!(!ops.hand_over_confirmed("p-kept"), "confirmed once");
+    tokio::time::sleep(wait * 3).await;
+    let disconnects = ops.app().disconnects.lock().unwrap().clone();
+    assert_eq!(
+        disconnects,
+        vec![(
+            "lost".to_string(),
+            DisconnectReason::Session(CloseReason::PingTimeout)
+        )],
+        "the unconfirmed socket's hook, with the reason it was parked for"
+    );
+    assert!(!ops.hand_over_confirmed("p-lost"), "too late");
+}
+
+#[tokio::test]
+async fn a_socket_handed_over_keeps_recovering_from_the_offsets_its_client_holds() {
+    let ops = server_with_recovery();
+    let socket = connect(&ops, "/", "moved");
+    let limits = ops.config.recovery.as_ref().unwrap().log_limits();
+    socket.enable_recovery("p".into(), limits);
+    let event = |n: u64| {
+        Arc::new(Encoded(vec![Packet::Text(crate::engineio::Text::from(
+            format!("42[\"news\",{n},\"OTHER-{n}\"]"),
+        ))]))
+    };
+    let logged = socket.adopt_log(
+        Some("OTHER-5"),
+        vec![("OTHER-6".into(), event(6)), ("OTHER-7".into(), event(7))],
+    );
+    assert_eq!(logged.len(), 2);
+    let (six, seven) = (logged[0].0, logged[1].0);
+    assert_eq!(socket.resolve_offset("OTHER-5"), Some(None));
+    assert_eq!(socket.resolve_offset("OTHER-6"), Some(Some(six)));
+    assert_eq!(socket.resolve_offset("OTHER-9"), None);
+    assert_eq!(socket.offset_text(seven), "OTHER-7");
+    let after_six = socket.missed_since(Some(six)).expect("in the log");
+    assert_eq!(after_six.len(), 1);
+    assert_eq!(after_six[0].1, event(7));
+    // What this node sends it from now on carries this node's offsets, after the handed-over events.
+    ops.apply(&on("/", Selector::default()), Operation::Emit(hello()))
+        .await
+        .unwrap();
+    let everything = socket.missed_since(None).expect("nothing dropped");
+    assert_eq!(everything.len(), 3);
+    let own = everything[2].0;
+    assert!(own > seven);
+    assert_eq!(
+        socket.offset_text(own),
+        crate::socketio::recovery::OffsetSource::process().text_of(own)
+    );
+    assert_eq!(
+        socket.resolve_offset(&socket.offset_text(own)),
+        Some(Some(own))
+    );
+}

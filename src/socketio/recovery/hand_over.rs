@@ -4,13 +4,13 @@
 //! id, private id, rooms, data, and the packets its client missed. The asking node then restores it as a local
 //! restore would ([`Ops::adopt`]).
 
-use super::offset::OffsetSource;
-use super::parked::Claim;
+use super::parked::{Claim, Parked};
 use crate::engineio::{CloseReason, Packet, Text};
+use crate::log_escape::Escaped;
 
 use crate::socketio::app::{ConnectRequest, DisconnectReason, SocketApp};
 use crate::socketio::ops::{Adapter, Ops};
-use crate::socketio::outgoing;
+use crate::socketio::outgoing::{self, Encoded};
 use crate::socketio::packet::PacketKind;
 use crate::socketio::server::SioSession;
 use crate::socketio::socket::Socket;
@@ -20,11 +20,12 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use std::sync::{Arc, Weak};
+use std::time::Duration;
 
-/// Where the socket a private id names is, as the endpoint's adapter sees it.
+/// Where the socket a private id names is, when this node does not hold it, as the endpoint's adapter sees it.
 pub enum RemoteClaim {
-    /// On this node (or no other node can hold it): the local store decides.
-    Here,
+    /// No node holds it.
+    Unknown,
     /// Another node handed it over.
     Moved(HandOver),
     /// Another node minted it and it cannot be recovered; the outcome says why (as the metrics name it).
@@ -44,8 +45,17 @@ pub struct HandOver {
     pub data: Option<Box<RawValue>>,
     /// Why its session ended (the reason of its `disconnect` hook if the new node's backend refuses it).
     pub reason: String,
-    /// The Engine.IO packets its client missed, in order.
-    pub missed: Vec<WirePacket>,
+    /// The events its client missed, in order.
+    pub missed: Vec<MissedEvent>,
+}
+
+/// One event a handed-over socket's client missed.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct MissedEvent {
+    /// The offset the event carries (the client sends it back on its next recovery, wherever it lands).
+    pub offset: String,
+    /// Its Engine.IO packets (one, or the event and its binary attachments), as written.
+    pub packets: Vec<WirePacket>,
 }
 
 /// One Engine.IO packet on the wire.
@@ -55,6 +65,18 @@ pub enum WirePacket {
     Text(String),
     /// A binary packet, base64.
     Binary(String),
+}
+
+impl MissedEvent {
+    /// The event as a log entry: its offset and its packets; `None` when a packet does not decode.
+    fn into_logged(self) -> Option<(String, Arc<Encoded>)> {
+        let packets: Option<Vec<Packet>> = self
+            .packets
+            .into_iter()
+            .map(WirePacket::into_packet)
+            .collect();
+        Some((self.offset, Arc::new(Encoded(packets?))))
+    }
 }
 
 impl WirePacket {
@@ -98,12 +120,16 @@ fn close_reason(text: &str) -> CloseReason {
 impl<A: SocketApp, D: Adapter> Ops<A, D> {
     /// Another node asks for the parked socket `pid` of `namespace`, its client's last offset being `offset`:
     /// checked as a local restore checks it (a socket that expired or whose offset is gone ends here with its
-    /// hook), then taken out of this node without its hook. `Err` with the outcome name when refused.
+    /// hook), then taken out of this node's namespace without its hook. It is kept aside (lent) until the asking
+    /// node confirms it took it ([`Self::hand_over_confirmed`]); without a confirmation within `confirm_within`
+    /// it ends here with its hook, so a lost or late answer never loses the hook. `Err` with the outcome name
+    /// when refused.
     pub fn hand_over_local(
         &self,
         namespace: &str,
         pid: &str,
         offset: Option<&str>,
+        confirm_within: Duration,
     ) -> Result<HandOver, &'static str> {
         let Some(settings) = &self.config.recovery else {
             return Err("unknown_pid");
@@ -121,15 +147,15 @@ impl<A: SocketApp, D: Adapter> Ops<A, D> {
         if parked.since.elapsed() > settings.window {
             return refuse("expired", parked);
         }
-        let seq = match offset.map(|text| OffsetSource::process().parse(text)) {
+        let seq = match offset.map(|text| parked.socket.resolve_offset(text)) {
             None => None,
-            Some(Some(seq)) => Some(seq),
+            Some(Some(seq)) => seq,
             Some(None) => return refuse("offset_not_found", parked),
         };
         if parked.socket.missed_since(seq).is_none() {
             return refuse("offset_not_found", parked);
         }
-        let socket = parked.socket;
+        let socket = parked.socket.clone();
         // Out of the namespace first: nothing reaches the log once it is read below.
         if !self.table().remove(&socket) {
             // The backend or the API disconnected it meanwhile (its hook went then).
@@ -144,8 +170,7 @@ impl<A: SocketApp, D: Adapter> Ops<A, D> {
             return Err("offset_not_found");
         };
         let own = socket.id();
-        settings.metrics.outcome("handed_over");
-        Ok(HandOver {
+        let handed = HandOver {
             sid: own.as_str().to_string(),
             pid: pid.to_string(),
             rooms: socket
@@ -158,9 +183,38 @@ impl<A: SocketApp, D: Adapter> Ops<A, D> {
             reason: parked.reason.as_str().to_string(),
             missed: missed
                 .iter()
-                .flat_map(|(_, packets)| packets.0.iter().map(WirePacket::of))
+                .map(|(seq, packets)| MissedEvent {
+                    offset: socket.offset_text(*seq),
+                    packets: packets.0.iter().map(WirePacket::of).collect(),
+                })
                 .collect(),
-        })
+        };
+        let pid: Arc<str> = Arc::from(pid);
+        let expiry = self.expiry_timer(&pid);
+        let generation = self.parked.lend(pid, parked, Some(expiry.clone()));
+        self.schedule_expiry(&expiry, confirm_within, generation);
+        settings.metrics.outcome("handed_over");
+        Ok(handed)
+    }
+
+    /// The node the socket `pid` was handed to confirmed it took it: nothing more happens to it here. False
+    /// when it is not waiting (confirmed already, or its confirmation came too late and its hook went).
+    pub fn hand_over_confirmed(&self, pid: &str) -> bool {
+        self.parked.settle(pid).is_some()
+    }
+
+    /// A socket handed over to a node that did not confirm it in time: the answer may never have arrived, so
+    /// it ends here, with its `disconnect` hook.
+    pub(super) fn end_lent(&self, lent: Parked<A::SocketState>) {
+        if let Some(settings) = &self.config.recovery {
+            settings.metrics.outcome("hand_over_unconfirmed");
+        }
+        tracing::warn!(
+            sid = %Escaped(lent.socket.id()),
+            "recovery: the node a parked socket was handed to did not confirm it; it ends here with its disconnect hook"
+        );
+        self.app()
+            .disconnect(self, &lent.socket, DisconnectReason::Session(lent.reason));
     }
 
     /// Restores on this node the socket another node handed over, for the CONNECT to `name` of `session`: it
@@ -172,6 +226,7 @@ impl<A: SocketApp, D: Adapter> Ops<A, D> {
         session: &Arc<SioSession<A::SocketState>>,
         name: &str,
         auth: &RawValue,
+        client_offset: Option<&str>,
         handed: HandOver,
     ) -> bool {
         let Some(settings) = &self.config.recovery else {
@@ -196,6 +251,14 @@ impl<A: SocketApp, D: Adapter> Ops<A, D> {
             socket
         });
         self.config.metrics.sockets.inc();
+        // The missed events are logged first, with the offsets the client saw, then the rooms joined: what
+        // reaches it from then on is logged after them.
+        let missed: Vec<(String, Arc<Encoded>)> = handed
+            .missed
+            .into_iter()
+            .filter_map(MissedEvent::into_logged)
+            .collect();
+        let batch = socket.adopt_log(client_offset, missed);
         socket.join(handed.rooms.iter().map(String::as_str));
         let version = SioVersion::from_engine(session.version());
         let mut accepted = None;
@@ -236,13 +299,7 @@ impl<A: SocketApp, D: Adapter> Ops<A, D> {
             metrics.outcome("unknown_pid");
             return false;
         }
-        let missed: Vec<Packet> = handed
-            .missed
-            .into_iter()
-            .filter_map(WirePacket::into_packet)
-            .collect();
-        session.send_all(missed);
-        self.attach_restored(session, name, &socket, 0, Vec::new(), accepted, metrics)
+        self.attach_restored(session, name, &socket, 0, batch, accepted, metrics)
     }
 }
 
@@ -262,19 +319,35 @@ mod tests {
             rooms: vec!["r".into()],
             data: RawValue::from_string("{\"n\":1.50}".into()).ok(),
             reason: CloseReason::PingTimeout.as_str().into(),
-            missed: packets.iter().map(WirePacket::of).collect(),
+            missed: vec![MissedEvent {
+                offset: "ab-3".into(),
+                packets: packets.iter().map(WirePacket::of).collect(),
+            }],
         };
         let back: HandOver = serde_json::from_slice(&serde_json::to_vec(&handed).unwrap()).unwrap();
-        let missed: Vec<Packet> = back
+        let logged: Vec<(String, Arc<Encoded>)> = back
             .missed
             .into_iter()
-            .filter_map(WirePacket::into_packet)
+            .filter_map(MissedEvent::into_logged)
             .collect();
-        assert_eq!(missed, packets);
+        assert_eq!(logged.len(), 1);
+        assert_eq!(logged[0].0, "ab-3");
+        assert_eq!(logged[0].1.0, packets);
         assert_eq!(back.data.unwrap().get(), "{\"n\":1.50}");
         assert_eq!(close_reason(&back.reason), CloseReason::PingTimeout);
         assert_eq!(close_reason("junk"), CloseReason::TransportClose);
         assert!(WirePacket::Binary("!".into()).into_packet().is_none());
+        let broken = MissedEvent {
+            offset: "ab-4".into(),
+            packets: vec![
+                WirePacket::Text("4x".into()),
+                WirePacket::Binary("!".into()),
+            ],
+        };
+        assert!(
+            broken.into_logged().is_none(),
+            "an event is taken whole or not at all"
+        );
     }
 
     #[test]

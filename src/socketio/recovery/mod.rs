@@ -14,11 +14,11 @@ mod park;
 mod parked;
 mod restore;
 
-pub use hand_over::{HandOver, RemoteClaim, WirePacket, refusal_outcome};
+pub use hand_over::{HandOver, MissedEvent, RemoteClaim, WirePacket, refusal_outcome};
 pub use log::{LogLimits, Replay, ReplayLog};
 pub use offset::{Offset, OffsetSource};
 pub use park::ExpiryTimer;
-pub use parked::{Claim, ParkRefused, Parked, ParkedSessions};
+pub use parked::{Claim, Expired, ParkRefused, Parked, ParkedSessions};
 
 use crate::config::OffsetsMode;
 use crate::engineio::{CloseReason, Handshake};

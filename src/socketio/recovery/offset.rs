@@ -58,8 +58,13 @@ impl OffsetSource {
         let seq = self.next.fetch_add(1, Ordering::Relaxed);
         Offset {
             seq,
-            text: format!("{}-{seq}", self.tag),
+            text: self.text_of(seq),
         }
+    }
+
+    /// The text of offset number `seq`.
+    pub fn text_of(&self, seq: u64) -> String {
+        format!("{}-{seq}", self.tag)
     }
 
     /// The number of an offset this source made; `None` for any other text (another tag, not a number, junk).

@@ -1,7 +1,7 @@
 //! Parking a socket whose session ended, ending it when its window runs out (or at shutdown), and forgetting
 //! the private id of a socket that ends.
 
-use super::parked::{ParkRefused, Parked};
+use super::parked::{Expired, ParkRefused, Parked};
 use super::recoverable;
 use crate::engineio::CloseReason;
 use crate::engineio::session::timer::Timed;
@@ -26,12 +26,7 @@ impl<A: SocketApp, D: Adapter> Ops<A, D> {
         let Some(pid) = socket.recovery_pid() else {
             return false;
         };
-        let server: Weak<dyn ExpireParked> =
-            Arc::downgrade(self.server()) as Weak<dyn ExpireParked>;
-        let expiry = Arc::new(ExpiryTimer {
-            server,
-            pid: pid.clone(),
-        });
+        let expiry = self.expiry_timer(&pid);
         let generation = match self
             .parked
             .park(&pid, socket.clone(), reason, Some(expiry.clone()))
@@ -55,14 +50,30 @@ impl<A: SocketApp, D: Adapter> Ops<A, D> {
         // The registry keeps the reason, for the survivor's hook should this node die.
         self.app().data_changed(socket);
         self.parked_changed();
-        if let Some(timers) = &self.expiry_timers {
-            timers.schedule(
-                &expiry,
-                tokio::time::Instant::now() + settings.window,
-                generation,
-            );
-        }
+        self.schedule_expiry(&expiry, settings.window, generation);
         true
+    }
+
+    /// A deadline for the waiting socket `pid` on the endpoint's shared timer.
+    pub(super) fn expiry_timer(&self, pid: &Arc<str>) -> Arc<ExpiryTimer> {
+        let server: Weak<dyn ExpireParked> =
+            Arc::downgrade(self.server()) as Weak<dyn ExpireParked>;
+        Arc::new(ExpiryTimer {
+            server,
+            pid: pid.clone(),
+        })
+    }
+
+    /// Fires `expiry` for wait `generation` after `wait`.
+    pub(super) fn schedule_expiry(
+        &self,
+        expiry: &Arc<ExpiryTimer>,
+        wait: Duration,
+        generation: u64,
+    ) {
+        if let Some(timers) = &self.expiry_timers {
+            timers.schedule(expiry, tokio::time::Instant::now() + wait, generation);
+        }
     }
 
     /// Ends a parked socket: it leaves its namespace and its `disconnect` hook goes with the reason its session
@@ -75,10 +86,20 @@ impl<A: SocketApp, D: Adapter> Ops<A, D> {
         }
     }
 
-    /// Ends every parked socket (the server shuts down: on one node nothing could take them over).
+    /// Ends every parked socket (the server shuts down: on one node nothing could take them over), and every
+    /// socket lent to another node that has not confirmed it yet.
     pub fn end_parked_sockets(&self) {
-        for parked in self.parked.drain() {
-            self.end_parked(parked);
+        for waiting in self.parked.drain() {
+            self.end_expired(waiting);
+        }
+    }
+
+    /// Ends a socket whose wait is over: parked (its window ran out) or lent (the node it was handed to did not
+    /// confirm it).
+    fn end_expired(&self, waiting: Expired<A::SocketState>) {
+        match waiting {
+            Expired::Parked(parked) => self.end_parked(parked),
+            Expired::Lent(lent) => self.end_lent(lent),
         }
     }
 }
@@ -89,7 +110,7 @@ pub(crate) trait ExpireParked: Send + Sync {
     fn expire_parked(self: Arc<Self>, pid: &str, generation: u64);
 }
 
-/// A parked socket's deadline on the endpoint's shared timer (no task per parked socket).
+/// A parked (or lent) socket's deadline on the endpoint's shared timer (no task per parked socket).
 pub struct ExpiryTimer {
     server: Weak<dyn ExpireParked>,
     pid: Arc<str>,
@@ -111,11 +132,11 @@ impl Timed for ExpiryTimer {
 impl<A: SocketApp, D: Adapter> ExpireParked for SocketIo<A, D> {
     fn expire_parked(self: Arc<Self>, pid: &str, generation: u64) {
         let ops = Ops::new(self);
-        if let Some(parked) = ops.parked.expire(pid, generation) {
-            if let Some(settings) = &ops.config.recovery {
+        if let Some(waiting) = ops.parked.expire(pid, generation) {
+            if let (Expired::Parked(_), Some(settings)) = (&waiting, &ops.config.recovery) {
                 settings.metrics.expired.inc();
             }
-            ops.end_parked(parked);
+            ops.end_expired(waiting);
         }
     }
 }

@@ -28,16 +28,27 @@ enum Slot<S> {
     Live,
     /// The socket waits for its client.
     Parked(Parked<S>),
+    /// The socket was handed over to another node, which has not confirmed it took it: out of its namespace,
+    /// kept for its `disconnect` hook should the confirmation not come.
+    Lent(Parked<S>),
 }
 
 /// What a CONNECT's `pid` names.
 pub enum Claim<S> {
     /// No socket of this node.
     Unknown,
-    /// A socket that is connected right now.
+    /// A socket that is connected right now (or moving to another node).
     Live,
     /// A parked socket, now taken out of the store (a second claim of the same pid finds nothing).
     Parked(Parked<S>),
+}
+
+/// A socket whose wait ended.
+pub enum Expired<S> {
+    /// A parked socket (still in its namespace).
+    Parked(Parked<S>),
+    /// A socket lent to another node that did not confirm it (out of its namespace already).
+    Lent(Parked<S>),
 }
 
 /// Why a socket could not be parked.
@@ -139,7 +150,7 @@ impl<S: Send + Sync + 'static> ParkedSessions<S> {
         let mut inner = self.lock();
         match inner.slots.get(pid) {
             None => Claim::Unknown,
-            Some(Slot::Live) => Claim::Live,
+            Some(Slot::Live | Slot::Lent(_)) => Claim::Live,
             Some(Slot::Parked(parked)) if parked.socket.namespace() != namespace => Claim::Unknown,
             Some(Slot::Parked(_)) => match inner.slots.remove(pid) {
                 Some(Slot::Parked(parked)) => {
@@ -151,14 +162,54 @@ impl<S: Send + Sync + 'static> ParkedSessions<S> {
         }
     }
 
-    /// Takes the socket `pid` out if it is still the parking `generation` (its window is over).
-    pub fn expire(&self, pid: &str, generation: u64) -> Option<Parked<S>> {
+    /// Takes the socket `pid` out if it is still the parking `generation` (its window is over), or the lending
+    /// `generation` (the node it was handed to did not confirm in time).
+    pub fn expire(&self, pid: &str, generation: u64) -> Option<Expired<S>> {
         let mut inner = self.lock();
         match inner.slots.get(pid) {
-            Some(Slot::Parked(parked)) if parked.generation == generation => {}
+            Some(Slot::Parked(parked)) if parked.generation == generation => {
+                self.take_parked(&mut inner, pid).map(Expired::Parked)
+            }
+            Some(Slot::Lent(lent)) if lent.generation == generation => {
+                match inner.slots.remove(pid) {
+                    Some(Slot::Lent(lent)) => Some(Expired::Lent(lent)),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// Keeps `socket`, just handed over to another node, until that node confirms it (see [`Self::settle`]);
+    /// the generation its deadline is scheduled with.
+    pub fn lend(
+        &self,
+        pid: Arc<str>,
+        mut socket: Parked<S>,
+        expiry: Option<Arc<ExpiryTimer>>,
+    ) -> u64 {
+        let mut inner = self.lock();
+        inner.generation += 1;
+        socket.generation = inner.generation;
+        socket.expiry = expiry;
+        let generation = socket.generation;
+        if let Some(Slot::Parked(_)) = inner.slots.insert(pid, Slot::Lent(socket)) {
+            inner.parked -= 1;
+        }
+        generation
+    }
+
+    /// The node a lent socket was handed to confirmed it: the socket, forgotten here.
+    pub fn settle(&self, pid: &str) -> Option<Parked<S>> {
+        let mut inner = self.lock();
+        match inner.slots.get(pid) {
+            Some(Slot::Lent(_)) => {}
             _ => return None,
         }
-        self.take_parked(&mut inner, pid)
+        match inner.slots.remove(pid) {
+            Some(Slot::Lent(lent)) => Some(lent),
+            _ => None,
+        }
     }
 
     fn take_parked(&self, inner: &mut Inner<S>, pid: &str) -> Option<Parked<S>> {
@@ -175,18 +226,27 @@ impl<S: Send + Sync + 'static> ParkedSessions<S> {
         }
     }
 
-    /// Takes every parked socket out (shutdown).
-    pub fn drain(&self) -> Vec<Parked<S>> {
+    /// Takes every parked and lent socket out (shutdown).
+    pub fn drain(&self) -> Vec<Expired<S>> {
         let mut inner = self.lock();
         let pids: Vec<Arc<str>> = inner
             .slots
             .iter()
-            .filter(|(_, slot)| matches!(slot, Slot::Parked(_)))
+            .filter(|(_, slot)| !matches!(slot, Slot::Live))
             .map(|(pid, _)| pid.clone())
             .collect();
-        pids.iter()
-            .filter_map(|pid| self.take_parked(&mut inner, pid))
-            .collect()
+        let mut taken = Vec::with_capacity(pids.len());
+        for pid in pids {
+            match inner.slots.remove(&pid) {
+                Some(Slot::Parked(parked)) => {
+                    inner.parked -= 1;
+                    taken.push(Expired::Parked(parked));
+                }
+                Some(Slot::Lent(lent)) => taken.push(Expired::Lent(lent)),
+                _ => {}
+            }
+        }
+        taken
     }
 
     /// Sockets parked now.
@@ -243,7 +303,9 @@ mod tests {
             .park("p", socket("/"), CloseReason::TransportError, None)
             .unwrap();
         assert!(store.expire("p", first).is_none());
-        let expired = store.expire("p", second).unwrap();
+        let Some(Expired::Parked(expired)) = store.expire("p", second) else {
+            panic!("the second parking expires");
+        };
         assert_eq!(expired.reason, CloseReason::TransportError);
         assert_eq!(store.parked(), 0);
         assert!(matches!(store.claim("p", "/"), Claim::Unknown));
@@ -278,5 +340,49 @@ mod tests {
         assert!(store.forget("a").is_some());
         assert_eq!(store.drain().len(), 1);
         assert_eq!(store.parked(), 0);
+    }
+
+    #[test]
+    fn a_lent_socket_is_settled_or_expires_once() {
+        let store = ParkedSessions::new(10);
+        store.live("p".into());
+        let parked_generation = store
+            .park("p", socket("/"), CloseReason::PingTimeout, None)
+            .unwrap();
+        let Claim::Parked(parked) = store.claim("p", "/") else {
+            panic!("parked");
+        };
+        let generation = store.lend("p".into(), parked, None);
+        // While lent: not parked, not claimable, and only its lending deadline takes it.
+        assert_eq!(store.parked(), 0);
+        assert!(matches!(store.claim("p", "/"), Claim::Live));
+        assert!(store.expire("p", parked_generation).is_none());
+        assert!(store.settle("p").is_some());
+        assert!(store.settle("p").is_none());
+        assert!(store.expire("p", generation).is_none());
+
+        store.live("q".into());
+        store
+            .park("q", socket("/"), CloseReason::TransportClose, None)
+            .unwrap();
+        let Claim::Parked(parked) = store.claim("q", "/") else {
+            panic!("parked");
+        };
+        let generation = store.lend("q".into(), parked, None);
+        let Some(Expired::Lent(lent)) = store.expire("q", generation) else {
+            panic!("an unconfirmed lending expires");
+        };
+        assert_eq!(lent.reason, CloseReason::TransportClose);
+        assert!(store.settle("q").is_none());
+
+        store.live("r".into());
+        store
+            .park("r", socket("/"), CloseReason::TransportClose, None)
+            .unwrap();
+        let Claim::Parked(parked) = store.claim("r", "/") else {
+            panic!("parked");
+        };
+        store.lend("r".into(), parked, None);
+        assert!(matches!(store.drain().as_slice(), [Expired::Lent(_)]));
     }
 }

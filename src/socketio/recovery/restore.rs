@@ -5,7 +5,6 @@
 
 use super::RemoteClaim;
 use super::log::Replay;
-use super::offset::OffsetSource;
 use super::parked::Claim;
 use crate::log_escape::Escaped;
 use crate::metrics::RecoveryMetrics;
@@ -34,24 +33,26 @@ impl<A: SocketApp, D: Adapter> Ops<A, D> {
             return false;
         };
         let metrics = &settings.metrics;
-        match self.adapter().claim_remote(name, pid, offset).await {
-            RemoteClaim::Here => {}
-            RemoteClaim::Moved(handed) => return self.adopt(session, name, auth, handed).await,
-            RemoteClaim::Refused(outcome) => {
-                metrics.outcome(outcome);
-                return false;
-            }
-        }
         let parked = match self.parked.claim(pid, name) {
-            Claim::Unknown => {
-                metrics.outcome("unknown_pid");
-                return false;
-            }
+            Claim::Parked(parked) => parked,
             Claim::Live => {
                 metrics.outcome("live");
                 return false;
             }
-            Claim::Parked(parked) => parked,
+            // Not held here: another node of a cluster may hold it.
+            Claim::Unknown => match self.adapter().claim_remote(name, pid, offset).await {
+                RemoteClaim::Moved(handed) => {
+                    return self.adopt(session, name, auth, offset, handed).await;
+                }
+                RemoteClaim::Refused(outcome) => {
+                    metrics.outcome(outcome);
+                    return false;
+                }
+                RemoteClaim::Unknown => {
+                    metrics.outcome("unknown_pid");
+                    return false;
+                }
+            },
         };
         self.parked_changed();
         let sid = parked.socket.id();
@@ -66,8 +67,8 @@ impl<A: SocketApp, D: Adapter> Ops<A, D> {
         }
         let seq = match offset {
             None => None,
-            Some(text) => match OffsetSource::process().parse(text) {
-                Some(seq) => Some(seq),
+            Some(text) => match parked.socket.resolve_offset(text) {
+                Some(seq) => seq,
                 None => {
                     refused("offset_not_found");
                     self.end_parked(parked);

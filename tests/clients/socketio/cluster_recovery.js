@@ -8,6 +8,9 @@
 //   owner_gone    A is stopped while she is away (the test stops it once A has parked her; this script waits
 //                 until A's API no longer answers): B gives her a new socket.
 //   owner_killed  the same, her connection stalled rather than killed (A parks her for `ping timeout`).
+//   move_back     as `move` (news 1 from A's API only), then she drops from B before B sent her anything (the
+//                 nodes skip the connect hook, so her last offset is still A's) and comes back through A: B holds
+//                 her parked socket and hands it back with `news` 2 (B's API) and 3 (A's API). `again` reports it.
 //
 // Usage: node cluster_recovery.js <url A> <url B> <polling|websocket> <scenario> <api A> <api B> <api token>
 // RESULT {"first": {...}, "back": {...}}
@@ -150,6 +153,9 @@ run(async () => {
     await until('rita parked on A', async () => (await parked(apiA)) === 1);
     await news(apiA, 1);
     await news(apiB, 2);
+  } else if (scenario === 'move_back') {
+    await until('rita parked on A', async () => (await parked(apiA)) === 1);
+    await news(apiA, 1);
   } else if (scenario === 'owner_gone' || scenario === 'owner_killed') {
     await until('node A stopped', async () => !(await answers(apiA)));
   } else {
@@ -173,7 +179,28 @@ run(async () => {
   });
   result.socketsOnB = await sockets(apiB);
   if (scenario === 'move') result.socketsOnA = await sockets(apiA);
+  let again;
+  if (scenario === 'move_back') {
+    step('dropping rita from node B');
+    got.length = 0;
+    const returned = nextConnect(rita);
+    const dropped = new Promise((resolve) => rita.once('disconnect', resolve));
+    proxy.state.refusing = true;
+    proxy.kill();
+    await until('rita parked on B', async () => (await parked(apiB)) === 1);
+    await news(apiB, 2);
+    await news(apiA, 3);
+    await dropped;
+    step('rita reconnecting through node A');
+    proxy.state.target = nodeA;
+    proxy.state.refusing = false;
+    again = { ...(await returned) };
+    assertEqual(await rita.timeout(5000).emitWithAck('ping'), 'pong', 'ping after the second reconnect');
+    again.events = got.slice();
+    again.socketsOnA = await sockets(apiA);
+    again.socketsOnB = await sockets(apiB);
+  }
   rita.close();
   proxy.close();
-  return { first: { ...first, welcome: welcomed[0] }, back: result };
+  return { first: { ...first, welcome: welcomed[0] }, back: result, again };
 });
