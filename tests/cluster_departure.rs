@@ -421,3 +421,71 @@ async fn a_node_that_shuts_down_cleanly_sends_its_own_hooks_and_leaves_nothing_t
     );
     metric_becomes(&nodes, a, "iogate_cluster_nodes", 1.0).await;
 }
+
+/// A raw Socket.IO v5 client on node `i` asking for offsets (`recovery=1`), connected to `/` with `auth`: the
+/// client and the CONNECT reply's `sid` and `pid`.
+async fn recoverable_socket(nodes: &Nodes, i: usize, auth: Option<&str>) -> (SioWs, String, String) {
+    let url = nodes.ws_url(i, &format!("{PATH}/?EIO=4&transport=websocket&recovery=1"));
+    let mut client = SioWs::open_at(&url).await;
+    client.send(&common::sio::connect_packet("/", auth)).await;
+    let reply = client.recv_text().await;
+    let reply: serde_json::Value = serde_json::from_str(
+        reply
+            .strip_prefix("40")
+            .unwrap_or_else(|| panic!("not a CONNECT reply: {reply}")),
+    )
+    .expect("CONNECT reply JSON");
+    let field = |key: &str| reply[key].as_str().expect("sid and pid").to_string();
+    (client, field("sid"), field("pid"))
+}
+
+/// A node paused past its record's lifetime while it holds a socket parked for recovery: the survivor reports the
+/// parked socket gone (the registry lists it), so the node, back, ends it without a hook; a client that then comes
+/// back for it gets a new socket.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_declared_departed_ends_its_parked_sockets_without_hooks() {
+    let redis = Redis::start();
+    let backend = Backend::start(backend_reply).await;
+    let options = NodeOptions {
+        recovery: true,
+        ..OPTIONS
+    };
+    let nodes = Nodes::start_with(2, &backend, Some(&redis), options).await;
+    let started = Instant::now();
+    let (a, b) = (0, 1);
+    let (client, sid, pid) = recoverable_socket(&nodes, b, None).await;
+    backend.wait_for("connect", Some(&sid), 1).await;
+    drop(client);
+    let parked = |metrics: &Metrics| metrics.value("iogate_recovery_parked", &[("endpoint", PATH)]);
+    nodes
+        .api(b)
+        .metrics_until("the socket parked on B", |m| parked(m) == 1.0)
+        .await;
+    tokio::time::sleep(Duration::from_secs(9).saturating_sub(started.elapsed())).await;
+
+    nodes.pause(b);
+    let reported = backend
+        .wait_for_within("disconnect", Some(&sid), 1, Duration::from_secs(15))
+        .await;
+    assert_eq!(
+        reported[0].body["reason"], "transport close",
+        "the reason it was parked for"
+    );
+    nodes.resume(b);
+    metric_becomes(&nodes, b, "iogate_cluster_declared_departed_total", 1.0).await;
+    nodes
+        .api(b)
+        .metrics_until("no socket parked on B", |m| parked(m) == 0.0)
+        .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        backend.hooks_of("disconnect").len(),
+        1,
+        "the survivor's report only"
+    );
+    assert_eq!(departed_hooks(&nodes.api(a).metrics().await), 1.0);
+
+    let auth = format!("{{\"pid\":\"{pid}\"}}");
+    let (_again, again_sid, _) = recoverable_socket(&nodes, b, Some(&auth)).await;
+    assert_ne!(again_sid, sid, "a new socket: the parked one is gone");
+}
