@@ -2,8 +2,8 @@
 # Benchmarks iogate side by side with the Node socket.io reference (bench/node) on this machine, in one run, and
 # prints one markdown table: scenario | iogate | Node | ratio. See docs/benchmarks.md.
 #
-#   bench/run.sh            the full run (about 8 minutes): 10k idle sessions per transport, 10k parked
-#                           (recoverable) WebSocket sessions, 10k-client fan-out
+#   bench/run.sh            the full run (about 9 minutes): 10k idle sessions per transport, 10k parked
+#                           (recoverable) sessions per transport, 10k-client fan-out
 #   bench/run.sh --quick    the same scenarios, smaller and shorter (about two minutes once built)
 #   bench/run.sh --smoke    seconds, tiny counts, debug build: keeps the tooling working (CI); numbers mean nothing
 #

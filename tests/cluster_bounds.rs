@@ -1,6 +1,7 @@
 //! The bounds a peer node can push on another, through real nodes sharing a real Redis: a passed request the
-//! owner never answers ends within the endpoint's poll wait plus a margin, and the owner counts a passed request on
-//! the original client's address, never on the node that passed it.
+//! owner never answers ends within the endpoint's poll wait plus a margin, a recovery no node answers for is
+//! refused within `peer_timeout`, and the owner counts a passed request on the original client's address, never on
+//! the node that passed it.
 
 use crate::common;
 use common::cluster_gateway::{cluster_table, metrics_text, wait_joined};
@@ -86,6 +87,49 @@ async fn a_passed_poll_the_owner_never_answers_ends_within_its_bound_and_is_coun
     ] {
         assert!(metrics_text(&node).contains(counter), "{counter}");
     }
+}
+
+/// A live node that never answers (a record in Redis and nobody behind it), and a client that comes back naming a
+/// private id: the CONNECT is answered with a new socket once `peer_timeout` has passed, counted `owner_silent`.
+#[tokio::test]
+async fn a_recovery_no_node_answers_for_gets_a_new_socket_within_peer_timeout() {
+    let redis = Redis::start();
+    let backend = Backend::start(common::sio::accept).await;
+    let node = Gateway::start(&format!(
+        "{}peer_timeout = \"1s\"\n[[endpoint]]\npath = \"/socket.io\"\nwebhook = \"{}\"\n\
+         recovery = {{ max_disconnection = \"10s\" }}\n",
+        cluster_table(&redis, "b"),
+        backend.url()
+    ))
+    .await;
+    let record = r#"{"node_id":"silent","tag":"QQQQ","advertise":"127.0.0.1:9"}"#;
+    redis.cli(&["SET", "socket.io-iogate#node#QQQQ", record, "PX", "60000"]);
+    redis.cli(&["SADD", "socket.io-iogate#nodes", "QQQQ"]);
+    wait_joined(&node, 2).await;
+
+    let mut client = common::sio::SioWs::open(&node).await;
+    let started = Instant::now();
+    let auth = r#"{"pid":"QQQQabcdefghijklmnop","offset":"x-1"}"#;
+    client
+        .send(&common::sio::connect_packet("/", Some(auth)))
+        .await;
+    let reply = client.recv_text().await;
+    let took = started.elapsed();
+    let reply: serde_json::Value =
+        serde_json::from_str(reply.strip_prefix("40").expect("a CONNECT reply")).expect("JSON");
+    assert!(reply["sid"].is_string(), "a new socket: {reply}");
+    assert_ne!(reply["pid"], "QQQQabcdefghijklmnop", "with a new private id");
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_secs(3),
+        "answered after {took:?}"
+    );
+    let metrics = metrics_text(&node);
+    assert!(
+        metrics.contains(
+            "iogate_recoveries_total{endpoint=\"/socket.io\",outcome=\"owner_silent\"} 1"
+        ),
+        "{metrics}"
+    );
 }
 
 /// Two nodes on their own loopback addresses (A `127.0.0.3`, B `127.0.0.2`), each allowing 2 connections per

@@ -424,7 +424,11 @@ async fn a_node_that_shuts_down_cleanly_sends_its_own_hooks_and_leaves_nothing_t
 
 /// A raw Socket.IO v5 client on node `i` asking for offsets (`recovery=1`), connected to `/` with `auth`: the
 /// client and the CONNECT reply's `sid` and `pid`.
-async fn recoverable_socket(nodes: &Nodes, i: usize, auth: Option<&str>) -> (SioWs, String, String) {
+async fn recoverable_socket(
+    nodes: &Nodes,
+    i: usize,
+    auth: Option<&str>,
+) -> (SioWs, String, String) {
     let url = nodes.ws_url(i, &format!("{PATH}/?EIO=4&transport=websocket&recovery=1"));
     let mut client = SioWs::open_at(&url).await;
     client.send(&common::sio::connect_packet("/", auth)).await;

@@ -168,8 +168,21 @@ pub struct PollClient {
 /// Opens a polling session and connects the default namespace: handshake GET, POST `40`, GET until `40{...}`.
 /// Other packets that arrive meanwhile are handled (pings answered).
 pub async fn poll_connect(sources: &Sources, endpoint: &Endpoint) -> Res<PollClient> {
+    poll_connect_with_query(sources, endpoint, "").await
+}
+
+/// [`poll_connect`] with `query` (`k=v&...`, may be empty) added to the handshake request.
+pub async fn poll_connect_with_query(
+    sources: &Sources,
+    endpoint: &Endpoint,
+    query: &str,
+) -> Res<PollClient> {
     let mut conn = HttpConn::open(sources, endpoint.addr).await?;
-    let handshake = format!("{}?EIO=4&transport=polling", endpoint.path);
+    let mut handshake = format!("{}?EIO=4&transport=polling", endpoint.path);
+    if !query.is_empty() {
+        handshake.push('&');
+        handshake.push_str(query);
+    }
     let body = poll_get(&mut conn, &handshake).await?;
     let sid = proto::payload(&body)
         .find_map(|p| match p {

@@ -267,9 +267,15 @@ fn single(mut args: impl Iterator<Item = String>) {
                         o.cpu.summary()
                     )
                 }),
-            "parked" => scenario::parked(&ctx, clients, Duration::from_secs(1), &mut problems)
-                .await
-                .map(|o| format!("{o:?}")),
+            "parked" => scenario::parked(
+                &ctx,
+                clients,
+                Duration::from_secs(1),
+                transport,
+                &mut problems,
+            )
+            .await
+            .map(|o| format!("{o:?}")),
             "storm" => scenario::storm(&ctx, transport, clients, 64, &mut problems)
                 .await
                 .map(|o| {

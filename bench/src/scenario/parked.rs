@@ -1,11 +1,14 @@
 //! Parked sessions: what a server holds per socket it keeps for connection state recovery while the client is away.
-//! WebSocket clients connect asking for offsets (`recovery=1` in the handshake query; a Node server gives every
-//! client offsets), each receives one server-side emit to the room `bench` (so it holds an offset it could come
-//! back with), then every client's TCP connection is reset at once and the server parks the sockets.
+//! Clients connect over WebSocket or long-polling asking for offsets (`recovery=1` in the handshake query; a Node
+//! server gives every client offsets), each receives one server-side emit to the room `bench` (so it holds an
+//! offset it could come back with), then every client's TCP connection is dropped at once (a WebSocket reset, a
+//! pending poll's connection closed unanswered) and the server parks the sockets.
 
-use super::{Ctx, Problems, Tally, connect_limit, failures_note, wait_connected};
+use super::{Ctx, Problems, Tally, Transport, connect_limit, failures_note, wait_connected};
 use crate::Res;
-use crate::client::{Ws, ws_connect_with_query};
+use crate::client::{
+    PollClient, Ws, poll_connect_with_query, poll_get, poll_post, ws_connect_with_query,
+};
 use crate::procfs;
 use crate::proto::{self, Packet, Sio};
 use std::sync::Arc;
@@ -35,7 +38,7 @@ pub struct ParkedOutcome {
     pub parking: Duration,
 }
 
-/// Connects `n` WebSocket clients, waits `settle`, sends one emit to the room they are in and waits until each
+/// Connects `n` clients over `transport`, waits `settle`, sends one emit to the room they are in and waits until each
 /// has it, reads the resident memory (connected), resets every client's connection, waits until the server counts
 /// `n` parked sessions ([`crate::servers::Server::parked`]), and reads the resident memory again (parked). Both
 /// readings are against the memory before the first connect, divided by the sessions; Node collects its garbage
@@ -44,6 +47,7 @@ pub async fn parked(
     ctx: &Ctx<'_>,
     n: usize,
     settle: Duration,
+    transport: Transport,
     problems: &mut Problems,
 ) -> Res<ParkedOutcome> {
     ctx.server.collect_garbage().await;
@@ -65,11 +69,23 @@ pub async fn parked(
         );
         clients.spawn(async move {
             let permit = gate.acquire_owned().await;
-            match ws_connect_with_query(&sources, &endpoint, RECOVERY_QUERY).await {
-                Ok(ws) => {
+            let connected = match transport {
+                Transport::Websocket => ws_connect_with_query(&sources, &endpoint, RECOVERY_QUERY)
+                    .await
+                    .map(Client::Ws),
+                Transport::Polling => poll_connect_with_query(&sources, &endpoint, RECOVERY_QUERY)
+                    .await
+                    .map(Client::Polling),
+            };
+            match connected {
+                Ok(client) => {
                     tally.connected.fetch_add(1, Ordering::AcqRel);
                     drop(permit);
-                    if let Err(error) = hold_until_dropped(ws, &received, dropped).await {
+                    let held = match client {
+                        Client::Ws(ws) => hold_until_dropped(ws, &received, dropped).await,
+                        Client::Polling(poll) => poll_until_dropped(poll, &received, dropped).await,
+                    };
+                    if let Err(error) = held {
                         tally.error("session ended before the drop", &error);
                         tally.lost.fetch_add(1, Ordering::AcqRel);
                     }
@@ -118,6 +134,12 @@ pub async fn parked(
         parked_kib: per_session(rss_parked),
         parking,
     })
+}
+
+/// A connected client of either transport.
+enum Client {
+    Ws(Ws),
+    Polling(PollClient),
 }
 
 fn rss(ctx: &Ctx<'_>) -> Res<u64> {
@@ -171,6 +193,44 @@ async fn hold_until_dropped(
                     _ => {}
                 }
             }
+        }
+    }
+}
+
+/// Keeps a GET pending, answering pings, and counts the client in `received` at its first event, until `dropped`
+/// turns true: then closes the connection with the GET unanswered. An error when the session ended first.
+async fn poll_until_dropped(
+    mut client: PollClient,
+    received: &AtomicUsize,
+    mut dropped: watch::Receiver<bool>,
+) -> Res<()> {
+    let mut got_event = false;
+    loop {
+        let body = tokio::select! {
+            changed = dropped.changed() => {
+                changed.map_err(|_| "the scenario ended")?;
+                if *dropped.borrow_and_update() {
+                    // Dropping the connection closes it with the poll pending.
+                    return Ok(());
+                }
+                continue;
+            }
+            body = poll_get(&mut client.conn, &client.url) => body?,
+        };
+        let mut pong = false;
+        for packet in proto::payload(&body) {
+            match packet {
+                Packet::Ping => pong = true,
+                Packet::Sio(Sio::Event(_)) if !got_event => {
+                    got_event = true;
+                    received.fetch_add(1, Ordering::AcqRel);
+                }
+                Packet::Close => return Err("server closed the session".into()),
+                _ => {}
+            }
+        }
+        if pong {
+            poll_post(&mut client.conn, &client.url, "3").await?;
         }
     }
 }
