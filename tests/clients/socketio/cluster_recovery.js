@@ -95,7 +95,11 @@ async function parked(base) {
 
 async function answers(base) {
   try {
-    await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${apiToken}` } });
+    // Bounded: a node stopped inside the test process may leave a kept-alive connection open and silent.
+    await fetch(`${base}/metrics`, {
+      headers: { authorization: `Bearer ${apiToken}` },
+      signal: AbortSignal.timeout(1000),
+    });
     return true;
   } catch {
     return false;
