@@ -23,6 +23,7 @@ mod cluster_ops;
 mod cluster_recovery;
 mod codec_fuzz;
 mod config_samples;
+mod demo;
 mod engineio_polling;
 mod engineio_v3;
 mod engineio_websocket;

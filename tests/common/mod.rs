@@ -7,6 +7,7 @@ pub mod backend;
 pub mod browser;
 pub mod cluster;
 pub mod cluster_gateway;
+pub mod demo;
 pub mod eio;
 pub mod gateway;
 pub mod member;

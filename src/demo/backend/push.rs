@@ -37,14 +37,14 @@ impl Push {
     /// `POST /v1/emit` of `event` with `args` to every chat socket in `rooms` (all of them when empty), minus the
     /// socket `except` when given. A failure is logged: a log line the page misses is not worth more.
     pub async fn emit(&self, rooms: &[&str], except: Option<&str>, event: &str, args: Value) {
-        let except_sockets: Vec<&str> = except.into_iter().collect();
-        let body = json!({
-            "endpoint": CHAT_ENDPOINT,
-            "to": {"rooms": rooms},
-            "except": {"sockets": except_sockets},
-            "event": event,
-            "args": args,
-        });
+        let mut body = json!({"endpoint": CHAT_ENDPOINT, "event": event, "args": args});
+        // No `to`: every socket of the namespace.
+        if !rooms.is_empty() {
+            body["to"] = json!({"rooms": rooms});
+        }
+        if let Some(sid) = except {
+            body["except"] = json!({"sockets": [sid]});
+        }
         if let Err(error) = self.call(reqwest::Method::POST, "/v1/emit", Some(body)).await {
             tracing::warn!(%error, "demo backend: push emit failed");
         }
