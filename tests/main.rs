@@ -13,6 +13,7 @@ mod bad_input;
 mod behind_iis;
 mod behind_nginx;
 mod browser_cdp;
+mod browser_demo;
 mod browser_socketio09;
 mod cli;
 mod cluster;

@@ -14,7 +14,7 @@
   let currentRoom = null;
 
   function time() {
-    return new Date().toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+    return new Date().toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
   }
 
   function append(list, element, max) {
@@ -93,6 +93,7 @@
     $('transport').textContent = transport;
     $('transport').className = `transport ${transport}`;
     $('transport-history').textContent = `transport: ${transports.join(' → ')}`;
+    if (transport === 'websocket') notice('transport upgraded: polling → websocket');
   });
   socket.on('connect', ({ sid, recovered }) => {
     setState('connected', recovered ? 'recovered' : 'connected');
@@ -110,7 +111,12 @@
   socket.on('webhook-log', (entry) => {
     append(
       $('log'),
-      item(`hook ${entry.kind}`, [['time', time()], ['kind', entry.kind], ['summary', entry.summary]]),
+      item(`hook ${entry.kind}`, [
+        ['time', time()],
+        ['kind', entry.kind],
+        ['summary', entry.summary],
+        ['signed', entry.signature === 'verified' ? '✓ signature verified' : ''],
+      ]),
       MAX_LOG_LINES,
     );
   });

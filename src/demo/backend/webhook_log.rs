@@ -28,18 +28,18 @@ fn summary(kind: &str, hook: &Value) -> String {
     match kind {
         "connect" => {
             let how = if hook.get("recovered") == Some(&Value::Bool(true)) {
-                "recovered"
+                "comes back to"
             } else {
-                "connect"
+                "connects to"
             };
             let name = hook.pointer("/auth/name").and_then(Value::as_str);
             format!(
-                "{how} {} over {} as {}, auth {}",
+                "{} {how} {} over {}, auth {}",
+                name.map_or_else(|| who(hook), str::to_string),
                 text(hook, "namespace"),
                 hook.pointer("/handshake/transport")
                     .and_then(Value::as_str)
                     .unwrap_or("?"),
-                name.map_or_else(|| who(hook), str::to_string),
                 hook.get("auth").unwrap_or(&Value::Null)
             )
         }
@@ -94,6 +94,15 @@ mod tests {
         let entry = entry("event", &hook);
         assert_eq!(entry["kind"], "event");
         assert_eq!(entry["summary"], "ann: chat [\"hi\"] (ack wanted)");
+    }
+
+    #[test]
+    fn a_connect_names_the_user_and_the_transport() {
+        let hook = json!({"sid":"s1","namespace":"/","auth":{"name":"ann"},"handshake":{"transport":"polling"}});
+        assert_eq!(
+            entry("connect", &hook)["summary"],
+            "ann connects to / over polling, auth {\"name\":\"ann\"}"
+        );
     }
 
     #[test]
