@@ -135,6 +135,9 @@ fn demo(args: DemoArgs) -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
                 eprintln!("iogate: {error}");
+                if error.starts_with("cannot listen on") {
+                    eprintln!("iogate: `iogate demo --listen 127.0.0.1:PORT` serves the demo on another port");
+                }
                 ExitCode::from(1)
             }
         }

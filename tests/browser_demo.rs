@@ -1,7 +1,8 @@
 //! The demo's chat page in headless Chromium: two tabs of `iogate demo` (a real process), each upgrading from
 //! long-polling to WebSocket with the page's own Socket.IO client; a message typed in one shows in the other,
-//! a room switch reaches the other tab, and the backend's webhook log fills. Screenshots go to
-//! `target/screenshots/demo.png` (and `demo_second_tab.png`). Needs Chromium.
+//! a room switch reaches the other tab, the backend's webhook log fills, pings are answered, and a dropped
+//! connection comes back recovered. Screenshots go to `target/screenshots/demo.png` (and `demo_second_tab.png`).
+//! Needs Chromium.
 
 use crate::common;
 use common::cdp::{Chromium, Tab};
@@ -48,11 +49,8 @@ async fn two_tabs_chat_over_websocket_after_the_upgrade() {
             .await;
         tab.wait_for(&format!("{} === 'websocket'", text_of("transport")), WAIT)
             .await;
-        tab.wait_for(
-            &format!("{}.startsWith('lobby')", text_of("room")),
-            WAIT,
-        )
-        .await;
+        tab.wait_for(&format!("{}.startsWith('lobby')", text_of("room")), WAIT)
+            .await;
     }
     assert_eq!(
         alice.eval(&text_of("transport-history")).await,
@@ -92,6 +90,29 @@ async fn two_tabs_chat_over_websocket_after_the_upgrade() {
     .await;
     say(&bob, "rust is quieter").await;
     shows_line(&alice, "rust is quieter").await;
+
+    // The demo pings every 5 s and closes a session whose pong has not come 5 s later: still the same socket
+    // after 12 s means the page's client answered its pings.
+    let sid = alice.eval("demoSocket.id").await;
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    assert_eq!(alice.eval("demoSocket.id").await, sid);
+    assert_eq!(alice.eval(&text_of("state")).await, "connected");
+    assert_eq!(alice.eval(&text_of("transport")).await, "websocket");
+
+    // A dropped WebSocket: the page reconnects and the socket is recovered (same id, still in its room), and
+    // what is said meanwhile reaches it.
+    alice.eval("demoSocket.session.socket.close()").await;
+    say(&bob, "said while alice was away").await;
+    alice
+        .wait_for(&format!("{} === 'recovered'", text_of("state")), WAIT)
+        .await;
+    assert_eq!(alice.eval("demoSocket.id").await, sid);
+    shows_line(&alice, "said while alice was away").await;
+    alice
+        .wait_for(&format!("{} === 'websocket'", text_of("transport")), WAIT)
+        .await;
+    say(&bob, "welcome back").await;
+    shows_line(&alice, "welcome back").await;
 
     for tab in [&alice, &bob] {
         let uncaught: Vec<String> = tab

@@ -27,11 +27,9 @@ async fn chat_crosses_rooms_switch_and_the_webhook_log_arrives() {
         assert_eq!(result["transport"], expected_transport, "{mode}: {result}");
         for kinds in [&result["aliceLogKinds"], &result["bobLogKinds"]] {
             assert!(
-                kinds
-                    .as_array()
-                    .is_some_and(|kinds| ["connect", "event"]
-                        .iter()
-                        .all(|kind| kinds.iter().any(|k| k == kind))),
+                kinds.as_array().is_some_and(|kinds| ["connect", "event"]
+                    .iter()
+                    .all(|kind| kinds.iter().any(|k| k == kind))),
                 "{mode}: {result}"
             );
         }
@@ -91,7 +89,9 @@ async fn the_page_is_served_by_the_demo_and_never_by_a_normal_run() {
     )
     .await;
     for path in ["/", "/demo/client.js"] {
-        let answer = reqwest::get(gateway.url(path)).await.expect("gateway answers");
+        let answer = reqwest::get(gateway.url(path))
+            .await
+            .expect("gateway answers");
         assert_eq!(answer.status(), 404, "{path}");
     }
 }

@@ -136,7 +136,10 @@ mod tests {
             WebhookUrl::parse("http://127.0.0.1:5000/hook").unwrap(),
         );
         built.recovery = Some(RecoveryConfig::default());
-        assert_eq!(format!("{built:?}"), format!("{:?}", from_file.endpoints[0]));
+        assert_eq!(
+            format!("{built:?}"),
+            format!("{:?}", from_file.endpoints[0])
+        );
     }
 
     #[test]

@@ -32,9 +32,12 @@ pub async fn run(listen: SocketAddr, stop: impl Future<Output = ()>) -> Result<(
         token: &token,
     }
     .config()?;
-    let running =
-        gateway::start_wrapped(&config, IisSettings::from_env(&|_| None), page::PageDoor::new)
-            .await?;
+    let running = gateway::start_wrapped(
+        &config,
+        IisSettings::from_env(&|_| None),
+        page::PageDoor::new,
+    )
+    .await?;
     let api = running
         .api_address
         .ok_or("the demo's API listener did not start")?;

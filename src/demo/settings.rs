@@ -37,6 +37,9 @@ impl DemoSettings<'_> {
             webhook.clone(),
         );
         chat.recovery = Some(RecoveryConfig::default());
+        // A tab that went away without closing (a laptop put to sleep) shows in the webhook log within 10 s.
+        chat.ping_interval = Duration::from_secs(5);
+        chat.ping_timeout = Duration::from_secs(5);
         let mut echo = EndpointConfig::new(
             ResourcePath::endpoint(ECHO_PATH)?,
             Protocol::EngineIo,

@@ -28,7 +28,8 @@ pub async fn connect(hook: &Value, push: &Push) -> Value {
     push.emit(&[], Some(sid), WEBHOOK_LOG, json!([log])).await;
     if hook.get("recovered") == Some(&Value::Bool(true)) {
         let room = current_room(hook);
-        let welcome = json!({"name": webhook_log::who(hook), "room": room, "sid": sid, "recovered": true});
+        let welcome =
+            json!({"name": webhook_log::who(hook), "room": room, "sid": sid, "recovered": true});
         return json!({"emit": [
             {"event": "welcome", "args": [welcome]},
             {"event": WEBHOOK_LOG, "args": [log]},
@@ -91,7 +92,11 @@ fn chat(hook: &Value, args: &Value) -> Value {
     let first = args.get(0);
     let message = first
         .and_then(Value::as_str)
-        .or_else(|| first.and_then(|arg| arg.get("text")).and_then(Value::as_str))
+        .or_else(|| {
+            first
+                .and_then(|arg| arg.get("text"))
+                .and_then(Value::as_str)
+        })
         .and_then(|message| clean(message, MAX_TEXT));
     let Some(message) = message else {
         return if wants_ack {
@@ -197,7 +202,8 @@ mod tests {
     #[test]
     fn an_empty_or_odd_chat_is_not_broadcast() {
         for args in [json!([]), json!([""]), json!([42]), json!(["\u{7}"])] {
-            let hook = json!({"sid":"s1","data":{"name":"ann","room":"lobby"},"args":args,"ack":true});
+            let hook =
+                json!({"sid":"s1","data":{"name":"ann","room":"lobby"},"args":args,"ack":true});
             let reply = chat(&hook, &hook["args"]);
             assert!(reply.get("broadcast").is_none(), "{args}");
             assert_eq!(reply["ack"][0]["error"], "empty message");

@@ -108,7 +108,10 @@ mod tests {
     #[test]
     fn a_long_summary_is_cut() {
         let hook = json!({"data":{"name":"ann"},"event":"chat","args":["x".repeat(500)]});
-        let summary = entry("event", &hook)["summary"].as_str().unwrap().to_string();
+        let summary = entry("event", &hook)["summary"]
+            .as_str()
+            .unwrap()
+            .to_string();
         assert_eq!(summary.chars().count(), MAX_SUMMARY);
         assert!(summary.ends_with('…'));
     }
@@ -116,6 +119,9 @@ mod tests {
     #[test]
     fn a_socket_without_a_name_is_known_by_its_id() {
         let hook = json!({"sid":"Qm3xyzabc","reason":"transport close","data":null});
-        assert_eq!(entry("disconnect", &hook)["summary"], "Qm3xyz left: transport close");
+        assert_eq!(
+            entry("disconnect", &hook)["summary"],
+            "Qm3xyz left: transport close"
+        );
     }
 }
