@@ -68,7 +68,7 @@ async fn two_tabs_chat_over_websocket_after_the_upgrade() {
     .await;
     alice
         .wait_for(
-            "[...document.querySelectorAll('#log .connect .summary')].some((span) => span.textContent.includes('as bob'))",
+            "[...document.querySelectorAll('#log .connect .summary')].some((span) => span.textContent.startsWith('bob connects to /'))",
             WAIT,
         )
         .await;

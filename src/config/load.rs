@@ -128,11 +128,11 @@ mod tests {
     #[test]
     fn an_endpoint_built_in_code_has_the_defaults_of_a_file() {
         use crate::config::{EndpointConfig, Protocol, RecoveryConfig, ResourcePath, WebhookUrl};
-        let text = "[[endpoint]]\npath = \"/engine.io\"\nprotocol = \"engine.io\"\nwebhook = \"http://127.0.0.1:5000/hook\"\nrecovery = {}\n";
+        let text = "[[endpoint]]\npath = \"/socket.io\"\nwebhook = \"http://127.0.0.1:5000/hook\"\nrecovery = {}\n";
         let from_file = parse_str("t.toml", text, &no_env).unwrap();
         let mut built = EndpointConfig::new(
-            ResourcePath::endpoint("/engine.io").unwrap(),
-            Protocol::EngineIo,
+            ResourcePath::endpoint("/socket.io").unwrap(),
+            Protocol::SocketIo,
             WebhookUrl::parse("http://127.0.0.1:5000/hook").unwrap(),
         );
         built.recovery = Some(RecoveryConfig::default());

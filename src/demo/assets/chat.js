@@ -115,7 +115,7 @@
         ['time', time()],
         ['kind', entry.kind],
         ['summary', entry.summary],
-        ['signed', entry.signature === 'verified' ? '✓ signature verified' : ''],
+        ['signed', entry.signature === 'verified' ? '✓ signed' : ''],
       ]),
       MAX_LOG_LINES,
     );
