@@ -1,4 +1,5 @@
-//! The command line: `iogate [run] --config FILE`, `iogate check --config FILE`, `iogate example-config`.
+//! The command line: `iogate [run] --config FILE`, `iogate check --config FILE`, `iogate example-config`,
+//! `iogate demo`.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
@@ -34,6 +35,9 @@ pub enum Command {
     },
     /// Print a commented example config.
     ExampleConfig,
+    /// Run a demo that works on its own: a chat page at `/`, a built-in backend reached through signed webhooks,
+    /// and the push API with a token made for the run.
+    Demo(DemoArgs),
     /// Exit 0 when a running iogate answers `GET /healthz` with 200 (for container health checks).
     Healthcheck {
         /// The address of the public listener.
@@ -67,4 +71,15 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line, for collectors.
     Json,
+}
+
+/// Options of `iogate demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// The address of the chat page and the Socket.IO endpoint.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Log format.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
 }

@@ -4,6 +4,7 @@ pub mod api;
 pub mod cli;
 pub mod cluster;
 pub mod config;
+pub mod demo;
 pub mod engineio;
 #[doc(hidden)]
 pub mod fuzzing;

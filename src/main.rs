@@ -1,7 +1,7 @@
 //! The `iogate` binary: parse the command line, set up logging, load the config, run, map errors to exit codes.
 
 use clap::Parser;
-use iogate::cli::{Cli, Command, LogFormat, RunArgs};
+use iogate::cli::{Cli, Command, DemoArgs, LogFormat, RunArgs};
 use iogate::config;
 use iogate::server::HttpHandler;
 use std::process::ExitCode;
@@ -39,6 +39,7 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Some(Command::Demo(args)) => demo(args),
         Some(Command::Run(args)) => run(args),
         None => run(cli.run),
     }
@@ -112,6 +113,35 @@ fn run(args: RunArgs) -> ExitCode {
     });
     // Tasks still running (webhooks waiting for a retry) are dropped now; blocking threads (a host name lookup of a
     // webhook in flight) are not waited for longer than this, so the shutdown limit holds.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    code
+}
+
+fn demo(args: DemoArgs) -> ExitCode {
+    init_logging("info", args.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("iogate: cannot start the runtime: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    let code = runtime.block_on(async move {
+        let stop_signals = iogate::shutdown::StopSignals::install();
+        match iogate::demo::run(args.listen, stop_signals.recv()).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("iogate: {error}");
+                if error.starts_with("cannot listen on") {
+                    eprintln!("iogate: `iogate demo --listen 127.0.0.1:PORT` serves the demo on another port");
+                }
+                ExitCode::from(1)
+            }
+        }
+    });
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     code
 }

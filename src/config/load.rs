@@ -63,6 +63,15 @@ pub fn parse_str(
     Ok(config)
 }
 
+/// Validates a config built in code as a file's would be; `origin` names it in errors.
+pub fn validate_built(origin: &str, config: &Config) -> Result<(), ConfigError> {
+    validate(config).map_err(|(key, message)| ConfigError {
+        file: origin.to_string(),
+        key,
+        message,
+    })
+}
+
 fn one_line_toml_error(text: &str, e: &toml::de::Error) -> String {
     let message = e.message().trim().replace('\n', " ");
     match e.span() {
@@ -114,6 +123,23 @@ mod tests {
         let err = parse_str("t.toml", "[server\nlisten = 1", &no_env).unwrap_err();
         assert!(err.message.starts_with("line 1"), "{err}");
         assert!(!err.to_string().contains('\n'));
+    }
+
+    #[test]
+    fn an_endpoint_built_in_code_has_the_defaults_of_a_file() {
+        use crate::config::{EndpointConfig, Protocol, RecoveryConfig, ResourcePath, WebhookUrl};
+        let text = "[[endpoint]]\npath = \"/socket.io\"\nwebhook = \"http://127.0.0.1:5000/hook\"\nrecovery = {}\n";
+        let from_file = parse_str("t.toml", text, &no_env).unwrap();
+        let mut built = EndpointConfig::new(
+            ResourcePath::endpoint("/socket.io").unwrap(),
+            Protocol::SocketIo,
+            WebhookUrl::parse("http://127.0.0.1:5000/hook").unwrap(),
+        );
+        built.recovery = Some(RecoveryConfig::default());
+        assert_eq!(
+            format!("{built:?}"),
+            format!("{:?}", from_file.endpoints[0])
+        );
     }
 
     #[test]

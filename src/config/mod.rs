@@ -14,7 +14,7 @@ mod webhook_url;
 pub use cidr::{Cidr, canonical};
 pub use cluster::{ClusterConfig, NodeName, PeerAddress, RedisUrl};
 pub use duration::parse as parse_duration;
-pub use load::{ConfigError, load_file, parse_str};
+pub use load::{ConfigError, load_file, parse_str, validate_built};
 pub use resource_path::{ResourcePath, normalize_path};
 pub use schema::{
     ApiConfig, Config, EndpointConfig, ForwardedHeader, HookSwitches, LogConfig, OffsetsMode,

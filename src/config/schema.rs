@@ -327,6 +327,52 @@ pub struct EndpointConfig {
     pub recovery: Option<RecoveryConfig>,
 }
 
+impl EndpointConfig {
+    /// An endpoint at `path` speaking `protocol` and relaying to `webhook`, every other key at the default a file
+    /// that leaves it out gets (for configs built in code).
+    pub fn new(path: ResourcePath, protocol: Protocol, webhook: WebhookUrl) -> Self {
+        Self {
+            path,
+            protocol,
+            webhook,
+            secret: None,
+            namespaces: default_namespaces(),
+            ping_interval: default_ping_interval(),
+            ping_timeout: default_ping_timeout(),
+            connect_timeout: default_connect_timeout(),
+            upgrade_timeout: default_upgrade_timeout(),
+            max_payload: default_max_payload(),
+            eio3: true,
+            socketio09: true,
+            resource: None,
+            transports: default_transports(),
+            cors_origins: None,
+            webhook_timeout: default_webhook_timeout(),
+            webhook_retry_window: default_webhook_retry_window(),
+            max_retrying_hooks: default_max_retrying_hooks(),
+            hooks: HookSwitches::default(),
+            max_buffered_packets: default_max_buffered_packets(),
+            max_pending_hooks: default_max_pending_hooks(),
+            max_buffer: default_max_buffer(),
+            max_namespace_length: default_max_namespace_length(),
+            route: Vec::new(),
+            recovery: None,
+        }
+    }
+}
+
+/// The values a file's `recovery = {}` gets.
+impl Default for RecoveryConfig {
+    fn default() -> Self {
+        Self {
+            max_disconnection: default_max_disconnection(),
+            skip_connect_hook: false,
+            max_buffer: default_recovery_max_buffer(),
+            offsets: OffsetsMode::default(),
+        }
+    }
+}
+
 /// `recovery = { max_disconnection = "2m", skip_connect_hook = false, max_buffer = 1048576, offsets = "marked" }`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -14,7 +14,7 @@ use crate::metrics::Metrics;
 use crate::relay::HookClient;
 use crate::server::iis::IisSettings;
 use crate::server::limits::Gate;
-use crate::server::{FrontDoor, serve};
+use crate::server::{FrontDoor, HttpHandler, serve};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -61,6 +61,16 @@ pub async fn start(config: &Config) -> Result<Running, String> {
 
 /// Binds the listeners and starts serving `config` with the given IIS settings.
 pub async fn start_with(config: &Config, iis: IisSettings) -> Result<Running, String> {
+    start_wrapped(config, iis, |app| app).await
+}
+
+/// Binds the listeners and starts serving `config`; the public listener is served by what `front` makes of the
+/// front door (a handler that answers some paths itself and passes every other request on).
+pub async fn start_wrapped<H: HttpHandler>(
+    config: &Config,
+    iis: IisSettings,
+    front: impl FnOnce(Arc<FrontDoor>) -> Arc<H>,
+) -> Result<Running, String> {
     let (listener, address) = bind(config.server.listen, "").await?;
     let cluster = match &config.cluster {
         Some(cluster) => Some(Cluster::join(cluster, address).await?),
@@ -69,7 +79,11 @@ pub async fn start_with(config: &Config, iis: IisSettings) -> Result<Running, St
     let app = build_app(config, iis, cluster)?;
     departures::wire(&app);
     let (stop, stopped) = watch::channel(false);
-    let mut tasks = vec![tokio::spawn(serve(listener, app.clone(), stopped.clone()))];
+    let mut tasks = vec![tokio::spawn(serve(
+        listener,
+        front(app.clone()),
+        stopped.clone(),
+    ))];
     let mut api_address = None;
     if let Some(api) = &config.api {
         let (listener, address) = bind(api.listen, " (api)").await?;

@@ -5,8 +5,10 @@
 pub mod api;
 pub mod backend;
 pub mod browser;
+pub mod cdp;
 pub mod cluster;
 pub mod cluster_gateway;
+pub mod demo;
 pub mod eio;
 pub mod gateway;
 pub mod member;
