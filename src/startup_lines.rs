@@ -84,12 +84,17 @@ mod tests {
                 "iogate listening on http://127.0.0.1:8080 (2 endpoint(s))",
             ]
         );
-        assert!(lines.iter().all(|line| !line.contains("SECRET") && !line.contains("PASSWORD")));
+        assert!(
+            lines
+                .iter()
+                .all(|line| !line.contains("SECRET") && !line.contains("PASSWORD"))
+        );
     }
 
     #[test]
     fn no_api_line_without_an_api() {
-        let config = parse("[[endpoint]]\npath = \"/socket.io\"\nwebhook = \"http://127.0.0.1:5000/\"\n");
+        let config =
+            parse("[[endpoint]]\npath = \"/socket.io\"\nwebhook = \"http://127.0.0.1:5000/\"\n");
         let lines = lines(&config, "127.0.0.1:8080".parse().unwrap(), None);
         assert_eq!(lines.len(), 2);
         assert!(!lines.iter().any(|line| line.contains("push API")));

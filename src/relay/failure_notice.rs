@@ -56,7 +56,10 @@ struct UrlState {
 impl FailureNotices {
     /// A call to `url` failed at `now`: what to log, if anything.
     pub fn failed(&self, url: &str, now: Instant) -> Option<Notice> {
-        let mut urls = self.urls.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut urls = self
+            .urls
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let state = match urls.get_mut(url) {
             Some(state) => state,
             None => urls.entry(url.to_string()).or_default(),
@@ -87,7 +90,10 @@ impl FailureNotices {
         if self.failing.load(Ordering::Acquire) == 0 {
             return None;
         }
-        let mut urls = self.urls.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut urls = self
+            .urls
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let state = urls.get_mut(url).filter(|state| state.failing)?;
         state.failing = false;
         self.failing.fetch_sub(1, Ordering::AcqRel);

@@ -129,7 +129,11 @@ mod tests {
     #[test]
     fn a_timeout_names_the_time_allowed() {
         let error = transport(ErrorClass::Timeout, "POST http://h/: no answer within 5s");
-        assert!(words(&error).starts_with("no answer within 5s"), "{}", words(&error));
+        assert!(
+            words(&error).starts_with("no answer within 5s"),
+            "{}",
+            words(&error)
+        );
     }
 
     #[test]
@@ -156,6 +160,9 @@ mod tests {
             "the backend closed the connection without answering"
         );
         let error = transport(ErrorClass::Malformed, "POST http://h/: bad status line");
-        assert_eq!(words(&error), "the answer is not valid HTTP: bad status line");
+        assert_eq!(
+            words(&error),
+            "the answer is not valid HTTP: bad status line"
+        );
     }
 }

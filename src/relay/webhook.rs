@@ -1,12 +1,12 @@
 //! Sending webhooks: headers, signatures, timeouts (retries of those that must arrive: `retry.rs`). The HTTP
 //! client itself is the `iogate-hook-client` crate, used through its [`HookTransport`] trait.
 
+use super::failure_notice::{self, FailureNotices};
+use super::plain_words;
 use super::signing::signature_header;
 use crate::config::{Secrets, WebhookUrl};
 use crate::metrics::HookMetrics;
 use bytes::Bytes;
-use super::failure_notice::{self, FailureNotices};
-use super::plain_words;
 use iogate_hook_client::{Endpoint, HookTransport, HttpClient, Request, SendError};
 use rand::RngCore;
 use std::sync::Arc;

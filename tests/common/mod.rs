@@ -9,6 +9,7 @@ pub mod cluster;
 pub mod cluster_gateway;
 pub mod eio;
 pub mod gateway;
+pub mod iogate_process;
 pub mod member;
 pub mod nginx;
 pub mod node;

@@ -104,7 +104,8 @@ impl HookTransport for HttpsClient {
         while let Some(chunk) = response
             .chunk()
             .await
-            .map_err(|error| classify(error, &target.shown_as))? {
+            .map_err(|error| classify(error, &target.shown_as))?
+        {
             if body.len() + chunk.len() > MAX_BODY_BYTES {
                 return Err(too_large());
             }
