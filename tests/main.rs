@@ -8,6 +8,7 @@ mod common;
 
 mod api;
 mod api_errors;
+mod backend_examples;
 mod backend_outage;
 mod bad_input;
 mod behind_iis;
