@@ -1,11 +1,12 @@
 //! What an operator reads from the real `iogate` binary: one startup line per endpoint, the push API and the
-//! listener; a backend that is down told once in plain words with its URL, however many clients it refuses; and
+//! listener; a backend that is down told once in plain words with its URL, however many clients it refuses (and so
+//! an https URL whose server speaks plain HTTP, and a wrong path); and
 //! no ANSI colour codes where the output is not a terminal (a pipe here, as under a service manager, `docker logs`
 //! or IIS's stdout log file), nor on a terminal when `NO_COLOR` is set.
 
 use crate::common;
 use common::iogate_process::IogateProcess;
-use common::{Backend, eio, scratch};
+use common::{Backend, Reply, eio, scratch};
 use std::process::Command;
 use std::time::Duration;
 
@@ -105,6 +106,44 @@ async fn a_backend_that_is_down_is_told_once_in_plain_words() {
         "no stack of errors: {lines:#?}"
     );
     assert_no_escape(&iogate.bytes());
+}
+
+#[tokio::test]
+async fn a_tls_failure_and_a_wrong_path_are_told_in_plain_words() {
+    let plain_http = Backend::echo().await;
+    let not_found = Backend::start(|_| Reply::status(404)).await;
+    let tls_url = plain_http.url().replacen("http://", "https://", 1);
+    let config = format!(
+        "[[endpoint]]\npath = \"/tls\"\nprotocol = \"engine.io\"\nwebhook = \"{tls_url}\"\n\
+         [[endpoint]]\npath = \"/missing\"\nprotocol = \"engine.io\"\nwebhook = \"{}\"\n",
+        not_found.url()
+    );
+    let iogate = IogateProcess::start(&config, &[]).await;
+    for path in ["/tls/", "/missing/", "/tls/", "/missing/"] {
+        let answer = eio::get(&format!(
+            "http://127.0.0.1:{}{path}?EIO=4&transport=polling",
+            iogate.port
+        ))
+        .await;
+        assert_eq!(answer.status, 502, "{path}: {}", answer.text);
+    }
+    let tls = format!("webhook {tls_url}: TLS handshake failed (");
+    let missing = format!(
+        "webhook {}: answered HTTP 404 (check the path of the webhook URL)",
+        not_found.url()
+    );
+    iogate.wait_for_line(&tls, Duration::from_secs(5)).await;
+    let lines = iogate.wait_for_line(&missing, Duration::from_secs(5)).await;
+    for told in [&tls, &missing] {
+        assert_eq!(
+            lines
+                .iter()
+                .filter(|line| line.contains(told.as_str()))
+                .count(),
+            1,
+            "{told}: {lines:#?}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -42,9 +42,19 @@ fn describe_connect(detail: &str) -> String {
         || lower.contains("nodename nor servname")
     {
         "host name not found (check the host in the webhook URL)".to_string()
-    } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake")
+    } else if [
+        "certificate",
+        "tls",
+        "handshake",
+        "alert",
+        "corrupt message",
+    ]
+    .iter()
+    .any(|word| lower.contains(word))
     {
-        format!("TLS handshake failed ({detail})")
+        format!(
+            "TLS handshake failed ({detail}; is it an https server with a trusted certificate?)"
+        )
     } else if lower.contains("unreachable") {
         format!("network unreachable ({detail})")
     } else {
@@ -71,6 +81,13 @@ fn detail_of(message: &str) -> String {
         Some(rest) => rest.split_once(": ").map_or(rest, |(_, after)| after),
         None => message,
     };
+    // What the https client puts before the cause.
+    let detail = detail
+        .strip_prefix("error sending request: ")
+        .unwrap_or(detail);
+    let detail = detail
+        .strip_prefix("client error (Connect): ")
+        .unwrap_or(detail);
     detail
         .strip_prefix("cannot connect: ")
         .unwrap_or(detail)
@@ -122,7 +139,17 @@ mod tests {
         );
         assert_eq!(
             words(&error),
-            "TLS handshake failed (error sending request: client error (Connect): invalid peer certificate: UnknownIssuer)"
+            "TLS handshake failed (invalid peer certificate: UnknownIssuer; is it an https server with a trusted certificate?)"
+        );
+        // An https URL whose server speaks plain HTTP.
+        let error = transport(
+            ErrorClass::Connect,
+            "POST https://127.0.0.1:8081/hook: error sending request: client error (Connect): received corrupt message of type InvalidContentType",
+        );
+        assert!(
+            words(&error).starts_with("TLS handshake failed (received corrupt message"),
+            "{}",
+            words(&error)
         );
     }
 
