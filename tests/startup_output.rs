@@ -1,9 +1,8 @@
 //! What an operator reads from the real `iogate` binary: one startup line per endpoint, the push API and the
-//! listener; a backend that is down told once in plain words with its URL, however many clients it refuses (and so
-//! an https URL whose server speaks plain HTTP, and a wrong path); and
-//! no ANSI colour codes where the output is not a terminal (a pipe here, as under a service manager, `docker logs`
-//! or IIS's stdout log file), nor on a terminal when `NO_COLOR` is set.
-
+//! listener; a backend that is down told once in plain words with its URL, however many clients it refuses (so
+//! are an https URL whose server speaks plain HTTP and a wrong path); and no ANSI colour codes where the output is
+//! not a terminal (a pipe here, as under a service manager, `docker logs` or IIS's stdout log file), nor on a
+//! terminal when `NO_COLOR` is set.
 use crate::common;
 use common::iogate_process::IogateProcess;
 use common::{Backend, Reply, eio, scratch};
