@@ -22,5 +22,16 @@ if ! tests/clients/python4/.venv/bin/python -c "import socketio, engineio" 2>/de
   tests/clients/python4/.venv/bin/python -m pip install -q -r tests/clients/python4/requirements.txt
 fi
 
+# The backend examples (examples/python, examples/node), run behind iogate by tests/backend_examples.rs.
+if ! python3 -c "import flask" 2>/dev/null; then
+  echo "installing the Flask example's packages (examples/python/requirements.txt)"
+  python3 -m pip install -q -r examples/python/requirements.txt
+fi
+installed=examples/node/node_modules/.package-lock.json
+if [ ! -f "$installed" ] || [ examples/node/package-lock.json -nt "$installed" ]; then
+  echo "installing the Express example's packages (examples/node)"
+  npm ci --prefix examples/node --no-audit --no-fund
+fi
+
 # The gateway and its wire-code crates (crates/); the benchmark tools have their own check in .ci/run.
 cargo test --workspace --exclude iogate-bench --all-targets "$@"

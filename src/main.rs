@@ -91,7 +91,9 @@ fn run(args: RunArgs) -> ExitCode {
                 return ExitCode::from(1);
             }
         };
-        tracing::info!(address = %running.address, endpoints = config.endpoints.len(), "iogate listening");
+        for line in iogate::startup_lines::lines(&config, running.address, running.api_address) {
+            tracing::info!("{line}");
+        }
         tracing::info!(
             open_files,
             max_connections = running.app.gate().max_connections(),
@@ -152,6 +154,7 @@ fn init_logging(level: &str, format: LogFormat) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(iogate::log_color::ansi_for_stderr())
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),

@@ -8,6 +8,7 @@ mod common;
 
 mod api;
 mod api_errors;
+mod backend_examples;
 mod backend_outage;
 mod bad_input;
 mod behind_iis;
@@ -52,6 +53,7 @@ mod socketio_connect;
 mod socketio_events;
 mod socketio_recovery_bounds;
 mod socketio_rooms;
+mod startup_output;
 mod v4_early_packets;
 mod webhook_http1;
 mod webhooks;

@@ -214,7 +214,7 @@ async fn send(client: &HookClient, target: &HookTarget, body: &str) -> Result<By
 
 fn transport_error(result: Result<Bytes, HookError>) -> String {
     match result {
-        Err(HookError::Transport(message)) => message,
+        Err(HookError::Transport(message)) => message.into_message(),
         other => panic!("expected a transport error, got {other:?}"),
     }
 }

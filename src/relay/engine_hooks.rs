@@ -234,7 +234,7 @@ impl Handler for EngineRelay {
         let reply = match self.shared.client.send(&config.target, &delivery).await {
             Ok(reply) => reply,
             Err(error) => {
-                tracing::warn!(%sid, endpoint = %config.endpoint, error = %Escaped(&error), "open webhook failed; refusing session");
+                tracing::debug!(%sid, endpoint = %config.endpoint, error = %Escaped(&error), "open webhook failed; refusing session");
                 return Err(Refusal::Unavailable);
             }
         };
@@ -329,7 +329,7 @@ async fn send_message(
     match shared.client.send(&config.target, &delivery).await {
         Ok(reply) => apply_message_reply(session, &reply),
         Err(error) => {
-            tracing::warn!(sid = %session.id(), endpoint = %config.endpoint, error = %Escaped(&error), "message webhook failed")
+            tracing::debug!(sid = %session.id(), endpoint = %config.endpoint, error = %Escaped(&error), "message webhook failed")
         }
     }
 }

@@ -3,6 +3,8 @@
 
 pub mod binary;
 mod engine_hooks;
+pub mod failure_notice;
+mod plain_words;
 pub mod queue;
 mod reply;
 pub mod retry;

@@ -293,7 +293,7 @@ impl SocketApp for SocketRelay {
         let reply = match self.shared.client.send(&config.target, &delivery).await {
             Ok(reply) => reply,
             Err(error) => {
-                tracing::warn!(sid = %Escaped(sid), endpoint = %config.endpoint, error = %Escaped(&error), "connect webhook failed; refusing");
+                tracing::debug!(sid = %Escaped(sid), endpoint = %config.endpoint, error = %Escaped(&error), "connect webhook failed; refusing");
                 return Err(refused());
             }
         };
@@ -397,7 +397,7 @@ async fn drain<D: Adapter>(
                     .await
                 {
                     Ok(reply) => apply_event_reply(&ops, &socket, &event, &reply).await,
-                    Err(error) => tracing::warn!(
+                    Err(error) => tracing::debug!(
                         sid = %Escaped(socket.id()), endpoint = %shared.config.endpoint, ack_pending = event.ack.is_some(), error = %Escaped(&error),
                         "event webhook failed"
                     ),

@@ -1,11 +1,13 @@
 //! Sending webhooks: headers, signatures, timeouts (retries of those that must arrive: `retry.rs`). The HTTP
 //! client itself is the `iogate-hook-client` crate, used through its [`HookTransport`] trait.
 
+use super::failure_notice::{self, FailureNotices};
+use super::plain_words;
 use super::signing::signature_header;
 use crate::config::{Secrets, WebhookUrl};
 use crate::metrics::HookMetrics;
 use bytes::Bytes;
-use iogate_hook_client::{Endpoint, HookTransport, HttpClient, Request};
+use iogate_hook_client::{Endpoint, HookTransport, HttpClient, Request, SendError};
 use rand::RngCore;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -66,7 +68,7 @@ impl Delivery {
 pub enum HookError {
     /// The backend could not be reached or did not answer in time.
     #[error("webhook unreachable: {0}")]
-    Transport(String),
+    Transport(SendError),
     /// The backend answered with a status outside 2xx.
     #[error("webhook answered HTTP {0}")]
     Status(u16),
@@ -93,6 +95,8 @@ impl HookError {
 pub struct HookClient {
     http: HttpClient,
     busy: Arc<Busy>,
+    /// Failures told once per URL, not once per call.
+    notices: Arc<FailureNotices>,
 }
 
 #[derive(Default)]
@@ -118,6 +122,7 @@ impl HookClient {
         Ok(Self {
             http: HttpClient::new(USER_AGENT)?,
             busy: Arc::default(),
+            notices: Arc::default(),
         })
     }
 
@@ -174,13 +179,26 @@ impl HookClient {
         }
     }
 
-    /// Sends `delivery` once; a 2xx answer returns its body. Latency and failures are counted.
+    /// Sends `delivery` once; a 2xx answer returns its body. Latency and failures are counted; failures are
+    /// logged in plain words once per URL, then at most once a minute ([`failure_notice`]).
     pub async fn send(&self, target: &HookTarget, delivery: &Delivery) -> Result<Bytes, HookError> {
         let started = std::time::Instant::now();
         let result = self.send_once(target, delivery).await;
         target.metrics.observe(delivery.event, started.elapsed());
-        if result.is_err() {
-            target.metrics.failed(delivery.event);
+        match &result {
+            Ok(_) => {
+                if let Some(notice) = self.notices.succeeded(target.url().as_str()) {
+                    failure_notice::log(notice, &target.url.redacted(), delivery.event, "");
+                }
+            }
+            Err(error) => {
+                target.metrics.failed(delivery.event);
+                let now = std::time::Instant::now();
+                if let Some(notice) = self.notices.failed(target.url().as_str(), now) {
+                    let words = plain_words::describe(error, target.timeout);
+                    failure_notice::log(notice, &target.url.redacted(), delivery.event, &words);
+                }
+            }
         }
         result
     }
@@ -218,7 +236,7 @@ impl HookClient {
             .http
             .send(&target.endpoint, &request)
             .await
-            .map_err(|error| HookError::Transport(error.into_message()))?;
+            .map_err(HookError::Transport)?;
         if !response.is_success() {
             return Err(HookError::Status(response.status));
         }

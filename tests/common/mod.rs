@@ -11,6 +11,7 @@ pub mod cluster_gateway;
 pub mod demo;
 pub mod eio;
 pub mod gateway;
+pub mod iogate_process;
 pub mod member;
 pub mod nginx;
 pub mod node;

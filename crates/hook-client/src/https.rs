@@ -76,7 +76,7 @@ impl HookTransport for HttpsClient {
             .body(request.body.clone())
             .send()
             .await
-            .map_err(classify)?;
+            .map_err(|error| classify(error, &target.shown_as))?;
         let status = response.status().as_u16();
         if !(200..300).contains(&status) {
             return Ok(Response {
@@ -101,7 +101,11 @@ impl HookTransport for HttpsClient {
             return Err(too_large());
         }
         let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(classify)? {
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|error| classify(error, &target.shown_as))?
+        {
             if body.len() + chunk.len() > MAX_BODY_BYTES {
                 return Err(too_large());
             }
@@ -120,8 +124,9 @@ impl HookTransport for HttpsClient {
     }
 }
 
-/// reqwest's error in the classes of [`ErrorClass`], with reqwest's message.
-fn classify(error: reqwest::Error) -> SendError {
+/// reqwest's error in the classes of [`ErrorClass`], described as `POST <url>: ` and reqwest's message followed by
+/// its causes (a TLS handshake failure is only named by a cause), the URL shown as `shown_as` (without credentials).
+fn classify(error: reqwest::Error, shown_as: &str) -> SendError {
     let class = if error.is_timeout() {
         ErrorClass::Timeout
     } else if error.is_connect() {
@@ -133,5 +138,13 @@ fn classify(error: reqwest::Error) -> SendError {
     } else {
         ErrorClass::Other
     };
-    SendError::new(class, error.to_string())
+    let error = error.without_url();
+    let mut message = format!("POST {shown_as}: {error}");
+    let mut cause = std::error::Error::source(&error);
+    while let Some(inner) = cause {
+        message.push_str(": ");
+        message.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    SendError::new(class, message)
 }
