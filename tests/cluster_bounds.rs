@@ -118,7 +118,10 @@ async fn a_recovery_no_node_answers_for_gets_a_new_socket_within_peer_timeout() 
     let reply: serde_json::Value =
         serde_json::from_str(reply.strip_prefix("40").expect("a CONNECT reply")).expect("JSON");
     assert!(reply["sid"].is_string(), "a new socket: {reply}");
-    assert_ne!(reply["pid"], "QQQQabcdefghijklmnop", "with a new private id");
+    assert_ne!(
+        reply["pid"], "QQQQabcdefghijklmnop",
+        "with a new private id"
+    );
     assert!(
         took >= Duration::from_millis(900) && took < Duration::from_secs(3),
         "answered after {took:?}"
