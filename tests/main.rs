@@ -12,6 +12,7 @@ mod backend_outage;
 mod bad_input;
 mod behind_iis;
 mod behind_nginx;
+mod browser_cdp;
 mod browser_socketio09;
 mod cli;
 mod cluster;

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod backend;
 pub mod browser;
+pub mod cdp;
 pub mod cluster;
 pub mod cluster_gateway;
 pub mod eio;
