@@ -16,3 +16,5 @@ pub mod relay;
 pub mod server;
 pub mod shutdown;
 pub mod socketio;
+pub mod status;
+pub mod webhook_stats;
