@@ -50,6 +50,7 @@ mod socketio_connect;
 mod socketio_events;
 mod socketio_recovery_bounds;
 mod socketio_rooms;
+mod status_page;
 mod v4_early_packets;
 mod webhook_http1;
 mod webhooks;
