@@ -1,12 +1,12 @@
 //! Prometheus metrics worth alerting on, served at `/metrics` on the API listener.
 
+use crate::webhook_stats::{UrlStats, WebhookUrls};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
-use crate::webhook_stats::{UrlStats, WebhookUrls};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -644,7 +644,12 @@ impl HookMetrics {
     pub fn given_up_total(&self) -> u64 {
         HOOK_EVENTS
             .iter()
-            .map(|event| self.metrics.hook_given_up.get_or_create(&self.labels(event)).get())
+            .map(|event| {
+                self.metrics
+                    .hook_given_up
+                    .get_or_create(&self.labels(event))
+                    .get()
+            })
             .sum()
     }
 

@@ -14,6 +14,7 @@ mod behind_iis;
 mod behind_nginx;
 mod browser_cdp;
 mod browser_socketio09;
+mod browser_status;
 mod cli;
 mod cluster;
 mod cluster_bounds;

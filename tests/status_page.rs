@@ -305,7 +305,8 @@ impl Stream {
         self.read
             .lines()
             .filter_map(|line| line.strip_prefix("data: "))
-            .filter_map(|data| serde_json::from_str(data).ok())
+            .filter_map(|data| serde_json::from_str::<Value>(data).ok())
+            .filter(Value::is_object)
             .collect()
     }
 }
@@ -318,6 +319,8 @@ async fn the_event_stream_sends_snapshots_is_capped_and_ends_on_shutdown() {
     let head = first.read.to_ascii_lowercase();
     assert!(head.contains("content-type: text/event-stream"), "{head}");
     assert!(!head.contains("content-length"), "{head}");
+    // The plots' history comes first (an array of points, one per second the gateway has been up).
+    assert!(first.read_until("event: history\ndata: [").await, "{}", first.read);
     // Two snapshots, about a second apart.
     let started = tokio::time::Instant::now();
     while first.snapshots().len() < 2 {

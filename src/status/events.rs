@@ -1,7 +1,9 @@
-//! `GET /status/events`: the status JSON once per second as server-sent events. At most [`MAX_STREAMS`] streams
+//! `GET /status/events`: a `history` event first (the plots' last five minutes), then the status JSON once per
+//! second as server-sent events. At most [`MAX_STREAMS`] streams
 //! at once (503 past it); a stream ends when its client goes away, takes nothing for the listener's body timeout,
 //! or the gateway shuts down (an `end` event is its last).
 
+use super::history::History;
 use super::sampler::Sampler;
 use crate::engineio::http::{Body, complete};
 use crate::server::FrontDoor;
@@ -54,7 +56,12 @@ impl Streams {
     }
 
     /// Starts a stream of `app`'s status, or answers 503 when [`MAX_STREAMS`] are open.
-    pub fn start(&self, app: Arc<FrontDoor>, sampler: Arc<Sampler>) -> Response<Body> {
+    pub fn start(
+        &self,
+        app: Arc<FrontDoor>,
+        sampler: Arc<Sampler>,
+        history: &History,
+    ) -> Response<Body> {
         let Some(slot) = self.claim() else {
             let mut busy = complete(
                 503,
@@ -66,18 +73,19 @@ impl Streams {
             return busy;
         };
         let (sender, streamed) = Streamed::channel(2);
+        let past = serde_json::to_string(&history.points()).unwrap_or_else(|_| "[]".into());
         tokio::spawn(async move {
             let _slot = slot;
-            let mut first = true;
+            let past = Bytes::from(format!("retry: 3000\nevent: history\ndata: {past}\n\n"));
+            if sender.send(past).await.is_err() {
+                return;
+            }
             loop {
                 let chunk = if app.is_draining() {
                     Bytes::from_static(b"event: end\ndata: {}\n\n")
                 } else {
-                    let json = sampler.json(&app);
-                    let retry = if first { "retry: 3000\n" } else { "" };
-                    Bytes::from(format!("{retry}data: {json}\n\n"))
+                    Bytes::from(format!("data: {}\n\n", sampler.json(&app)))
                 };
-                first = false;
                 let ending = app.is_draining();
                 match tokio::time::timeout(SEND_LIMIT, sender.send(chunk)).await {
                     Ok(Ok(())) if !ending => {}

@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod events;
+pub mod history;
 pub mod sampler;
 pub mod snapshot;
 
@@ -12,6 +13,7 @@ use crate::engineio::http::{Body, RequestBody, complete};
 use crate::server::FrontDoor;
 use auth::StatusAuth;
 use events::Streams;
+use history::History;
 use http::header::{ALLOW, HeaderName, HeaderValue, LOCATION, SET_COOKIE};
 use http::{Method, Request, Response};
 use http_body_util::{BodyExt, Limited};
@@ -35,14 +37,17 @@ pub struct StatusPage {
     auth: StatusAuth,
     app: Arc<FrontDoor>,
     sampler: Arc<Sampler>,
+    history: Arc<History>,
     streams: Streams,
 }
 
 impl StatusPage {
-    /// The page of `app`, guarded by the API `token`.
+    /// The page of `app`, guarded by the API `token`; starts keeping the plots' history (inside a Tokio
+    /// runtime).
     pub fn new(token: &str, app: Arc<FrontDoor>) -> Self {
         Self {
             auth: StatusAuth::new(token),
+            history: History::start(&app),
             app,
             sampler: Arc::default(),
             streams: Streams::default(),
@@ -84,7 +89,7 @@ impl StatusPage {
                     return login_form(401, "");
                 }
                 self.streams
-                    .start(self.app.clone(), self.sampler.clone())
+                    .start(self.app.clone(), self.sampler.clone(), &self.history)
             }
             ("/status/login", _) => method_not_allowed("POST"),
             ("/status" | "/status.json" | "/status/page.js" | "/status/page.css", _) => {

@@ -181,6 +181,20 @@ function show(s) {
   }
 }
 
+// The gateway's last five minutes, sent first on each (re)connection: the plots start from them.
+function seed(points) {
+  for (const name of Object.keys(series)) series[name].length = 0;
+  for (const p of points.slice(-HISTORY)) {
+    push('sessions', p.sessions);
+    push('sockets', p.sockets);
+    push('connects', p.connects);
+    push('disconnects', p.disconnects);
+    push('events', p.events);
+    push('packetsOut', p.packets_out);
+  }
+  drawSparks();
+}
+
 function connect() {
   const live = $('live');
   const source = new EventSource('/status/events');
@@ -188,6 +202,9 @@ function connect() {
   source.onmessage = event => {
     try { show(JSON.parse(event.data)); } catch (e) { console.error('status snapshot', e); }
   };
+  source.addEventListener('history', event => {
+    try { seed(JSON.parse(event.data)); } catch (e) { console.error('status history', e); }
+  });
   source.addEventListener('end', () => {
     live.textContent = 'gateway shutting down';
     live.className = 'live off';

@@ -5,8 +5,8 @@
 
 use crate::engineio::{Engine, EngineVersion, Handler};
 use crate::metrics::EndpointMetrics;
-use crate::server::FrontDoor;
 use crate::server::EndpointHandle;
+use crate::server::FrontDoor;
 use crate::webhook_stats::UrlCounts;
 use serde::Serialize;
 
@@ -240,6 +240,10 @@ fn sessions_of<H: Handler>(engine: &Engine<H>) -> Sessions {
         ..Sessions::default()
     };
     for session in engine.sessions() {
+        // A closed session may stay in the table for a moment (its last answers are written); it is gone.
+        if session.is_closed() {
+            continue;
+        }
         sessions.total += 1;
         match session.version() {
             EngineVersion::V3 => sessions.eio3 += 1,
