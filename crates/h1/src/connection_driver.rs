@@ -275,7 +275,12 @@ fn serve_one<'a, S: Service>(
 fn encode(
     response: Response<Body>,
     framing: &mut Framing,
-) -> (Vec<u8>, Bytes, bool, Option<tokio::sync::mpsc::Receiver<Bytes>>) {
+) -> (
+    Vec<u8>,
+    Bytes,
+    bool,
+    Option<tokio::sync::mpsc::Receiver<Bytes>>,
+) {
     let (parts, body) = response.into_parts();
     let mut head = Vec::with_capacity(128 + parts.headers.len() * 40);
     if let Some(chunks) = parts
@@ -405,6 +410,70 @@ mod tests {
             &self.0
         }
         fn refused(&self, _: &'static str, _: std::net::IpAddr) {}
+    }
+
+    /// A service whose every answer streams the chunks `"one"` and `"two"`, then ends.
+    struct Streaming(crate::Limits);
+
+    impl Service for Streaming {
+        fn call(
+            &self,
+            _: http::Request<crate::RequestBody>,
+            _: SocketAddr,
+        ) -> crate::ResponseFuture<'_> {
+            let (sender, streamed) = Streamed::channel(1);
+            tokio::spawn(async move {
+                for chunk in ["one", "two"] {
+                    if sender
+                        .send(Bytes::from_static(chunk.as_bytes()))
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            });
+            let mut response = crate::complete(200, "text/event-stream", Bytes::new());
+            response.extensions_mut().insert(streamed);
+            Box::pin(std::future::ready(response))
+        }
+        fn limits(&self) -> &crate::Limits {
+            &self.0
+        }
+        fn refused(&self, _: &'static str, _: std::net::IpAddr) {}
+    }
+
+    #[tokio::test]
+    async fn a_streamed_answer_has_no_length_and_ends_with_its_sender() {
+        use tokio::io::AsyncReadExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let limits = crate::Limits {
+            head_timeout: Duration::from_secs(5),
+            body_timeout: Duration::from_secs(5),
+            max_head: 8192,
+        };
+        tokio::spawn(async move {
+            let (stream, peer) = listener.accept().await.unwrap();
+            serve_connection(stream, peer, Arc::new(Streaming(limits)), ()).await;
+        });
+        let mut client = TcpStream::connect(address).await.unwrap();
+        client
+            .write_all(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = String::new();
+        tokio::time::timeout(Duration::from_secs(5), client.read_to_string(&mut answer))
+            .await
+            .expect("the answer ends")
+            .unwrap();
+        let (head, body) = answer.split_once("\r\n\r\n").expect("a head");
+        let head = head.to_ascii_lowercase();
+        assert!(head.starts_with("http/1.1 200"), "{head}");
+        assert!(head.contains("connection: close"), "{head}");
+        assert!(!head.contains("content-length"), "{head}");
+        assert_eq!(body, "onetwo");
     }
 
     /// The most the task of a connection may take while its long poll is parked (every idle polling session and
