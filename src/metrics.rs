@@ -89,6 +89,8 @@ pub struct Metrics {
     hop: crate::server::hop::HopMetrics,
     recovery: RecoveryFamilies,
     webhook_urls: WebhookUrls,
+    /// The refusal reasons counted so far (a reason is a `&'static str`: the set is bounded by the code).
+    refused_seen: std::sync::Mutex<Vec<&'static str>>,
 }
 
 /// The metric families of connection state recovery, registered when the first endpoint turns it on.
@@ -276,6 +278,7 @@ impl Metrics {
             hop,
             recovery,
             webhook_urls: WebhookUrls::default(),
+            refused_seen: std::sync::Mutex::default(),
         })
     }
 
@@ -371,6 +374,28 @@ impl Metrics {
                 reason: reason.to_string(),
             })
             .inc();
+        if let Ok(mut seen) = self.refused_seen.lock()
+            && !seen.contains(&reason)
+        {
+            seen.push(reason);
+        }
+    }
+
+    /// Every refusal reason counted so far, with its count (the status page's "bounds hit").
+    pub fn refused_counts(&self) -> Vec<(&'static str, u64)> {
+        let seen = self
+            .refused_seen
+            .lock()
+            .map(|seen| seen.clone())
+            .unwrap_or_default();
+        seen.into_iter()
+            .map(|reason| {
+                let labels = RefusedLabels {
+                    reason: reason.to_string(),
+                };
+                (reason, self.refused.get_or_create(&labels).get())
+            })
+            .collect()
     }
 
     /// The Prometheus text exposition.

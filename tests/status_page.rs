@@ -123,7 +123,16 @@ async fn the_snapshot_follows_real_clients() {
     })
     .await;
     assert_eq!(after["sessions"]["polling"], 1, "{after:#}");
-    bob.send(r#"42["seq",1]"#).await;
+
+    // A refusal by a bound shows by reason.
+    bob.send(&format!("40/{},", "n".repeat(400))).await;
+    status_until(&gateway, "the refusal", |s| {
+        s["refused"].as_array().is_some_and(|all| {
+            all.iter()
+                .any(|r| r["reason"] == "namespace_too_long" && r["count"] == 1)
+        })
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -320,7 +329,11 @@ async fn the_event_stream_sends_snapshots_is_capped_and_ends_on_shutdown() {
     assert!(head.contains("content-type: text/event-stream"), "{head}");
     assert!(!head.contains("content-length"), "{head}");
     // The plots' history comes first (an array of points, one per second the gateway has been up).
-    assert!(first.read_until("event: history\ndata: [").await, "{}", first.read);
+    assert!(
+        first.read_until("event: history\ndata: [").await,
+        "{}",
+        first.read
+    );
     // Two snapshots, about a second apart.
     let started = tokio::time::Instant::now();
     while first.snapshots().len() < 2 {
@@ -382,4 +395,62 @@ impl Stream {
             .push_str(&String::from_utf8_lossy(&buffer[..read]));
         read > 0
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_node_shows_the_live_nodes_and_its_own_sessions() {
+    use common::cluster_gateway::{cluster_table, wait_joined};
+    let redis = common::redis::Redis::start();
+    let backend = common::Backend::echo().await;
+    let node = |name: &str| {
+        format!(
+            "{API_TABLE}{}[[endpoint]]\npath = \"/engine.io\"\nprotocol = \"engine.io\"\nwebhook = \"{}\"\n",
+            cluster_table(&redis, name),
+            backend.url()
+        )
+    };
+    let a = Gateway::start(&node("a")).await;
+    let b = Gateway::start(&node("b")).await;
+    wait_joined(&a, 2).await;
+    wait_joined(&b, 2).await;
+    let open = common::eio::http()
+        .get(a.url("/engine.io/?EIO=4&transport=polling"))
+        .send()
+        .await
+        .expect("handshake");
+    assert_eq!(open.status(), 200);
+
+    let status = status_until(&a, "the cluster view", |s| {
+        s["cluster"]["nodes"].as_array().map(Vec::len) == Some(2) && s["sessions"]["total"] == 1
+    })
+    .await;
+    let cluster = &status["cluster"];
+    assert_eq!(cluster["node_id"], "a", "{cluster:#}");
+    assert_eq!(cluster["redis_up"], true, "{cluster:#}");
+    assert_eq!(
+        cluster["tag"].as_str().map(str::len),
+        Some(4),
+        "{cluster:#}"
+    );
+    let nodes = cluster["nodes"].as_array().expect("nodes");
+    let this = nodes
+        .iter()
+        .find(|n| n["this_node"] == true)
+        .expect("this node");
+    assert_eq!(this["node_id"], "a");
+    assert_eq!(this["sessions"], 1);
+    assert_eq!(this["tag"], cluster["tag"]);
+    let other = nodes.iter().find(|n| n["node_id"] == "b").expect("node b");
+    assert_eq!(other["this_node"], false);
+    assert_eq!(
+        other["sessions"],
+        Value::Null,
+        "another node's count is its own page's"
+    );
+    assert!(
+        other["advertise"]
+            .as_str()
+            .is_some_and(|at| at.contains(':')),
+        "{other}"
+    );
 }

@@ -155,6 +155,23 @@ function show(s) {
   $('given-up').className = s.totals.webhooks_given_up ? 'bad' : '';
   $('outbound-overflows').className = s.totals.outbound_overflows ? 'bad' : '';
 
+  const refused = $('refused').querySelector('tbody');
+  refused.replaceChildren();
+  if (!s.refused.length) {
+    const td = refused.insertRow().insertCell();
+    td.className = 'empty';
+    td.textContent = 'Nothing refused.';
+  }
+  for (const r of s.refused) {
+    const tr = refused.insertRow();
+    const th = document.createElement('th');
+    th.textContent = r.reason;
+    tr.append(th);
+    const td = tr.insertCell();
+    td.textContent = r.count;
+    td.className = 'bad';
+  }
+
   text('webhook-window', s.webhook_window_s ? `(percentiles and counts: the last ${s.webhook_window_s} s)` : '');
   fillTable('webhooks', s.webhooks.map(w => [
     { text: w.url, className: 'url' }, ms(w.p50_ms), ms(w.p95_ms), ms(w.p99_ms), w.window_calls,

@@ -115,6 +115,15 @@ pub struct RoomView {
     pub sockets: usize,
 }
 
+/// Refusals of one reason.
+#[derive(Debug, Serialize)]
+pub struct Refused {
+    /// Why (`max_connections`, `body_timeout`, `cors_origin`, ...: docs/security.md lists them).
+    pub reason: &'static str,
+    /// How many times since start.
+    pub count: u64,
+}
+
 /// Everything read at one moment (rates and percentiles are the sampler's).
 #[derive(Debug, Serialize)]
 pub struct Snapshot {
@@ -140,6 +149,9 @@ pub struct Snapshot {
     pub max_sessions: usize,
     /// Whether a shutdown has begun.
     pub draining: bool,
+    /// Connections, requests and sessions refused by a limit or a security check, by reason (since start; only
+    /// reasons that happened).
+    pub refused: Vec<Refused>,
     /// Calls per webhook URL since start (not serialized: the sampler shows windows of it).
     #[serde(skip)]
     pub webhook_urls: Vec<(String, UrlCounts)>,
@@ -159,6 +171,12 @@ pub fn read(app: &FrontDoor) -> Snapshot {
         webhook_workers: app.webhook_workers(),
         max_sessions: app.max_sessions(),
         draining: app.is_draining(),
+        refused: app
+            .metrics()
+            .refused_counts()
+            .into_iter()
+            .map(|(reason, count)| Refused { reason, count })
+            .collect(),
         webhook_urls: app.metrics().webhook_urls().counts(),
     };
     for endpoint in app.endpoints() {
