@@ -19,3 +19,5 @@ pub mod server;
 pub mod shutdown;
 pub mod socketio;
 pub mod startup_lines;
+pub mod status;
+pub mod webhook_stats;

@@ -1,5 +1,6 @@
 //! Prometheus metrics worth alerting on, served at `/metrics` on the API listener.
 
+use crate::webhook_stats::{UrlStats, WebhookUrls};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -87,6 +88,9 @@ pub struct Metrics {
     cluster: ClusterMetrics,
     hop: crate::server::hop::HopMetrics,
     recovery: RecoveryFamilies,
+    webhook_urls: WebhookUrls,
+    /// The refusal reasons counted so far (a reason is a `&'static str`: the set is bounded by the code).
+    refused_seen: std::sync::Mutex<Vec<&'static str>>,
 }
 
 /// The metric families of connection state recovery, registered when the first endpoint turns it on.
@@ -273,6 +277,8 @@ impl Metrics {
             cluster,
             hop,
             recovery,
+            webhook_urls: WebhookUrls::default(),
+            refused_seen: std::sync::Mutex::default(),
         })
     }
 
@@ -295,6 +301,11 @@ impl Metrics {
     /// The cluster node's metrics (registered only when the registry was made for a cluster node).
     pub fn cluster(&self) -> ClusterMetrics {
         self.cluster.clone()
+    }
+
+    /// Latency and failures per webhook URL (the status page's).
+    pub fn webhook_urls(&self) -> &WebhookUrls {
+        &self.webhook_urls
     }
 
     /// The cluster hop's metrics (requests passed to the node holding their session).
@@ -329,6 +340,8 @@ impl Metrics {
             sessions_polling: self.sessions.get_or_create_owned(&transport("polling")),
             sessions_websocket: self.sessions.get_or_create_owned(&transport("websocket")),
             sockets: self.sockets.get_or_create_owned(&label),
+            sessions_opened: Counter::default(),
+            sessions_closed: Counter::default(),
             buffered_bytes: self.buffered_bytes.get_or_create_owned(&label),
             namespaces: self.namespaces.get_or_create_owned(&label),
             packets_in: self.packets_in.get_or_create_owned(&label),
@@ -361,6 +374,28 @@ impl Metrics {
                 reason: reason.to_string(),
             })
             .inc();
+        if let Ok(mut seen) = self.refused_seen.lock()
+            && !seen.contains(&reason)
+        {
+            seen.push(reason);
+        }
+    }
+
+    /// Every refusal reason counted so far, with its count (the status page's "bounds hit").
+    pub fn refused_counts(&self) -> Vec<(&'static str, u64)> {
+        let seen = self
+            .refused_seen
+            .lock()
+            .map(|seen| seen.clone())
+            .unwrap_or_default();
+        seen.into_iter()
+            .map(|reason| {
+                let labels = RefusedLabels {
+                    reason: reason.to_string(),
+                };
+                (reason, self.refused.get_or_create(&labels).get())
+            })
+            .collect()
     }
 
     /// The Prometheus text exposition.
@@ -491,6 +526,10 @@ pub struct EndpointMetrics {
     pub sessions_websocket: Gauge,
     /// Connected sockets.
     pub sockets: Gauge,
+    /// Sessions opened since start (the status page's connects per second; not exported).
+    pub sessions_opened: Counter,
+    /// Sessions closed since start (the status page's disconnects per second; not exported).
+    pub sessions_closed: Counter,
     /// Bytes queued for the endpoint's clients that they have not taken yet.
     pub buffered_bytes: Gauge,
     /// Namespaces in the endpoint's table.
@@ -619,5 +658,28 @@ impl HookMetrics {
     /// The endpoint path.
     pub fn endpoint(&self) -> &str {
         &self.endpoint
+    }
+
+    /// Deliveries of the endpoint waiting for a retry now.
+    pub fn retrying_now(&self) -> i64 {
+        self.retrying.get()
+    }
+
+    /// Deliveries given up, over every hook event.
+    pub fn given_up_total(&self) -> u64 {
+        HOOK_EVENTS
+            .iter()
+            .map(|event| {
+                self.metrics
+                    .hook_given_up
+                    .get_or_create(&self.labels(event))
+                    .get()
+            })
+            .sum()
+    }
+
+    /// The latency and failure counts of webhook `url` (looked up once per webhook target, never per call).
+    pub fn url_stats(&self, url: &str) -> Arc<UrlStats> {
+        self.metrics.webhook_urls.of(url)
     }
 }

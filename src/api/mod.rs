@@ -1,5 +1,5 @@
 //! The push API on `[api].listen`: backends reach clients at any time (emit, rooms, disconnect, data, listings,
-//! engine.io sends), plus `/metrics`, and the health probes (`server::health`) as the public listener answers them.
+//! engine.io sends), plus `/metrics`, the live status page (`crate::status`), and the health probes (`server::health`) as the public listener answers them.
 
 mod auth;
 mod coverage;
@@ -11,6 +11,7 @@ mod request;
 mod rooms;
 mod send;
 
+pub use auth::authorized as bearer_authorized;
 pub use error::ApiError;
 
 use crate::engineio::ConnInfo;
@@ -20,6 +21,7 @@ use crate::server::endpoint::ResponseFuture;
 use crate::server::health::Probe;
 use crate::server::limits::Gate;
 use crate::server::{FrontDoor, HttpHandler};
+use crate::status::StatusPage;
 use http::{Method, Request, Response};
 use std::sync::Arc;
 
@@ -41,17 +43,28 @@ pub struct Api {
     token: String,
     app: Arc<FrontDoor>,
     gate: Arc<Gate>,
+    status: StatusPage,
 }
 
 impl Api {
     /// An API over `app`, guarded by `token`, served with `gate`'s connection settings.
     pub fn new(token: String, app: Arc<FrontDoor>, gate: Arc<Gate>) -> Self {
-        Self { token, app, gate }
+        let status = StatusPage::new(&token, app.clone());
+        Self {
+            token,
+            app,
+            gate,
+            status,
+        }
     }
 
     async fn handle(&self, req: Request<RequestBody>) -> Response<Body> {
         if let Some(probe) = Probe::at(req.uri().path()) {
             return probe.answer(self.app.readiness());
+        }
+        if StatusPage::serves(req.uri().path()) {
+            // The status page checks the token itself: it also takes the cookie its login form sets.
+            return self.status.handle(req).await;
         }
         let call = req.uri().path().to_string();
         let response = if !auth::authorized(req.headers(), &self.token) {

@@ -296,6 +296,7 @@ impl<H: Handler> Engine<H> {
             .metrics
             .sessions(transport == TransportKind::Websocket)
             .inc();
+        self.config.metrics.sessions_opened.inc();
         session.send_all(
             first
                 .into_iter()
@@ -366,6 +367,7 @@ impl<H: Handler> Owner<H::State> for Engine<H> {
     fn closed(&self, session: &Arc<Session<H::State>>, reason: CloseReason) {
         let websocket = session.transport() == TransportKind::Websocket;
         self.config.metrics.sessions(websocket).dec();
+        self.config.metrics.sessions_closed.inc();
         tracing::debug!(sid = %session.id(), reason = reason.as_str(), "session closed");
         self.handler.closed(session, reason);
     }

@@ -6,6 +6,7 @@ use super::plain_words;
 use super::signing::signature_header;
 use crate::config::{Secrets, WebhookUrl};
 use crate::metrics::HookMetrics;
+use crate::webhook_stats::UrlStats;
 use bytes::Bytes;
 use iogate_hook_client::{Endpoint, HookTransport, HttpClient, Request, SendError};
 use rand::RngCore;
@@ -30,6 +31,8 @@ pub struct HookTarget {
     pub timeout: Duration,
     /// Latency, failure and retry metrics of the endpoint.
     pub metrics: HookMetrics,
+    /// Latency and failures of this URL (the status page's).
+    pub url_stats: Arc<UrlStats>,
 }
 
 impl HookTarget {
@@ -37,6 +40,16 @@ impl HookTarget {
     pub fn url(&self) -> &reqwest::Url {
         self.url.as_url()
     }
+}
+
+/// `url` as the status page shows it: without credentials, query or fragment (they may hold secrets).
+fn shown_url(url: &WebhookUrl) -> String {
+    let mut shown = url.as_url().clone();
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    shown.set_query(None);
+    shown.set_fragment(None);
+    shown.to_string()
 }
 
 /// One webhook request, ready to send (and resend with the same delivery id).
@@ -141,12 +154,14 @@ impl HookClient {
             .http
             .target(url.as_url(), &url.redacted())
             .map_err(|e| e.to_string())?;
+        let url_stats = metrics.url_stats(&shown_url(&url));
         Ok(HookTarget {
             url,
             endpoint,
             secrets,
             timeout,
             metrics,
+            url_stats,
         })
     }
 
@@ -184,7 +199,9 @@ impl HookClient {
     pub async fn send(&self, target: &HookTarget, delivery: &Delivery) -> Result<Bytes, HookError> {
         let started = std::time::Instant::now();
         let result = self.send_once(target, delivery).await;
-        target.metrics.observe(delivery.event, started.elapsed());
+        let took = started.elapsed();
+        target.metrics.observe(delivery.event, took);
+        target.url_stats.record(took, result.is_err());
         match &result {
             Ok(_) => {
                 if let Some(notice) = self.notices.succeeded(target.url().as_str()) {

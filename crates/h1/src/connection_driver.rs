@@ -8,11 +8,11 @@
 use crate::fallback::{Returned, serve_one_with_hyper, serve_with_hyper};
 use crate::head::Head;
 use crate::next::{Next, decide};
-use crate::response::{Framing, encode_head};
+use crate::response::{Framing, encode_head, encode_streamed_head};
 use crate::rewind::Rewind;
 use crate::upgrade::{self, Handover};
 use crate::while_connected::WhileConnected;
-use crate::{Body, ConnectionHold, Service, Upgraded};
+use crate::{Body, ConnectionHold, Service, Streamed, Upgraded};
 use bytes::Bytes;
 use futures_util::FutureExt;
 use http::{HeaderMap, Response, StatusCode};
@@ -243,7 +243,12 @@ fn serve_one<'a, S: Service>(
         };
         // Encoded before any further wait, so the response's parts are not kept while the bytes go out (nor
         // borrowed before: a borrowed local is kept across every later wait).
-        let (head, body, switching) = encode(response, &mut framing);
+        let (head, body, switching, chunks) = encode(response, &mut framing);
+        if let Some(chunks) = chunks {
+            // Boxed: only streamed responses pay for what the stream keeps.
+            Box::pin(write_streamed(stream, head, chunks, stall_limit)).await?;
+            return Ok(Answered::Close);
+        }
         // Usually the socket takes it all at once; only a response that has to wait for room gets a future (boxed:
         // inline, the write stage would set the size of every connection's task).
         let written = match stream.try_write_vectored(&[IoSlice::new(&head), IoSlice::new(&body)]) {
@@ -265,23 +270,68 @@ fn serve_one<'a, S: Service>(
     }
 }
 
-/// The response's head, the body bytes to send after it, and whether it is a 101.
-fn encode(response: Response<Body>, framing: &mut Framing) -> (Vec<u8>, Bytes, bool) {
+/// The response's head, the body bytes to send after it, whether it is a 101, and the chunks of a streamed body
+/// (its head then has no length).
+fn encode(
+    response: Response<Body>,
+    framing: &mut Framing,
+) -> (
+    Vec<u8>,
+    Bytes,
+    bool,
+    Option<tokio::sync::mpsc::Receiver<Bytes>>,
+) {
     let (parts, body) = response.into_parts();
+    let mut head = Vec::with_capacity(128 + parts.headers.len() * 40);
+    if let Some(chunks) = parts
+        .extensions
+        .get::<Streamed>()
+        .and_then(|streamed| streamed.take())
+    {
+        encode_streamed_head(parts.status, &parts.headers, framing, &mut head);
+        return (head, Bytes::new(), false, Some(chunks));
+    }
     // `Body` is `Full`: its one frame is ready at once.
     let body = match body.collect().now_or_never() {
         Some(Ok(collected)) => collected.to_bytes(),
         Some(Err(never)) => match never {},
         None => Bytes::new(),
     };
-    let mut head = Vec::with_capacity(128 + parts.headers.len() * 40);
     encode_head(parts.status, &parts.headers, body.len(), framing, &mut head);
     let switching = parts.status == StatusCode::SWITCHING_PROTOCOLS;
     if framing.sends_body(parts.status) {
-        (head, body, switching)
+        (head, body, switching, None)
     } else {
-        (head, Bytes::new(), switching)
+        (head, Bytes::new(), switching, None)
     }
+}
+
+/// Writes a streamed response: its head, then each chunk as it comes, until the sender is done or the client
+/// closes its side (or sends anything: a streamed response is the connection's last).
+async fn write_streamed(
+    stream: &mut TcpStream,
+    head: Vec<u8>,
+    mut chunks: tokio::sync::mpsc::Receiver<Bytes>,
+    stall_limit: Duration,
+) -> io::Result<()> {
+    write_both(stream, &head, &[], stall_limit).await?;
+    loop {
+        tokio::select! {
+            chunk = chunks.recv() => match chunk {
+                Some(chunk) => write_both(stream, &[], &chunk, stall_limit).await?,
+                None => break,
+            },
+            readable = stream.readable() => {
+                readable?;
+                let mut probe = [0u8; 64];
+                match stream.try_read(&mut probe) {
+                    Err(error) if error.kind() == io::ErrorKind::WouldBlock => continue,
+                    _ => break,
+                }
+            }
+        }
+    }
+    stream.shutdown().await
 }
 
 /// Answers a malformed head with `status` and closes.
@@ -360,6 +410,70 @@ mod tests {
             &self.0
         }
         fn refused(&self, _: &'static str, _: std::net::IpAddr) {}
+    }
+
+    /// A service whose every answer streams the chunks `"one"` and `"two"`, then ends.
+    struct Streaming(crate::Limits);
+
+    impl Service for Streaming {
+        fn call(
+            &self,
+            _: http::Request<crate::RequestBody>,
+            _: SocketAddr,
+        ) -> crate::ResponseFuture<'_> {
+            let (sender, streamed) = Streamed::channel(1);
+            tokio::spawn(async move {
+                for chunk in ["one", "two"] {
+                    if sender
+                        .send(Bytes::from_static(chunk.as_bytes()))
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            });
+            let mut response = crate::complete(200, "text/event-stream", Bytes::new());
+            response.extensions_mut().insert(streamed);
+            Box::pin(std::future::ready(response))
+        }
+        fn limits(&self) -> &crate::Limits {
+            &self.0
+        }
+        fn refused(&self, _: &'static str, _: std::net::IpAddr) {}
+    }
+
+    #[tokio::test]
+    async fn a_streamed_answer_has_no_length_and_ends_with_its_sender() {
+        use tokio::io::AsyncReadExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let limits = crate::Limits {
+            head_timeout: Duration::from_secs(5),
+            body_timeout: Duration::from_secs(5),
+            max_head: 8192,
+        };
+        tokio::spawn(async move {
+            let (stream, peer) = listener.accept().await.unwrap();
+            serve_connection(stream, peer, Arc::new(Streaming(limits)), ()).await;
+        });
+        let mut client = TcpStream::connect(address).await.unwrap();
+        client
+            .write_all(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = String::new();
+        tokio::time::timeout(Duration::from_secs(5), client.read_to_string(&mut answer))
+            .await
+            .expect("the answer ends")
+            .unwrap();
+        let (head, body) = answer.split_once("\r\n\r\n").expect("a head");
+        let head = head.to_ascii_lowercase();
+        assert!(head.starts_with("http/1.1 200"), "{head}");
+        assert!(head.contains("connection: close"), "{head}");
+        assert!(!head.contains("content-length"), "{head}");
+        assert_eq!(body, "onetwo");
     }
 
     /// The most the task of a connection may take while its long poll is parked (every idle polling session and

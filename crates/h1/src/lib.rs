@@ -17,6 +17,7 @@ mod next;
 mod reply;
 pub mod response;
 pub mod rewind;
+mod streamed;
 mod token;
 mod upgrade;
 mod while_connected;
@@ -24,6 +25,7 @@ mod while_connected;
 pub use body::{Body, BodyError, RequestBody, TimedBody};
 pub use connection_driver::serve_connection;
 pub use reply::complete;
+pub use streamed::Streamed;
 pub use token::has_token;
 pub use upgrade::{ConnectionHold, OnUpgrade, Upgraded};
 

@@ -51,6 +51,28 @@ pub fn encode_head(
     framing: &mut Framing,
     dst: &mut Vec<u8>,
 ) {
+    encode_head_with(status, headers, Some(body_len), framing, dst);
+}
+
+/// Writes the head of a response whose body is streamed until the connection closes: no `content-length`, and
+/// `connection: close` (the end of the body is the end of the connection).
+pub fn encode_streamed_head(
+    status: StatusCode,
+    headers: &HeaderMap,
+    framing: &mut Framing,
+    dst: &mut Vec<u8>,
+) {
+    framing.keep_alive = false;
+    encode_head_with(status, headers, None, framing, dst);
+}
+
+fn encode_head_with(
+    status: StatusCode,
+    headers: &HeaderMap,
+    body_len: Option<usize>,
+    framing: &mut Framing,
+    dst: &mut Vec<u8>,
+) {
     let connection = headers.get_all(CONNECTION);
     if connection.iter().any(|v| has_token(v.as_bytes(), "close")) {
         framing.keep_alive = false;
@@ -84,7 +106,10 @@ pub fn encode_head(
     } else if !framing.keep_alive && !connection.iter().any(|v| has_token(v.as_bytes(), "close")) {
         line(dst, b"connection", b"close");
     }
-    if allows_length(status) && (body_len > 0 || !framing.head_request) {
+    if let Some(body_len) = body_len
+        && allows_length(status)
+        && (body_len > 0 || !framing.head_request)
+    {
         let digits = itoa_buf(body_len);
         line(dst, b"content-length", digits.as_slice());
     }
