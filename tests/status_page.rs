@@ -399,7 +399,7 @@ impl Stream {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_cluster_node_shows_the_live_nodes_and_its_own_sessions() {
+async fn a_cluster_node_shows_the_live_nodes_their_registered_sessions_and_its_own() {
     use common::cluster_gateway::{cluster_table, wait_joined};
     let redis = common::redis::Redis::start();
     let backend = common::Backend::echo().await;
@@ -420,9 +420,26 @@ async fn a_cluster_node_shows_the_live_nodes_and_its_own_sessions() {
         .await
         .expect("handshake");
     assert_eq!(open.status(), 200);
+    for _ in 0..2 {
+        let open = common::eio::http()
+            .get(b.url("/engine.io/?EIO=4&transport=polling"))
+            .send()
+            .await
+            .expect("handshake on b");
+        assert_eq!(open.status(), 200);
+    }
 
+    let registered = |s: &Value, node: &str| {
+        s["cluster"]["nodes"]
+            .as_array()
+            .and_then(|nodes| nodes.iter().find(|n| n["node_id"] == node))
+            .map(|n| n["registered"].clone())
+    };
     let status = status_until(&a, "the cluster view", |s| {
-        s["cluster"]["nodes"].as_array().map(Vec::len) == Some(2) && s["sessions"]["total"] == 1
+        s["cluster"]["nodes"].as_array().map(Vec::len) == Some(2)
+            && s["sessions"]["total"] == 1
+            && registered(s, "a") == Some(Value::from(1))
+            && registered(s, "b") == Some(Value::from(2))
     })
     .await;
     let cluster = &status["cluster"];

@@ -14,6 +14,7 @@ pub mod departure;
 pub mod health;
 pub mod keys;
 pub mod membership;
+mod node_counts;
 pub mod redis_link;
 pub mod registry;
 pub mod subscriptions;

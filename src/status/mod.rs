@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod events;
 pub mod history;
+pub mod node_counts;
 pub mod sampler;
 pub mod snapshot;
 
@@ -17,6 +18,7 @@ use history::History;
 use http::header::{ALLOW, HeaderName, HeaderValue, LOCATION, SET_COOKIE};
 use http::{Method, Request, Response};
 use http_body_util::{BodyExt, Limited};
+use node_counts::NodeCounts;
 use sampler::Sampler;
 use std::sync::Arc;
 
@@ -48,8 +50,8 @@ impl StatusPage {
         Self {
             auth: StatusAuth::new(token),
             history: History::start(&app),
+            sampler: Arc::new(Sampler::new(NodeCounts::start(&app))),
             app,
-            sampler: Arc::default(),
             streams: Streams::default(),
         }
     }

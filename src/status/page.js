@@ -193,7 +193,8 @@ function show(s) {
     text('cluster-redis', cluster.redis_up ? '(Redis up)' : '(Redis unreachable: cross-node delivery paused)');
     $('cluster-redis').className = cluster.redis_up ? '' : 'bad';
     fillTable('nodes', cluster.nodes.map(n => [
-      n.this_node ? `${n.node_id} (this node)` : n.node_id, n.tag, n.advertise, number(n.sessions),
+      n.this_node ? `${n.node_id} (this node)` : n.node_id, n.tag, n.advertise,
+      n.sessions === null ? '–' : number(n.sessions), n.registered === null ? '–' : number(n.registered),
     ]), 'No live node.');
   }
 }

@@ -3,6 +3,7 @@
 //! most and shared by every viewer (the page's stream, `/status.json`), so viewers do not multiply the cost of
 //! walking the session tables.
 
+use super::node_counts::NodeCounts;
 use super::snapshot::{self, Snapshot, Totals};
 use crate::server::FrontDoor;
 use crate::webhook_stats::UrlCounts;
@@ -65,6 +66,9 @@ pub struct NodeView {
     pub this_node: bool,
     /// Its open sessions: known for this node only (each node's own status page shows its own).
     pub sessions: Option<u64>,
+    /// The sessions it has registered in Redis (its Socket.IO sockets, parked ones included, and its `engine.io`
+    /// sessions), read every few seconds; `None` until read, or while Redis does not answer.
+    pub registered: Option<u64>,
 }
 
 /// This node's place in a cluster.
@@ -117,13 +121,23 @@ struct State {
 /// The shared reader of snapshots.
 pub struct Sampler {
     started: Instant,
+    /// The other nodes' registered sessions, kept fresh in the background.
+    node_counts: Arc<NodeCounts>,
     state: Mutex<State>,
 }
 
 impl Default for Sampler {
     fn default() -> Self {
+        Self::new(Arc::default())
+    }
+}
+
+impl Sampler {
+    /// A sampler whose cluster view takes the other nodes' counts from `node_counts`.
+    pub fn new(node_counts: Arc<NodeCounts>) -> Self {
         Self {
             started: Instant::now(),
+            node_counts,
             state: Mutex::new(State {
                 readings: VecDeque::new(),
                 last_json: None,
@@ -171,7 +185,7 @@ impl Sampler {
             rates: state.rates,
             webhooks,
             webhook_window_s,
-            cluster: cluster_view(app, snapshot.sessions.total),
+            cluster: cluster_view(app, snapshot.sessions.total, &self.node_counts),
         };
         let json: Arc<str> = Arc::from(serde_json::to_string(&json).unwrap_or_default());
         state.readings.push_back(Reading {
@@ -220,7 +234,7 @@ fn webhook_views(
         .collect()
 }
 
-fn cluster_view(app: &FrontDoor, sessions: u64) -> Option<ClusterView> {
+fn cluster_view(app: &FrontDoor, sessions: u64, counts: &NodeCounts) -> Option<ClusterView> {
     let cluster = app.cluster()?;
     let me = cluster.me();
     let mut nodes: Vec<NodeView> = cluster
@@ -230,6 +244,7 @@ fn cluster_view(app: &FrontDoor, sessions: u64) -> Option<ClusterView> {
         .map(|(_, peer)| {
             let this_node = peer.node_id == me.node_id;
             NodeView {
+                registered: counts.of(&peer.tag),
                 node_id: peer.node_id,
                 tag: peer.tag,
                 advertise: peer.advertise,
@@ -240,6 +255,7 @@ fn cluster_view(app: &FrontDoor, sessions: u64) -> Option<ClusterView> {
         .collect();
     if !nodes.iter().any(|node| node.this_node) {
         nodes.push(NodeView {
+            registered: counts.of(&me.tag),
             node_id: me.node_id.clone(),
             tag: me.tag.clone(),
             advertise: me.advertise.clone(),
