@@ -70,15 +70,9 @@ fn run(args: RunArgs) -> ExitCode {
     }
     init_logging(&config.log.level, args.log_format);
     let open_files = iogate::server::limits::raise_open_files_limit();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime() {
         Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("iogate: cannot start the runtime: {error}");
-            return ExitCode::from(1);
-        }
+        Err(code) => return code,
     };
     let code = runtime.block_on(async move {
         // Before anything listens: a stop signal from then on is a graceful shutdown.
@@ -121,15 +115,9 @@ fn run(args: RunArgs) -> ExitCode {
 
 fn demo(args: DemoArgs) -> ExitCode {
     init_logging("info", args.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime() {
         Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("iogate: cannot start the runtime: {error}");
-            return ExitCode::from(1);
-        }
+        Err(code) => return code,
     };
     let code = runtime.block_on(async move {
         let stop_signals = iogate::shutdown::StopSignals::install();
@@ -160,4 +148,15 @@ fn init_logging(level: &str, format: LogFormat) {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
     }
+}
+
+/// The multi-threaded Tokio runtime; exit code 1 (with the reason on stderr) when it cannot start.
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| {
+            eprintln!("iogate: cannot start the runtime: {error}");
+            ExitCode::from(1)
+        })
 }

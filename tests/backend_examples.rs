@@ -5,10 +5,9 @@
 //! `POST /announce` is called.
 
 use crate::common;
-use common::iogate_process::IogateProcess;
+use common::iogate_process::{IogateProcess, capture_output};
 use common::{node, scratch};
 use serde_json::{Value, json};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -20,7 +19,7 @@ const TOKEN: &str = "example-api-token";
 /// An example backend running as a child process, killed when dropped.
 struct ExampleBackend {
     child: Child,
-    output: Arc<Mutex<String>>,
+    output: Arc<Mutex<Vec<u8>>>,
     port: u16,
 }
 
@@ -48,34 +47,7 @@ impl ExampleBackend {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {program} {}: {e}", script.display()));
-        let output = Arc::new(Mutex::new(String::new()));
-        for pipe in [
-            child
-                .stdout
-                .take()
-                .map(|p| Box::new(p) as Box<dyn Read + Send>),
-            child
-                .stderr
-                .take()
-                .map(|p| Box::new(p) as Box<dyn Read + Send>),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            let sink = output.clone();
-            std::thread::spawn(move || {
-                let mut pipe = pipe;
-                let mut buffer = [0u8; 4096];
-                while let Ok(read) = pipe.read(&mut buffer) {
-                    if read == 0 {
-                        break;
-                    }
-                    sink.lock()
-                        .unwrap()
-                        .push_str(&String::from_utf8_lossy(&buffer[..read]));
-                }
-            });
-        }
+        let output = capture_output(&mut child);
         let mut backend = Self {
             child,
             output,
@@ -110,7 +82,7 @@ impl ExampleBackend {
     }
 
     fn output(&self) -> String {
-        self.output.lock().unwrap().clone()
+        String::from_utf8_lossy(&self.output.lock().unwrap()).into_owned()
     }
 
     fn url(&self, path: &str) -> String {

@@ -88,25 +88,34 @@ pub struct Browser {
     profile: PathBuf,
 }
 
+/// The flags every headless Chromium of the tests runs with: no sandbox (containers), no GPU, no first-run or
+/// background work.
+pub const HEADLESS_FLAGS: [&str; 8] = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--disable-extensions",
+    "--disable-background-networking",
+];
+
+/// A new, unused profile directory path under the temp dir, named `prefix-<pid>-<random>`.
+pub fn fresh_profile(prefix: &str) -> PathBuf {
+    std::env::temp_dir().join(format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        rand::random::<u64>()
+    ))
+}
+
 impl Browser {
     /// Opens `url` in a new headless Chromium with a fresh profile.
     pub fn open(url: &str) -> Self {
-        let profile = std::env::temp_dir().join(format!(
-            "iogate-chromium-{}-{}",
-            std::process::id(),
-            rand::random::<u64>()
-        ));
+        let profile = fresh_profile("iogate-chromium");
         let child = Command::new(chromium_binary())
-            .args([
-                "--headless=new",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-dev-shm-usage",
-                "--no-first-run",
-                "--no-default-browser-check",
-                "--disable-extensions",
-                "--disable-background-networking",
-            ])
+            .args(HEADLESS_FLAGS)
             .arg(format!("--user-data-dir={}", profile.display()))
             .arg(url)
             .stdin(Stdio::null())

@@ -7,7 +7,7 @@
 //! a request stream. Every wait is bounded; a missing browser fails the test, never skips it. The process is killed
 //! and its profile removed when the [`Chromium`] is dropped.
 
-use super::browser::chromium_binary;
+use super::browser::{HEADLESS_FLAGS, chromium_binary, fresh_profile};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use futures_util::{SinkExt, StreamExt};
@@ -182,23 +182,12 @@ pub struct Chromium {
 impl Chromium {
     /// Starts a headless Chromium with a fresh profile and connects to its DevTools endpoint.
     pub async fn start() -> Self {
-        let profile = std::env::temp_dir().join(format!(
-            "iogate-cdp-{}-{}",
-            std::process::id(),
-            rand::random::<u64>()
-        ));
+        let profile = fresh_profile("iogate-cdp");
         std::fs::create_dir_all(&profile).expect("chromium profile directory");
         let child = Command::new(chromium_binary())
+            .args(HEADLESS_FLAGS)
             .args([
-                "--headless=new",
                 "--remote-debugging-port=0",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-dev-shm-usage",
-                "--no-first-run",
-                "--no-default-browser-check",
-                "--disable-extensions",
-                "--disable-background-networking",
                 "--disable-background-timer-throttling",
                 "--disable-renderer-backgrounding",
                 "--disable-backgrounding-occluded-windows",

@@ -45,23 +45,7 @@ impl IogateProcess {
             command.env(name, value);
         }
         let mut child = command.spawn().expect("iogate starts");
-        let output = Arc::new(Mutex::new(Vec::new()));
-        for pipe in [
-            child
-                .stdout
-                .take()
-                .map(|p| Box::new(p) as Box<dyn Read + Send>),
-            child
-                .stderr
-                .take()
-                .map(|p| Box::new(p) as Box<dyn Read + Send>),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            let sink = output.clone();
-            std::thread::spawn(move || collect(pipe, &sink));
-        }
+        let output = capture_output(&mut child);
         let mut process = Self {
             child,
             output,
@@ -130,12 +114,29 @@ impl Drop for IogateProcess {
     }
 }
 
-fn collect(mut pipe: Box<dyn Read + Send>, sink: &Mutex<Vec<u8>>) {
-    let mut buffer = [0u8; 4096];
-    while let Ok(read) = pipe.read(&mut buffer) {
-        if read == 0 {
-            break;
-        }
-        sink.lock().unwrap().extend_from_slice(&buffer[..read]);
+/// Collects everything `child` writes to its stdout and stderr (both piped) into one buffer, from reader
+/// threads that end with the pipes.
+pub fn capture_output(child: &mut Child) -> Arc<Mutex<Vec<u8>>> {
+    let output = Arc::new(Mutex::new(Vec::new()));
+    let stdout = child
+        .stdout
+        .take()
+        .map(|p| Box::new(p) as Box<dyn Read + Send>);
+    let stderr = child
+        .stderr
+        .take()
+        .map(|p| Box::new(p) as Box<dyn Read + Send>);
+    for mut pipe in [stdout, stderr].into_iter().flatten() {
+        let sink = output.clone();
+        std::thread::spawn(move || {
+            let mut buffer = [0u8; 4096];
+            while let Ok(read) = pipe.read(&mut buffer) {
+                if read == 0 {
+                    break;
+                }
+                sink.lock().unwrap().extend_from_slice(&buffer[..read]);
+            }
+        });
     }
+    output
 }

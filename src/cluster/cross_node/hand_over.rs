@@ -6,7 +6,7 @@
 //! hook if no confirmation comes within [`CrossNode::confirm_wait`] (the answer was late or lost).
 
 use super::CrossNode;
-use super::wire::{Ask, Outcome};
+use super::wire::{Answer, Ask, Outcome};
 use crate::engineio::{NodeTag, Sid};
 use crate::log_escape::Escaped;
 use crate::socketio::recovery::{HandOver, RemoteClaim, refusal_outcome};
@@ -105,22 +105,10 @@ impl CrossNode {
             return found;
         }
         let deadline = tokio::time::Instant::now() + self.peer_timeout();
-        let request = self.new_request(endpoint, namespace, ask);
-        let (sender, mut answers) = mpsc::unbounded_channel();
-        let _waiting = super::Waiting::register(self, request.id, sender);
-        let Ok(payload) = serde_json::to_vec(&request) else {
+        let Some((_waiting, mut answers)) = self.publish(endpoint, namespace, ask, deadline).await
+        else {
             return found;
         };
-        let channel = self.cluster.keys().endpoint_requests(endpoint, namespace);
-        self.metrics.requests_sent.inc();
-        match tokio::time::timeout_at(deadline, self.cluster.publish(&channel, &payload)).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(error)) => {
-                tracing::warn!(error = %Escaped(&error), "cluster: a hand-over request was not published");
-                return found;
-            }
-            Err(_) => return found,
-        }
         let mut answered = HashSet::new();
         while answered.len() < expected {
             let Ok(Some(answer)) = tokio::time::timeout_at(deadline, answers.recv()).await else {
@@ -182,26 +170,38 @@ impl CrossNode {
             return None;
         }
         let deadline = tokio::time::Instant::now() + self.peer_timeout();
-        let request = self.new_request(endpoint, namespace, ask);
-        let (sender, mut answers) = mpsc::unbounded_channel();
-        let _waiting = super::Waiting::register(self, request.id, sender);
-        let payload = serde_json::to_vec(&request).ok()?;
-        let channel = self.cluster.keys().endpoint_requests(endpoint, namespace);
-        self.metrics.requests_sent.inc();
-        match tokio::time::timeout_at(deadline, self.cluster.publish(&channel, &payload)).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(error)) => {
-                tracing::warn!(error = %Escaped(&error), "cluster: a hand-over request was not published");
-                return None;
-            }
-            Err(_) => return None,
-        }
+        let (_waiting, mut answers) = self.publish(endpoint, namespace, ask, deadline).await?;
         match tokio::time::timeout_at(deadline, answers.recv()).await {
             Ok(Some(answer)) => Some(answer.outcome),
             _ => {
                 self.metrics.requests_partial.inc();
                 None
             }
+        }
+    }
+
+    /// Publishes `ask` as a new request of this node, registered for its answers; `None` when it could not be
+    /// published by `deadline` (logged when Redis refused it).
+    async fn publish(
+        &self,
+        endpoint: &str,
+        namespace: &str,
+        ask: Ask,
+        deadline: tokio::time::Instant,
+    ) -> Option<(super::Waiting<'_>, mpsc::UnboundedReceiver<Answer>)> {
+        let request = self.new_request(endpoint, namespace, ask);
+        let (sender, answers) = mpsc::unbounded_channel();
+        let waiting = super::Waiting::register(self, request.id, sender);
+        let payload = serde_json::to_vec(&request).ok()?;
+        let channel = self.cluster.keys().endpoint_requests(endpoint, namespace);
+        self.metrics.requests_sent.inc();
+        match tokio::time::timeout_at(deadline, self.cluster.publish(&channel, &payload)).await {
+            Ok(Ok(_)) => Some((waiting, answers)),
+            Ok(Err(error)) => {
+                tracing::warn!(error = %Escaped(&error), "cluster: a hand-over request was not published");
+                None
+            }
+            Err(_) => None,
         }
     }
 }
