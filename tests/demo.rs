@@ -62,6 +62,29 @@ async fn the_printed_api_token_and_status_url_belong_to_the_run() {
         demo.status_url,
         format!("{}/status?token={}", demo.api_url, demo.token)
     );
+    // The printed status URL opens the status page: it trades the token for a cookie and redirects.
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let opened = no_redirects
+        .get(&demo.status_url)
+        .send()
+        .await
+        .expect("status answers");
+    assert!(opened.status().is_redirection(), "{}", opened.status());
+    assert!(opened.headers().contains_key("set-cookie"));
+    let snapshot = no_redirects
+        .get(format!("{}/status.json", demo.api_url))
+        .bearer_auth(&demo.token)
+        .send()
+        .await
+        .expect("status.json answers")
+        .text()
+        .await
+        .expect("status body");
+    let snapshot: serde_json::Value = serde_json::from_str(&snapshot).expect("status JSON");
+    assert!(snapshot["sessions"]["total"].is_u64(), "{snapshot}");
     assert_eq!(demo.token.len(), 32, "{}", demo.printed);
     assert_ne!(Demo::start().token, demo.token, "a token is made per run");
 }
