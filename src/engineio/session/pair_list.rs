@@ -6,15 +6,21 @@ use std::fmt;
 
 /// `(name, value)` text pairs in request order: a handshake's headers (lower-case names) or its decoded query. A
 /// session keeps its handshake for its whole life (it goes into every later connect webhook), so the pairs are
-/// stored in one block rather than as two strings per pair: the number of offsets (`u32`, little-endian), the end
-/// offset in the text of each name and each value (alternating), then the text. No pairs, no allocation.
+/// stored in one block rather than as two strings per pair: one byte giving the width of the stored numbers (2
+/// bytes when the text and the count fit in 16 bits, as a handshake's nearly always do, else 4), the number of
+/// offsets, the end offset in the text of each name and each value (alternating), all little-endian, then the text.
+/// No pairs, no allocation.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct PairList {
     data: Box<[u8]>,
 }
 
-/// Bytes of one stored number.
-const WORD: usize = 4;
+/// Bytes of a stored number when the text is short: a handshake's usual headers then take 22 bytes of offsets
+/// instead of 44.
+const NARROW: usize = 2;
+
+/// Bytes of a stored number when the text or the count does not fit in 16 bits.
+const WIDE: usize = 4;
 
 impl PairList {
     /// The headers of a request; values that are not UTF-8 are converted lossily.
@@ -25,11 +31,21 @@ impl PairList {
             .collect()
     }
 
+    /// Bytes of each stored number (the block's first byte).
+    fn width(&self) -> usize {
+        self.data.first().map_or(WIDE, |width| usize::from(*width))
+    }
+
+    /// Stored number `index` (0: the count of offsets, then the offsets).
     fn word(&self, index: usize) -> usize {
-        self.data
-            .get(index * WORD..(index + 1) * WORD)
-            .and_then(|bytes| <[u8; WORD]>::try_from(bytes).ok())
-            .map_or(0, |bytes| u32::from_le_bytes(bytes) as usize)
+        let width = self.width();
+        let Some(bytes) = self.data.get(1 + index * width..1 + (index + 1) * width) else {
+            return 0;
+        };
+        bytes
+            .iter()
+            .rev()
+            .fold(0, |number, byte| (number << 8) | usize::from(*byte))
     }
 
     /// How many offsets are stored (two per pair).
@@ -38,7 +54,7 @@ impl PairList {
     }
 
     fn text(&self) -> &str {
-        let start = (1 + self.offsets()) * WORD;
+        let start = 1 + (1 + self.offsets()) * self.width();
         self.data
             .get(start..)
             .and_then(|text| std::str::from_utf8(text).ok())
@@ -92,10 +108,13 @@ impl<K: AsRef<str>, V: AsRef<str>> FromIterator<(K, V)> for PairList {
         if ends.is_empty() {
             return Self::default();
         }
-        let mut data = Vec::with_capacity((1 + ends.len()) * WORD + text.len());
-        data.extend_from_slice(&(ends.len() as u32).to_le_bytes());
-        for end in ends {
-            data.extend_from_slice(&end.to_le_bytes());
+        let count = ends.len() as u32;
+        let narrow = u16::try_from(text.len()).is_ok() && u16::try_from(count).is_ok();
+        let width = if narrow { NARROW } else { WIDE };
+        let mut data = Vec::with_capacity(1 + (1 + ends.len()) * width + text.len());
+        data.push(width as u8);
+        for number in std::iter::once(count).chain(ends) {
+            data.extend_from_slice(&number.to_le_bytes()[..width]);
         }
         data.extend_from_slice(text.as_bytes());
         Self {
@@ -160,6 +179,31 @@ mod tests {
         );
         assert!(PairList::default().is_empty());
         assert_eq!(serde_json::to_string(&PairList::default()).unwrap(), "{}");
+    }
+
+    #[test]
+    fn short_pairs_take_two_bytes_per_offset_and_long_ones_four() {
+        let short: PairList = [("host", "example.com"), ("eio", "4")]
+            .into_iter()
+            .collect();
+        assert_eq!(
+            short.data.len(),
+            1 + 5 * NARROW + "hostexample.comeio4".len()
+        );
+        assert_eq!(short.get("host"), Some("example.com"));
+        let long_value = "v".repeat(70_000);
+        let long: PairList = [("a", "1"), ("cookie", long_value.as_str()), ("z", "")]
+            .into_iter()
+            .collect();
+        assert_eq!(long.data.len(), 1 + 7 * WIDE + 2 + 6 + 70_000 + 1);
+        assert_eq!(
+            long.iter().collect::<Vec<_>>(),
+            vec![("a", "1"), ("cookie", long_value.as_str()), ("z", "")]
+        );
+        let exactly_narrow = "x".repeat(usize::from(u16::MAX) - 1);
+        let edge: PairList = [("k", exactly_narrow.as_str())].into_iter().collect();
+        assert_eq!(edge.width(), NARROW);
+        assert_eq!(edge.get("k"), Some(exactly_narrow.as_str()));
     }
 
     #[test]
