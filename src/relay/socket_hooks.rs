@@ -2,7 +2,7 @@
 //! actions their replies ask for.
 
 use super::queue::{Limits, OrderedQueue, Pushed, backpressure};
-use super::reply::{null, parse_reply, raw, to_json};
+use super::reply::{null, null_ref, parse_reply, to_json};
 use super::retry::RetryPolicy;
 use super::socket_bodies::{Common, ConnectBody, DisconnectBody, EventBody};
 use super::socket_reply::{ConnectReply, EventReply, is_array};
@@ -199,6 +199,9 @@ fn departed_reason(parked: Option<&str>) -> CloseReason {
 
 impl Shared {
     fn route(&self, namespace: &str, event: &RawValue) -> Option<(usize, &Route)> {
+        if self.config.routes.is_empty() {
+            return None;
+        }
         let name =
             serde_json::from_str::<String>(event.get()).unwrap_or_else(|_| event.get().to_string());
         self.config.routes.iter().enumerate().find(|(_, route)| {
@@ -220,13 +223,16 @@ impl Shared {
     }
 
     fn event_delivery(&self, socket: &RelaySocket, event: &ClientEvent) -> Delivery {
-        let data = socket.data().unwrap_or_else(null);
+        let data = socket.data();
+        let data = data.as_deref().unwrap_or_else(|| null_ref());
         let rooms = socket.rooms();
-        let args = raw(event.args.clone());
+        // Borrowed from the event: the arguments were joined from checked JSON values, so this only finds their end.
+        let args = serde_json::from_str::<&RawValue>(&event.args).ok();
+        let args = args.unwrap_or_else(|| null_ref());
         let body = EventBody {
-            common: common("event", &self.config.endpoint, socket, &data, &rooms),
+            common: common("event", &self.config.endpoint, socket, data, &rooms),
             event: &event.event,
-            args: &args,
+            args,
             ack: event.ack.is_some(),
         };
         Delivery::new("event", to_json(&body))

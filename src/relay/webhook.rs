@@ -58,7 +58,7 @@ pub struct Delivery {
     /// `X-Iogate-Event`.
     pub event: &'static str,
     /// `X-Iogate-Delivery`: unique per delivery, stable across retries.
-    pub id: String,
+    pub id: DeliveryId,
     /// The JSON body.
     pub body: Bytes,
 }
@@ -66,13 +66,45 @@ pub struct Delivery {
 impl Delivery {
     /// A delivery with a fresh id.
     pub fn new(event: &'static str, body: impl Into<Bytes>) -> Self {
-        let mut raw = [0u8; 16];
-        rand::rng().fill_bytes(&mut raw);
         Self {
             event,
-            id: hex::encode(raw),
+            id: DeliveryId::fresh(),
             body: body.into(),
         }
+    }
+}
+
+/// A delivery id: 16 random bytes as 32 lowercase hex digits, kept inline (no allocation per webhook).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct DeliveryId([u8; 32]);
+
+impl DeliveryId {
+    /// A fresh random id.
+    pub fn fresh() -> Self {
+        let mut raw = [0u8; 16];
+        rand::rng().fill_bytes(&mut raw);
+        let mut digits = [0u8; 32];
+        // Cannot fail: the output is exactly twice the input's length.
+        let _ = hex::encode_to_slice(raw, &mut digits);
+        Self(digits)
+    }
+
+    /// The id as the header carries it.
+    pub fn as_str(&self) -> &str {
+        // Hex digits are ASCII, so always UTF-8.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Display for DeliveryId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Debug for DeliveryId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
     }
 }
 

@@ -194,8 +194,12 @@ fn event_name_is_valid(raw: &RawValue) -> bool {
 /// Both sides refuse other EVENT packets, so they are neither accepted nor sent.
 pub fn is_valid_event_name(name: &RawValue) -> bool {
     match name.get().as_bytes().first() {
-        Some(b'"') => serde_json::from_str::<String>(name.get())
-            .is_ok_and(|name| !RESERVED_EVENTS.contains(&name.as_str())),
+        // Borrowed when the name has no escapes (the usual case), so nothing is allocated.
+        Some(b'"') => match serde_json::from_str::<&str>(name.get()) {
+            Ok(name) => !RESERVED_EVENTS.contains(&name),
+            Err(_) => serde_json::from_str::<String>(name.get())
+                .is_ok_and(|name| !RESERVED_EVENTS.contains(&name.as_str())),
+        },
         Some(b'-' | b'0'..=b'9') => true,
         _ => false,
     }

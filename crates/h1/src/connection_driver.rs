@@ -207,7 +207,7 @@ async fn read_head(stream: &TcpStream, max_head: usize) -> Next {
         }
         let step = SCRATCH.with(|scratch| {
             let mut scratch = scratch.borrow_mut();
-            match stream.try_read(&mut scratch[..]) {
+            match read_emptying(stream, &mut scratch[..]) {
                 Ok(0) => Some(Next::Closed),
                 Ok(n) => decide(&scratch[..n], &mut partial, max_head),
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => None,
@@ -218,6 +218,36 @@ async fn read_head(stream: &TcpStream, max_head: usize) -> Next {
             return next;
         }
     }
+}
+
+/// Reads what is waiting on `stream` into `buf`, as `try_read` does. A read that leaves room in `buf` emptied the
+/// socket's receive queue (a TCP read returns all that is there, up to the room it is given), so the readiness the
+/// runtime saw is then forgotten, as Tokio's own `poll_read` does: the next wait for data (the next head, or the
+/// watch on a parked poll) goes to the poller instead of making a read that finds nothing. Data that arrives
+/// meanwhile is a new readiness event, which is kept. Only where the poller is edge-triggered (epoll).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn read_emptying(stream: &TcpStream, buf: &mut [u8]) -> io::Result<usize> {
+    let room = buf.len();
+    let mut read = 0;
+    let emptied = stream.try_io(tokio::io::Interest::READABLE, || {
+        read = stream.try_read(buf)?;
+        if read > 0 && read < room {
+            // Reported as "would block" so that the runtime clears the readiness this read started from.
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        Ok(())
+    });
+    match emptied {
+        Err(error) if error.kind() == io::ErrorKind::WouldBlock && read > 0 => Ok(read),
+        Err(error) => Err(error),
+        Ok(()) => Ok(read),
+    }
+}
+
+/// Reads what is waiting on `stream` into `buf` (a level-triggered poller: nothing to forget).
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn read_emptying(stream: &TcpStream, buf: &mut [u8]) -> io::Result<usize> {
+    stream.try_read(buf)
 }
 
 /// Serves one request and writes its response. The request is handed to the service before the returned future
