@@ -15,6 +15,7 @@
 // Usage: node cluster_recovery.js <url A> <url B> <polling|websocket> <scenario> <api A> <api B> <api token>
 // RESULT {"first": {...}, "back": {...}}
 
+const http = require('node:http');
 const net = require('node:net');
 const { io } = require('socket.io-client');
 const { assertEqual, fail, step, run } = require('../script');
@@ -93,17 +94,21 @@ async function parked(base) {
   return line ? Number(line.split(' ').pop()) : 0;
 }
 
-async function answers(base) {
-  try {
-    // Bounded: a node stopped inside the test process may leave a kept-alive connection open and silent.
-    await fetch(`${base}/metrics`, {
+/** Whether the API at `base` answers on a new connection (a kept-alive one may outlive a node stopped inside the
+ * test process), within a second. */
+function answers(base) {
+  return new Promise((resolve) => {
+    const request = http.get(`${base}/metrics`, {
+      agent: false,
       headers: { authorization: `Bearer ${apiToken}` },
-      signal: AbortSignal.timeout(1000),
+      timeout: 1000,
+    }, (response) => {
+      response.resume();
+      resolve(true);
     });
-    return true;
-  } catch {
-    return false;
-  }
+    request.on('timeout', () => request.destroy());
+    request.on('error', () => resolve(false));
+  });
 }
 
 async function sockets(base) {
