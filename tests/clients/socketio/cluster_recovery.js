@@ -16,82 +16,25 @@
 // RESULT {"first": {...}, "back": {...}}
 
 const http = require('node:http');
-const net = require('node:net');
 const { io } = require('socket.io-client');
 const { assertEqual, fail, step, run } = require('../script');
+const { startProxy, apiOf, until: waitUntil, parkedOn } = require('./recovery_support');
 
 const [urlA, urlB, mode, scenario, apiA, apiB, apiToken] = process.argv.slice(2);
 const nodeA = new URL(urlA);
 const nodeB = new URL(urlB);
 if (!['polling', 'websocket'].includes(mode)) fail(`bad mode ${mode}`);
 
-/** A TCP proxy sending every connection to `state.target`; `kill` drops the open ones. */
-function startProxy() {
-  const pairs = new Set();
-  const state = { refusing: false, target: nodeA };
-  const server = net.createServer((client) => {
-    if (state.refusing) {
-      client.destroy();
-      return;
-    }
-    const upstream = net.connect(Number(state.target.port), state.target.hostname);
-    const pair = { client, upstream, stalled: false };
-    pairs.add(pair);
-    client.on('data', (data) => pair.stalled || upstream.write(data));
-    upstream.on('data', (data) => pair.stalled || client.write(data));
-    const gone = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    for (const side of [client, upstream]) {
-      side.on('close', gone);
-      side.on('error', gone);
-    }
-  });
-  return {
-    listen: () => new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server.address().port))),
-    kill() {
-      for (const pair of pairs) {
-        pair.client.destroy();
-        pair.upstream.destroy();
-      }
-    },
-    stall() {
-      for (const pair of pairs) pair.stalled = true;
-    },
-    state,
-    close() {
-      this.kill();
-      server.close();
-    },
-  };
+function api(base, method, path, body) {
+  return apiOf(base, apiToken)(method, path, body);
 }
 
-async function api(base, method, path, body) {
-  const response = await fetch(base + path, {
-    method,
-    headers: { authorization: `Bearer ${apiToken}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  if (!response.ok) fail(`${method} ${path}: ${response.status} ${text}`);
-  return text;
+function until(what, check) {
+  return waitUntil(what, check, 300);
 }
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(what, check) {
-  for (let i = 0; i < 300; i += 1) {
-    if (await check()) return;
-    await sleep(50);
-  }
-  fail(`timed out waiting for ${what}`);
-}
-
-async function parked(base) {
-  const text = await api(base, 'GET', '/metrics');
-  const line = text.split('\n').find((l) => l.startsWith('iogate_recovery_parked{endpoint="/socket.io"}'));
-  return line ? Number(line.split(' ').pop()) : 0;
+function parked(base) {
+  return parkedOn(apiOf(base, apiToken));
 }
 
 /** Whether the API at `base` answers on a new connection (a kept-alive one may outlive a node stopped inside the
@@ -132,7 +75,7 @@ function nextConnect(socket) {
 }
 
 run(async () => {
-  const proxy = startProxy();
+  const proxy = startProxy(nodeA);
   const port = await proxy.listen();
   const got = [];
   const welcomed = [];

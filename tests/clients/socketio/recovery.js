@@ -14,88 +14,22 @@
 // Usage: node recovery.js <url> <polling|websocket> <scenario> <api base> <api token>
 // RESULT {"phases": [...]} (see the end of each scenario)
 
-const net = require('node:net');
 const { io } = require('socket.io-client');
 const { assertEqual, fail, step, run } = require('../script');
+const { startProxy, apiOf, until: waitUntil, parkedOn } = require('./recovery_support');
 
 const [url, mode, scenario, apiBase, apiToken] = process.argv.slice(2);
 const target = new URL(url);
 if (!['polling', 'websocket'].includes(mode)) fail(`bad mode ${mode}`);
 
-/** A TCP proxy to the gateway that can kill, stall or refuse connections. */
-function startProxy() {
-  // Every connection made, kept until the end: a stalled one may linger on one side after the other closed.
-  const pairs = new Set();
-  const state = { refusing: false };
-  const server = net.createServer((client) => {
-    if (state.refusing) {
-      client.destroy();
-      return;
-    }
-    const upstream = net.connect(Number(target.port), target.hostname);
-    const pair = { client, upstream, stalled: false };
-    pairs.add(pair);
-    client.on('data', (data) => pair.stalled || upstream.write(data));
-    upstream.on('data', (data) => pair.stalled || client.write(data));
-    // A stalled connection stays open on each side until that side gives up on it (ping timeout).
-    const clientGone = () => {
-      client.destroy();
-      if (!pair.stalled) upstream.destroy();
-    };
-    const upstreamGone = () => {
-      upstream.destroy();
-      if (!pair.stalled) client.destroy();
-    };
-    client.on('close', clientGone);
-    client.on('error', clientGone);
-    upstream.on('close', upstreamGone);
-    upstream.on('error', upstreamGone);
-  });
-  return {
-    listen: () => new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server.address().port))),
-    kill() {
-      for (const pair of pairs) {
-        pair.stalled = false;
-        pair.client.destroy();
-        pair.upstream.destroy();
-      }
-    },
-    stall() {
-      for (const pair of pairs) pair.stalled = true;
-    },
-    state,
-    close() {
-      this.kill();
-      server.close();
-    },
-  };
+const api = apiOf(apiBase, apiToken);
+
+function until(what, check) {
+  return waitUntil(what, check, 200);
 }
 
-async function api(method, path, body) {
-  const response = await fetch(apiBase + path, {
-    method,
-    headers: { authorization: `Bearer ${apiToken}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  if (!response.ok) fail(`${method} ${path}: ${response.status} ${text}`);
-  return text;
-}
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(what, check) {
-  for (let i = 0; i < 200; i += 1) {
-    if (await check()) return;
-    await sleep(50);
-  }
-  fail(`timed out waiting for ${what}`);
-}
-
-async function parked() {
-  const text = await api('GET', '/metrics');
-  const line = text.split('\n').find((l) => l.startsWith('iogate_recovery_parked{endpoint="/socket.io"}'));
-  return line ? Number(line.split(' ').pop()) : 0;
+function parked() {
+  return parkedOn(api);
 }
 
 async function sockets() {
@@ -128,7 +62,7 @@ function nextConnect(socket) {
 }
 
 run(async () => {
-  const proxy = startProxy();
+  const proxy = startProxy(target);
   const port = await proxy.listen();
   const transports = [mode];
   const options = {
