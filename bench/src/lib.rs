@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod cluster;
+pub mod floor;
 pub mod forward_cost;
 pub mod http1;
 pub mod net;

@@ -1,5 +1,8 @@
 //! The results table: one row per measurement, iogate beside Node, and how many times better iogate does.
 
+pub mod medians;
+
+use crate::scenario::Usage;
 use serde::Serialize;
 
 /// Whether a bigger number is better.
@@ -11,7 +14,7 @@ pub enum Better {
     Lower,
 }
 
-/// One measurement of both servers.
+/// One measurement of both servers in one run.
 #[derive(Clone, Debug, Serialize)]
 pub struct Row {
     /// What was measured.
@@ -24,6 +27,38 @@ pub struct Row {
     pub iogate: Option<f64>,
     /// Node's value.
     pub node: Option<f64>,
+    /// For a CPU row: where iogate's CPU went and what the tools spent in the same window.
+    pub iogate_cpu: Option<CpuShares>,
+    /// For a CPU row: where Node's CPU went and what the tools spent in the same window.
+    pub node_cpu: Option<CpuShares>,
+}
+
+/// A CPU row's context: the server's kernel share, and the load generator's and backend's CPU in the same window,
+/// in the row's unit (per unit of work, or percent of a core).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct CpuShares {
+    /// The server's kernel time (`stime`), percent of its CPU (`utime` + `stime`).
+    pub kernel_percent: f64,
+    /// The load generator's CPU in the window, in the row's unit.
+    pub loadgen: f64,
+    /// The webhook backend's CPU in the window, in the row's unit.
+    pub backend: f64,
+}
+
+impl CpuShares {
+    /// The shares of `usage` for a row whose figure, `value`, is proportional to the server's CPU in the window
+    /// (CPU per unit of work, or percent of a core); `None` when the server used no measurable CPU.
+    pub fn of(usage: &Usage, value: f64) -> Option<Self> {
+        let server = usage.server.total();
+        if server <= 0.0 || !value.is_finite() {
+            return None;
+        }
+        Some(Self {
+            kernel_percent: usage.server.system_share(),
+            loadgen: value * usage.loadgen.total() / server,
+            backend: value * usage.backend.total() / server,
+        })
+    }
 }
 
 impl Row {
@@ -71,32 +106,6 @@ pub fn number(value: f64) -> String {
     }
 }
 
-fn cell(value: Option<f64>, unit: &str) -> String {
-    match value {
-        Some(v) if v.is_finite() => format!("{} {unit}", number(v)),
-        _ => "n/a".to_string(),
-    }
-}
-
-/// The markdown table.
-pub fn table(rows: &[Row]) -> String {
-    let mut out = String::from("| scenario | iogate | Node | ratio |\n|---|---:|---:|---:|\n");
-    for row in rows {
-        let ratio = row
-            .advantage()
-            .map(|r| format!("{r:.1}x"))
-            .unwrap_or_else(|| "n/a".to_string());
-        out.push_str(&format!(
-            "| {} | {} | {} | {} |\n",
-            row.scenario,
-            cell(row.iogate, row.unit),
-            cell(row.node, row.unit),
-            ratio
-        ));
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,8 +121,14 @@ mod tests {
             better: Better::Lower,
             iogate: Some(2.0),
             node: Some(16.0),
+            iogate_cpu: None,
+            node_cpu: None,
         };
         assert_eq!(row.advantage(), Some(8.0));
-        assert!(table(&[row]).contains("| x | 2.00 KiB | 16.0 KiB | 8.0x |"));
+        let faster = Row {
+            better: Better::Higher,
+            ..row
+        };
+        assert_eq!(faster.advantage(), Some(0.125));
     }
 }

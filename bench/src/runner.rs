@@ -1,9 +1,12 @@
 //! A whole benchmark run: each scenario against iogate and then against Node (a fresh server process each time),
-//! the relay at half load for both, and one table at the end.
+//! the relay at half load for both, the loopback floors; all of it as many times as asked, and one table of the
+//! medians at the end.
 
 use crate::Res;
+use crate::floor::FloorReading;
 use crate::net::Sources;
-use crate::report::{Better, Row, number, table};
+use crate::report::medians::{self, MedianRow};
+use crate::report::{Better, CpuShares, Row, number};
 use crate::scenario::{self, Ctx, Pace, Problems, Transport};
 use crate::servers::{Backend, Heartbeat, Kind, Server, Tools};
 use serde::Serialize;
@@ -67,6 +70,8 @@ pub struct Plan {
     pub cross_node_relay_rounds: usize,
     /// Offered emits per second (all relay clients together) when measuring the polling hop.
     pub hop_rate: f64,
+    /// Rounds of the fan-out floor (one frame to each of `fanout_websocket` loopback connections per round).
+    pub floor_rounds: usize,
 }
 
 impl Plan {
@@ -81,7 +86,7 @@ impl Plan {
                 relay_clients: 100,
                 relay_warmup: Duration::from_secs(2),
                 relay_window: Duration::from_secs(10),
-                relay_runs: 3,
+                relay_runs: 1,
                 fanout_websocket: 10_000,
                 fanout_polling: 1_000,
                 fanout_rounds: 10,
@@ -94,6 +99,7 @@ impl Plan {
                 cross_node_rounds: 200,
                 cross_node_relay_rounds: 1_000,
                 hop_rate: 2_000.0,
+                floor_rounds: 20,
             },
             Mode::Quick => Self {
                 idle_sessions: 2_000,
@@ -116,6 +122,7 @@ impl Plan {
                 cross_node_rounds: 50,
                 cross_node_relay_rounds: 200,
                 hop_rate: 1_000.0,
+                floor_rounds: 20,
             },
             Mode::Smoke => Self {
                 idle_sessions: 20,
@@ -138,6 +145,7 @@ impl Plan {
                 cross_node_rounds: 3,
                 cross_node_relay_rounds: 3,
                 hop_rate: 100.0,
+                floor_rounds: 2,
             },
         }
     }
@@ -175,17 +183,36 @@ pub struct Options {
     pub single: bool,
     /// Whether to run the parked sessions scenario (memory per session kept for connection state recovery).
     pub parked: bool,
+    /// Whether to measure the loopback floors (no server).
+    pub floor: bool,
+    /// How many times to run the whole suite; the table shows the median of the runs.
+    pub runs: usize,
 }
 
-/// Everything a run measured.
+/// Everything the runs measured.
 #[derive(Debug, Serialize)]
 pub struct Report {
-    /// The size of the run.
+    /// The size of the runs.
     pub mode: Mode,
-    /// Its plan.
+    /// Their plan.
     pub plan: Plan,
-    /// The rows of the table.
+    /// Every run's own figures.
+    pub runs: Vec<SuiteRun>,
+    /// The rows of the table: every run's values of each figure (the table shows their medians).
+    pub rows: Vec<MedianRow>,
+    /// The loopback floors: every run's reading of each.
+    pub floors: Vec<medians::FloorRow>,
+    /// Measurements that failed outright (no number), over all runs.
+    pub failures: usize,
+}
+
+/// What one run of the whole suite measured.
+#[derive(Debug, Serialize)]
+pub struct SuiteRun {
+    /// The rows of this run.
     pub rows: Vec<Row>,
+    /// The loopback floors of this run.
+    pub floors: Vec<FloorReading>,
     /// CPU of the server, load generator and backend in each measured window.
     pub details: Vec<Detail>,
     /// Problems met (failed connects, lost sessions, errors).
@@ -206,16 +233,49 @@ pub struct Detail {
 }
 
 impl Report {
-    /// The markdown table, a legend, and the notes.
+    /// The markdown table of the medians, a legend, the tools' CPU, the loopback floors, and the notes.
     pub fn render(&self) -> String {
-        let mut out = table(&self.rows);
+        let mut out = medians::table(&self.rows);
         out.push_str(
             "\nratio: how many times better iogate does than Node (rates: iogate / Node; costs and latencies: \
-             Node / iogate); below 1.0x Node does better.\n",
+             Node / iogate); below 1.0x Node does better.",
         );
-        if !self.notes.is_empty() {
+        if self.runs.len() > 1 {
+            out.push_str(
+                " Every figure is the median of the runs (each run's value in brackets, in run order); the ratio \
+                 is the ratio of the two medians.",
+            );
+        }
+        out.push_str(" (N% kernel): the server's kernel time (stime) as a share of its CPU in that window.\n");
+        let tools = medians::tools_table(&self.rows);
+        if !tools.is_empty() {
+            out.push('\n');
+            out.push_str(&tools);
+        }
+        if !self.floors.is_empty() {
+            out.push('\n');
+            out.push_str(&medians::floor_table(&self.floors));
+            out.push_str(
+                "\nfloor: what this machine's kernel charges a minimal program for the same socket work, no \
+                 server; a server's CPU per unit minus the floor is what its own code costs.\n",
+            );
+        }
+        let notes: Vec<String> = self
+            .runs
+            .iter()
+            .enumerate()
+            .flat_map(|(index, run)| {
+                let prefix = if self.runs.len() > 1 {
+                    format!("run {}: ", index + 1)
+                } else {
+                    String::new()
+                };
+                run.notes.iter().map(move |note| format!("{prefix}{note}"))
+            })
+            .collect();
+        if !notes.is_empty() {
             out.push_str("\nnotes:\n");
-            for note in &self.notes {
+            for note in &notes {
                 out.push_str(&format!("- {note}\n"));
             }
         }
@@ -228,6 +288,7 @@ impl Report {
 struct Values {
     rows: Vec<(String, &'static str, Better)>,
     by_server: HashMap<(String, Kind), f64>,
+    cpu_by_server: HashMap<(String, Kind), CpuShares>,
 }
 
 impl Values {
@@ -250,6 +311,14 @@ impl Values {
                     .get(&(scenario.clone(), Kind::Iogate))
                     .copied(),
                 node: self.by_server.get(&(scenario.clone(), Kind::Node)).copied(),
+                iogate_cpu: self
+                    .cpu_by_server
+                    .get(&(scenario.clone(), Kind::Iogate))
+                    .copied(),
+                node_cpu: self
+                    .cpu_by_server
+                    .get(&(scenario.clone(), Kind::Node))
+                    .copied(),
             })
             .collect()
     }
@@ -356,11 +425,17 @@ macro_rules! on_fresh_cluster {
 
 struct Run {
     plan: Plan,
+    /// The relay's offered rate at half load per transport, set by the first run (half of what Node sustained
+    /// then) and kept for the others, so that every run's row is the same measurement.
+    half_load: HashMap<Transport, f64>,
     tools: Tools,
     backend: Backend,
     sources: Arc<Sources>,
+    /// How many loopback source addresses `sources` spreads connections over (for the floor's reader process).
+    sources_count: usize,
     servers: Vec<Kind>,
     values: Values,
+    floors: Vec<FloorReading>,
     details: Vec<Detail>,
     notes: Vec<String>,
     failures: usize,
@@ -399,6 +474,24 @@ impl Run {
         self.values.put(kind, scenario, unit, better, v);
     }
 
+    /// A CPU row (lower is better): its value, proportional to the server's CPU in the window `usage` was read
+    /// over, with the server's kernel share and the tools' CPU in that window.
+    fn put_cpu(
+        &mut self,
+        kind: Kind,
+        scenario: String,
+        unit: &'static str,
+        v: f64,
+        usage: &scenario::Usage,
+    ) {
+        if let Some(shares) = CpuShares::of(usage, v) {
+            self.values
+                .cpu_by_server
+                .insert((scenario.clone(), kind), shares);
+        }
+        self.put(kind, scenario, unit, Better::Lower, v);
+    }
+
     /// The latency and CPU rows of a relay measurement (p50 and p99 only when there were acks).
     fn put_relay_costs(
         &mut self,
@@ -407,6 +500,7 @@ impl Run {
         p50: Option<f64>,
         p99: Option<f64>,
         cpu_us_per_ack: f64,
+        usage: &scenario::Usage,
     ) {
         if let Some(p50) = p50 {
             self.put(
@@ -426,12 +520,12 @@ impl Run {
                 p99,
             );
         }
-        self.put(
+        self.put_cpu(
             kind,
             format!("{label}: server CPU per ack"),
             "µs",
-            Better::Lower,
             cpu_us_per_ack,
+            usage,
         );
     }
 
@@ -463,7 +557,7 @@ impl Run {
                 Better::Lower,
                 o.rss_per_session_kib,
             );
-            self.put(
+            self.put_cpu(
                 kind,
                 format!(
                     "{label}: server CPU while idle (ping every {}, {} window)",
@@ -471,8 +565,8 @@ impl Run {
                     seconds(window)
                 ),
                 "% of a core",
-                Better::Lower,
                 o.cpu_percent,
+                &o.cpu,
             );
         }
     }
@@ -542,7 +636,7 @@ impl Run {
                 o.latencies.percentile_ms(50.0),
                 o.latencies.percentile_ms(99.0),
             );
-            self.put_relay_costs(kind, &label, p50, p99, o.cpu_us_per_ack);
+            self.put_relay_costs(kind, &label, p50, p99, o.cpu_us_per_ack, &o.cpu);
         }
         max
     }
@@ -573,7 +667,7 @@ impl Run {
                 "relay {transport} at {} emits/s (half of Node's max), {clients} clients",
                 number(rate)
             );
-            self.put_relay_costs(kind, &label, p50, p99, o.cpu_us_per_ack);
+            self.put_relay_costs(kind, &label, p50, p99, o.cpu_us_per_ack, &o.cpu);
         }
     }
 
@@ -653,12 +747,12 @@ impl Run {
                 p99,
             );
         }
-        self.put(
+        self.put_cpu(
             kind,
             format!("{label}: server CPU per delivery{cpu_scope}"),
             "µs",
-            Better::Lower,
             o.cpu_us_per_delivery,
+            &o.cpu,
         );
     }
 
@@ -691,28 +785,67 @@ impl Run {
                 Better::Higher,
                 o.connects_per_second,
             );
-            self.put(
+            self.put_cpu(
                 kind,
                 format!("{label}: server CPU per connect (and its disconnect)"),
                 "µs",
-                Better::Lower,
                 o.cpu_us_per_connect,
+                &o.cpu,
             );
         }
     }
 }
 
-/// Runs every scenario; prints progress to stderr; returns the report.
+/// Runs the whole suite `options.runs` times; prints progress to stderr; returns the report (written as JSON after
+/// every run when asked, so a failed later run keeps the earlier ones).
 pub async fn run(options: Options) -> Res<Report> {
     let plan = Plan::for_mode(options.mode);
+    let runs = options.runs.max(1);
+    let mut half_load = HashMap::new();
+    let mut report = Report {
+        mode: options.mode,
+        plan: plan.clone(),
+        runs: Vec::new(),
+        rows: Vec::new(),
+        floors: Vec::new(),
+        failures: 0,
+    };
+    for index in 0..runs {
+        if runs > 1 {
+            eprintln!("=== run {} of {runs}", index + 1);
+        }
+        let suite = run_once(&options, &plan, &mut half_load).await?;
+        report.failures += suite.failures;
+        report.runs.push(suite);
+        let rows: Vec<&[Row]> = report.runs.iter().map(|r| r.rows.as_slice()).collect();
+        report.rows = medians::merge(&rows);
+        let floors: Vec<&[FloorReading]> =
+            report.runs.iter().map(|r| r.floors.as_slice()).collect();
+        report.floors = medians::merge_floors(&floors);
+        if let Some(path) = &options.json {
+            std::fs::write(path, serde_json::to_string_pretty(&report)?)?;
+        }
+    }
+    Ok(report)
+}
+
+/// One run of the whole suite, with a webhook backend of its own.
+async fn run_once(
+    options: &Options,
+    plan: &Plan,
+    half_load: &mut HashMap<Transport, f64>,
+) -> Res<SuiteRun> {
     let backend = Backend::start(&options.tools).await?;
     let mut run = Run {
         plan: plan.clone(),
+        half_load: std::mem::take(half_load),
         tools: options.tools.clone(),
         backend,
         sources: Arc::new(Sources::loopback(options.sources)),
+        sources_count: options.sources,
         servers: options.servers.clone(),
         values: Values::default(),
+        floors: Vec::new(),
         details: Vec::new(),
         notes: Vec::new(),
         failures: 0,
@@ -732,9 +865,15 @@ pub async fn run(options: Options) -> Res<Report> {
         for transport in [Transport::Polling, Transport::Websocket] {
             eprintln!("== relay {transport} (at {})", elapsed());
             let max = run.relay(transport).await;
-            // Latency at half load: both servers get the same offered rate, half of what Node sustained.
+            // Latency at half load: both servers get the same offered rate, half of what Node sustained (in the
+            // first run: later runs offer the same rate).
             let reference = max.get(&Kind::Node).or_else(|| max.get(&Kind::Iogate));
-            if let Some(rate) = reference.map(|r| r / 2.0).filter(|r| *r >= 1.0) {
+            let rate = match run.half_load.get(&transport) {
+                Some(rate) => Some(*rate),
+                None => reference.map(|r| r / 2.0).filter(|r| *r >= 1.0),
+            };
+            if let Some(rate) = rate {
+                run.half_load.insert(transport, rate);
                 run.relay_at(transport, rate).await;
             }
         }
@@ -745,6 +884,10 @@ pub async fn run(options: Options) -> Res<Report> {
         eprintln!("== connect storm (at {})", elapsed());
         run.storm(Transport::Websocket).await;
         run.storm(Transport::Polling).await;
+    }
+    if options.floor {
+        eprintln!("== loopback floor, no server (at {})", elapsed());
+        run.floors().await;
     }
     if options.cluster {
         let nodes = plan.cluster_nodes;
@@ -758,24 +901,23 @@ pub async fn run(options: Options) -> Res<Report> {
     let Run {
         backend,
         values,
+        floors,
         details,
         notes,
         failures,
+        half_load: rates,
         ..
     } = run;
+    *half_load = rates;
     backend.stop().await;
-    let report = Report {
-        mode: options.mode,
-        plan,
+    Ok(SuiteRun {
         rows: values.rows(),
+        floors,
         details,
         notes,
         failures,
-    };
-    if let Some(path) = &options.json {
-        std::fs::write(path, serde_json::to_string_pretty(&report)?)?;
-    }
-    Ok(report)
+    })
 }
 mod cluster_rows;
+mod floor_rows;
 mod parked_rows;

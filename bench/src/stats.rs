@@ -63,9 +63,34 @@ impl Latencies {
     }
 }
 
+/// The median of the finite values among `values` (the mean of the middle two for an even count); `None` when
+/// there is none.
+pub fn median(values: impl IntoIterator<Item = f64>) -> Option<f64> {
+    let mut finite: Vec<f64> = values.into_iter().filter(|v| v.is_finite()).collect();
+    if finite.is_empty() {
+        return None;
+    }
+    finite.sort_by(f64::total_cmp);
+    let mid = finite.len() / 2;
+    Some(if finite.len() % 2 == 1 {
+        finite[mid]
+    } else {
+        (finite[mid - 1] + finite[mid]) / 2.0
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn medians() {
+        assert_eq!(median([3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median([4.0, 1.0]), Some(2.5));
+        assert_eq!(median([f64::NAN, 5.0, 1.0, 3.0]), Some(3.0));
+        assert_eq!(median(Vec::new()), None);
+        assert_eq!(median([f64::NAN]), None);
+    }
 
     #[test]
     fn percentiles() {

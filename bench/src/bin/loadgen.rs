@@ -1,8 +1,11 @@
 //! `bench-loadgen`: runs iogate's benchmarks side by side with the Node socket.io reference and prints one markdown
 //! table. `bench/run.sh` builds everything and calls `bench-loadgen run`.
 //!
-//! Usage: `bench-loadgen run [--quick | --smoke] [--only iogate|node] [--iogate BIN] [--backend BIN] [--node BIN]
-//!         [--node-app DIR] [--sources N] [--json FILE] [--no-cluster | --cluster-only | --parked-only]`
+//! Usage: `bench-loadgen run [--quick | --smoke] [--runs N] [--only iogate|node] [--iogate BIN] [--backend BIN]
+//!         [--node BIN] [--node-app DIR] [--sources N] [--json FILE] [--no-cluster | --cluster-only | --parked-only]
+//!         [--no-floor]`: the whole suite N times (default 1), one table of the medians.
+//!
+//! The loopback floors alone (no server): `bench-loadgen floor [--quick | --smoke] [--runs N] [--sources N]`.
 //!
 //! What forwarding a polling request to its session's node costs, direct over HTTP/1.1 or through Redis (no iogate;
 //! needs `redis-server`): `bench-loadgen forward-cost [--quick | --smoke] [--rate R] [--runs N] [--backend BIN]`.
@@ -13,9 +16,11 @@
 //! relay-polling, relay-websocket, fanout-polling, fanout-websocket, storm-polling, storm-websocket, parked-websocket
 //! (the servers started with recovery on: iogate's endpoint `recovery`, Node's `RECOVERY_MAX_DISCONNECTION_MS`).
 
+use iogate_bench::floor;
 use iogate_bench::forward_cost;
+use iogate_bench::report::medians;
 use iogate_bench::net::Sources;
-use iogate_bench::runner::{self, Mode, Options};
+use iogate_bench::runner::{self, Mode, Options, Plan};
 use iogate_bench::scenario::{self, Ctx, Pace, Problems, Transport};
 use iogate_bench::servers::{Backend, Kind, Server, Tools};
 use std::net::SocketAddr;
@@ -26,9 +31,10 @@ use std::time::Duration;
 fn usage(problem: &str) -> ! {
     eprintln!(
         "bench-loadgen: {problem}\n\
-         usage: bench-loadgen run [--quick | --smoke] [--only iogate|node] [--iogate BIN] [--backend BIN]\n\
-         \x20                        [--node BIN] [--node-app DIR] [--sources N] [--json FILE]\n\
-         \x20                        [--no-cluster | --cluster-only | --parked-only]\n\
+         usage: bench-loadgen run [--quick | --smoke] [--runs N] [--only iogate|node] [--iogate BIN]\n\
+         \x20                        [--backend BIN] [--node BIN] [--node-app DIR] [--sources N] [--json FILE]\n\
+         \x20                        [--no-cluster | --cluster-only | --parked-only] [--no-floor]\n\
+         \x20      bench-loadgen floor [--quick | --smoke] [--runs N] [--sources N]\n\
          \x20      bench-loadgen forward-cost [--quick | --smoke] [--rate R] [--runs N] [--backend BIN]\n\
          \x20      bench-loadgen scenario NAME --kind iogate|node --pid PID --addr ADDR --control ADDR --backend ADDR\n\
          \x20                        [--clients N] [--seconds S] [--rate R] [--rounds R] [--ramp S] [--sources N]"
@@ -43,6 +49,8 @@ fn main() {
         Some("scenario") => return single(args),
         Some("forward-cost") => return forward_cost(args),
         Some("forward-owner") => return forward_owner(args),
+        Some("floor") => return floor_only(args),
+        Some("floor-reader") => return floor_reader(args),
         Some("--help" | "-h") => usage("runs the benchmarks"),
         Some(other) => usage(&format!("unknown command {other}")),
         None => usage("a command is required"),
@@ -65,6 +73,8 @@ fn main() {
     let mut cluster = true;
     let mut single = true;
     let mut parked = true;
+    let mut floor = true;
+    let mut runs = 1usize;
     while let Some(arg) = args.next() {
         let mut value = || {
             args.next()
@@ -91,6 +101,14 @@ fn main() {
                     .unwrap_or_else(|_| usage("--sources takes a count"))
             }
             "--json" => json = Some(PathBuf::from(value())),
+            "--runs" => {
+                runs = value()
+                    .parse()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .unwrap_or_else(|| usage("--runs takes a count of at least 1"))
+            }
+            "--no-floor" => floor = false,
             "--no-cluster" => cluster = false,
             "--cluster-only" => {
                 single = false;
@@ -117,6 +135,8 @@ fn main() {
         cluster,
         single,
         parked,
+        floor: floor && single,
+        runs,
     };
     let result = runtime.block_on(runner::run(options));
     let _ = std::fs::remove_dir_all(&work_dir);
@@ -375,6 +395,90 @@ fn forward_owner(mut args: impl Iterator<Item = String>) {
     }));
     if let Err(error) = served {
         eprintln!("bench-loadgen forward-owner: {error}");
+        std::process::exit(1);
+    }
+}
+
+/// Measures the loopback floors alone, `--runs` times, and prints their table (sizes of the run's mode: the fan-out
+/// floor over as many connections as the WebSocket fan-out's room, the relay floor with the relay's clients).
+fn floor_only(mut args: impl Iterator<Item = String>) {
+    let (mut mode, mut runs, mut sources) = (Mode::Full, 1usize, 4usize);
+    while let Some(arg) = args.next() {
+        let mut value = || {
+            args.next()
+                .unwrap_or_else(|| usage(&format!("{arg} needs a value")))
+        };
+        match arg.as_str() {
+            "--quick" => mode = Mode::Quick,
+            "--smoke" => mode = Mode::Smoke,
+            "--full" => mode = Mode::Full,
+            "--runs" => runs = value().parse().unwrap_or_else(|_| usage("bad --runs")),
+            "--sources" => sources = value().parse().unwrap_or_else(|_| usage("bad --sources")),
+            other => usage(&format!("unknown argument {other}")),
+        }
+    }
+    let plan = Plan::for_mode(mode);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let measured = runtime.block_on(async {
+        let mut readings = Vec::new();
+        for run in 1..=runs.max(1) {
+            let fanout =
+                floor::fanout::measure(plan.fanout_websocket, plan.floor_rounds, sources).await?;
+            eprintln!("   run {run}, fan-out floor: {}", fanout.summary());
+            let relay =
+                floor::relay::measure(plan.relay_clients, plan.relay_warmup, plan.relay_window)
+                    .await?;
+            eprintln!("   run {run}, relay floor: {}", relay.summary());
+            readings.push(vec![fanout, relay]);
+        }
+        Ok::<_, iogate_bench::Error>(readings)
+    });
+    match measured {
+        Ok(readings) => {
+            let runs: Vec<&[floor::FloorReading]> = readings.iter().map(Vec::as_slice).collect();
+            println!("{}", medians::floor_table(&medians::merge_floors(&runs)));
+        }
+        Err(error) => {
+            eprintln!("bench-loadgen floor: {error}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// The fan-out floor's reader process (started by the floor itself): connects, drains, reports whole rounds.
+fn floor_reader(mut args: impl Iterator<Item = String>) {
+    let (mut addr, mut connections, mut frame_bytes, mut sources) = (None, 0usize, 0usize, 0usize);
+    while let Some(arg) = args.next() {
+        let mut value = || {
+            args.next()
+                .unwrap_or_else(|| usage(&format!("{arg} needs a value")))
+        };
+        let bad = |what: &str| -> ! { usage(&format!("bad {what}")) };
+        match arg.as_str() {
+            "--addr" => addr = Some(value().parse::<SocketAddr>().unwrap_or_else(|_| bad("--addr"))),
+            "--connections" => connections = value().parse().unwrap_or_else(|_| bad("--connections")),
+            "--frame-bytes" => frame_bytes = value().parse().unwrap_or_else(|_| bad("--frame-bytes")),
+            "--sources" => sources = value().parse().unwrap_or_else(|_| bad("--sources")),
+            other => usage(&format!("unknown argument {other}")),
+        }
+    }
+    let Some(addr) = addr else {
+        usage("floor-reader needs --addr")
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    if let Err(error) = runtime.block_on(floor::fanout::read_frames(
+        addr,
+        connections,
+        frame_bytes,
+        sources,
+    )) {
+        eprintln!("bench-loadgen floor-reader: {error}");
         std::process::exit(1);
     }
 }

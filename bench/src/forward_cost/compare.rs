@@ -85,17 +85,8 @@ fn summary(way: &WayOutcome) -> String {
 }
 
 /// The median of `values` (NaN when empty).
-fn median(mut values: Vec<f64>) -> f64 {
-    if values.is_empty() {
-        return f64::NAN;
-    }
-    values.sort_by(f64::total_cmp);
-    let mid = values.len() / 2;
-    if values.len() % 2 == 1 {
-        values[mid]
-    } else {
-        (values[mid - 1] + values[mid]) / 2.0
-    }
+fn median(values: Vec<f64>) -> f64 {
+    crate::stats::median(values).unwrap_or(f64::NAN)
 }
 
 impl Comparison {

@@ -133,12 +133,12 @@ impl Run {
                     );
                 }
             }
-            self.put(
+            self.put_cpu(
                 kind,
                 format!("{label}: server CPU per delivery (all {nodes} processes)"),
                 "µs",
-                Better::Lower,
                 o.cpu_us_per_delivery,
+                &o.cpu,
             );
         }
     }
@@ -186,7 +186,7 @@ impl Run {
                     "requests on node 1"
                 }
             );
-            self.put_relay_costs(kind, &label, p50, p99, o.cpu_us_per_ack);
+            self.put_relay_costs(kind, &label, p50, p99, o.cpu_us_per_ack, &o.cpu);
             measured.push((p50, o.cpu_us_per_ack));
         }
         if let [(Some(direct_p50), direct_cpu), (Some(hop_p50), hop_cpu)] = measured[..] {
