@@ -81,7 +81,8 @@ pub fn number(value: f64) -> String {
         return "n/a".to_string();
     }
     let magnitude = value.abs();
-    if magnitude >= 1000.0 {
+    // From 999.5 on, the rounding below would print "1000": thousands are written with separators instead.
+    if magnitude >= 999.5 {
         let rounded = value.round() as i64;
         let digits = rounded.unsigned_abs().to_string();
         let mut out = String::new();
@@ -115,6 +116,7 @@ mod tests {
         assert_eq!(number(1234567.4), "1,234,567");
         assert_eq!(number(12.345), "12.3");
         assert_eq!(number(0.01234), "0.012");
+        assert_eq!(number(999.6), "1,000");
         let row = Row {
             scenario: "x".into(),
             unit: "KiB",

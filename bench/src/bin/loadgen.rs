@@ -18,8 +18,8 @@
 
 use iogate_bench::floor;
 use iogate_bench::forward_cost;
-use iogate_bench::report::medians;
 use iogate_bench::net::Sources;
+use iogate_bench::report::medians;
 use iogate_bench::runner::{self, Mode, Options, Plan};
 use iogate_bench::scenario::{self, Ctx, Pace, Problems, Transport};
 use iogate_bench::servers::{Backend, Kind, Server, Tools};
@@ -458,9 +458,19 @@ fn floor_reader(mut args: impl Iterator<Item = String>) {
         };
         let bad = |what: &str| -> ! { usage(&format!("bad {what}")) };
         match arg.as_str() {
-            "--addr" => addr = Some(value().parse::<SocketAddr>().unwrap_or_else(|_| bad("--addr"))),
-            "--connections" => connections = value().parse().unwrap_or_else(|_| bad("--connections")),
-            "--frame-bytes" => frame_bytes = value().parse().unwrap_or_else(|_| bad("--frame-bytes")),
+            "--addr" => {
+                addr = Some(
+                    value()
+                        .parse::<SocketAddr>()
+                        .unwrap_or_else(|_| bad("--addr")),
+                )
+            }
+            "--connections" => {
+                connections = value().parse().unwrap_or_else(|_| bad("--connections"))
+            }
+            "--frame-bytes" => {
+                frame_bytes = value().parse().unwrap_or_else(|_| bad("--frame-bytes"))
+            }
             "--sources" => sources = value().parse().unwrap_or_else(|_| bad("--sources")),
             other => usage(&format!("unknown argument {other}")),
         }

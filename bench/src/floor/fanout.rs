@@ -62,7 +62,11 @@ pub async fn measure(connections: usize, rounds: usize, sources: usize) -> Res<F
             .stderr(Stdio::inherit())
             .spawn()?,
     );
-    let stdout = reader.0.stdout.take().ok_or("no stdout of the floor reader")?;
+    let stdout = reader
+        .0
+        .stdout
+        .take()
+        .ok_or("no stdout of the floor reader")?;
     let accept_all = async {
         let mut streams = Vec::with_capacity(connections);
         while streams.len() < connections {
@@ -115,11 +119,8 @@ fn send_rounds(
     frame: &[u8],
 ) -> Res<(u64, (f64, f64), Duration)> {
     let mut lines = BufReader::new(reader_out).lines();
-    let mut next_line = || -> Res<String> {
-        Ok(lines
-            .next()
-            .ok_or("the floor reader ended early")??)
-    };
+    let mut next_line =
+        || -> Res<String> { Ok(lines.next().ok_or("the floor reader ended early")??) };
     let first = next_line()?;
     if first != "ready" {
         return Err(format!("the floor reader said {first:?}").into());

@@ -203,9 +203,10 @@ pub fn tools_table(rows: &[MedianRow]) -> String {
     );
     for row in cpu_rows {
         let cell = |series: &Series| {
-            series
-                .median()
-                .map_or_else(|| "n/a".to_string(), |v| format!("{} {}", number(v), row.unit))
+            series.median().map_or_else(
+                || "n/a".to_string(),
+                |v| format!("{} {}", number(v), row.unit),
+            )
         };
         out.push_str(&format!(
             "| {} | {} | {} | {} | {} |\n",
@@ -266,7 +267,9 @@ pub fn merge_floors(runs: &[&[FloorReading]]) -> Vec<FloorRow> {
 pub fn floor_table(rows: &[FloorRow]) -> String {
     let runs = rows.first().map_or(0, |r| r.cpu_us.each_run.len());
     let mut out = if runs > 1 {
-        format!("| loopback floor, no server (median of {runs} runs [each run]) | CPU | per second |\n")
+        format!(
+            "| loopback floor, no server (median of {runs} runs [each run]) | CPU | per second |\n"
+        )
     } else {
         String::from("| loopback floor, no server | CPU | per second |\n")
     };
@@ -338,7 +341,10 @@ mod tests {
 
     #[test]
     fn merges_runs_by_name_and_takes_the_ratio_of_the_medians() {
-        let first = [row("a", Some(1.0), Some(8.0), true), row("b", Some(2.0), None, false)];
+        let first = [
+            row("a", Some(1.0), Some(8.0), true),
+            row("b", Some(2.0), None, false),
+        ];
         let second = [row("a", Some(3.0), Some(9.0), true)];
         let third = [
             row("a", Some(2.0), Some(40.0), true),
@@ -353,7 +359,10 @@ mod tests {
             [Some(1.0), Some(3.0), Some(2.0)]
         );
         assert_eq!(merged[0].advantage(), Some(4.5));
-        assert_eq!(merged[1].iogate.value.each_run, [Some(2.0), None, Some(4.0)]);
+        assert_eq!(
+            merged[1].iogate.value.each_run,
+            [Some(2.0), None, Some(4.0)]
+        );
         assert_eq!(merged[1].advantage(), None);
         let table = table(&merged);
         assert!(table.starts_with("| scenario (median of 3 runs [each run]) |"));
@@ -384,7 +393,9 @@ mod tests {
         assert_eq!(merged.len(), 1);
         let table = floor_table(&merged);
         assert!(
-            table.contains("| floor | 4.00 µs (75% kernel) [4.00, 8.00, 2.00] | 1,000 /s [1.00k, 500, 2.00k] |"),
+            table.contains(
+                "| floor | 4.00 µs (75% kernel) [4.00, 8.00, 2.00] | 1,000 /s [1.00k, 500, 2.00k] |"
+            ),
             "{table}"
         );
     }
