@@ -133,4 +133,32 @@ mod tests {
         };
         assert_eq!(faster.advantage(), Some(0.125));
     }
+
+    #[test]
+    fn cpu_shares_are_in_the_rows_unit() {
+        use crate::procfs::CpuUse;
+        let usage = Usage {
+            server: CpuUse {
+                user: 0.3,
+                system: 0.7,
+                wall: 2.0,
+            },
+            loadgen: CpuUse {
+                user: 0.4,
+                system: 0.1,
+                wall: 2.0,
+            },
+            backend: CpuUse {
+                user: 0.2,
+                system: 0.05,
+                wall: 2.0,
+            },
+        };
+        // 1 s of server CPU over 100,000 acks: 10 µs per ack.
+        let shares = CpuShares::of(&usage, 10.0).expect("shares");
+        assert!((shares.kernel_percent - 70.0).abs() < 1e-9);
+        assert!((shares.loadgen - 5.0).abs() < 1e-9);
+        assert!((shares.backend - 2.5).abs() < 1e-9);
+        assert_eq!(CpuShares::of(&Usage::default(), 10.0), None);
+    }
 }
