@@ -105,19 +105,21 @@ pub(crate) fn wait_for_packets<H: Handler>(
             let notified = guard.session.notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            // Read from the config each time rather than kept: the future a parked poll holds stays small.
-            let coalesce = engine.config().poll_coalesce;
-            if !coalesce.is_zero()
-                && guard.session.has_queued_output()
-                && engine.handler().busy(&guard.session)
+            // More output is on its way (the backend is answering this client): gather it into one response, for
+            // at most `poll_coalesce` after the first packet could have gone. The window is read from the config
+            // inside a block so that the future a parked poll holds does not keep it.
+            let gather_until = {
+                let window = engine.config().poll_coalesce;
+                (!window.is_zero()
+                    && guard.session.has_queued_output()
+                    && engine.handler().busy(&guard.session))
+                .then(|| *coalesce_until.get_or_insert_with(|| Instant::now() + window))
+            };
+            if let Some(until) = gather_until
+                && Instant::now() < until
             {
-                // More output is on its way (the backend is answering this client): gather it into one response,
-                // for at most `poll_coalesce` after the first packet could have gone.
-                let until = *coalesce_until.get_or_insert_with(|| Instant::now() + coalesce);
-                if Instant::now() < until {
-                    let _ = Box::pin(tokio::time::timeout_at(until, notified)).await;
-                    continue;
-                }
+                let _ = Box::pin(tokio::time::timeout_at(until, notified)).await;
+                continue;
             }
             if let PollReady::Send(packets) = guard.session.poll_ready() {
                 guard.answered = true;
