@@ -512,7 +512,11 @@ async fn a_socket_handed_over_ends_here_with_its_hook_unless_the_new_node_confir
     assert!(!ops.hand_over_confirmed("p-kept"), "confirmed once");
     assert_eq!(metrics.lent.get(), 1);
     tokio::time::sleep(wait * 3).await;
-    assert_eq!(metrics.lent.get(), 0, "the unconfirmed one is no longer held");
+    assert_eq!(
+        metrics.lent.get(),
+        0,
+        "the unconfirmed one is no longer held"
+    );
     let disconnects = ops.app().disconnects.lock().unwrap().clone();
     assert_eq!(
         disconnects,
