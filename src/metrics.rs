@@ -97,6 +97,7 @@ pub struct Metrics {
 #[derive(Default)]
 struct RecoveryFamilies {
     parked: Family<EndpointLabel, Gauge>,
+    lent: Family<EndpointLabel, Gauge>,
     outcomes: Family<OutcomeLabels, Counter>,
     expired: Family<EndpointLabel, Counter>,
     trimmed: Family<EndpointLabel, Counter>,
@@ -118,6 +119,9 @@ pub struct RecoveryMetrics {
     endpoint: String,
     /// Sockets parked now, waiting for their client (`iogate_recovery_parked`).
     pub parked: Gauge,
+    /// Sockets handed to another node of the cluster that has not confirmed it took them yet
+    /// (`iogate_recovery_lent`); they count against the parking limit.
+    pub lent: Gauge,
     outcomes: Family<OutcomeLabels, Counter>,
     /// Parked sockets whose window ran out (`iogate_recovery_expired_total`).
     pub expired: Counter,
@@ -239,6 +243,11 @@ impl Metrics {
             recovery.parked.clone(),
         );
         registry.register(
+            "recovery_lent",
+            "Sockets handed over to another node that has not confirmed it took them (held, and counted against the parking limit, until it does)",
+            recovery.lent.clone(),
+        );
+        registry.register(
             "recoveries",
             "CONNECTs naming a socket to recover, by outcome (recovered, or why not)",
             recovery.outcomes.clone(),
@@ -255,7 +264,7 @@ impl Metrics {
         );
         registry.register(
             "recovery_park_refused",
-            "Sockets not parked because as many were parked as the endpoint allows",
+            "Sockets not parked because as many were parked (or lent) as the endpoint allows",
             recovery.park_refused.clone(),
         );
         Arc::new(Self {
@@ -291,6 +300,7 @@ impl Metrics {
         RecoveryMetrics {
             endpoint: endpoint.to_string(),
             parked: families.parked.get_or_create_owned(&label),
+            lent: families.lent.get_or_create_owned(&label),
             outcomes: families.outcomes.clone(),
             expired: families.expired.get_or_create_owned(&label),
             trimmed: families.trimmed.get_or_create_owned(&label),

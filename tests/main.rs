@@ -39,6 +39,7 @@ mod metrics;
 mod namespace_length;
 mod namespace_table;
 mod own_http1_path;
+mod poll_coalesce;
 mod real_api_clients;
 mod real_engineio_client;
 mod real_python4_client;

@@ -355,6 +355,8 @@ pub struct RelayOutcome {
     pub latencies: Latencies,
     /// Server CPU seconds per ack, in microseconds.
     pub cpu_us_per_ack: f64,
+    /// Polling: acks per poll response that carried any (NaN over WebSocket).
+    pub acks_per_response: f64,
     /// CPU of every process in the window.
     pub cpu: Usage,
 }
@@ -367,6 +369,9 @@ pub enum Pace {
     /// All clients together emit this many times per second, on schedule whatever the acks do; latency counts
     /// from the scheduled time.
     Rate(f64),
+    /// Each client emits this many events at once (over polling: in one POST) and again once every ack arrived:
+    /// replies that come back close together, which a polling server can gather into one response.
+    Burst(u32),
 }
 
 /// The shared timeline of a relay run, in [`now_us`] microseconds.
@@ -382,6 +387,10 @@ struct Timeline {
 struct ClientResult {
     acks: u64,
     latencies: Latencies,
+    /// Polling: responses that carried at least one ack counted in the window.
+    responses: u64,
+    /// Polling: the response the last counted ack came in.
+    last_response: u64,
 }
 
 /// One client's emit schedule.
@@ -391,6 +400,8 @@ struct Schedule {
     first: u64,
     /// Microseconds between emits (open loop); 0 = closed loop.
     period: u64,
+    /// Emits sent at once (closed loop).
+    burst: u32,
 }
 
 /// Emits with ack from `clients` clients; measures from `warmup` on for `duration`.
@@ -452,12 +463,19 @@ pub async fn relay(
             Pace::ClosedLoop => Schedule {
                 first: start,
                 period: 0,
+                burst: 1,
+            },
+            Pace::Burst(burst) => Schedule {
+                first: start,
+                period: 0,
+                burst: burst.max(1),
             },
             Pace::Rate(rate) => {
                 let period = (count as f64 * 1e6 / rate.max(1.0)) as u64;
                 Schedule {
                     first: start + period * index as u64 / count,
                     period: period.max(1),
+                    burst: 1,
                 }
             }
         };
@@ -481,11 +499,13 @@ pub async fn relay(
     tokio::time::sleep_until(instant_at(timeline.window_end)).await;
     let cpu = marks.used();
     let mut acks = 0;
+    let mut responses = 0;
     let mut latencies = Latencies::default();
     let collect = async {
         while let Some(joined) = runs.join_next().await {
             if let Ok(result) = joined {
                 acks += result.acks;
+                responses += result.responses;
                 latencies.extend(&result.latencies);
             }
         }
@@ -509,6 +529,11 @@ pub async fn relay(
         } else {
             f64::NAN
         },
+        acks_per_response: if responses > 0 {
+            acks as f64 / responses as f64
+        } else {
+            f64::NAN
+        },
         cpu,
     })
 }
@@ -523,6 +548,22 @@ fn record(result: &mut ClientResult, timeline: &Timeline, sent: u64, at: u64) {
     if at >= timeline.window_start && at <= timeline.window_end {
         result.acks += 1;
         result.latencies.push(at.saturating_sub(sent));
+    }
+}
+
+/// [`record`] for an ack that came in poll response number `response`, counting the responses that carried acks.
+fn record_polled(
+    result: &mut ClientResult,
+    timeline: &Timeline,
+    sent: u64,
+    at: u64,
+    response: u64,
+) {
+    let before = result.acks;
+    record(result, timeline, sent, at);
+    if result.acks > before && result.last_response != response {
+        result.last_response = response;
+        result.responses += 1;
     }
 }
 
@@ -546,12 +587,14 @@ async fn relay_ws(
             return Ok(result);
         }
         if closed_loop && pending.is_empty() {
-            pending.insert(next_id, now_us());
-            proto::write_emit_with_ack(&mut emit, next_id);
-            if let Err(error) = ws.send_text(&emit).await {
-                return Err((error, result));
+            for _ in 0..schedule.burst {
+                pending.insert(next_id, now_us());
+                proto::write_emit_with_ack(&mut emit, next_id);
+                if let Err(error) = ws.send_text(&emit).await {
+                    return Err((error, result));
+                }
+                next_id += 1;
             }
-            next_id += 1;
         }
         tokio::select! {
             read = ws.read_text() => {
@@ -600,20 +643,23 @@ async fn relay_polling(
     schedule: Schedule,
 ) -> Result<ClientResult, ClientError> {
     let PollClient { mut conn, url } = client;
-    let (ack_tx, mut ack_rx) = mpsc::unbounded_channel::<(u64, u64)>();
+    // Each ack with when it came and which response carried it.
+    let (ack_tx, mut ack_rx) = mpsc::unbounded_channel::<(u64, u64, u64)>();
     let (out_tx, mut out_rx) = mpsc::unbounded_channel::<&'static str>();
     let reader_url = url.clone();
     let reader = tokio::spawn(async move {
+        let mut response = 0u64;
         loop {
             let body = poll_get(&mut conn, &reader_url).await?;
             let at = now_us();
+            response += 1;
             for packet in proto::payload(&body) {
                 match packet {
                     Packet::Ping => {
                         let _ = out_tx.send("3");
                     }
                     Packet::Sio(Sio::Ack(id, _)) => {
-                        let _ = ack_tx.send((id, at));
+                        let _ = ack_tx.send((id, at, response));
                     }
                     Packet::Close => return Err::<(), Error>("server closed the session".into()),
                     _ => {}
@@ -639,9 +685,9 @@ async fn relay_polling(
     let mut last_post_end = 0u64;
     tokio::time::sleep_until(instant_at(timeline.start)).await;
     loop {
-        while let Ok((id, at)) = ack_rx.try_recv() {
+        while let Ok((id, at, response)) = ack_rx.try_recv() {
             if let Some(sent) = pending.remove(&id) {
-                record(&mut result, &timeline, sent, at);
+                record_polled(&mut result, &timeline, sent, at, response);
             }
         }
         while let Ok(packet) = out_rx.try_recv() {
@@ -652,10 +698,12 @@ async fn relay_polling(
             return Ok(result);
         }
         if closed_loop && pending.is_empty() {
-            proto::write_emit_with_ack(&mut emit, next_id);
-            push(&mut outgoing, &emit);
-            pending.insert(next_id, now);
-            next_id += 1;
+            for _ in 0..schedule.burst {
+                proto::write_emit_with_ack(&mut emit, next_id);
+                push(&mut outgoing, &emit);
+                pending.insert(next_id, now);
+                next_id += 1;
+            }
         }
         if !closed_loop {
             while next_send <= now {
@@ -686,9 +734,9 @@ async fn relay_polling(
             return Err(("polling reader ended".into(), result));
         }
         tokio::select! {
-            Some((id, at)) = ack_rx.recv() => {
+            Some((id, at, response)) = ack_rx.recv() => {
                 if let Some(sent) = pending.remove(&id) {
-                    record(&mut result, &timeline, sent, at);
+                    record_polled(&mut result, &timeline, sent, at, response);
                 }
             }
             Some(packet) = out_rx.recv() => push(&mut outgoing, packet),

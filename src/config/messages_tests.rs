@@ -273,3 +273,22 @@ fn recovery_settings() {
             .is_none()
     );
 }
+
+#[test]
+fn poll_coalesce_bounds() {
+    assert_eq!(
+        refusal(&format!("{ENDPOINT}poll_coalesce = \"1s\"\n")),
+        "t.toml: endpoint[0].poll_coalesce: must be at most 100ms: it delays replies to polling clients by up to this much"
+    );
+    assert!(
+        parse_str(
+            "t.toml",
+            &format!("{ENDPOINT}poll_coalesce = \"0s\"\n"),
+            &|_| None
+        )
+        .is_ok()
+    );
+    let defaults =
+        parse_str("t.toml", ENDPOINT, &|_| None).map(|config| config.endpoints[0].poll_coalesce);
+    assert_eq!(defaults.ok(), Some(std::time::Duration::from_millis(1)));
+}

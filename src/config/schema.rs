@@ -266,6 +266,11 @@ pub struct EndpointConfig {
     /// How long a polling-to-WebSocket upgrade may take before the WebSocket is dropped.
     #[serde(default = "default_upgrade_timeout", with = "duration_serde")]
     pub upgrade_timeout: Duration,
+    /// How long a long-poll that has packets to send may wait for more while the backend is still answering this
+    /// client's webhooks, so that replies arriving close together go out in one response. Never delays a packet by
+    /// more than this; `"0s"` answers at once.
+    #[serde(default = "default_poll_coalesce", with = "duration_serde")]
+    pub poll_coalesce: Duration,
     /// Largest HTTP body or WebSocket message accepted, in bytes; bigger ones get 413 or close the WebSocket.
     #[serde(default = "default_max_payload")]
     pub max_payload: u64,
@@ -341,6 +346,7 @@ impl EndpointConfig {
             ping_timeout: default_ping_timeout(),
             connect_timeout: default_connect_timeout(),
             upgrade_timeout: default_upgrade_timeout(),
+            poll_coalesce: default_poll_coalesce(),
             max_payload: default_max_payload(),
             eio3: true,
             socketio09: true,
@@ -485,6 +491,9 @@ fn default_connect_timeout() -> Duration {
 }
 fn default_upgrade_timeout() -> Duration {
     Duration::from_secs(10)
+}
+fn default_poll_coalesce() -> Duration {
+    Duration::from_millis(1)
 }
 fn default_max_payload() -> u64 {
     1_000_000

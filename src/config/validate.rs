@@ -3,6 +3,7 @@
 use super::cluster::{ClusterConfig, PeerAddress};
 use super::schema::{Config, EndpointConfig, Protocol, ServerConfig};
 use std::collections::HashSet;
+use std::time::Duration;
 
 type Problem = (String, String);
 
@@ -165,6 +166,15 @@ fn validate_endpoint(key: &str, endpoint: &EndpointConfig) -> Result<(), Problem
             return Err((at(name), "must be greater than zero".into()));
         }
     }
+    if endpoint.poll_coalesce > MAX_POLL_COALESCE {
+        return Err((
+            at("poll_coalesce"),
+            format!(
+                "must be at most {}ms: it delays replies to polling clients by up to this much",
+                MAX_POLL_COALESCE.as_millis()
+            ),
+        ));
+    }
     if endpoint.max_payload == 0 {
         return Err((at("max_payload"), "must be greater than zero".into()));
     }
@@ -229,6 +239,9 @@ fn validate_endpoint(key: &str, endpoint: &EndpointConfig) -> Result<(), Problem
 /// The largest `max_buffer` accepted: a per-session bound above 1 GiB bounds nothing a server could hold for
 /// many sessions.
 const MAX_BUFFER_LIMIT: usize = 1 << 30;
+
+/// The longest `poll_coalesce`: a reply held longer than this would read as a slow server.
+const MAX_POLL_COALESCE: Duration = Duration::from_millis(100);
 
 /// The largest `max_namespace_length` accepted: names are identifiers that every webhook and log line carries.
 const MAX_NAMESPACE_LENGTH_LIMIT: usize = 64 * 1024;

@@ -30,6 +30,8 @@ pub struct EngineConfig {
     pub upgrade_timeout: Duration,
     /// Largest body or message accepted, in bytes.
     pub max_payload: u64,
+    /// How long a long-poll with packets may wait for more while the application is still working on the session.
+    pub poll_coalesce: Duration,
     /// Whether long-polling is enabled.
     pub polling: bool,
     /// Whether WebSocket is enabled.

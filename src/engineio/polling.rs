@@ -18,9 +18,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// How long a poll with packets may wait for more while the application is still working on the session.
-const POLL_COALESCE: Duration = Duration::from_millis(20);
-
 /// How long a GET that starts during an upgrade probe waits before its noop.
 const PROBE_POLL_HOLD: Duration = Duration::from_millis(100);
 
@@ -108,13 +105,21 @@ pub(crate) fn wait_for_packets<H: Handler>(
             let notified = guard.session.notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            if guard.session.has_queued_output() && engine.handler().busy(&guard.session) {
-                // More output is on its way (the backend is answering this client): gather it into one response.
-                let until = *coalesce_until.get_or_insert_with(|| Instant::now() + POLL_COALESCE);
-                if Instant::now() < until {
-                    let _ = Box::pin(tokio::time::timeout_at(until, notified)).await;
-                    continue;
-                }
+            // More output is on its way (the backend is answering this client): gather it into one response, for
+            // at most `poll_coalesce` after the first packet could have gone. The window is read from the config
+            // inside a block so that the future a parked poll holds does not keep it.
+            let gather_until = {
+                let window = engine.config().poll_coalesce;
+                (!window.is_zero()
+                    && guard.session.has_queued_output()
+                    && engine.handler().busy(&guard.session))
+                .then(|| *coalesce_until.get_or_insert_with(|| Instant::now() + window))
+            };
+            if let Some(until) = gather_until
+                && Instant::now() < until
+            {
+                let _ = Box::pin(tokio::time::timeout_at(until, notified)).await;
+                continue;
             }
             if let PollReady::Send(packets) = guard.session.poll_ready() {
                 guard.answered = true;

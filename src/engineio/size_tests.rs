@@ -59,6 +59,7 @@ fn engine() -> Arc<Engine<Accept>> {
             },
             upgrade_timeout: Duration::from_secs(10),
             max_payload: 1_000_000,
+            poll_coalesce: Duration::from_millis(1),
             polling: true,
             websocket: true,
             eio3: true,

@@ -37,6 +37,7 @@ pub(super) fn build_endpoint(
         },
         upgrade_timeout: config.upgrade_timeout,
         max_payload: config.max_payload,
+        poll_coalesce: config.poll_coalesce,
         polling: config.transports.contains(&Transport::Polling),
         websocket: config.transports.contains(&Transport::Websocket),
         eio3: config.eio3,

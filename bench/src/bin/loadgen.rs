@@ -12,7 +12,7 @@
 //!
 //! One scenario against servers started by hand (to profile them):
 //! `bench-loadgen scenario NAME --kind iogate|node --pid PID --addr ADDR --control ADDR --backend ADDR
-//!  [--clients N] [--seconds S] [--rate R] [--rounds R] [--ramp S] [--sources N]`, NAME one of idle-polling, idle-websocket,
+//!  [--clients N] [--seconds S] [--rate R | --burst K] [--rounds R] [--ramp S] [--sources N]`, NAME one of idle-polling, idle-websocket,
 //! relay-polling, relay-websocket, fanout-polling, fanout-websocket, storm-polling, storm-websocket, parked-websocket
 //! (the servers started with recovery on: iogate's endpoint `recovery`, Node's `RECOVERY_MAX_DISCONNECTION_MS`).
 
@@ -37,7 +37,7 @@ fn usage(problem: &str) -> ! {
          \x20      bench-loadgen floor [--quick | --smoke] [--runs N] [--sources N]\n\
          \x20      bench-loadgen forward-cost [--quick | --smoke] [--rate R] [--runs N] [--backend BIN]\n\
          \x20      bench-loadgen scenario NAME --kind iogate|node --pid PID --addr ADDR --control ADDR --backend ADDR\n\
-         \x20                        [--clients N] [--seconds S] [--rate R] [--rounds R] [--ramp S] [--sources N]"
+         \x20                        [--clients N] [--seconds S] [--rate R | --burst K] [--rounds R] [--ramp S] [--sources N]"
     );
     std::process::exit(2)
 }
@@ -166,6 +166,7 @@ fn single(mut args: impl Iterator<Item = String>) {
     let mut kind = Kind::Iogate;
     let (mut pid, mut addr, mut control, mut backend) = (None, None, None, None);
     let mut ramp = Duration::ZERO;
+    let mut burst = None;
     let (mut clients, mut seconds, mut rate, mut rounds, mut sources) =
         (100usize, 10.0f64, None, 10usize, 4usize);
     while let Some(arg) = args.next() {
@@ -207,6 +208,7 @@ fn single(mut args: impl Iterator<Item = String>) {
             "--clients" => clients = value().parse().unwrap_or_else(|_| bad("--clients")),
             "--seconds" => seconds = value().parse().unwrap_or_else(|_| bad("--seconds")),
             "--rate" => rate = Some(value().parse::<f64>().unwrap_or_else(|_| bad("--rate"))),
+            "--burst" => burst = Some(value().parse::<u32>().unwrap_or_else(|_| bad("--burst"))),
             "--rounds" => rounds = value().parse().unwrap_or_else(|_| bad("--rounds")),
             "--ramp" => {
                 ramp = Duration::from_secs_f64(value().parse().unwrap_or_else(|_| bad("--ramp")))
@@ -253,7 +255,11 @@ fn single(mut args: impl Iterator<Item = String>) {
             .await
             .map(|o| format!("{o:?}")),
             "relay" => {
-                let pace = rate.map_or(Pace::ClosedLoop, Pace::Rate);
+                let pace = match (rate, burst) {
+                    (Some(rate), _) => Pace::Rate(rate),
+                    (None, Some(burst)) => Pace::Burst(burst),
+                    (None, None) => Pace::ClosedLoop,
+                };
                 scenario::relay(
                     &ctx,
                     transport,
@@ -266,11 +272,12 @@ fn single(mut args: impl Iterator<Item = String>) {
                 .await
                 .map(|mut o| {
                     format!(
-                        "{:.0} acks/s, p50 {:?} ms, p99 {:?} ms, {:.1} us CPU/ack; {}",
+                        "{:.0} acks/s, p50 {:?} ms, p99 {:?} ms, {:.1} us CPU/ack, {:.2} acks per poll response; {}",
                         o.acks_per_second,
                         o.latencies.percentile_ms(50.0),
                         o.latencies.percentile_ms(99.0),
                         o.cpu_us_per_ack,
+                        o.acks_per_response,
                         o.cpu.summary()
                     )
                 })

@@ -506,9 +506,17 @@ async fn a_socket_handed_over_ends_here_with_its_hook_unless_the_new_node_confir
         ));
     }
     assert!(ops.sockets_local("/", None).unwrap().is_empty());
+    let metrics = &ops.config.recovery.as_ref().unwrap().metrics;
+    assert_eq!((metrics.parked.get(), metrics.lent.get()), (0, 2));
     assert!(ops.hand_over_confirmed("p-kept"));
     assert!(!ops.hand_over_confirmed("p-kept"), "confirmed once");
+    assert_eq!(metrics.lent.get(), 1);
     tokio::time::sleep(wait * 3).await;
+    assert_eq!(
+        metrics.lent.get(),
+        0,
+        "the unconfirmed one is no longer held"
+    );
     let disconnects = ops.app().disconnects.lock().unwrap().clone();
     assert_eq!(
         disconnects,

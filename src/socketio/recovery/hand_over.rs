@@ -192,6 +192,7 @@ impl<A: SocketApp, D: Adapter> Ops<A, D> {
         let pid: Arc<str> = Arc::from(pid);
         let expiry = self.expiry_timer(&pid);
         let generation = self.parked.lend(pid, parked, Some(expiry.clone()));
+        self.parked_changed();
         self.schedule_expiry(&expiry, confirm_within, generation);
         settings.metrics.outcome("handed_over");
         Ok(handed)
@@ -200,12 +201,17 @@ impl<A: SocketApp, D: Adapter> Ops<A, D> {
     /// The node the socket `pid` was handed to confirmed it took it: nothing more happens to it here. False
     /// when it is not waiting (confirmed already, or its confirmation came too late and its hook went).
     pub fn hand_over_confirmed(&self, pid: &str) -> bool {
-        self.parked.settle(pid).is_some()
+        let settled = self.parked.settle(pid).is_some();
+        if settled {
+            self.parked_changed();
+        }
+        settled
     }
 
     /// A socket handed over to a node that did not confirm it in time: the answer may never have arrived, so
     /// it ends here, with its `disconnect` hook.
     pub(super) fn end_lent(&self, lent: Parked<A::SocketState>) {
+        self.parked_changed();
         if let Some(settings) = &self.config.recovery {
             settings.metrics.outcome("hand_over_unconfirmed");
         }

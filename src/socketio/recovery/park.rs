@@ -154,10 +154,11 @@ impl<A: SocketApp, D: Adapter> SocketIo<A, D> {
         }
     }
 
-    /// Sets the parked-sockets gauge.
+    /// Sets the parked- and lent-sockets gauges.
     pub(crate) fn parked_changed(&self) {
         if let Some(settings) = &self.config.recovery {
             settings.metrics.parked.set(self.parked.parked() as i64);
+            settings.metrics.lent.set(self.parked.lent() as i64);
         }
     }
 }

@@ -56,30 +56,44 @@ pub enum Expired<S> {
 pub enum ParkRefused {
     /// The pid is not registered (the socket was already ended or claimed).
     NotLive,
-    /// As many sockets are parked as the limit allows.
+    /// As many sockets are parked (or lent and not yet confirmed) as the limit allows.
     Full,
 }
 
 struct Inner<S> {
     slots: HashMap<Arc<str>, Slot<S>>,
     parked: usize,
+    lent: usize,
     generation: u64,
+}
+
+impl<S> Inner<S> {
+    /// Keeps the counts right for a slot taken out of (or replaced in) the map.
+    fn left(&mut self, slot: &Slot<S>) {
+        match slot {
+            Slot::Live => {}
+            Slot::Parked(_) => self.parked -= 1,
+            Slot::Lent(_) => self.lent -= 1,
+        }
+    }
 }
 
 /// The pids of an endpoint's recoverable sockets.
 pub struct ParkedSessions<S> {
     inner: Mutex<Inner<S>>,
-    /// The most sockets parked at once.
+    /// The most sockets parked and lent at once: a lent socket is held as a parked one is, until the node it
+    /// was handed to confirms it.
     limit: usize,
 }
 
 impl<S: Send + Sync + 'static> ParkedSessions<S> {
-    /// An empty store parking at most `limit` sockets at once.
+    /// An empty store holding at most `limit` parked and lent sockets at once.
     pub fn new(limit: usize) -> Self {
         Self {
             inner: Mutex::new(Inner {
                 slots: HashMap::new(),
                 parked: 0,
+                lent: 0,
                 generation: 0,
             }),
             limit,
@@ -95,19 +109,18 @@ impl<S: Send + Sync + 'static> ParkedSessions<S> {
     /// Records a recoverable socket as connected.
     pub fn live(&self, pid: Arc<str>) {
         let mut inner = self.lock();
-        if let Some(Slot::Parked(_)) = inner.slots.insert(pid, Slot::Live) {
-            inner.parked -= 1;
+        if let Some(old) = inner.slots.insert(pid, Slot::Live) {
+            inner.left(&old);
         }
     }
 
     /// Forgets `pid` (its socket ended); the parked socket, if it was parked.
     pub fn forget(&self, pid: &str) -> Option<Parked<S>> {
         let mut inner = self.lock();
-        match inner.slots.remove(pid) {
-            Some(Slot::Parked(parked)) => {
-                inner.parked -= 1;
-                Some(parked)
-            }
+        let slot = inner.slots.remove(pid)?;
+        inner.left(&slot);
+        match slot {
+            Slot::Parked(parked) => Some(parked),
             _ => None,
         }
     }
@@ -121,7 +134,7 @@ impl<S: Send + Sync + 'static> ParkedSessions<S> {
         expiry: Option<Arc<ExpiryTimer>>,
     ) -> Result<u64, ParkRefused> {
         let mut inner = self.lock();
-        let full = inner.parked >= self.limit;
+        let full = inner.parked + inner.lent >= self.limit;
         inner.generation += 1;
         let generation = inner.generation;
         let Some(slot) = inner.slots.get_mut(pid) else {
@@ -172,7 +185,10 @@ impl<S: Send + Sync + 'static> ParkedSessions<S> {
             }
             Some(Slot::Lent(lent)) if lent.generation == generation => {
                 match inner.slots.remove(pid) {
-                    Some(Slot::Lent(lent)) => Some(Expired::Lent(lent)),
+                    Some(Slot::Lent(lent)) => {
+                        inner.lent -= 1;
+                        Some(Expired::Lent(lent))
+                    }
                     _ => None,
                 }
             }
@@ -193,9 +209,10 @@ impl<S: Send + Sync + 'static> ParkedSessions<S> {
         socket.generation = inner.generation;
         socket.expiry = expiry;
         let generation = socket.generation;
-        if let Some(Slot::Parked(_)) = inner.slots.insert(pid, Slot::Lent(socket)) {
-            inner.parked -= 1;
+        if let Some(old) = inner.slots.insert(pid, Slot::Lent(socket)) {
+            inner.left(&old);
         }
+        inner.lent += 1;
         generation
     }
 
@@ -207,7 +224,10 @@ impl<S: Send + Sync + 'static> ParkedSessions<S> {
             _ => return None,
         }
         match inner.slots.remove(pid) {
-            Some(Slot::Lent(lent)) => Some(lent),
+            Some(Slot::Lent(lent)) => {
+                inner.lent -= 1;
+                Some(lent)
+            }
             _ => None,
         }
     }
@@ -242,7 +262,10 @@ impl<S: Send + Sync + 'static> ParkedSessions<S> {
                     inner.parked -= 1;
                     taken.push(Expired::Parked(parked));
                 }
-                Some(Slot::Lent(lent)) => taken.push(Expired::Lent(lent)),
+                Some(Slot::Lent(lent)) => {
+                    inner.lent -= 1;
+                    taken.push(Expired::Lent(lent));
+                }
                 _ => {}
             }
         }
@@ -252,6 +275,11 @@ impl<S: Send + Sync + 'static> ParkedSessions<S> {
     /// Sockets parked now.
     pub fn parked(&self) -> usize {
         self.lock().parked
+    }
+
+    /// Sockets handed to another node that has not confirmed it took them yet.
+    pub fn lent(&self) -> usize {
+        self.lock().lent
     }
 }
 
@@ -383,6 +411,41 @@ mod tests {
             panic!("parked");
         };
         store.lend("r".into(), parked, None);
+        assert_eq!(store.lent(), 1);
         assert!(matches!(store.drain().as_slice(), [Expired::Lent(_)]));
+        assert_eq!((store.parked(), store.lent()), (0, 0));
+    }
+
+    #[test]
+    fn a_lent_socket_counts_against_the_limit_until_it_is_confirmed() {
+        let store = ParkedSessions::new(2);
+        for pid in ["a", "b", "c"] {
+            store.live(pid.into());
+        }
+        store
+            .park("a", socket("/"), CloseReason::TransportClose, None)
+            .unwrap();
+        let Claim::Parked(parked) = store.claim("a", "/") else {
+            panic!("parked");
+        };
+        store.lend("a".into(), parked, None);
+        store
+            .park("b", socket("/"), CloseReason::TransportClose, None)
+            .unwrap();
+        assert_eq!((store.parked(), store.lent()), (1, 1));
+        // One parked and one lent: the store is full.
+        assert_eq!(
+            store.park("c", socket("/"), CloseReason::TransportClose, None),
+            Err(ParkRefused::Full)
+        );
+        store.live("c".into());
+        assert!(store.settle("a").is_some());
+        assert_eq!(store.lent(), 0);
+        assert!(
+            store
+                .park("c", socket("/"), CloseReason::TransportClose, None)
+                .is_ok()
+        );
+        assert_eq!((store.parked(), store.lent()), (2, 0));
     }
 }
