@@ -21,6 +21,7 @@ pub mod sio09;
 pub mod sio09_message;
 mod socket;
 mod socket_id;
+mod socket_list;
 mod table;
 #[cfg(test)]
 mod test_support;
