@@ -147,4 +147,15 @@ mod tests {
             "a relayed session is {size} bytes (at most 216)"
         );
     }
+
+    #[test]
+    fn a_relayed_socket_stays_in_its_malloc_size_class() {
+        // As for the session: 216 bytes and the `Arc`'s counts fill a 240-byte chunk, and every socket pays the
+        // next 16 bytes if this grows.
+        let size = std::mem::size_of::<Socket<crate::relay::SocketHookState>>();
+        assert!(
+            size <= 216,
+            "a relayed socket is {size} bytes (at most 216)"
+        );
+    }
 }
