@@ -1,6 +1,6 @@
 //! The Socket.IO state of one Engine.IO session: its sockets by namespace and a packet being reassembled.
 
-use super::connect_timeout::ConnectTimeout;
+use super::connect_timeout::ConnectPending;
 use super::reassembly::PartialPacket;
 use super::socket::Socket;
 use super::socket_list::SocketList;
@@ -25,8 +25,9 @@ pub(crate) struct ConnInner<S> {
     pub(crate) ever_connected: bool,
     /// Why the session closed, once it has (no socket may be added any more).
     pub(crate) closed: Option<CloseReason>,
-    /// The pending connect timeout; dropping it cancels the deadline.
-    pub(crate) connect_timeout: Option<Arc<ConnectTimeout>>,
+    /// Set while the connect timeout counts; taking it away cancels the deadline (whose entry in the endpoint's
+    /// timers stays until it is due, pointing weakly at the session: see `connect_timeout`).
+    pub(crate) connect_timeout: Option<ConnectPending>,
 }
 
 impl<S> ConnInner<S> {
