@@ -1,7 +1,9 @@
 //! The connect timeout: a session that connects no namespace in time is closed, on the shared timer.
 //!
 //! The deadline's entry points at the session itself (weakly) and costs no allocation of its own; the session's
-//! [`ConnectPending`] mark, taken away when a namespace connects, is what cancels it.
+//! [`ConnectPending`] mark, taken away when a namespace connects, is what cancels it. The price: a session that
+//! ends before its deadline keeps its block (not what it held) until the deadline passes, as its heartbeat entry
+//! already keeps it for up to a ping interval.
 
 use super::session_sockets::SessionSockets;
 use crate::engineio::session::timer::{Timed, Timers};
