@@ -210,6 +210,11 @@ impl<S: Send + Sync + 'static> Session<S> {
         self.id
     }
 
+    /// The session id, borrowed (the registry finds sessions by it).
+    pub(crate) fn id_ref(&self) -> &Sid {
+        &self.id
+    }
+
     /// The protocol the client speaks: Engine.IO v3 or v4, or Socket.IO 0.9's transport.
     pub fn version(&self) -> EngineVersion {
         self.version
