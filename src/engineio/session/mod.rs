@@ -279,7 +279,6 @@ impl<S: Send + Sync + 'static> Session<S> {
             if inner.closed.is_some() {
                 return false;
             }
-            let pump = inner.pump_waker.take();
             let before = inner.queue.len();
             let mut bytes = 0usize;
             inner
@@ -289,9 +288,10 @@ impl<S: Send + Sync + 'static> Session<S> {
             match inner.bytes_with(bytes, max_bytes) {
                 Some(total) if inner.queue.len() <= max_packets => {
                     inner.bytes = total;
-                    (added, bytes as i64, false, pump)
+                    (added, bytes as i64, false, inner.pump_waker.take())
                 }
-                _ => (added, -i64::from(inner.drop_queue()), true, pump),
+                // The close that follows wakes the pump (its waker stays in the session until then).
+                _ => (added, -i64::from(inner.drop_queue()), true, None),
             }
         };
         if let Some(owner) = &owner {
@@ -300,8 +300,6 @@ impl<S: Send + Sync + 'static> Session<S> {
             metrics.buffered_bytes.inc_by(delta);
         }
         if overflow {
-            // Closing wakes the transports (the pump too, through its waker taken above).
-            drop(pump);
             self.overflow(owner.as_deref(), max_packets, max_bytes);
             return false;
         }
