@@ -8,6 +8,7 @@ use crate::engineio::handler::{Handler, Refusal, Wait};
 use crate::engineio::http::RequestBody;
 use crate::engineio::http::{self as responses, Body};
 use crate::engineio::query::{EngineRequest, Query, SessionRequest};
+use crate::engineio::registry::{Registered, Registry};
 use crate::engineio::session::handshake::{ConnInfo, Handshake, open_packet_json};
 use crate::engineio::session::sid::{CurrentTag, Sid};
 use crate::engineio::session::timer::Timers;
@@ -16,7 +17,6 @@ use crate::engineio::version::EngineVersion;
 use crate::metrics::EndpointMetrics;
 use futures_util::FutureExt;
 use http::{Request, Response};
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -48,7 +48,7 @@ pub struct EngineConfig {
 pub struct Engine<H: Handler> {
     config: EngineConfig,
     handler: H,
-    sessions: Mutex<HashMap<Sid, Arc<Session<H::State>>>>,
+    sessions: Mutex<Registry<H::State>>,
     timers: Arc<Timers<Session<H::State>>>,
     me: Weak<Self>,
 }
@@ -59,7 +59,7 @@ impl<H: Handler> Engine<H> {
         Arc::new_cyclic(|me| Self {
             config,
             handler,
-            sessions: Mutex::new(HashMap::new()),
+            sessions: Mutex::new(Registry::default()),
             timers: Timers::start(),
             me: me.clone(),
         })
@@ -90,7 +90,7 @@ impl<H: Handler> Engine<H> {
 
     /// The session with id `sid`, if open.
     pub fn session(&self, sid: Sid) -> Option<Arc<Session<H::State>>> {
-        self.registry().get(&sid).cloned()
+        self.registry().get(&sid).map(|found| found.0.clone())
     }
 
     /// The session `sid` as a request of one protocol family may reach it: a Socket.IO 0.9 session only through
@@ -102,7 +102,10 @@ impl<H: Handler> Engine<H> {
 
     /// Every open session.
     pub fn sessions(&self) -> Vec<Arc<Session<H::State>>> {
-        self.registry().values().cloned().collect()
+        self.registry()
+            .iter()
+            .map(|found| found.0.clone())
+            .collect()
     }
 
     /// Closes every session with `reason` (e.g. on shutdown).
@@ -112,7 +115,7 @@ impl<H: Handler> Engine<H> {
         }
     }
 
-    fn registry(&self) -> std::sync::MutexGuard<'_, HashMap<Sid, Arc<Session<H::State>>>> {
+    fn registry(&self) -> std::sync::MutexGuard<'_, Registry<H::State>> {
         self.sessions
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -293,7 +296,7 @@ impl<H: Handler> Engine<H> {
             opened.state,
             owner,
         ));
-        self.registry().insert(sid, session.clone());
+        self.registry().replace(Registered(session.clone()));
         self.config
             .metrics
             .sessions(transport == TransportKind::Websocket)

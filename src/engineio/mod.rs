@@ -10,6 +10,7 @@ mod handler;
 pub mod http;
 mod polling;
 mod query;
+mod registry;
 pub mod session;
 pub mod sio09;
 mod version;

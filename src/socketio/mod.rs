@@ -21,6 +21,8 @@ pub mod sio09;
 pub mod sio09_message;
 mod socket;
 mod socket_id;
+mod socket_list;
+mod socket_set;
 mod table;
 #[cfg(test)]
 mod test_support;

@@ -3,6 +3,7 @@
 use super::ops::{Reach, Selector};
 use super::socket::Socket;
 use super::socket_id::SocketId;
+use super::socket_set::{Member, SocketSet};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -13,7 +14,7 @@ pub struct Namespace<S> {
 }
 
 struct Inner<S> {
-    sockets: HashMap<SocketId, Arc<Socket<S>>>,
+    sockets: SocketSet<S>,
     /// Members of every room except the one each socket has under its own id: that room is the socket's
     /// `in_own_room` flag, so an idle socket costs no index entry.
     rooms: HashMap<Arc<str>, HashSet<SocketId>>,
@@ -22,7 +23,10 @@ struct Inner<S> {
 impl<S: Send + Sync + 'static> Inner<S> {
     /// The socket whose own-id room is `room`, if it is in it.
     fn own_room_member(&self, room: &str) -> Option<&Arc<Socket<S>>> {
-        self.sockets.get(room).filter(|socket| socket.in_own_room())
+        self.sockets
+            .get(room)
+            .map(|member| &member.0)
+            .filter(|socket| socket.in_own_room())
     }
 
     /// Whether socket `sid` is in `room`.
@@ -38,7 +42,7 @@ impl<S: Send + Sync + 'static> Namespace<S> {
         Self {
             name: name.to_string(),
             inner: RwLock::new(Inner {
-                sockets: HashMap::new(),
+                sockets: SocketSet::default(),
                 rooms: HashMap::new(),
             }),
         }
@@ -63,14 +67,14 @@ impl<S: Send + Sync + 'static> Namespace<S> {
 
     /// Adds a socket; it joins the room named by its own id.
     pub(crate) fn add(&self, socket: &Arc<Socket<S>>) {
-        self.write().sockets.insert(socket.id(), socket.clone());
+        self.write().sockets.replace(Member(socket.clone()));
         self.join(socket, socket.id_ref().as_str());
     }
 
     /// Removes a socket from the namespace and every room. True when it was there.
     pub(crate) fn remove(&self, socket: &Socket<S>) -> bool {
         let mut inner = self.write();
-        let present = inner.sockets.remove(socket.id_ref()).is_some();
+        let present = inner.sockets.remove(socket.id_ref().as_str());
         let mut state = socket.lock();
         state.connected = false;
         state.drop_pending_acks();
@@ -92,7 +96,7 @@ impl<S: Send + Sync + 'static> Namespace<S> {
     /// Puts `socket` in `room`.
     pub(crate) fn join(&self, socket: &Arc<Socket<S>>, room: &str) {
         let mut inner = self.write();
-        if !inner.sockets.contains_key(socket.id_ref()) {
+        if !inner.sockets.contains(socket.id_ref().as_str()) {
             return;
         }
         let mut state = socket.lock();
@@ -134,12 +138,16 @@ impl<S: Send + Sync + 'static> Namespace<S> {
 
     /// The socket with id `sid`.
     pub fn get(&self, sid: &str) -> Option<Arc<Socket<S>>> {
-        self.read().sockets.get(sid).cloned()
+        self.read().sockets.get(sid).map(|member| member.0.clone())
     }
 
     /// Every socket.
     pub fn sockets(&self) -> Vec<Arc<Socket<S>>> {
-        self.read().sockets.values().cloned().collect()
+        self.read()
+            .sockets
+            .iter()
+            .map(|member| member.0.clone())
+            .collect()
     }
 
     /// Number of sockets.
@@ -160,9 +168,9 @@ impl<S: Send + Sync + 'static> Namespace<S> {
             .iter()
             .map(|(name, m)| (&**name, m.len()))
             .collect();
-        for (sid, socket) in &inner.sockets {
+        for Member(socket) in &inner.sockets {
             if socket.in_own_room() {
-                *counts.entry(sid.as_str()).or_default() += 1;
+                *counts.entry(socket.id_ref().as_str()).or_default() += 1;
             }
         }
         let mut rooms: Vec<(String, usize)> = counts
@@ -190,8 +198,8 @@ impl<S: Send + Sync + 'static> Namespace<S> {
                     inner
                         .sockets
                         .iter()
-                        .filter(|(sid, _)| !excluded(sid))
-                        .map(|(_, s)| s.clone()),
+                        .filter(|Member(socket)| !excluded(socket.id_ref()))
+                        .map(|Member(socket)| socket.clone()),
                 );
                 return chosen;
             }
@@ -212,7 +220,7 @@ impl<S: Send + Sync + 'static> Namespace<S> {
         );
         for sid in candidates {
             if (single_source || seen.insert(sid)) && !excluded(sid) {
-                if let Some(socket) = inner.sockets.get(sid) {
+                if let Some(Member(socket)) = inner.sockets.get(sid.as_str()) {
                     chosen.push(socket.clone());
                 }
             }

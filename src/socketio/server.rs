@@ -3,7 +3,7 @@
 //! (`negotiate`), the Engine.IO handler (`handler`), and operations on sockets (`ops`).
 
 use super::app::{DisconnectReason, SocketApp};
-use super::connect_timeout::ConnectTimeout;
+use super::connect_timeout::ConnectTimers;
 use super::name_limit;
 use super::namespace::Namespace;
 use super::ops::{Adapter, InProcess, Ops};
@@ -43,7 +43,7 @@ pub struct SocketIo<A: SocketApp, D: Adapter = InProcess> {
     adapter: D,
     pub(super) config: SioConfig,
     namespaces: NamespaceTable<A::SocketState>,
-    pub(super) timers: Arc<Timers<ConnectTimeout>>,
+    pub(super) timers: Arc<ConnectTimers>,
     /// The private ids of recoverable sockets, and the parked ones.
     pub(super) parked: ParkedSessions<A::SocketState>,
     /// The deadlines of parked sockets (with recovery on).

@@ -1,8 +1,9 @@
 //! The Socket.IO state of one Engine.IO session: its sockets by namespace and a packet being reassembled.
 
-use super::connect_timeout::ConnectTimeout;
+use super::connect_timeout::ConnectPending;
 use super::reassembly::PartialPacket;
 use super::socket::Socket;
+use super::socket_list::SocketList;
 use crate::engineio::{CloseReason, Handshake};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -14,7 +15,7 @@ pub struct SessionSockets<S> {
 
 pub(crate) struct ConnInner<S> {
     /// Connected sockets, one per namespace.
-    pub(crate) sockets: Vec<Arc<Socket<S>>>,
+    pub(crate) sockets: SocketList<S>,
     /// Namespaces whose CONNECT is being decided.
     pub(crate) connecting: Connecting,
     /// A binary packet waiting for its attachments (boxed: most sessions never have one, and every session
@@ -24,8 +25,9 @@ pub(crate) struct ConnInner<S> {
     pub(crate) ever_connected: bool,
     /// Why the session closed, once it has (no socket may be added any more).
     pub(crate) closed: Option<CloseReason>,
-    /// The pending connect timeout; dropping it cancels the deadline.
-    pub(crate) connect_timeout: Option<Arc<ConnectTimeout>>,
+    /// Set while the connect timeout counts; taking it away cancels the deadline (whose entry in the endpoint's
+    /// timers stays until it is due, pointing weakly at the session: see `connect_timeout`).
+    pub(crate) connect_timeout: Option<ConnectPending>,
 }
 
 impl<S> ConnInner<S> {
@@ -76,7 +78,7 @@ impl<S> SessionSockets<S> {
         Self {
             handshake: Arc::new(handshake),
             inner: Mutex::new(ConnInner {
-                sockets: Vec::new(),
+                sockets: SocketList::default(),
                 connecting: Connecting::default(),
                 partial: None,
                 ever_connected: false,
@@ -111,7 +113,7 @@ impl<S> SessionSockets<S> {
 
     /// Every connected socket of the session.
     pub fn sockets(&self) -> Vec<Arc<Socket<S>>> {
-        self.lock().sockets.clone()
+        self.lock().sockets.to_vec()
     }
 }
 
@@ -132,5 +134,29 @@ mod tests {
         assert!(connecting.0.is_none());
         connecting.remove("/other");
         assert!(connecting.0.is_none());
+    }
+
+    #[test]
+    fn a_relayed_session_stays_in_its_malloc_size_class() {
+        // 216 bytes plus the `Arc`'s two counts is a 232-byte block, the most a 240-byte malloc chunk holds:
+        // every idle session pays the next 16 bytes if this grows.
+        let size = std::mem::size_of::<
+            crate::engineio::Session<SessionSockets<crate::relay::SocketHookState>>,
+        >();
+        assert!(
+            size <= 216,
+            "a relayed session is {size} bytes (at most 216)"
+        );
+    }
+
+    #[test]
+    fn a_relayed_socket_stays_in_its_malloc_size_class() {
+        // As for the session: 216 bytes and the `Arc`'s counts fill a 240-byte chunk, and every socket pays the
+        // next 16 bytes if this grows.
+        let size = std::mem::size_of::<Socket<crate::relay::SocketHookState>>();
+        assert!(
+            size <= 216,
+            "a relayed socket is {size} bytes (at most 216)"
+        );
     }
 }

@@ -10,9 +10,9 @@ pub mod timer;
 use crate::engineio::codec::packet::{Packet, PacketType};
 use crate::engineio::version::EngineVersion;
 use sid::Sid;
-use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::task::Waker;
 use std::time::Duration;
 use timer::Timed;
 use tokio::sync::Notify;
@@ -124,7 +124,9 @@ pub(crate) enum Upgrade {
 }
 
 pub(crate) struct Inner {
-    pub(crate) queue: VecDeque<Packet>,
+    /// Packets for the client, oldest first. A `Vec`, not a `VecDeque`: every transport takes the whole queue at
+    /// once, and the 8 bytes saved keep the session's block within its malloc size class.
+    pub(crate) queue: Vec<Packet>,
     /// Bytes held for the client: the queue's packets, plus the batch a WebSocket took and has not written yet
     /// (`in_flight`). Never above `max_buffer` (validated to fit in 32 bits, which keeps `Inner` as small as before).
     bytes: u32,
@@ -144,6 +146,9 @@ pub(crate) struct Inner {
     reading_paused: u32,
     /// The session was closed for holding more than its bounds allow (see [`Session::overflowed`]).
     overflowed: bool,
+    /// The WebSocket pump's task, to wake when there is output or the session closes. A slot here instead of a
+    /// `Notified` in the pump: the pump's task stays a Tokio cell size smaller (see `websocket::pump`).
+    pump_waker: Option<Waker>,
 }
 
 /// What a waiting poll should answer now.
@@ -181,7 +186,7 @@ impl<S: Send + Sync + 'static> Session<S> {
             state,
             notify: Notify::new(),
             inner: Mutex::new(Inner {
-                queue: VecDeque::new(),
+                queue: Vec::new(),
                 bytes: 0,
                 in_flight: 0,
                 transport,
@@ -194,6 +199,7 @@ impl<S: Send + Sync + 'static> Session<S> {
                 generation: 0,
                 reading_paused: 0,
                 overflowed: false,
+                pump_waker: None,
             }),
             owner,
         }
@@ -202,6 +208,11 @@ impl<S: Send + Sync + 'static> Session<S> {
     /// The session id.
     pub fn id(&self) -> Sid {
         self.id
+    }
+
+    /// The session id, borrowed (the registry finds sessions by it).
+    pub(crate) fn id_ref(&self) -> &Sid {
+        &self.id
     }
 
     /// The protocol the client speaks: Engine.IO v3 or v4, or Socket.IO 0.9's transport.
@@ -263,7 +274,7 @@ impl<S: Send + Sync + 'static> Session<S> {
             let settings = o.settings();
             (settings.max_buffered_packets, settings.max_buffer)
         });
-        let (added, delta, overflow) = {
+        let (added, delta, overflow, pump) = {
             let mut inner = self.lock();
             if inner.closed.is_some() {
                 return false;
@@ -277,9 +288,10 @@ impl<S: Send + Sync + 'static> Session<S> {
             match inner.bytes_with(bytes, max_bytes) {
                 Some(total) if inner.queue.len() <= max_packets => {
                     inner.bytes = total;
-                    (added, bytes as i64, false)
+                    (added, bytes as i64, false, inner.pump_waker.take())
                 }
-                _ => (added, -i64::from(inner.drop_queue()), true),
+                // The close that follows wakes the pump (its waker stays in the session until then).
+                _ => (added, -i64::from(inner.drop_queue()), true, None),
             }
         };
         if let Some(owner) = &owner {
@@ -291,8 +303,17 @@ impl<S: Send + Sync + 'static> Session<S> {
             self.overflow(owner.as_deref(), max_packets, max_bytes);
             return false;
         }
-        self.notify.notify_waiters();
+        self.wake_with(pump);
         true
+    }
+
+    /// Wakes every transport waiting on the session: the waiters of its `notify`, and the WebSocket pump (whose
+    /// waker the caller took from the session's state under the lock it held anyway).
+    fn wake_with(&self, pump: Option<Waker>) {
+        self.notify.notify_waiters();
+        if let Some(waker) = pump {
+            waker.wake();
+        }
     }
 
     /// The client let too much pile up: count it, log it, close the session.
@@ -322,7 +343,8 @@ impl<S: Send + Sync + 'static> Session<S> {
 
     /// Wakes the transports so they look again at the session (e.g. the application finished its work on it).
     pub fn wake(&self) {
-        self.notify.notify_waiters();
+        let pump = self.lock().pump_waker.take();
+        self.wake_with(pump);
     }
 
     /// Closes the session: transports are told, the application is told once.
@@ -344,7 +366,7 @@ impl<S: Send + Sync + 'static> Session<S> {
     /// Closes the session; with `linger`, a polling client with no GET in flight can fetch its last packets
     /// with its next GET (until `ping_timeout` passes). Otherwise the session id is forgotten at once.
     fn close_and_linger(self: &Arc<Self>, reason: CloseReason, linger: bool) {
-        let (forget_now, generation) = {
+        let (forget_now, generation, pump) = {
             let mut inner = self.lock();
             if inner.closed.is_some() {
                 return;
@@ -353,9 +375,9 @@ impl<S: Send + Sync + 'static> Session<S> {
             inner.generation += 1;
             let keep_for_poll =
                 linger && inner.transport == TransportKind::Polling && !inner.polling;
-            (!keep_for_poll, inner.generation)
+            (!keep_for_poll, inner.generation, inner.pump_waker.take())
         };
-        self.notify.notify_waiters();
+        self.wake_with(pump);
         let Some(owner) = self.owner.upgrade() else {
             return;
         };
@@ -452,9 +474,12 @@ impl<S: Send + Sync + 'static> Session<S> {
     /// The pump takes a batch only once it has written the last one: that one's bytes are released now, and the
     /// new batch's stay counted against `max_buffer` until the next call (or [`Session::transport_ended`]), so a
     /// client that stops reading cannot make the session hold more than `max_buffer` bytes of packets.
-    pub(crate) fn take_output(&self) -> (Vec<Packet>, bool) {
+    ///
+    /// `pump` is woken when packets are queued after this call, or the session closes.
+    pub(crate) fn take_output(&self, pump: &Waker) -> (Vec<Packet>, bool) {
         let (queue, closed, written) = {
             let mut inner = self.lock();
+            inner.watch(pump);
             let written = inner.in_flight;
             inner.bytes -= written;
             inner.in_flight = inner.bytes;
@@ -465,7 +490,15 @@ impl<S: Send + Sync + 'static> Session<S> {
             )
         };
         self.released(written);
-        (Vec::from(queue), closed)
+        (queue, closed)
+    }
+
+    /// Whether the session has closed; `pump` is woken when packets are queued after this call, or the session
+    /// closes (the WebSocket pump asks this while it still writes its last batch).
+    pub(crate) fn watch_closed(&self, pump: &Waker) -> bool {
+        let mut inner = self.lock();
+        inner.watch(pump);
+        inner.closed.is_some()
     }
 
     /// The WebSocket pump ended: the batch it took is written or gone, and the queue of a closed session will
@@ -473,6 +506,7 @@ impl<S: Send + Sync + 'static> Session<S> {
     pub(crate) fn transport_ended(&self) {
         let released = {
             let mut inner = self.lock();
+            inner.pump_waker = None;
             let written = std::mem::take(&mut inner.in_flight);
             inner.bytes -= written;
             let dropped = if inner.closed.is_some() {
@@ -496,7 +530,7 @@ impl<S: Send + Sync + 'static> Session<S> {
         let mut inner = self.lock();
         if let Some(reason) = inner.closed {
             let (queue, taken) = inner.take_queue();
-            let mut packets = Vec::from(queue);
+            let mut packets = queue;
             // A client that closed the session itself only needs its GET released (as the reference server does).
             let last = if reason == CloseReason::TransportClose {
                 PacketType::Noop
@@ -526,11 +560,19 @@ impl<S: Send + Sync + 'static> Session<S> {
         let (queue, taken) = inner.take_queue();
         drop(inner);
         self.released(taken);
-        PollReady::Send(Vec::from(queue))
+        PollReady::Send(queue)
     }
 }
 
 impl Inner {
+    /// Keeps `pump` to wake at the next change (a clone only when the slot holds another task's waker).
+    fn watch(&mut self, pump: &Waker) {
+        match &self.pump_waker {
+            Some(kept) if kept.will_wake(pump) => {}
+            _ => self.pump_waker = Some(pump.clone()),
+        }
+    }
+
     /// The bytes held once `more` are queued, if that stays within `max` (and so within 32 bits).
     fn bytes_with(&self, more: usize, max: usize) -> Option<u32> {
         (self.bytes as usize)
@@ -541,7 +583,7 @@ impl Inner {
 
     /// Takes the queued packets (with the queue's buffer) and their bytes out of the count; the batch a WebSocket
     /// is writing stays counted.
-    fn take_queue(&mut self) -> (VecDeque<Packet>, u32) {
+    fn take_queue(&mut self) -> (Vec<Packet>, u32) {
         let taken = self.bytes - self.in_flight;
         self.bytes = self.in_flight;
         (std::mem::take(&mut self.queue), taken)
@@ -604,10 +646,11 @@ impl<S: Send + Sync + 'static> Timed for Session<S> {
                 };
                 inner.heartbeat = Heartbeat::AwaitPong;
                 inner.bytes = total;
-                inner.queue.push_back(ping);
+                inner.queue.push(ping);
+                let pump = inner.pump_waker.take();
                 drop(inner);
                 owner.metrics().buffered_bytes.inc_by(ping_bytes as i64);
-                self.notify.notify_waiters();
+                self.wake_with(pump);
                 Some(now + settings.ping_timeout)
             }
             // The pong cannot have been read yet: look again one timeout later.

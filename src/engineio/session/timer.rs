@@ -13,36 +13,37 @@ pub trait Timed: Send + Sync + 'static {
     fn fire(self: &Arc<Self>, generation: u64, now: Instant) -> Option<Instant>;
 }
 
-struct Entry<T> {
+struct Entry<T: ?Sized> {
     at: Instant,
     generation: u64,
     target: Weak<T>,
 }
 
-impl<T> PartialEq for Entry<T> {
+impl<T: ?Sized> PartialEq for Entry<T> {
     fn eq(&self, other: &Self) -> bool {
         self.at == other.at
     }
 }
-impl<T> Eq for Entry<T> {}
-impl<T> PartialOrd for Entry<T> {
+impl<T: ?Sized> Eq for Entry<T> {}
+impl<T: ?Sized> PartialOrd for Entry<T> {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
-impl<T> Ord for Entry<T> {
+impl<T: ?Sized> Ord for Entry<T> {
     fn cmp(&self, other: &Self) -> Ordering {
         other.at.cmp(&self.at) // min-heap on the deadline
     }
 }
 
-/// A heap of deadlines served by one background task.
-pub struct Timers<T> {
+/// A heap of deadlines served by one background task. `T` may be a trait object: its entries then point at
+/// whatever implements it, with no allocation of their own.
+pub struct Timers<T: ?Sized> {
     heap: Mutex<BinaryHeap<Entry<T>>>,
     wake: Arc<Notify>,
 }
 
-impl<T: Timed> Timers<T> {
+impl<T: Timed + ?Sized> Timers<T> {
     /// Creates the timers and spawns the task that fires them; it ends when the returned `Arc` is dropped.
     pub fn start() -> Arc<Self> {
         let wake = Arc::new(Notify::new());
@@ -56,13 +57,18 @@ impl<T: Timed> Timers<T> {
 
     /// Fires `target` at `at` with `generation`.
     pub fn schedule(&self, target: &Arc<T>, at: Instant, generation: u64) {
+        self.schedule_weak(Arc::downgrade(target), at, generation);
+    }
+
+    /// Fires `target` at `at` with `generation`, if it is still alive then.
+    pub fn schedule_weak(&self, target: Weak<T>, at: Instant, generation: u64) {
         let earliest = {
             let mut heap = self.heap.lock().unwrap_or_else(|p| p.into_inner());
             let earliest = heap.peek().is_none_or(|top| at < top.at);
             heap.push(Entry {
                 at,
                 generation,
-                target: Arc::downgrade(target),
+                target,
             });
             earliest
         };
@@ -106,7 +112,7 @@ impl<T: Timed> Timers<T> {
     }
 }
 
-async fn run<T: Timed>(timers: Weak<Timers<T>>, wake: Arc<Notify>) {
+async fn run<T: Timed + ?Sized>(timers: Weak<Timers<T>>, wake: Arc<Notify>) {
     let mut due = Vec::new();
     loop {
         let Some(strong) = timers.upgrade() else {

@@ -106,7 +106,7 @@ async fn first_decision<S: Send + Sync + 'static>(
             if inner.closed.is_some() {
                 return Decision::Closed;
             }
-            if let Some(first) = inner.queue.front() {
+            if let Some(first) = inner.queue.first() {
                 return if codec.refuses(first) {
                     Decision::Refused
                 } else {

@@ -1,8 +1,8 @@
 //! The frame pump of a WebSocket session: moves packets both ways until the session or the connection ends.
 //!
-//! One task per WebSocket session runs it. While the session is idle the task waits on three things at once
-//! (the socket becoming readable, the session's notify, the application's backpressure wait) in one `poll_fn`,
-//! and holds no read or write buffer: see [`super::link`].
+//! One task per WebSocket session runs it. While the session is idle the task waits on two things at once (the
+//! socket becoming readable, or the application's backpressure wait; and the session, which keeps the task's
+//! waker to wake it for output or a close), and holds no read or write buffer: see [`super::link`].
 
 use super::link::{Link, ReadError};
 use super::packets::{messages_for, packets_from};
@@ -12,10 +12,11 @@ use crate::engineio::handler::{Handler, Wait};
 use crate::engineio::session::{CloseReason, Session};
 use crate::engineio::ws_frame::Event;
 use crate::log_escape::Escaped;
-use std::future::{Future, poll_fn};
+use std::future::Future;
 use std::io;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::task::Poll;
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 /// How long a closing connection may take to accept its last frames before it is dropped.
@@ -26,7 +27,6 @@ enum Step {
     Wrote(io::Result<()>),
     Read(Result<Event, ReadError>),
     Resumed,
-    Notified,
 }
 
 /// How the pump ends: `Some(code)` sends a close frame (empty when the code is `None`); `None` drops the
@@ -40,135 +40,204 @@ pub(crate) fn max_message<H: Handler>(engine: &Engine<H>) -> usize {
 
 /// Moves packets both ways until the session or the socket ends.
 ///
-/// Not an `async fn`: its arguments would be stored twice in the future (once as arguments, once as locals);
-/// the `async move` block uses them in place. The future's size is most of an idle session's task.
-#[expect(
-    clippy::manual_async_fn,
-    reason = "an async fn stores its arguments twice"
-)]
+/// A future written by hand rather than an `async` block: the block kept its arguments twice, a `Notified` of the
+/// session (64 bytes; the session keeps the pump's waker instead, see [`Session::take_output`]) and the borrows of
+/// its `poll_fn`. The future is most of an idle session's task, and Tokio sizes task cells in steps of 128 bytes.
 pub(crate) fn pump<H: Handler>(
     engine: Arc<Engine<H>>,
     session: Arc<Session<H::State>>,
-    mut link: Link,
+    link: Link,
 ) -> impl Future<Output = ()> + Send {
-    async move {
-        let max = max_message(&engine);
-        let mut waiting: Option<Wait> = None;
-        // Packets of a message not acted on yet because the application asked to wait, last one first.
-        let mut backlog: Vec<Incoming> = Vec::new();
-        let ending: Ending = loop {
-            let notified = session.notify.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            // While frames are still being written, new packets stay in the session's bounded queue, and the
-            // batch being written still counts against its `max_buffer` (released by the next `take_output`).
-            let closed = if link.is_writing() {
-                session.is_closed()
-            } else {
-                let (batch, closed) = session.take_output();
-                if !batch.is_empty() {
-                    for message in messages_for(&engine, &session, batch) {
-                        link.push(message);
-                    }
-                }
-                closed
-            };
-            if closed {
-                break Some(None);
-            }
-            if waiting.is_none() && !backlog.is_empty() {
-                if let Err(reason) = act_on(&engine, &session, &mut backlog, &mut waiting) {
-                    session.close(reason);
-                    break Some(None);
-                }
-                continue;
-            }
-            let step = poll_fn(|cx| {
-                if link.is_writing() {
-                    if let Poll::Ready(result) = link.poll_write(cx) {
-                        return Poll::Ready(Step::Wrote(result));
-                    }
-                } else if let Some(wait) = waiting.as_mut() {
-                    if wait.as_mut().poll(cx).is_ready() {
-                        return Poll::Ready(Step::Resumed);
-                    }
-                } else if let Poll::Ready(read) = link.poll_event(cx, max) {
-                    return Poll::Ready(Step::Read(read));
-                }
-                notified.as_mut().poll(cx).map(|()| Step::Notified)
-            })
-            .await;
-            match step {
-                Step::Wrote(Ok(())) | Step::Notified => {}
-                Step::Wrote(Err(error)) => {
-                    tracing::debug!(sid = %session.id(), error = %Escaped(&error), "websocket write failed");
-                    session.close(CloseReason::TransportClose);
-                    break None;
-                }
-                Step::Resumed => waiting = None,
-                Step::Read(Ok(Event::Message(message))) => {
-                    match packets_from(&engine, &session, message) {
-                        Ok(mut packets) => {
-                            packets.reverse();
-                            backlog = packets;
-                            if let Err(reason) =
-                                act_on(&engine, &session, &mut backlog, &mut waiting)
-                            {
-                                session.close(reason);
-                                break Some(None);
-                            }
-                        }
-                        Err(reason) => {
-                            session.close(reason);
-                            break Some(None);
-                        }
-                    }
-                }
-                Step::Read(Ok(Event::Ping(data))) => link.push_pong(data),
-                Step::Read(Ok(Event::Close(code))) => {
-                    session.close(CloseReason::TransportClose);
-                    break Some(code);
-                }
-                Step::Read(Err(ReadError::Violation(violation))) => {
-                    tracing::debug!(sid = %session.id(), %violation, "websocket protocol violation");
-                    session.close(CloseReason::TransportError);
-                    break Some(Some(violation.close_code()));
-                }
-                Step::Read(Err(ReadError::Io(error))) => {
-                    tracing::debug!(sid = %session.id(), error = %Escaped(&error), "websocket read failed");
-                    session.close(read_error_reason(&error));
-                    break None;
-                }
-            }
-        };
-        drop(backlog);
-        drop(waiting);
-        if let Some(code) = ending {
-            // Boxed: the close sequence's timer would otherwise take room in every idle session's task.
-            Box::pin(link.close(code, CLOSE_GRACE)).await;
-        } else {
-            drop(link);
-        }
-        session.transport_ended();
+    Pump {
+        engine,
+        session,
+        stage: Stage::Pumping(link),
+        stalled: None,
     }
 }
 
-/// Acts on the backlog's packets (stored last one first) until it is empty or the application asks to wait.
-/// The emptied backlog lets go of its buffer.
+/// The pump of one session (see [`pump`]).
+struct Pump<H: Handler> {
+    engine: Arc<Engine<H>>,
+    session: Arc<Session<H::State>>,
+    stage: Stage,
+    /// What the application's backpressure holds back; only while it does.
+    stalled: Option<Box<Stalled>>,
+}
+
+/// Where the pump stands.
+enum Stage {
+    /// Moving packets.
+    Pumping(Link),
+    /// Sending the close frame and shutting the connection down (boxed: an idle session's task holds no room for
+    /// the close sequence and its timer).
+    Closing(Pin<Box<dyn Future<Output = ()> + Send>>),
+    /// Over.
+    Done,
+}
+
+/// A message's packets not acted on yet because the application asked to wait.
+struct Stalled {
+    /// The application's wait: packets are acted on again once it completes.
+    waiting: Option<Wait>,
+    /// The packets left, last one first.
+    backlog: Vec<Incoming>,
+}
+
+impl<H: Handler> Future for Pump<H> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        loop {
+            match &mut this.stage {
+                Stage::Pumping(link) => {
+                    let ending = ready!(poll_pumping(
+                        &this.engine,
+                        &this.session,
+                        &mut this.stalled,
+                        link,
+                        cx
+                    ));
+                    this.stalled = None;
+                    match (std::mem::replace(&mut this.stage, Stage::Done), ending) {
+                        (Stage::Pumping(link), Some(code)) => {
+                            this.stage = Stage::Closing(Box::pin(link.close(code, CLOSE_GRACE)));
+                        }
+                        // The connection (in the stage just replaced) is dropped at once.
+                        _ => {
+                            this.session.transport_ended();
+                            return Poll::Ready(());
+                        }
+                    }
+                }
+                Stage::Closing(closing) => {
+                    ready!(closing.as_mut().poll(cx));
+                    this.stage = Stage::Done;
+                    this.session.transport_ended();
+                    return Poll::Ready(());
+                }
+                Stage::Done => return Poll::Ready(()),
+            }
+        }
+    }
+}
+
+/// Moves packets until the pump must end, and how.
+fn poll_pumping<H: Handler>(
+    engine: &Arc<Engine<H>>,
+    session: &Arc<Session<H::State>>,
+    stalled: &mut Option<Box<Stalled>>,
+    link: &mut Link,
+    cx: &mut Context<'_>,
+) -> Poll<Ending> {
+    loop {
+        // Every turn leaves the task's waker with the session first, so output queued or a close from now on
+        // wakes it. While frames are still being written, new packets stay in the session's bounded queue,
+        // and the batch being written still counts against its `max_buffer` (released by the next
+        // `take_output`).
+        let closed = if link.is_writing() {
+            session.watch_closed(cx.waker())
+        } else {
+            let (batch, closed) = session.take_output(cx.waker());
+            if !batch.is_empty() {
+                for message in messages_for(engine, session, batch) {
+                    link.push(message);
+                }
+            }
+            closed
+        };
+        if closed {
+            return Poll::Ready(Some(None));
+        }
+        if stalled.as_ref().is_some_and(|held| held.waiting.is_none()) {
+            if let Err(reason) = act_on(engine, session, stalled) {
+                session.close(reason);
+                return Poll::Ready(Some(None));
+            }
+            continue;
+        }
+        let waiting = stalled
+            .as_mut()
+            .and_then(|stalled| stalled.waiting.as_mut());
+        let step = if link.is_writing() {
+            link.poll_write(cx).map(Step::Wrote)
+        } else if let Some(wait) = waiting {
+            wait.as_mut().poll(cx).map(|()| Step::Resumed)
+        } else {
+            link.poll_event(cx, max_message(engine)).map(Step::Read)
+        };
+        let Poll::Ready(step) = step else {
+            return Poll::Pending;
+        };
+        match step {
+            Step::Wrote(Ok(())) => {}
+            Step::Wrote(Err(error)) => {
+                tracing::debug!(sid = %session.id(), error = %Escaped(&error), "websocket write failed");
+                session.close(CloseReason::TransportClose);
+                return Poll::Ready(None);
+            }
+            Step::Resumed => {
+                if let Some(held) = stalled.as_mut() {
+                    held.waiting = None;
+                }
+            }
+            Step::Read(Ok(Event::Message(message))) => {
+                match packets_from(engine, session, message) {
+                    Ok(mut packets) => {
+                        packets.reverse();
+                        *stalled = Some(Box::new(Stalled {
+                            waiting: None,
+                            backlog: packets,
+                        }));
+                        if let Err(reason) = act_on(engine, session, stalled) {
+                            session.close(reason);
+                            return Poll::Ready(Some(None));
+                        }
+                    }
+                    Err(reason) => {
+                        session.close(reason);
+                        return Poll::Ready(Some(None));
+                    }
+                }
+            }
+            Step::Read(Ok(Event::Ping(data))) => link.push_pong(data),
+            Step::Read(Ok(Event::Close(code))) => {
+                session.close(CloseReason::TransportClose);
+                return Poll::Ready(Some(code));
+            }
+            Step::Read(Err(ReadError::Violation(violation))) => {
+                tracing::debug!(sid = %session.id(), %violation, "websocket protocol violation");
+                session.close(CloseReason::TransportError);
+                return Poll::Ready(Some(Some(violation.close_code())));
+            }
+            Step::Read(Err(ReadError::Io(error))) => {
+                tracing::debug!(sid = %session.id(), error = %Escaped(&error), "websocket read failed");
+                session.close(read_error_reason(&error));
+                return Poll::Ready(None);
+            }
+        }
+    }
+}
+
+/// Acts on the stalled packets (stored last one first) until none is left or the application asks to wait. Once
+/// nothing is held back any more, the box goes.
 fn act_on<H: Handler>(
     engine: &Engine<H>,
     session: &Arc<Session<H::State>>,
-    backlog: &mut Vec<Incoming>,
-    waiting: &mut Option<Wait>,
+    stalled: &mut Option<Box<Stalled>>,
 ) -> Result<(), CloseReason> {
-    while waiting.is_none() {
-        let Some(packet) = backlog.pop() else {
+    let Some(held) = stalled.as_mut() else {
+        return Ok(());
+    };
+    while held.waiting.is_none() {
+        let Some(packet) = held.backlog.pop() else {
             break;
         };
-        *waiting = engine.on_packet(session, packet)?;
+        held.waiting = engine.on_packet(session, packet)?;
     }
-    if backlog.is_empty() {
-        *backlog = Vec::new();
+    if held.waiting.is_none() && held.backlog.is_empty() {
+        *stalled = None;
     }
     Ok(())
 }

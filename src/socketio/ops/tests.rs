@@ -119,7 +119,7 @@ fn connect(ops: &TestOps, namespace: &str, id: &str) -> Arc<Socket<()>> {
 fn sent(socket: &Socket<()>) -> Vec<Packet> {
     socket
         .session()
-        .map(|s| s.take_output().0)
+        .map(|s| s.take_output(std::task::Waker::noop()).0)
         .unwrap_or_default()
 }
 
