@@ -16,7 +16,7 @@ use serde_json::value::RawValue;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 
 /// Changes that may wait for the writer; past this the registry is rewritten whole later.
 pub const QUEUE_CAPACITY: usize = 16_384;
@@ -87,6 +87,9 @@ struct Shared {
     stale: AtomicBool,
     stopped: AtomicBool,
     snapshot: OnceLock<Snapshot>,
+    /// Woken when the snapshot is set: the first rewrite waits for it rather than for a retry's second, so the
+    /// sessions of a node that dies in its first second are in its registry all the same.
+    snapshot_set: Notify,
     keys: Keys,
     key: std::sync::RwLock<String>,
     link: RedisLink,
@@ -123,6 +126,7 @@ impl SocketRegistry {
                 stale: AtomicBool::new(true),
                 stopped: AtomicBool::new(false),
                 snapshot: OnceLock::new(),
+                snapshot_set: Notify::new(),
                 keys: keys.clone(),
                 key: std::sync::RwLock::new(keys.sockets(tag)),
                 link,
@@ -136,6 +140,7 @@ impl SocketRegistry {
     /// Sets where a rewrite reads the live sessions from (once; later calls are ignored).
     pub fn set_snapshot(&self, snapshot: Snapshot) {
         let _ = self.shared.snapshot.set(snapshot);
+        self.shared.snapshot_set.notify_one();
     }
 
     /// A session connected, or its stored data changed.
@@ -169,6 +174,7 @@ impl SocketRegistry {
     /// Stops the writer and deletes the registry: for a clean shutdown, once the sessions' hooks are sent.
     pub async fn delete(&self) {
         self.shared.stopped.store(true, Ordering::Release);
+        self.shared.snapshot_set.notify_one();
         let mut redis = self.shared.link.commands();
         let _ = bounded(
             redis::cmd("DEL")
@@ -209,7 +215,9 @@ async fn write(shared: Arc<Shared>, mut changes: mpsc::Receiver<Change>) {
             return;
         }
         if shared.stale.load(Ordering::Acquire) {
-            if rewrite(&shared, &mut changes).await {
+            if shared.snapshot.get().is_none() {
+                shared.snapshot_set.notified().await;
+            } else if rewrite(&shared, &mut changes).await {
                 refreshed = Instant::now();
             } else {
                 tokio::time::sleep(RETRY_EVERY).await;
@@ -397,6 +405,37 @@ mod tests {
         assert_eq!(expected.len(), 42);
         assert_eq!(stored, expected);
         assert_eq!(metrics.registry_rewrites.get(), 2);
+    }
+
+    #[tokio::test]
+    async fn sessions_of_a_node_in_its_first_second_are_registered_as_soon_as_its_sessions_can_be_listed()
+     {
+        let redis = TestRedis::start();
+        let link = RedisLink::new(&redis.url()).unwrap();
+        link.set_commands_up(true);
+        link.set_subscriptions_up(true);
+        let keys = Keys::new("socket.io");
+        let tag = NodeTag::random();
+        let metrics = ClusterMetrics::default();
+        let registry = SocketRegistry::start(&keys, tag, link, metrics.clone());
+        // The writer has looked for the live sessions before the gateway could say where they are.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        registry.put(&entry("early"));
+        let set_at = Instant::now();
+        registry.set_snapshot(Arc::new(|| vec![entry("early")]));
+        wait_for_rewrites(&metrics, 1).await;
+        let took = set_at.elapsed();
+        assert!(
+            took < RETRY_EVERY / 2,
+            "the first rewrite followed the snapshot after {took:?}"
+        );
+        let mut commands = redis.connection().await;
+        let stored: Vec<String> = redis::cmd("HKEYS")
+            .arg(keys.sockets(tag))
+            .query_async(&mut commands)
+            .await
+            .unwrap();
+        assert_eq!(stored, vec![entry("early").field()]);
     }
 
     #[test]
