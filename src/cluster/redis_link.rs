@@ -4,7 +4,7 @@
 use crate::config::RedisUrl;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 /// How long one Redis call (or a connection attempt) may take before it counts as failed.
@@ -17,6 +17,7 @@ pub struct RedisLink {
     commands: ConnectionManager,
     commands_up: Arc<AtomicBool>,
     subscriptions_up: Arc<AtomicBool>,
+    outages: Arc<AtomicU64>,
 }
 
 impl RedisLink {
@@ -37,6 +38,7 @@ impl RedisLink {
             commands,
             commands_up: Arc::new(AtomicBool::new(false)),
             subscriptions_up: Arc::new(AtomicBool::new(false)),
+            outages: Arc::default(),
         })
     }
 
@@ -55,13 +57,27 @@ impl RedisLink {
         self.commands_up.load(Ordering::Relaxed) && self.subscriptions_up.load(Ordering::Relaxed)
     }
 
+    /// How many times the link went down (either connection) since it was made: what Redis held may be gone
+    /// after each (a restart without persistence), however short the outage was.
+    pub fn outages(&self) -> u64 {
+        self.outages.load(Ordering::Acquire)
+    }
+
     /// Records what the last heartbeat saw; answers whether that changed the link's health.
     pub fn set_commands_up(&self, up: bool) -> bool {
-        self.commands_up.swap(up, Ordering::Relaxed) != up
+        self.record(self.commands_up.swap(up, Ordering::Relaxed), up)
     }
 
     /// Records whether the subscription connection is subscribed; answers whether that changed.
     pub fn set_subscriptions_up(&self, up: bool) -> bool {
-        self.subscriptions_up.swap(up, Ordering::Relaxed) != up
+        self.record(self.subscriptions_up.swap(up, Ordering::Relaxed), up)
+    }
+
+    /// Counts a fall from up to down; answers whether the flag changed.
+    fn record(&self, was: bool, up: bool) -> bool {
+        if was && !up {
+            self.outages.fetch_add(1, Ordering::AcqRel);
+        }
+        was != up
     }
 }

@@ -210,9 +210,17 @@ impl Shared {
 async fn write(shared: Arc<Shared>, mut changes: mpsc::Receiver<Change>) {
     let mut batch = Vec::with_capacity(BATCH);
     let mut refreshed = Instant::now();
+    let mut outages_seen = shared.link.outages();
     loop {
         if shared.stopped.load(Ordering::Acquire) {
             return;
+        }
+        // Redis went away since the last look, if only for a moment: it may have come back empty, and changes
+        // applied since would not say so. The rewrite puts back what lives.
+        let outages = shared.link.outages();
+        if outages != outages_seen {
+            outages_seen = outages;
+            shared.stale.store(true, Ordering::Release);
         }
         if shared.stale.load(Ordering::Acquire) {
             if shared.snapshot.get().is_none() {
@@ -436,6 +444,52 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(stored, vec![entry("early").field()]);
+    }
+
+    #[tokio::test]
+    async fn a_redis_that_comes_back_empty_from_a_short_outage_gets_the_live_sessions_back() {
+        let redis = TestRedis::start();
+        let link = RedisLink::new(&redis.url()).unwrap();
+        link.set_commands_up(true);
+        link.set_subscriptions_up(true);
+        let keys = Keys::new("socket.io");
+        let tag = NodeTag::random();
+        let metrics = ClusterMetrics::default();
+        let registry = SocketRegistry::start(&keys, tag, link.clone(), metrics.clone());
+        let live: Arc<Mutex<Vec<&'static str>>> = Arc::new(Mutex::new(vec!["before"]));
+        let sessions = live.clone();
+        registry.set_snapshot(Arc::new(move || {
+            sessions
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|sid| entry(sid))
+                .collect()
+        }));
+        wait_for_rewrites(&metrics, 1).await;
+
+        // Redis restarts empty between two looks of the writer; the next change applies to the empty Redis.
+        let mut commands = redis.connection().await;
+        link.set_subscriptions_up(false);
+        let _: () = redis::cmd("FLUSHALL")
+            .query_async(&mut commands)
+            .await
+            .unwrap();
+        link.set_subscriptions_up(true);
+        live.lock().unwrap().push("after");
+        registry.put(&entry("after"));
+        wait_for_rewrites(&metrics, 2).await;
+
+        let mut stored: Vec<String> = redis::cmd("HKEYS")
+            .arg(keys.sockets(tag))
+            .query_async(&mut commands)
+            .await
+            .unwrap();
+        stored.sort();
+        assert_eq!(
+            stored,
+            vec![entry("after").field(), entry("before").field()]
+        );
     }
 
     #[test]
