@@ -5,7 +5,8 @@
 //! - [`fanout`]: one thread writes one ready-made WebSocket frame to each of N loopback connections per round, a
 //!   broadcast with nothing else; readers in a child process drain them. CPU per write.
 //! - [`relay`]: one thread relays each client frame to a backend connection and the backend's reply back as an ack:
-//!   the irreducible two reads and two writes per ack. CPU per round.
+//!   the irreducible two reads and two writes per ack. CPU per round; and, with the clients emitting at a fixed
+//!   rate, the latency of a round at that rate.
 //!
 //! Both read the measured thread's own CPU with `getrusage(RUSAGE_THREAD)` (user and kernel apart, microseconds).
 
@@ -29,6 +30,10 @@ pub struct FloorReading {
     pub system_seconds: f64,
     /// Wall seconds of the window.
     pub wall_seconds: f64,
+    /// Median latency of a unit, ms (measured at a fixed rate only).
+    pub p50_ms: Option<f64>,
+    /// 99th percentile latency of a unit, ms (measured at a fixed rate only).
+    pub p99_ms: Option<f64>,
 }
 
 impl FloorReading {
@@ -61,7 +66,7 @@ impl FloorReading {
 
     /// One line for the progress output.
     pub fn summary(&self) -> String {
-        format!(
+        let mut line = format!(
             "{} {}s, {:.0}/s, {:.2} us CPU per {} ({:.0}% kernel)",
             self.units,
             self.unit_name,
@@ -69,7 +74,11 @@ impl FloorReading {
             self.cpu_us_per_unit(),
             self.unit_name,
             self.kernel_percent()
-        )
+        );
+        if let (Some(p50), Some(p99)) = (self.p50_ms, self.p99_ms) {
+            line.push_str(&format!(", p50 {p50:.3} ms, p99 {p99:.3} ms"));
+        }
+        line
     }
 }
 
@@ -111,6 +120,8 @@ mod tests {
             user_seconds: 0.001,
             system_seconds: 0.003,
             wall_seconds: 0.5,
+            p50_ms: None,
+            p99_ms: None,
         };
         assert!((reading.cpu_us_per_unit() - 4.0).abs() < 1e-9);
         assert!((reading.kernel_percent() - 75.0).abs() < 1e-9);

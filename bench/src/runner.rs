@@ -257,7 +257,9 @@ impl Report {
             out.push_str(&medians::floor_table(&self.floors));
             out.push_str(
                 "\nfloor: what this machine's kernel charges a minimal program for the same socket work, no \
-                 server; a server's CPU per unit minus the floor is what its own code costs.\n",
+                 server; a server's CPU per unit minus the floor is what its own code costs. A floor's latency at a \
+                 fixed rate is what the machine's wake-ups on its shared cores give the same path at that rate; a \
+                 server's p99 at the same rate against it says how much of its tail is the machine's.\n",
             );
         }
         let notes: Vec<String> = self

@@ -376,10 +376,31 @@ pub enum Pace {
 
 /// The shared timeline of a relay run, in [`now_us`] microseconds.
 #[derive(Clone, Copy)]
-struct Timeline {
-    start: u64,
-    window_start: u64,
-    window_end: u64,
+pub(crate) struct Timeline {
+    /// When the clients start emitting.
+    pub(crate) start: u64,
+    /// When the measured window opens (after the warm-up).
+    pub(crate) window_start: u64,
+    /// When it closes.
+    pub(crate) window_end: u64,
+}
+
+impl Timeline {
+    /// Starts 100 ms from now (so that every client is waiting for it), measures from `warmup` on for `duration`.
+    pub(crate) fn from_now(warmup: Duration, duration: Duration) -> Self {
+        let start = now_us() + 100_000;
+        let window_start = start + warmup.as_micros() as u64;
+        Self {
+            start,
+            window_start,
+            window_end: window_start + duration.as_micros() as u64,
+        }
+    }
+
+    /// Whether an ack arriving at `at` falls in the measured window.
+    pub(crate) fn counts(&self, at: u64) -> bool {
+        at >= self.window_start && at <= self.window_end
+    }
 }
 
 /// What one relay client measured.
@@ -395,13 +416,27 @@ struct ClientResult {
 
 /// One client's emit schedule.
 #[derive(Clone, Copy)]
-struct Schedule {
+pub(crate) struct Schedule {
     /// First emit (open loop).
-    first: u64,
+    pub(crate) first: u64,
     /// Microseconds between emits (open loop); 0 = closed loop.
-    period: u64,
+    pub(crate) period: u64,
     /// Emits sent at once (closed loop).
-    burst: u32,
+    pub(crate) burst: u32,
+}
+
+impl Schedule {
+    /// Client `index` of `count` that together emit `rate` times per second from `start`: each every
+    /// `count / rate` seconds, their first emits spread evenly over one such period.
+    pub(crate) fn at_rate(rate: f64, start: u64, index: usize, count: usize) -> Self {
+        let count = count.max(1) as u64;
+        let period = (count as f64 * 1e6 / rate.max(1.0)) as u64;
+        Self {
+            first: start + period * index as u64 / count,
+            period: period.max(1),
+            burst: 1,
+        }
+    }
 }
 
 /// Emits with ack from `clients` clients; measures from `warmup` on for `duration`.
@@ -449,14 +484,8 @@ pub async fn relay(
     if ready.is_empty() {
         return Err(format!("no relay client connected ({})", tally.summary()).into());
     }
-    let start = now_us() + 100_000;
-    let window_start = start + warmup.as_micros() as u64;
-    let timeline = Timeline {
-        start,
-        window_start,
-        window_end: window_start + duration.as_micros() as u64,
-    };
-    let count = ready.len() as u64;
+    let timeline = Timeline::from_now(warmup, duration);
+    let (start, count) = (timeline.start, ready.len());
     let mut runs = JoinSet::new();
     for (index, client) in ready.into_iter().enumerate() {
         let schedule = match pace {
@@ -470,14 +499,7 @@ pub async fn relay(
                 period: 0,
                 burst: burst.max(1),
             },
-            Pace::Rate(rate) => {
-                let period = (count as f64 * 1e6 / rate.max(1.0)) as u64;
-                Schedule {
-                    first: start + period * index as u64 / count,
-                    period: period.max(1),
-                    burst: 1,
-                }
-            }
+            Pace::Rate(rate) => Schedule::at_rate(rate, start, index, count),
         };
         let tally = tally.clone();
         runs.spawn(async move {
@@ -545,7 +567,7 @@ enum RelayClient {
 
 /// Records an ack arriving at `at` for an emit timed from `sent`.
 fn record(result: &mut ClientResult, timeline: &Timeline, sent: u64, at: u64) {
-    if at >= timeline.window_start && at <= timeline.window_end {
+    if timeline.counts(at) {
         result.acks += 1;
         result.latencies.push(at.saturating_sub(sent));
     }

@@ -5,7 +5,8 @@
 //!         [--node BIN] [--node-app DIR] [--sources N] [--json FILE] [--no-cluster | --cluster-only | --parked-only]
 //!         [--no-floor]`: the whole suite N times (default 1), one table of the medians.
 //!
-//! The loopback floors alone (no server): `bench-loadgen floor [--quick | --smoke] [--runs N] [--sources N]`.
+//! The loopback floors alone (no server): `bench-loadgen floor [--quick | --smoke] [--runs N] [--sources N]`; with
+//! `--rate R`, only the relay floor with its clients emitting R times per second together (its p50 and p99).
 //!
 //! What forwarding a polling request to its session's node costs, direct over HTTP/1.1 or through Redis (no iogate;
 //! needs `redis-server`): `bench-loadgen forward-cost [--quick | --smoke] [--rate R] [--runs N] [--backend BIN]`.
@@ -34,7 +35,7 @@ fn usage(problem: &str) -> ! {
          usage: bench-loadgen run [--quick | --smoke] [--runs N] [--only iogate|node] [--iogate BIN]\n\
          \x20                        [--backend BIN] [--node BIN] [--node-app DIR] [--sources N] [--json FILE]\n\
          \x20                        [--no-cluster | --cluster-only | --parked-only] [--no-floor]\n\
-         \x20      bench-loadgen floor [--quick | --smoke] [--runs N] [--sources N]\n\
+         \x20      bench-loadgen floor [--quick | --smoke] [--runs N] [--sources N] [--rate R]\n\
          \x20      bench-loadgen forward-cost [--quick | --smoke] [--rate R] [--runs N] [--backend BIN]\n\
          \x20      bench-loadgen scenario NAME --kind iogate|node --pid PID --addr ADDR --control ADDR --backend ADDR\n\
          \x20                        [--clients N] [--seconds S] [--rate R | --burst K] [--rounds R] [--ramp S] [--sources N]"
@@ -407,9 +408,11 @@ fn forward_owner(mut args: impl Iterator<Item = String>) {
 }
 
 /// Measures the loopback floors alone, `--runs` times, and prints their table (sizes of the run's mode: the fan-out
-/// floor over as many connections as the WebSocket fan-out's room, the relay floor with the relay's clients).
+/// floor over as many connections as the WebSocket fan-out's room, the relay floor with the relay's clients); with
+/// `--rate R`, only the relay floor at that offered rate.
 fn floor_only(mut args: impl Iterator<Item = String>) {
     let (mut mode, mut runs, mut sources) = (Mode::Full, 1usize, 4usize);
+    let mut rate: Option<f64> = None;
     while let Some(arg) = args.next() {
         let mut value = || {
             args.next()
@@ -421,6 +424,13 @@ fn floor_only(mut args: impl Iterator<Item = String>) {
             "--full" => mode = Mode::Full,
             "--runs" => runs = value().parse().unwrap_or_else(|_| usage("bad --runs")),
             "--sources" => sources = value().parse().unwrap_or_else(|_| usage("bad --sources")),
+            "--rate" => {
+                let r: f64 = value().parse().unwrap_or_else(|_| usage("bad --rate"));
+                if !(r.is_finite() && r >= 1.0) {
+                    usage("--rate must be at least 1");
+                }
+                rate = Some(r);
+            }
             other => usage(&format!("unknown argument {other}")),
         }
     }
@@ -432,6 +442,17 @@ fn floor_only(mut args: impl Iterator<Item = String>) {
     let measured = runtime.block_on(async {
         let mut readings = Vec::new();
         for run in 1..=runs.max(1) {
+            if let Some(rate) = rate {
+                let (clients, warmup, window) =
+                    (plan.relay_clients, plan.relay_warmup, plan.relay_window);
+                let paced = floor::relay::measure_at(clients, rate, None, warmup, window).await?;
+                eprintln!(
+                    "   run {run}, relay floor at {rate:.0} emits/s: {}",
+                    paced.summary()
+                );
+                readings.push(vec![paced]);
+                continue;
+            }
             let fanout =
                 floor::fanout::measure(plan.fanout_websocket, plan.floor_rounds, sources).await?;
             eprintln!("   run {run}, fan-out floor: {}", fanout.summary());

@@ -99,6 +99,8 @@ pub async fn measure(connections: usize, rounds: usize, sources: usize) -> Res<F
         user_seconds,
         system_seconds,
         wall_seconds: wall.as_secs_f64(),
+        p50_ms: None,
+        p99_ms: None,
     })
 }
 

@@ -1,11 +1,18 @@
 //! The relay floor: the least a relay does per ack, with nothing else. A middle thread (its own single-threaded
 //! Tokio runtime, one task per client) reads a client's frame, writes a webhook-sized request on a kept-alive
 //! connection to a backend thread, reads the backend's reply and writes an ack frame back: two reads and two writes
-//! per round, the sizes of the relay scenario's. Clients (on the caller's runtime) emit again as soon as their ack
-//! arrives, as the relay's clients do. Measured: the middle thread's CPU per round.
+//! per round, the sizes of the relay scenario's. Clients run on the caller's runtime.
+//!
+//! - [`measure`]: the clients emit again as soon as their ack arrives, as the relay's clients do. Measured: the
+//!   middle thread's CPU per round.
+//! - [`measure_at`]: the clients together emit at a fixed rate, paced as the relay scenario's fixed-rate clients
+//!   are. Measured: the latency of a round at that rate (p50, p99) and the middle thread's CPU per round.
 
 use super::{FloorReading, thread_cpu};
-use crate::Res;
+use crate::report::number;
+use crate::scenario::{Schedule, Timeline};
+use crate::stats::{Latencies, instant_at, now_us};
+use crate::{Error, Res};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -124,17 +131,65 @@ async fn report_thread_cpu(mut asks: mpsc::UnboundedReceiver<oneshot::Sender<(f6
     }
 }
 
-async fn ask_cpu(asks: &mpsc::UnboundedSender<oneshot::Sender<(f64, f64)>>) -> Res<(f64, f64)> {
-    let (answer, answered) = oneshot::channel();
-    asks.send(answer)
-        .map_err(|_| "the relay floor's middle thread is gone")?;
-    Ok(answered.await?)
+/// The floor's middle and backend threads, running until dropped (the middle first).
+struct Path {
+    middle: Side,
+    _backend: Side,
+    asks: mpsc::UnboundedSender<oneshot::Sender<(f64, f64)>>,
+}
+
+impl Path {
+    fn start() -> Res<Self> {
+        let backend = Side::start(
+            "floor-backend",
+            |stream| answer(stream, HOOK_REQUEST, HOOK_REPLY),
+            std::future::pending(),
+        )?;
+        let backend_addr = backend.addr;
+        let (asks, asked) = mpsc::unbounded_channel();
+        let middle = Side::start(
+            "floor-middle",
+            move |stream| relay_client(stream, backend_addr),
+            report_thread_cpu(asked),
+        )?;
+        Ok(Self {
+            middle,
+            _backend: backend,
+            asks,
+        })
+    }
+
+    /// Where the clients connect.
+    fn addr(&self) -> SocketAddr {
+        self.middle.addr
+    }
+
+    /// The middle thread's user and kernel CPU seconds so far.
+    async fn middle_cpu(&self) -> Res<(f64, f64)> {
+        let (answer, answered) = oneshot::channel();
+        self.asks
+            .send(answer)
+            .map_err(|_| "the relay floor's middle thread is gone")?;
+        Ok(answered.await?)
+    }
+
+    /// Stops both threads (joining them off the async workers).
+    async fn stop(self) -> Res<()> {
+        tokio::task::spawn_blocking(move || drop(self)).await?;
+        Ok(())
+    }
+}
+
+/// A connected client's socket.
+async fn connect(addr: SocketAddr) -> Res<TcpStream> {
+    let stream = TcpStream::connect(addr).await?;
+    stream.set_nodelay(true)?;
+    Ok(stream)
 }
 
 /// A client: emits, waits for the ack, counts it, again.
 async fn client(addr: SocketAddr, acks: Arc<AtomicU64>) -> Res<()> {
-    let mut stream = TcpStream::connect(addr).await?;
-    stream.set_nodelay(true)?;
+    let mut stream = connect(addr).await?;
     let (frame, mut ack) = ([b'c'; CLIENT_FRAME], [0u8; ACK_FRAME]);
     loop {
         stream.write_all(&frame).await?;
@@ -145,36 +200,26 @@ async fn client(addr: SocketAddr, acks: Arc<AtomicU64>) -> Res<()> {
 
 /// Measures the floor with `clients` clients: `warmup`, then the middle thread's CPU over `window`.
 pub async fn measure(clients: usize, warmup: Duration, window: Duration) -> Res<FloorReading> {
-    let backend = Side::start(
-        "floor-backend",
-        |stream| answer(stream, HOOK_REQUEST, HOOK_REPLY),
-        std::future::pending(),
-    )?;
-    let backend_addr = backend.addr;
-    let (asks, asked) = mpsc::unbounded_channel();
-    let middle = Side::start(
-        "floor-middle",
-        move |stream| relay_client(stream, backend_addr),
-        report_thread_cpu(asked),
-    )?;
+    let path = Path::start()?;
     let acks = Arc::new(AtomicU64::new(0));
     let mut running = JoinSet::new();
     for _ in 0..clients {
-        running.spawn(client(middle.addr, acks.clone()));
+        running.spawn(client(path.addr(), acks.clone()));
     }
-    tokio::time::sleep(warmup).await;
-    let (started, acks_before) = (Instant::now(), acks.load(Ordering::Relaxed));
-    let (user, system) = ask_cpu(&asks).await?;
-    tokio::time::sleep(window).await;
-    let (user_after, system_after) = ask_cpu(&asks).await?;
-    let (wall, acks_after) = (started.elapsed(), acks.load(Ordering::Relaxed));
+    let measured = async {
+        tokio::time::sleep(warmup).await;
+        let (started, acks_before) = (Instant::now(), acks.load(Ordering::Relaxed));
+        let before = path.middle_cpu().await?;
+        tokio::time::sleep(window).await;
+        let after = path.middle_cpu().await?;
+        let (wall, acks_after) = (started.elapsed(), acks.load(Ordering::Relaxed));
+        Ok::<_, Error>((acks_after - acks_before, before, after, wall))
+    }
+    .await;
     running.abort_all();
     while running.join_next().await.is_some() {}
-    tokio::task::spawn_blocking(move || {
-        drop(middle);
-        drop(backend);
-    })
-    .await?;
+    path.stop().await?;
+    let (rounds, (user, system), (user_after, system_after), wall) = measured?;
     Ok(FloorReading {
         name: format!(
             "relay floor: one thread per ack reads a {CLIENT_FRAME}-byte frame, writes a {HOOK_REQUEST}-byte \
@@ -182,11 +227,117 @@ pub async fn measure(clients: usize, warmup: Duration, window: Duration) -> Res<
              CPU per round"
         ),
         unit_name: "round",
-        units: acks_after - acks_before,
+        units: rounds,
         user_seconds: user_after - user,
         system_seconds: system_after - system,
         wall_seconds: wall.as_secs_f64(),
+        p50_ms: None,
+        p99_ms: None,
     })
+}
+
+/// What one paced client measured in the window.
+#[derive(Default)]
+struct Paced {
+    rounds: u64,
+    latencies: Latencies,
+}
+
+/// A client at a fixed rate: emits when the next emit is due and its previous ack is in, as `schedule` says; counts
+/// the rounds whose ack arrives in the window and their latencies, until the window ends.
+async fn paced_client(mut stream: TcpStream, timeline: Timeline, schedule: Schedule) -> Res<Paced> {
+    let (frame, mut ack) = ([b'c'; CLIENT_FRAME], [0u8; ACK_FRAME]);
+    let mut paced = Paced::default();
+    let (mut due, mut last_ack) = (schedule.first, 0);
+    while due < timeline.window_end {
+        tokio::time::sleep_until(instant_at(due)).await;
+        // An emit held back by the previous round counts from when it was due, that wait being the path's. Otherwise
+        // from the wake-up: the timer's millisecond granularity is the client's, not the path's (as the relay
+        // scenario times its emits).
+        let sent = if last_ack > due {
+            due
+        } else {
+            now_us().max(due)
+        };
+        stream.write_all(&frame).await?;
+        stream.read_exact(&mut ack).await?;
+        last_ack = now_us();
+        if timeline.counts(last_ack) {
+            paced.rounds += 1;
+            paced.latencies.push(last_ack - sent);
+        }
+        due += schedule.period;
+    }
+    Ok(paced)
+}
+
+/// Measures the floor with `clients` clients that together emit `rate` times per second (spread evenly over them):
+/// `warmup`, then the latency of every round acked within `window` (from when its emit was due) and the middle
+/// thread's CPU over it. `rate_origin`, when given, says in the reading's name where the rate comes from.
+pub async fn measure_at(
+    clients: usize,
+    rate: f64,
+    rate_origin: Option<&str>,
+    warmup: Duration,
+    window: Duration,
+) -> Res<FloorReading> {
+    let path = Path::start()?;
+    let measured = paced_rounds(&path, clients, rate, warmup, window).await;
+    path.stop().await?;
+    let (mut paced, (user, system), (user_after, system_after)) = measured?;
+    let origin = rate_origin.map_or_else(String::new, |origin| format!(" ({origin})"));
+    Ok(FloorReading {
+        name: format!(
+            "relay floor at {} emits/s{origin}, {clients} clients: the same rounds, each timed from when its \
+             emit was due",
+            number(rate)
+        ),
+        unit_name: "round",
+        units: paced.rounds,
+        user_seconds: user_after - user,
+        system_seconds: system_after - system,
+        wall_seconds: window.as_secs_f64(),
+        p50_ms: paced.latencies.percentile_ms(50.0),
+        p99_ms: paced.latencies.percentile_ms(99.0),
+    })
+}
+
+/// The paced clients' rounds over `path`, and the middle thread's CPU at the window's start and end.
+async fn paced_rounds(
+    path: &Path,
+    clients: usize,
+    rate: f64,
+    warmup: Duration,
+    window: Duration,
+) -> Res<(Paced, (f64, f64), (f64, f64))> {
+    // Every client connects first; they start emitting together.
+    let mut streams = Vec::with_capacity(clients);
+    for _ in 0..clients {
+        streams.push(connect(path.addr()).await?);
+    }
+    let timeline = Timeline::from_now(warmup, window);
+    let mut running = JoinSet::new();
+    for (index, stream) in streams.into_iter().enumerate() {
+        let schedule = Schedule::at_rate(rate, timeline.start, index, clients);
+        running.spawn(paced_client(stream, timeline, schedule));
+    }
+    tokio::time::sleep_until(instant_at(timeline.window_start)).await;
+    let before = path.middle_cpu().await?;
+    tokio::time::sleep_until(instant_at(timeline.window_end)).await;
+    let after = path.middle_cpu().await?;
+    let mut total = Paced::default();
+    let collect = async {
+        while let Some(joined) = running.join_next().await {
+            let paced = joined??;
+            total.rounds += paced.rounds;
+            total.latencies.extend(&paced.latencies);
+        }
+        Ok::<_, Error>(())
+    };
+    let collected = tokio::time::timeout(Duration::from_secs(10), collect).await;
+    running.abort_all();
+    collected.map_err(|_| "the relay floor's clients did not stop in time")??;
+    Ok((total, before, after))
 }
 
 #[cfg(test)]
@@ -200,5 +351,19 @@ mod tests {
             .expect("a measurement");
         assert!(reading.units > 0, "{reading:?}");
         assert!(reading.cpu_us_per_unit() > 0.0, "{reading:?}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn paced_rounds_have_latencies() {
+        let window = Duration::from_millis(300);
+        let reading = measure_at(4, 400.0, None, Duration::from_millis(50), window)
+            .await
+            .expect("a measurement");
+        assert!(reading.units > 0, "{reading:?}");
+        let (p50, p99) = (
+            reading.p50_ms.expect("a p50"),
+            reading.p99_ms.expect("a p99"),
+        );
+        assert!(p50 > 0.0 && p99 >= p50, "{reading:?}");
     }
 }

@@ -231,6 +231,10 @@ pub struct FloorRow {
     pub kernel_percent: Series,
     /// Units per second.
     pub per_second: Series,
+    /// Median latency of a unit, ms (floors measured at a fixed rate).
+    pub p50_ms: Series,
+    /// 99th percentile latency of a unit, ms (floors measured at a fixed rate).
+    pub p99_ms: Series,
 }
 
 /// The floors of every run, matched by name, in the order they first appear.
@@ -243,6 +247,8 @@ pub fn merge_floors(runs: &[&[FloorReading]]) -> Vec<FloorRow> {
                 cpu_us: Series::default(),
                 kernel_percent: Series::default(),
                 per_second: Series::default(),
+                p50_ms: Series::default(),
+                p99_ms: Series::default(),
             });
         }
     }
@@ -258,29 +264,54 @@ pub fn merge_floors(runs: &[&[FloorReading]]) -> Vec<FloorRow> {
             row.per_second
                 .each_run
                 .push(found.map(FloorReading::per_second));
+            row.p50_ms.each_run.push(found.and_then(|r| r.p50_ms));
+            row.p99_ms.each_run.push(found.and_then(|r| r.p99_ms));
         }
     }
     merged
 }
 
-/// The floors' table: the measured thread's CPU per unit (with its kernel share) and the units per second.
+/// The floors' table: the measured thread's CPU per unit (with its kernel share) and the units per second; the p50
+/// and p99 latency too when a floor was measured at a fixed rate (empty cells for the others).
 pub fn floor_table(rows: &[FloorRow]) -> String {
     let runs = rows.first().map_or(0, |r| r.cpu_us.each_run.len());
+    let latency = rows
+        .iter()
+        .any(|r| !r.p50_ms.is_empty() || !r.p99_ms.is_empty());
     let mut out = if runs > 1 {
         format!(
-            "| loopback floor, no server (median of {runs} runs [each run]) | CPU | per second |\n"
+            "| loopback floor, no server (median of {runs} runs [each run]) | CPU | per second |"
         )
     } else {
-        String::from("| loopback floor, no server | CPU | per second |\n")
+        String::from("| loopback floor, no server | CPU | per second |")
     };
-    out.push_str("|---|---:|---:|\n");
+    out.push_str(if latency {
+        " p50 latency | p99 latency |\n|---|---:|---:|---:|---:|\n"
+    } else {
+        "\n|---|---:|---:|\n"
+    });
+    let latency_cell = |series: &Series| {
+        if series.is_empty() {
+            String::new()
+        } else {
+            series.cell("ms", None)
+        }
+    };
     for row in rows {
         out.push_str(&format!(
-            "| {} | {} | {} |\n",
+            "| {} | {} | {} |",
             row.name,
             row.cpu_us.cell("µs", Some(&row.kernel_percent)),
             row.per_second.cell("/s", None)
         ));
+        if latency {
+            out.push_str(&format!(
+                " {} | {} |",
+                latency_cell(&row.p50_ms),
+                latency_cell(&row.p99_ms)
+            ));
+        }
+        out.push('\n');
     }
     out
 }
@@ -378,24 +409,51 @@ mod tests {
         assert!(!tools.contains("| b |"));
     }
 
-    #[test]
-    fn floors_take_medians_too() {
-        let reading = |units| FloorReading {
-            name: "floor".into(),
+    fn floor_reading(name: &str, units: u64, p99_ms: Option<f64>) -> FloorReading {
+        FloorReading {
+            name: name.into(),
             unit_name: "write",
             units,
             user_seconds: 0.001,
             system_seconds: 0.003,
             wall_seconds: 1.0,
-        };
+            p50_ms: p99_ms.map(|p99| p99 / 2.0),
+            p99_ms,
+        }
+    }
+
+    #[test]
+    fn floors_take_medians_too() {
+        let reading = |units| floor_reading("floor", units, None);
         let (a, b, c) = ([reading(1000)], [reading(500)], [reading(2000)]);
         let merged = merge_floors(&[&a, &b, &c]);
         assert_eq!(merged.len(), 1);
         let table = floor_table(&merged);
         assert!(
             table.contains(
-                "| floor | 4.00 µs (75% kernel) [4.00, 8.00, 2.00] | 1,000 /s [1.00k, 500, 2.00k] |"
+                "| floor | 4.00 µs (75% kernel) [4.00, 8.00, 2.00] | 1,000 /s [1.00k, 500, 2.00k] |\n"
             ),
+            "{table}"
+        );
+        assert!(!table.contains("latency"), "{table}");
+    }
+
+    #[test]
+    fn paced_floors_add_latency_columns() {
+        let plain = floor_reading("floor", 1000, None);
+        let paced = |p99| floor_reading("paced", 1000, Some(p99));
+        let merged = merge_floors(&[&[plain.clone(), paced(0.2)], &[plain, paced(0.4)]]);
+        let table = floor_table(&merged);
+        assert!(
+            table.contains("| p50 latency | p99 latency |\n|---|---:|---:|---:|---:|\n"),
+            "{table}"
+        );
+        assert!(
+            table.contains("| paced | 4.00 µs (75% kernel) [4.00, 4.00] | 1,000 /s [1.00k, 1.00k] | 0.150 ms [0.100, 0.200] | 0.300 ms [0.200, 0.400] |\n"),
+            "{table}"
+        );
+        assert!(
+            table.contains("| 1,000 /s [1.00k, 1.00k] |  |  |\n"),
             "{table}"
         );
     }

@@ -1,11 +1,13 @@
 //! The loopback floors in a run: the fan-out floor over as many connections as the WebSocket fan-out's room, and
-//! the relay floor with as many clients as the relay, measured with no server running.
+//! the relay floor with as many clients as the relay, closed-loop and at the WebSocket relay's half-load rate,
+//! measured with no server running.
 
 use super::Run;
 use crate::floor;
+use crate::scenario::Transport;
 
 impl Run {
-    /// Measures both floors and keeps their readings.
+    /// Measures the floors and keeps their readings.
     pub(super) async fn floors(&mut self) {
         let (connections, rounds) = (self.plan.fanout_websocket, self.plan.floor_rounds);
         let sources = self.sources_count;
@@ -27,6 +29,33 @@ impl Run {
                 self.floors.push(reading);
             }
             Err(error) => self.floor_failed("relay floor", &error),
+        }
+        self.paced_relay_floor().await;
+    }
+
+    /// The relay floor at the rate the WebSocket relay was offered at half load (the same path as the WebSocket
+    /// relay's, the same pacing), for a server's p99 at that rate to be read against; skipped with a note when no
+    /// such rate is known.
+    async fn paced_relay_floor(&mut self) {
+        let Some(rate) = self.half_load.get(&Transport::Websocket).copied() else {
+            self.notes.push(
+                "relay floor at a fixed rate: not measured, the WebSocket relay's half-load rate is not known"
+                    .to_string(),
+            );
+            return;
+        };
+        let (clients, warmup, window) = (
+            self.plan.relay_clients,
+            self.plan.relay_warmup,
+            self.plan.relay_window,
+        );
+        let origin = Some("the WebSocket relay's half-load rate");
+        match floor::relay::measure_at(clients, rate, origin, warmup, window).await {
+            Ok(reading) => {
+                eprintln!("   relay floor at {rate:.0} emits/s: {}", reading.summary());
+                self.floors.push(reading);
+            }
+            Err(error) => self.floor_failed("relay floor at a fixed rate", &error),
         }
     }
 
