@@ -219,7 +219,7 @@ pub(super) fn handshake_auth<S: Send + Sync + 'static>(session: &SioSession<S>) 
     let query = session
         .state()
         .handshake()
-        .query
+        .query()
         .iter()
         .filter(|(key, _)| !ENGINE_QUERY_KEYS.contains(key));
     query_as_json(query)
