@@ -30,7 +30,7 @@ pub use query::{EngineRequest, Query, SessionRequest};
 #[cfg(test)]
 pub(crate) use session::Owner;
 pub use session::handshake::{ConnInfo, Handshake};
-pub use session::pair_list::PairList;
+pub use session::pair_list::{PairLists, PairListsBuilder, Pairs};
 pub use session::sid::{CurrentTag, NodeTag, Sid};
 pub use session::{CloseReason, Session, SessionSettings, TransportKind};
 pub use version::EngineVersion;

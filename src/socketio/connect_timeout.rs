@@ -1,55 +1,41 @@
-//! The connect timeout: a session that connects no namespace in time is closed, on the shared timer.
+//! The connect timeout: a session that connects no namespace in time is closed, on the endpoint's connect queue.
 //!
 //! The deadline's entry points at the session itself (weakly) and costs no allocation of its own; the session's
-//! [`ConnectPending`] mark, taken away when a namespace connects, is what cancels it. The price: a session that
-//! ends before its deadline keeps its block (not what it held) until the deadline passes, as its heartbeat entry
-//! already keeps it for up to a ping interval.
+//! [`ConnectPending`] mark, taken away when a namespace connects or the session closes, is what cancels it. Whoever
+//! takes the mark away then calls [`ConnectQueue::drop_cancelled`], so the entry leaves as soon as the ones ahead of
+//! it have (see `connect_queue`).
 
+use super::connect_queue::{ConnectQueue, Unconnected};
 use super::session_sockets::SessionSockets;
-use crate::engineio::session::timer::{Timed, Timers};
 use crate::engineio::{CloseReason, Session};
 use std::sync::{Arc, Weak};
-use std::time::Duration;
-use tokio::time::Instant;
-
-/// Something that can be closed if it never connected.
-pub(crate) trait Unconnected: Send + Sync {
-    /// Closes the session if no namespace was ever connected.
-    fn close_if_unconnected(self: Arc<Self>);
-}
 
 /// The connect deadlines of an endpoint's sessions.
-pub(crate) type ConnectTimers = Timers<dyn Unconnected>;
+pub(crate) type ConnectTimers = ConnectQueue<dyn Unconnected>;
 
 /// Marks a session whose connect deadline still counts: removing it cancels the deadline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct ConnectPending;
 
-impl Timed for dyn Unconnected {
-    fn fire(self: &Arc<Self>, _generation: u64, _now: Instant) -> Option<Instant> {
-        self.clone().close_if_unconnected();
-        None
-    }
-}
-
-/// Starts the connect deadline of a new session: closed after `timeout` unless it connects a namespace.
+/// Starts the connect deadline of a new session: closed after the endpoint's connect timeout unless it connects a
+/// namespace.
 pub(crate) fn start<S: Send + Sync + 'static>(
     timers: &ConnectTimers,
     session: &Arc<Session<SessionSockets<S>>>,
-    timeout: Duration,
 ) {
     session.state().lock().connect_timeout = Some(ConnectPending);
     let target: Weak<dyn Unconnected> = Arc::downgrade(session) as Weak<dyn Unconnected>;
-    timers.schedule_weak(target, Instant::now() + timeout, 0);
+    timers.push(target);
 }
 
 impl<S: Send + Sync + 'static> Unconnected for Session<SessionSockets<S>> {
+    fn waits_for_connect(&self) -> bool {
+        let inner = self.state().lock();
+        inner.connect_timeout.is_some() && !inner.ever_connected
+    }
+
     fn close_if_unconnected(self: Arc<Self>) {
-        let unconnected = {
-            let inner = self.state().lock();
-            inner.connect_timeout.is_some() && !inner.ever_connected
-        };
-        if unconnected {
+        if self.waits_for_connect() {
             tracing::debug!(sid = %self.id(), "no namespace connected in time; closing");
             self.close(CloseReason::ForcedClose);
         }

@@ -35,7 +35,7 @@ impl<A: SocketApp, D: Adapter> Handler for SioHandler<A, D> {
     }
 
     fn opened(&self, session: &Arc<Session<Self::State>>) {
-        connect_timeout::start(&self.0.timers, session, self.0.config.connect_timeout);
+        connect_timeout::start(&self.0.timers, session);
         if SioVersion::from_engine(session.version()).v4_packets() {
             // socket.io 1.x/2.x clients are connected to `/` by the server, with the handshake query as auth.
             self.0

@@ -4,6 +4,7 @@
 
 mod app;
 pub mod binary;
+mod connect_queue;
 mod connect_timeout;
 mod dispatch;
 mod handler;

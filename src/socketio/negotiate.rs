@@ -192,6 +192,8 @@ impl<A: SocketApp, D: Adapter> Ops<A, D> {
             self.config.metrics.sockets.inc();
             socket
         };
+        // The connect deadline no longer counts: it leaves the queue once those ahead of it have.
+        self.timers.drop_cancelled();
         if let (Some(_), Some(pid)) = (offsets, &pid) {
             self.parked.live(pid.clone());
         }
@@ -217,7 +219,7 @@ pub(super) fn handshake_auth<S: Send + Sync + 'static>(session: &SioSession<S>) 
     let query = session
         .state()
         .handshake()
-        .query
+        .query()
         .iter()
         .filter(|(key, _)| !ENGINE_QUERY_KEYS.contains(key));
     query_as_json(query)

@@ -66,12 +66,13 @@ impl<A: SocketApp, D: Adapter> SocketIo<A, D> {
         let namespaces = NamespaceTable::new(&config.namespaces, config.metrics.namespaces.clone());
         let max_parked = config.recovery.as_ref().map_or(0, |r| r.max_parked);
         let expiry_timers = config.recovery.as_ref().map(|_| Timers::start());
+        let timers = ConnectTimers::start(config.connect_timeout);
         Arc::new(Self {
             app,
             adapter,
             config,
             namespaces,
-            timers: Timers::start(),
+            timers,
             parked: ParkedSessions::new(max_parked),
             expiry_timers,
         })
@@ -175,6 +176,7 @@ impl<A: SocketApp, D: Adapter> Ops<A, D> {
             inner.connect_timeout = None;
             std::mem::take(&mut inner.sockets)
         };
+        self.timers.drop_cancelled();
         let recoverable = !session.overflowed();
         for socket in sockets {
             if recoverable && self.park(&socket, reason) {

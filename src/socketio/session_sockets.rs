@@ -26,7 +26,8 @@ pub(crate) struct ConnInner<S> {
     /// Why the session closed, once it has (no socket may be added any more).
     pub(crate) closed: Option<CloseReason>,
     /// Set while the connect timeout counts; taking it away cancels the deadline (whose entry in the endpoint's
-    /// timers stays until it is due, pointing weakly at the session: see `connect_timeout`).
+    /// connect queue, pointing weakly at the session, leaves once the entries ahead of it have: see
+    /// `connect_queue`).
     pub(crate) connect_timeout: Option<ConnectPending>,
 }
 

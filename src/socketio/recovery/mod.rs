@@ -62,7 +62,7 @@ impl RecoverySettings {
         self.offsets == OffsetsMode::Always
             || claim.pid.is_some()
             || handshake
-                .query
+                .query()
                 .iter()
                 .any(|(key, value)| (key, value) == QUERY_MARKER)
     }

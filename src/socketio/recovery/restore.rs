@@ -158,6 +158,7 @@ impl<A: SocketApp, D: Adapter> Ops<A, D> {
             }
             inner.closed
         };
+        self.timers.drop_cancelled();
         let Some(pid) = socket.recovery_pid() else {
             return true;
         };
