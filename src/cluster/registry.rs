@@ -342,6 +342,31 @@ mod tests {
         }
     }
 
+    /// A Redis of its own, a link to it that counts as up, and what a registry is made of.
+    struct Setup {
+        redis: TestRedis,
+        link: RedisLink,
+        keys: Keys,
+        tag: NodeTag,
+        metrics: ClusterMetrics,
+    }
+
+    impl Setup {
+        fn start() -> Self {
+            let redis = TestRedis::start();
+            let link = RedisLink::new(&redis.url()).unwrap();
+            link.set_commands_up(true);
+            link.set_subscriptions_up(true);
+            Self {
+                redis,
+                link,
+                keys: Keys::new("socket.io"),
+                tag: NodeTag::random(),
+                metrics: ClusterMetrics::default(),
+            }
+        }
+    }
+
     async fn wait_for_rewrites(metrics: &ClusterMetrics, count: u64) {
         for _ in 0..500 {
             if metrics.registry_rewrites.get() >= count {
@@ -357,13 +382,13 @@ mod tests {
 
     #[tokio::test]
     async fn an_overflowing_queue_leads_to_a_rewrite_that_holds_the_live_sessions() {
-        let redis = TestRedis::start();
-        let link = RedisLink::new(&redis.url()).unwrap();
-        link.set_commands_up(true);
-        link.set_subscriptions_up(true);
-        let keys = Keys::new("socket.io");
-        let tag = NodeTag::random();
-        let metrics = ClusterMetrics::default();
+        let Setup {
+            redis,
+            link,
+            keys,
+            tag,
+            metrics,
+        } = Setup::start();
         let live: Arc<Mutex<BTreeMap<String, ()>>> = Arc::default();
         let registry = SocketRegistry::with_capacity(&keys, tag, link, metrics.clone(), 4);
         let sessions = live.clone();
@@ -418,13 +443,13 @@ mod tests {
     #[tokio::test]
     async fn sessions_of_a_node_in_its_first_second_are_registered_as_soon_as_its_sessions_can_be_listed()
      {
-        let redis = TestRedis::start();
-        let link = RedisLink::new(&redis.url()).unwrap();
-        link.set_commands_up(true);
-        link.set_subscriptions_up(true);
-        let keys = Keys::new("socket.io");
-        let tag = NodeTag::random();
-        let metrics = ClusterMetrics::default();
+        let Setup {
+            redis,
+            link,
+            keys,
+            tag,
+            metrics,
+        } = Setup::start();
         let registry = SocketRegistry::start(&keys, tag, link, metrics.clone());
         // The writer has looked for the live sessions before the gateway could say where they are.
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -448,13 +473,13 @@ mod tests {
 
     #[tokio::test]
     async fn a_redis_that_comes_back_empty_from_a_short_outage_gets_the_live_sessions_back() {
-        let redis = TestRedis::start();
-        let link = RedisLink::new(&redis.url()).unwrap();
-        link.set_commands_up(true);
-        link.set_subscriptions_up(true);
-        let keys = Keys::new("socket.io");
-        let tag = NodeTag::random();
-        let metrics = ClusterMetrics::default();
+        let Setup {
+            redis,
+            link,
+            keys,
+            tag,
+            metrics,
+        } = Setup::start();
         let registry = SocketRegistry::start(&keys, tag, link.clone(), metrics.clone());
         let live: Arc<Mutex<Vec<&'static str>>> = Arc::new(Mutex::new(vec!["before"]));
         let sessions = live.clone();
