@@ -365,6 +365,18 @@ mod tests {
                 metrics: ClusterMetrics::default(),
             }
         }
+
+        /// The fields of the node's hash as Redis holds them now, sorted.
+        async fn stored_fields(&self) -> Vec<String> {
+            let mut commands = self.redis.connection().await;
+            let mut fields: Vec<String> = redis::cmd("HKEYS")
+                .arg(self.keys.sockets(self.tag))
+                .query_async(&mut commands)
+                .await
+                .unwrap();
+            fields.sort();
+            fields
+        }
     }
 
     async fn wait_for_rewrites(metrics: &ClusterMetrics, count: u64) {
@@ -443,14 +455,10 @@ mod tests {
     #[tokio::test]
     async fn sessions_of_a_node_in_its_first_second_are_registered_as_soon_as_its_sessions_can_be_listed()
      {
-        let Setup {
-            redis,
-            link,
-            keys,
-            tag,
-            metrics,
-        } = Setup::start();
-        let registry = SocketRegistry::start(&keys, tag, link, metrics.clone());
+        let setup = Setup::start();
+        let metrics = setup.metrics.clone();
+        let registry =
+            SocketRegistry::start(&setup.keys, setup.tag, setup.link.clone(), metrics.clone());
         // The writer has looked for the live sessions before the gateway could say where they are.
         tokio::time::sleep(Duration::from_millis(50)).await;
         registry.put(&entry("early"));
@@ -462,25 +470,14 @@ mod tests {
             took < RETRY_EVERY / 2,
             "the first rewrite followed the snapshot after {took:?}"
         );
-        let mut commands = redis.connection().await;
-        let stored: Vec<String> = redis::cmd("HKEYS")
-            .arg(keys.sockets(tag))
-            .query_async(&mut commands)
-            .await
-            .unwrap();
-        assert_eq!(stored, vec![entry("early").field()]);
+        assert_eq!(setup.stored_fields().await, vec![entry("early").field()]);
     }
 
     #[tokio::test]
     async fn a_redis_that_comes_back_empty_from_a_short_outage_gets_the_live_sessions_back() {
-        let Setup {
-            redis,
-            link,
-            keys,
-            tag,
-            metrics,
-        } = Setup::start();
-        let registry = SocketRegistry::start(&keys, tag, link.clone(), metrics.clone());
+        let setup = Setup::start();
+        let (link, metrics) = (setup.link.clone(), setup.metrics.clone());
+        let registry = SocketRegistry::start(&setup.keys, setup.tag, link.clone(), metrics.clone());
         let live: Arc<Mutex<Vec<&'static str>>> = Arc::new(Mutex::new(vec!["before"]));
         let sessions = live.clone();
         registry.set_snapshot(Arc::new(move || {
@@ -494,7 +491,7 @@ mod tests {
         wait_for_rewrites(&metrics, 1).await;
 
         // Redis restarts empty between two looks of the writer; the next change applies to the empty Redis.
-        let mut commands = redis.connection().await;
+        let mut commands = setup.redis.connection().await;
         link.set_subscriptions_up(false);
         let _: () = redis::cmd("FLUSHALL")
             .query_async(&mut commands)
@@ -505,14 +502,8 @@ mod tests {
         registry.put(&entry("after"));
         wait_for_rewrites(&metrics, 2).await;
 
-        let mut stored: Vec<String> = redis::cmd("HKEYS")
-            .arg(keys.sockets(tag))
-            .query_async(&mut commands)
-            .await
-            .unwrap();
-        stored.sort();
         assert_eq!(
-            stored,
+            setup.stored_fields().await,
             vec![entry("after").field(), entry("before").field()]
         );
     }
