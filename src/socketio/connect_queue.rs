@@ -7,6 +7,7 @@
 //! connects its namespace within milliseconds of its handshake thus leaves the queue at once, and the queue holds
 //! only the sessions still waiting (and those behind them), instead of every session of the last timeout.
 
+use crate::engineio::session::timer::room_to_keep;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
@@ -27,9 +28,6 @@ struct Entry<T: ?Sized> {
     at: Instant,
     target: Weak<T>,
 }
-
-/// Queues smaller than this many entries' room keep it.
-const MIN_ROOM: usize = 64;
 
 /// The connect deadlines of an endpoint's sessions, all `timeout` after they are queued.
 pub(crate) struct ConnectQueue<T: ?Sized> {
@@ -117,8 +115,8 @@ impl<T: Unconnected + ?Sized + 'static> ConnectQueue<T> {
 /// Pops the front entry; a burst's room is given back once the queue has drained below a quarter of it.
 fn pop_front<T: ?Sized>(queue: &mut VecDeque<Entry<T>>) -> Option<Entry<T>> {
     let entry = queue.pop_front();
-    if queue.capacity() > MIN_ROOM && queue.len() < queue.capacity() / 4 {
-        queue.shrink_to((queue.len() * 2).max(MIN_ROOM));
+    if let Some(keep) = room_to_keep(queue.len(), queue.capacity()) {
+        queue.shrink_to(keep);
     }
     entry
 }
@@ -229,7 +227,7 @@ mod tests {
             queue.drop_cancelled();
         }
         assert_eq!(queue.len(), 0);
-        assert!(queue.lock().capacity() <= 2 * MIN_ROOM);
+        assert!(queue.lock().capacity() <= 128);
         assert!(
             all.iter()
                 .all(|client| client.closed.load(Ordering::SeqCst) == 0)

@@ -105,11 +105,19 @@ impl<T: Timed + ?Sized> Timers<T> {
             }
         }
         // A burst (every connect's timeout, say) grows the heap; give the room back once it has drained.
-        if heap.capacity() > 64 && heap.len() < heap.capacity() / 4 {
-            let keep = (heap.len() * 2).max(64);
+        if let Some(keep) = room_to_keep(heap.len(), heap.capacity()) {
             heap.shrink_to(keep);
         }
     }
+}
+
+/// Deadline collections smaller than this many entries' room keep it.
+const MIN_ROOM: usize = 64;
+
+/// The room a deadline collection of `len` entries in `capacity` slots should shrink to, once a burst has drained
+/// below a quarter of it; `None` while it should keep what it has.
+pub(crate) fn room_to_keep(len: usize, capacity: usize) -> Option<usize> {
+    (capacity > MIN_ROOM && len < capacity / 4).then(|| (len * 2).max(MIN_ROOM))
 }
 
 async fn run<T: Timed + ?Sized>(timers: Weak<Timers<T>>, wake: Arc<Notify>) {
