@@ -275,6 +275,24 @@ fn recovery_settings() {
 }
 
 #[test]
+fn heartbeat_bounds() {
+    assert_eq!(
+        refusal(&format!(
+            "{ENDPOINT}ping_interval = \"20days\"\nping_timeout = \"5days\"\n"
+        )),
+        "t.toml: endpoint[0].ping_interval: ping_interval + ping_timeout must be at most 2147483647ms (about 24 days): clients' timers wait no longer"
+    );
+    assert!(
+        parse_str(
+            "t.toml",
+            &format!("{ENDPOINT}ping_interval = \"20days\"\nping_timeout = \"4days\"\n"),
+            &|_| None
+        )
+        .is_ok()
+    );
+}
+
+#[test]
 fn poll_coalesce_bounds() {
     assert_eq!(
         refusal(&format!("{ENDPOINT}poll_coalesce = \"1s\"\n")),

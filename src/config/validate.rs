@@ -166,6 +166,15 @@ fn validate_endpoint(key: &str, endpoint: &EndpointConfig) -> Result<(), Problem
             return Err((at(name), "must be greater than zero".into()));
         }
     }
+    if endpoint.ping_interval.saturating_add(endpoint.ping_timeout) > MAX_HEARTBEAT {
+        return Err((
+            at("ping_interval"),
+            format!(
+                "ping_interval + ping_timeout must be at most {}ms (about 24 days): clients' timers wait no longer",
+                MAX_HEARTBEAT.as_millis()
+            ),
+        ));
+    }
     if endpoint.poll_coalesce > MAX_POLL_COALESCE {
         return Err((
             at("poll_coalesce"),
@@ -239,6 +248,10 @@ fn validate_endpoint(key: &str, endpoint: &EndpointConfig) -> Result<(), Problem
 /// The largest `max_buffer` accepted: a per-session bound above 1 GiB bounds nothing a server could hold for
 /// many sessions.
 const MAX_BUFFER_LIMIT: usize = 1 << 30;
+
+/// The longest `ping_interval + ping_timeout`: JavaScript timers (and so browser and Node clients) wait at most
+/// 2^31 - 1 ms, and the sessions' deadlines are kept to that range (see `engineio::session::timer::ShortTick`).
+const MAX_HEARTBEAT: Duration = Duration::from_millis((1 << 31) - 1);
 
 /// The longest `poll_coalesce`: a reply held longer than this would read as a slow server.
 const MAX_POLL_COALESCE: Duration = Duration::from_millis(100);

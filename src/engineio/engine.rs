@@ -11,7 +11,7 @@ use crate::engineio::query::{EngineRequest, Query, SessionRequest};
 use crate::engineio::registry::{Registered, Registry};
 use crate::engineio::session::handshake::{ConnInfo, Handshake, open_packet_json};
 use crate::engineio::session::sid::{CurrentTag, Sid};
-use crate::engineio::session::timer::Timers;
+use crate::engineio::session::timer::{Tick, Timers};
 use crate::engineio::session::{CloseReason, Owner, Session, SessionSettings, TransportKind};
 use crate::engineio::version::EngineVersion;
 use crate::metrics::EndpointMetrics;
@@ -19,7 +19,6 @@ use futures_util::FutureExt;
 use http::{Request, Response};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
-use tokio::time::Instant;
 
 /// Settings of one Engine.IO endpoint.
 #[derive(Debug, Clone)]
@@ -361,8 +360,8 @@ impl<H: Handler> Owner<H::State> for Engine<H> {
         &self.config.session
     }
 
-    fn schedule(&self, session: &Arc<Session<H::State>>, at: Instant, generation: u64) {
-        self.timers.schedule(session, at, generation);
+    fn schedule(&self, session: &Arc<Session<H::State>>, at: Tick) {
+        self.timers.schedule(session, at);
     }
 
     fn metrics(&self) -> &EndpointMetrics {

@@ -7,6 +7,9 @@ pub(crate) mod pair_list;
 pub(crate) mod sid;
 pub mod timer;
 
+#[cfg(test)]
+mod deadline_tests;
+
 use crate::engineio::codec::packet::{Packet, PacketType};
 use crate::engineio::version::EngineVersion;
 use sid::Sid;
@@ -14,9 +17,8 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::task::Waker;
 use std::time::Duration;
-use timer::Timed;
+use timer::{ShortTick, Tick, Timed};
 use tokio::sync::Notify;
-use tokio::time::Instant;
 
 /// The transport a session currently uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,8 +95,8 @@ pub(crate) trait Owner<S>: Send + Sync {
     fn settings(&self) -> &SessionSettings;
     /// The endpoint's metric handles.
     fn metrics(&self) -> &crate::metrics::EndpointMetrics;
-    /// Fires `session` at `at` with `generation`.
-    fn schedule(&self, session: &Arc<Session<S>>, at: Instant, generation: u64);
+    /// Fires `session` at `at`.
+    fn schedule(&self, session: &Arc<Session<S>>, at: Tick);
     /// The session has closed: tell the application.
     fn closed(&self, session: &Arc<Session<S>>, reason: CloseReason);
     /// The session is finished: forget its id.
@@ -141,7 +143,13 @@ pub(crate) struct Inner {
     pub(crate) upgrade: Upgrade,
     pub(crate) closed: Option<CloseReason>,
     heartbeat: Heartbeat,
-    generation: u64,
+    /// When the timers must look at the session next (the next ping, the pong's or the client ping's deadline,
+    /// or the end of a closed session's grace); none once nothing is left to time.
+    due: Option<ShortTick>,
+    /// The earliest deadline the session has waiting in the engine's timers. A later `due` leaves it be (it is
+    /// moved on when it fires), so a client cannot add timer entries faster than its heartbeat; an earlier one
+    /// adds an entry, and entries other than this one are passed over when they fire.
+    armed: Option<ShortTick>,
     /// Transports currently not reading from the client because the application applies backpressure.
     reading_paused: u32,
     /// The session was closed for holding more than its bounds allow (see [`Session::overflowed`]).
@@ -196,7 +204,8 @@ impl<S: Send + Sync + 'static> Session<S> {
                 upgrade: Upgrade::None,
                 closed: None,
                 heartbeat: Heartbeat::WaitToPing,
-                generation: 0,
+                due: None,
+                armed: None,
                 reading_paused: 0,
                 overflowed: false,
                 pump_waker: None,
@@ -366,26 +375,34 @@ impl<S: Send + Sync + 'static> Session<S> {
     /// Closes the session; with `linger`, a polling client with no GET in flight can fetch its last packets
     /// with its next GET (until `ping_timeout` passes). Otherwise the session id is forgotten at once.
     fn close_and_linger(self: &Arc<Self>, reason: CloseReason, linger: bool) {
-        let (forget_now, generation, pump) = {
+        let owner = self.owner.upgrade();
+        let (forget_now, arm, pump) = {
             let mut inner = self.lock();
             if inner.closed.is_some() {
                 return;
             }
             inner.closed = Some(reason);
-            inner.generation += 1;
             let keep_for_poll =
                 linger && inner.transport == TransportKind::Polling && !inner.polling;
-            (!keep_for_poll, inner.generation, inner.pump_waker.take())
+            let arm = match &owner {
+                Some(owner) if keep_for_poll => {
+                    inner.set_due(Tick::after(owner.settings().ping_timeout))
+                }
+                _ => {
+                    inner.due = None;
+                    None
+                }
+            };
+            (!keep_for_poll, arm, inner.pump_waker.take())
         };
         self.wake_with(pump);
-        let Some(owner) = self.owner.upgrade() else {
+        let Some(owner) = owner else {
             return;
         };
         if forget_now {
             owner.forget(self.id);
-        } else {
-            let grace = owner.settings().ping_timeout;
-            owner.schedule(self, Instant::now() + grace, generation);
+        } else if let Some(at) = arm {
+            owner.schedule(self, at);
         }
         owner.closed(self, reason);
     }
@@ -399,21 +416,19 @@ impl<S: Send + Sync + 'static> Session<S> {
 
     /// Records a pong; the next ping follows one interval later.
     pub(crate) fn pong(self: &Arc<Self>) {
-        let generation = {
+        let Some(owner) = self.owner.upgrade() else {
+            return;
+        };
+        let arm = {
             let mut inner = self.lock();
             if inner.closed.is_some() || inner.heartbeat != Heartbeat::AwaitPong {
                 return;
             }
             inner.heartbeat = Heartbeat::WaitToPing;
-            inner.generation += 1;
-            inner.generation
+            inner.set_due(Tick::after(owner.settings().ping_interval))
         };
-        if let Some(owner) = self.owner.upgrade() {
-            owner.schedule(
-                self,
-                Instant::now() + owner.settings().ping_interval,
-                generation,
-            );
+        if let Some(at) = arm {
+            owner.schedule(self, at);
         }
     }
 
@@ -424,19 +439,19 @@ impl<S: Send + Sync + 'static> Session<S> {
             return;
         };
         let settings = owner.settings();
-        let (generation, due) = {
+        let arm = {
             let mut inner = self.lock();
-            if self.version == EngineVersion::V3 {
+            let due = if self.version == EngineVersion::V3 {
                 inner.heartbeat = Heartbeat::ClientPings;
-                (
-                    inner.generation,
-                    settings.ping_interval + settings.ping_timeout,
-                )
+                settings.ping_interval + settings.ping_timeout
             } else {
-                (inner.generation, settings.ping_interval)
-            }
+                settings.ping_interval
+            };
+            inner.set_due(Tick::after(due))
         };
-        owner.schedule(self, Instant::now() + due, generation);
+        if let Some(at) = arm {
+            owner.schedule(self, at);
+        }
     }
 
     /// A v3 client pinged: answer with a pong carrying the same data and expect the next ping in time.
@@ -444,20 +459,19 @@ impl<S: Send + Sync + 'static> Session<S> {
         let Some(owner) = self.owner.upgrade() else {
             return;
         };
-        let generation = {
+        let settings = owner.settings();
+        let arm = {
             let mut inner = self.lock();
             if inner.closed.is_some() {
                 return;
             }
-            inner.generation += 1;
-            inner.generation
+            // Later than the deadline waiting in the timers: it is moved on when it fires, and however fast the
+            // client pings, it adds no timer entry.
+            inner.set_due(Tick::after(settings.ping_interval + settings.ping_timeout))
         };
-        let settings = owner.settings();
-        owner.schedule(
-            self,
-            Instant::now() + settings.ping_interval + settings.ping_timeout,
-            generation,
-        );
+        if let Some(at) = arm {
+            owner.schedule(self, at);
+        }
         self.send(Packet::text(PacketType::Pong, data));
     }
 
@@ -565,6 +579,27 @@ impl<S: Send + Sync + 'static> Session<S> {
 }
 
 impl Inner {
+    /// The timers must look at the session at `at`: returns the deadline to schedule, unless an earlier one is
+    /// already waiting (it moves on to `at` when it fires, see [`Timed::fire`]).
+    fn set_due(&mut self, at: Tick) -> Option<Tick> {
+        let short = at.short();
+        self.due = Some(short);
+        match self.armed {
+            Some(armed) if !armed.is_after(short) => None,
+            _ => {
+                self.armed = Some(short);
+                Some(at)
+            }
+        }
+    }
+
+    /// The deadline that just fired is followed by `next`, which the timers schedule.
+    fn rearm(&mut self, next: Tick) -> Tick {
+        self.due = Some(next.short());
+        self.armed = Some(next.short());
+        next
+    }
+
     /// Keeps `pump` to wake at the next change (a clone only when the slot holds another task's waker).
     fn watch(&mut self, pump: &Waker) {
         match &self.pump_waker {
@@ -621,11 +656,20 @@ impl<S: Send + Sync + 'static> Drop for ReadingPaused<S> {
 }
 
 impl<S: Send + Sync + 'static> Timed for Session<S> {
-    fn fire(self: &Arc<Self>, generation: u64, now: Instant) -> Option<Instant> {
+    fn fire(self: &Arc<Self>, now: Tick) -> Option<Tick> {
         let owner = self.owner.upgrade()?;
         let mut inner = self.lock();
-        if inner.generation != generation {
+        if inner.armed != Some(now.short()) {
+            // An earlier deadline replaced this one.
             return None;
+        }
+        inner.armed = None;
+        let due = inner.due?;
+        if due.is_after(now.short()) {
+            // The deadline moved on meanwhile (a pong, a client ping): wait for it.
+            let next = now.up_to(due);
+            inner.armed = Some(due);
+            return Some(next);
         }
         if inner.closed.is_some() {
             // The grace period for a polling client to fetch its last packets is over.
@@ -648,17 +692,15 @@ impl<S: Send + Sync + 'static> Timed for Session<S> {
                 inner.bytes = total;
                 inner.queue.push(ping);
                 let pump = inner.pump_waker.take();
+                let next = inner.rearm(now.later(settings.ping_timeout));
                 drop(inner);
                 owner.metrics().buffered_bytes.inc_by(ping_bytes as i64);
                 self.wake_with(pump);
-                Some(now + settings.ping_timeout)
+                Some(next)
             }
             // The pong cannot have been read yet: look again one timeout later.
-            Heartbeat::AwaitPong if inner.reading_paused > 0 => {
-                Some(now + owner.settings().ping_timeout)
-            }
-            Heartbeat::ClientPings if inner.reading_paused > 0 => {
-                Some(now + owner.settings().ping_timeout)
+            Heartbeat::AwaitPong | Heartbeat::ClientPings if inner.reading_paused > 0 => {
+                Some(inner.rearm(now.later(owner.settings().ping_timeout)))
             }
             Heartbeat::AwaitPong | Heartbeat::ClientPings => {
                 drop(inner);

@@ -1,6 +1,7 @@
 //! The operations seam against the in-process adapter, with real sockets on real (unowned) Engine.IO sessions.
 
 use super::*;
+use crate::engineio::session::timer::Tick;
 use crate::engineio::{
     CloseReason, Owner, Packet, Session, SessionSettings, Sid, TransportKind, Wait,
 };
@@ -15,7 +16,6 @@ use crate::socketio::socket_id::SocketId;
 use serde_json::value::RawValue;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, Weak};
-use tokio::time::Instant;
 
 /// Records the disconnects the layer reports.
 #[derive(Default)]
@@ -65,7 +65,7 @@ impl Owner<SessionSockets<()>> for NoEngine {
     fn metrics(&self) -> &EndpointMetrics {
         unreachable!("never upgraded")
     }
-    fn schedule(&self, _: &Arc<Session<SessionSockets<()>>>, _: Instant, _: u64) {}
+    fn schedule(&self, _: &Arc<Session<SessionSockets<()>>>, _: Tick) {}
     fn closed(&self, _: &Arc<Session<SessionSockets<()>>>, _: CloseReason) {}
     fn forget(&self, _: Sid) {}
     fn peer(&self, _: &Arc<Session<SessionSockets<()>>>) -> Option<IpAddr> {

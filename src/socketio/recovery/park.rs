@@ -4,7 +4,7 @@
 use super::parked::{Expired, ParkRefused, Parked};
 use super::recoverable;
 use crate::engineio::CloseReason;
-use crate::engineio::session::timer::Timed;
+use crate::engineio::session::timer::{Tick, Timed};
 use crate::socketio::app::SocketApp;
 use crate::socketio::ops::{Adapter, Ops};
 use crate::socketio::server::SocketIo;
@@ -61,6 +61,7 @@ impl<A: SocketApp, D: Adapter> Ops<A, D> {
         Arc::new(ExpiryTimer {
             server,
             pid: pid.clone(),
+            generation: AtomicU64::new(0),
         })
     }
 
@@ -71,8 +72,9 @@ impl<A: SocketApp, D: Adapter> Ops<A, D> {
         wait: Duration,
         generation: u64,
     ) {
+        expiry.generation.store(generation, Ordering::Relaxed);
         if let Some(timers) = &self.expiry_timers {
-            timers.schedule(expiry, tokio::time::Instant::now() + wait, generation);
+            timers.schedule(expiry, Tick::after(wait));
         }
     }
 
@@ -114,16 +116,15 @@ pub(crate) trait ExpireParked: Send + Sync {
 pub struct ExpiryTimer {
     server: Weak<dyn ExpireParked>,
     pid: Arc<str>,
+    /// The parking (or lending) this deadline ends; set when it is scheduled. Each parking and each lending
+    /// has an `ExpiryTimer` of its own.
+    generation: AtomicU64,
 }
 
 impl Timed for ExpiryTimer {
-    fn fire(
-        self: &Arc<Self>,
-        generation: u64,
-        _now: tokio::time::Instant,
-    ) -> Option<tokio::time::Instant> {
+    fn fire(self: &Arc<Self>, _at: Tick) -> Option<Tick> {
         if let Some(server) = self.server.upgrade() {
-            server.expire_parked(&self.pid, generation);
+            server.expire_parked(&self.pid, self.generation.load(Ordering::Relaxed));
         }
         None
     }
