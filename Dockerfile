@@ -4,6 +4,10 @@
 # The config is read from /etc/iogate/iogate.toml. PORT (default 8080 here) sets the listen port on all interfaces.
 
 FROM rust:1-slim-bookworm AS build
+# make builds jemalloc, the global allocator (the image already has the C compiler).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends make \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Cargo.toml ./
 COPY src ./src
