@@ -7,7 +7,7 @@
 //! connects its namespace within milliseconds of its handshake thus leaves the queue at once, and the queue holds
 //! only the sessions still waiting (and those behind them), instead of every session of the last timeout.
 
-use crate::engineio::session::timer::room_to_keep;
+use crate::engineio::session::deadlines::{self, Deadlines, room_to_keep};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
@@ -45,7 +45,7 @@ impl<T: Unconnected + ?Sized + 'static> ConnectQueue<T> {
             queue: Mutex::new(VecDeque::new()),
             wake: wake.clone(),
         });
-        tokio::spawn(run(Arc::downgrade(&queue), wake));
+        deadlines::spawn(&queue, wake);
         queue
     }
 
@@ -96,12 +96,15 @@ impl<T: Unconnected + ?Sized + 'static> ConnectQueue<T> {
     fn len(&self) -> usize {
         self.lock().len()
     }
+}
+
+impl<T: Unconnected + ?Sized + 'static> Deadlines for ConnectQueue<T> {
+    type Due = Arc<T>;
 
     fn next_deadline(&self) -> Option<Instant> {
         self.lock().front().map(|entry| entry.at)
     }
 
-    /// Pops every deadline due at `now`, putting the live targets in `due`.
     fn take_due(&self, now: Instant, due: &mut Vec<Arc<T>>) {
         let mut queue = self.lock();
         while queue.front().is_some_and(|entry| entry.at <= now) {
@@ -109,6 +112,10 @@ impl<T: Unconnected + ?Sized + 'static> ConnectQueue<T> {
                 due.push(target);
             }
         }
+    }
+
+    fn fire(&self, target: Arc<T>) {
+        target.close_if_unconnected();
     }
 }
 
@@ -119,32 +126,6 @@ fn pop_front<T: ?Sized>(queue: &mut VecDeque<Entry<T>>) -> Option<Entry<T>> {
         queue.shrink_to(keep);
     }
     entry
-}
-
-async fn run<T: Unconnected + ?Sized + 'static>(queue: Weak<ConnectQueue<T>>, wake: Arc<Notify>) {
-    let mut due = Vec::new();
-    loop {
-        let Some(strong) = queue.upgrade() else {
-            return;
-        };
-        let wait = strong.next_deadline();
-        drop(strong);
-        let wake = wake.notified();
-        // Wake at the front's deadline, when a deadline enters an empty queue, or every second to notice shutdown.
-        let sleep_until = wait.unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
-        tokio::select! {
-            _ = tokio::time::sleep_until(sleep_until) => {}
-            _ = wake => {}
-        }
-        let Some(strong) = queue.upgrade() else {
-            return;
-        };
-        strong.take_due(Instant::now(), &mut due);
-        drop(strong);
-        for target in due.drain(..) {
-            target.close_if_unconnected();
-        }
-    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,8 @@ pub(crate) mod pair_list;
 pub(crate) mod sid;
 pub mod timer;
 
+pub(crate) mod deadlines;
+
 #[cfg(test)]
 mod deadline_tests;
 

@@ -4,6 +4,7 @@
 //! and a weak pointer) instead of 32 with an `Instant` and a generation: at 10k sessions the engine's heap is
 //! 16,384 slots, and each byte of an entry is 1.6 bytes of every session.
 
+use super::deadlines::{self, Deadlines, room_to_keep};
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::num::NonZeroU32;
@@ -62,6 +63,12 @@ impl Tick {
     pub fn up_to(self, short: ShortTick) -> Self {
         let ahead = short.0.get().wrapping_sub(self.short().0.get());
         Self(self.0 + u64::from(ahead))
+    }
+
+    /// The last tick at or before `instant`, to compare deadlines with (it may be a tick [`Tick::at`] skips).
+    fn passed(instant: Instant) -> Self {
+        let since = instant.saturating_duration_since(epoch());
+        Self(u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
     }
 
     fn from_millis(millis: u64) -> Self {
@@ -131,7 +138,7 @@ impl<T: Timed + ?Sized> Timers<T> {
             heap: Mutex::new(BinaryHeap::new()),
             wake: wake.clone(),
         });
-        tokio::spawn(run(Arc::downgrade(&timers), wake));
+        deadlines::spawn(&timers, wake);
         timers
     }
 
@@ -162,16 +169,21 @@ impl<T: Timed + ?Sized> Timers<T> {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
 
-    fn next_deadline(&self) -> Option<Tick> {
+impl<T: Timed + ?Sized> Deadlines for Timers<T> {
+    type Due = (Arc<T>, Tick);
+
+    fn next_deadline(&self) -> Option<Instant> {
         self.heap
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .peek()
-            .map(|e| e.at)
+            .map(|e| e.at.instant())
     }
 
-    fn take_due(&self, now: Tick, due: &mut Vec<(Arc<T>, Tick)>) {
+    fn take_due(&self, now: Instant, due: &mut Vec<(Arc<T>, Tick)>) {
+        let now = Tick::passed(now);
         let mut heap = self.heap.lock().unwrap_or_else(|p| p.into_inner());
         while heap.peek().is_some_and(|top| top.at <= now) {
             if let Some(entry) = heap.pop() {
@@ -185,42 +197,11 @@ impl<T: Timed + ?Sized> Timers<T> {
             heap.shrink_to(keep);
         }
     }
-}
 
-/// Deadline collections smaller than this many entries' room keep it.
-const MIN_ROOM: usize = 64;
-
-/// The room a deadline collection of `len` entries in `capacity` slots should shrink to, once a burst has drained
-/// below a quarter of it; `None` while it should keep what it has.
-pub(crate) fn room_to_keep(len: usize, capacity: usize) -> Option<usize> {
-    (capacity > MIN_ROOM && len < capacity / 4).then(|| (len * 2).max(MIN_ROOM))
-}
-
-async fn run<T: Timed + ?Sized>(timers: Weak<Timers<T>>, wake: Arc<Notify>) {
-    let mut due = Vec::new();
-    loop {
-        let Some(strong) = timers.upgrade() else {
-            return;
-        };
-        let wait = strong.next_deadline();
-        drop(strong);
-        let wake = wake.notified();
-        // Wake at the next deadline, when an earlier one is scheduled, or every second to notice shutdown.
-        let sleep_until =
-            wait.map_or_else(|| Instant::now() + Duration::from_secs(1), Tick::instant);
-        tokio::select! {
-            _ = tokio::time::sleep_until(sleep_until) => {}
-            _ = wake => {}
-        }
-        let Some(strong) = timers.upgrade() else {
-            return;
-        };
-        strong.take_due(Tick::at(Instant::now()), &mut due);
-        // Each target sees its own deadline as "now", so late wake-ups do not push later deadlines further out.
-        for (target, at) in due.drain(..) {
-            if let Some(next) = target.fire(at) {
-                strong.schedule(&target, next);
-            }
+    /// Each target sees its own deadline as "now", so late wake-ups do not push later deadlines further out.
+    fn fire(&self, (target, at): (Arc<T>, Tick)) {
+        if let Some(next) = target.fire(at) {
+            self.schedule(&target, next);
         }
     }
 }
