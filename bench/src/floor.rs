@@ -3,7 +3,8 @@
 //! floor is the server's own code).
 //!
 //! - [`fanout`]: one thread writes one ready-made WebSocket frame to each of N loopback connections per round, a
-//!   broadcast with nothing else; readers in a child process drain them. CPU per write.
+//!   broadcast with nothing else; readers in a child process drain them. CPU per write. Its polling shape writes a
+//!   poll response to each connection and reads the next GET each client sends back: CPU per delivery.
 //! - [`relay`]: one thread relays each client frame to a backend connection and the backend's reply back as an ack:
 //!   the irreducible two reads and two writes per ack. CPU per round; and, with the clients emitting at a fixed
 //!   rate, the latency of a round at that rate.

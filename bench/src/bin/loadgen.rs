@@ -456,11 +456,19 @@ fn floor_only(mut args: impl Iterator<Item = String>) {
             let fanout =
                 floor::fanout::measure(plan.fanout_websocket, plan.floor_rounds, sources).await?;
             eprintln!("   run {run}, fan-out floor: {}", fanout.summary());
+            let polling = floor::fanout::measure_shape(
+                floor::fanout::Shape::Polling,
+                plan.fanout_polling,
+                plan.floor_rounds,
+                sources,
+            )
+            .await?;
+            eprintln!("   run {run}, polling fan-out floor: {}", polling.summary());
             let relay =
                 floor::relay::measure(plan.relay_clients, plan.relay_warmup, plan.relay_window)
                     .await?;
             eprintln!("   run {run}, relay floor: {}", relay.summary());
-            readings.push(vec![fanout, relay]);
+            readings.push(vec![fanout, polling, relay]);
         }
         Ok::<_, iogate_bench::Error>(readings)
     });
@@ -479,6 +487,7 @@ fn floor_only(mut args: impl Iterator<Item = String>) {
 /// The fan-out floor's reader process (started by the floor itself): connects, drains, reports whole rounds.
 fn floor_reader(mut args: impl Iterator<Item = String>) {
     let (mut addr, mut connections, mut frame_bytes, mut sources) = (None, 0usize, 0usize, 0usize);
+    let mut answer_polls = false;
     while let Some(arg) = args.next() {
         let mut value = || {
             args.next()
@@ -500,6 +509,13 @@ fn floor_reader(mut args: impl Iterator<Item = String>) {
                 frame_bytes = value().parse().unwrap_or_else(|_| bad("--frame-bytes"))
             }
             "--sources" => sources = value().parse().unwrap_or_else(|_| bad("--sources")),
+            "--answer-polls" => {
+                answer_polls = match value().as_str() {
+                    "yes" => true,
+                    "no" => false,
+                    _ => bad("--answer-polls"),
+                }
+            }
             other => usage(&format!("unknown argument {other}")),
         }
     }
@@ -514,6 +530,7 @@ fn floor_reader(mut args: impl Iterator<Item = String>) {
         addr,
         connections,
         frame_bytes,
+        answer_polls,
         sources,
     )) {
         eprintln!("bench-loadgen floor-reader: {error}");

@@ -3,27 +3,78 @@
 //! process (`bench-loadgen floor-reader`) holds the other ends and drains them (so each process holds N sockets, under
 //! the open-files limit). After each round the sender waits until the reader has every frame of it, as the fan-out
 //! scenario waits for every delivery before the next emit. Measured: the sending thread's CPU per write.
+//!
+//! Its polling shape ([`Shape::Polling`]) is what a delivery to a long-polling client costs at the least: the sender
+//! writes a poll response carrying the same packet to each connection, the reader answers each response with the
+//! load generator's next GET, and the sender reads every GET of the round. Measured: CPU per delivery (one write,
+//! one read).
 
 use super::{FloorReading, thread_cpu};
 use crate::Res;
 use crate::net::Sources;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::SocketAddr;
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpSocket;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+/// What a delivery is: a WebSocket frame, or a poll response and the client's next GET.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// One unmasked WebSocket frame per delivery.
+    WebSocket,
+    /// One HTTP poll response per delivery, answered by the client's next GET, which the sender reads.
+    Polling,
+}
+
+impl Shape {
+    /// What the sender writes to every connection each round.
+    pub fn delivery(self) -> Vec<u8> {
+        match self {
+            Self::WebSocket => frame(),
+            Self::Polling => poll_response(),
+        }
+    }
+
+    /// What the reader sends back for each delivery (nothing over WebSocket).
+    pub fn answer(self) -> Vec<u8> {
+        match self {
+            Self::WebSocket => Vec::new(),
+            Self::Polling => next_poll().to_vec(),
+        }
+    }
+}
+
+/// The packet every delivery carries: the fan-out scenario's event.
+const PACKET: &[u8] = br#"42["tick",1]"#;
+
 /// The frame every connection gets each round: the fan-out scenario's `42["tick",1]`, FIN + text, unmasked.
 pub fn frame() -> Vec<u8> {
-    let payload = br#"42["tick",1]"#;
-    let mut frame = vec![0x81, payload.len() as u8];
-    frame.extend_from_slice(payload);
+    let mut frame = vec![0x81, PACKET.len() as u8];
+    frame.extend_from_slice(PACKET);
     frame
+}
+
+/// A poll response carrying the same packet, with the headers a gateway's poll response has.
+pub fn poll_response() -> Vec<u8> {
+    let mut response = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: text/plain; charset=UTF-8\r\ncontent-length: {}\r\n\
+         date: Sat, 05 Dec 2026 12:00:00 GMT\r\n\r\n",
+        PACKET.len()
+    )
+    .into_bytes();
+    response.extend_from_slice(PACKET);
+    response
+}
+
+/// The next long-poll a client sends once it has its response (the load generator's request line and headers).
+pub fn next_poll() -> &'static [u8] {
+    b"GET /socket.io/?EIO=4&transport=polling&sid=AAAAAAAAAAAAAAAAAAAA HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n"
 }
 
 /// Kills and reaps the reader process however the measurement ends.
@@ -39,11 +90,22 @@ impl Drop for Reader {
 /// Measures the floor over `connections` connections and `rounds` rounds; the reader connects from `sources`
 /// loopback source addresses (as the load generator's clients do).
 pub async fn measure(connections: usize, rounds: usize, sources: usize) -> Res<FloorReading> {
+    measure_shape(Shape::WebSocket, connections, rounds, sources).await
+}
+
+/// Measures the floor of `shape` over `connections` connections and `rounds` rounds (see [`measure`]).
+pub async fn measure_shape(
+    shape: Shape,
+    connections: usize,
+    rounds: usize,
+    sources: usize,
+) -> Res<FloorReading> {
     let socket = TcpSocket::new_v4()?;
     socket.bind(SocketAddr::from(([127, 0, 0, 1], 0)))?;
     let listener = socket.listen(4096)?;
     let addr = listener.local_addr()?;
-    let frame = frame();
+    let frame = shape.delivery();
+    let answer = shape.answer();
     let mut reader = Reader(
         Command::new(std::env::current_exe()?)
             .args([
@@ -56,6 +118,8 @@ pub async fn measure(connections: usize, rounds: usize, sources: usize) -> Res<F
                 &frame.len().to_string(),
                 "--sources",
                 &sources.to_string(),
+                "--answer-polls",
+                if shape == Shape::Polling { "yes" } else { "no" },
             ])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -82,19 +146,33 @@ pub async fn measure(connections: usize, rounds: usize, sources: usize) -> Res<F
         .await
         .map_err(|_| "the floor reader did not connect in 120 s")??;
     drop(listener);
-    let name = format!(
-        "fan-out floor: one thread writes a {}-byte WebSocket frame to each of {} loopback connections, {rounds} \
-         rounds: CPU per write",
-        frame.len(),
-        count(connections)
-    );
-    let measured =
-        tokio::task::spawn_blocking(move || send_rounds(&streams, stdout, rounds, &frame)).await?;
+    let name = match shape {
+        Shape::WebSocket => format!(
+            "fan-out floor: one thread writes a {}-byte WebSocket frame to each of {} loopback connections, \
+             {rounds} rounds: CPU per write",
+            frame.len(),
+            count(connections)
+        ),
+        Shape::Polling => format!(
+            "polling fan-out floor: one thread writes a {}-byte poll response to each of {} loopback connections \
+             and reads each one's next {}-byte GET, {rounds} rounds: CPU per delivery",
+            frame.len(),
+            count(connections),
+            answer.len()
+        ),
+    };
+    let measured = tokio::task::spawn_blocking(move || {
+        send_rounds(&streams, stdout, rounds, &frame, answer.len())
+    })
+    .await?;
     drop(reader);
     let (units, (user_seconds, system_seconds), wall) = measured?;
     Ok(FloorReading {
         name,
-        unit_name: "write",
+        unit_name: match shape {
+            Shape::WebSocket => "write",
+            Shape::Polling => "poll",
+        },
         units,
         user_seconds,
         system_seconds,
@@ -112,13 +190,15 @@ fn count(n: usize) -> String {
     }
 }
 
-/// The sending thread: waits for the reader's `ready`, then writes every round and waits for the reader's count
-/// of complete rounds. Answers the writes, this thread's CPU over the rounds and the wall time they took.
+/// The sending thread: waits for the reader's `ready`, then writes every round (and reads the `answer_bytes` each
+/// connection sends back for it) and waits for the reader's count of complete rounds. Answers the writes, this
+/// thread's CPU over the rounds and the wall time they took.
 fn send_rounds(
     streams: &[std::net::TcpStream],
     reader_out: ChildStdout,
     rounds: usize,
     frame: &[u8],
+    answer_bytes: usize,
 ) -> Res<(u64, (f64, f64), Duration)> {
     let mut lines = BufReader::new(reader_out).lines();
     let mut next_line =
@@ -132,6 +212,12 @@ fn send_rounds(
     for round in 1..=rounds {
         for mut stream in streams {
             stream.write_all(frame)?;
+        }
+        if answer_bytes > 0 {
+            let mut answer = vec![0u8; answer_bytes];
+            for mut stream in streams {
+                stream.read_exact(&mut answer)?;
+            }
         }
         loop {
             let done: usize = next_line()?.trim().parse()?;
@@ -151,11 +237,13 @@ fn send_rounds(
 
 /// The reader process's work: connects `connections` times to `addr`, says `ready`, then reads everything and
 /// prints how many whole rounds (`connections` frames of `frame_bytes`) have arrived whenever that count grows;
-/// ends when every connection has ended.
+/// with `answer_polls`, answers each whole frame on its connection with the next GET ([`next_poll`]). Ends when
+/// every connection has ended.
 pub async fn read_frames(
     addr: SocketAddr,
     connections: usize,
     frame_bytes: usize,
+    answer_polls: bool,
     sources: usize,
 ) -> Res<()> {
     let sources = Arc::new(Sources::loopback(sources));
@@ -180,9 +268,20 @@ pub async fn read_frames(
         let received = received.clone();
         readers.spawn(async move {
             let mut buffer = [0u8; 512];
+            // Bytes of the frame being received on this connection.
+            let mut partial = 0usize;
             while let Ok(n) = stream.read(&mut buffer).await {
                 if n == 0 {
                     break;
+                }
+                if answer_polls {
+                    partial += n;
+                    while partial >= frame_bytes.max(1) {
+                        partial -= frame_bytes.max(1);
+                        if stream.write_all(next_poll()).await.is_err() {
+                            return;
+                        }
+                    }
                 }
                 let before = received.fetch_add(n as u64, Ordering::AcqRel);
                 let after = before + n as u64;
@@ -204,6 +303,17 @@ fn say(line: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_poll_response_carries_the_packet_with_its_length() {
+        let response = String::from_utf8(poll_response()).unwrap();
+        let (head, body) = response.split_once("\r\n\r\n").unwrap();
+        assert_eq!(body.as_bytes(), PACKET);
+        assert!(head.starts_with("HTTP/1.1 200 OK\r\n"));
+        assert!(head.contains(&format!("content-length: {}", PACKET.len())));
+        assert!(next_poll().ends_with(b"\r\n\r\n"));
+        assert!(Shape::WebSocket.answer().is_empty());
+    }
 
     #[test]
     fn the_frame_is_an_unmasked_text_frame() {

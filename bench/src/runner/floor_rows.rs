@@ -1,4 +1,5 @@
-//! The loopback floors in a run: the fan-out floor over as many connections as the WebSocket fan-out's room, and
+//! The loopback floors in a run: the fan-out floor over as many connections as the WebSocket fan-out's room, its
+//! polling shape over as many as the polling fan-out's room, and
 //! the relay floor with as many clients as the relay, closed-loop and at the WebSocket relay's half-load rate,
 //! measured with no server running.
 
@@ -17,6 +18,15 @@ impl Run {
                 self.floors.push(reading);
             }
             Err(error) => self.floor_failed("fan-out floor", &error),
+        }
+        let polling = floor::fanout::Shape::Polling;
+        match floor::fanout::measure_shape(polling, self.plan.fanout_polling, rounds, sources).await
+        {
+            Ok(reading) => {
+                eprintln!("   polling fan-out floor: {}", reading.summary());
+                self.floors.push(reading);
+            }
+            Err(error) => self.floor_failed("polling fan-out floor", &error),
         }
         let (clients, warmup, window) = (
             self.plan.relay_clients,
