@@ -6,7 +6,8 @@
 //!         [--no-floor]`: the whole suite N times (default 1), one table of the medians.
 //!
 //! The loopback floors alone (no server): `bench-loadgen floor [--quick | --smoke] [--runs N] [--sources N]`; with
-//! `--rate R`, only the relay floor with its clients emitting R times per second together (its p50 and p99).
+//! `--rate R`, only the relay floor with its clients emitting R times per second together (its p50 and p99); with
+//! `--polling` as well, its polling shape (a POST in, its response and a poll response out, the next GET in).
 //!
 //! What forwarding a polling request to its session's node costs, direct over HTTP/1.1 or through Redis (no iogate;
 //! needs `redis-server`): `bench-loadgen forward-cost [--quick | --smoke] [--rate R] [--runs N] [--backend BIN]`.
@@ -35,7 +36,7 @@ fn usage(problem: &str) -> ! {
          usage: bench-loadgen run [--quick | --smoke] [--runs N] [--only iogate|node] [--iogate BIN]\n\
          \x20                        [--backend BIN] [--node BIN] [--node-app DIR] [--sources N] [--json FILE]\n\
          \x20                        [--no-cluster | --cluster-only | --parked-only] [--no-floor]\n\
-         \x20      bench-loadgen floor [--quick | --smoke] [--runs N] [--sources N] [--rate R]\n\
+         \x20      bench-loadgen floor [--quick | --smoke] [--runs N] [--sources N] [--rate R [--polling]]\n\
          \x20      bench-loadgen forward-cost [--quick | --smoke] [--rate R] [--runs N] [--backend BIN]\n\
          \x20      bench-loadgen scenario NAME --kind iogate|node --pid PID --addr ADDR --control ADDR --backend ADDR\n\
          \x20                        [--clients N] [--seconds S] [--rate R | --burst K] [--rounds R] [--ramp S] [--sources N]"
@@ -409,10 +410,11 @@ fn forward_owner(mut args: impl Iterator<Item = String>) {
 
 /// Measures the loopback floors alone, `--runs` times, and prints their table (sizes of the run's mode: the fan-out
 /// floor over as many connections as the WebSocket fan-out's room, the relay floor with the relay's clients); with
-/// `--rate R`, only the relay floor at that offered rate.
+/// `--rate R`, only the relay floor at that offered rate (`--polling`: its polling shape).
 fn floor_only(mut args: impl Iterator<Item = String>) {
     let (mut mode, mut runs, mut sources) = (Mode::Full, 1usize, 4usize);
     let mut rate: Option<f64> = None;
+    let mut polling = false;
     while let Some(arg) = args.next() {
         let mut value = || {
             args.next()
@@ -431,6 +433,7 @@ fn floor_only(mut args: impl Iterator<Item = String>) {
                 }
                 rate = Some(r);
             }
+            "--polling" => polling = true,
             other => usage(&format!("unknown argument {other}")),
         }
     }
@@ -445,7 +448,11 @@ fn floor_only(mut args: impl Iterator<Item = String>) {
             if let Some(rate) = rate {
                 let (clients, warmup, window) =
                     (plan.relay_clients, plan.relay_warmup, plan.relay_window);
-                let paced = floor::relay::measure_at(clients, rate, None, warmup, window).await?;
+                let paced = if polling {
+                    floor::relay::measure_polling_at(clients, rate, None, warmup, window).await?
+                } else {
+                    floor::relay::measure_at(clients, rate, None, warmup, window).await?
+                };
                 eprintln!(
                     "   run {run}, relay floor at {rate:.0} emits/s: {}",
                     paced.summary()

@@ -7,6 +7,9 @@
 //!   middle thread's CPU per round.
 //! - [`measure_at`]: the clients together emit at a fixed rate, paced as the relay scenario's fixed-rate clients
 //!   are. Measured: the latency of a round at that rate (p50, p99) and the middle thread's CPU per round.
+//! - [`measure_polling_at`]: the same at a fixed rate, shaped as a long-polling client's round
+//!   ([`Shape::Polling`]): the emit is a POST, the middle answers it and writes the ack as a poll response, and
+//!   reads the client's next GET: three reads and three writes per round.
 
 use super::{FloorReading, thread_cpu};
 use crate::report::number;
@@ -30,6 +33,51 @@ const HOOK_REQUEST: usize = 512;
 const HOOK_REPLY: usize = 128;
 /// The ack frame to the client: unmasked `43<id>[{...}]`.
 const ACK_FRAME: usize = 56;
+
+/// What one round is on the client's connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// A WebSocket client: a frame in, an ack frame out.
+    WebSocket,
+    /// A long-polling client: a POST in, its response and a poll response carrying the ack out, then the client's
+    /// next GET in.
+    Polling,
+}
+
+/// The polling client's emit: a POST of the event packet with the load generator's headers.
+const POLL_POST: usize = 330;
+/// The POST's `ok` response.
+const POST_RESPONSE: usize = 100;
+/// The poll response carrying the ack packet.
+const POLL_RESPONSE: usize = 160;
+/// The next long-poll the client sends once it has its ack.
+const NEXT_GET: usize = 94;
+
+impl Shape {
+    /// What the client sends to emit.
+    fn emit(self) -> usize {
+        match self {
+            Self::WebSocket => CLIENT_FRAME,
+            Self::Polling => POLL_POST,
+        }
+    }
+
+    /// What the middle writes back once the hook's reply is in, one write each.
+    fn answers(self) -> &'static [usize] {
+        match self {
+            Self::WebSocket => &[ACK_FRAME],
+            Self::Polling => &[POST_RESPONSE, POLL_RESPONSE],
+        }
+    }
+
+    /// What the client sends once it has its ack (nothing over WebSocket).
+    fn after_ack(self) -> usize {
+        match self {
+            Self::WebSocket => 0,
+            Self::Polling => NEXT_GET,
+        }
+    }
+}
 
 /// A thread running its own single-threaded runtime until stopped.
 struct Side {
@@ -104,21 +152,27 @@ async fn answer(mut stream: TcpStream, request: usize, reply: usize) {
     }
 }
 
-/// The middle: each client frame becomes a hook request, each hook reply an ack.
-async fn relay_client(mut client: TcpStream, backend: SocketAddr) {
+/// The middle: each client emit becomes a hook request, each hook reply an ack (shaped as `shape` says).
+async fn relay_client(mut client: TcpStream, backend: SocketAddr, shape: Shape) {
     let Ok(mut hook) = TcpStream::connect(backend).await else {
         return;
     };
     if hook.set_nodelay(true).is_err() {
         return;
     }
-    let (mut frame, mut reply) = ([0u8; CLIENT_FRAME], [0u8; HOOK_REPLY]);
-    let (request, ack) = ([b'h'; HOOK_REQUEST], [b'a'; ACK_FRAME]);
-    while client.read_exact(&mut frame).await.is_ok() {
-        if hook.write_all(&request).await.is_err()
-            || hook.read_exact(&mut reply).await.is_err()
-            || client.write_all(&ack).await.is_err()
-        {
+    let (mut emit, mut reply) = (vec![0u8; shape.emit()], [0u8; HOOK_REPLY]);
+    let (mut after_ack, request) = (vec![0u8; shape.after_ack()], [b'h'; HOOK_REQUEST]);
+    let answers: Vec<Vec<u8>> = shape.answers().iter().map(|&n| vec![b'a'; n]).collect();
+    while client.read_exact(&mut emit).await.is_ok() {
+        if hook.write_all(&request).await.is_err() || hook.read_exact(&mut reply).await.is_err() {
+            return;
+        }
+        for answer in &answers {
+            if client.write_all(answer).await.is_err() {
+                return;
+            }
+        }
+        if !after_ack.is_empty() && client.read_exact(&mut after_ack).await.is_err() {
             return;
         }
     }
@@ -139,7 +193,7 @@ struct Path {
 }
 
 impl Path {
-    fn start() -> Res<Self> {
+    fn start(shape: Shape) -> Res<Self> {
         let backend = Side::start(
             "floor-backend",
             |stream| answer(stream, HOOK_REQUEST, HOOK_REPLY),
@@ -149,7 +203,7 @@ impl Path {
         let (asks, asked) = mpsc::unbounded_channel();
         let middle = Side::start(
             "floor-middle",
-            move |stream| relay_client(stream, backend_addr),
+            move |stream| relay_client(stream, backend_addr, shape),
             report_thread_cpu(asked),
         )?;
         Ok(Self {
@@ -200,7 +254,7 @@ async fn client(addr: SocketAddr, acks: Arc<AtomicU64>) -> Res<()> {
 
 /// Measures the floor with `clients` clients: `warmup`, then the middle thread's CPU over `window`.
 pub async fn measure(clients: usize, warmup: Duration, window: Duration) -> Res<FloorReading> {
-    let path = Path::start()?;
+    let path = Path::start(Shape::WebSocket)?;
     let acks = Arc::new(AtomicU64::new(0));
     let mut running = JoinSet::new();
     for _ in 0..clients {
@@ -245,8 +299,15 @@ struct Paced {
 
 /// A client at a fixed rate: emits when the next emit is due and its previous ack is in, as `schedule` says; counts
 /// the rounds whose ack arrives in the window and their latencies, until the window ends.
-async fn paced_client(mut stream: TcpStream, timeline: Timeline, schedule: Schedule) -> Res<Paced> {
-    let (frame, mut ack) = ([b'c'; CLIENT_FRAME], [0u8; ACK_FRAME]);
+async fn paced_client(
+    mut stream: TcpStream,
+    shape: Shape,
+    timeline: Timeline,
+    schedule: Schedule,
+) -> Res<Paced> {
+    let frame = vec![b'c'; shape.emit()];
+    let mut ack = vec![0u8; shape.answers().iter().sum()];
+    let after_ack = vec![b'g'; shape.after_ack()];
     let mut paced = Paced::default();
     let (mut due, mut last_ack) = (schedule.first, 0);
     while due < timeline.window_end {
@@ -262,6 +323,9 @@ async fn paced_client(mut stream: TcpStream, timeline: Timeline, schedule: Sched
         stream.write_all(&frame).await?;
         stream.read_exact(&mut ack).await?;
         last_ack = now_us();
+        if !after_ack.is_empty() {
+            stream.write_all(&after_ack).await?;
+        }
         if timeline.counts(last_ack) {
             paced.rounds += 1;
             paced.latencies.push(last_ack - sent);
@@ -281,17 +345,50 @@ pub async fn measure_at(
     warmup: Duration,
     window: Duration,
 ) -> Res<FloorReading> {
-    let path = Path::start()?;
-    let measured = paced_rounds(&path, clients, rate, warmup, window).await;
+    let origin = rate_origin.map_or_else(String::new, |origin| format!(" ({origin})"));
+    let name = format!(
+        "relay floor at {} emits/s{origin}, {clients} clients: the same rounds, each timed from when its emit \
+         was due",
+        number(rate)
+    );
+    paced_floor(Shape::WebSocket, name, clients, rate, warmup, window).await
+}
+
+/// Measures the polling-shaped floor ([`Shape::Polling`]) with `clients` clients that together emit `rate` times
+/// per second, as [`measure_at`] does the WebSocket-shaped one.
+pub async fn measure_polling_at(
+    clients: usize,
+    rate: f64,
+    rate_origin: Option<&str>,
+    warmup: Duration,
+    window: Duration,
+) -> Res<FloorReading> {
+    let origin = rate_origin.map_or_else(String::new, |origin| format!(" ({origin})"));
+    let name = format!(
+        "polling relay floor at {} emits/s{origin}, {clients} clients: per ack one thread reads a \
+         {POLL_POST}-byte POST, writes a {HOOK_REQUEST}-byte request, reads a {HOOK_REPLY}-byte reply, writes a \
+         {POST_RESPONSE}-byte POST response and a {POLL_RESPONSE}-byte poll response, reads the next \
+         {NEXT_GET}-byte GET; each round timed from when its emit was due",
+        number(rate)
+    );
+    paced_floor(Shape::Polling, name, clients, rate, warmup, window).await
+}
+
+/// A paced floor of `shape`, reported as `name`.
+async fn paced_floor(
+    shape: Shape,
+    name: String,
+    clients: usize,
+    rate: f64,
+    warmup: Duration,
+    window: Duration,
+) -> Res<FloorReading> {
+    let path = Path::start(shape)?;
+    let measured = paced_rounds(&path, shape, clients, rate, warmup, window).await;
     path.stop().await?;
     let (mut paced, (user, system), (user_after, system_after)) = measured?;
-    let origin = rate_origin.map_or_else(String::new, |origin| format!(" ({origin})"));
     Ok(FloorReading {
-        name: format!(
-            "relay floor at {} emits/s{origin}, {clients} clients: the same rounds, each timed from when its \
-             emit was due",
-            number(rate)
-        ),
+        name,
         unit_name: "round",
         units: paced.rounds,
         user_seconds: user_after - user,
@@ -305,6 +402,7 @@ pub async fn measure_at(
 /// The paced clients' rounds over `path`, and the middle thread's CPU at the window's start and end.
 async fn paced_rounds(
     path: &Path,
+    shape: Shape,
     clients: usize,
     rate: f64,
     warmup: Duration,
@@ -319,7 +417,7 @@ async fn paced_rounds(
     let mut running = JoinSet::new();
     for (index, stream) in streams.into_iter().enumerate() {
         let schedule = Schedule::at_rate(rate, timeline.start, index, clients);
-        running.spawn(paced_client(stream, timeline, schedule));
+        running.spawn(paced_client(stream, shape, timeline, schedule));
     }
     tokio::time::sleep_until(instant_at(timeline.window_start)).await;
     let before = path.middle_cpu().await?;
@@ -365,5 +463,19 @@ mod tests {
             reading.p99_ms.expect("a p99"),
         );
         assert!(p50 > 0.0 && p99 >= p50, "{reading:?}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn polling_rounds_have_latencies() {
+        let window = Duration::from_millis(300);
+        let reading = measure_polling_at(4, 400.0, None, Duration::from_millis(50), window)
+            .await
+            .expect("a measurement");
+        assert!(reading.units > 0, "{reading:?}");
+        assert!(
+            reading.name.starts_with("polling relay floor"),
+            "{reading:?}"
+        );
+        assert!(reading.p99_ms.expect("a p99") > 0.0, "{reading:?}");
     }
 }

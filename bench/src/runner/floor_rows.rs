@@ -1,7 +1,7 @@
 //! The loopback floors in a run: the fan-out floor over as many connections as the WebSocket fan-out's room, its
 //! polling shape over as many as the polling fan-out's room, and
-//! the relay floor with as many clients as the relay, closed-loop and at the WebSocket relay's half-load rate,
-//! measured with no server running.
+//! the relay floor with as many clients as the relay, closed-loop and at the WebSocket relay's half-load rate, and
+//! its polling shape at the polling relay's half-load rate, measured with no server running.
 
 use super::Run;
 use crate::floor;
@@ -41,6 +41,35 @@ impl Run {
             Err(error) => self.floor_failed("relay floor", &error),
         }
         self.paced_relay_floor().await;
+        self.paced_polling_relay_floor().await;
+    }
+
+    /// The polling-shaped relay floor at the rate the polling relay was offered at half load, for the polling
+    /// relay's p99 at that rate; skipped with a note when no such rate is known.
+    async fn paced_polling_relay_floor(&mut self) {
+        let Some(rate) = self.half_load.get(&Transport::Polling).copied() else {
+            self.notes.push(
+                "polling relay floor at a fixed rate: not measured, the polling relay's half-load rate is not known"
+                    .to_string(),
+            );
+            return;
+        };
+        let (clients, warmup, window) = (
+            self.plan.relay_clients,
+            self.plan.relay_warmup,
+            self.plan.relay_window,
+        );
+        let origin = Some("the polling relay's half-load rate");
+        match floor::relay::measure_polling_at(clients, rate, origin, warmup, window).await {
+            Ok(reading) => {
+                eprintln!(
+                    "   polling relay floor at {rate:.0} emits/s: {}",
+                    reading.summary()
+                );
+                self.floors.push(reading);
+            }
+            Err(error) => self.floor_failed("polling relay floor at a fixed rate", &error),
+        }
     }
 
     /// The relay floor at the rate the WebSocket relay was offered at half load (the same path as the WebSocket
