@@ -267,7 +267,7 @@ impl Handler for EngineRelay {
     }
 
     fn busy(&self, session: &Arc<Session<Self::State>>) -> bool {
-        session.state().hooks.is_busy()
+        session.state().hooks.awaits_answers()
     }
 
     fn opened(&self, session: &Arc<Session<Self::State>>) {
@@ -326,7 +326,10 @@ async fn send_message(
         data: MessageJson(message),
     };
     let delivery = Delivery::new("message", to_json(&body));
-    match shared.client.send(&config.target, &delivery).await {
+    let sent = shared.client.send(&config.target, &delivery).await;
+    // What the reply brings is queued for the client below: nothing more is on its way for this job.
+    session.state().hooks.answered();
+    match sent {
         Ok(reply) => apply_message_reply(session, &reply),
         Err(error) => {
             tracing::debug!(sid = %session.id(), endpoint = %config.endpoint, error = %Escaped(&error), "message webhook failed")

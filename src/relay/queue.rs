@@ -20,6 +20,8 @@ struct Inner<J> {
     /// Bytes the waiting jobs hold.
     bytes: usize,
     running: bool,
+    /// The job the worker took last has not been answered yet (see [`OrderedQueue::answered`]).
+    awaiting_answer: bool,
     /// The owner's flag (see [`OrderedQueue::raise_flag`]).
     flag: bool,
 }
@@ -42,6 +44,7 @@ impl<J> Default for OrderedQueue<J> {
                 jobs: VecDeque::new(),
                 bytes: 0,
                 running: false,
+                awaiting_answer: false,
                 flag: false,
             }),
             space: Notify::new(),
@@ -76,6 +79,7 @@ impl<J> OrderedQueue<J> {
             let mut inner = self.lock();
             let job = inner.jobs.pop_front();
             inner.running = job.is_some();
+            inner.awaiting_answer = job.is_some();
             if let Some((_, bytes)) = &job {
                 inner.bytes -= bytes;
             }
@@ -96,10 +100,18 @@ impl<J> OrderedQueue<J> {
         self.lock().flag
     }
 
-    /// Whether a worker is running or jobs wait.
-    pub fn is_busy(&self) -> bool {
+    /// The worker has the answer to the job it took last (the webhook's reply is in, or the webhook failed): what
+    /// it does with it is no longer "on its way" for [`OrderedQueue::awaits_answers`].
+    pub fn answered(&self) {
+        self.lock().awaiting_answer = false;
+    }
+
+    /// Whether more answers are coming: a job's webhook is out, or jobs wait. A reply being applied right now does
+    /// not count, so a poll that holds the packets it brought for more (`poll_coalesce`) does not wait for the
+    /// worker to finish with it.
+    pub fn awaits_answers(&self) -> bool {
         let inner = self.lock();
-        inner.running || !inner.jobs.is_empty()
+        inner.awaiting_answer || !inner.jobs.is_empty()
     }
 
     /// Jobs waiting.
@@ -186,6 +198,24 @@ mod tests {
             queue.push(3, 0).start_worker,
             "a drained queue needs a new worker"
         );
+    }
+
+    #[test]
+    fn answers_are_awaited_while_a_webhook_is_out_or_jobs_wait() {
+        let queue = OrderedQueue::default();
+        assert!(!queue.awaits_answers());
+        queue.push(1, 0);
+        queue.push(2, 0);
+        assert!(queue.awaits_answers(), "jobs wait");
+        assert_eq!(queue.next(), Some(1));
+        queue.answered();
+        assert!(queue.awaits_answers(), "the second job still waits");
+        assert_eq!(queue.next(), Some(2));
+        assert!(queue.awaits_answers(), "its webhook is out");
+        queue.answered();
+        assert!(!queue.awaits_answers(), "the last answer is being applied");
+        assert_eq!(queue.next(), None);
+        assert!(!queue.awaits_answers());
     }
 
     #[test]

@@ -354,7 +354,7 @@ impl SocketApp for SocketRelay {
     }
 
     fn busy(&self, socket: &Arc<RelaySocket>) -> bool {
-        socket.state().hooks.is_busy()
+        socket.state().hooks.awaits_answers()
     }
 
     fn disconnect<D: Adapter>(
@@ -397,11 +397,13 @@ async fn drain<D: Adapter>(
         match job {
             Job::Event(event, route) => {
                 let delivery = shared.event_delivery(&socket, &event);
-                match shared
+                let sent = shared
                     .client
                     .send(shared.target(Some(route)), &delivery)
-                    .await
-                {
+                    .await;
+                // What the reply brings is queued for the client below: nothing more is on its way for this job.
+                socket.state().hooks.answered();
+                match sent {
                     Ok(reply) => apply_event_reply(&ops, &socket, &event, &reply).await,
                     Err(error) => tracing::debug!(
                         sid = %Escaped(socket.id()), endpoint = %shared.config.endpoint, ack_pending = event.ack.is_some(), error = %Escaped(&error),
