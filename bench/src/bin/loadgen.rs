@@ -448,11 +448,13 @@ fn floor_only(mut args: impl Iterator<Item = String>) {
             if let Some(rate) = rate {
                 let (clients, warmup, window) =
                     (plan.relay_clients, plan.relay_warmup, plan.relay_window);
-                let paced = if polling {
-                    floor::relay::measure_polling_at(clients, rate, None, warmup, window).await?
+                let shape = if polling {
+                    floor::relay::Shape::Polling
                 } else {
-                    floor::relay::measure_at(clients, rate, None, warmup, window).await?
+                    floor::relay::Shape::WebSocket
                 };
+                let paced =
+                    floor::relay::measure_at(shape, clients, rate, None, warmup, window).await?;
                 eprintln!(
                     "   run {run}, relay floor at {rate:.0} emits/s: {}",
                     paced.summary()

@@ -7,7 +7,7 @@
 //!   middle thread's CPU per round.
 //! - [`measure_at`]: the clients together emit at a fixed rate, paced as the relay scenario's fixed-rate clients
 //!   are. Measured: the latency of a round at that rate (p50, p99) and the middle thread's CPU per round.
-//! - [`measure_polling_at`]: the same at a fixed rate, shaped as a long-polling client's round
+//! - [`measure_at`] with [`Shape::Polling`]: the same at a fixed rate, shaped as a long-polling client's round
 //!   ([`Shape::Polling`]): the emit is a POST, the middle answers it and writes the ack as a poll response, and
 //!   reads the client's next GET: three reads and three writes per round.
 
@@ -335,10 +335,11 @@ async fn paced_client(
     Ok(paced)
 }
 
-/// Measures the floor with `clients` clients that together emit `rate` times per second (spread evenly over them):
-/// `warmup`, then the latency of every round acked within `window` (from when its emit was due) and the middle
-/// thread's CPU over it. `rate_origin`, when given, says in the reading's name where the rate comes from.
+/// Measures the floor of `shape` with `clients` clients that together emit `rate` times per second (spread evenly
+/// over them): `warmup`, then the latency of every round acked within `window` (from when its emit was due) and the
+/// middle thread's CPU over it. `rate_origin`, when given, says in the reading's name where the rate comes from.
 pub async fn measure_at(
+    shape: Shape,
     clients: usize,
     rate: f64,
     rate_origin: Option<&str>,
@@ -346,32 +347,20 @@ pub async fn measure_at(
     window: Duration,
 ) -> Res<FloorReading> {
     let origin = rate_origin.map_or_else(String::new, |origin| format!(" ({origin})"));
-    let name = format!(
-        "relay floor at {} emits/s{origin}, {clients} clients: the same rounds, each timed from when its emit \
-         was due",
-        number(rate)
-    );
-    paced_floor(Shape::WebSocket, name, clients, rate, warmup, window).await
-}
-
-/// Measures the polling-shaped floor ([`Shape::Polling`]) with `clients` clients that together emit `rate` times
-/// per second, as [`measure_at`] does the WebSocket-shaped one.
-pub async fn measure_polling_at(
-    clients: usize,
-    rate: f64,
-    rate_origin: Option<&str>,
-    warmup: Duration,
-    window: Duration,
-) -> Res<FloorReading> {
-    let origin = rate_origin.map_or_else(String::new, |origin| format!(" ({origin})"));
-    let name = format!(
-        "polling relay floor at {} emits/s{origin}, {clients} clients: per ack one thread reads a \
-         {POLL_POST}-byte POST, writes a {HOOK_REQUEST}-byte request, reads a {HOOK_REPLY}-byte reply, writes a \
-         {POST_RESPONSE}-byte POST response and a {POLL_RESPONSE}-byte poll response, reads the next \
-         {NEXT_GET}-byte GET; each round timed from when its emit was due",
-        number(rate)
-    );
-    paced_floor(Shape::Polling, name, clients, rate, warmup, window).await
+    let rate_text = number(rate);
+    let name = match shape {
+        Shape::WebSocket => format!(
+            "relay floor at {rate_text} emits/s{origin}, {clients} clients: the same rounds, each timed from when \
+             its emit was due"
+        ),
+        Shape::Polling => format!(
+            "polling relay floor at {rate_text} emits/s{origin}, {clients} clients: per ack one thread reads a \
+             {POLL_POST}-byte POST, writes a {HOOK_REQUEST}-byte request, reads a {HOOK_REPLY}-byte reply, writes \
+             a {POST_RESPONSE}-byte POST response and a {POLL_RESPONSE}-byte poll response, reads the next \
+             {NEXT_GET}-byte GET; each round timed from when its emit was due"
+        ),
+    };
+    paced_floor(shape, name, clients, rate, warmup, window).await
 }
 
 /// A paced floor of `shape`, reported as `name`.
@@ -452,30 +441,22 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn paced_rounds_have_latencies() {
-        let window = Duration::from_millis(300);
-        let reading = measure_at(4, 400.0, None, Duration::from_millis(50), window)
-            .await
-            .expect("a measurement");
-        assert!(reading.units > 0, "{reading:?}");
-        let (p50, p99) = (
-            reading.p50_ms.expect("a p50"),
-            reading.p99_ms.expect("a p99"),
-        );
-        assert!(p50 > 0.0 && p99 >= p50, "{reading:?}");
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn polling_rounds_have_latencies() {
-        let window = Duration::from_millis(300);
-        let reading = measure_polling_at(4, 400.0, None, Duration::from_millis(50), window)
-            .await
-            .expect("a measurement");
-        assert!(reading.units > 0, "{reading:?}");
-        assert!(
-            reading.name.starts_with("polling relay floor"),
-            "{reading:?}"
-        );
-        assert!(reading.p99_ms.expect("a p99") > 0.0, "{reading:?}");
+    async fn paced_rounds_of_both_shapes_have_latencies() {
+        for (shape, name) in [
+            (Shape::WebSocket, "relay floor"),
+            (Shape::Polling, "polling relay floor"),
+        ] {
+            let (warmup, window) = (Duration::from_millis(50), Duration::from_millis(300));
+            let reading = measure_at(shape, 4, 400.0, None, warmup, window)
+                .await
+                .expect("a measurement");
+            assert!(reading.units > 0, "{reading:?}");
+            assert!(reading.name.starts_with(name), "{reading:?}");
+            let (p50, p99) = (
+                reading.p50_ms.expect("a p50"),
+                reading.p99_ms.expect("a p99"),
+            );
+            assert!(p50 > 0.0 && p99 >= p50, "{reading:?}");
+        }
     }
 }

@@ -40,18 +40,29 @@ impl Run {
             }
             Err(error) => self.floor_failed("relay floor", &error),
         }
-        self.paced_relay_floor().await;
-        self.paced_polling_relay_floor().await;
+        self.paced_relay_floor(Transport::Websocket).await;
+        self.paced_relay_floor(Transport::Polling).await;
     }
 
-    /// The polling-shaped relay floor at the rate the polling relay was offered at half load, for the polling
-    /// relay's p99 at that rate; skipped with a note when no such rate is known.
-    async fn paced_polling_relay_floor(&mut self) {
-        let Some(rate) = self.half_load.get(&Transport::Polling).copied() else {
-            self.notes.push(
-                "polling relay floor at a fixed rate: not measured, the polling relay's half-load rate is not known"
-                    .to_string(),
-            );
+    /// The relay floor shaped as `transport`'s round, at the rate that transport's relay was offered at half load
+    /// (the same pacing), for its p99 at that rate to be read against; skipped with a note when no such rate is
+    /// known.
+    async fn paced_relay_floor(&mut self, transport: Transport) {
+        let (shape, what, origin) = match transport {
+            Transport::Websocket => (
+                floor::relay::Shape::WebSocket,
+                "relay floor at a fixed rate",
+                "the WebSocket relay's half-load rate",
+            ),
+            Transport::Polling => (
+                floor::relay::Shape::Polling,
+                "polling relay floor at a fixed rate",
+                "the polling relay's half-load rate",
+            ),
+        };
+        let Some(rate) = self.half_load.get(&transport).copied() else {
+            self.notes
+                .push(format!("{what}: not measured, {origin} is not known"));
             return;
         };
         let (clients, warmup, window) = (
@@ -59,42 +70,12 @@ impl Run {
             self.plan.relay_warmup,
             self.plan.relay_window,
         );
-        let origin = Some("the polling relay's half-load rate");
-        match floor::relay::measure_polling_at(clients, rate, origin, warmup, window).await {
+        match floor::relay::measure_at(shape, clients, rate, Some(origin), warmup, window).await {
             Ok(reading) => {
-                eprintln!(
-                    "   polling relay floor at {rate:.0} emits/s: {}",
-                    reading.summary()
-                );
+                eprintln!("   {what} ({rate:.0} emits/s): {}", reading.summary());
                 self.floors.push(reading);
             }
-            Err(error) => self.floor_failed("polling relay floor at a fixed rate", &error),
-        }
-    }
-
-    /// The relay floor at the rate the WebSocket relay was offered at half load (the same path as the WebSocket
-    /// relay's, the same pacing), for a server's p99 at that rate to be read against; skipped with a note when no
-    /// such rate is known.
-    async fn paced_relay_floor(&mut self) {
-        let Some(rate) = self.half_load.get(&Transport::Websocket).copied() else {
-            self.notes.push(
-                "relay floor at a fixed rate: not measured, the WebSocket relay's half-load rate is not known"
-                    .to_string(),
-            );
-            return;
-        };
-        let (clients, warmup, window) = (
-            self.plan.relay_clients,
-            self.plan.relay_warmup,
-            self.plan.relay_window,
-        );
-        let origin = Some("the WebSocket relay's half-load rate");
-        match floor::relay::measure_at(clients, rate, origin, warmup, window).await {
-            Ok(reading) => {
-                eprintln!("   relay floor at {rate:.0} emits/s: {}", reading.summary());
-                self.floors.push(reading);
-            }
-            Err(error) => self.floor_failed("relay floor at a fixed rate", &error),
+            Err(error) => self.floor_failed(what, &error),
         }
     }
 
