@@ -151,8 +151,13 @@ mod tests {
         }
     }
 
-    fn clients(count: usize) -> Vec<Arc<Client>> {
-        (0..count).map(|_| Arc::new(Client::default())).collect()
+    /// `count` clients, each with its deadline queued on `queue`.
+    fn queued_clients(queue: &ConnectQueue<Client>, count: usize) -> Vec<Arc<Client>> {
+        let all: Vec<Arc<Client>> = (0..count).map(|_| Arc::new(Client::default())).collect();
+        for client in &all {
+            queue.push(Arc::downgrade(client));
+        }
+        all
     }
 
     #[tokio::test]
@@ -176,10 +181,7 @@ mod tests {
     #[tokio::test]
     async fn connected_and_dropped_clients_leave_at_once_and_are_not_kept_alive() {
         let queue = ConnectQueue::<Client>::start(Duration::from_secs(3600));
-        let all = clients(3);
-        for client in &all {
-            queue.push(Arc::downgrade(client));
-        }
+        let all = queued_clients(&queue, 3);
         let weak = Arc::downgrade(&all[0]);
         all[1].connected.store(true, Ordering::SeqCst);
         queue.drop_cancelled();
@@ -198,10 +200,7 @@ mod tests {
     #[tokio::test]
     async fn a_drained_burst_gives_its_room_back() {
         let queue = ConnectQueue::<Client>::start(Duration::from_secs(3600));
-        let all = clients(4096);
-        for client in &all {
-            queue.push(Arc::downgrade(client));
-        }
+        let all = queued_clients(&queue, 4096);
         assert!(queue.lock().capacity() >= 4096);
         for client in &all {
             client.connected.store(true, Ordering::SeqCst);

@@ -19,6 +19,11 @@ use tokio::time::Instant;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Tick(u64);
 
+/// `duration` in whole milliseconds, rounded up.
+fn ceil_millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos().div_ceil(1_000_000)).unwrap_or(u64::MAX)
+}
+
 /// The instant tick 0 stands for.
 fn epoch() -> Instant {
     static EPOCH: OnceLock<Instant> = OnceLock::new();
@@ -28,9 +33,7 @@ fn epoch() -> Instant {
 impl Tick {
     /// The first tick at or after `instant`.
     pub fn at(instant: Instant) -> Self {
-        let since = instant.saturating_duration_since(epoch());
-        let millis = u64::try_from(since.as_nanos().div_ceil(1_000_000)).unwrap_or(u64::MAX);
-        Self::from_millis(millis)
+        Self::from_millis(ceil_millis(instant.saturating_duration_since(epoch())))
     }
 
     /// The first tick at or after `wait` from now.
@@ -40,8 +43,7 @@ impl Tick {
 
     /// `wait` after this tick (rounded up to whole milliseconds).
     pub fn later(self, wait: Duration) -> Self {
-        let millis = u64::try_from(wait.as_nanos().div_ceil(1_000_000)).unwrap_or(u64::MAX);
-        Self::from_millis(self.0.saturating_add(millis))
+        Self::from_millis(self.0.saturating_add(ceil_millis(wait)))
     }
 
     /// The instant the tick stands for.
@@ -142,17 +144,15 @@ impl<T: Timed + ?Sized> Timers<T> {
         timers
     }
 
-    /// Fires `target` at `at`.
-    pub fn schedule(&self, target: &Arc<T>, at: Tick) {
-        self.schedule_weak(Arc::downgrade(target), at);
-    }
-
     /// Fires `target` at `at`, if it is still alive then.
-    pub fn schedule_weak(&self, target: Weak<T>, at: Tick) {
+    pub fn schedule(&self, target: &Arc<T>, at: Tick) {
         let earliest = {
             let mut heap = self.heap.lock().unwrap_or_else(|p| p.into_inner());
             let earliest = heap.peek().is_none_or(|top| at < top.at);
-            heap.push(Entry { at, target });
+            heap.push(Entry {
+                at,
+                target: Arc::downgrade(target),
+            });
             earliest
         };
         if earliest {
