@@ -30,6 +30,8 @@ def h1_head():
         "bare-lf": b"GET / HTTP/1.1\nHost: a\n\n",
         "pipelined": b"GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n",
         "post-length": b"POST /e/?EIO=4&sid=x HTTP/1.1\r\nContent-Length: 5\r\n\r\n4helo",
+        "post-then-get": b"POST /e/ HTTP/1.1\r\nContent-Length: 2\r\n\r\nokGET /e/ HTTP/1.1\r\n\r\n",
+        "post-upgrade": b"POST / HTTP/1.1\r\nUpgrade: h2c\r\nContent-Length: 2\r\n\r\nok",
         "zero-length": b"POST / HTTP/1.1\r\nContent-Length: 000\r\n\r\n",
         "two-lengths": b"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
         "chunked": b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n\r\n",

@@ -1,8 +1,9 @@
 //! The listener's request-head parser (`iogate_h1::head::parse`).
 //!
-//! Asserts: a head taken by the own bodyless path is within the bytes given and the head limit, carries no body
-//! framing (no `Transfer-Encoding`, `Expect`, non-zero `Content-Length`, not `CONNECT`: a body would be read as
-//! the next request), is marked as an upgrade exactly when an HTTP/1.1 head has `Upgrade`, and is decided by its own bytes alone (the same head without what follows it
+//! Asserts: a head taken by the own path is within the bytes given and the head limit, carries no body framing
+//! it does not read (no `Transfer-Encoding`, `Expect`, not `CONNECT`; a non-zero `Content-Length` only when the
+//! body it frames is exactly the rest of the bytes, taken whole, with no upgrade: a body would otherwise be read
+//! as the next request), is marked as an upgrade exactly when an HTTP/1.1 head has `Upgrade`, and is decided by its own bytes alone (the same head without what follows it
 //! parses the same; one byte less is incomplete); "incomplete" is never said past the head limit; refusals are
 //! 400, 414 or 431; a head with both `Transfer-Encoding` and `Content-Length` is refused. Run with the largest
 //! head limit and the smallest `[server] max_request_head` allows.
@@ -23,7 +24,6 @@ fn check_with_limit(data: &[u8], limit: usize) {
         Parsed::Partial => assert!(data.len() < limit, "incomplete past the head limit"),
         Parsed::Request(head) => {
             assert!(head.len <= data.len(), "head longer than the input");
-            assert!(head.len <= limit, "head over the limit taken");
             let request = &head.request;
             assert_ne!(request.method(), Method::CONNECT);
             let headers = request.headers();
@@ -39,11 +39,34 @@ fn check_with_limit(data: &[u8], limit: usize) {
                     "bodyless path took {framing}"
                 );
             }
-            for length in headers.get_all(header::CONTENT_LENGTH) {
-                assert!(
-                    !length.is_empty() && length.as_bytes().iter().all(|&b| b == b'0'),
-                    "bodyless path took Content-Length {length:?}"
+            let head_end = head_end(data).expect("a head taken is complete");
+            assert!(head_end <= limit, "head over the limit taken");
+            if head.len > head_end {
+                // A body read whole with its head: framed by one Content-Length that counts exactly the bytes
+                // after the head, nothing after them, no upgrade.
+                let lengths: Vec<_> = headers.get_all(header::CONTENT_LENGTH).iter().collect();
+                assert_eq!(lengths.len(), 1, "a body taken without one Content-Length");
+                assert_eq!(
+                    lengths[0]
+                        .to_str()
+                        .ok()
+                        .and_then(|v| v.parse::<usize>().ok()),
+                    Some(head.len - head_end),
+                    "a body taken that its Content-Length does not frame"
                 );
+                assert_eq!(head.len, data.len(), "a body taken with bytes after it");
+                assert!(!head.upgrade, "a body taken with an upgrade");
+                assert!(
+                    matches!(head.request.body(), iogate_h1::RequestBody::Whole(body) if body[..] == data[head_end..]),
+                    "the body taken is not the bytes after the head"
+                );
+            } else {
+                for length in headers.get_all(header::CONTENT_LENGTH) {
+                    assert!(
+                        !length.is_empty() && length.as_bytes().iter().all(|&b| b == b'0'),
+                        "bodyless path took Content-Length {length:?}"
+                    );
+                }
             }
             match parse(&data[..head.len], limit) {
                 Parsed::Request(again) => {
@@ -55,10 +78,17 @@ fn check_with_limit(data: &[u8], limit: usize) {
                 other => panic!("the head alone parses as {other:?}"),
             }
             let shorter = parse(&data[..head.len - 1], limit);
-            assert!(
-                matches!(shorter, Parsed::Partial),
-                "the head less its last byte parses as {shorter:?}"
-            );
+            if head.len > head_end {
+                assert!(
+                    matches!(shorter, Parsed::Body { length: Some(length), .. } if length == head.len as u64),
+                    "the message less its last byte parses as {shorter:?}"
+                );
+            } else {
+                assert!(
+                    matches!(shorter, Parsed::Partial),
+                    "the head less its last byte parses as {shorter:?}"
+                );
+            }
         }
         Parsed::Body {
             length: Some(length),
@@ -81,6 +111,15 @@ fn check_with_limit(data: &[u8], limit: usize) {
             );
         }
         Parsed::HandOff | Parsed::Close => {}
+    }
+}
+
+/// Where the head at the start of `data` ends, as httparse reads it.
+fn head_end(data: &[u8]) -> Option<usize> {
+    let mut slots = [httparse::EMPTY_HEADER; iogate_h1::head::MAX_HEADERS];
+    match httparse::Request::new(&mut slots).parse(data) {
+        Ok(httparse::Status::Complete(end)) => Some(end),
+        _ => None,
     }
 }
 

@@ -12,13 +12,15 @@ use tokio::time::{Instant, Sleep};
 /// The body type of every response.
 pub type Body = Full<Bytes>;
 
-/// The body of a request as the transports receive it: hyper's streaming body, or none at all for a request that
-/// the own bodyless path read.
+/// The body of a request as the transports receive it: hyper's streaming body, or, for a request the own path
+/// read, none at all or the whole body that came with the head.
 #[derive(Debug, Default)]
 pub enum RequestBody {
-    /// No body: the request declared none.
+    /// No body: the request declared none (or the whole body was taken).
     #[default]
     Empty,
+    /// The whole body, read with the head by the own path: one frame.
+    Whole(Bytes),
     /// A body read by hyper.
     Hyper(hyper::body::Incoming),
     /// A body read by hyper that must arrive within a time limit (the listener's `body_timeout`).
@@ -81,8 +83,14 @@ impl hyper::body::Body for RequestBody {
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, BodyError>>> {
-        match self.get_mut() {
-            RequestBody::Empty => Poll::Ready(None),
+        let this = self.get_mut();
+        if let RequestBody::Whole(bytes) = this {
+            let data = std::mem::take(bytes);
+            *this = RequestBody::Empty;
+            return Poll::Ready(Some(Ok(hyper::body::Frame::data(data))));
+        }
+        match this {
+            RequestBody::Empty | RequestBody::Whole(_) => Poll::Ready(None),
             RequestBody::Hyper(body) => Pin::new(body).poll_frame(cx).map_err(BodyError::from),
             RequestBody::Timed(timed) => timed.poll_frame(cx),
         }
@@ -91,6 +99,7 @@ impl hyper::body::Body for RequestBody {
     fn is_end_stream(&self) -> bool {
         match self {
             RequestBody::Empty => true,
+            RequestBody::Whole(bytes) => bytes.is_empty(),
             RequestBody::Hyper(body) => body.is_end_stream(),
             RequestBody::Timed(timed) => timed.body.is_end_stream(),
         }
@@ -99,6 +108,7 @@ impl hyper::body::Body for RequestBody {
     fn size_hint(&self) -> hyper::body::SizeHint {
         match self {
             RequestBody::Empty => hyper::body::SizeHint::with_exact(0),
+            RequestBody::Whole(bytes) => hyper::body::SizeHint::with_exact(bytes.len() as u64),
             RequestBody::Hyper(body) => body.size_hint(),
             RequestBody::Timed(timed) => timed.body.size_hint(),
         }

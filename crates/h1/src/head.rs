@@ -25,9 +25,11 @@ const MAX_URI_LEN: usize = (u16::MAX - 1) as usize;
 pub enum Parsed {
     /// The head is not complete yet.
     Partial,
-    /// A complete bodyless request this path serves (boxed: a connection's future stays small).
+    /// A complete request this path serves: a bodyless one, or one whose whole body (framed by one
+    /// `Content-Length`) came with its head and nothing after it. Boxed: a connection's future stays small.
     Request(Box<Head>),
-    /// A request with a body (or `Expect`): hyper serves this one request, then the connection comes back.
+    /// A request with a body not all read yet (or chunked, or with `Expect`, or asking for an upgrade): hyper
+    /// serves this one request, then the connection comes back.
     Body {
         /// Whether the client allows the connection to stay open after the response.
         keep_alive: bool,
@@ -46,9 +48,9 @@ pub enum Parsed {
 /// A complete request head.
 #[derive(Debug)]
 pub struct Head {
-    /// The request, with an empty body.
+    /// The request, with an empty body or the whole body that came with its head.
     pub request: Request<RequestBody>,
-    /// How many bytes the head took.
+    /// How many bytes the message took: its head, and its body when it has one.
     pub len: usize,
     /// Whether the client allows the connection to stay open after the response.
     pub keep_alive: bool,
@@ -165,16 +167,27 @@ pub fn parse(buf: &[u8], max_head: usize) -> Parsed {
         // server refuse such a message, and a proxy in front may have read it the other way.
         return Parsed::Reject(StatusCode::BAD_REQUEST);
     }
-    if has_body {
+    let mut message_len = len;
+    let body = if has_body {
         let length = body_length
             .filter(|_| framing_known)
             .and_then(|body| body.checked_add(len as u64));
-        return Parsed::Body { keep_alive, length };
-    }
-    match builder.body(RequestBody::Empty) {
+        // A message read whole (a small POST arrives with its head) is served here, body and all; hyper serves
+        // one still arriving, and one that asks for an upgrade.
+        match length.and_then(|total| usize::try_from(total).ok()) {
+            Some(total) if total == buf.len() && !upgrade => {
+                message_len = total;
+                RequestBody::Whole(Bytes::copy_from_slice(&buf[len..]))
+            }
+            _ => return Parsed::Body { keep_alive, length },
+        }
+    } else {
+        RequestBody::Empty
+    };
+    match builder.body(body) {
         Ok(request) => Parsed::Request(Box::new(Head {
             request,
-            len,
+            len: message_len,
             keep_alive,
             upgrade,
             read_ahead: Bytes::new(),

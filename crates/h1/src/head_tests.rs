@@ -283,3 +283,29 @@ fn the_configured_head_limit_is_the_one_applied() {
         Parsed::Reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
     ));
 }
+
+#[test]
+fn a_body_that_came_whole_with_its_head_is_taken_with_it() {
+    let post = b"POST /socket.io/?EIO=4&transport=polling&sid=abc HTTP/1.1\r\nContent-Length: 5\r\n\r\n4ping";
+    let head = request(post);
+    assert_eq!(head.len, post.len());
+    assert!(head.keep_alive && !head.upgrade);
+    assert!(matches!(head.request.body(), RequestBody::Whole(body) if &body[..] == b"4ping"));
+    let old = request(b"POST /x HTTP/1.0\r\nContent-Length: 2\r\n\r\nok");
+    assert!(!old.keep_alive, "HTTP/1.0 closes unless asked");
+    for not_whole in [
+        // Still arriving, or more after it (a pipelined request): hyper reads it.
+        &b"POST /x HTTP/1.1\r\nContent-Length: 5\r\n\r\n4pin"[..],
+        b"POST /x HTTP/1.1\r\nContent-Length: 2\r\n\r\nokGET / HTTP/1.1\r\n\r\n",
+        // Framed otherwise, or asking for an upgrade.
+        b"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+        b"POST /x HTTP/1.1\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\nok",
+        b"POST /x HTTP/1.1\r\nContent-Length: 2\r\nUpgrade: h2c\r\n\r\nok",
+    ] {
+        assert!(
+            matches!(parse(not_whole, MAX_HEAD_BYTES), Parsed::Body { .. }),
+            "{}",
+            String::from_utf8_lossy(not_whole)
+        );
+    }
+}

@@ -116,20 +116,42 @@ mod tests {
     }
 
     #[test]
-    fn bytes_after_a_head_and_bodies_go_to_hyper() {
+    fn bytes_after_a_head_and_bodies_still_arriving_go_to_hyper() {
         let mut partial = Vec::new();
         let pipelined = b"GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n";
         assert!(matches!(
             decide(pipelined, &mut partial, MAX),
             Some(Next::HandOff(bytes)) if bytes.len() == pipelined.len()
         ));
-        let post = b"POST /a HTTP/1.1\r\nContent-Length: 2\r\n\r\nok";
+        let post = b"POST /a HTTP/1.1\r\nContent-Length: 3\r\n\r\nok";
         assert!(matches!(
             decide(post, &mut Vec::new(), MAX),
             Some(Next::Body(body))
                 if matches!(&*body, (bytes, true, Some(length))
-                    if bytes.len() == post.len() && *length == post.len() as u64)
+                    if bytes.len() == post.len() && *length == post.len() as u64 + 1)
         ));
+        let post_then_get =
+            b"POST /a HTTP/1.1\r\nContent-Length: 2\r\n\r\nokGET /b HTTP/1.1\r\n\r\n";
+        assert!(matches!(
+            decide(post_then_get, &mut Vec::new(), MAX),
+            Some(Next::Body(body)) if body.0.len() == post_then_get.len()
+        ));
+    }
+
+    #[test]
+    fn a_post_read_whole_is_served_here_with_its_body() {
+        let mut partial = Vec::new();
+        assert!(decide(b"POST /a HTTP/1.1\r\nContent-Le", &mut partial, MAX).is_none());
+        let rest = b"ngth: 2\r\n\r\nok";
+        match decide(rest, &mut partial, MAX) {
+            Some(Next::Request(head)) => {
+                assert_eq!(head.len, partial.len());
+                assert!(head.keep_alive && !head.upgrade);
+                let body = head.request.into_body();
+                assert!(matches!(&body, crate::RequestBody::Whole(bytes) if &bytes[..] == b"ok"));
+            }
+            _ => panic!("a whole POST"),
+        }
     }
 
     #[test]
