@@ -8,6 +8,23 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
+/// Whether each byte value is in [`ALPHABET`]: a lookup per character of every id a request names, instead of a
+/// search of the alphabet.
+const IN_ALPHABET: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < ALPHABET.len() {
+        table[ALPHABET[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
+
+/// Whether every byte of `bytes` is an id character.
+fn all_id_characters(bytes: &[u8]) -> bool {
+    bytes.iter().all(|&b| IN_ALPHABET[usize::from(b)])
+}
+
 /// An Engine.IO session id (also used for Socket.IO socket ids).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Sid([u8; 20]);
@@ -40,10 +57,7 @@ impl Sid {
     /// Parses an id from a request; anything that is not 20 id characters is `None`.
     pub fn parse(text: &str) -> Option<Self> {
         let bytes: [u8; 20] = text.as_bytes().try_into().ok()?;
-        bytes
-            .iter()
-            .all(|b| ALPHABET.contains(b))
-            .then_some(Sid(bytes))
+        all_id_characters(&bytes).then_some(Sid(bytes))
     }
 
     /// The id as text.
@@ -69,10 +83,7 @@ impl NodeTag {
     /// Parses a tag; anything that is not four id characters is `None`.
     pub fn parse(text: &str) -> Option<Self> {
         let bytes: [u8; Self::LEN] = text.as_bytes().try_into().ok()?;
-        bytes
-            .iter()
-            .all(|b| ALPHABET.contains(b))
-            .then_some(NodeTag(bytes))
+        all_id_characters(&bytes).then_some(NodeTag(bytes))
     }
 
     /// The tag as text.
@@ -152,6 +163,20 @@ mod tests {
         assert_eq!(Sid::parse("short"), None);
         assert_eq!(Sid::parse("aaaaaaaaaaaaaaaaaaa!"), None);
         assert_eq!(Sid::parse("ééééééééééééééééééé"), None);
+    }
+
+    #[test]
+    fn every_byte_value_is_an_id_character_exactly_when_the_alphabet_has_it() {
+        for byte in 0..=u8::MAX {
+            let id = [byte; 20];
+            let text = String::from_utf8_lossy(&id);
+            assert_eq!(
+                Sid::parse(&text).is_some(),
+                ALPHABET.contains(&byte),
+                "byte {byte}"
+            );
+            assert_eq!(IN_ALPHABET[usize::from(byte)], ALPHABET.contains(&byte));
+        }
     }
 
     #[test]
