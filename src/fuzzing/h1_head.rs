@@ -39,7 +39,7 @@ fn check_with_limit(data: &[u8], limit: usize) {
                     "bodyless path took {framing}"
                 );
             }
-            let head_end = head_end(data).expect("a head taken is complete");
+            let (head_end, _) = complete_head(data).expect("a head taken is complete");
             assert!(head_end <= limit, "head over the limit taken");
             if head.len > head_end {
                 // A body read whole with its head: framed by one Content-Length that counts exactly the bytes
@@ -114,28 +114,23 @@ fn check_with_limit(data: &[u8], limit: usize) {
     }
 }
 
-/// Where the head at the start of `data` ends, as httparse reads it.
-fn head_end(data: &[u8]) -> Option<usize> {
+/// The head at the start of `data` as httparse reads it, when it is complete: where it ends, and its header names.
+fn complete_head(data: &[u8]) -> Option<(usize, Vec<String>)> {
     let mut slots = [httparse::EMPTY_HEADER; iogate_h1::head::MAX_HEADERS];
-    match httparse::Request::new(&mut slots).parse(data) {
-        Ok(httparse::Status::Complete(end)) => Some(end),
-        _ => None,
-    }
+    let mut request = httparse::Request::new(&mut slots);
+    let Ok(httparse::Status::Complete(end)) = request.parse(data) else {
+        return None;
+    };
+    let names = request.headers.iter().map(|h| h.name.to_owned()).collect();
+    Some((end, names))
 }
 
 /// Whether the head at the start of `data` (as httparse reads it) has both `Transfer-Encoding` and
 /// `Content-Length`.
 fn both_framings(data: &[u8]) -> bool {
-    let mut slots = [httparse::EMPTY_HEADER; iogate_h1::head::MAX_HEADERS];
-    let mut request = httparse::Request::new(&mut slots);
-    if !matches!(request.parse(data), Ok(httparse::Status::Complete(_))) {
+    let Some((_, names)) = complete_head(data) else {
         return false;
-    }
-    let has = |name: &str| {
-        request
-            .headers
-            .iter()
-            .any(|h| h.name.eq_ignore_ascii_case(name))
     };
+    let has = |name: &str| names.iter().any(|h| h.eq_ignore_ascii_case(name));
     has("transfer-encoding") && has("content-length")
 }

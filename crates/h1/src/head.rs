@@ -167,22 +167,21 @@ pub fn parse(buf: &[u8], max_head: usize) -> Parsed {
         // server refuse such a message, and a proxy in front may have read it the other way.
         return Parsed::Reject(StatusCode::BAD_REQUEST);
     }
-    let mut message_len = len;
-    let body = if has_body {
+    let (body, message_len) = if has_body {
         let length = body_length
             .filter(|_| framing_known)
             .and_then(|body| body.checked_add(len as u64));
         // A message read whole (a small POST arrives with its head) is served here, body and all; hyper serves
         // one still arriving, and one that asks for an upgrade.
         match length.and_then(|total| usize::try_from(total).ok()) {
-            Some(total) if total == buf.len() && !upgrade => {
-                message_len = total;
-                RequestBody::Whole(Bytes::copy_from_slice(&buf[len..]))
-            }
+            Some(total) if total == buf.len() && !upgrade => (
+                RequestBody::Whole(Bytes::copy_from_slice(&buf[len..])),
+                total,
+            ),
             _ => return Parsed::Body { keep_alive, length },
         }
     } else {
-        RequestBody::Empty
+        (RequestBody::Empty, len)
     };
     match builder.body(body) {
         Ok(request) => Parsed::Request(Box::new(Head {
