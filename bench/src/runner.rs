@@ -89,7 +89,7 @@ impl Plan {
                 relay_runs: 1,
                 fanout_websocket: 10_000,
                 fanout_polling: 1_000,
-                fanout_rounds: 10,
+                fanout_rounds: 30,
                 storm_connects: 10_000,
                 storm_concurrency: 64,
                 connect_concurrency: 256,
