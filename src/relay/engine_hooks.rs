@@ -4,6 +4,7 @@ use super::binary::BinaryJson;
 use super::queue::{Limits, OrderedQueue, Pushed, backpressure};
 use super::reply::{parse_reply, to_json};
 use super::retry::RetryPolicy;
+use super::started::start_worker;
 use super::webhook::{BusyGuard, Delivery, HookClient, HookTarget};
 use crate::cluster::{Entry, SocketRegistry};
 use crate::engineio::{
@@ -113,16 +114,19 @@ impl EngineRelay {
     }
 
     fn enqueue(&self, session: &Arc<Session<EngineSessionState>>, job: Job) -> Pushed {
-        let bytes = match &job {
-            Job::Message(Message::Text(text)) => text.len(),
-            Job::Message(Message::Binary(data)) => data.len(),
-            Job::Close(_) => 0,
+        let (bytes, from_client) = match &job {
+            Job::Message(Message::Text(text)) => (text.len(), true),
+            Job::Message(Message::Binary(data)) => (data.len(), true),
+            Job::Close(_) => (0, false),
         };
         let pushed = session.state().hooks.push(job, bytes);
         if pushed.start_worker {
             // Counted before the spawn, so a shutdown that begins now waits for this worker.
             let busy = self.shared.client.busy();
-            tokio::spawn(drain(self.shared.clone(), session.clone(), busy));
+            start_worker(
+                drain(self.shared.clone(), session.clone(), busy),
+                from_client,
+            );
         }
         pushed
     }

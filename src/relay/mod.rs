@@ -12,6 +12,7 @@ pub mod signing;
 mod socket_bodies;
 mod socket_hooks;
 mod socket_reply;
+mod started;
 pub mod webhook;
 
 pub use engine_hooks::{EngineRelay, EngineRelayConfig, EngineSessionState};

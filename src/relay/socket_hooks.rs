@@ -6,6 +6,7 @@ use super::reply::{null, null_ref, parse_reply, to_json};
 use super::retry::RetryPolicy;
 use super::socket_bodies::{Common, ConnectBody, DisconnectBody, EventBody};
 use super::socket_reply::{ConnectReply, EventReply, is_array};
+use super::started::start_worker;
 use super::webhook::{BusyGuard, Delivery, HookClient, HookTarget};
 use crate::cluster::{Entry, SocketRegistry};
 use crate::config::RouteMode;
@@ -169,20 +170,16 @@ impl SocketRelay {
         socket: &Arc<RelaySocket>,
         job: Job,
     ) -> Pushed {
-        let bytes = match &job {
-            Job::Event(event, _) => event.event.get().len() + event.args.len(),
-            Job::Disconnect(_) => 0,
+        let (bytes, from_client) = match &job {
+            Job::Event(event, _) => (event.event.get().len() + event.args.len(), true),
+            Job::Disconnect(_) => (0, false),
         };
         let pushed = socket.state().hooks.push(job, bytes);
         if pushed.start_worker {
             // Counted before the spawn, so a shutdown that begins now waits for this worker.
             let busy = self.shared.client.busy();
-            tokio::spawn(drain(
-                self.shared.clone(),
-                ops.clone(),
-                socket.clone(),
-                busy,
-            ));
+            let worker = drain(self.shared.clone(), ops.clone(), socket.clone(), busy);
+            start_worker(worker, from_client);
         }
         pushed
     }
@@ -387,6 +384,11 @@ impl SocketApp for SocketRelay {
 }
 
 /// Sends a socket's hooks one after another, in order, then exits.
+///
+/// Started by an event the client sent, its first webhook is written before the packet's transport goes on
+/// ([`spawn_started`]): a long-poll POST's `ok` then follows the webhook instead of preceding it. Started by a
+/// disconnect, it is spawned: disconnects are queued from the paths that close sockets and sessions, which it must
+/// not run inside.
 async fn drain<D: Adapter>(
     shared: Arc<Shared>,
     ops: Ops<SocketRelay, D>,
