@@ -386,9 +386,9 @@ impl SocketApp for SocketRelay {
 /// Sends a socket's hooks one after another, in order, then exits.
 ///
 /// Started by an event the client sent, its first webhook is written before the packet's transport goes on
-/// ([`spawn_started`]): a long-poll POST's `ok` then follows the webhook instead of preceding it. Started by a
-/// disconnect, it is spawned: disconnects are queued from the paths that close sockets and sessions, which it must
-/// not run inside.
+/// ([`spawn_started`](super::started::spawn_started)): a long-poll POST's `ok` then follows the webhook instead of
+/// preceding it. Started by a disconnect, it is spawned: disconnects are queued from the paths that close sockets
+/// and sessions, which it must not run inside.
 async fn drain<D: Adapter>(
     shared: Arc<Shared>,
     ops: Ops<SocketRelay, D>,
