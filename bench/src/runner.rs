@@ -49,8 +49,10 @@ pub struct Plan {
     pub fanout_websocket: usize,
     /// Fan-out room size over polling.
     pub fanout_polling: usize,
-    /// Emits per fan-out scenario.
+    /// Emits per fan-out scenario, measured.
     pub fanout_rounds: usize,
+    /// Emits before them in each fan-out scenario, not measured: the servers' warm-up.
+    pub fanout_warmup: usize,
     /// Connects per connect storm.
     pub storm_connects: usize,
     /// Connects in flight during a storm.
@@ -90,6 +92,7 @@ impl Plan {
                 fanout_websocket: 10_000,
                 fanout_polling: 1_000,
                 fanout_rounds: 30,
+                fanout_warmup: 20,
                 storm_connects: 10_000,
                 storm_concurrency: 64,
                 connect_concurrency: 256,
@@ -113,6 +116,7 @@ impl Plan {
                 fanout_websocket: 2_000,
                 fanout_polling: 500,
                 fanout_rounds: 5,
+                fanout_warmup: 10,
                 storm_connects: 1_000,
                 storm_concurrency: 64,
                 connect_concurrency: 256,
@@ -136,6 +140,7 @@ impl Plan {
                 fanout_websocket: 20,
                 fanout_polling: 10,
                 fanout_rounds: 2,
+                fanout_warmup: 1,
                 storm_connects: 20,
                 storm_concurrency: 4,
                 connect_concurrency: 16,
@@ -674,16 +679,19 @@ impl Run {
     }
 
     async fn fanout(&mut self, transport: Transport, n: usize) {
-        let rounds = self.plan.fanout_rounds;
+        let (warmup, rounds) = (self.plan.fanout_warmup, self.plan.fanout_rounds);
         for kind in self.servers.clone() {
             let outcome = on_fresh_server!(self, kind, DEFAULT_HEARTBEAT, |ctx, problems| {
-                scenario::fanout(&ctx, transport, n, rounds, &mut problems).await
+                scenario::fanout(&ctx, transport, n, (warmup, rounds), &mut problems).await
             });
             let what = format!("fan-out {transport}");
             let Some(mut o) = self.record(kind, &what, outcome) else {
                 continue;
             };
-            let label = format!("fan-out {transport}, room of {}, {rounds} emits", count(n));
+            let label = format!(
+                "fan-out {transport}, room of {}, {rounds} emits after {warmup}",
+                count(n)
+            );
             self.put_fanout(kind, &what, &label, "", &mut o);
         }
     }

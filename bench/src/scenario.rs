@@ -795,6 +795,8 @@ pub struct FanoutOutcome {
 }
 
 struct Rounds {
+    /// Rounds at the start that are not measured (their deliveries are awaited, not counted).
+    warmup: usize,
     sent: Vec<AtomicU64>,
     delivered: Vec<AtomicUsize>,
     last: Vec<AtomicU64>,
@@ -802,11 +804,14 @@ struct Rounds {
 }
 
 impl Rounds {
-    fn new(rounds: usize) -> Self {
+    /// `warmup` rounds that are not measured, then `rounds` that are.
+    fn new(warmup: usize, rounds: usize) -> Self {
+        let all = warmup + rounds;
         Self {
-            sent: (0..rounds).map(|_| AtomicU64::new(0)).collect(),
-            delivered: (0..rounds).map(|_| AtomicUsize::new(0)).collect(),
-            last: (0..rounds).map(|_| AtomicU64::new(0)).collect(),
+            warmup,
+            sent: (0..all).map(|_| AtomicU64::new(0)).collect(),
+            delivered: (0..all).map(|_| AtomicUsize::new(0)).collect(),
+            last: (0..all).map(|_| AtomicU64::new(0)).collect(),
             latencies: (0..16).map(|_| Mutex::new(Latencies::default())).collect(),
         }
     }
@@ -827,25 +832,29 @@ impl Rounds {
             return;
         };
         let sent = sent.load(Ordering::Acquire);
-        self.latencies[client % self.latencies.len()]
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(at.saturating_sub(sent));
+        if round >= self.warmup {
+            self.latencies[client % self.latencies.len()]
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(at.saturating_sub(sent));
+        }
         self.last[round].fetch_max(at, Ordering::AcqRel);
         self.delivered[round].fetch_add(1, Ordering::AcqRel);
     }
 }
 
-/// Connects `n` clients (each joins the room `bench` through the connect hook), then runs `rounds` emits to the
-/// room, one at a time: each waits until every client has the event (or 15 s pass).
+/// Connects `n` clients (each joins the room `bench` through the connect hook), then runs `warmup` emits to the room
+/// that are not measured and `rounds` that are, one at a time: each waits until every client has the event (or 15 s
+/// pass). The warm-up emits take each server past its first deliveries (a JIT's warm-up, first writes on new
+/// connections), which a long-running server no longer pays.
 pub async fn fanout(
     ctx: &Ctx<'_>,
     transport: Transport,
     n: usize,
-    rounds: usize,
+    (warmup, rounds): (usize, usize),
     problems: &mut Problems,
 ) -> Res<FanoutOutcome> {
-    let state = Arc::new(Rounds::new(rounds));
+    let state = Arc::new(Rounds::new(warmup, rounds));
     let server = ctx.server;
     let emits = state.clone();
     let trigger = async |round: usize| {
@@ -879,7 +888,7 @@ struct RoundsShape {
 /// Connects the receiving clients of `shape`, then runs one round per slot of `state`, one at a time:
 /// `trigger(round)` makes the servers send the round's event `["tick",<round>]` to the room (and marks the round
 /// sent, [`Rounds::mark_sent`], just before it acts), then the round waits until every client has it (or 15 s
-/// pass). Server CPU is read over all rounds.
+/// pass). Server CPU, deliveries and latencies are counted over the rounds after the state's warm-up.
 async fn deliveries_of_rounds(
     ctx: &Ctx<'_>,
     shape: &RoundsShape,
@@ -936,10 +945,13 @@ async fn deliveries_of_rounds(
     // Let the last connects' hooks and polls settle.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let expected = tally.connected.load(Ordering::Acquire) - tally.lost.load(Ordering::Acquire);
-    let marks = ctx.marks();
+    let mut marks = ctx.marks();
     let mut busy_us = 0u64;
     let mut delivered = 0usize;
     for round in 0..rounds {
+        if round == state.warmup {
+            marks = ctx.marks();
+        }
         trigger(round).await?;
         let deadline = Instant::now() + Duration::from_secs(15);
         while state.delivered[round].load(Ordering::Acquire) < expected && Instant::now() < deadline
@@ -952,10 +964,12 @@ async fn deliveries_of_rounds(
                 "{what}: round {round} reached {got} of {expected} clients in 15 s"
             ));
         }
-        delivered += got;
-        busy_us += state.last[round]
-            .load(Ordering::Acquire)
-            .saturating_sub(state.sent[round].load(Ordering::Acquire));
+        if round >= state.warmup {
+            delivered += got;
+            busy_us += state.last[round]
+                .load(Ordering::Acquire)
+                .saturating_sub(state.sent[round].load(Ordering::Acquire));
+        }
         tokio::time::sleep(shape.gap).await;
     }
     let cpu = marks.used();

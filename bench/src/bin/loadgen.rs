@@ -14,7 +14,7 @@
 //!
 //! One scenario against servers started by hand (to profile them):
 //! `bench-loadgen scenario NAME --kind iogate|node --pid PID --addr ADDR --control ADDR --backend ADDR
-//!  [--clients N] [--seconds S] [--rate R | --burst K] [--rounds R] [--ramp S] [--sources N]`, NAME one of idle-polling, idle-websocket,
+//!  [--clients N] [--seconds S] [--rate R | --burst K] [--rounds R [--warmup W]] [--ramp S] [--sources N]`, NAME one of idle-polling, idle-websocket,
 //! relay-polling, relay-websocket, fanout-polling, fanout-websocket, storm-polling, storm-websocket, parked-websocket
 //! (the servers started with recovery on: iogate's endpoint `recovery`, Node's `RECOVERY_MAX_DISCONNECTION_MS`).
 
@@ -39,7 +39,7 @@ fn usage(problem: &str) -> ! {
          \x20      bench-loadgen floor [--quick | --smoke] [--runs N] [--sources N] [--rate R [--polling]]\n\
          \x20      bench-loadgen forward-cost [--quick | --smoke] [--rate R] [--runs N] [--backend BIN]\n\
          \x20      bench-loadgen scenario NAME --kind iogate|node --pid PID --addr ADDR --control ADDR --backend ADDR\n\
-         \x20                        [--clients N] [--seconds S] [--rate R | --burst K] [--rounds R] [--ramp S] [--sources N]"
+         \x20                        [--clients N] [--seconds S] [--rate R | --burst K] [--rounds R [--warmup W]] [--ramp S] [--sources N]"
     );
     std::process::exit(2)
 }
@@ -171,6 +171,7 @@ fn single(mut args: impl Iterator<Item = String>) {
     let mut burst = None;
     let (mut clients, mut seconds, mut rate, mut rounds, mut sources) =
         (100usize, 10.0f64, None, 10usize, 4usize);
+    let mut warmup = 0usize;
     while let Some(arg) = args.next() {
         let mut value = || {
             args.next()
@@ -212,6 +213,7 @@ fn single(mut args: impl Iterator<Item = String>) {
             "--rate" => rate = Some(value().parse::<f64>().unwrap_or_else(|_| bad("--rate"))),
             "--burst" => burst = Some(value().parse::<u32>().unwrap_or_else(|_| bad("--burst"))),
             "--rounds" => rounds = value().parse().unwrap_or_else(|_| bad("--rounds")),
+            "--warmup" => warmup = value().parse().unwrap_or_else(|_| bad("--warmup")),
             "--ramp" => {
                 ramp = Duration::from_secs_f64(value().parse().unwrap_or_else(|_| bad("--ramp")))
             }
@@ -284,7 +286,7 @@ fn single(mut args: impl Iterator<Item = String>) {
                     )
                 })
             }
-            "fanout" => scenario::fanout(&ctx, transport, clients, rounds, &mut problems)
+            "fanout" => scenario::fanout(&ctx, transport, clients, (warmup, rounds), &mut problems)
                 .await
                 .map(|mut o| {
                     format!(

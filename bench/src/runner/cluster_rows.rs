@@ -16,17 +16,25 @@ impl Run {
             self.plan.fanout_rounds,
             self.plan.cluster_nodes,
         );
+        let warmup = self.plan.fanout_warmup;
         for kind in self.servers.clone() {
             let outcome =
                 on_fresh_cluster!(self, kind, ClientNodes::All, false, |ctx, problems| {
-                    scenario::fanout(&ctx, Transport::Websocket, n, rounds, &mut problems).await
+                    scenario::fanout(
+                        &ctx,
+                        Transport::Websocket,
+                        n,
+                        (warmup, rounds),
+                        &mut problems,
+                    )
+                    .await
                 });
             let what = "cluster fan-out WebSocket";
             let Some(mut o) = self.record(kind, what, outcome) else {
                 continue;
             };
             let label = format!(
-                "cluster of {nodes}: fan-out WebSocket, room of {} spread over the nodes, {rounds} emits via node 1",
+                "cluster of {nodes}: fan-out WebSocket, room of {} spread over the nodes, {rounds} emits after {warmup} via node 1",
                 count(n)
             );
             self.put_fanout(
@@ -47,10 +55,18 @@ impl Run {
             self.plan.cross_node_rounds,
             self.plan.cluster_nodes,
         );
+        let warmup = self.plan.fanout_warmup;
         for kind in self.servers.clone() {
             let outcome =
                 on_fresh_cluster!(self, kind, ClientNodes::Peers, false, |ctx, problems| {
-                    scenario::fanout(&ctx, Transport::Websocket, n, rounds, &mut problems).await
+                    scenario::fanout(
+                        &ctx,
+                        Transport::Websocket,
+                        n,
+                        (warmup, rounds),
+                        &mut problems,
+                    )
+                    .await
                 });
             let what = "cluster cross-node emit";
             let Some(mut o) = self.record(kind, what, outcome) else {
@@ -70,7 +86,7 @@ impl Run {
             self.detail(kind, what, o.cpu);
             let label = format!(
                 "cluster of {nodes}: cross-node emit via node 1 to {n} WebSocket clients on the other nodes, \
-                 {rounds} emits one at a time"
+                 {rounds} emits one at a time after {warmup}"
             );
             for (name, value) in [("p50", p50), ("p99", p99)] {
                 if let Some(value) = value {

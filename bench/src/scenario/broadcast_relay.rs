@@ -28,7 +28,7 @@ pub async fn broadcast_relay(
     problems: &mut Problems,
 ) -> Res<FanoutOutcome> {
     let sender = ws_connect(&ctx.sources, &ctx.server.endpoint).await?;
-    let state = Arc::new(Rounds::new(rounds));
+    let state = Arc::new(Rounds::new(0, rounds));
     let (to_send, queue) = mpsc::unbounded_channel::<usize>();
     let sending = tokio::spawn(send_rounds(sender, queue, state.clone()));
     let _sending = super::AbortOnDrop(sending.abort_handle());
