@@ -17,17 +17,11 @@ impl Run {
             self.plan.cluster_nodes,
         );
         let warmup = self.plan.fanout_warmup;
+        let emits = (warmup, rounds);
         for kind in self.servers.clone() {
             let outcome =
                 on_fresh_cluster!(self, kind, ClientNodes::All, false, |ctx, problems| {
-                    scenario::fanout(
-                        &ctx,
-                        Transport::Websocket,
-                        n,
-                        (warmup, rounds),
-                        &mut problems,
-                    )
-                    .await
+                    scenario::fanout(&ctx, Transport::Websocket, n, emits, &mut problems).await
                 });
             let what = "cluster fan-out WebSocket";
             let Some(mut o) = self.record(kind, what, outcome) else {
@@ -56,17 +50,11 @@ impl Run {
             self.plan.cluster_nodes,
         );
         let warmup = self.plan.fanout_warmup;
+        let emits = (warmup, rounds);
         for kind in self.servers.clone() {
             let outcome =
                 on_fresh_cluster!(self, kind, ClientNodes::Peers, false, |ctx, problems| {
-                    scenario::fanout(
-                        &ctx,
-                        Transport::Websocket,
-                        n,
-                        (warmup, rounds),
-                        &mut problems,
-                    )
-                    .await
+                    scenario::fanout(&ctx, Transport::Websocket, n, emits, &mut problems).await
                 });
             let what = "cluster cross-node emit";
             let Some(mut o) = self.record(kind, what, outcome) else {
