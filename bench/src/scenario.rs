@@ -816,6 +816,11 @@ impl Rounds {
         }
     }
 
+    /// Whether `round` is measured (it comes after the warm-up).
+    fn measured(&self, round: usize) -> bool {
+        round >= self.warmup
+    }
+
     /// Round `round` starts now (its latencies count from here).
     fn mark_sent(&self, round: usize) {
         if let Some(sent) = self.sent.get(round) {
@@ -832,7 +837,7 @@ impl Rounds {
             return;
         };
         let sent = sent.load(Ordering::Acquire);
-        if round >= self.warmup {
+        if self.measured(round) {
             self.latencies[client % self.latencies.len()]
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
@@ -964,7 +969,7 @@ async fn deliveries_of_rounds(
                 "{what}: round {round} reached {got} of {expected} clients in 15 s"
             ));
         }
-        if round >= state.warmup {
+        if state.measured(round) {
             delivered += got;
             busy_us += state.last[round]
                 .load(Ordering::Acquire)
