@@ -848,6 +848,11 @@ impl Rounds {
     }
 }
 
+/// The pause after each fan-out round's last delivery: polling clients re-issue their GET, and every transport gets
+/// back to idle before the next round. A poll parked this long outlives the kernel's delayed-ACK timer (40 ms), so
+/// the server acknowledges each GET on its own segment; the fan-out floor keeps the same pause for the same reason.
+pub const FANOUT_GAP: Duration = Duration::from_millis(150);
+
 /// Connects `n` clients (each joins the room `bench` through the connect hook), then runs `warmup` emits to the room
 /// that are not measured and `rounds` that are, one at a time: each waits until every client has the event (or 15 s
 /// pass). The warm-up emits take each server past its first deliveries (a JIT's warm-up, first writes on new
@@ -872,8 +877,7 @@ pub async fn fanout(
         what: format!("fan-out {transport}"),
         transport,
         clients: n,
-        // Polling clients re-issue their GET; every transport gets back to idle before the next round.
-        gap: Duration::from_millis(150),
+        gap: FANOUT_GAP,
     };
     deliveries_of_rounds(ctx, &shape, &state, trigger, problems).await
 }

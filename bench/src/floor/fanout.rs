@@ -2,16 +2,19 @@
 //! frame) to each of N loopback TCP connections, one `write` each, round after round, as a broadcast does; a child
 //! process (`bench-loadgen floor-reader`) holds the other ends and drains them (so each process holds N sockets, under
 //! the open-files limit). After each round the sender waits until the reader has every frame of it, as the fan-out
-//! scenario waits for every delivery before the next emit. Measured: the sending thread's CPU per write.
+//! scenario waits for every delivery before the next emit, and then pauses as long as the scenario does between
+//! rounds ([`FANOUT_GAP`]). Measured: the sending thread's CPU per write.
 //!
 //! Its polling shape ([`Shape::Polling`]) is what a delivery to a long-polling client costs at the least: the sender
 //! writes a poll response carrying the same packet to each connection, the reader answers each response with the
 //! load generator's next GET, and the sender reads every GET of the round. Measured: CPU per delivery (one write,
-//! one read).
+//! one read). The pause matters here: a GET that waits longer than the kernel's delayed-ACK timer for its response
+//! gets an ACK segment of its own, sent when the sender reads it, as a server's parked poll does.
 
 use super::{FloorReading, thread_cpu};
 use crate::Res;
 use crate::net::Sources;
+use crate::scenario::FANOUT_GAP;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::SocketAddr;
 use std::process::{Child, ChildStdout, Command, Stdio};
@@ -149,16 +152,18 @@ pub async fn measure_shape(
     let name = match shape {
         Shape::WebSocket => format!(
             "fan-out floor: one thread writes a {}-byte WebSocket frame to each of {} loopback connections, \
-             {rounds} rounds: CPU per write",
+             {rounds} rounds {} ms apart: CPU per write",
             frame.len(),
-            count(connections)
+            count(connections),
+            FANOUT_GAP.as_millis()
         ),
         Shape::Polling => format!(
             "polling fan-out floor: one thread writes a {}-byte poll response to each of {} loopback connections \
-             and reads each one's next {}-byte GET, {rounds} rounds: CPU per delivery",
+             and reads each one's next {}-byte GET, {rounds} rounds {} ms apart: CPU per delivery",
             frame.len(),
             count(connections),
-            answer.len()
+            answer.len(),
+            FANOUT_GAP.as_millis()
         ),
     };
     let measured = tokio::task::spawn_blocking(move || {
@@ -191,8 +196,9 @@ fn count(n: usize) -> String {
 }
 
 /// The sending thread: waits for the reader's `ready`, then writes every round (and reads the `answer_bytes` each
-/// connection sends back for it) and waits for the reader's count of complete rounds. Answers the writes, this
-/// thread's CPU over the rounds and the wall time they took.
+/// connection sends back for it), waits for the reader's count of complete rounds, and pauses [`FANOUT_GAP`]
+/// before the next. Answers the writes, this thread's CPU over the rounds and the wall time they took (the pauses
+/// left out).
 fn send_rounds(
     streams: &[std::net::TcpStream],
     reader_out: ChildStdout,
@@ -207,9 +213,15 @@ fn send_rounds(
     if first != "ready" {
         return Err(format!("the floor reader said {first:?}").into());
     }
+    let mut paused = Duration::ZERO;
     let started = Instant::now();
     let (user, system) = thread_cpu();
     for round in 1..=rounds {
+        if round > 1 {
+            let pause = Instant::now();
+            std::thread::sleep(FANOUT_GAP);
+            paused += pause.elapsed();
+        }
         for mut stream in streams {
             stream.write_all(frame)?;
         }
@@ -231,7 +243,7 @@ fn send_rounds(
     Ok((
         writes,
         (user_after - user, system_after - system),
-        started.elapsed(),
+        started.elapsed().saturating_sub(paused),
     ))
 }
 
