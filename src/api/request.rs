@@ -45,7 +45,10 @@ pub fn json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
 
 /// The query string as decoded pairs.
 pub fn query(req: &Request<RequestBody>) -> Vec<(String, String)> {
-    crate::engineio::Query::parse(req.uri().query()).pairs
+    crate::engineio::Query::parse(req.uri().query())
+        .pairs()
+        .map(|(key, value)| (key.to_owned(), value.to_owned()))
+        .collect()
 }
 
 /// The first value of `key` in `pairs`.

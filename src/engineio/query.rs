@@ -8,52 +8,91 @@ use http::Method;
 /// The keys Engine.IO and Socket.IO 0.9 requests are routed by; their first values are found without a search.
 const PICKED: [&str; 6] = ["EIO", "transport", "sid", "j", "b64", "jsonp"];
 
-/// The decoded query of an Engine.IO request, in order, with the keys Engine.IO reads picked out.
+/// The decoded query of an Engine.IO request, in order, with the keys Engine.IO reads picked out. Every key and
+/// value is decoded into one text (a request's query costs two allocations, not two per pair).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Query {
-    /// Every key and value, percent-decoded, in order.
-    pub pairs: Vec<(String, String)>,
-    /// Where the first value of each `PICKED` key is in `pairs`.
+    /// Every key and value, percent-decoded, one after another.
+    text: String,
+    /// Where each pair's key and value end in `text`, in order (a key starts where the previous value ended).
+    ends: Vec<(usize, usize)>,
+    /// Where the first value of each `PICKED` key is in `ends`.
     picked: [Option<usize>; PICKED.len()],
 }
 
 impl Query {
     /// Decodes a raw query string in one pass; malformed escapes are kept as written, never an error.
     pub fn parse(raw: Option<&str>) -> Self {
-        let mut query = Self::default();
-        for (key, value) in raw
-            .map(|q| form_urlencoded::parse(q.as_bytes()))
-            .into_iter()
-            .flatten()
-        {
-            query.push(key.into_owned(), value.into_owned());
+        let Some(raw) = raw.filter(|raw| !raw.is_empty()) else {
+            return Self::default();
+        };
+        let mut query = Self {
+            text: String::with_capacity(raw.len()),
+            ends: Vec::with_capacity(raw.bytes().filter(|b| *b == b'&').count() + 1),
+            picked: Default::default(),
+        };
+        for (key, value) in form_urlencoded::parse(raw.as_bytes()) {
+            query.push(&key, &value);
         }
         query
     }
 
     /// A query of `pairs`, already decoded.
-    pub fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Self {
+    pub fn from_pairs<K: AsRef<str>, V: AsRef<str>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
         let mut query = Self::default();
         for (key, value) in pairs {
-            query.push(key, value);
+            query.push(key.as_ref(), value.as_ref());
         }
         query
     }
 
-    fn push(&mut self, key: String, value: String) {
+    fn push(&mut self, key: &str, value: &str) {
         if let Some(slot) = PICKED.iter().position(|picked| *picked == key) {
-            self.picked[slot].get_or_insert(self.pairs.len());
+            self.picked[slot].get_or_insert(self.ends.len());
         }
-        self.pairs.push((key, value));
+        self.text.push_str(key);
+        let key_end = self.text.len();
+        self.text.push_str(value);
+        self.ends.push((key_end, self.text.len()));
+    }
+
+    /// The pair at `index`.
+    fn pair(&self, index: usize) -> Option<(&str, &str)> {
+        let (key_end, value_end) = *self.ends.get(index)?;
+        let key_start = match index {
+            0 => 0,
+            _ => self.ends[index - 1].1,
+        };
+        Some((
+            &self.text[key_start..key_end],
+            &self.text[key_end..value_end],
+        ))
+    }
+
+    /// Every key and value, decoded, in order.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        (0..self.ends.len()).filter_map(|index| self.pair(index))
+    }
+
+    /// How many pairs there are.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether there are no pairs.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
     }
 
     /// The first value of `key`.
     pub fn get(&self, key: &str) -> Option<&str> {
         let index = match PICKED.iter().position(|picked| *picked == key) {
             Some(slot) => self.picked[slot]?,
-            None => self.pairs.iter().position(|(k, _)| k == key)?,
+            None => self.pairs().position(|(k, _)| k == key)?,
         };
-        self.pairs.get(index).map(|(_, value)| value.as_str())
+        self.pair(index).map(|(_, value)| value)
     }
 }
 
@@ -153,14 +192,18 @@ mod tests {
         assert_eq!(q.get("EIO"), Some("4"));
         assert_eq!(q.get("name"), Some("a b"));
         assert_eq!(q.get("x"), Some(""));
-        assert_eq!(q.pairs[1].0, "transport");
+        assert_eq!(q.pairs().nth(1), Some(("transport", "polling")));
+        assert_eq!(q.len(), 5);
     }
 
     #[test]
     fn tolerates_garbage() {
         let q = Query::parse(Some("%zz=%&&=&EIO=%FF"));
         assert_eq!(q.get("EIO"), Some("\u{fffd}"));
-        assert_eq!(Query::parse(None).pairs.len(), 0);
+        assert!(Query::parse(None).is_empty());
+        assert_eq!(Query::parse(Some("")), Query::parse(None));
+        let empty_pairs = Query::parse(Some("&&=&"));
+        assert_eq!(empty_pairs.pairs().collect::<Vec<_>>(), [("", "")]);
     }
 
     #[test]
@@ -170,7 +213,7 @@ mod tests {
         assert_eq!(q.get("j"), Some("0"));
         assert_eq!(q.get("jsonp"), None);
         assert_eq!(q.get("jj"), Some("2"));
-        assert_eq!(Query::from_pairs(q.pairs.clone()), q);
+        assert_eq!(Query::from_pairs(q.pairs()), q);
     }
 
     fn read(method: Method, upgrade: bool, query: &str) -> EngineRequest {

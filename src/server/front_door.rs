@@ -7,7 +7,7 @@ use super::endpoint::{ResponseFuture, Routed, Service};
 use super::forwarded::TrustedProxies;
 use super::health::{Probe, Readiness};
 use super::hop::{EndpointLimits, Hop, Hopped};
-use super::iis::{IisSettings, TOKEN_HEADER};
+use super::iis::{Candidates, IisSettings, TOKEN_HEADER};
 use super::limits::Gate;
 use super::listener::HttpHandler;
 use super::origin::{self, Shown};
@@ -393,7 +393,7 @@ impl FrontDoor {
     /// endpoint, its query decoded and what it asks for.
     fn route_of(&self, req: &Request<RequestBody>) -> Route {
         let candidates = self.iis.candidates(req.uri().path());
-        if let Some(probe) = Probe::among(&candidates) {
+        if let Some(probe) = Probe::among(candidates.iter()) {
             return Route::Health(probe);
         }
         let (index, sio09) = match self.find_sio09(&candidates) {
@@ -462,7 +462,7 @@ impl FrontDoor {
     }
 
     /// The endpoint serving a Socket.IO 0.9 request at one of `candidates`, and the path after `/{resource}/1`.
-    fn find_sio09<'p>(&self, candidates: &'p [String]) -> Option<(usize, &'p str)> {
+    fn find_sio09<'c>(&self, candidates: &'c Candidates<'_>) -> Option<(usize, &'c str)> {
         candidates.iter().find_map(|path| {
             self.endpoints
                 .iter()

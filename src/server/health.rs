@@ -35,10 +35,10 @@ impl Probe {
     }
 
     /// The probe at one of `paths` (the forms a request's path may take), `/healthz` first.
-    pub fn among(paths: &[String]) -> Option<Self> {
+    pub fn among<'p>(paths: impl Iterator<Item = &'p str> + Clone) -> Option<Self> {
         [Self::Live, Self::Ready]
             .into_iter()
-            .find(|probe| paths.iter().any(|path| Self::at(path) == Some(*probe)))
+            .find(|probe| paths.clone().any(|path| Self::at(path) == Some(*probe)))
     }
 
     /// The answer, given the process's readiness.
@@ -62,9 +62,11 @@ mod tests {
         assert_eq!(Probe::at("/healthz"), Some(Probe::Live));
         assert_eq!(Probe::at("/readyz"), Some(Probe::Ready));
         assert_eq!(Probe::at("/readyz/"), None);
-        let paths = ["/readyz".to_string(), "/healthz".to_string()];
-        assert_eq!(Probe::among(&paths), Some(Probe::Live));
-        assert_eq!(Probe::among(&["/x".to_string()]), None);
+        assert_eq!(
+            Probe::among(["/readyz", "/healthz"].into_iter()),
+            Some(Probe::Live)
+        );
+        assert_eq!(Probe::among(["/x"].into_iter()), None);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! hands over.
 
 use http::{HeaderMap, Method};
+use std::borrow::Cow;
 use std::net::SocketAddr;
 
 /// The header carrying the ASP.NET Core Module's pairing token.
@@ -54,28 +55,43 @@ impl IisSettings {
     }
 
     /// The paths a request path may mean: as is, and with the path base removed or added (the base may or may
-    /// not be on incoming paths, depending on how IIS forwards).
-    pub fn candidates(&self, path: &str) -> Vec<String> {
-        let mut paths = vec![path.to_string()];
-        if let Some(base) = &self.path_base {
-            match strip_base(path, base) {
-                Some(stripped) => paths.push(stripped),
-                None => paths.push(format!("{base}{path}")),
-            }
-        }
-        paths
+    /// not be on incoming paths, depending on how IIS forwards). Only a path base added allocates.
+    pub fn candidates<'p>(&self, path: &'p str) -> Candidates<'p> {
+        let other = self
+            .path_base
+            .as_deref()
+            .map(|base| match strip_base(path, base) {
+                Some(stripped) => Cow::Borrowed(stripped),
+                None => Cow::Owned(format!("{base}{path}")),
+            });
+        Candidates { as_is: path, other }
     }
 }
 
-fn strip_base(path: &str, base: &str) -> Option<String> {
+/// The paths a request path may mean ([`IisSettings::candidates`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidates<'p> {
+    /// The path as it came.
+    as_is: &'p str,
+    /// The path with the path base removed, or added (none without a path base).
+    other: Option<Cow<'p, str>>,
+}
+
+impl Candidates<'_> {
+    /// Every path, the path as it came first.
+    pub fn iter(&self) -> impl Iterator<Item = &str> + Clone {
+        std::iter::once(self.as_is).chain(self.other.as_deref())
+    }
+}
+
+fn strip_base<'p>(path: &'p str, base: &str) -> Option<&'p str> {
     let head = path.get(..base.len())?;
     if !head.eq_ignore_ascii_case(base) {
         return None;
     }
-    let rest = &path[base.len()..];
-    match rest {
-        "" => Some("/".to_string()),
-        _ if rest.starts_with('/') => Some(rest.to_string()),
+    match &path[base.len()..] {
+        "" => Some("/"),
+        rest if rest.starts_with('/') => Some(rest),
         _ => None,
     }
 }
@@ -148,19 +164,19 @@ mod tests {
         let iis = IisSettings::from_env(&env(&[("ASPNETCORE_APPL_PATH", "/myApp/")]));
         assert_eq!(iis.path_base.as_deref(), Some("/myApp"));
         assert_eq!(
-            iis.candidates("/myApp/socket/"),
+            iis.candidates("/myApp/socket/").iter().collect::<Vec<_>>(),
             vec!["/myApp/socket/", "/socket/"]
         );
         assert_eq!(
-            iis.candidates("/MYAPP/socket"),
+            iis.candidates("/MYAPP/socket").iter().collect::<Vec<_>>(),
             vec!["/MYAPP/socket", "/socket"]
         );
         assert_eq!(
-            iis.candidates("/socket/"),
+            iis.candidates("/socket/").iter().collect::<Vec<_>>(),
             vec!["/socket/", "/myApp/socket/"]
         );
         assert_eq!(
-            iis.candidates("/myAppX/socket"),
+            iis.candidates("/myAppX/socket").iter().collect::<Vec<_>>(),
             vec!["/myAppX/socket", "/myApp/myAppX/socket"]
         );
         assert_eq!(

@@ -14,9 +14,8 @@ use crate::upgrade::{self, Handover};
 use crate::while_connected::WhileConnected;
 use crate::{Body, ConnectionHold, Service, Streamed, Upgraded};
 use bytes::Bytes;
-use futures_util::FutureExt;
 use http::{HeaderMap, Response, StatusCode};
-use http_body_util::BodyExt;
+use hyper::body::Body as _;
 use std::cell::RefCell;
 use std::io::{self, IoSlice};
 use std::net::SocketAddr;
@@ -321,18 +320,24 @@ fn encode(
         encode_streamed_head(parts.status, &parts.headers, framing, &mut head);
         return (head, Bytes::new(), false, Some(chunks));
     }
-    // `Body` is `Full`: its one frame is ready at once.
-    let body = match body.collect().now_or_never() {
-        Some(Ok(collected)) => collected.to_bytes(),
-        Some(Err(never)) => match never {},
-        None => Bytes::new(),
-    };
+    let body = full_bytes(body);
     encode_head(parts.status, &parts.headers, body.len(), framing, &mut head);
     let switching = parts.status == StatusCode::SWITCHING_PROTOCOLS;
     if framing.sends_body(parts.status) {
         (head, body, switching, None)
     } else {
         (head, Bytes::new(), switching, None)
+    }
+}
+
+/// The bytes of a complete body. `Body` is `Full`: its one data frame is ready at once, and taking it is all a
+/// collect would do, without the collect's buffer.
+fn full_bytes(mut body: Body) -> Bytes {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match std::pin::Pin::new(&mut body).poll_frame(&mut cx) {
+        std::task::Poll::Ready(Some(Ok(frame))) => frame.into_data().unwrap_or_default(),
+        std::task::Poll::Ready(Some(Err(never))) => match never {},
+        std::task::Poll::Ready(None) | std::task::Poll::Pending => Bytes::new(),
     }
 }
 

@@ -1,9 +1,12 @@
 //! Complete responses.
 
 use crate::Body;
-use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderName, HeaderValue};
 use http::{Response, StatusCode};
 use http_body_util::Full;
+
+/// `X-Accel-Buffering`, named once: a name given as a string is copied into a new buffer at every insert.
+static X_ACCEL_BUFFERING: HeaderName = HeaderName::from_static("x-accel-buffering");
 
 /// A complete response with a content type, `Cache-Control: no-store` and `X-Accel-Buffering: no` (a proxy in
 /// front must not hold it back).
@@ -18,6 +21,6 @@ pub fn complete(
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    headers.insert(X_ACCEL_BUFFERING.clone(), HeaderValue::from_static("no"));
     response
 }

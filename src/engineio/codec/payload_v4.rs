@@ -11,13 +11,20 @@ pub const SEPARATOR: u8 = 0x1e;
 
 /// Encodes packets into one v4 payload.
 pub fn encode(packets: &[Packet]) -> Bytes {
+    // One text packet (a poll's usual answer) is its own payload: its bytes are shared, not copied.
+    if let [Packet::Text(text)] = packets {
+        return text.as_bytes().clone();
+    }
+    let separators = packets.len().saturating_sub(1);
     let size: usize = packets
         .iter()
         .map(|p| match p {
-            Packet::Text(text) => text.len() + 1,
-            Packet::Binary(data) => data.len().div_ceil(3) * 4 + 2,
+            Packet::Text(text) => text.len(),
+            Packet::Binary(data) => data.len().div_ceil(3) * 4 + 1,
         })
-        .sum();
+        .sum::<usize>()
+        + separators;
+    // Exactly the size written, so that freezing it takes the buffer over instead of allocating a header for it.
     let mut out = BytesMut::with_capacity(size);
     for (index, packet) in packets.iter().enumerate() {
         if index > 0 {
@@ -110,5 +117,37 @@ mod tests {
             decode(Bytes::from_static(b"4")).unwrap(),
             vec![Incoming::Message(Message::Text(Text::default()))]
         );
+    }
+
+    #[test]
+    fn one_text_packet_is_its_own_payload_and_many_are_joined() {
+        let one = Packet::message(&Message::Text(Text::from("tick")));
+        let Packet::Text(text) = &one else {
+            panic!("a text message is a text packet")
+        };
+        let encoded = encode(std::slice::from_ref(&one));
+        assert_eq!(&encoded[..], b"4tick");
+        assert_eq!(
+            encoded.as_ptr(),
+            text.as_bytes().as_ptr(),
+            "shared, not copied"
+        );
+        for packets in [
+            vec![one.clone(), one.clone()],
+            vec![Packet::Binary(Bytes::from_static(&[9; 7])), one.clone()],
+            vec![Packet::Binary(Bytes::new())],
+            vec![],
+        ] {
+            let written = encode(&packets);
+            let expected: Vec<u8> = packets
+                .iter()
+                .map(|packet| match packet {
+                    Packet::Text(text) => text.as_bytes().to_vec(),
+                    Packet::Binary(data) => format!("b{}", STANDARD.encode(data)).into_bytes(),
+                })
+                .collect::<Vec<_>>()
+                .join(&SEPARATOR);
+            assert_eq!(&written[..], &expected[..]);
+        }
     }
 }

@@ -62,7 +62,7 @@ impl Handshake {
                 .list(headers.iter().map(|(name, value)| {
                     (name.as_str(), String::from_utf8_lossy(value.as_bytes()))
                 }))
-                .list(query.pairs.iter().map(|(key, value)| (key, value)))
+                .list(query.pairs())
                 .build(),
             transport,
             protocol: engine.number(),

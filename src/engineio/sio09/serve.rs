@@ -193,10 +193,8 @@ impl<H: Handler> Engine<H> {
         }
         let application_query = Query::from_pairs(
             query
-                .pairs
-                .iter()
-                .filter(|(key, _)| !TRANSPORT_QUERY_KEYS.contains(&key.as_str()))
-                .cloned(),
+                .pairs()
+                .filter(|(key, _)| !TRANSPORT_QUERY_KEYS.contains(key)),
         );
         let handshake = Handshake::new(
             req.headers(),
