@@ -280,11 +280,7 @@ fn serve_one<'a, S: Service>(
         }
         // Usually the socket takes it all at once; only a response that has to wait for room gets a future (boxed:
         // inline, the write stage would set the size of every connection's task).
-        let written = match stream.try_write_vectored(&[IoSlice::new(&head), IoSlice::new(&body)]) {
-            Ok(written) => written,
-            Err(error) if error.kind() == io::ErrorKind::WouldBlock => 0,
-            Err(error) => return Err(error),
-        };
+        let written = try_write_both(stream, &head, &body)?;
         let (head_left, body_left) = unwritten(&head, &body, written);
         if !head_left.is_empty() || !body_left.is_empty() {
             Box::pin(write_both(stream, head_left, body_left, stall_limit)).await?;
@@ -299,8 +295,12 @@ fn serve_one<'a, S: Service>(
     }
 }
 
+/// A body up to this size is copied after its head, so that the response goes out in one plain `write` (a
+/// vectored write costs the kernel more than copying a small body does).
+const INLINE_BODY: usize = 2048;
+
 /// The response's head, the body bytes to send after it, whether it is a 101, and the chunks of a streamed body
-/// (its head then has no length).
+/// (its head then has no length). A body of at most [`INLINE_BODY`] bytes comes already written after the head.
 fn encode(
     response: Response<Body>,
     framing: &mut Framing,
@@ -311,23 +311,29 @@ fn encode(
     Option<tokio::sync::mpsc::Receiver<Bytes>>,
 ) {
     let (parts, body) = response.into_parts();
-    let mut head = Vec::with_capacity(128 + parts.headers.len() * 40);
+    let head_size = 128 + parts.headers.len() * 40;
     if let Some(chunks) = parts
         .extensions
         .get::<Streamed>()
         .and_then(|streamed| streamed.take())
     {
+        let mut head = Vec::with_capacity(head_size);
         encode_streamed_head(parts.status, &parts.headers, framing, &mut head);
         return (head, Bytes::new(), false, Some(chunks));
     }
     let body = full_bytes(body);
+    let inline = body.len() <= INLINE_BODY;
+    let mut head = Vec::with_capacity(head_size + if inline { body.len() } else { 0 });
     encode_head(parts.status, &parts.headers, body.len(), framing, &mut head);
     let switching = parts.status == StatusCode::SWITCHING_PROTOCOLS;
-    if framing.sends_body(parts.status) {
-        (head, body, switching, None)
-    } else {
-        (head, Bytes::new(), switching, None)
+    if !framing.sends_body(parts.status) {
+        return (head, Bytes::new(), switching, None);
     }
+    if inline {
+        head.extend_from_slice(&body);
+        return (head, Bytes::new(), switching, None);
+    }
+    (head, body, switching, None)
 }
 
 /// The bytes of a complete body. `Body` is `Full`: its one data frame is ready at once, and taking it is all a
@@ -381,6 +387,20 @@ async fn reject(stream: &mut TcpStream, status: StatusCode) -> io::Result<()> {
 /// How long a refusal's few bytes may wait for the client to take them.
 const REJECT_WRITE_LIMIT: Duration = Duration::from_secs(5);
 
+/// Writes what the socket takes now of `head` then `body`, in one system call (a plain write when there is no
+/// separate body): how many bytes went, 0 when the socket has no room.
+fn try_write_both(stream: &TcpStream, head: &[u8], body: &[u8]) -> io::Result<usize> {
+    let written = if body.is_empty() {
+        stream.try_write(head)
+    } else {
+        stream.try_write_vectored(&[IoSlice::new(head), IoSlice::new(body)])
+    };
+    match written {
+        Err(error) if error.kind() == io::ErrorKind::WouldBlock => Ok(0),
+        written => written,
+    }
+}
+
 /// Writes `head` then `body`, in one system call when the socket takes them; fails with `TimedOut` when the client
 /// takes nothing for `stall_limit` (a client that stops reading keeps neither the response nor the connection).
 async fn write_both(
@@ -393,6 +413,8 @@ async fn write_both(
         let write = async {
             if head.is_empty() {
                 stream.write(body).await
+            } else if body.is_empty() {
+                stream.write(head).await
             } else {
                 stream
                     .write_vectored(&[IoSlice::new(head), IoSlice::new(body)])
