@@ -3,7 +3,7 @@
 use super::coverage::CoverageFields;
 use super::error::ApiError;
 use super::lookup::{op_error, socketio};
-use super::request::param;
+use crate::engineio::Query;
 use crate::server::FrontDoor;
 use crate::socketio::ops::SocketHandshake;
 use serde::Serialize;
@@ -20,11 +20,11 @@ struct SocketInfo<'a> {
 }
 
 /// Lists sockets of a namespace, optionally of one room.
-pub async fn sockets(app: &FrontDoor, query: &[(String, String)]) -> Result<String, ApiError> {
-    let ops = socketio(app, param(query, "endpoint"))?.ops();
-    let name = param(query, "namespace").unwrap_or("/");
+pub async fn sockets(app: &FrontDoor, query: &Query) -> Result<String, ApiError> {
+    let ops = socketio(app, query.get("endpoint"))?.ops();
+    let name = query.get("namespace").unwrap_or("/");
     let sockets = ops
-        .sockets(name, param(query, "room"))
+        .sockets(name, query.get("room"))
         .await
         .map_err(|error| op_error(name, error))?;
     let infos: Vec<SocketInfo<'_>> = sockets
@@ -54,9 +54,9 @@ struct SocketList<'a> {
 }
 
 /// Lists the rooms of a namespace with their socket counts.
-pub async fn rooms(app: &FrontDoor, query: &[(String, String)]) -> Result<String, ApiError> {
-    let ops = socketio(app, param(query, "endpoint"))?.ops();
-    let name = param(query, "namespace").unwrap_or("/");
+pub async fn rooms(app: &FrontDoor, query: &Query) -> Result<String, ApiError> {
+    let ops = socketio(app, query.get("endpoint"))?.ops();
+    let name = query.get("namespace").unwrap_or("/");
     let rooms = ops
         .rooms(name)
         .await

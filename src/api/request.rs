@@ -1,6 +1,7 @@
 //! Reading API requests: bodies with a size limit, JSON decoded with the failing field named, query strings.
 
 use super::error::ApiError;
+use crate::engineio::Query;
 use crate::engineio::http::{BodyError, RequestBody};
 use bytes::Bytes;
 use http::Request;
@@ -43,20 +44,9 @@ pub fn json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
-/// The query string as decoded pairs.
-pub fn query(req: &Request<RequestBody>) -> Vec<(String, String)> {
-    crate::engineio::Query::parse(req.uri().query())
-        .pairs()
-        .map(|(key, value)| (key.to_owned(), value.to_owned()))
-        .collect()
-}
-
-/// The first value of `key` in `pairs`.
-pub fn param<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    pairs
-        .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
+/// The query string, decoded (`Query::get` finds a parameter's first value).
+pub fn query(req: &Request<RequestBody>) -> Query {
+    Query::parse(req.uri().query())
 }
 
 #[cfg(test)]
