@@ -51,7 +51,9 @@ pub struct Plan {
     pub fanout_polling: usize,
     /// Emits per fan-out scenario, measured.
     pub fanout_rounds: usize,
-    /// Emits before them in each fan-out scenario, not measured: the servers' warm-up.
+    /// Emits before them in each fan-out scenario, not measured: the servers' warm-up, and the connections' (at
+    /// least 16 rounds, past the quick ACKs Linux gives a connection's first data segments; the floors warm up as
+    /// long).
     pub fanout_warmup: usize,
     /// Connects per connect storm.
     pub storm_connects: usize,
@@ -72,7 +74,8 @@ pub struct Plan {
     pub cross_node_relay_rounds: usize,
     /// Offered emits per second (all relay clients together) when measuring the polling hop.
     pub hop_rate: f64,
-    /// Rounds of the fan-out floor (one frame to each of `fanout_websocket` loopback connections per round).
+    /// Measured rounds of the fan-out floors (one frame to each of `fanout_websocket` loopback connections per
+    /// round), after `fanout_warmup` unmeasured ones.
     pub floor_rounds: usize,
 }
 
@@ -116,7 +119,7 @@ impl Plan {
                 fanout_websocket: 2_000,
                 fanout_polling: 500,
                 fanout_rounds: 5,
-                fanout_warmup: 10,
+                fanout_warmup: 20,
                 storm_connects: 1_000,
                 storm_concurrency: 64,
                 connect_concurrency: 256,
@@ -152,6 +155,14 @@ impl Plan {
                 hop_rate: 100.0,
                 floor_rounds: 2,
             },
+        }
+    }
+
+    /// The fan-out floors' rounds: the scenario's warm-up, then `floor_rounds` measured.
+    pub fn fanout_floor_rounds(&self) -> crate::floor::fanout::Rounds {
+        crate::floor::fanout::Rounds {
+            warmup: self.fanout_warmup,
+            measured: self.floor_rounds,
         }
     }
 

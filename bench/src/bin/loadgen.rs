@@ -465,12 +465,13 @@ fn floor_only(mut args: impl Iterator<Item = String>) {
                 continue;
             }
             let fanout =
-                floor::fanout::measure(plan.fanout_websocket, plan.floor_rounds, sources).await?;
+                floor::fanout::measure(plan.fanout_websocket, plan.fanout_floor_rounds(), sources)
+                    .await?;
             eprintln!("   run {run}, fan-out floor: {}", fanout.summary());
             let polling = floor::fanout::measure_shape(
                 floor::fanout::Shape::Polling,
                 plan.fanout_polling,
-                plan.floor_rounds,
+                plan.fanout_floor_rounds(),
                 sources,
             )
             .await?;

@@ -3,13 +3,20 @@
 //! process (`bench-loadgen floor-reader`) holds the other ends and drains them (so each process holds N sockets, under
 //! the open-files limit). After each round the sender waits until the reader has every frame of it, as the fan-out
 //! scenario waits for every delivery before the next emit, and then pauses as long as the scenario does between
-//! rounds ([`FANOUT_GAP`]). Measured: the sending thread's CPU per write.
+//! rounds ([`FANOUT_GAP`]). Measured: the sending thread's CPU per write, after as many unmeasured warm-up rounds as
+//! the scenario has ([`Rounds`]).
 //!
 //! Its polling shape ([`Shape::Polling`]) is what a delivery to a long-polling client costs at the least: the sender
 //! writes a poll response carrying the same packet to each connection, the reader answers each response with the
 //! load generator's next GET, and the sender reads every GET of the round. Measured: CPU per delivery (one write,
 //! one read). The pause matters here: a GET that waits longer than the kernel's delayed-ACK timer for its response
 //! gets an ACK segment of its own, sent when the sender reads it, as a server's parked poll does.
+//!
+//! The warm-up matters too. Linux acknowledges the first 16 data segments a connection receives at once ("quick
+//! ACK" mode), from the softirq that receives them, which on loopback runs in the peer's send. After them a GET's ACK
+//! waits, and the reader sends it from the `recvfrom` that reads the GET, on its own CPU time. At 1k polling
+//! connections rounds 1–16 cost the sender about 9–10 µs per delivery and rounds from 17 on about 13–15 µs: a floor
+//! that measured its first rounds was too low for a scenario that measures after its warm-up.
 
 use super::{FloorReading, thread_cpu};
 use crate::Res;
@@ -25,6 +32,15 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpSocket;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+
+/// How many rounds a floor sends: `warmup` unmeasured, then `measured`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rounds {
+    /// Rounds sent before the measured ones, not measured (as the fan-out scenario's warm-up emits).
+    pub warmup: usize,
+    /// Rounds measured.
+    pub measured: usize,
+}
 
 /// What a delivery is: a WebSocket frame, or a poll response and the client's next GET.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,7 +108,7 @@ impl Drop for Reader {
 
 /// Measures the floor over `connections` connections and `rounds` rounds; the reader connects from `sources`
 /// loopback source addresses (as the load generator's clients do).
-pub async fn measure(connections: usize, rounds: usize, sources: usize) -> Res<FloorReading> {
+pub async fn measure(connections: usize, rounds: Rounds, sources: usize) -> Res<FloorReading> {
     measure_shape(Shape::WebSocket, connections, rounds, sources).await
 }
 
@@ -100,7 +116,7 @@ pub async fn measure(connections: usize, rounds: usize, sources: usize) -> Res<F
 pub async fn measure_shape(
     shape: Shape,
     connections: usize,
-    rounds: usize,
+    rounds: Rounds,
     sources: usize,
 ) -> Res<FloorReading> {
     let socket = TcpSocket::new_v4()?;
@@ -152,18 +168,22 @@ pub async fn measure_shape(
     let name = match shape {
         Shape::WebSocket => format!(
             "fan-out floor: one thread writes a {}-byte WebSocket frame to each of {} loopback connections, \
-             {rounds} rounds {} ms apart: CPU per write",
+             {} rounds {} ms apart after {} unmeasured: CPU per write",
             frame.len(),
             count(connections),
-            FANOUT_GAP.as_millis()
+            rounds.measured,
+            FANOUT_GAP.as_millis(),
+            rounds.warmup
         ),
         Shape::Polling => format!(
             "polling fan-out floor: one thread writes a {}-byte poll response to each of {} loopback connections \
-             and reads each one's next {}-byte GET, {rounds} rounds {} ms apart: CPU per delivery",
+             and reads each one's next {}-byte GET, {} rounds {} ms apart after {} unmeasured: CPU per delivery",
             frame.len(),
             count(connections),
             answer.len(),
-            FANOUT_GAP.as_millis()
+            rounds.measured,
+            FANOUT_GAP.as_millis(),
+            rounds.warmup
         ),
     };
     let measured = tokio::task::spawn_blocking(move || {
@@ -197,12 +217,12 @@ fn count(n: usize) -> String {
 
 /// The sending thread: waits for the reader's `ready`, then writes every round (and reads the `answer_bytes` each
 /// connection sends back for it), waits for the reader's count of complete rounds, and pauses [`FANOUT_GAP`]
-/// before the next. Answers the writes, this thread's CPU over the rounds and the wall time they took (the pauses
-/// left out).
+/// before the next. Answers the measured writes, this thread's CPU over the measured rounds and the wall time they
+/// took (the pauses left out).
 fn send_rounds(
     streams: &[std::net::TcpStream],
     reader_out: ChildStdout,
-    rounds: usize,
+    rounds: Rounds,
     frame: &[u8],
     answer_bytes: usize,
 ) -> Res<(u64, (f64, f64), Duration)> {
@@ -214,9 +234,14 @@ fn send_rounds(
         return Err(format!("the floor reader said {first:?}").into());
     }
     let mut paused = Duration::ZERO;
-    let started = Instant::now();
-    let (user, system) = thread_cpu();
-    for round in 1..=rounds {
+    let mut started = Instant::now();
+    let (mut user, mut system) = thread_cpu();
+    for round in 1..=rounds.warmup + rounds.measured {
+        if round == rounds.warmup + 1 {
+            (user, system) = thread_cpu();
+            started = Instant::now();
+            paused = Duration::ZERO;
+        }
         if round > 1 {
             let pause = Instant::now();
             std::thread::sleep(FANOUT_GAP);
@@ -239,7 +264,7 @@ fn send_rounds(
         }
     }
     let (user_after, system_after) = thread_cpu();
-    let writes = (streams.len() * rounds) as u64;
+    let writes = (streams.len() * rounds.measured) as u64;
     Ok((
         writes,
         (user_after - user, system_after - system),

@@ -10,7 +10,8 @@ use crate::scenario::Transport;
 impl Run {
     /// Measures the floors and keeps their readings.
     pub(super) async fn floors(&mut self) {
-        let (connections, rounds) = (self.plan.fanout_websocket, self.plan.floor_rounds);
+        let connections = self.plan.fanout_websocket;
+        let rounds = self.plan.fanout_floor_rounds();
         let sources = self.sources_count;
         match floor::fanout::measure(connections, rounds, sources).await {
             Ok(reading) => {
