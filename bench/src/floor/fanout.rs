@@ -14,9 +14,10 @@
 //!
 //! The warm-up matters too. Linux acknowledges the first 16 data segments a connection receives at once ("quick
 //! ACK" mode), from the softirq that receives them, which on loopback runs in the peer's send. After them a GET's ACK
-//! waits, and the reader sends it from the `recvfrom` that reads the GET, on its own CPU time. At 1k polling
-//! connections rounds 1–16 cost the sender about 9–10 µs per delivery and rounds from 17 on about 13–15 µs: a floor
-//! that measured its first rounds was too low for a scenario that measures after its warm-up.
+//! waits, and the side that reads the GET (the sender here, a server in the scenario) sends it from that `recvfrom`,
+//! on its own CPU time. At 1k polling connections rounds 1–16 cost the sender about 9–10 µs per delivery and rounds
+//! from 17 on about 13–15 µs: a floor that measured its first rounds was too low for a scenario that measures after
+//! its warm-up.
 
 use super::{FloorReading, thread_cpu};
 use crate::Res;
