@@ -166,25 +166,25 @@ pub async fn measure_shape(
         .await
         .map_err(|_| "the floor reader did not connect in 120 s")??;
     drop(listener);
+    let schedule = format!(
+        "{} rounds {} ms apart after {} unmeasured",
+        rounds.measured,
+        FANOUT_GAP.as_millis(),
+        rounds.warmup
+    );
     let name = match shape {
         Shape::WebSocket => format!(
             "fan-out floor: one thread writes a {}-byte WebSocket frame to each of {} loopback connections, \
-             {} rounds {} ms apart after {} unmeasured: CPU per write",
+             {schedule}: CPU per write",
             frame.len(),
             count(connections),
-            rounds.measured,
-            FANOUT_GAP.as_millis(),
-            rounds.warmup
         ),
         Shape::Polling => format!(
             "polling fan-out floor: one thread writes a {}-byte poll response to each of {} loopback connections \
-             and reads each one's next {}-byte GET, {} rounds {} ms apart after {} unmeasured: CPU per delivery",
+             and reads each one's next {}-byte GET, {schedule}: CPU per delivery",
             frame.len(),
             count(connections),
             answer.len(),
-            rounds.measured,
-            FANOUT_GAP.as_millis(),
-            rounds.warmup
         ),
     };
     let measured = tokio::task::spawn_blocking(move || {
