@@ -9,9 +9,13 @@
 //!   the irreducible two reads and two writes per ack. CPU per round; and, with the clients emitting at a fixed
 //!   rate, the latency of a round at that rate.
 //!
-//! Both read the measured thread's own CPU with `getrusage(RUSAGE_THREAD)` (user and kernel apart, microseconds).
+//! - [`minimal_server`]: not a floor of the kernel's but of a server's: a relay server that does almost nothing,
+//!   for the real load generator and backend (`bench-loadgen minimal-server`), run by hand.
+//!
+//! Both floors read the measured thread's own CPU with `getrusage(RUSAGE_THREAD)` (user and kernel apart, microseconds).
 
 pub mod fanout;
+pub mod minimal_server;
 pub mod relay;
 
 use serde::Serialize;

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# Where a relay round's time goes at a fixed rate, hop by hop, for iogate, the Node reference server or the relay
-# floor.
+# Where a relay round's time goes at a fixed rate, hop by hop, for iogate, the Node reference server, the minimal
+# relay server or the relay floor.
 #
-# Usage: bench/trace/relay_hops.sh iogate|node|floor polling|websocket RATE [SECONDS_TRACED]
+# Usage: bench/trace/relay_hops.sh iogate|node|minimal|floor polling|websocket RATE [SECONDS_TRACED]
 #
-# iogate, node: starts a webhook backend (bench-backend) and the server on free loopback ports and drives the relay
-# scenario at RATE emits per second with 100 clients for 8 s (bench-loadgen scenario relay-TRANSPORT --rate RATE).
+# iogate, node, minimal: starts a webhook backend (bench-backend) and the server on free loopback ports and drives
+# the relay scenario at RATE emits per second with 100 clients for 8 s (bench-loadgen scenario relay-TRANSPORT
+# --rate RATE). minimal is `bench-loadgen minimal-server`: just enough of the protocol for those clients, with the
+# same backend and as many worker threads as iogate (MINIMAL_THREADS=N to change it).
 # floor: runs the relay floor at RATE (bench-loadgen floor --rate RATE, with --polling for polling), whose client,
 # middle (floor-middle) and backend (floor-backend) are threads of one process; its polling round answers the POST
 # and the poll on the POST's connection, after the reply.
-# From the 3rd second the processes' socket system calls are recorded for SECONDS_TRACED (default 2) with
+# From the 3rd second the processes' socket system calls are recorded for SECONDS_TRACED (default 2; 0: no trace,
+# only the load generator's line) with
 # `perf record` (syscall tracepoints: entry with the fd, exit with the byte count). Then relay_hops.py follows every
 # round through the trace and prints its table. Needs perf (Debian's linux-perf), the release build (cargo build
 # --release --workspace) and, for Node, bench/node's dependencies (npm ci --prefix bench/node). Run it as root or
@@ -17,9 +20,9 @@
 # its whole run, the traced seconds included) is printed first.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-kind=${1:?usage: relay_hops.sh iogate|node|floor polling|websocket RATE [SECONDS_TRACED]}
-transport=${2:?usage: relay_hops.sh iogate|node|floor polling|websocket RATE [SECONDS_TRACED]}
-rate=${3:?usage: relay_hops.sh iogate|node|floor polling|websocket RATE [SECONDS_TRACED]}
+kind=${1:?usage: relay_hops.sh iogate|node|minimal|floor polling|websocket RATE [SECONDS_TRACED]}
+transport=${2:?usage: relay_hops.sh iogate|node|minimal|floor polling|websocket RATE [SECONDS_TRACED]}
+rate=${3:?usage: relay_hops.sh iogate|node|minimal|floor polling|websocket RATE [SECONDS_TRACED]}
 traced=${4:-2}
 release=target/release
 for tool in iogate bench-backend bench-loadgen; do
@@ -74,7 +77,11 @@ start_server_and_clients() {
   [ -n "$backend_addr" ] || { echo "relay_hops: the backend did not start" >&2; exit 1; }
   port=$(free_port)
   control=$(free_port)
-  if [ "$kind" = iogate ]; then
+  if [ "$kind" = minimal ]; then
+    "$release/bench-loadgen" minimal-server --listen "127.0.0.1:$port" --backend "$backend_addr" \
+      ${MINIMAL_THREADS:+--threads "$MINIMAL_THREADS"} >"$work/server.err" 2>&1 &
+    control=$port
+  elif [ "$kind" = iogate ]; then
     cat >"$work/iogate.toml" <<EOF
 [server]
 listen = "127.0.0.1:$port"
@@ -105,7 +112,9 @@ EOF
   pids+=("$server")
   wait_for_port "$port"
   wait_for_port "$control"
-  "$release/bench-loadgen" scenario "relay-$transport" --kind "$kind" --pid "$server" --addr "127.0.0.1:$port" \
+  # The minimal server takes the paths iogate's clients use.
+  "$release/bench-loadgen" scenario "relay-$transport" --kind "${kind/minimal/iogate}" --pid "$server" \
+    --addr "127.0.0.1:$port" \
     --control "127.0.0.1:$control" --backend "$backend_addr" --clients 100 --seconds 8 --rate "$rate" \
     >"$work/loadgen.out" 2>&1 &
   loadgen=$!
@@ -116,9 +125,14 @@ EOF
 
 case "$kind" in
   floor) start_floor ;;
-  iogate | node) start_server_and_clients ;;
-  *) echo "relay_hops: the server is iogate, node or floor, not $kind" >&2; exit 2 ;;
+  iogate | node | minimal) start_server_and_clients ;;
+  *) echo "relay_hops: the server is iogate, node, minimal or floor, not $kind" >&2; exit 2 ;;
 esac
+if [ "$traced" = 0 ]; then
+  wait "$loadgen" || true
+  grep -E 'acks/s|rounds|error' "$work/loadgen.out" || cat "$work/loadgen.out"
+  exit 0
+fi
 sleep 3
 events=""
 for call in sendto recvfrom sendmsg recvmsg write writev read readv; do

@@ -12,6 +12,10 @@
 //! What forwarding a polling request to its session's node costs, direct over HTTP/1.1 or through Redis (no iogate;
 //! needs `redis-server`): `bench-loadgen forward-cost [--quick | --smoke] [--rate R] [--runs N] [--backend BIN]`.
 //!
+//! The minimal relay server (`iogate_bench::floor::minimal_server`), for `scenario relay-*` by hand:
+//! `bench-loadgen minimal-server --listen ADDR --backend ADDR [--threads N]`; prints `listening <addr>` once bound,
+//! runs until killed.
+//!
 //! One scenario against servers started by hand (to profile them):
 //! `bench-loadgen scenario NAME --kind iogate|node --pid PID --addr ADDR --control ADDR --backend ADDR
 //!  [--clients N] [--seconds S] [--rate R | --burst K] [--rounds R [--warmup W]] [--ramp S] [--sources N]`, NAME one of idle-polling, idle-websocket,
@@ -38,6 +42,7 @@ fn usage(problem: &str) -> ! {
          \x20                        [--no-cluster | --cluster-only | --parked-only] [--no-floor]\n\
          \x20      bench-loadgen floor [--quick | --smoke] [--runs N] [--sources N] [--rate R [--polling]]\n\
          \x20      bench-loadgen forward-cost [--quick | --smoke] [--rate R] [--runs N] [--backend BIN]\n\
+         \x20      bench-loadgen minimal-server --listen ADDR --backend ADDR [--threads N]\n\
          \x20      bench-loadgen scenario NAME --kind iogate|node --pid PID --addr ADDR --control ADDR --backend ADDR\n\
          \x20                        [--clients N] [--seconds S] [--rate R | --burst K] [--rounds R [--warmup W]] [--ramp S] [--sources N]"
     );
@@ -53,6 +58,7 @@ fn main() {
         Some("forward-owner") => return forward_owner(args),
         Some("floor") => return floor_only(args),
         Some("floor-reader") => return floor_reader(args),
+        Some("minimal-server") => return minimal_server(args),
         Some("--help" | "-h") => usage("runs the benchmarks"),
         Some(other) => usage(&format!("unknown command {other}")),
         None => usage("a command is required"),
@@ -546,6 +552,47 @@ fn floor_reader(mut args: impl Iterator<Item = String>) {
         sources,
     )) {
         eprintln!("bench-loadgen floor-reader: {error}");
+        std::process::exit(1);
+    }
+}
+
+/// `bench-loadgen minimal-server --listen ADDR --backend ADDR [--threads N]`: the minimal relay server until killed,
+/// on a Tokio runtime of N worker threads (default: one per core, as iogate's; 1: a current-thread runtime).
+fn minimal_server(mut args: impl Iterator<Item = String>) {
+    let (mut listen, mut backend) = (None::<SocketAddr>, None::<SocketAddr>);
+    let mut threads = std::thread::available_parallelism().map_or(1, usize::from);
+    while let Some(arg) = args.next() {
+        let mut value = || {
+            args.next()
+                .unwrap_or_else(|| usage(&format!("{arg} needs a value")))
+        };
+        match arg.as_str() {
+            "--listen" => listen = Some(value().parse().unwrap_or_else(|_| usage("bad --listen"))),
+            "--backend" => {
+                backend = Some(value().parse().unwrap_or_else(|_| usage("bad --backend")))
+            }
+            "--threads" => threads = value().parse().unwrap_or_else(|_| usage("bad --threads")),
+            other => usage(&format!("unknown argument {other}")),
+        }
+    }
+    let (Some(listen), Some(backend)) = (listen, backend) else {
+        usage("minimal-server needs --listen and --backend")
+    };
+    let mut builder = match threads {
+        0 | 1 => tokio::runtime::Builder::new_current_thread(),
+        _ => tokio::runtime::Builder::new_multi_thread(),
+    };
+    if threads > 1 {
+        builder.worker_threads(threads);
+    }
+    let runtime = builder.enable_all().build().expect("a tokio runtime");
+    let served = runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen).await?;
+        println!("listening {}", listener.local_addr()?);
+        floor::minimal_server::serve(listener, backend).await
+    });
+    if let Err(error) = served {
+        eprintln!("bench-loadgen minimal-server: {error}");
         std::process::exit(1);
     }
 }
