@@ -275,7 +275,9 @@ impl Report {
                 "\nfloor: what this machine's kernel charges a minimal program for the same socket work, no \
                  server; a server's CPU per unit minus the floor is what its own code costs. A floor's latency at a \
                  fixed rate is what the machine's wake-ups on its shared cores give the same path at that rate; a \
-                 server's p99 at the same rate against it says how much of its tail is the machine's.\n",
+                 server's p99 at the same rate against it says how much of its tail is the machine's. The minimal \
+                 relay server's rows: the relay scenario's clients and the run's backend around a server that only \
+                 relays (no checks, timers or limits): the latency those tools leave to any server at that rate.\n",
             );
         }
         let notes: Vec<String> = self
@@ -907,7 +909,10 @@ async fn run_once(
         run.storm(Transport::Polling).await;
     }
     if options.floor {
-        eprintln!("== loopback floor, no server (at {})", elapsed());
+        eprintln!(
+            "== loopback floors, no server; the minimal relay server (at {})",
+            elapsed()
+        );
         run.floors().await;
     }
     if options.cluster {

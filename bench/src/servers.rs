@@ -310,6 +310,47 @@ impl Server {
         .into())
     }
 
+    /// Starts the minimal relay server (`bench-loadgen minimal-server`: this executable, as many worker threads as
+    /// cores) relaying to `backend`, and waits until it accepts connections. Its clients take iogate's paths; it
+    /// has no control listener and answers no server-side emits.
+    pub async fn start_minimal(backend: &Backend) -> Res<Self> {
+        let port = free_port()?;
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let child = Command::new(std::env::current_exe()?)
+            .arg("minimal-server")
+            .arg("--listen")
+            .arg(addr.to_string())
+            .arg("--backend")
+            .arg(backend.addr.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| format!("cannot start the minimal relay server: {e}"))?;
+        let pid = child
+            .id()
+            .ok_or("the minimal relay server exited at once")?;
+        let server = Self {
+            kind: Kind::Iogate,
+            child: Some(child),
+            pid,
+            endpoint: Endpoint {
+                addr,
+                path: "/socket.io/".to_string(),
+            },
+            control: addr,
+            api: tokio::sync::Mutex::new(None),
+        };
+        let started = Instant::now();
+        while tokio::net::TcpStream::connect(addr).await.is_err() {
+            if started.elapsed() > Duration::from_secs(15) {
+                return Err("the minimal relay server did not listen within 15 s".into());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Ok(server)
+    }
+
     /// A server started elsewhere (for `bench-loadgen scenario`): its pid, client listener, and push API (iogate)
     /// or control listener (Node).
     pub fn attach(kind: Kind, pid: u32, addr: SocketAddr, control: SocketAddr) -> Self {

@@ -280,10 +280,10 @@ pub fn floor_table(rows: &[FloorRow]) -> String {
         .any(|r| !r.p50_ms.is_empty() || !r.p99_ms.is_empty());
     let mut out = if runs > 1 {
         format!(
-            "| loopback floor, no server (median of {runs} runs [each run]) | CPU | per second |"
+            "| loopback floor, no server; minimal relay server (median of {runs} runs [each run]) | CPU | per second |"
         )
     } else {
-        String::from("| loopback floor, no server | CPU | per second |")
+        String::from("| loopback floor, no server; minimal relay server | CPU | per second |")
     };
     out.push_str(if latency {
         " p50 latency | p99 latency |\n|---|---:|---:|---:|---:|\n"
