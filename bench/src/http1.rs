@@ -89,6 +89,20 @@ pub fn body_info(
     Ok(BodyInfo { framing, close })
 }
 
+/// Parses the request head at the start of `bytes` and hands it to `read`: None while the head is incomplete, else
+/// the head's length and what `read` made of it.
+pub fn parse_request<T>(
+    bytes: &[u8],
+    read: impl FnOnce(&httparse::Request<'_, '_>) -> Res<T>,
+) -> Res<Option<(usize, T)>> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut request = httparse::Request::new(&mut headers);
+    match request.parse(bytes)? {
+        httparse::Status::Complete(len) => Ok(Some((len, read(&request)?))),
+        httparse::Status::Partial => Ok(None),
+    }
+}
+
 /// A TCP stream with its read buffer. Bytes of the message being read live in `buf[..filled]`; a message that was
 /// handed out is dropped from the front when the next one is read ([`Stream::start_message`]).
 pub struct Stream {

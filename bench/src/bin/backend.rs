@@ -17,7 +17,7 @@
 
 use iogate_bench::Res;
 use iogate_bench::forward_cost;
-use iogate_bench::http1::{self, Framing, MAX_HEADERS};
+use iogate_bench::http1::{self, Framing};
 use iogate_bench::scenario::BROADCAST_EVENT;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -75,12 +75,10 @@ struct Head {
 }
 
 fn parse_head(bytes: &[u8]) -> Res<Option<(usize, Head)>> {
-    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut request = httparse::Request::new(&mut headers);
-    let len = match request.parse(bytes)? {
-        httparse::Status::Complete(len) => len,
-        httparse::Status::Partial => return Ok(None),
-    };
+    http1::parse_request(bytes, read_head)
+}
+
+fn read_head(request: &httparse::Request<'_, '_>) -> Res<Head> {
     let info = http1::body_info(request.headers, Framing::Empty, request.version == Some(0))?;
     let mut route = Route::Other;
     let mut expect_continue = false;
@@ -102,15 +100,12 @@ fn parse_head(bytes: &[u8]) -> Res<Option<(usize, Head)>> {
         (Some("POST"), Some("/forward")) => route = Route::Forward,
         _ => {}
     }
-    Ok(Some((
-        len,
-        Head {
-            route,
-            framing: info.framing,
-            close: info.close,
-            expect_continue,
-        },
-    )))
+    Ok(Head {
+        route,
+        framing: info.framing,
+        close: info.close,
+        expect_continue,
+    })
 }
 
 /// Appends a response whose body is `parts` concatenated.

@@ -12,7 +12,7 @@
 //! cores, as iogate); each session or WebSocket connection has its own kept-alive connection to the backend.
 
 use crate::client::HttpConn;
-use crate::http1::{self, Framing, MAX_HEADERS};
+use crate::http1::{self, Framing};
 use crate::net::Sources;
 use crate::{Error, Res};
 use base64::Engine as _;
@@ -99,12 +99,10 @@ struct Head {
 }
 
 fn parse_head(bytes: &[u8]) -> Res<Option<(usize, Head)>> {
-    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut request = httparse::Request::new(&mut headers);
-    let len = match request.parse(bytes)? {
-        httparse::Status::Complete(len) => len,
-        httparse::Status::Partial => return Ok(None),
-    };
+    http1::parse_request(bytes, read_head)
+}
+
+fn read_head(request: &httparse::Request<'_, '_>) -> Res<Head> {
     let info = http1::body_info(request.headers, Framing::Empty, false)?;
     let websocket_key = request
         .headers
@@ -116,13 +114,12 @@ fn parse_head(bytes: &[u8]) -> Res<Option<(usize, Head)>> {
         .and_then(|path| path.split_once('?'))
         .and_then(|(_, query)| query.split('&').find_map(|pair| pair.strip_prefix("sid=")))
         .map(str::to_owned);
-    let head = Head {
+    Ok(Head {
         post: request.method == Some("POST"),
         sid,
         websocket_key,
         framing: info.framing,
-    };
-    Ok(Some((len, head)))
+    })
 }
 
 /// The event's name and args (`["echo",{...}]` -> `echo`, `[{...}]`) and its ack id, of a `42<id>[...]` packet.
