@@ -225,6 +225,14 @@ const WS_MAX_MESSAGE: usize = 16 << 20;
 /// The GUID of RFC 6455's `Sec-WebSocket-Accept`.
 const WS_GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
+/// The `Sec-WebSocket-Accept` value that answers the handshake key `key` (RFC 6455).
+pub fn websocket_accept(key: &str) -> String {
+    let mut digest = Sha1::new();
+    digest.update(key.as_bytes());
+    digest.update(WS_GUID.as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(digest.finalize())
+}
+
 /// Where the last text message read is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Current {
@@ -305,10 +313,7 @@ impl Ws {
              sec-websocket-version: 13\r\nsec-websocket-key: {key}\r\n\r\n"
         )?;
         ws.io.stream.write_all(&request).await?;
-        let mut digest = Sha1::new();
-        digest.update(key.as_bytes());
-        digest.update(WS_GUID.as_bytes());
-        let expected = base64::engine::general_purpose::STANDARD.encode(digest.finalize());
+        let expected = websocket_accept(&key);
         let checked = ws
             .io
             .read_head(|bytes| {
@@ -680,10 +685,7 @@ mod tests {
                 .lines()
                 .find_map(|l| l.strip_prefix("sec-websocket-key: "))
                 .unwrap();
-            let mut digest = Sha1::new();
-            digest.update(key.as_bytes());
-            digest.update(WS_GUID.as_bytes());
-            let accept = base64::engine::general_purpose::STANDARD.encode(digest.finalize());
+            let accept = websocket_accept(key);
             let mut out = format!(
                 "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
                  Sec-WebSocket-Accept: {accept}\r\n\r\n"

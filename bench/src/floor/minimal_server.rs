@@ -11,13 +11,11 @@
 //! the runtime it is started on (`bench-loadgen minimal-server --threads N`: by default as many worker threads as
 //! cores, as iogate); each session or WebSocket connection has its own kept-alive connection to the backend.
 
-use crate::client::HttpConn;
+use crate::client::{HttpConn, websocket_accept};
 use crate::http1::{self, Framing};
 use crate::net::Sources;
 use crate::{Error, Res};
-use base64::Engine as _;
 use http::Method;
-use sha1::{Digest, Sha1};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -31,8 +29,6 @@ const OPEN_TAIL: &str =
     r#"","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#;
 /// The long-polling separator between packets of one payload.
 const SEPARATOR: char = '\u{1e}';
-/// RFC 6455's key suffix for `Sec-WebSocket-Accept`.
-const WEBSOCKET_GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 /// A fixed signature header of iogate's length, so that the hook request is the size of iogate's.
 const SIGNATURE: &str = "sha256=0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -169,16 +165,21 @@ impl Server {
         }
     }
 
+    /// A fresh session id.
+    fn new_sid(&self) -> String {
+        format!(
+            "minimal{:013}",
+            self.next_sid.fetch_add(1, Ordering::Relaxed)
+        )
+    }
+
     fn session(&self, sid: &str) -> Option<Arc<Session>> {
         self.sessions.lock().ok()?.get(sid).cloned()
     }
 
     /// A new session's handshake.
     fn open(&self) -> String {
-        let sid = format!(
-            "minimal{:013}",
-            self.next_sid.fetch_add(1, Ordering::Relaxed)
-        );
+        let sid = self.new_sid();
         let session = Arc::new(Session {
             sid: sid.clone(),
             ..Session::default()
@@ -186,7 +187,7 @@ impl Server {
         if let Ok(mut sessions) = self.sessions.lock() {
             sessions.insert(sid.clone(), session);
         }
-        format!(r#"0{{"sid":"{sid}{OPEN_TAIL}"#)
+        open_packet(&sid)
     }
 
     /// A long-poll: the waiting packets, once there are any.
@@ -204,7 +205,7 @@ impl Server {
         let mut relayed = false;
         for packet in body.split(SEPARATOR) {
             if packet == "40" {
-                session.push(format!(r#"40{{"sid":"{}"}}"#, session.sid));
+                session.push(connect_packet(&session.sid));
             } else if let Some((id, name, args)) = event_with_ack(packet) {
                 let (server, session, name) = (self.clone(), session.clone(), name.to_owned());
                 tokio::spawn(async move {
@@ -261,26 +262,20 @@ impl Server {
 
     /// A WebSocket connection after its upgrade request: the Engine.IO open, then frames until it ends.
     async fn websocket(&self, mut io: http1::Stream, key: &str) -> Res<()> {
-        let mut digest = Sha1::new();
-        digest.update(key.trim().as_bytes());
-        digest.update(WEBSOCKET_GUID.as_bytes());
-        let accept = base64::engine::general_purpose::STANDARD.encode(digest.finalize());
+        let accept = websocket_accept(key.trim());
         let upgrade = format!(
             "HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n\
              sec-websocket-accept: {accept}\r\n\r\n"
         );
         io.stream.write_all(upgrade.as_bytes()).await?;
-        let sid = format!(
-            "minimal{:013}",
-            self.next_sid.fetch_add(1, Ordering::Relaxed)
-        );
+        let sid = self.new_sid();
         let mut out = Vec::new();
-        write_text_frame(&mut out, &format!(r#"0{{"sid":"{sid}{OPEN_TAIL}"#));
+        write_text_frame(&mut out, &open_packet(&sid));
         io.stream.write_all(&out).await?;
         let mut hook = None;
         while let Some(text) = read_text_frame(&mut io).await? {
             let answer = if text == "40" {
-                format!(r#"40{{"sid":"{sid}"}}"#)
+                connect_packet(&sid)
             } else if let Some((id, name, args)) = event_with_ack(&text) {
                 format!("43{id}{}", self.relay(&mut hook, &sid, name, &args).await?)
             } else {
@@ -292,6 +287,16 @@ impl Server {
         }
         Ok(())
     }
+}
+
+/// The Engine.IO open packet of session `sid`.
+fn open_packet(sid: &str) -> String {
+    format!(r#"0{{"sid":"{sid}{OPEN_TAIL}"#)
+}
+
+/// The Socket.IO CONNECT of the default namespace for session `sid`.
+fn connect_packet(sid: &str) -> String {
+    format!(r#"40{{"sid":"{sid}"}}"#)
 }
 
 /// Appends an unmasked, unfragmented text frame carrying `text`.
