@@ -175,7 +175,7 @@ impl Plan {
 }
 
 /// The servers' default heartbeat (both use 25 s / 20 s), for every scenario but the idle ones.
-const DEFAULT_HEARTBEAT: Heartbeat = Heartbeat {
+pub const DEFAULT_HEARTBEAT: Heartbeat = Heartbeat {
     interval: Duration::from_secs(25),
     timeout: Duration::from_secs(20),
 };

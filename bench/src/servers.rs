@@ -468,7 +468,9 @@ impl Server {
     }
 }
 
-fn iogate_config(port: u16, api_port: u16, webhook: &str, heartbeat: Heartbeat) -> String {
+/// The iogate config every benchmark scenario runs with: a server on `port`, the push API on `api_port` (token
+/// `bench-token`), one Socket.IO endpoint at `/socket.io` whose webhook is `webhook`, both transports.
+pub fn iogate_config(port: u16, api_port: u16, webhook: &str, heartbeat: Heartbeat) -> String {
     format!(
         r#"# Written by bench-loadgen for one benchmark scenario.
 [server]

@@ -82,25 +82,8 @@ start_server_and_clients() {
       ${MINIMAL_THREADS:+--threads "$MINIMAL_THREADS"} >"$work/server.err" 2>&1 &
     control=$port
   elif [ "$kind" = iogate ]; then
-    cat >"$work/iogate.toml" <<EOF
-[server]
-listen = "127.0.0.1:$port"
-shutdown_timeout = "1s"
-[api]
-listen = "127.0.0.1:$control"
-token = "bench-token"
-[log]
-level = "warn"
-[[endpoint]]
-path = "/socket.io"
-protocol = "socket.io"
-webhook = "http://$backend_addr/hook"
-namespaces = ["/"]
-transports = ["polling", "websocket"]
-webhook_timeout = "5s"
-ping_interval = "25000ms"
-ping_timeout = "20000ms"
-EOF
+    "$release/bench-loadgen" iogate-config --port "$port" --api-port "$control" \
+      --webhook "http://$backend_addr/hook" >"$work/iogate.toml"
     "$release/iogate" --config "$work/iogate.toml" 2>"$work/server.err" &
   else
     [ -d bench/node/node_modules ] || { echo "relay_hops: npm ci --prefix bench/node first" >&2; exit 2; }

@@ -16,6 +16,9 @@
 //! `bench-loadgen minimal-server --listen ADDR --backend ADDR [--threads N]`; prints `listening <addr>` once bound,
 //! runs until killed.
 //!
+//! The iogate config the benchmarks run with, for starting iogate by hand (`bench/trace/relay_hops.sh`):
+//! `bench-loadgen iogate-config --port PORT --api-port PORT --webhook URL` prints it (heartbeat 25 s / 20 s).
+//!
 //! One scenario against servers started by hand (to profile them):
 //! `bench-loadgen scenario NAME --kind iogate|node --pid PID --addr ADDR --control ADDR --backend ADDR
 //!  [--clients N] [--seconds S] [--rate R | --burst K] [--rounds R [--warmup W]] [--ramp S] [--sources N]`, NAME one of idle-polling, idle-websocket,
@@ -28,7 +31,7 @@ use iogate_bench::net::Sources;
 use iogate_bench::report::medians;
 use iogate_bench::runner::{self, Mode, Options, Plan};
 use iogate_bench::scenario::{self, Ctx, Pace, Problems, Transport};
-use iogate_bench::servers::{Backend, Kind, Server, Tools};
+use iogate_bench::servers::{self, Backend, Kind, Server, Tools};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -43,6 +46,7 @@ fn usage(problem: &str) -> ! {
          \x20      bench-loadgen floor [--quick | --smoke] [--runs N] [--sources N] [--rate R [--polling]]\n\
          \x20      bench-loadgen forward-cost [--quick | --smoke] [--rate R] [--runs N] [--backend BIN]\n\
          \x20      bench-loadgen minimal-server --listen ADDR --backend ADDR [--threads N]\n\
+         \x20      bench-loadgen iogate-config --port PORT --api-port PORT --webhook URL\n\
          \x20      bench-loadgen scenario NAME --kind iogate|node --pid PID --addr ADDR --control ADDR --backend ADDR\n\
          \x20                        [--clients N] [--seconds S] [--rate R | --burst K] [--rounds R [--warmup W]] [--ramp S] [--sources N]"
     );
@@ -59,6 +63,7 @@ fn main() {
         Some("floor") => return floor_only(args),
         Some("floor-reader") => return floor_reader(args),
         Some("minimal-server") => return minimal_server(args),
+        Some("iogate-config") => return print_iogate_config(args),
         Some("--help" | "-h") => usage("runs the benchmarks"),
         Some(other) => usage(&format!("unknown command {other}")),
         None => usage("a command is required"),
@@ -282,10 +287,10 @@ fn single(mut args: impl Iterator<Item = String>) {
                 .await
                 .map(|mut o| {
                     format!(
-                        "{:.0} acks/s, p50 {:?} ms, p99 {:?} ms, {:.1} us CPU/ack, {:.2} acks per poll response; {}",
+                        "{:.0} acks/s, p50 {:.3} ms, p99 {:.3} ms, {:.1} us CPU/ack, {:.2} acks per poll response; {}",
                         o.acks_per_second,
-                        o.latencies.percentile_ms(50.0),
-                        o.latencies.percentile_ms(99.0),
+                        o.latencies.percentile_ms(50.0).unwrap_or(f64::NAN),
+                        o.latencies.percentile_ms(99.0).unwrap_or(f64::NAN),
                         o.cpu_us_per_ack,
                         o.acks_per_response,
                         o.cpu.summary()
@@ -595,4 +600,30 @@ fn minimal_server(mut args: impl Iterator<Item = String>) {
         eprintln!("bench-loadgen minimal-server: {error}");
         std::process::exit(1);
     }
+}
+
+/// `bench-loadgen iogate-config`: prints the config `Server::start` writes for iogate, with the default heartbeat.
+fn print_iogate_config(mut args: impl Iterator<Item = String>) {
+    let (mut port, mut api_port, mut webhook) = (None::<u16>, None::<u16>, None::<String>);
+    while let Some(arg) = args.next() {
+        let mut value = || {
+            args.next()
+                .unwrap_or_else(|| usage(&format!("{arg} needs a value")))
+        };
+        match arg.as_str() {
+            "--port" => port = Some(value().parse().unwrap_or_else(|_| usage("bad --port"))),
+            "--api-port" => {
+                api_port = Some(value().parse().unwrap_or_else(|_| usage("bad --api-port")))
+            }
+            "--webhook" => webhook = Some(value()),
+            other => usage(&format!("unknown argument {other}")),
+        }
+    }
+    let (Some(port), Some(api_port), Some(webhook)) = (port, api_port, webhook) else {
+        usage("iogate-config needs --port, --api-port and --webhook")
+    };
+    print!(
+        "{}",
+        servers::iogate_config(port, api_port, &webhook, runner::DEFAULT_HEARTBEAT)
+    );
 }
