@@ -2,10 +2,10 @@
 # Benchmarks iogate side by side with the Node socket.io reference (bench/node) on this machine, in one run, and
 # prints one markdown table: scenario | iogate | Node | ratio. See docs/benchmarks.md.
 #
-#   bench/run.sh            the full run, three times (about 30 minutes): 10k idle sessions per transport, 10k
+#   bench/run.sh            the full run, three times (about 40 minutes): 10k idle sessions per transport, 10k
 #                           parked (recoverable) sessions per transport, 10k-client fan-out; every figure in the
 #                           table is the median of the three runs, each run's value beside it
-#   bench/run.sh --quick    the same scenarios, smaller and shorter, once (about three minutes once built)
+#   bench/run.sh --quick    the same scenarios, smaller and shorter, once (about four minutes once built)
 #   bench/run.sh --smoke    seconds, tiny counts, debug build, once: keeps the tooling working (CI); numbers mean
 #                           nothing
 #   --runs N                how many times to run the suite (full: 3, --quick and --smoke: 1)
