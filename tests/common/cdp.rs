@@ -342,8 +342,10 @@ impl Tab {
     }
 
     /// Writes a PNG of the tab's viewport to `target/screenshots/{name}.png` (relative to the crate root) and
-    /// returns its path.
+    /// returns its path. The tab is brought to the front first: headless Chromium does not paint a background tab,
+    /// and a screenshot of one waits for a frame that never comes.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
+        self.call("Page.bringToFront", json!({})).await;
         let answer = self
             .call("Page.captureScreenshot", json!({"format": "png"}))
             .await;
