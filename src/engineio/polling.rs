@@ -242,15 +242,17 @@ pub(crate) async fn deliver<H: Handler>(
     }
 }
 
+/// Whether the POST says `Content-Type: application/octet-stream` (any case, parameters allowed), checked in
+/// place: this runs for every POST.
 fn is_octet_stream(req: &Request<RequestBody>) -> bool {
-    req.headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.trim()
-                .to_ascii_lowercase()
-                .starts_with("application/octet-stream")
-        })
+    const OCTET_STREAM: &[u8] = b"application/octet-stream";
+    req.headers().get(CONTENT_TYPE).is_some_and(|value| {
+        value
+            .as_bytes()
+            .trim_ascii()
+            .get(..OCTET_STREAM.len())
+            .is_some_and(|start| start.eq_ignore_ascii_case(OCTET_STREAM))
+    })
 }
 
 /// Reads a request body of at most `limit` bytes.
@@ -271,5 +273,42 @@ pub(crate) async fn read_body(req: Request<RequestBody>, limit: u64) -> Result<B
         }
         Err(error) if BodyError::is_timeout(&*error) => Err(EngineError::RequestTimeout),
         Err(_) => Err(EngineError::BadRequest),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn post_with(content_type: Option<&str>) -> Request<RequestBody> {
+        let mut builder = Request::builder().method("POST").uri("/socket.io/");
+        if let Some(value) = content_type {
+            builder = builder.header(CONTENT_TYPE, value);
+        }
+        builder.body(RequestBody::Empty).expect("a valid request")
+    }
+
+    #[test]
+    fn octet_stream_is_recognised_in_any_case_with_parameters_and_spaces() {
+        for value in [
+            "application/octet-stream",
+            "Application/Octet-Stream",
+            "  application/octet-stream; charset=binary",
+        ] {
+            assert!(is_octet_stream(&post_with(Some(value))), "{value:?}");
+        }
+    }
+
+    #[test]
+    fn other_or_missing_content_types_are_not_octet_stream() {
+        for value in [
+            Some("text/plain;charset=UTF-8"),
+            Some("application/octet"),
+            Some(""),
+            Some("application/json"),
+            None,
+        ] {
+            assert!(!is_octet_stream(&post_with(value)), "{value:?}");
+        }
     }
 }
