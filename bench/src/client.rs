@@ -5,6 +5,7 @@
 use crate::http1::{self, Framing, MAX_HEADERS};
 use crate::net::Sources;
 use crate::proto::{self, Packet, Sio};
+use crate::ws_frame;
 use crate::{Error, Res};
 use base64::Engine as _;
 use bytes::Bytes;
@@ -362,17 +363,7 @@ impl Ws {
     fn queue_frame(&mut self, opcode: u8, payload: &[u8]) {
         let mask = self.next_u32().to_be_bytes();
         let out = &mut self.out;
-        out.push(0x80 | opcode);
-        let len = payload.len();
-        if len < 126 {
-            out.push(0x80 | len as u8);
-        } else if len <= usize::from(u16::MAX) {
-            out.push(0x80 | 126);
-            out.extend_from_slice(&(len as u16).to_be_bytes());
-        } else {
-            out.push(0x80 | 127);
-            out.extend_from_slice(&(len as u64).to_be_bytes());
-        }
+        ws_frame::push_header(out, 0x80 | opcode, true, payload.len());
         out.extend_from_slice(&mask);
         out.extend(payload.iter().zip(mask.iter().cycle()).map(|(b, m)| b ^ m));
     }
@@ -476,25 +467,8 @@ impl Ws {
         if b1 & 0x80 != 0 {
             return Err("websocket: the server sent a masked frame".into());
         }
-        let (header, len) = match b1 & 0x7f {
-            126 => {
-                if bytes.len() < 4 {
-                    return Ok(None);
-                }
-                (4, usize::from(u16::from_be_bytes([bytes[2], bytes[3]])))
-            }
-            127 => {
-                if bytes.len() < 10 {
-                    return Ok(None);
-                }
-                let mut n = [0u8; 8];
-                n.copy_from_slice(&bytes[2..10]);
-                (
-                    10,
-                    usize::try_from(u64::from_be_bytes(n)).unwrap_or(usize::MAX),
-                )
-            }
-            n => (2, usize::from(n)),
+        let Some((header, len)) = ws_frame::lengths(bytes) else {
+            return Ok(None);
         };
         if len > WS_MAX_MESSAGE || self.message.len() + len > WS_MAX_MESSAGE {
             return Err("websocket: message too large".into());

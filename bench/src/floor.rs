@@ -10,7 +10,8 @@
 //!   rate, the latency of a round at that rate.
 //!
 //! - [`minimal_server`]: not a floor of the kernel's but of a server's: a relay server that does almost nothing,
-//!   for the real load generator and backend (`bench-loadgen minimal-server`), run by hand.
+//!   for the real load generator and backend (`bench-loadgen minimal-server`); every run measures it at the
+//!   relay's half-load rates (`runner::floor_rows`), and `bench/trace/relay_hops.sh minimal` runs it by hand.
 //!
 //! Both floors read the measured thread's own CPU with `getrusage(RUSAGE_THREAD)` (user and kernel apart, microseconds).
 

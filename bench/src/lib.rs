@@ -15,6 +15,7 @@ pub mod runner;
 pub mod scenario;
 pub mod servers;
 pub mod stats;
+pub mod ws_frame;
 
 /// Errors are reported, not matched on.
 pub type Error = Box<dyn std::error::Error + Send + Sync>;

@@ -75,7 +75,8 @@ const PACKET: &[u8] = br#"42["tick",1]"#;
 
 /// The frame every connection gets each round: the fan-out scenario's `42["tick",1]`, FIN + text, unmasked.
 pub fn frame() -> Vec<u8> {
-    let mut frame = vec![0x81, PACKET.len() as u8];
+    let mut frame = Vec::with_capacity(2 + PACKET.len());
+    crate::ws_frame::push_header(&mut frame, 0x81, false, PACKET.len());
     frame.extend_from_slice(PACKET);
     frame
 }

@@ -14,6 +14,7 @@
 use crate::client::{HttpConn, websocket_accept};
 use crate::http1::{self, Framing};
 use crate::net::Sources;
+use crate::ws_frame;
 use crate::{Error, Res};
 use http::Method;
 use std::collections::HashMap;
@@ -301,17 +302,7 @@ fn connect_packet(sid: &str) -> String {
 
 /// Appends an unmasked, unfragmented text frame carrying `text`.
 fn write_text_frame(out: &mut Vec<u8>, text: &str) {
-    out.push(0x81);
-    let len = text.len();
-    if len < 126 {
-        out.push(len as u8);
-    } else if len <= usize::from(u16::MAX) {
-        out.push(126);
-        out.extend_from_slice(&(len as u16).to_be_bytes());
-    } else {
-        out.push(127);
-        out.extend_from_slice(&(len as u64).to_be_bytes());
-    }
+    ws_frame::push_header(out, 0x81, false, text.len());
     out.extend_from_slice(text.as_bytes());
 }
 
@@ -359,18 +350,11 @@ fn parse_frame(bytes: &[u8]) -> Res<Option<(u8, usize, usize)>> {
     if bytes[1] & 0x80 == 0 {
         return Err(Error::from("a client frame without a mask"));
     }
-    let (len, mut header) = match bytes[1] & 0x7f {
-        126 if bytes.len() >= 4 => (usize::from(u16::from_be_bytes([bytes[2], bytes[3]])), 4),
-        127 if bytes.len() >= 10 => {
-            let mut raw = [0u8; 8];
-            raw.copy_from_slice(&bytes[2..10]);
-            (usize::try_from(u64::from_be_bytes(raw))?, 10)
-        }
-        126 | 127 => return Ok(None),
-        short => (usize::from(short), 2),
+    let Some((lengths, len)) = ws_frame::lengths(bytes) else {
+        return Ok(None);
     };
-    header += 4;
-    if bytes.len() < header + len {
+    let header = lengths + 4;
+    if bytes.len() < header.saturating_add(len) {
         return Ok(None);
     }
     Ok(Some((bytes[0] & 0x0f, header, len)))
