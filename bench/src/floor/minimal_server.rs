@@ -14,6 +14,7 @@
 use crate::client::{HttpConn, websocket_accept};
 use crate::http1::{self, Framing};
 use crate::net::Sources;
+use crate::proto::SEPARATOR;
 use crate::ws_frame;
 use crate::{Error, Res};
 use http::Method;
@@ -28,8 +29,6 @@ use tokio::sync::Notify;
 /// The Engine.IO handshake's body after the sid.
 const OPEN_TAIL: &str =
     r#"","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#;
-/// The long-polling separator between packets of one payload.
-const SEPARATOR: char = '\u{1e}';
 /// A fixed signature header of iogate's length, so that the hook request is the size of iogate's.
 const SIGNATURE: &str = "sha256=0000000000000000000000000000000000000000000000000000000000000000";
 
