@@ -80,25 +80,14 @@ pub struct HookCounts {
 impl Backend {
     /// Starts the backend on a free port.
     pub async fn start(tools: &Tools) -> Res<Self> {
-        let mut child = Command::new(&tools.backend)
-            .args(["--listen", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", tools.backend.display()))?;
-        let pid = child.id().ok_or("backend exited")?;
-        let stdout = child.stdout.take().ok_or("no backend stdout")?;
-        let mut lines = BufReader::new(stdout).lines();
-        let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
-            .await
-            .map_err(|_| "backend did not start in 10 s")??
-            .ok_or("backend exited before listening")?;
-        let addr = line
-            .strip_prefix("listening ")
-            .ok_or_else(|| format!("unexpected backend output {line:?}"))?
-            .parse()?;
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let mut command = Command::new(&tools.backend);
+        command.args(["--listen", "127.0.0.1:0"]);
+        let (child, pid, addr) = spawn_listening(
+            command,
+            &format!("backend {}", tools.backend.display()),
+            Duration::from_secs(10),
+        )
+        .await?;
         Ok(Self {
             child: Some(child),
             addr,
@@ -311,26 +300,17 @@ impl Server {
     }
 
     /// Starts the minimal relay server (`bench-loadgen minimal-server`: this executable, as many worker threads as
-    /// cores) relaying to `backend`, and waits until it accepts connections. Its clients take iogate's paths; it
-    /// has no control listener and answers no server-side emits.
+    /// cores) relaying to `backend` on a port of its choosing, and waits until it says it listens. Its clients take
+    /// iogate's paths; it has no control listener and answers no server-side emits.
     pub async fn start_minimal(backend: &Backend) -> Res<Self> {
-        let port = free_port()?;
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        let child = Command::new(std::env::current_exe()?)
-            .arg("minimal-server")
-            .arg("--listen")
-            .arg(addr.to_string())
-            .arg("--backend")
+        let mut command = Command::new(std::env::current_exe()?);
+        command
+            .args(["minimal-server", "--listen", "127.0.0.1:0", "--backend"])
             .arg(backend.addr.to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| format!("cannot start the minimal relay server: {e}"))?;
-        let pid = child
-            .id()
-            .ok_or("the minimal relay server exited at once")?;
-        let server = Self {
+            .stdin(Stdio::null());
+        let (child, pid, addr) =
+            spawn_listening(command, "the minimal relay server", Duration::from_secs(15)).await?;
+        Ok(Self {
             kind: Kind::Iogate,
             child: Some(child),
             pid,
@@ -340,15 +320,7 @@ impl Server {
             },
             control: addr,
             api: tokio::sync::Mutex::new(None),
-        };
-        let started = Instant::now();
-        while tokio::net::TcpStream::connect(addr).await.is_err() {
-            if started.elapsed() > Duration::from_secs(15) {
-                return Err("the minimal relay server did not listen within 15 s".into());
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        Ok(server)
+        })
     }
 
     /// A server started elsewhere (for `bench-loadgen scenario`): its pid, client listener, and push API (iogate)
@@ -466,6 +438,38 @@ impl Server {
             let _ = child.wait().await;
         }
     }
+}
+
+/// Spawns `command` (killed on drop; its stderr inherited), a process that binds a listener and prints
+/// `listening <addr>` on its first line of stdout, and waits up to `within` for that line; answers the child, its
+/// pid and the address. The rest of its stdout is read and dropped so that it never blocks on a full pipe.
+async fn spawn_listening(
+    mut command: Command,
+    what: &str,
+    within: Duration,
+) -> Res<(Child, u32, SocketAddr)> {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("cannot start {what}: {e}"))?;
+    let pid = child.id().ok_or_else(|| format!("{what} exited"))?;
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| format!("no stdout from {what}"))?;
+    let mut lines = BufReader::new(stdout).lines();
+    let line = tokio::time::timeout(within, lines.next_line())
+        .await
+        .map_err(|_| format!("{what} did not start in {} s", within.as_secs()))??
+        .ok_or_else(|| format!("{what} exited before listening"))?;
+    let addr = line
+        .strip_prefix("listening ")
+        .ok_or_else(|| format!("unexpected output from {what}: {line:?}"))?
+        .parse()?;
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Ok((child, pid, addr))
 }
 
 /// The iogate config every benchmark scenario runs with: a server on `port`, the push API on `api_port` (token
