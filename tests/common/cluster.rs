@@ -2,6 +2,7 @@
 //! iogate node processes, and nginx in front of them doing plain round-robin.
 
 use super::backend::Backend;
+use super::failure::FailureEcho;
 use super::nginx::Nginx;
 use super::node;
 use super::node_config::PATH;
@@ -21,6 +22,8 @@ pub struct Cluster {
     pub redis: Option<Redis>,
     /// The webhook backend all nodes post to.
     pub backend: Backend,
+    /// Repeats a failing test's message after every log above has been printed (dropped last).
+    failure_echo: FailureEcho,
 }
 
 impl Cluster {
@@ -38,13 +41,15 @@ impl Cluster {
     async fn launch(count: usize, clustered: bool) -> Self {
         let backend = Backend::start(sio_backend::respond).await;
         let redis = clustered.then(Redis::start);
-        let nodes = Nodes::start(count, &backend, redis.as_ref()).await;
+        let mut nodes = Nodes::start(count, &backend, redis.as_ref()).await;
+        nodes.leave_failure_echo_to_owner();
         let nginx = Nginx::round_robin(&nodes.addresses());
         Self {
             nginx,
             nodes,
             redis,
             backend,
+            failure_echo: FailureEcho::armed(),
         }
     }
 

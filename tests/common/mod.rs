@@ -10,6 +10,7 @@ pub mod cluster;
 pub mod cluster_gateway;
 pub mod demo;
 pub mod eio;
+pub mod failure;
 pub mod gateway;
 pub mod iogate_process;
 pub mod member;

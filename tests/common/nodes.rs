@@ -6,6 +6,7 @@
 
 use super::api::Api;
 use super::backend::{Backend, Hook};
+use super::failure::FailureEcho;
 use super::node_config::{NodeConfig, NodeOptions};
 use super::redis::Redis;
 use super::scratch::{free_port, fresh_dir, tail};
@@ -35,6 +36,8 @@ pub struct Nodes {
     nodes: Vec<Node>,
     dir: PathBuf,
     http: reqwest::Client,
+    /// Repeats a failing test's message after the nodes' logs (dropped after [`Nodes`]' own drop prints them).
+    failure_echo: FailureEcho,
 }
 
 /// The id of node `i`.
@@ -66,6 +69,7 @@ impl Nodes {
                 .timeout(Duration::from_secs(2))
                 .build()
                 .expect("HTTP client"),
+            failure_echo: FailureEcho::armed(),
         };
         for i in 0..count {
             let node_id = node_id(i);
@@ -245,6 +249,12 @@ impl Nodes {
             self.config_path(i).display(),
             tail(&node.log, TAIL_LINES)
         )
+    }
+
+    /// Leaves repeating a failing test's message to the deployment these nodes are part of, which drops them
+    /// before other logs (Redis's) are printed.
+    pub fn leave_failure_echo_to_owner(&mut self) {
+        self.failure_echo.disarm();
     }
 
     /// Every node's [`Nodes::log_tail`].
