@@ -108,7 +108,7 @@ async fn a_v3_client_pinging_as_fast_as_it_can_adds_no_timer_entry() {
     assert_eq!(*owner.closed.lock().unwrap(), [CloseReason::PingTimeout]);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_v4_heartbeat_pings_then_times_out_on_one_entry_at_a_time() {
     let (owner, session) = setup(EngineVersion::V4, TransportKind::Websocket, 60, 40);
     session.start_heartbeat();
@@ -139,6 +139,34 @@ async fn a_v4_heartbeat_pings_then_times_out_on_one_entry_at_a_time() {
         owner.scheduled().len(),
         1,
         "the timers carried every next deadline"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_ping_sent_late_still_gives_the_client_the_whole_timeout_to_pong() {
+    let (owner, session) = setup(EngineVersion::V4, TransportKind::Websocket, 60, 40);
+    session.start_heartbeat();
+    let ping_at = owner.scheduled()[0];
+    // The timers wake 25 ms after the ping was due (a busy runtime): the ping is queued only then.
+    tokio::time::sleep_until(ping_at.instant() + Duration::from_millis(25)).await;
+    let pong_due = session.fire(ping_at).expect("the pong's deadline");
+    assert_eq!(session.lock().queue.len(), 1, "a ping is queued");
+    assert_eq!(
+        millis(ping_at, pong_due),
+        25 + 40,
+        "the timeout counts from when the ping was queued, not from when it was due"
+    );
+    // A pong 39 ms after the ping left keeps the session; the next ping is one interval after that pong.
+    tokio::time::sleep(Duration::from_millis(39)).await;
+    session.pong();
+    let next = fire_when_due(&session, pong_due)
+        .await
+        .expect("moved on to the next ping");
+    assert!(!session.is_closed());
+    let next_ping = millis(ping_at, next);
+    assert!(
+        (25 + 39 + 60..=25 + 39 + 60 + 1).contains(&next_ping),
+        "next ping {next_ping} ms after the first was due (rounded up to the millisecond)"
     );
 }
 

@@ -694,7 +694,10 @@ impl<S: Send + Sync + 'static> Timed for Session<S> {
                 inner.bytes = total;
                 inner.queue.push(ping);
                 let pump = inner.pump_waker.take();
-                let next = inner.rearm(now.later(settings.ping_timeout));
+                // The client has the whole timeout from the moment its ping is queued, however late the timers
+                // woke for it (as Node's server starts its pong timer when it sends the ping).
+                let pong_due = now.max(Tick::now()).later(settings.ping_timeout);
+                let next = inner.rearm(pong_due);
                 drop(inner);
                 owner.metrics().buffered_bytes.inc_by(ping_bytes as i64);
                 self.wake_with(pump);

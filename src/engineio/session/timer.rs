@@ -41,6 +41,12 @@ impl Tick {
         Self::at(Instant::now()).later(wait)
     }
 
+    /// The last tick at or before now (a moment that has passed, not a deadline: it may be a tick [`Tick::at`]
+    /// skips).
+    pub fn now() -> Self {
+        Self::passed(Instant::now())
+    }
+
     /// `wait` after this tick (rounded up to whole milliseconds).
     pub fn later(self, wait: Duration) -> Self {
         Self::from_millis(self.0.saturating_add(ceil_millis(wait)))
