@@ -4,7 +4,7 @@
 use crate::config::RedisUrl;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 /// How long one Redis call (or a connection attempt) may take before it counts as failed.
@@ -17,6 +17,7 @@ pub struct RedisLink {
     commands: ConnectionManager,
     commands_up: Arc<AtomicBool>,
     subscriptions_up: Arc<AtomicBool>,
+    topics_pending: Arc<AtomicUsize>,
     outages: Arc<AtomicU64>,
 }
 
@@ -38,6 +39,7 @@ impl RedisLink {
             commands,
             commands_up: Arc::new(AtomicBool::new(false)),
             subscriptions_up: Arc::new(AtomicBool::new(false)),
+            topics_pending: Arc::default(),
             outages: Arc::default(),
         })
     }
@@ -52,9 +54,30 @@ impl RedisLink {
         self.commands.clone()
     }
 
-    /// Whether Redis answered the last heartbeat and the subscription connection is subscribed.
+    /// Whether Redis answered the last heartbeat and the subscription connection is subscribed to every topic
+    /// registered so far.
     pub fn is_up(&self) -> bool {
-        self.commands_up.load(Ordering::Relaxed) && self.subscriptions_up.load(Ordering::Relaxed)
+        self.commands_up.load(Ordering::Relaxed) && self.is_subscribed()
+    }
+
+    /// Whether the subscription connection is subscribed to every topic registered so far (a topic registered
+    /// after the connection was made counts once its SUBSCRIBE was answered).
+    pub fn is_subscribed(&self) -> bool {
+        self.subscriptions_up.load(Ordering::Relaxed)
+            && self.topics_pending.load(Ordering::Acquire) == 0
+    }
+
+    /// Counts a topic registered for the subscription connection and not yet subscribed.
+    pub fn topic_registered(&self) {
+        self.topics_pending.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Counts a registered topic as subscribed (or to be subscribed by the next connection, which subscribes
+    /// every topic before it reports itself up).
+    pub fn topic_handled(&self) {
+        let _ = self
+            .topics_pending
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
     }
 
     /// How many times the link went down (either connection) since it was made: what Redis held may be gone

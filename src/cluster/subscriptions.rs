@@ -20,6 +20,9 @@ pub const RECEIVER_CAPACITY: usize = 4096;
 /// How often an idle subscription connection is checked with a PING.
 const PING_EVERY: Duration = Duration::from_secs(5);
 
+/// The wait before the first reconnection attempt after a loss.
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+
 /// The longest wait between reconnection attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
@@ -48,6 +51,7 @@ type Routes = Arc<Mutex<HashMap<Topic, mpsc::Sender<Message>>>>;
 pub struct Subscriptions {
     routes: Routes,
     added: mpsc::UnboundedSender<Topic>,
+    link: RedisLink,
     capacity: usize,
 }
 
@@ -62,21 +66,24 @@ impl Subscriptions {
     fn with_capacity(link: RedisLink, metrics: ClusterMetrics, capacity: usize) -> Self {
         let routes: Routes = Arc::default();
         let (added, inbox) = mpsc::unbounded_channel();
-        tokio::spawn(run(link, routes.clone(), inbox, metrics));
+        tokio::spawn(run(link.clone(), routes.clone(), inbox, metrics));
         Self {
             routes,
             added,
+            link,
             capacity,
         }
     }
 
     /// Subscribes to `topic` (now, and again after every reconnection); its messages arrive on the receiver. A
-    /// topic registered twice sends to the newer receiver only.
+    /// topic registered twice sends to the newer receiver only. The link is not up (`/readyz` not ready) until
+    /// Redis has answered the topic's SUBSCRIBE: a node that reports itself ready receives what is published.
     pub fn subscribe(&self, topic: Topic) -> mpsc::Receiver<Message> {
         let (sender, receiver) = mpsc::channel(self.capacity);
         if let Ok(mut routes) = self.routes.lock() {
             routes.insert(topic.clone(), sender);
         }
+        self.link.topic_registered();
         let _ = self.added.send(topic);
         receiver
     }
@@ -120,7 +127,7 @@ async fn run(
     mut inbox: mpsc::UnboundedReceiver<Topic>,
     metrics: ClusterMetrics,
 ) {
-    let mut backoff = Duration::from_millis(100);
+    let mut backoff = FIRST_BACKOFF;
     let mut behind = Behind::default();
     loop {
         let served = serve_one_connection(&link, &routes, &mut inbox, &mut behind, &metrics).await;
@@ -128,14 +135,23 @@ async fn run(
             Ok(()) => return,
             Err(why) => {
                 if link.set_subscriptions_up(false) {
-                    tracing::debug!(error = %why, "cluster: the Redis subscription connection is lost");
+                    // Redis keeps no pub/sub message for a subscriber that is away: say so once per loss.
+                    tracing::warn!(
+                        error = %why,
+                        "cluster: the Redis subscription connection is lost; what is published until it is back \
+                         does not reach this node"
+                    );
+                    // It had served: a new loss starts the backoff over, so it is never stuck at its longest.
+                    backoff = FIRST_BACKOFF;
                 }
             }
         }
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(MAX_BACKOFF);
-        // Topics registered meanwhile are subscribed by the next connection anyway.
-        while inbox.try_recv().is_ok() {}
+        // Topics registered meanwhile are subscribed by the next connection anyway, before it reports itself up.
+        while inbox.try_recv().is_ok() {
+            link.topic_handled();
+        }
     }
 }
 
@@ -174,7 +190,10 @@ async fn serve_one_connection(
             }
             topic = inbox.recv() => {
                 let Some(topic) = topic else { return Ok(()) };
-                subscribe(&mut sink, &topic).await?;
+                let subscribed = subscribe(&mut sink, &topic).await;
+                // Subscribed, or it is in the routes the next connection subscribes before it reports itself up.
+                link.topic_handled();
+                subscribed?;
             }
             _ = ping.tick() => {
                 tokio::time::timeout(CALL_TIMEOUT, sink.ping::<()>())
@@ -286,5 +305,86 @@ mod tests {
             "a receiver that caught up gets new ones"
         );
         assert_eq!(metrics.messages_dropped.get(), 6);
+    }
+
+    /// How many subscribers Redis counts on `channel`.
+    async fn subscribers(redis: &mut redis::aio::MultiplexedConnection, channel: &str) -> usize {
+        let counts: Vec<(String, usize)> = redis::cmd("PUBSUB")
+            .arg("NUMSUB")
+            .arg(channel)
+            .query_async(redis)
+            .await
+            .unwrap();
+        counts.first().map_or(0, |(_, n)| *n)
+    }
+
+    /// Waits (up to 5 s) until `link` reports every registered topic subscribed; returns how long that took.
+    async fn until_subscribed(link: &RedisLink) -> Duration {
+        let started = tokio::time::Instant::now();
+        while !link.is_subscribed() {
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "not subscribed within 5 s"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        started.elapsed()
+    }
+
+    #[tokio::test]
+    async fn a_topic_registered_after_the_connection_holds_readiness_until_redis_answered_its_subscribe()
+     {
+        let redis = TestRedis::start();
+        let link = RedisLink::new(&redis.url()).unwrap();
+        let subscriptions = Subscriptions::start(link.clone(), ClusterMetrics::default());
+        let _first = subscriptions.subscribe(Topic::Channel("first".into()));
+        until_subscribed(&link).await;
+
+        let mut later = subscriptions.subscribe(Topic::Channel("later".into()));
+        assert!(
+            !link.is_subscribed(),
+            "a topic not yet subscribed keeps the link from reporting itself up"
+        );
+        until_subscribed(&link).await;
+        // Ready means subscribed: what is published now arrives.
+        let mut commands = redis.connection().await;
+        assert_eq!(subscribers(&mut commands, "later").await, 1);
+        publish(&mut commands, "later", "arrives").await;
+        let message = tokio::time::timeout(Duration::from_secs(2), later.recv())
+            .await
+            .expect("a message published once the link is up")
+            .unwrap();
+        assert_eq!(&message.payload[..], b"arrives");
+    }
+
+    #[tokio::test]
+    async fn every_loss_of_a_connection_that_served_is_followed_by_a_prompt_reconnection() {
+        let redis = TestRedis::start();
+        let link = RedisLink::new(&redis.url()).unwrap();
+        let subscriptions = Subscriptions::start(link.clone(), ClusterMetrics::default());
+        let _news = subscriptions.subscribe(Topic::Channel("news".into()));
+        until_subscribed(&link).await;
+        let mut commands = redis.connection().await;
+        // Each loss would double the wait before reconnecting (0.1, 0.2, 0.4, 0.8, 1.6, 3.2 s) if the backoff
+        // never started over after a connection had served.
+        for loss in 1..=6 {
+            let killed: usize = redis::cmd("CLIENT")
+                .arg("KILL")
+                .arg("TYPE")
+                .arg("pubsub")
+                .query_async(&mut commands)
+                .await
+                .unwrap();
+            assert_eq!(killed, 1, "loss {loss}: the subscription connection");
+            let started = tokio::time::Instant::now();
+            while subscribers(&mut commands, "news").await == 0 {
+                assert!(
+                    started.elapsed() < Duration::from_millis(900),
+                    "loss {loss}: not subscribed again within 0.9 s"
+                );
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            until_subscribed(&link).await;
+        }
     }
 }
