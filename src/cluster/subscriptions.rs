@@ -282,11 +282,8 @@ mod tests {
             publish(&mut commands, "slow", &n.to_string()).await;
         }
         publish(&mut commands, "fast", "still read").await;
-        let message = tokio::time::timeout(Duration::from_secs(2), fast.recv())
-            .await
-            .expect("the reading goes on past a full receiver")
-            .unwrap();
-        assert_eq!(&message.payload[..], b"still read");
+        let payload = next_payload(&mut fast, "the reading goes on past a full receiver").await;
+        assert_eq!(&payload[..], b"still read");
         assert_eq!(metrics.messages_dropped.get(), 6, "10 sent, 4 held");
 
         let mut held = Vec::new();
@@ -295,16 +292,22 @@ mod tests {
         }
         assert_eq!(held, ["0", "1", "2", "3"], "the first ones wait, in order");
         publish(&mut commands, "slow", "again").await;
-        let message = tokio::time::timeout(Duration::from_secs(2), slow.recv())
-            .await
-            .unwrap()
-            .unwrap();
+        let payload = next_payload(&mut slow, "a message after catching up").await;
         assert_eq!(
-            &message.payload[..],
+            &payload[..],
             b"again",
             "a receiver that caught up gets new ones"
         );
         assert_eq!(metrics.messages_dropped.get(), 6);
+    }
+
+    /// The payload of the next message on `receiver` (within 2 s; `what` names it when none comes).
+    async fn next_payload(receiver: &mut mpsc::Receiver<Message>, what: &str) -> Bytes {
+        tokio::time::timeout(Duration::from_secs(2), receiver.recv())
+            .await
+            .unwrap_or_else(|_| panic!("no message within 2 s: {what}"))
+            .expect("the subscriptions still run")
+            .payload
     }
 
     /// How many subscribers Redis counts on `channel`.
@@ -350,11 +353,8 @@ mod tests {
         let mut commands = redis.connection().await;
         assert_eq!(subscribers(&mut commands, "later").await, 1);
         publish(&mut commands, "later", "arrives").await;
-        let message = tokio::time::timeout(Duration::from_secs(2), later.recv())
-            .await
-            .expect("a message published once the link is up")
-            .unwrap();
-        assert_eq!(&message.payload[..], b"arrives");
+        let payload = next_payload(&mut later, "a message published once the link is up").await;
+        assert_eq!(&payload[..], b"arrives");
     }
 
     #[tokio::test]
