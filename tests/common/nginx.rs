@@ -51,9 +51,11 @@ http {{
 }
 
 /// A site spreading every request over `upstreams` in turn (plain round-robin: no `ip_hash`, no stickiness), as a
-/// load balancer in front of a cluster does: HTTP/1.1 with keep-alive to the upstreams, WebSocket upgrades passed
-/// on, no response buffering (long-polls are answered as they come), and a request that cannot reach one node
-/// (refused, reset before its answer began, timed out) tried on the next. It listens on 127.0.0.1:`port`.
+/// load balancer in front of a cluster does: HTTP/1.1 with keep-alive to the upstreams (an idle one dropped after
+/// 20 s, before iogate's 30 s `request_head_timeout` closes it, as docs/deploy-proxies.md advises), WebSocket
+/// upgrades passed on, no response buffering (long-polls are answered as they come), and a request that cannot
+/// reach one node (refused, reset before its answer began, timed out) tried on the next. It listens on
+/// 127.0.0.1:`port`.
 pub fn round_robin_site(port: u16, upstreams: &[SocketAddr]) -> String {
     let servers: String = upstreams
         .iter()
@@ -66,6 +68,7 @@ pub fn round_robin_site(port: u16, upstreams: &[SocketAddr]) -> String {
     }}
     upstream iogate_nodes {{
 {servers}        keepalive 32;
+        keepalive_timeout 20s;
     }}
     server {{
         listen 127.0.0.1:{port};
