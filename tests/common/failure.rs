@@ -12,8 +12,8 @@ use std::sync::Once;
 const ECHO_CHARS: usize = 600;
 
 thread_local! {
-    /// The message of the last panic on this thread.
-    static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// The message of the last panic on this thread, and where it was raised.
+    static LAST_PANIC: RefCell<Option<(String, String)>> = const { RefCell::new(None) };
 }
 
 /// Installs (once per process) a panic hook that keeps each panic's message for its thread, then reports the panic
@@ -31,9 +31,9 @@ fn keep_panic_messages() {
                 .unwrap_or_else(|| "(a panic without a text message)".to_string());
             let place = info
                 .location()
-                .map(|at| format!(" at {}:{}", at.file(), at.line()))
+                .map(|at| format!(" (at {}:{})", at.file(), at.line()))
                 .unwrap_or_default();
-            LAST_PANIC.with(|last| *last.borrow_mut() = Some(format!("{message}{place}")));
+            LAST_PANIC.with(|last| *last.borrow_mut() = Some((message, place)));
             report(info);
         }));
     });
@@ -62,7 +62,7 @@ impl Drop for FailureEcho {
         if !self.armed || !std::thread::panicking() {
             return;
         }
-        let Some(message) = LAST_PANIC.with(|last| last.borrow_mut().take()) else {
+        let Some((message, place)) = LAST_PANIC.with(|last| last.borrow_mut().take()) else {
             return;
         };
         let first_line: String = message
@@ -72,11 +72,6 @@ impl Drop for FailureEcho {
             .chars()
             .take(ECHO_CHARS)
             .collect();
-        let place = message
-            .rsplit_once(" at ")
-            .filter(|_| message.lines().count() > 1)
-            .map(|(_, at)| format!(" (at {at})"))
-            .unwrap_or_default();
         eprintln!(
             "--- this test failed (the whole message is above the logs): {first_line}{place}"
         );
