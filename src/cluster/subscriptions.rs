@@ -333,13 +333,21 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn a_topic_registered_later_holds_readiness_until_redis_answers_its_subscribe() {
+    /// A fresh Redis, and subscriptions to it that are up with `channel` subscribed (its receiver kept open).
+    async fn subscribed_to(
+        channel: &str,
+    ) -> (TestRedis, RedisLink, Subscriptions, mpsc::Receiver<Message>) {
         let redis = TestRedis::start();
         let link = RedisLink::new(&redis.url()).unwrap();
         let subscriptions = Subscriptions::start(link.clone(), ClusterMetrics::default());
-        let _first = subscriptions.subscribe(Topic::Channel("first".into()));
+        let receiver = subscriptions.subscribe(Topic::Channel(channel.into()));
         until_subscribed(&link).await;
+        (redis, link, subscriptions, receiver)
+    }
+
+    #[tokio::test]
+    async fn a_topic_registered_later_holds_readiness_until_redis_answers_its_subscribe() {
+        let (redis, link, subscriptions, _first) = subscribed_to("first").await;
 
         let mut later = subscriptions.subscribe(Topic::Channel("later".into()));
         assert!(
@@ -357,11 +365,7 @@ mod tests {
 
     #[tokio::test]
     async fn every_loss_of_a_connection_that_served_is_followed_by_a_prompt_reconnection() {
-        let redis = TestRedis::start();
-        let link = RedisLink::new(&redis.url()).unwrap();
-        let subscriptions = Subscriptions::start(link.clone(), ClusterMetrics::default());
-        let _news = subscriptions.subscribe(Topic::Channel("news".into()));
-        until_subscribed(&link).await;
+        let (redis, link, _subscriptions, _news) = subscribed_to("news").await;
         let mut commands = redis.connection().await;
         // Each loss would double the wait before reconnecting (0.1, 0.2, 0.4, 0.8, 1.6, 3.2 s) if the backoff
         // never started over after a connection had served.
